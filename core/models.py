@@ -1,0 +1,272 @@
+"""The schema, in one place (SQLAlchemy 2.0 typed models). Alembic migrations are generated from it.
+
+Raw tables hold what happened; the summary tables at the bottom are derived data owned by
+core/facts.py (rebuilt by seed/import, refreshed by write paths) and never written elsewhere.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Explicit constraint names keep Alembic migrations identical on SQLite, PostgreSQL and MariaDB.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Numeric(14, 2, asdecimal=False)
+
+ROLES = ("admin", "executive", "account_manager", "support_agent", "analyst")
+CUSTOMER_KINDS = ("B2B", "B2C")
+CUSTOMER_STATUSES = ("prospect", "active", "churned")
+ACQUISITION_CHANNELS = ("website", "social_media", "trade_show", "referral", "outbound", "partner")
+LEAD_STATUSES = ("new", "qualified", "converted", "disqualified")
+INTERACTION_CHANNELS = ("phone", "email", "online_chat", "visit", "social_media", "self_service", "on_site")
+TICKET_KINDS = ("complaint", "service_request", "inquiry")
+TICKET_PRIORITIES = ("urgent", "high", "normal", "low")
+TICKET_STATUSES = ("new", "accepted", "analysing", "resolved", "closed")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    team: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(8))
+    industry: Mapped[str] = mapped_column(String(64))
+    company_size: Mapped[str | None] = mapped_column(String(32))
+    region: Mapped[str] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(64))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    acquisition_channel: Mapped[str] = mapped_column(String(32))
+    first_contact_date: Mapped[date] = mapped_column(Date)
+    became_customer_date: Mapped[date | None] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    churned_date: Mapped[date | None] = mapped_column(Date, index=True)
+    phone: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[str | None] = mapped_column(String(200))
+    __table_args__ = (Index("ix_customers_dims", "region", "industry", "kind", "owner_id"),)
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_name: Mapped[str] = mapped_column(String(200))
+    source_channel: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))
+    industry: Mapped[str] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(64))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    converted_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    converted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    disqualified_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    order_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[float] = mapped_column(Money)
+    product_category: Mapped[str] = mapped_column(String(64))
+    sales_channel: Mapped[str] = mapped_column(String(32))
+    __table_args__ = (
+        Index("ix_orders_customer_date", "customer_id", "order_date"),
+        # covering index: period aggregates read only the index, never the table
+        Index("ix_orders_date_customer_amount", "order_date", "customer_id", "amount"),
+    )
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    direction: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (Index("ix_interactions_customer_occurred", "customer_id", "occurred_at"),)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    first_response_due: Mapped[datetime] = mapped_column(DateTime)
+    resolution_due: Mapped[datetime] = mapped_column(DateTime)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    csat: Mapped[int | None] = mapped_column(SmallInteger)
+    feedback_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        Index("ix_tickets_kind_first_response_due", "kind", "first_response_due"),
+        Index("ix_tickets_kind_resolution_due", "kind", "resolution_due"),
+        Index("ix_tickets_kind_closed_at", "kind", "closed_at"),
+    )
+
+
+class TicketEvent(Base):
+    __tablename__ = "ticket_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(String(200))
+    __table_args__ = (Index("ix_ticket_events_ticket_at", "ticket_id", "at"),)
+
+
+class NpsResponse(Base):
+    __tablename__ = "nps_responses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    score: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    responded_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    touchpoint: Mapped[str] = mapped_column(String(32))
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    username: Mapped[str | None] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[str | None] = mapped_column(Text)
+
+
+class AppMeta(Base):
+    """Small key/value facts about this database: demo or not, when summaries were built."""
+
+    __tablename__ = "app_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
+# --- summary tables (derived; owner: core/facts.py) -------------------------------------------
+
+class PeriodFact(Base):
+    """Measures of one calendar period (grain M/Q/Y) for one combination of customer dimensions."""
+
+    __tablename__ = "period_facts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grain: Mapped[str] = mapped_column(String(1))
+    period_start: Mapped[date] = mapped_column(Date)
+    region: Mapped[str | None] = mapped_column(String(64))
+    industry: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str | None] = mapped_column(String(8))
+    owner_id: Mapped[int | None] = mapped_column(Integer)
+    active_start: Mapped[int] = mapped_column(Integer, default=0)
+    active_end: Mapped[int] = mapped_column(Integer, default=0)
+    new_customers: Mapped[int] = mapped_column(Integer, default=0)
+    churned_customers: Mapped[int] = mapped_column(Integer, default=0)
+    churned_lifetime_revenue: Mapped[float] = mapped_column(Money, default=0)
+    revenue: Mapped[float] = mapped_column(Money, default=0)
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    buyers: Mapped[int] = mapped_column(Integer, default=0)
+    repeat_buyers: Mapped[int] = mapped_column(Integer, default=0)
+    leads_created: Mapped[int] = mapped_column(Integer, default=0)
+    leads_converted: Mapped[int] = mapped_column(Integer, default=0)
+    leads_disqualified: Mapped[int] = mapped_column(Integer, default=0)
+    nps_responses: Mapped[int] = mapped_column(Integer, default=0)
+    nps_promoters: Mapped[int] = mapped_column(Integer, default=0)
+    nps_detractors: Mapped[int] = mapped_column(Integer, default=0)
+    csat_ratings: Mapped[int] = mapped_column(Integer, default=0)
+    csat_satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    complaints_created: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (Index("ix_period_facts_key", "grain", "period_start", "region", "industry", "kind", "owner_id"),)
+
+
+class CustomerStat(Base):
+    """Per-customer order statistics as of one date, with the value tier and lifecycle stage."""
+
+    __tablename__ = "customer_stats"
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    orders_total: Mapped[int] = mapped_column(Integer, default=0)
+    revenue_total: Mapped[float] = mapped_column(Money, default=0)
+    first_order_date: Mapped[date | None] = mapped_column(Date)
+    last_order_date: Mapped[date | None] = mapped_column(Date)
+    orders_12m: Mapped[int] = mapped_column(Integer, default=0)
+    revenue_12m: Mapped[float] = mapped_column(Money, default=0)
+    revenue_prev_12m: Mapped[float] = mapped_column(Money, default=0)
+    orders_last_90: Mapped[int] = mapped_column(Integer, default=0)
+    orders_prev_90: Mapped[int] = mapped_column(Integer, default=0)
+    median_gap_days: Mapped[float | None] = mapped_column(Float)
+    tier: Mapped[str | None] = mapped_column(String(16))
+    lifecycle_stage: Mapped[str] = mapped_column(String(16))
+    churn_reason: Mapped[str | None] = mapped_column(String(32))
+    __table_args__ = (Index("ix_customer_stats_tier_revenue", "tier", "revenue_12m"),)
+
+
+class SegmentFact(Base):
+    """Customer counts and 12-month revenue by tier and lifecycle stage for each dimension combination."""
+
+    __tablename__ = "segment_facts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region: Mapped[str | None] = mapped_column(String(64))
+    industry: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str | None] = mapped_column(String(8))
+    owner_id: Mapped[int | None] = mapped_column(Integer)
+    tier: Mapped[str | None] = mapped_column(String(16))
+    lifecycle_stage: Mapped[str] = mapped_column(String(16))
+    customers: Mapped[int] = mapped_column(Integer, default=0)
+    revenue_12m: Mapped[float] = mapped_column(Money, default=0)
+
+
+__all__ = [name for name in dir() if name[0].isupper()]

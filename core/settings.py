@@ -1,0 +1,81 @@
+"""Typed settings read once from the environment (or Streamlit secrets, passed in by the UI).
+
+Settings are passed around explicitly; nothing in core reads the environment behind a caller's back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from core.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'crm.db'}"
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of CRM Cockpit; each field's help text is shown by `python -m core settings`."""
+
+    database_url: str = field(
+        default=DEFAULT_DATABASE_URL,
+        metadata=_help("SQLAlchemy URL of the store (env CRM_DATABASE_URL). SQLite by default; "
+                       "postgresql+psycopg://... or mysql+pymysql://... for a server."),
+    )
+    demo_customers: int = field(
+        default=5000,
+        metadata=_help("Customers the app seeds into an empty default database on first start "
+                       "(env CRM_DEMO_CUSTOMERS; 0 disables the automatic demo)."),
+    )
+    demo_seed: int = field(
+        default=42,
+        metadata=_help("Random seed of the automatic demo data (env CRM_DEMO_SEED)."),
+    )
+    cache_ttl_seconds: int = field(
+        default=300,
+        metadata=_help("How long the UI may reuse a computed figure before asking the database "
+                       "again (env CRM_CACHE_TTL_SECONDS); writes clear the cache at once."),
+    )
+
+    @property
+    def is_default_database(self) -> bool:
+        return self.database_url == DEFAULT_DATABASE_URL
+
+
+_ENV = {
+    "database_url": "CRM_DATABASE_URL",
+    "demo_customers": "CRM_DEMO_CUSTOMERS",
+    "demo_seed": "CRM_DEMO_SEED",
+    "cache_ttl_seconds": "CRM_CACHE_TTL_SECONDS",
+}
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build Settings from `env` (default: os.environ) and explicit overrides (CLI flags)."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        raw = env.get(_ENV[f.name])
+        if raw in (None, ""):
+            continue
+        if f.type in ("int", int):
+            try:
+                values[f.name] = int(raw)
+            except ValueError:
+                raise ConfigError(f"{_ENV[f.name]} must be a whole number, got {raw!r}") from None
+        else:
+            values[f.name] = raw
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(environment variable, default, help) for every setting, for docs and the CLI."""
+    return [(_ENV[f.name], str(f.default), f.metadata.get("help", "")) for f in fields(Settings)]
