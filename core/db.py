@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, String, bindparam, create_engine, event, func, inspect, literal, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
 
 from core.errors import ConfigError
 
@@ -154,3 +157,107 @@ def table_names(engine: Engine) -> list[str]:
 def is_sqlite(engine_or_session: Engine | Session) -> bool:
     bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
     return bind.dialect.name == "sqlite"
+
+
+def bulk_insert(conn, table, columns: dict[str, "object"], *, chunk: int = 20_000) -> int:  # type: ignore[no-untyped-def]
+    """Insert column arrays (numpy or lists) fast: raw executemany on SQLite, chunked core inserts elsewhere.
+
+    numpy datetime64[D] columns become dates and datetime64[s] become datetimes; NaT becomes NULL.
+    """
+    import numpy as np
+
+    names = [c.name for c in table.columns if c.name in columns]  # the compiled INSERT's positional order
+    unknown = set(columns) - set(names)
+    if unknown:
+        raise ValueError(f"{table.name} has no columns {sorted(unknown)}")
+    prepared: list[list[object]] = []
+    sqlite = conn.dialect.name == "sqlite"
+    for name in names:
+        values = columns[name]
+        if isinstance(values, np.ndarray) and values.dtype.kind == "M":
+            unit = np.datetime_data(values.dtype)[0]
+            if sqlite:
+                text_values = np.datetime_as_string(values, unit="D" if unit == "D" else "s").astype(object)
+                if unit != "D":
+                    text_values = np.char.add(np.char.replace(text_values.astype(str), "T", " "), ".000000").astype(object)
+                text_values[np.isnat(values)] = None
+                prepared.append(text_values.tolist())
+            else:
+                prepared.append(values.tolist())
+        elif isinstance(values, np.ndarray) and values.dtype != object:
+            prepared.append(values.tolist())
+        else:
+            plain = [v.item() if isinstance(v, np.generic) else v for v in values]
+            prepared.append([_sqlite_value(v) for v in plain] if sqlite else plain)
+    rows = list(zip(*prepared))
+    if not rows:
+        return 0
+    if sqlite:
+        statement = table.insert().values({name: bindparam(name) for name in names}).compile(dialect=conn.dialect)
+        conn.exec_driver_sql(str(statement), rows)
+    else:
+        for i in range(0, len(rows), chunk):
+            conn.execute(table.insert(), [dict(zip(names, row)) for row in rows[i:i + chunk]])
+    return len(rows)
+
+
+def _sqlite_value(value: object) -> object:
+    """Dates and datetimes as SQLAlchemy's SQLite types store them (so comparisons stay textual-exact)."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def reset_sequences(conn, tables) -> None:  # type: ignore[no-untyped-def]
+    """After inserting explicit ids, move PostgreSQL sequences past them (others track it themselves)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        highest = select(func.coalesce(func.max(table.c.id), 1)).scalar_subquery()
+        conn.execute(select(func.setval(func.pg_get_serial_sequence(table.name, "id"), highest)))
+
+
+class period_bucket(FunctionElement):  # noqa: N801 - reads like a SQL function
+    """'YYYY-MM' of the first month of the calendar period (grain M, Q or Y) holding a date column.
+
+    The one dialect-specific piece of date arithmetic; everything else binds plain dates.
+    """
+
+    type = String()
+    inherit_cache = False  # the grain is not part of a cache key: never reuse another grain's SQL
+
+    def __init__(self, column, grain: str) -> None:  # type: ignore[no-untyped-def]
+        if grain not in ("M", "Q", "Y"):
+            raise ValueError(grain)
+        self.grain = grain
+        super().__init__(column)
+
+
+@compiles(period_bucket, "sqlite")
+def _bucket_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    column = compiler.process(list(element.clauses)[0], **kw)
+    if element.grain == "M":
+        return f"strftime('%Y-%m', {column})"
+    if element.grain == "Y":
+        return f"strftime('%Y', {column}) || '-01'"
+    return (f"strftime('%Y', {column}) || '-' || "
+            f"printf('%02d', ((CAST(strftime('%m', {column}) AS INTEGER) - 1) / 3) * 3 + 1)")
+
+
+@compiles(period_bucket, "postgresql")
+def _bucket_postgresql(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    column = compiler.process(list(element.clauses)[0], **kw)
+    unit = {"M": "month", "Q": "quarter", "Y": "year"}[element.grain]
+    return f"to_char(date_trunc('{unit}', {column}), 'YYYY-MM')"
+
+
+@compiles(period_bucket, "mysql")
+@compiles(period_bucket, "mariadb")
+def _bucket_mysql(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    column = compiler.process(list(element.clauses)[0], **kw)
+    if element.grain in ("M", "Y"):
+        pattern = compiler.process(literal("%Y-%m" if element.grain == "M" else "%Y-01"), **kw)
+        return f"DATE_FORMAT({column}, {pattern})"
+    return f"CONCAT(YEAR({column}), '-', LPAD((QUARTER({column}) - 1) * 3 + 1, 2, '0'))"

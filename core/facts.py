@@ -1,0 +1,413 @@
+"""Summary tables: the one owner of period_facts, customer_stats and segment_facts.
+
+Every measure is defined once, as an aggregate over a half-open date range [start, end) that may be
+grouped by the customer dimensions (region, industry, kind, owner). The same definitions serve three
+uses, so a summarised figure cannot drift from the raw one:
+- rebuild: each calendar month, quarter and year, grouped by dimensions, stored in period_facts;
+- refresh: the periods from a given day onward for one dimension combination (write paths);
+- live: any custom range with the viewer's filters, straight from the raw tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import ColumnElement, DateTime, FromClause, Select, Table, and_, case, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from core import models as m
+from core.db import bulk_insert, period_bucket
+from core.periods import GRAINS, Filters, Period, period_containing, periods_between
+
+DIMS = ("region", "industry", "kind", "owner_id")
+MEASURES = ("active_start", "active_end", "new_customers", "churned_customers", "churned_lifetime_revenue",
+            "revenue", "orders", "buyers", "repeat_buyers", "leads_created", "leads_converted",
+            "leads_disqualified", "nps_responses", "nps_promoters", "nps_detractors", "csat_ratings",
+            "csat_satisfied", "complaints_created")
+Measures = dict[str, float]
+
+C, O, L = m.Customer.__table__, m.Order.__table__, m.Lead.__table__
+T, N = m.Ticket.__table__, m.NpsResponse.__table__
+F, S, SEG = m.PeriodFact.__table__, m.CustomerStat.__table__, m.SegmentFact.__table__
+
+
+@dataclass(frozen=True)
+class DimKey:
+    """One exact combination of dimensions (None matches NULL), for refreshing after a write."""
+
+    region: str | None
+    industry: str | None
+    kind: str | None
+    owner_id: int | None
+
+
+def _at(d: date) -> datetime:
+    return datetime.combine(d, time())
+
+
+def _count_if(condition) -> object:  # type: ignore[no-untyped-def]
+    return func.sum(case((condition, 1), else_=0))
+
+
+def scope(stmt: Select, table, filters: Filters | None = None, key: DimKey | None = None) -> Select:  # type: ignore[no-untyped-def]
+    """Restrict a statement to the filters (IN lists) and/or one exact dimension key."""
+    if filters:
+        for column, values in (("region", filters.regions), ("industry", filters.industries),
+                               ("kind", filters.kinds), ("owner_id", filters.owner_ids)):
+            if values:
+                stmt = stmt.where(table.c[column].in_(values))
+    if key:
+        for column in DIMS:
+            value = getattr(key, column)
+            stmt = stmt.where(table.c[column].is_(None) if value is None else table.c[column] == value)
+    return stmt
+
+
+def _active_at(day: date):  # type: ignore[no-untyped-def]
+    """Active at the start of `day`: became a customer before it and not churned before it."""
+    return and_(C.c.became_customer_date < day, or_(C.c.churned_date.is_(None), C.c.churned_date >= day))
+
+
+@dataclass(frozen=True)
+class Family:
+    """Additive measures of rows whose `date_column` falls in a period, keyed by `dim_table`'s dimensions."""
+
+    dim_table: Table
+    source: FromClause
+    date_column: ColumnElement
+    measures: tuple[Callable[[], ColumnElement], ...]
+    where: tuple[ColumnElement, ...] = ()
+
+    def in_range(self, start: date, end: date) -> list[ColumnElement]:
+        if isinstance(self.date_column.type, DateTime):
+            return [self.date_column >= _at(start), self.date_column < _at(end)]
+        return [self.date_column >= start, self.date_column < end]
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family(C, C, C.c.became_customer_date, (lambda: func.count().label("new_customers"),)),
+    Family(C, C, C.c.churned_date, (lambda: func.count().label("churned_customers"),)),
+    # lifetime revenue of customers who churned in the period: subtracted from cumulative revenue for LTV
+    Family(C, C.join(O, O.c.customer_id == C.c.id), C.c.churned_date,
+           (lambda: func.sum(O.c.amount).label("churned_lifetime_revenue"),)),
+    Family(L, L, L.c.created_at, (lambda: func.count().label("leads_created"),
+                                  lambda: _count_if(L.c.status == "converted").label("leads_converted"),
+                                  lambda: _count_if(L.c.status == "disqualified").label("leads_disqualified"))),
+    Family(C, C.join(N, N.c.customer_id == C.c.id), N.c.responded_at,
+           (lambda: func.count().label("nps_responses"), lambda: _count_if(N.c.score >= 9).label("nps_promoters"),
+            lambda: _count_if(N.c.score <= 6).label("nps_detractors"))),
+    Family(C, C.join(T, T.c.customer_id == C.c.id), T.c.feedback_at,
+           (lambda: func.count().label("csat_ratings"), lambda: _count_if(T.c.csat >= 4).label("csat_satisfied")),
+           (T.c.csat.is_not(None),)),
+    Family(C, C.join(T, T.c.customer_id == C.c.id), T.c.created_at,
+           (lambda: func.count().label("complaints_created"),), (T.c.kind == "complaint",)),
+)
+ORDER_MEASURES = ("revenue", "orders", "buyers", "repeat_buyers")
+ACTIVE_MEASURES = ("active_start", "active_end")
+DISTINCT_MEASURES = ("buyers", "repeat_buyers")  # not additive across months: computed per grain
+
+
+def _dims(table) -> list[ColumnElement]:  # type: ignore[no-untyped-def]
+    return [table.c[d] for d in DIMS]
+
+
+def _range_selects(start: date, end: date, *, grouped: bool) -> list[tuple[Select, Table]]:
+    """Every measure over [start, end): one statement per family, optionally grouped by dimensions."""
+    statements: list[tuple[Select, Table]] = []
+    for family in FAMILIES:
+        stmt = (select(*(_dims(family.dim_table) if grouped else []), *(make() for make in family.measures))
+                .select_from(family.source).where(*family.where, *family.in_range(start, end)))
+        statements.append((stmt.group_by(*_dims(family.dim_table)) if grouped else stmt, family.dim_table))
+    per_customer = (select(O.c.customer_id, func.count().label("n"), func.sum(O.c.amount).label("r"))
+                    .where(O.c.order_date >= start, O.c.order_date < end).group_by(O.c.customer_id).subquery())
+    orders = (select(*(_dims(C) if grouped else []), func.sum(per_customer.c.r).label("revenue"),
+                     func.sum(per_customer.c.n).label("orders"), func.count().label("buyers"),
+                     _count_if(per_customer.c.n >= 2).label("repeat_buyers"))
+              .select_from(C.join(per_customer, per_customer.c.customer_id == C.c.id)))
+    active = select(*(_dims(C) if grouped else []), _count_if(_active_at(start)).label("active_start"),
+                    _count_if(_active_at(end)).label("active_end")).select_from(C)
+    for stmt in (orders, active):
+        statements.append((stmt.group_by(*_dims(C)) if grouped else stmt, C))
+    return statements
+
+
+def _number(value: object) -> float:
+    return float(value) if value is not None else 0.0
+
+
+def live_measures(session: Session, period: Period, filters: Filters) -> Measures:
+    """Every measure for any date range, computed from the raw tables (custom periods, and the reference
+    the summary tests compare with)."""
+    result: Measures = dict.fromkeys(MEASURES, 0.0)
+    for stmt, dim_table in _range_selects(period.start, period.end, grouped=False):
+        row = session.execute(scope(stmt, dim_table, filters)).mappings().one()
+        result.update({k: _number(v) for k, v in row.items()})
+    return result
+
+
+def live_ltv_revenue(session: Session, end: date, filters: Filters) -> float:
+    """Revenue before `end` of the customers active at `end` (numerator of historical LTV), from raw rows."""
+    stmt = (select(func.sum(O.c.amount)).select_from(C.join(O, O.c.customer_id == C.c.id))
+            .where(O.c.order_date < end, _active_at(end)))
+    return _number(session.scalar(scope(stmt, C, filters)))
+
+
+# --- period_facts ---------------------------------------------------------------------------------
+
+def _first_data_day(session: Session) -> date | None:
+    candidates = [session.scalar(select(func.min(O.c.order_date))),
+                  session.scalar(select(func.min(C.c.became_customer_date))),
+                  session.scalar(select(func.min(L.c.created_at))),
+                  session.scalar(select(func.min(N.c.responded_at))),
+                  session.scalar(select(func.min(T.c.created_at)))]
+    days = [c.date() if isinstance(c, datetime) else c for c in candidates if c is not None]
+    return min(days) if days else None
+
+
+def _insert_facts(session: Session, frame: pd.DataFrame) -> int:
+    frame = frame[(frame[list(MEASURES)] != 0).any(axis=1)]
+    columns: dict[str, object] = {"grain": frame["grain"].tolist(), "period_start": frame["period_start"].tolist()}
+    for name in DIMS:
+        columns[name] = [None if pd.isna(v) else (int(v) if name == "owner_id" else v) for v in frame[name]]
+    for name in MEASURES:
+        columns[name] = frame[name].astype(float).to_numpy()
+    return bulk_insert(session.connection(), F, columns)
+
+
+def _bucket_frame(session: Session, stmt: Select) -> pd.DataFrame:
+    frame = pd.DataFrame(session.execute(stmt).mappings().all())
+    if frame.empty:
+        return frame
+    frame["period_start"] = [date(int(b[:4]), int(b[5:7]), 1) for b in frame.pop("bucket")]
+    return frame
+
+
+def _bucketed(session: Session, grain: str) -> pd.DataFrame:
+    """All measures per (period of `grain`, dimensions) in one grouped pass per family (rebuild path)."""
+    parts = []
+    for family in FAMILIES if grain == "M" else ():
+        bucket = period_bucket(family.date_column, grain).label("bucket")
+        stmt = (select(bucket, *_dims(family.dim_table), *(make() for make in family.measures))
+                .select_from(family.source).where(*family.where, family.date_column.is_not(None))
+                .group_by(bucket, *_dims(family.dim_table)))
+        parts.append(_bucket_frame(session, stmt))
+    per_customer = (select(O.c.customer_id, period_bucket(O.c.order_date, grain).label("bucket"),
+                           func.count().label("n"), func.sum(O.c.amount).label("r"))
+                    .group_by(O.c.customer_id, period_bucket(O.c.order_date, grain)).subquery())
+    orders = (select(per_customer.c.bucket, *_dims(C), func.sum(per_customer.c.r).label("revenue"),
+                     func.sum(per_customer.c.n).label("orders"), func.count().label("buyers"),
+                     _count_if(per_customer.c.n >= 2).label("repeat_buyers"))
+              .select_from(C.join(per_customer, per_customer.c.customer_id == C.c.id))
+              .group_by(per_customer.c.bucket, *_dims(C)))
+    parts.append(_bucket_frame(session, orders))
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=["period_start", *DIMS])
+    return pd.concat(parts).groupby(["period_start", *DIMS], dropna=False).sum().reset_index()
+
+
+def rebuild_period_facts(session: Session, *, as_of: date) -> int:
+    """Recompute period_facts for every month, quarter and year from the first data day to `as_of`.
+
+    Additive measures are grouped once by month and rolled up; buyer counts are grouped per grain;
+    active counts are cumulative sums of new minus churned customers.
+    """
+    session.execute(delete(F))
+    first = _first_data_day(session)
+    if first is None:
+        return 0
+    months = [p.start for p in periods_between(first, as_of, "M")]
+    monthly = _bucketed(session, "M")
+    combos = monthly[list(DIMS)].drop_duplicates()
+    grid = combos.merge(pd.DataFrame({"period_start": months}), how="cross")
+    monthly = grid.merge(monthly, on=["period_start", *DIMS], how="left")
+    for name in MEASURES:
+        monthly[name] = pd.to_numeric(monthly[name], errors="coerce").fillna(0.0) if name in monthly else 0.0
+    monthly = monthly.sort_values([*DIMS, "period_start"])
+    net = monthly["new_customers"] - monthly["churned_customers"]
+    monthly["active_end"] = net.groupby([monthly[d].astype(str) for d in DIMS]).cumsum()
+    monthly["active_start"] = monthly["active_end"] - net
+    frames = [monthly.assign(grain="M")]
+    for grain in ("Q", "Y"):
+        start_of = {m_: period_containing(m_, grain).start for m_ in months}
+        rolled = monthly.assign(period_start=monthly["period_start"].map(start_of))
+        keys = ["period_start", *DIMS]
+        additive = [n for n in MEASURES if n not in (*DISTINCT_MEASURES, *ACTIVE_MEASURES)]
+        group = rolled.groupby(keys, dropna=False, sort=False)
+        summed = group[additive].sum()
+        summed["active_start"] = group["active_start"].first()
+        summed["active_end"] = group["active_end"].last()
+        distinct = _bucketed_orders_only(session, grain)
+        summed = summed.reset_index().merge(distinct, on=keys, how="left")
+        for name in DISTINCT_MEASURES:
+            summed[name] = summed[name].fillna(0.0)
+        frames.append(summed.assign(grain=grain))
+    return _insert_facts(session, pd.concat(frames, ignore_index=True))
+
+
+def _bucketed_orders_only(session: Session, grain: str) -> pd.DataFrame:
+    frame = _bucketed(session, grain)
+    if frame.empty:
+        return pd.DataFrame(columns=["period_start", *DIMS, *DISTINCT_MEASURES])
+    return frame[["period_start", *DIMS, *DISTINCT_MEASURES]]
+
+
+def _grouped_rows(session: Session, start: date, end: date, key: DimKey) -> dict[tuple, Measures]:
+    rows: dict[tuple, Measures] = {}
+    for stmt, dim_table in _range_selects(start, end, grouped=True):
+        for row in session.execute(scope(stmt, dim_table, key=key)).mappings():
+            target = rows.setdefault(tuple(row[d] for d in DIMS), dict.fromkeys(MEASURES, 0.0))
+            target.update({k: _number(v) for k, v in row.items() if k not in DIMS})
+    return rows
+
+
+def refresh_period_facts(session: Session, *, key: DimKey, since: date, as_of: date) -> int:
+    """Recompute one dimension combination's periods from the one containing `since` to `as_of`.
+
+    Write paths call this in their own transaction after changing rows of that combination on `since`.
+    """
+    records = []
+    for grain in GRAINS:
+        periods = periods_between(since, max(since, as_of), grain)
+        stmt = delete(F).where(F.c.grain == grain, F.c.period_start >= periods[0].start)
+        session.execute(scope(stmt, F, key=key))
+        for period in periods:
+            for dims, measures in _grouped_rows(session, period.start, period.end, key).items():
+                records.append({"grain": grain, "period_start": period.start, **dict(zip(DIMS, dims)), **measures})
+    if not records:
+        return 0
+    return _insert_facts(session, pd.DataFrame(records))
+
+
+def summary_measures(session: Session, period: Period, filters: Filters) -> Measures:
+    """Every measure of one calendar period from period_facts (milliseconds instead of a raw scan)."""
+    stmt = select(*(func.sum(F.c[name]).label(name) for name in MEASURES)).where(
+        F.c.grain == period.grain, F.c.period_start == period.start)
+    row = session.execute(scope(stmt, F, filters)).mappings().one()
+    return {k: _number(v) for k, v in row.items()}
+
+
+def summary_ltv_revenue(session: Session, end: date, filters: Filters) -> float:
+    """Cumulative revenue minus cumulative lifetime revenue of churned customers, up to `end`.
+
+    Equal to live_ltv_revenue because a churned customer places no orders after its churn date.
+    """
+    stmt = select(func.sum(F.c.revenue) - func.sum(F.c.churned_lifetime_revenue)).where(
+        F.c.grain == "M", F.c.period_start < end)
+    return _number(session.scalar(scope(stmt, F, filters)))
+
+
+def monthly_series(session: Session, first: date, end: date, filters: Filters) -> pd.DataFrame:
+    """One row of measures per month in [first, end), from period_facts; months with no data are zero."""
+    stmt = (select(F.c.period_start, *(func.sum(F.c[name]).label(name) for name in MEASURES))
+            .where(F.c.grain == "M", F.c.period_start >= first, F.c.period_start < end)
+            .group_by(F.c.period_start).order_by(F.c.period_start))
+    frame = pd.DataFrame(session.execute(scope(stmt, F, filters)).mappings().all(), columns=["period_start", *MEASURES])
+    months = [p.start for p in periods_between(first, end - timedelta(days=1), "M")]
+    frame["period_start"] = [v if isinstance(v, date) else date.fromisoformat(str(v)) for v in frame["period_start"]]
+    frame = frame.set_index("period_start").reindex(months, fill_value=0).astype(float)
+    frame.index.name = "period_start"
+    return frame.reset_index()
+
+
+def facts_range(session: Session) -> tuple[date, date] | None:
+    """First and last month held in period_facts (what the period selector can offer)."""
+    low, high = session.execute(select(func.min(F.c.period_start), func.max(F.c.period_start))
+                                .where(F.c.grain == "M")).one()
+    if low is None:
+        return None
+    return (low if isinstance(low, date) else date.fromisoformat(str(low)),
+            high if isinstance(high, date) else date.fromisoformat(str(high)))
+
+
+# --- customer_stats and segment_facts --------------------------------------------------------------
+
+def _median_gaps(session: Session) -> pd.Series:
+    """Median days between consecutive orders per customer, streamed in chunks of ordered rows."""
+    stmt = select(O.c.customer_id, O.c.order_date).order_by(O.c.customer_id, O.c.order_date)
+    ids_parts, gap_parts = [], []
+    carry_id, carry_day = None, None
+    result = session.execute(stmt.execution_options(yield_per=200_000))
+    for chunk in result.partitions():
+        ids = np.fromiter((r[0] for r in chunk), dtype="int64", count=len(chunk))
+        days = np.array([r[1] for r in chunk], dtype="datetime64[D]").astype("int64")
+        if carry_id is not None:
+            ids, days = np.concatenate([[carry_id], ids]), np.concatenate([[carry_day], days])
+        same = ids[1:] == ids[:-1]
+        ids_parts.append(ids[1:][same])
+        gap_parts.append((days[1:] - days[:-1])[same])
+        carry_id, carry_day = ids[-1], days[-1]
+    if not ids_parts:
+        return pd.Series(dtype=float)
+    gaps = pd.Series(np.concatenate(gap_parts), index=np.concatenate(ids_parts))
+    return gaps.groupby(level=0).median()
+
+
+def _order_stats(session: Session, as_of: date) -> pd.DataFrame:
+    d365, d730 = as_of - timedelta(days=365), as_of - timedelta(days=730)
+    d90, d180 = as_of - timedelta(days=90), as_of - timedelta(days=180)
+    in_range = lambda lo, hi: and_(O.c.order_date >= lo, O.c.order_date < hi)  # noqa: E731
+    stmt = (select(O.c.customer_id,
+                   func.count().label("orders_total"), func.sum(O.c.amount).label("revenue_total"),
+                   func.min(O.c.order_date).label("first_order_date"), func.max(O.c.order_date).label("last_order_date"),
+                   _count_if(in_range(d365, as_of)).label("orders_12m"),
+                   func.sum(case((in_range(d365, as_of), O.c.amount), else_=0)).label("revenue_12m"),
+                   func.sum(case((in_range(d730, d365), O.c.amount), else_=0)).label("revenue_prev_12m"),
+                   _count_if(in_range(d90, as_of)).label("orders_last_90"),
+                   _count_if(in_range(d180, d90)).label("orders_prev_90"))
+            .where(O.c.order_date < as_of).group_by(O.c.customer_id))
+    return pd.DataFrame(session.execute(stmt).mappings().all(),
+                        columns=["customer_id", "orders_total", "revenue_total", "first_order_date", "last_order_date",
+                                 "orders_12m", "revenue_12m", "revenue_prev_12m", "orders_last_90", "orders_prev_90"])
+
+
+def rebuild_customer_stats(session: Session, *, as_of: date) -> int:
+    """Recompute every customer's order statistics, value tier and lifecycle stage as of `as_of`."""
+    from core.segmentation import DEFAULT_POLICY, classify
+
+    customers = pd.DataFrame(session.execute(select(C.c.id.label("customer_id"), C.c.status,
+                                                    C.c.became_customer_date, C.c.churned_date)).mappings().all(),
+                             columns=["customer_id", "status", "became_customer_date", "churned_date"])
+    stats = customers.merge(_order_stats(session, as_of), on="customer_id", how="left")
+    stats["median_gap_days"] = stats["customer_id"].map(_median_gaps(session))
+    stats = classify(stats, as_of=as_of, policy=DEFAULT_POLICY)
+    session.execute(delete(SEG))
+    session.execute(delete(S))
+    numeric = ["orders_total", "revenue_total", "orders_12m", "revenue_12m", "revenue_prev_12m", "orders_last_90",
+               "orders_prev_90"]
+    stats[numeric] = stats[numeric].fillna(0)
+    columns: dict[str, object] = {"customer_id": stats["customer_id"].to_numpy(), "as_of": [as_of] * len(stats)}
+    for name in ("first_order_date", "last_order_date"):
+        columns[name] = [None if pd.isna(v) else v for v in stats[name]]
+    for name in numeric:
+        columns[name] = stats[name].astype(float if "revenue" in name else int).to_numpy()
+    columns["median_gap_days"] = [None if pd.isna(v) else float(v) for v in stats["median_gap_days"]]
+    for name in ("tier", "lifecycle_stage", "churn_reason"):
+        columns[name] = [None if pd.isna(v) else v for v in stats[name]]
+    written = bulk_insert(session.connection(), S, columns)
+    grouped = (select(*(C.c[d] for d in DIMS), S.c.tier, S.c.lifecycle_stage, func.count().label("customers"),
+                      func.sum(S.c.revenue_12m).label("revenue_12m"))
+               .select_from(S.join(C, C.c.id == S.c.customer_id))
+               .group_by(*(C.c[d] for d in DIMS), S.c.tier, S.c.lifecycle_stage))
+    session.execute(SEG.insert().from_select([*DIMS, "tier", "lifecycle_stage", "customers", "revenue_12m"], grouped))
+    return written
+
+
+def set_meta(session: Session, key: str, value: str) -> None:
+    session.execute(delete(m.AppMeta.__table__).where(m.AppMeta.__table__.c.key == key))
+    session.execute(m.AppMeta.__table__.insert().values(key=key, value=value))
+
+
+def get_meta(session: Session, key: str) -> str | None:
+    return session.scalar(select(m.AppMeta.__table__.c.value).where(m.AppMeta.__table__.c.key == key))
+
+
+def rebuild_all(session: Session, *, as_of: date) -> None:
+    """Rebuild every summary table (after a seed or an import, or by `python -m core refresh`)."""
+    rebuild_period_facts(session, as_of=as_of)
+    rebuild_customer_stats(session, as_of=as_of)
+    set_meta(session, "summaries_as_of", as_of.isoformat())

@@ -1,0 +1,83 @@
+"""Value tiers and lifecycle stages: the first, documented rule (the churn model replaces churn risk later).
+
+Value tiers, for active customers (KPI glossary):
+- churn_risk: orders in the last 90 days below 50% of the previous 90 days' pace, or no order for
+  more than 2x the customer's median gap between orders. Takes precedence whatever the value.
+- high_value: top 20% of active customers by 12-month revenue.
+- potential: tenure under 12 months with 12-month revenue growth >= 0, or 12-month order frequency in
+  the top 40%.
+- general: the rest.
+Lifecycle stages: prospect, new (< 90 days a customer), growing (< 12 months), mature, dormant (no order
+for 180 days), churned.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+TIERS = ("high_value", "potential", "general", "churn_risk")
+LIFECYCLE_STAGES = ("prospect", "new", "growing", "mature", "dormant", "churned")
+CHURN_REASONS = ("order_decline", "overdue")
+
+
+@dataclass(frozen=True)
+class SegmentPolicy:
+    """Every threshold of the tier and lifecycle rules, in one place (shown in the UI help)."""
+
+    high_value_share: float = 0.20
+    potential_tenure_days: int = 365
+    potential_frequency_share: float = 0.40
+    decline_ratio: float = 0.5
+    gap_multiple: float = 2.0
+    new_days: int = 90
+    dormant_days: int = 180
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+DEFAULT_POLICY = SegmentPolicy()
+
+
+def _top_share(values: pd.Series, share: float) -> pd.Series:
+    """True for rows whose value ranks in the top `share` (ties included), among positive values."""
+    if values.empty:
+        return pd.Series(False, index=values.index)
+    places = math.ceil(share * len(values))
+    return (values.rank(ascending=False, method="min") <= places) & (values > 0)
+
+
+def classify(stats: pd.DataFrame, *, as_of: date, policy: SegmentPolicy = DEFAULT_POLICY) -> pd.DataFrame:
+    """Add tier, churn_reason and lifecycle_stage columns to per-customer statistics.
+
+    Expects columns status, became_customer_date, last_order_date, orders_total, orders_12m, revenue_12m,
+    revenue_prev_12m, orders_last_90, orders_prev_90, median_gap_days (missing counts mean zero).
+    """
+    out = stats.copy()
+    for name in ("orders_total", "orders_12m", "revenue_12m", "revenue_prev_12m", "orders_last_90", "orders_prev_90"):
+        out[name] = pd.to_numeric(out[name]).fillna(0)
+    as_of_ts = pd.Timestamp(as_of)
+    tenure = (as_of_ts - pd.to_datetime(out["became_customer_date"])).dt.days
+    since_last = (as_of_ts - pd.to_datetime(out["last_order_date"])).dt.days
+    active = out["status"] == "active"
+
+    decline = (out["orders_prev_90"] > 0) & (out["orders_last_90"] < policy.decline_ratio * out["orders_prev_90"])
+    overdue = out["median_gap_days"].notna() & (since_last > policy.gap_multiple * out["median_gap_days"])
+    high = pd.Series(False, index=out.index)
+    frequent = pd.Series(False, index=out.index)
+    high[active] = _top_share(out.loc[active, "revenue_12m"], policy.high_value_share)
+    frequent[active] = _top_share(out.loc[active, "orders_12m"], policy.potential_frequency_share)
+    young_growing = (tenure < policy.potential_tenure_days) & (out["revenue_12m"] >= out["revenue_prev_12m"])
+    tier = np.select([decline | overdue, high, young_growing | frequent], ["churn_risk", "high_value", "potential"], "general")
+    out["tier"] = np.where(active, tier, None)
+    out["churn_reason"] = np.where(active & decline, "order_decline", np.where(active & overdue, "overdue", None))
+
+    dormant = since_last.isna() | (since_last >= policy.dormant_days)
+    stage = np.select([tenure < policy.new_days, dormant, tenure < 365], ["new", "dormant", "growing"], "mature")
+    out["lifecycle_stage"] = np.select([out["status"] == "prospect", out["status"] == "churned"], ["prospect", "churned"], stage)
+    return out
