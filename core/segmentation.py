@@ -19,6 +19,14 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import models as m
+from core.facts import scope
+from core.periods import Filters
+
+C, S, SEG, U = m.Customer.__table__, m.CustomerStat.__table__, m.SegmentFact.__table__, m.User.__table__
 
 TIERS = ("high_value", "potential", "general", "churn_risk")
 LIFECYCLE_STAGES = ("prospect", "new", "growing", "mature", "dormant", "churned")
@@ -81,3 +89,34 @@ def classify(stats: pd.DataFrame, *, as_of: date, policy: SegmentPolicy = DEFAUL
     stage = np.select([tenure < policy.new_days, dormant, tenure < 365], ["new", "dormant", "growing"], "mature")
     out["lifecycle_stage"] = np.select([out["status"] == "prospect", out["status"] == "churned"], ["prospect", "churned"], stage)
     return out
+
+
+# --- queries over the summaries (filters applied through the one scoping function) ---------------
+
+def tier_distribution(session: Session, filters: Filters) -> pd.DataFrame:
+    """Active customers and their 12-month revenue per value tier (every tier present, zeros included)."""
+    stmt = (select(SEG.c.tier, func.sum(SEG.c.customers).label("customers"), func.sum(SEG.c.revenue_12m).label("revenue_12m"))
+            .where(SEG.c.tier.is_not(None)).group_by(SEG.c.tier))
+    rows = {r.tier: (float(r.customers or 0), float(r.revenue_12m or 0)) for r in session.execute(scope(stmt, SEG, filters))}
+    return pd.DataFrame([{"tier": t, "customers": rows.get(t, (0, 0))[0], "revenue_12m": rows.get(t, (0, 0))[1]}
+                         for t in TIERS], columns=["tier", "customers", "revenue_12m"])
+
+
+def lifecycle_distribution(session: Session, filters: Filters) -> pd.DataFrame:
+    """Customers per lifecycle stage, prospects and churned included."""
+    stmt = select(SEG.c.lifecycle_stage, func.sum(SEG.c.customers).label("customers")).group_by(SEG.c.lifecycle_stage)
+    rows = {r.lifecycle_stage: float(r.customers or 0) for r in session.execute(scope(stmt, SEG, filters))}
+    return pd.DataFrame([{"stage": s, "customers": rows.get(s, 0.0)} for s in LIFECYCLE_STAGES], columns=["stage", "customers"])
+
+
+CHURN_WARNING_COLUMNS = ["customer_id", "code", "name", "owner", "revenue_12m", "orders_last_90", "orders_prev_90",
+                         "last_order_date", "churn_reason"]
+
+
+def churn_warnings(session: Session, filters: Filters, *, limit: int = 10) -> pd.DataFrame:
+    """The highest-value customers in the churn-risk tier, with what their decline looks like."""
+    stmt = (select(C.c.id.label("customer_id"), C.c.code, C.c.name, U.c.display_name.label("owner"), S.c.revenue_12m,
+                   S.c.orders_last_90, S.c.orders_prev_90, S.c.last_order_date, S.c.churn_reason)
+            .select_from(S.join(C, C.c.id == S.c.customer_id).outerjoin(U, U.c.id == C.c.owner_id))
+            .where(S.c.tier == "churn_risk").order_by(S.c.revenue_12m.desc(), C.c.id).limit(limit))
+    return pd.DataFrame(session.execute(scope(stmt, C, filters)).mappings().all(), columns=CHURN_WARNING_COLUMNS)

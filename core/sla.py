@@ -7,7 +7,15 @@ editable policies arrive with the service-desk work and will replace this table.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from core import models as _m
+from core.facts import scope
+from core.periods import Filters, Period
 
 # priority -> (first-response hours, resolution hours)
 PRIORITY_TARGETS: dict[str, tuple[float, float]] = {
@@ -32,3 +40,68 @@ def due_times(kind: str, priority: str, created_at: datetime) -> tuple[datetime,
     """(first-response due, resolution due) for a ticket created at `created_at`."""
     first, resolution = targets_hours(kind, priority)
     return created_at + timedelta(hours=first), created_at + timedelta(hours=resolution)
+
+
+# --- compliance and open complaints (live on indexed due columns; per-ticket results come later) ---
+
+_T, _C = _m.Ticket.__table__, _m.Customer.__table__
+TARGETS = {"first_response": (_T.c.first_response_due, _T.c.first_response_at),
+           "resolution": (_T.c.resolution_due, _T.c.resolved_at)}
+_LONGEST_TARGET = timedelta(hours=max(max(t) for t in PRIORITY_TARGETS.values()))
+
+
+def compliance(session: Session, period: Period, filters: Filters, *, now: datetime,
+               target: str) -> dict[str, tuple[int, int]]:
+    """Complaints whose `target` outcome became known in the period: {priority: (met, total)}.
+
+    A complaint counts in the period holding the earlier of its due time and the time it was done:
+    met when done by the due time, breached once the due time passes undone (and only once it has
+    passed, as of `now`). This is "fell due in P, or answered in P" without counting a ticket twice.
+    """
+    due, done = TARGETS[target]
+    start, end = datetime.combine(period.start, time()), datetime.combine(period.end, time())
+    met = and_(done.is_not(None), done <= due)
+    counted = or_(and_(met, done >= start, done < end),
+                  and_(~met, due >= start, due < end, due <= now))
+    stmt = (select(_T.c.priority, func.sum(case((met, 1), else_=0)).label("met"), func.count().label("total"))
+            .select_from(_T.join(_C, _C.c.id == _T.c.customer_id))
+            # the due-time bounds are implied by `counted`; they let the (kind, due) index do the work
+            .where(_T.c.kind == "complaint", due >= start, due < end + _LONGEST_TARGET, counted)
+            .group_by(_T.c.priority))
+    return {row.priority: (int(row.met or 0), int(row.total)) for row in session.execute(scope(stmt, _C, filters))}
+
+
+@dataclass(frozen=True)
+class OpenComplaints:
+    open: int
+    breached: int
+    at_risk: int
+
+
+def open_complaints(session: Session, at: datetime, filters: Filters) -> OpenComplaints:
+    """Complaints created before `at` and not closed by then, with how many had breached a target
+    or were at risk (>= AT_RISK_SHARE of a running target used) at that moment."""
+    stmt = (select(_T.c.created_at, _T.c.first_response_due, _T.c.first_response_at, _T.c.resolution_due,
+                   _T.c.resolved_at)
+            .select_from(_T.join(_C, _C.c.id == _T.c.customer_id))
+            .where(_T.c.kind == "complaint", _T.c.created_at < at, or_(_T.c.closed_at.is_(None), _T.c.closed_at >= at)))
+    total = breached = at_risk = 0
+    for row in session.execute(scope(stmt, _C, filters)):
+        total += 1
+        states = [_state(row.created_at, row.first_response_due, row.first_response_at, at),
+                  _state(row.created_at, row.resolution_due, row.resolved_at, at)]
+        if "breached" in states:
+            breached += 1
+        elif "at_risk" in states:
+            at_risk += 1
+    return OpenComplaints(total, breached, at_risk)
+
+
+def _state(created: datetime, due: datetime, done: datetime | None, at: datetime) -> str:
+    """met / breached / at_risk / running for one target, as seen at moment `at`."""
+    if done is not None and done <= at:
+        return "met" if done <= due else "breached"
+    if due < at:
+        return "breached"
+    used = (at - created) / (due - created) if due > created else 1.0
+    return "at_risk" if used >= AT_RISK_SHARE else "running"

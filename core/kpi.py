@@ -1,0 +1,251 @@
+"""The cockpit's KPIs, each defined once (shared/KPI-GLOSSARY.md) as a formula over period measures.
+
+Calendar periods read the measures from period_facts; custom ranges compute the same measures live
+from raw rows. Either way the formulas below turn measures into KPI values, so the two cannot differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from core import facts, nps as nps_math, segmentation, sla
+from core.facts import Measures
+from core.periods import Filters, Period, periods_between
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def active_customers(m: Measures) -> float:
+    """Customers active at the end of the period: became a customer by then and not churned by then."""
+    return m["active_end"]
+
+
+def new_customers(m: Measures) -> float:
+    """Customers whose became-customer date falls in the period."""
+    return m["new_customers"]
+
+
+def lead_conversion_rate(m: Measures) -> float | None:
+    """Leads created in the period that converted (at any time up to now) / leads created in the period."""
+    return _ratio(m["leads_converted"], m["leads_created"])
+
+
+def invalid_lead_rate(m: Measures) -> float | None:
+    """Leads created in the period that were disqualified / leads created in the period."""
+    return _ratio(m["leads_disqualified"], m["leads_created"])
+
+
+def revenue(m: Measures) -> float:
+    """Sum of order amounts dated in the period."""
+    return m["revenue"]
+
+
+def repurchase_rate(m: Measures) -> float | None:
+    """Customers with 2 or more orders in the period / customers with at least 1 order in the period."""
+    return _ratio(m["repeat_buyers"], m["buyers"])
+
+
+def average_order_value(m: Measures) -> float | None:
+    """Revenue / orders in the period."""
+    return _ratio(m["revenue"], m["orders"])
+
+
+def lifetime_value(m: Measures) -> float | None:
+    """Revenue of active customers from their first order to the end of the period, averaged over them."""
+    return _ratio(m["ltv_revenue"], m["active_end"])
+
+
+def nps_value(m: Measures) -> float | None:
+    """% promoters (9-10) - % detractors (0-6) among responses in the period, -100..100."""
+    return nps_math.nps(m["nps_promoters"], m["nps_detractors"], m["nps_responses"]).score
+
+
+def csat(m: Measures) -> float | None:
+    """Share of ticket feedback ratings of 4 or 5 (on 1-5) among ratings given in the period."""
+    return _ratio(m["csat_satisfied"], m["csat_ratings"])
+
+
+def churn_rate(m: Measures) -> float | None:
+    """Customers churned in the period / customers active at its start (label the period length)."""
+    return _ratio(m["churned_customers"], m["active_start"])
+
+
+def complaint_rate(m: Measures) -> float | None:
+    """Complaints created in the period per 1,000 customers active at its end."""
+    rate = _ratio(m["complaints_created"], m["active_end"])
+    return None if rate is None else 1000 * rate
+
+
+def first_response_sla(m: Measures) -> float | None:
+    """Complaints answered within the first-response target / complaints whose target fell due (or were
+    answered) in the period."""
+    return _ratio(m["sla_first_response_met"], m["sla_first_response_total"])
+
+
+def resolution_sla(m: Measures) -> float | None:
+    """Complaints resolved within the resolution target / complaints whose target fell due (or were
+    resolved) in the period."""
+    return _ratio(m["sla_resolution_met"], m["sla_resolution_total"])
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    key: str
+    formula: Callable[[Measures], float | None]
+    unit: str  # count, money, percent, score, per_mille
+    higher_is_better: bool = True
+
+
+KPI_SPECS: tuple[KpiSpec, ...] = (
+    KpiSpec("active_customers", active_customers, "count"),
+    KpiSpec("new_customers", new_customers, "count"),
+    KpiSpec("lead_conversion_rate", lead_conversion_rate, "percent"),
+    KpiSpec("revenue", revenue, "money"),
+    KpiSpec("repurchase_rate", repurchase_rate, "percent"),
+    KpiSpec("average_order_value", average_order_value, "money"),
+    KpiSpec("lifetime_value", lifetime_value, "money"),
+    KpiSpec("nps", nps_value, "score"),
+    KpiSpec("csat", csat, "percent"),
+    KpiSpec("first_response_sla", first_response_sla, "percent"),
+    KpiSpec("resolution_sla", resolution_sla, "percent"),
+    KpiSpec("churn_rate", churn_rate, "percent", higher_is_better=False),
+    KpiSpec("complaint_rate", complaint_rate, "per_mille", higher_is_better=False),
+)
+
+
+@dataclass
+class Kpi:
+    key: str
+    unit: str
+    value: float | None
+    previous: float | None
+    higher_is_better: bool = True
+    trend: list[float | None] = field(default_factory=list)  # the last 12 months, oldest first
+    detail: dict[str, float | None] = field(default_factory=dict)
+
+
+@dataclass
+class Cockpit:
+    """Everything the cockpit page draws for one period and filter set."""
+
+    period: Period
+    previous: Period
+    source: str  # "summary" or "live"
+    summaries_as_of: date | None
+    kpis: list[Kpi]
+    open_complaints: sla.OpenComplaints
+    revenue_at_risk: float
+    tiers: pd.DataFrame
+    lifecycle: pd.DataFrame
+    monthly: pd.DataFrame  # per month: revenue, revenue a year before, NPS mix, SLA compliance
+    sla_by_priority: pd.DataFrame
+    churn_warnings: pd.DataFrame
+
+    def kpi(self, key: str) -> Kpi:
+        return next(k for k in self.kpis if k.key == key)
+
+
+def _sla_measures(session: Session, period: Period, filters: Filters, now: datetime) -> tuple[Measures, pd.DataFrame]:
+    measures: Measures = {}
+    by_priority: dict[str, dict[str, float]] = {}
+    for target in sla.TARGETS:
+        counts = sla.compliance(session, period, filters, now=now, target=target)
+        measures[f"sla_{target}_met"] = float(sum(met for met, _ in counts.values()))
+        measures[f"sla_{target}_total"] = float(sum(total for _, total in counts.values()))
+        for priority, (met, total) in counts.items():
+            by_priority.setdefault(priority, {})[f"{target}_met"] = met
+            by_priority.setdefault(priority, {})[f"{target}_total"] = total
+    rows = []
+    for priority in sla.PRIORITY_TARGETS:
+        values = by_priority.get(priority, {})
+        row = {"priority": priority}
+        for target in sla.TARGETS:
+            met, total = values.get(f"{target}_met", 0), values.get(f"{target}_total", 0)
+            row.update({f"{target}_met": met, f"{target}_total": total, f"{target}_rate": _ratio(met, total)})
+        rows.append(row)
+    return measures, pd.DataFrame(rows)
+
+
+def period_measures(session: Session, period: Period, filters: Filters, *, now: datetime) -> tuple[Measures, str]:
+    """All measures of a period and where they came from ("summary" for calendar periods, else "live")."""
+    if period.grain == "custom":
+        measures, source = facts.live_measures(session, period, filters), "live"
+        measures["ltv_revenue"] = facts.live_ltv_revenue(session, period.end, filters)
+    else:
+        measures, source = facts.summary_measures(session, period, filters), "summary"
+        measures["ltv_revenue"] = facts.summary_ltv_revenue(session, period.end, filters)
+    measures.update(_sla_measures(session, period, filters, now)[0])
+    return measures, source
+
+
+def _monthly(session: Session, last_month: Period, filters: Filters, now: datetime) -> pd.DataFrame:
+    """Per month over the 12 months ending with `last_month`: measures, KPI values and SLA compliance."""
+    first = periods_between(last_month.start - timedelta(days=330), last_month.start, "M")[0].start
+    span = facts.facts_range(session)
+    history_start = min(span[0], first) if span else first
+    series = facts.monthly_series(session, history_start, last_month.end, filters)
+    cumulative = (series["revenue"] - series["churned_lifetime_revenue"]).cumsum()
+    series["ltv_revenue"] = cumulative
+    series["revenue_prev_year"] = series["revenue"].shift(12)
+    series = series[series["period_start"] >= first].reset_index(drop=True)
+    for target in sla.TARGETS:
+        met, total = [], []
+        for month in series["period_start"]:
+            counts = sla.compliance(session, periods_between(month, month, "M")[0], filters, now=now, target=target)
+            met.append(float(sum(a for a, _ in counts.values())))
+            total.append(float(sum(b for _, b in counts.values())))
+        series[f"sla_{target}_met"], series[f"sla_{target}_total"] = met, total
+    return series
+
+
+def cockpit(session: Session, period: Period, filters: Filters, *, now: datetime | None = None) -> Cockpit:
+    """Compute every figure of the cockpit for `period` (compared with the previous one) and `filters`."""
+    now = now or datetime.now()
+    previous = period.previous()
+    current, source = period_measures(session, period, filters, now=now)
+    before, _ = period_measures(session, previous, filters, now=now)
+    last_month = periods_between(min(period.last_day, now.date()), min(period.last_day, now.date()), "M")[0]
+    monthly = _monthly(session, last_month, filters, now)
+    month_rows = monthly.to_dict("records")
+    kpis = []
+    for spec in KPI_SPECS:
+        kpis.append(Kpi(spec.key, spec.unit, spec.formula(current), spec.formula(before), spec.higher_is_better,
+                        [spec.formula(row) for row in month_rows]))
+    score = nps_math.nps(current["nps_promoters"], current["nps_detractors"], current["nps_responses"])
+    next(k for k in kpis if k.key == "nps").detail.update(
+        {"responses": score.responses, "low": score.low, "high": score.high})
+    next(k for k in kpis if k.key == "lead_conversion_rate").detail.update(
+        {"invalid_lead_rate": invalid_lead_rate(current), "leads_created": current["leads_created"]})
+    for target in sla.TARGETS:
+        next(k for k in kpis if k.key == f"{target}_sla").detail.update({"tickets": current[f"sla_{target}_total"]})
+    at = min(datetime.combine(period.end, time()), now)
+    tiers = segmentation.tier_distribution(session, filters)
+    summaries = facts.get_meta(session, "summaries_as_of")
+    nps_mix = monthly[["nps_promoters", "nps_detractors", "nps_responses"]]
+    monthly = monthly.assign(
+        nps=[nps_value(r) for r in month_rows],
+        nps_passives=nps_mix["nps_responses"] - nps_mix["nps_promoters"] - nps_mix["nps_detractors"],
+        first_response_rate=[first_response_sla(r) for r in month_rows],
+        resolution_rate=[resolution_sla(r) for r in month_rows],
+    )
+    return Cockpit(
+        period=period, previous=previous, source=source,
+        summaries_as_of=date.fromisoformat(summaries) if summaries else None,
+        kpis=kpis, open_complaints=sla.open_complaints(session, at, filters),
+        revenue_at_risk=float(tiers.loc[tiers["tier"] == "churn_risk", "revenue_12m"].sum()),
+        tiers=tiers, lifecycle=segmentation.lifecycle_distribution(session, filters), monthly=monthly,
+        sla_by_priority=_sla_measures(session, period, filters, now)[1],
+        churn_warnings=segmentation.churn_warnings(session, filters),
+    )
+
+
+def latest_complete_month(today: date) -> Period:
+    """The default cockpit period: the last whole calendar month before `today`."""
+    return periods_between(today.replace(day=1) - timedelta(days=1), today.replace(day=1) - timedelta(days=1), "M")[0]
