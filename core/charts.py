@@ -1,0 +1,101 @@
+"""Plotly figures for the cockpit: pure functions of core DataFrames and the language (no Streamlit)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from core.formatting import money
+from core.i18n import label, t
+
+TIER_COLORS = {"high_value": "#2e7d32", "potential": "#1565c0", "general": "#90a4ae", "churn_risk": "#c62828"}
+NPS_COLORS = {"promoter": "#2e7d32", "passive": "#b0bec5", "detractor": "#c62828"}
+SLA_COLORS = {"first_response": "#1565c0", "resolution": "#6a1b9a"}
+
+
+def _layout(fig: go.Figure, title: str, *, height: int = 320) -> go.Figure:
+    fig.update_layout(title={"text": title, "x": 0, "font": {"size": 15}}, height=height,
+                      margin={"l": 10, "r": 10, "t": 48, "b": 10},
+                      legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+                      hovermode="x unified")
+    fig.update_xaxes(type="category")  # months as YYYY-MM in every language, no locale month names
+    return fig
+
+
+def _months(monthly: pd.DataFrame) -> list[str]:
+    return [f"{d:%Y-%m}" for d in monthly["period_start"]]
+
+
+def revenue_trend(monthly: pd.DataFrame, lang: str) -> go.Figure:
+    """Monthly revenue with the same month a year before; the axis in 万 for Chinese, SI for English."""
+    months = _months(monthly)
+    scale, suffix = (1e4, "万") if lang == "zh" else (1, "")
+    fig = go.Figure()
+    fig.add_bar(x=months, y=monthly["revenue"] / scale, name=t("chart.revenue.this", lang), marker_color="#1565c0",
+                hovertext=[money(v, lang) for v in monthly["revenue"]], hoverinfo="text+name")
+    fig.add_scatter(x=months, y=monthly["revenue_prev_year"] / scale, name=t("chart.revenue.last_year", lang),
+                    mode="lines+markers", line={"color": "#90a4ae", "dash": "dot"},
+                    hovertext=[money(v, lang) if pd.notna(v) else "" for v in monthly["revenue_prev_year"]],
+                    hoverinfo="text+name")
+    fig.update_yaxes(tickprefix="¥", ticksuffix=suffix, separatethousands=True,
+                     tickformat=",.0f" if lang == "zh" else "~s")
+    return _layout(fig, t("chart.revenue", lang))
+
+
+def nps_trend(monthly: pd.DataFrame, lang: str) -> go.Figure:
+    """Stacked shares of promoters, passives and detractors, with the NPS line on its own axis."""
+    months = _months(monthly)
+    n = monthly["nps_responses"].where(monthly["nps_responses"] > 0)
+    fig = go.Figure()
+    for group, column in (("detractor", "nps_detractors"), ("passive", "nps_passives"), ("promoter", "nps_promoters")):
+        fig.add_bar(x=months, y=100 * monthly[column] / n, name=t(f"nps.{group}", lang),
+                    marker_color=NPS_COLORS[group], customdata=monthly[column], hovertemplate="%{y:.0f}% (%{customdata:.0f})")
+    fig.add_scatter(x=months, y=monthly["nps"], name=t("chart.nps.line", lang), yaxis="y2", mode="lines+markers",
+                    line={"color": "#212121", "width": 2}, customdata=monthly["nps_responses"],
+                    hovertemplate="%{y:.1f} (n=%{customdata:.0f})")
+    fig.update_layout(barmode="stack", yaxis={"title": t("chart.nps.share", lang), "ticksuffix": "%", "range": [0, 100]},
+                      yaxis2={"overlaying": "y", "side": "right", "range": [-100, 100], "showgrid": False})
+    return _layout(fig, t("chart.nps", lang))
+
+
+def tier_distribution(tiers: pd.DataFrame, lang: str) -> go.Figure:
+    names = [label("tier", v, lang) for v in tiers["tier"]]
+    fig = go.Figure(go.Bar(
+        x=tiers["customers"], y=names, orientation="h", marker_color=[TIER_COLORS[v] for v in tiers["tier"]],
+        text=[f"{c:,.0f} · {money(r, lang)}" for c, r in zip(tiers["customers"], tiers["revenue_12m"])],
+        textposition="auto", hovertemplate="%{y}: %{x:,.0f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title=t("chart.customers", lang))
+    return _layout(fig, t("chart.tiers", lang), height=280)
+
+
+def lifecycle_distribution(stages: pd.DataFrame, lang: str) -> go.Figure:
+    fig = go.Figure(go.Bar(x=[label("stage", s, lang) for s in stages["stage"]], y=stages["customers"],
+                           marker_color="#455a64", text=[f"{c:,.0f}" for c in stages["customers"]], textposition="auto",
+                           hovertemplate="%{x}: %{y:,.0f}<extra></extra>"))
+    fig.update_yaxes(title=t("chart.customers", lang))
+    return _layout(fig, t("chart.lifecycle", lang), height=280)
+
+
+def sla_by_month(monthly: pd.DataFrame, lang: str) -> go.Figure:
+    months = _months(monthly)
+    fig = go.Figure()
+    for target in ("first_response", "resolution"):
+        fig.add_scatter(x=months, y=100 * monthly[f"{target}_rate"].astype(float), name=t(f"sla.{target}", lang),
+                        mode="lines+markers", line={"color": SLA_COLORS[target]},
+                        customdata=monthly[f"sla_{target}_total"], hovertemplate="%{y:.1f}% (n=%{customdata:.0f})")
+    fig.update_yaxes(title=t("chart.rate", lang), ticksuffix="%", range=[0, 101])
+    return _layout(fig, t("chart.sla_month", lang))
+
+
+def sla_by_priority(by_priority: pd.DataFrame, lang: str) -> go.Figure:
+    names = [label("priority", p, lang) for p in by_priority["priority"]]
+    fig = go.Figure()
+    for target in ("first_response", "resolution"):
+        rates = by_priority[f"{target}_rate"].astype(float)
+        fig.add_bar(x=names, y=100 * rates, name=t(f"sla.{target}", lang), marker_color=SLA_COLORS[target],
+                    customdata=by_priority[f"{target}_total"], text=[f"{100 * r:.0f}%" if pd.notna(r) else "" for r in rates],
+                    textposition="auto", hovertemplate="%{y:.1f}% (n=%{customdata:.0f})")
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title=t("chart.rate", lang), ticksuffix="%", range=[0, 101])
+    return _layout(fig, t("chart.sla_priority", lang))

@@ -1,0 +1,87 @@
+"""`python -m core ...`: a thin command line over the library (seed, migrate, refresh, kpis, settings)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime
+
+from core.errors import CrmError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="CRM Cockpit command line.")
+    parser.add_argument("--database-url", help="SQLAlchemy URL of the store (default: CRM_DATABASE_URL or data/crm.db)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    seed = commands.add_parser("seed", help="fill the store with deterministic demo data")
+    seed.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
+    seed.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    seed.add_argument("--today", type=date.fromisoformat, help="last day of the history, YYYY-MM-DD (default today)")
+    seed.add_argument("--replace", action="store_true", help="wipe every row first (refused without it on a non-empty store)")
+
+    commands.add_parser("migrate", help="bring the schema to the latest revision")
+
+    refresh = commands.add_parser("refresh", help="rebuild the summary tables (period facts, customer stats, tiers)")
+    refresh.add_argument("--as-of", type=date.fromisoformat, help="date the statistics are taken at (default today)")
+
+    kpis = commands.add_parser("kpis", help="print the cockpit KPIs of the last complete month as JSON")
+    kpis.add_argument("--month", help="YYYY-MM instead of the last complete month")
+
+    commands.add_parser("settings", help="list every setting with its environment variable and help")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except CrmError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from core.settings import describe_settings, load_settings
+
+    if args.command == "settings":
+        for variable, default, text in describe_settings():
+            print(f"{variable}\n    default: {default}\n    {text}")
+        return 0
+    settings = load_settings(database_url=args.database_url)
+    from core.db import safe_url, session_scope
+    from core.store import open_store
+
+    engine = open_store(settings)
+    if args.command == "migrate":
+        print(f"schema up to date at {safe_url(engine.url)}")
+    elif args.command == "seed":
+        from core.demo import seed_demo
+
+        report = seed_demo(engine, customers=args.customers, seed=args.seed, today=args.today, replace=args.replace)
+        print(f"seeded {report.customers} customers, {report.rows_total} rows in {report.seconds:.1f} s "
+              f"into {safe_url(engine.url)}")
+        for table, rows in report.rows.items():
+            print(f"  {table:15} {rows:>10}")
+        print("demo users: " + ", ".join(report.users))
+    elif args.command == "refresh":
+        from core import facts
+
+        with session_scope(engine) as session:
+            facts.rebuild_all(session, as_of=args.as_of or date.today())
+        print("summary tables rebuilt")
+    elif args.command == "kpis":
+        from core import kpi
+        from core.periods import Filters, period_containing
+
+        today = date.today()
+        period = (period_containing(date.fromisoformat(args.month + "-01"), "M") if args.month
+                  else kpi.latest_complete_month(today))
+        with session_scope(engine) as session:
+            result = kpi.cockpit(session, period, Filters(), now=datetime.now())
+        print(json.dumps({"period": period.label(), "source": result.source,
+                          **{k.key: k.value for k in result.kpis}, "revenue_at_risk": result.revenue_at_risk,
+                          "open_complaints": result.open_complaints.open}, ensure_ascii=False))
+    engine.dispose()
+    return 0

@@ -1,0 +1,77 @@
+"""Customer look-ups for the pages: filter options and one customer's profile with key figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import models as m
+from core.errors import NotFound
+
+C, S, U = m.Customer.__table__, m.CustomerStat.__table__, m.User.__table__
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    regions: list[str]
+    industries: list[str]
+    kinds: list[str]
+    owners: list[tuple[int, str]]  # (user id, display name)
+
+
+def filter_options(session: Session) -> FilterOptions:
+    """Distinct dimension values present in the data (small DISTINCT queries, cached by the UI)."""
+    def distinct(column) -> list[str]:  # type: ignore[no-untyped-def]
+        return [v for v in session.scalars(select(column).distinct().order_by(column)) if v is not None]
+
+    owners = session.execute(select(U.c.id, U.c.display_name).where(U.c.role == "account_manager")
+                             .order_by(U.c.display_name)).all()
+    return FilterOptions(distinct(C.c.region), distinct(C.c.industry), distinct(C.c.kind),
+                         [(int(i), str(n)) for i, n in owners])
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    id: int
+    code: str
+    name: str
+    kind: str
+    industry: str
+    region: str
+    city: str | None
+    owner: str | None
+    status: str
+    became_customer_date: date | None
+    tier: str | None
+    lifecycle_stage: str | None
+    churn_reason: str | None
+    revenue_total: float
+    revenue_12m: float
+    orders_12m: int
+    last_order_date: date | None
+
+
+def customer_profile(session: Session, *, customer_id: int | None = None, code: str | None = None) -> CustomerProfile:
+    """One customer's profile and order statistics, by id or code; NotFound when there is none."""
+    stmt = (select(C.c.id, C.c.code, C.c.name, C.c.kind, C.c.industry, C.c.region, C.c.city,
+                   U.c.display_name.label("owner"), C.c.status, C.c.became_customer_date, S.c.tier,
+                   S.c.lifecycle_stage, S.c.churn_reason, func.coalesce(S.c.revenue_total, 0).label("revenue_total"),
+                   func.coalesce(S.c.revenue_12m, 0).label("revenue_12m"),
+                   func.coalesce(S.c.orders_12m, 0).label("orders_12m"), S.c.last_order_date)
+            .select_from(C.outerjoin(S, S.c.customer_id == C.c.id).outerjoin(U, U.c.id == C.c.owner_id)))
+    if customer_id is not None:
+        stmt = stmt.where(C.c.id == customer_id)
+    elif code:
+        stmt = stmt.where(C.c.code == code.strip().upper())
+    else:
+        raise NotFound("No customer given.")
+    row = session.execute(stmt).mappings().first()
+    if row is None:
+        raise NotFound("No customer with that code or id.")
+    values = dict(row)
+    values["revenue_total"], values["revenue_12m"] = float(values["revenue_total"]), float(values["revenue_12m"])
+    values["orders_12m"] = int(values["orders_12m"])
+    return CustomerProfile(**values)

@@ -1,0 +1,91 @@
+"""The executive cockpit: KPI cards with deltas, base structure, trends, complaint SLA, churn warnings."""
+
+import streamlit as st
+
+from core import charts, formatting
+from core.i18n import label
+from ui import data
+from ui.cards import kpi_card, plain_card
+from ui.context import lang, tr
+from ui.filters import dimension_filters, period_selector
+
+current = lang()
+period = period_selector()
+filters = dimension_filters()
+result = data.cockpit(period, filters)
+
+st.title(tr("cockpit.title"))
+as_of = f"{result.summaries_as_of:%Y-%m-%d}" if result.summaries_as_of else tr("common.none")
+st.caption(tr("cockpit.caption", period=period.label(), previous=result.previous.label(), as_of=as_of))
+if result.source == "live":
+    st.caption(tr("period.live_note"))
+
+kpis = {k.key: k for k in result.kpis}
+nps = kpis["nps"]
+nps_note = (tr("cockpit.nps_interval", n=nps.detail["responses"], low=f"{nps.detail['low']:.0f}", high=f"{nps.detail['high']:.0f}")
+            if nps.detail.get("low") is not None else tr("cockpit.nps_n", n=nps.detail.get("responses", 0)))
+if nps.detail.get("responses", 0) < 30:
+    nps_note += " · " + tr("cockpit.small_sample")
+conversion = kpis["lead_conversion_rate"]
+invalid = conversion.detail.get("invalid_lead_rate")
+notes = {
+    "nps": nps_note,
+    "lead_conversion_rate": tr("cockpit.invalid_leads", rate=formatting.value(invalid, "percent", current)),
+    "first_response_sla": tr("cockpit.sla_tickets", n=int(kpis["first_response_sla"].detail.get("tickets") or 0)),
+    "resolution_sla": tr("cockpit.sla_tickets", n=int(kpis["resolution_sla"].detail.get("tickets") or 0)),
+}
+order = ["active_customers", "new_customers", "revenue", "average_order_value", "repurchase_rate",
+         "lead_conversion_rate", "lifetime_value", "churn_rate", "nps", "csat",
+         "first_response_sla", "resolution_sla", "complaint_rate"]
+st.subheader(tr("cockpit.section.kpis"))
+columns = st.columns(5)
+for index, key in enumerate(order):
+    with columns[index % 5]:
+        kpi_card(kpis[key], note=notes.get(key))
+complaints = result.open_complaints
+with columns[len(order) % 5]:
+    plain_card("kpi.open_complaints", f"{complaints.open:,}",
+               tr("cockpit.open_detail", breached=complaints.breached, at_risk=complaints.at_risk))
+at_risk_customers = int(result.tiers.loc[result.tiers["tier"] == "churn_risk", "customers"].sum())
+with columns[(len(order) + 1) % 5]:
+    plain_card("kpi.revenue_at_risk", formatting.money(result.revenue_at_risk, current),
+               tr("cockpit.at_risk_detail", customers=f"{at_risk_customers:,}"))
+
+st.subheader(tr("cockpit.section.segments"))
+left, right = st.columns(2)
+left.plotly_chart(charts.tier_distribution(result.tiers, current), key="tiers")
+right.plotly_chart(charts.lifecycle_distribution(result.lifecycle, current), key="lifecycle")
+
+st.subheader(tr("cockpit.section.trends"))
+left, right = st.columns(2)
+left.plotly_chart(charts.revenue_trend(result.monthly, current), key="revenue_trend")
+right.plotly_chart(charts.nps_trend(result.monthly, current), key="nps_trend")
+
+st.subheader(tr("cockpit.section.sla"))
+st.caption(f"{tr('kpi.open_complaints')}: {complaints.open:,} · "
+           + tr("cockpit.open_detail", breached=complaints.breached, at_risk=complaints.at_risk))
+left, right = st.columns(2)
+left.plotly_chart(charts.sla_by_month(result.monthly, current), key="sla_month")
+right.plotly_chart(charts.sla_by_priority(result.sla_by_priority, current), key="sla_priority")
+
+st.subheader(tr("cockpit.section.warnings"))
+warnings = result.churn_warnings
+if warnings.empty:
+    st.info(tr("cockpit.warnings_empty"))
+else:
+    table = warnings.assign(
+        revenue_12m=[formatting.money(v, current) for v in warnings["revenue_12m"]],
+        orders_trend=[f"{a} / {b}" for a, b in zip(warnings["orders_last_90"], warnings["orders_prev_90"])],
+        churn_reason=[label("reason", r, current) for r in warnings["churn_reason"]],
+    )
+    columns_shown = ["code", "name", "owner", "revenue_12m", "orders_trend", "last_order_date", "churn_reason"]
+    picked = st.dataframe(
+        table[columns_shown], hide_index=True, on_select="rerun", selection_mode="single-row", key="warnings",
+        column_config={
+            "code": tr("column.code"), "name": tr("column.name"), "owner": tr("column.owner"),
+            "revenue_12m": tr("column.revenue_12m"), "orders_trend": tr("column.orders_trend"),
+            "last_order_date": st.column_config.DateColumn(tr("column.last_order")), "churn_reason": tr("column.reason"),
+        })
+    rows = picked.selection.rows if picked else []
+    if rows:
+        st.switch_page("pages/customer.py", query_params={"id": str(int(warnings.iloc[rows[0]]["customer_id"]))})

@@ -1,0 +1,31 @@
+"""KPI cards: value, delta against the previous period, 12-month sparkline and the definition as help."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import formatting
+from core.kpi import Kpi
+from ui.context import lang, tr
+
+
+def kpi_card(kpi: Kpi, *, note: str | None = None) -> None:
+    current = lang()
+    previous = formatting.value(kpi.previous, kpi.unit, current) if kpi.previous is not None else None
+    help_text = tr(f"kpi.{kpi.key}.help")
+    if note:
+        help_text += "\n\n" + note
+    trend = [v for v in kpi.trend if v is not None]
+    st.metric(
+        tr(f"kpi.{kpi.key}"), formatting.value(kpi.value, kpi.unit, current),
+        delta=formatting.delta(kpi.value, kpi.previous, kpi.unit, current),
+        delta_color="normal" if kpi.higher_is_better else "inverse",
+        delta_description=tr("cockpit.previous", value=previous) if previous else tr("cockpit.no_previous"),
+        help=help_text, border=True, chart_data=trend if len(trend) > 1 else None, chart_type="area",
+    )
+
+
+def plain_card(title_key: str, value: str, detail: str) -> None:
+    """A card without a previous-period delta (point-in-time figures)."""
+    st.metric(tr(title_key), value, help=tr(f"{title_key}.help"), border=True, delta=detail, delta_color="off",
+              delta_arrow="off")

@@ -1,0 +1,74 @@
+"""Per-session glue: settings, the cached engine, the current user and language, the `tr` shortcut."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from core.errors import CrmError
+from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from core.settings import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """Who is looking; sign-in plugs in here (for now a fixed demo administrator)."""
+
+    username: str
+    display_name: str
+    role: str
+
+
+DEMO_ADMIN = CurrentUser("admin", "Administrator", "admin")
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(database_url: str, demo_customers: int, demo_seed: int) -> Engine:
+    from core.store import open_store
+
+    return open_store(Settings(database_url=database_url, demo_customers=demo_customers, demo_seed=demo_seed),
+                      seed_demo_if_empty=True)
+
+
+def engine() -> Engine:
+    """The store, migrated and (first start, default database) seeded; a CrmError stops the page with a message."""
+    config = settings()
+    try:
+        with st.spinner(tr("app.preparing", seconds=max(5, config.demo_customers // 500))):
+            return _engine(config.database_url, config.demo_customers, config.demo_seed)
+    except CrmError as err:
+        st.error(tr("app.store_error", message=str(err)))
+        st.stop()
+        raise  # unreachable: st.stop ends the run
+
+
+def current_user() -> CurrentUser:
+    return st.session_state.get("user", DEMO_ADMIN)
+
+
+def lang() -> str:
+    """The chosen language: session state, else the ?lang= query parameter, else English."""
+    chosen = st.session_state.get("lang") or st.query_params.get("lang", DEFAULT_LANGUAGE)
+    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def tr(key: str, **values: object) -> str:
+    return t(key, lang(), **values)
+
+
+def language_switch() -> None:
+    """Sidebar language switch, kept in the URL (?lang=zh) so a shared link opens in the same language."""
+    if "lang" not in st.session_state:
+        wanted = st.query_params.get("lang", DEFAULT_LANGUAGE)
+        st.session_state["lang"] = wanted if wanted in LANGUAGES else DEFAULT_LANGUAGE
+    chosen = st.sidebar.selectbox(t("app.language", lang()), list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+    if chosen == DEFAULT_LANGUAGE:
+        st.query_params.pop("lang", None)
+    else:
+        st.query_params["lang"] = chosen
