@@ -180,10 +180,11 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
     # hidden state
     mu = rng.normal(0, 0.7, n)
     health = mu + rng.normal(0, 0.5, n)
-    base_rate = np.where(b2b, 0.82, 1.13) * rng.lognormal(0, 0.35, n)
+    base_rate = np.where(b2b, 0.86, 1.19) * rng.lognormal(0, 0.35, n)
     size_factor = np.where(b2b, np.array([1.0, 2.2, 5.0, 12.0])[size_idx], 1.0)
     base_amount = np.where(b2b, np.log(6000), np.log(450)) + np.log(size_factor) + rng.normal(0, 0.4, n)
     churn_day = np.full(n, -1)
+    decline = np.zeros(n)  # monthly downward drift of a customer in a declining episode (0 when not)
     last_breach = np.full(n, -10**6)
 
     orders_c, orders_lo, orders_hi, orders_first = [], [], [], []
@@ -198,10 +199,14 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
         if hi_m <= lo_m:
             continue
         month_len = (_ordinal(starts[t + 1]) if t + 1 < len(starts) else lo_m + 31) - lo_m
-        health = 0.85 * health + 0.15 * mu + rng.normal(0, 0.28, n)
+        # declining episodes (a competitor, a budget cut, a bad experience) start rarely and may recover
+        starting = (decline == 0) & (rng.random(n) < 0.025)
+        decline[starting] = rng.uniform(0.2, 0.4, starting.sum())
+        decline[(decline > 0) & (rng.random(n) < 0.08)] = 0
+        health = 0.9 * health + 0.1 * mu + rng.normal(0, 0.22, n) - decline
         is_customer = (became >= 0) & (became < hi_m) & (churn_day < 0)
         # churn: hazard rises steeply as health falls; needs at least a month of tenure
-        hazard = 1 / (1 + np.exp(4.3 + 1.4 * health))
+        hazard = 1 / (1 + np.exp(5.1 + 1.8 * health))
         churning = is_customer & (became < lo_m) & (rng.random(n) < hazard)
         churn_day[churning] = lo_m + (rng.random(churning.sum()) * (hi_m - lo_m)).astype(int)
         lo = np.maximum(became, lo_m)
@@ -210,7 +215,7 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
         frac = np.where(live, (hi - lo) / month_len, 0.0)
         season = SEASON[month_start.month - 1]
         # orders: frequency follows health and season; the first order marks the became-customer date
-        count = rng.poisson(base_rate * np.exp(0.45 * health) * season * frac)
+        count = rng.poisson(base_rate * np.exp(0.6 * health) * season * frac)
         first_now = live & (became >= lo_m) & (became < hi_m)
         orders_first.append(ids[first_now] - 1)
         sel = count > 0
@@ -253,7 +258,7 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
         c_idx = np.repeat(ids[sel] - 1, n_count[sel])
         day = np.repeat(lo[sel], n_count[sel]) + (rng.random(len(c_idx)) * np.repeat(hi[sel] - lo[sel], n_count[sel])).astype(int)
         recent_breach = (day - last_breach[c_idx] >= 0) & (day - last_breach[c_idx] <= 60)
-        latent = 7.6 + 1.6 * health[c_idx] - 2.6 * recent_breach + rng.normal(0, 1.4, len(c_idx))
+        latent = 8.0 + 1.5 * health[c_idx] - 2.6 * recent_breach + rng.normal(0, 1.4, len(c_idx))
         nps_c.append(c_idx)
         nps_day.append(day)
         nps_score.append(np.clip(np.rint(latent), 0, 10).astype(int))

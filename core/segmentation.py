@@ -53,11 +53,15 @@ DEFAULT_POLICY = SegmentPolicy()
 
 
 def _top_share(values: pd.Series, share: float) -> pd.Series:
-    """True for rows whose value ranks in the top `share` (ties included), among positive values."""
+    """True for rows whose value ranks in the top `share` among positive values.
+
+    Ties are ranked by their lowest place, so a tie group that straddles the cut-off stays out
+    (otherwise 90% of customers with the same order count could all be "top 40%").
+    """
     if values.empty:
         return pd.Series(False, index=values.index)
     places = math.ceil(share * len(values))
-    return (values.rank(ascending=False, method="min") <= places) & (values > 0)
+    return (values.rank(ascending=False, method="max") <= places) & (values > 0)
 
 
 def classify(stats: pd.DataFrame, *, as_of: date, policy: SegmentPolicy = DEFAULT_POLICY) -> pd.DataFrame:
@@ -82,8 +86,10 @@ def classify(stats: pd.DataFrame, *, as_of: date, policy: SegmentPolicy = DEFAUL
     frequent[active] = _top_share(out.loc[active, "orders_12m"], policy.potential_frequency_share)
     young_growing = (tenure < policy.potential_tenure_days) & (out["revenue_12m"] >= out["revenue_prev_12m"])
     tier = np.select([decline | overdue, high, young_growing | frequent], ["churn_risk", "high_value", "potential"], "general")
-    out["tier"] = np.where(active, tier, None)
-    out["churn_reason"] = np.where(active & decline, "order_decline", np.where(active & overdue, "overdue", None))
+    # object dtype keeps None as None (pandas 3 would otherwise infer strings with NaN)
+    out["tier"] = pd.Series(np.where(active, tier, None), index=out.index, dtype=object)
+    out["churn_reason"] = pd.Series(np.where(active & decline, "order_decline", np.where(active & overdue, "overdue", None)),
+                                    index=out.index, dtype=object)
 
     dormant = since_last.isna() | (since_last >= policy.dormant_days)
     stage = np.select([tenure < policy.new_days, dormant, tenure < 365], ["new", "dormant", "growing"], "mature")

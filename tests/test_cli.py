@@ -1,0 +1,33 @@
+"""The command line, run in-process against temporary databases."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.cli import main
+
+
+def test_seed_then_kpis(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--database-url", sqlite_url, "seed", "--customers", "60", "--seed", "2", "--today", "2026-11-25"]) == 0
+    out = capsys.readouterr().out
+    assert "seeded 60 customers" in out and "manager1" in out
+    assert main(["--database-url", sqlite_url, "kpis", "--month", "2026-10"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["period"] == "2026-10" and figures["active_customers"] > 0
+
+
+def test_refusals_are_one_line_errors(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--database-url", "nonsense", "migrate"]) == 2
+    assert capsys.readouterr().err.startswith("error: CRM_DATABASE_URL 'nonsense' is not a database URL")
+    assert main(["--database-url", sqlite_url, "seed", "--customers", "0"]) == 2
+    assert "at least 1 customer" in capsys.readouterr().err
+
+
+def test_settings_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["settings"]) == 0
+    assert "CRM_DATABASE_URL" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "seed" in capsys.readouterr().out

@@ -1,0 +1,56 @@
+"""The store: clear errors for bad URLs, schema migrations equal to the models, the portable date bucket."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, select
+
+from core import models as m
+from core.db import make_engine, period_bucket, schema_revision
+from core.errors import ConfigError
+from tests import factories as f
+
+
+@pytest.mark.parametrize("url, message", [
+    ("nonsense", "is not a database URL"),
+    ("oracle://u@h/db", "Unsupported database"),
+    ("postgresql://postgres@127.0.0.1:1/none", "Cannot open the database"),
+])
+def test_bad_urls_give_one_clear_message(url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        make_engine(url)
+
+
+def test_unwritable_folder_is_reported(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ConfigError, match="Cannot write the database folder"):
+        make_engine(f"sqlite:///{blocker / 'data' / 'crm.db'}")
+
+
+def test_migrations_build_exactly_the_models(engine: Engine) -> None:
+    current, head = schema_revision(engine)
+    assert current == head
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), m.Base.metadata)
+    assert diff == []
+
+
+def test_period_bucket_on_every_dialect(engine: Engine) -> None:
+    from core.db import session_scope
+
+    with session_scope(engine) as s:
+        who = f.customer(s, became=date(2025, 1, 1))
+        f.order(s, who, date(2026, 8, 17), 1)
+        s.flush()
+        buckets = [s.scalar(select(period_bucket(m.Order.order_date, g))) for g in ("M", "Q", "Y")]
+        ticket = f.ticket(s, who, __import__("datetime").datetime(2026, 11, 3, 23, 59))
+        s.flush()
+        q_of_datetime = s.scalar(select(period_bucket(m.Ticket.created_at, "Q")).where(m.Ticket.id == ticket.id))
+    assert buckets == ["2026-08", "2026-07", "2026-01"]
+    assert q_of_datetime == "2026-10"

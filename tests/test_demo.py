@@ -1,0 +1,85 @@
+"""The demo generator: deterministic, the requested sizes, and the causal structure later work relies on."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine
+
+from core.demo import generate, seed_demo
+from core.errors import ValidationError
+from tests.conftest import TODAY
+
+N = 3000
+
+
+@pytest.fixture(scope="module")
+def data() -> dict[str, dict[str, object]]:
+    return generate(N, seed=11, today=TODAY)
+
+
+def test_same_seed_same_data_other_seed_other_data() -> None:
+    a, b, c = generate(200, seed=5, today=TODAY), generate(200, seed=5, today=TODAY), generate(200, seed=6, today=TODAY)
+    for table in ("customers", "orders", "tickets", "nps_responses"):
+        for column in a[table]:
+            assert np.array_equal(np.asarray(a[table][column], dtype=object), np.asarray(b[table][column], dtype=object))
+    assert not np.array_equal(a["orders"]["amount"], c["orders"]["amount"])
+
+
+def test_sizes_per_customer(data: dict) -> None:
+    per_customer = {t: len(next(iter(data[t].values()))) / N for t in ("orders", "interactions", "tickets", "nps_responses")}
+    assert 17 <= per_customer["orders"] <= 23
+    assert 12 <= per_customer["interactions"] <= 18
+    assert 1.2 <= per_customer["tickets"] <= 1.8
+    assert 1.6 <= per_customer["nps_responses"] <= 2.4
+    statuses = data["leads"]["status"]
+    assert 0.2 <= np.mean(statuses == "converted") <= 0.4
+
+
+def test_orders_respect_the_customer_timeline(data: dict) -> None:
+    c, o = data["customers"], data["orders"]
+    idx = o["customer_id"] - 1
+    became, churned = c["became_customer_date"][idx], c["churned_date"][idx]
+    assert not np.isnat(became).any(), "prospects place no orders"
+    assert (o["order_date"] >= became).all()
+    has_churned = ~np.isnat(churned)
+    assert (o["order_date"][has_churned] < churned[has_churned]).all(), "no order after churn"
+    assert (o["order_date"] < np.datetime64(TODAY)).all()
+
+
+def test_churners_decline_before_they_churn(data: dict) -> None:
+    """A model can learn churn from behaviour: orders fall in the months before churn."""
+    c, o = data["customers"], data["orders"]
+    churned = c["churned_date"][o["customer_id"] - 1]
+    became = c["became_customer_date"][o["customer_id"] - 1]
+    mask = ~np.isnat(churned) & ((churned - became).astype(int) >= 365)  # a full year seen before churn
+    days_before = (churned[mask] - o["order_date"][mask]).astype(int)
+    recent, earlier = np.sum(days_before < 90), np.sum((days_before >= 180) & (days_before < 270))
+    assert recent < 0.85 * earlier
+
+
+def test_unhappy_customers_score_lower_and_complain_more(data: dict) -> None:
+    c, n, t = data["customers"], data["nps_responses"], data["tickets"]
+    churner = c["status"] == "churned"
+    scores = n["score"]
+    by_churner = churner[n["customer_id"] - 1]
+    assert scores[by_churner].mean() < scores[~by_churner].mean() - 0.5
+    complaint = t["kind"] == "complaint"
+    assert complaint[churner[t["customer_id"] - 1]].mean() > complaint[~churner[t["customer_id"] - 1]].mean()
+
+
+def test_names_look_real_in_both_locales(data: dict) -> None:
+    names = list(data["customers"]["name"])
+    assert sum(bool(re.search(r"[\u4e00-\u9fff]", x)) for x in names) > N * 0.5
+    assert sum(bool(re.fullmatch(r"[A-Za-z .,'&-]+", x)) for x in names) > N * 0.15
+    assert all(e.endswith("@cockpit.example") for e in data["users"]["email"])
+
+
+def test_seed_refuses_a_filled_store_unless_replacing(engine: Engine) -> None:
+    seed_demo(engine, customers=30, seed=1, today=TODAY)
+    with pytest.raises(ValidationError, match="--replace"):
+        seed_demo(engine, customers=30, seed=1, today=TODAY)
+    report = seed_demo(engine, customers=40, seed=1, today=TODAY, replace=True)
+    assert report.rows["customers"] == 40 and report.rows_total > 40 * 20

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pytest
+
+from core.errors import ConfigError
+from core.settings import DEFAULT_DATABASE_URL, Settings, describe_settings, load_settings
+
+
+def test_every_setting_is_documented() -> None:
+    assert len(describe_settings()) == len(fields(Settings))
+    for variable, _default, text in describe_settings():
+        assert variable.startswith("CRM_") and len(text) > 20
+
+
+def test_environment_and_overrides() -> None:
+    assert load_settings({}).database_url == DEFAULT_DATABASE_URL
+    loaded = load_settings({"CRM_DATABASE_URL": "sqlite:///x.db", "CRM_DEMO_CUSTOMERS": "12"}, demo_seed=3)
+    assert (loaded.database_url, loaded.demo_customers, loaded.demo_seed) == ("sqlite:///x.db", 12, 3)
+    with pytest.raises(ConfigError, match="CRM_DEMO_CUSTOMERS"):
+        load_settings({"CRM_DEMO_CUSTOMERS": "many"})
