@@ -65,12 +65,13 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def _seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Seeded up to the real today, as the app is: its default period (last complete month) has data."""
     from core.demo import seed_demo
 
     path = tmp_path_factory.mktemp("template") / "demo.db"
     eng = make_engine(f"sqlite:///{path}")
     migrate(eng)
-    seed_demo(eng, customers=400, seed=7, today=TODAY)
+    seed_demo(eng, customers=400, seed=7)
     with eng.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     eng.dispose()
@@ -79,7 +80,7 @@ def _seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def seeded_url(_seeded_template: Path, tmp_path: Path) -> str:
-    """A private copy of a small seeded demo database (400 customers, seed 7, history up to TODAY)."""
+    """A private copy of a small seeded demo database (400 customers, seed 7, history up to today)."""
     target = tmp_path / "demo.db"
     shutil.copy(_seeded_template, target)
     return f"sqlite:///{target}"

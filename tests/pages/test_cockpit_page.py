@@ -1,0 +1,103 @@
+"""The cockpit page through AppTest: renders, shows the core's figures, follows filters and language,
+survives an empty store and reports an unusable one."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import formatting, kpi
+from core.db import make_engine, session_scope
+from core.periods import Filters
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def _app(monkeypatch: pytest.MonkeyPatch, url: str, **query: str) -> AppTest:
+    monkeypatch.setenv("CRM_DATABASE_URL", url)
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def _expected(url: str, filters: Filters = Filters()) -> kpi.Cockpit:
+    engine = make_engine(url)
+    with session_scope(engine) as s:
+        return kpi.cockpit(s, kpi.latest_complete_month(date.today()), filters, now=datetime.now())
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_cockpit_shows_the_core_figures(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    at = _app(monkeypatch, seeded_url)
+    assert not at.exception and not at.error
+    expected = _expected(seeded_url)
+    shown = _metrics(at)
+    assert len(shown) == 15
+    for key, label in [("active_customers", "Active customers"), ("revenue", "Revenue"), ("nps", "NPS"),
+                       ("repurchase_rate", "Repurchase rate"), ("first_response_sla", "First-response SLA")]:
+        k = expected.kpi(key)
+        assert shown[label] == formatting.value(k.value, k.unit, "en"), key
+    assert expected.kpi("active_customers").value > 0
+    assert shown["Open complaints"] == f"{expected.open_complaints.open:,}"
+    assert len(at.get("plotly_chart")) == 6
+
+
+def test_region_filter_narrows_the_figures(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    at = _app(monkeypatch, seeded_url)
+    at.multiselect(key="region").select("north").run()
+    assert not at.exception
+    expected = _expected(seeded_url, Filters(regions=("north",)))
+    assert _metrics(at)["Active customers"] == formatting.value(expected.kpi("active_customers").value, "count", "en")
+    assert _metrics(at)["Active customers"] != formatting.value(_expected(seeded_url).kpi("active_customers").value,
+                                                                 "count", "en")
+
+
+def test_chinese_and_custom_range(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    at = _app(monkeypatch, seeded_url, lang="zh")
+    assert at.title[0].value == "客户健康驾驶舱"
+    assert "活跃客户数" in _metrics(at)
+    at = _app(monkeypatch, seeded_url, lang="zh", grain="custom")
+    assert not at.exception
+    assert any("实时计算" in c.value for c in at.caption)
+
+
+def test_a_bookmarked_url_restores_the_view(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    monkeypatch.setenv("CRM_DATABASE_URL", seeded_url)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"grain": "Q", "region": ["north", "east"], "kind": "B2B"})
+    at.run()
+    assert at.segmented_control(key="grain").value == "Q"
+    assert at.multiselect(key="region").value == ["north", "east"]
+    assert at.multiselect(key="kind").value == ["B2B"]
+    assert at.caption[0].value.startswith(at.selectbox(key="period_Q").value)
+
+
+def test_empty_store_renders_without_errors(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
+    at = _app(monkeypatch, sqlite_url)
+    assert not at.exception and not at.error
+    shown = _metrics(at)
+    assert shown["Active customers"] == "0" and shown["NPS"] == "—"
+    assert any("No customer is in the churn-risk tier" in i.value for i in at.info)
+
+
+def test_unusable_store_is_reported_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(monkeypatch, "nonsense://")
+    assert not at.exception
+    assert "The database cannot be used" in at.error[0].value
+
+
+def test_customer_page_shows_a_profile(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    at = _app(monkeypatch, seeded_url)
+    at.query_params["id"] = "5"
+    at.switch_page("pages/customer.py").run()
+    assert not at.exception
+    assert at.header[0].value.endswith("C0000005")
+    at.text_input[0].input("NOPE").run()
+    assert "No customer" in at.warning[0].value
