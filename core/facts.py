@@ -24,7 +24,7 @@ from core.db import bulk_insert, period_bucket
 from core.periods import GRAINS, Filters, Period, period_containing, periods_between
 
 DIMS = ("region", "industry", "kind", "owner_id")
-MEASURES = ("active_start", "active_end", "new_customers", "churned_customers", "churned_lifetime_revenue",
+MEASURES = ("active_start", "active_end", "ltv_revenue", "new_customers", "churned_customers", "churned_lifetime_revenue",
             "revenue", "orders", "buyers", "repeat_buyers", "leads_created", "leads_converted",
             "leads_disqualified", "nps_responses", "nps_promoters", "nps_detractors", "csat_ratings",
             "csat_satisfied", "complaints_created")
@@ -107,7 +107,7 @@ FAMILIES: tuple[Family, ...] = (
            (lambda: func.count().label("complaints_created"),), (T.c.kind == "complaint",)),
 )
 ORDER_MEASURES = ("revenue", "orders", "buyers", "repeat_buyers")
-ACTIVE_MEASURES = ("active_start", "active_end")
+ACTIVE_MEASURES = ("active_start", "active_end", "ltv_revenue")  # point-in-time: not summed over months
 DISTINCT_MEASURES = ("buyers", "repeat_buyers")  # not additive across months: computed per grain
 
 
@@ -130,7 +130,10 @@ def _range_selects(start: date, end: date, *, grouped: bool) -> list[tuple[Selec
               .select_from(C.join(per_customer, per_customer.c.customer_id == C.c.id)))
     active = select(*(_dims(C) if grouped else []), _count_if(_active_at(start)).label("active_start"),
                     _count_if(_active_at(end)).label("active_end")).select_from(C)
-    for stmt in (orders, active):
+    # revenue before `end` of the customers active at `end`: numerator of historical LTV
+    ltv = (select(*(_dims(C) if grouped else []), func.sum(O.c.amount).label("ltv_revenue"))
+           .select_from(C.join(O, O.c.customer_id == C.c.id)).where(O.c.order_date < end, _active_at(end)))
+    for stmt in (orders, active, ltv):
         statements.append((stmt.group_by(*_dims(C)) if grouped else stmt, C))
     return statements
 
@@ -147,13 +150,6 @@ def live_measures(session: Session, period: Period, filters: Filters) -> Measure
         row = session.execute(scope(stmt, dim_table, filters)).mappings().one()
         result.update({k: _number(v) for k, v in row.items()})
     return result
-
-
-def live_ltv_revenue(session: Session, end: date, filters: Filters) -> float:
-    """Revenue before `end` of the customers active at `end` (numerator of historical LTV), from raw rows."""
-    stmt = (select(func.sum(O.c.amount)).select_from(C.join(O, O.c.customer_id == C.c.id))
-            .where(O.c.order_date < end, _active_at(end)))
-    return _number(session.scalar(scope(stmt, C, filters)))
 
 
 # --- period_facts ---------------------------------------------------------------------------------
@@ -228,9 +224,13 @@ def rebuild_period_facts(session: Session, *, as_of: date) -> int:
     for name in MEASURES:
         monthly[name] = pd.to_numeric(monthly[name], errors="coerce").fillna(0.0) if name in monthly else 0.0
     monthly = monthly.sort_values([*DIMS, "period_start"])
+    by_dims = [monthly[d].astype(str) for d in DIMS]
     net = monthly["new_customers"] - monthly["churned_customers"]
-    monthly["active_end"] = net.groupby([monthly[d].astype(str) for d in DIMS]).cumsum()
+    monthly["active_end"] = net.groupby(by_dims).cumsum()
     monthly["active_start"] = monthly["active_end"] - net
+    # a churned customer orders nothing after churning, so the revenue to date of those still active is
+    # all revenue to date minus the lifetime revenue of those who churned
+    monthly["ltv_revenue"] = (monthly["revenue"] - monthly["churned_lifetime_revenue"]).groupby(by_dims).cumsum()
     frames = [monthly.assign(grain="M")]
     for grain in ("Q", "Y"):
         start_of = {m_: period_containing(m_, grain).start for m_ in months}
@@ -241,6 +241,7 @@ def rebuild_period_facts(session: Session, *, as_of: date) -> int:
         summed = group[additive].sum()
         summed["active_start"] = group["active_start"].first()
         summed["active_end"] = group["active_end"].last()
+        summed["ltv_revenue"] = group["ltv_revenue"].last()
         distinct = _bucketed_orders_only(session, grain)
         summed = summed.reset_index().merge(distinct, on=keys, how="left")
         for name in DISTINCT_MEASURES:
@@ -289,16 +290,6 @@ def summary_measures(session: Session, period: Period, filters: Filters) -> Meas
         F.c.grain == period.grain, F.c.period_start == period.start)
     row = session.execute(scope(stmt, F, filters)).mappings().one()
     return {k: _number(v) for k, v in row.items()}
-
-
-def summary_ltv_revenue(session: Session, end: date, filters: Filters) -> float:
-    """Cumulative revenue minus cumulative lifetime revenue of churned customers, up to `end`.
-
-    Equal to live_ltv_revenue because a churned customer places no orders after its churn date.
-    """
-    stmt = select(func.sum(F.c.revenue) - func.sum(F.c.churned_lifetime_revenue)).where(
-        F.c.grain == "M", F.c.period_start < end)
-    return _number(session.scalar(scope(stmt, F, filters)))
 
 
 def monthly_series(session: Session, first: date, end: date, filters: Filters) -> pd.DataFrame:

@@ -173,35 +173,30 @@ def _sla_measures(session: Session, period: Period, filters: Filters, now: datet
     return measures, pd.DataFrame(rows)
 
 
-def period_measures(session: Session, period: Period, filters: Filters, *, now: datetime) -> tuple[Measures, str]:
-    """All measures of a period and where they came from ("summary" for calendar periods, else "live")."""
+def period_measures(session: Session, period: Period, filters: Filters, *,
+                    now: datetime) -> tuple[Measures, str, pd.DataFrame]:
+    """All measures of a period, where they came from ("summary" for calendar periods, else "live"),
+    and its SLA compliance by priority."""
     if period.grain == "custom":
         measures, source = facts.live_measures(session, period, filters), "live"
-        measures["ltv_revenue"] = facts.live_ltv_revenue(session, period.end, filters)
     else:
         measures, source = facts.summary_measures(session, period, filters), "summary"
-        measures["ltv_revenue"] = facts.summary_ltv_revenue(session, period.end, filters)
-    measures.update(_sla_measures(session, period, filters, now)[0])
-    return measures, source
+    sla_measures, by_priority = _sla_measures(session, period, filters, now)
+    measures.update(sla_measures)
+    return measures, source, by_priority
 
 
 def _monthly(session: Session, last_month: Period, filters: Filters, now: datetime) -> pd.DataFrame:
     """Per month over the 12 months ending with `last_month`: measures, KPI values and SLA compliance."""
     first = periods_between(last_month.start - timedelta(days=330), last_month.start, "M")[0].start
-    span = facts.facts_range(session)
-    history_start = min(span[0], first) if span else first
-    series = facts.monthly_series(session, history_start, last_month.end, filters)
-    cumulative = (series["revenue"] - series["churned_lifetime_revenue"]).cumsum()
-    series["ltv_revenue"] = cumulative
+    year_before = periods_between(first - timedelta(days=360), first - timedelta(days=360), "M")[0].start
+    series = facts.monthly_series(session, year_before, last_month.end, filters)
     series["revenue_prev_year"] = series["revenue"].shift(12)
     series = series[series["period_start"] >= first].reset_index(drop=True)
     for target in sla.TARGETS:
-        met, total = [], []
-        for month in series["period_start"]:
-            counts = sla.compliance(session, periods_between(month, month, "M")[0], filters, now=now, target=target)
-            met.append(float(sum(a for a, _ in counts.values())))
-            total.append(float(sum(b for _, b in counts.values())))
-        series[f"sla_{target}_met"], series[f"sla_{target}_total"] = met, total
+        counts = sla.compliance_by_month(session, first, last_month.end, filters, now=now, target=target)
+        series[f"sla_{target}_met"] = [float(counts.get(month, (0, 0))[0]) for month in series["period_start"]]
+        series[f"sla_{target}_total"] = [float(counts.get(month, (0, 0))[1]) for month in series["period_start"]]
     return series
 
 
@@ -209,8 +204,8 @@ def cockpit(session: Session, period: Period, filters: Filters, *, now: datetime
     """Compute every figure of the cockpit for `period` (compared with the previous one) and `filters`."""
     now = now or datetime.now()
     previous = period.previous()
-    current, source = period_measures(session, period, filters, now=now)
-    before, _ = period_measures(session, previous, filters, now=now)
+    current, source, by_priority = period_measures(session, period, filters, now=now)
+    before, _, _ = period_measures(session, previous, filters, now=now)
     last_month = periods_between(min(period.last_day, now.date()), min(period.last_day, now.date()), "M")[0]
     monthly = _monthly(session, last_month, filters, now)
     month_rows = monthly.to_dict("records")
@@ -241,7 +236,7 @@ def cockpit(session: Session, period: Period, filters: Filters, *, now: datetime
         kpis=kpis, open_complaints=sla.open_complaints(session, at, filters),
         revenue_at_risk=float(tiers.loc[tiers["tier"] == "churn_risk", "revenue_12m"].sum()),
         tiers=tiers, lifecycle=segmentation.lifecycle_distribution(session, filters), monthly=monthly,
-        sla_by_priority=_sla_measures(session, period, filters, now)[1],
+        sla_by_priority=by_priority,
         churn_warnings=segmentation.churn_warnings(session, filters),
     )
 

@@ -216,6 +216,7 @@ class PeriodFact(Base):
     new_customers: Mapped[int] = mapped_column(Integer, default=0)
     churned_customers: Mapped[int] = mapped_column(Integer, default=0)
     churned_lifetime_revenue: Mapped[float] = mapped_column(Money, default=0)
+    ltv_revenue: Mapped[float] = mapped_column(Money, default=0)  # revenue to period end of customers active then
     revenue: Mapped[float] = mapped_column(Money, default=0)
     orders: Mapped[int] = mapped_column(Integer, default=0)
     buyers: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,12 +8,13 @@ editable policies arrive with the service-desk work and will replace this table.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import models as _m
+from core.db import period_bucket
 from core.facts import scope
 from core.periods import Filters, Period
 
@@ -50,25 +51,41 @@ TARGETS = {"first_response": (_T.c.first_response_due, _T.c.first_response_at),
 _LONGEST_TARGET = timedelta(hours=max(max(t) for t in PRIORITY_TARGETS.values()))
 
 
-def compliance(session: Session, period: Period, filters: Filters, *, now: datetime,
-               target: str) -> dict[str, tuple[int, int]]:
-    """Complaints whose `target` outcome became known in the period: {priority: (met, total)}.
+def _outcomes(target: str, start: datetime, end: datetime, now: datetime):  # type: ignore[no-untyped-def]
+    """(met condition, when the outcome became known, the WHERE clause) for complaints known in [start, end).
 
     A complaint counts in the period holding the earlier of its due time and the time it was done:
     met when done by the due time, breached once the due time passes undone (and only once it has
     passed, as of `now`). This is "fell due in P, or answered in P" without counting a ticket twice.
     """
     due, done = TARGETS[target]
-    start, end = datetime.combine(period.start, time()), datetime.combine(period.end, time())
     met = and_(done.is_not(None), done <= due)
-    counted = or_(and_(met, done >= start, done < end),
-                  and_(~met, due >= start, due < end, due <= now))
+    known_at = case((met, done), else_=due)
+    counted = or_(and_(met, done >= start, done < end), and_(~met, due >= start, due < end, due <= now))
+    # the due-time bounds are implied by `counted`; they let the (kind, due) index do the work
+    where = and_(_T.c.kind == "complaint", due >= start, due < end + _LONGEST_TARGET, counted)
+    return met, known_at, where
+
+
+def compliance(session: Session, period: Period, filters: Filters, *, now: datetime,
+               target: str) -> dict[str, tuple[int, int]]:
+    """Complaints whose `target` outcome became known in the period: {priority: (met, total)}."""
+    start, end = datetime.combine(period.start, time()), datetime.combine(period.end, time())
+    met, _, where = _outcomes(target, start, end, now)
     stmt = (select(_T.c.priority, func.sum(case((met, 1), else_=0)).label("met"), func.count().label("total"))
-            .select_from(_T.join(_C, _C.c.id == _T.c.customer_id))
-            # the due-time bounds are implied by `counted`; they let the (kind, due) index do the work
-            .where(_T.c.kind == "complaint", due >= start, due < end + _LONGEST_TARGET, counted)
-            .group_by(_T.c.priority))
+            .select_from(_T.join(_C, _C.c.id == _T.c.customer_id)).where(where).group_by(_T.c.priority))
     return {row.priority: (int(row.met or 0), int(row.total)) for row in session.execute(scope(stmt, _C, filters))}
+
+
+def compliance_by_month(session: Session, first: date, end: date, filters: Filters, *, now: datetime,
+                        target: str) -> dict[date, tuple[int, int]]:
+    """The same counts for every month in [first, end) in one grouped query: {month start: (met, total)}."""
+    met, known_at, where = _outcomes(target, datetime.combine(first, time()), datetime.combine(end, time()), now)
+    bucket = period_bucket(known_at, "M").label("bucket")
+    stmt = (select(bucket, func.sum(case((met, 1), else_=0)).label("met"), func.count().label("total"))
+            .select_from(_T.join(_C, _C.c.id == _T.c.customer_id)).where(where).group_by(bucket))
+    return {date(int(row.bucket[:4]), int(row.bucket[5:7]), 1): (int(row.met or 0), int(row.total))
+            for row in session.execute(scope(stmt, _C, filters))}
 
 
 @dataclass(frozen=True)
@@ -81,12 +98,15 @@ class OpenComplaints:
 def open_complaints(session: Session, at: datetime, filters: Filters) -> OpenComplaints:
     """Complaints created before `at` and not closed by then, with how many had breached a target
     or were at risk (>= AT_RISK_SHARE of a running target used) at that moment."""
-    stmt = (select(_T.c.created_at, _T.c.first_response_due, _T.c.first_response_at, _T.c.resolution_due,
-                   _T.c.resolved_at)
-            .select_from(_T.join(_C, _C.c.id == _T.c.customer_id))
-            .where(_T.c.kind == "complaint", _T.c.created_at < at, or_(_T.c.closed_at.is_(None), _T.c.closed_at >= at)))
+    columns = (_T.c.created_at, _T.c.first_response_due, _T.c.first_response_at, _T.c.resolution_due, _T.c.resolved_at)
+    rows = []
+    # not closed yet, or closed after `at`: two selects, each a range on the (kind, closed_at) index
+    for still_open in (_T.c.closed_at.is_(None), _T.c.closed_at >= at):
+        stmt = (select(*columns).select_from(_T.join(_C, _C.c.id == _T.c.customer_id))
+                .where(_T.c.kind == "complaint", still_open, _T.c.created_at < at))
+        rows += session.execute(scope(stmt, _C, filters)).all()
     total = breached = at_risk = 0
-    for row in session.execute(scope(stmt, _C, filters)):
+    for row in rows:
         total += 1
         states = [_state(row.created_at, row.first_response_due, row.first_response_at, at),
                   _state(row.created_at, row.resolution_due, row.resolved_at, at)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import Engine, func, select
 
 from core import models as m
@@ -16,11 +18,23 @@ def open_store(settings: Settings, *, seed_demo_if_empty: bool = False) -> Engin
     """
     engine = make_engine(settings.database_url)
     migrate(engine)
-    if seed_demo_if_empty and settings.is_default_database and settings.demo_customers > 0 and is_empty(engine):
+    empty = is_empty(engine)
+    if seed_demo_if_empty and settings.is_default_database and settings.demo_customers > 0 and empty:
         from core.demo import seed_demo
 
         seed_demo(engine, customers=settings.demo_customers, seed=settings.demo_seed)
+    elif not empty:
+        _rebuild_stale_summaries(engine)
     return engine
+
+
+def _rebuild_stale_summaries(engine: Engine) -> None:
+    """A migration that changes a summary table clears `summaries_as_of`; rebuild before anyone reads them."""
+    from core import facts
+
+    with session_scope(engine) as session:
+        if facts.get_meta(session, "summaries_as_of") is None:
+            facts.rebuild_all(session, as_of=date.today())
 
 
 def is_empty(engine: Engine) -> bool:

@@ -45,4 +45,6 @@ def test_a_complaint_counts_once_in_the_period_its_outcome_became_known(engine: 
     with session_scope(engine) as s:
         assert sla.compliance(s, march, Filters(), now=now, target="first_response") == {"normal": (0, 1)}
         assert sla.compliance(s, april, Filters(), now=now, target="first_response") == {"normal": (1, 1)}
+        by_month = sla.compliance_by_month(s, march.start, april.end, Filters(), now=now, target="first_response")
+        assert by_month == {march.start: (0, 1), april.start: (1, 1)}
         assert sla.open_complaints(s, now, Filters()) == sla.OpenComplaints(open=3, breached=2, at_risk=0)  # two resolution targets passed

@@ -1,0 +1,81 @@
+"""The real app in headless Chromium (Debian's /usr/bin/chromium driven by Playwright; no browser download)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from core import formatting, kpi
+from core.db import make_engine, session_scope
+from core.periods import Filters
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(seeded_url: str, tmp_path: Path) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (apt-get install chromium); .ci/run installs it")
+    port = _free_port()
+    env = {**os.environ, "CRM_DATABASE_URL": seeded_url}
+    log = (tmp_path / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                if time.time() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()}") from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def test_cockpit_in_a_browser(server: str, seeded_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with session_scope(make_engine(seeded_url)) as s:
+        expected = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), now=datetime.now())
+    active = formatting.value(expected.kpi("active_customers").value, "count", "en")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 2600})
+        page.goto(server)
+        card = page.locator("[data-testid='stMetric']").filter(has_text="Active customers")
+        card.wait_for(timeout=60_000)
+        assert card.locator("[data-testid='stMetricValue']").inner_text().strip() == active
+        page.locator(".js-plotly-plot").nth(5).wait_for(timeout=30_000)
+        assert page.locator("[data-testid='stException']").count() == 0
+        shot = Path(os.environ.get("CRM_SCREENSHOT_DIR", tmp_path)) / "cockpit.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 50_000
+        page.goto(f"{server}/?lang=zh")
+        page.get_by_text("客户健康驾驶舱").wait_for(timeout=30_000)
+        browser.close()
