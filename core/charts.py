@@ -18,8 +18,12 @@ def _layout(fig: go.Figure, title: str, *, height: int = 320) -> go.Figure:
                       margin={"l": 10, "r": 10, "t": 48, "b": 10},
                       legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
                       hovermode="x unified")
-    fig.update_xaxes(type="category")  # months as YYYY-MM in every language, no locale month names
     return fig
+
+
+def _month_axis(fig: go.Figure) -> go.Figure:
+    """Months as YYYY-MM categories in every language (a date axis would print English month names)."""
+    return fig.update_xaxes(type="category")
 
 
 def _months(monthly: pd.DataFrame) -> list[str]:
@@ -39,7 +43,7 @@ def revenue_trend(monthly: pd.DataFrame, lang: str) -> go.Figure:
                     hoverinfo="text+name")
     fig.update_yaxes(tickprefix="¥", ticksuffix=suffix, separatethousands=True,
                      tickformat=",.0f" if lang == "zh" else "~s")
-    return _layout(fig, t("chart.revenue", lang))
+    return _month_axis(_layout(fig, t("chart.revenue", lang)))
 
 
 def nps_trend(monthly: pd.DataFrame, lang: str) -> go.Figure:
@@ -55,7 +59,7 @@ def nps_trend(monthly: pd.DataFrame, lang: str) -> go.Figure:
                     hovertemplate="%{y:.1f} (n=%{customdata:.0f})")
     fig.update_layout(barmode="stack", yaxis={"title": t("chart.nps.share", lang), "ticksuffix": "%", "range": [0, 100]},
                       yaxis2={"overlaying": "y", "side": "right", "range": [-100, 100], "showgrid": False})
-    return _layout(fig, t("chart.nps", lang))
+    return _month_axis(_layout(fig, t("chart.nps", lang)))
 
 
 def tier_distribution(tiers: pd.DataFrame, lang: str) -> go.Figure:
@@ -85,7 +89,7 @@ def sla_by_month(monthly: pd.DataFrame, lang: str) -> go.Figure:
                         mode="lines+markers", line={"color": SLA_COLORS[target]},
                         customdata=monthly[f"sla_{target}_total"], hovertemplate="%{y:.1f}% (n=%{customdata:.0f})")
     fig.update_yaxes(title=t("chart.rate", lang), ticksuffix="%", range=[0, 101])
-    return _layout(fig, t("chart.sla_month", lang))
+    return _month_axis(_layout(fig, t("chart.sla_month", lang)))
 
 
 def sla_by_priority(by_priority: pd.DataFrame, lang: str) -> go.Figure:
