@@ -110,7 +110,8 @@ class Order(Base):
     product_category: Mapped[str] = mapped_column(String(64))
     sales_channel: Mapped[str] = mapped_column(String(32))
     __table_args__ = (
-        Index("ix_orders_customer_date", "customer_id", "order_date"),
+        # covering for per-customer work (customer statistics, repeat buyers, a customer's history)
+        Index("ix_orders_customer_date_amount", "customer_id", "order_date", "amount"),
         # covering index: period aggregates read only the index, never the table
         Index("ix_orders_date_customer_amount", "order_date", "customer_id", "amount"),
     )

@@ -54,3 +54,16 @@ def test_period_bucket_on_every_dialect(engine: Engine) -> None:
         q_of_datetime = s.scalar(select(period_bucket(m.Ticket.created_at, "Q")).where(m.Ticket.id == ticket.id))
     assert buckets == ["2026-08", "2026-07", "2026-01"]
     assert q_of_datetime == "2026-10"
+
+
+def test_migrations_downgrade_and_upgrade_again(engine: Engine) -> None:
+    from alembic import command
+
+    from core.db import _alembic_config, migrate, table_names
+
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "base")
+    assert set(table_names(engine)) <= {"alembic_version"}
+    migrate(engine)
+    assert schema_revision(engine)[0] == schema_revision(engine)[1]
+    assert {"customers", "orders", "period_facts"} <= set(table_names(engine))
