@@ -116,8 +116,11 @@ def _dims(table) -> list[ColumnElement]:  # type: ignore[no-untyped-def]
     return [table.c[d] for d in DIMS]
 
 
-def _range_selects(start: date, end: date, *, grouped: bool) -> list[tuple[Select, Table]]:
-    """Every measure over [start, end): one statement per family, optionally grouped by dimensions."""
+def _range_selects(start: date, end: date, *, grouped: bool, with_ltv: bool = True) -> list[tuple[Select, Table]]:
+    """Every measure over [start, end): one statement per family, optionally grouped by dimensions.
+
+    `with_ltv=False` leaves out ltv_revenue, the one measure that reads all history (see ltv_revenue_at).
+    """
     statements: list[tuple[Select, Table]] = []
     for family in FAMILIES:
         stmt = (select(*(_dims(family.dim_table) if grouped else []), *(make() for make in family.measures))
@@ -134,7 +137,7 @@ def _range_selects(start: date, end: date, *, grouped: bool) -> list[tuple[Selec
     # revenue before `end` of the customers active at `end`: numerator of historical LTV
     ltv = (select(*(_dims(C) if grouped else []), func.sum(O.c.amount).label("ltv_revenue"))
            .select_from(C.join(O, O.c.customer_id == C.c.id)).where(O.c.order_date < end, _active_at(end)))
-    for stmt in (orders, active, ltv):
+    for stmt in (orders, active, ltv) if with_ltv else (orders, active):
         statements.append((stmt.group_by(*_dims(C)) if grouped else stmt, C))
     return statements
 
@@ -143,14 +146,33 @@ def _number(value: object) -> float:
     return float(value) if value is not None else 0.0
 
 
-def live_measures(session: Session, period: Period, filters: Filters) -> Measures:
+def live_measures(session: Session, period: Period, filters: Filters, *, with_ltv: bool = True) -> Measures:
     """Every measure for any date range, computed from the raw tables (custom periods, and the reference
     the summary tests compare with)."""
     result: Measures = dict.fromkeys(MEASURES, 0.0)
-    for stmt, dim_table in _range_selects(period.start, period.end, grouped=False):
+    for stmt, dim_table in _range_selects(period.start, period.end, grouped=False, with_ltv=with_ltv):
         row = session.execute(scope(stmt, dim_table, filters)).mappings().one()
         result.update({k: _number(v) for k, v in row.items()})
     return result
+
+
+def ltv_revenue_at(session: Session, end: date, filters: Filters) -> float:
+    """Revenue before `end` of the customers active at `end`, for any day, without reading all history.
+
+    The month summary ending at the first day M of end's month gives the figure at M; customers who
+    churned in [M, end) take their revenue before M with them; orders in [M, end) of customers active
+    at `end` are added (customers who became customers after M had no orders before M).
+    """
+    month = period_containing(end, "M")
+    base_stmt = select(func.sum(F.c.ltv_revenue)).where(F.c.grain == "M", F.c.period_start == month.previous().start)
+    base = _number(session.scalar(scope(base_stmt, F, filters)))
+    if end == month.start:
+        return base
+    left = (select(func.sum(O.c.amount)).select_from(C.join(O, O.c.customer_id == C.c.id))
+            .where(C.c.churned_date >= month.start, C.c.churned_date < end, O.c.order_date < month.start))
+    added = (select(func.sum(O.c.amount)).select_from(C.join(O, O.c.customer_id == C.c.id))
+             .where(O.c.order_date >= month.start, O.c.order_date < end, _active_at(end)))
+    return base - _number(session.scalar(scope(left, C, filters))) + _number(session.scalar(scope(added, C, filters)))
 
 
 # --- period_facts ---------------------------------------------------------------------------------
@@ -166,7 +188,8 @@ def _first_data_day(session: Session) -> date | None:
 
 
 def _insert_facts(session: Session, frame: pd.DataFrame) -> int:
-    frame = frame[(frame[list(MEASURES)] != 0).any(axis=1)]
+    # one period's rows stored together: the cockpit reads a period (or a run of months) at a time
+    frame = frame[(frame[list(MEASURES)] != 0).any(axis=1)].sort_values(["grain", "period_start"], kind="stable")
     columns: dict[str, object] = {"grain": frame["grain"].tolist(), "period_start": frame["period_start"].tolist()}
     for name in DIMS:
         columns[name] = [None if pd.isna(v) else (int(v) if name == "owner_id" else v) for v in frame[name]]

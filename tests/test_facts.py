@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 from core import facts, models as m
 from core.db import session_scope
 from core.demo import seed_demo
-from core.periods import Filters, period_containing
+from core.periods import Filters, custom_period, period_containing
 from tests import factories as f
 from tests.conftest import TODAY
 
@@ -37,6 +37,14 @@ def test_summary_equals_live_for_every_grain_and_filter(demo: Engine) -> None:
                 for day in DAYS:
                     period = period_containing(day, grain)
                     _assert_same(facts.summary_measures(s, period, filters), facts.live_measures(s, period, filters))
+
+
+def test_ltv_revenue_at_any_day_equals_the_raw_figure(demo: Engine) -> None:
+    with session_scope(demo) as s:
+        for filters in (Filters(), Filters(regions=("east",))):
+            for day in (date(2025, 3, 1), date(2025, 3, 17), date(2026, 11, 24), date(2024, 1, 2)):
+                raw = facts.live_measures(s, custom_period(day - timedelta(days=3), day - timedelta(days=1)), filters)
+                assert facts.ltv_revenue_at(s, day, filters) == pytest.approx(raw["ltv_revenue"]), (day, filters)
 
 
 def test_refresh_after_a_write_equals_a_full_rebuild(demo: Engine) -> None:
