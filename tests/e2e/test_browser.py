@@ -76,6 +76,14 @@ def test_cockpit_in_a_browser(server: str, seeded_url: str, tmp_path: Path) -> N
         shot = Path(os.environ.get("CRM_SCREENSHOT_DIR", tmp_path)) / "cockpit.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 50_000
+        # selecting the first churn warning opens that customer (the grid is a canvas: click the row marker)
+        first_code = expected.churn_warnings.iloc[0]["code"]
+        grid = page.locator("[data-testid='stDataFrame']").first
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+        page.get_by_text(first_code).first.wait_for(timeout=30_000)
+        assert "/customer" in page.url
         page.goto(f"{server}/?lang=zh")
         page.get_by_text("客户健康驾驶舱").wait_for(timeout=30_000)
         browser.close()
