@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core import facts, nps as nps_math, segmentation, sla
 from core.facts import Measures
-from core.periods import Filters, Period, periods_between
+from core.periods import Filters, Period, period_containing
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -189,8 +189,8 @@ def period_measures(session: Session, period: Period, filters: Filters, *,
 
 def _monthly(session: Session, last_month: Period, filters: Filters, now: datetime) -> pd.DataFrame:
     """Per month over the 12 months ending with `last_month`: measures, KPI values and SLA compliance."""
-    first = periods_between(last_month.start - timedelta(days=330), last_month.start, "M")[0].start
-    year_before = periods_between(first - timedelta(days=360), first - timedelta(days=360), "M")[0].start
+    first = period_containing(last_month.start - timedelta(days=330), "M").start
+    year_before = period_containing(first - timedelta(days=360), "M").start
     series = facts.monthly_series(session, year_before, last_month.end, filters)
     series["revenue_prev_year"] = series["revenue"].shift(12)
     series = series[series["period_start"] >= first].reset_index(drop=True)
@@ -207,20 +207,16 @@ def cockpit(session: Session, period: Period, filters: Filters, *, now: datetime
     previous = period.previous()
     current, source, by_priority = period_measures(session, period, filters, now=now)
     before, _, _ = period_measures(session, previous, filters, now=now)
-    last_month = periods_between(min(period.last_day, now.date()), min(period.last_day, now.date()), "M")[0]
-    monthly = _monthly(session, last_month, filters, now)
+    monthly = _monthly(session, period_containing(min(period.last_day, now.date()), "M"), filters, now)
     month_rows = monthly.to_dict("records")
-    kpis = []
-    for spec in KPI_SPECS:
-        kpis.append(Kpi(spec.key, spec.unit, spec.formula(current), spec.formula(before), spec.higher_is_better,
-                        [spec.formula(row) for row in month_rows]))
+    kpis = {spec.key: Kpi(spec.key, spec.unit, spec.formula(current), spec.formula(before), spec.higher_is_better,
+                          [spec.formula(row) for row in month_rows]) for spec in KPI_SPECS}
     score = nps_math.nps(current["nps_promoters"], current["nps_detractors"], current["nps_responses"])
-    next(k for k in kpis if k.key == "nps").detail.update(
-        {"responses": score.responses, "low": score.low, "high": score.high})
-    next(k for k in kpis if k.key == "lead_conversion_rate").detail.update(
+    kpis["nps"].detail.update({"responses": score.responses, "low": score.low, "high": score.high})
+    kpis["lead_conversion_rate"].detail.update(
         {"invalid_lead_rate": invalid_lead_rate(current), "leads_created": current["leads_created"]})
     for target in sla.TARGETS:
-        next(k for k in kpis if k.key == f"{target}_sla").detail.update({"tickets": current[f"sla_{target}_total"]})
+        kpis[f"{target}_sla"].detail["tickets"] = current[f"sla_{target}_total"]
     at = min(datetime.combine(period.end, time()), now)
     tiers = segmentation.tier_distribution(session, filters)
     summaries = facts.get_meta(session, "summaries_as_of")
@@ -234,7 +230,7 @@ def cockpit(session: Session, period: Period, filters: Filters, *, now: datetime
     return Cockpit(
         period=period, previous=previous, source=source,
         summaries_as_of=date.fromisoformat(summaries) if summaries else None,
-        kpis=kpis, open_complaints=sla.open_complaints(session, at, filters),
+        kpis=list(kpis.values()), open_complaints=sla.open_complaints(session, at, filters),
         revenue_at_risk=float(tiers.loc[tiers["tier"] == "churn_risk", "revenue_12m"].sum()),
         tiers=tiers, lifecycle=segmentation.lifecycle_distribution(session, filters), monthly=monthly,
         sla_by_priority=by_priority,
@@ -244,4 +240,4 @@ def cockpit(session: Session, period: Period, filters: Filters, *, now: datetime
 
 def latest_complete_month(today: date) -> Period:
     """The default cockpit period: the last whole calendar month before `today`."""
-    return periods_between(today.replace(day=1) - timedelta(days=1), today.replace(day=1) - timedelta(days=1), "M")[0]
+    return period_containing(today.replace(day=1) - timedelta(days=1), "M")

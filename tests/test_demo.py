@@ -83,3 +83,17 @@ def test_seed_refuses_a_filled_store_unless_replacing(engine: Engine) -> None:
         seed_demo(engine, customers=30, seed=1, today=TODAY)
     report = seed_demo(engine, customers=40, seed=1, today=TODAY, replace=True)
     assert report.rows["customers"] == 40 and report.rows_total > 40 * 20
+
+
+def test_a_breached_ticket_lowers_the_next_nps_answer(data: dict) -> None:
+    import pandas as pd
+
+    t, n = data["tickets"], data["nps_responses"]
+    late = ((t["first_response_at"] > t["first_response_due"]) | (t["resolved_at"] > t["resolution_due"]))
+    breaches = pd.DataFrame({"customer_id": t["customer_id"][late], "breach_at": t["created_at"][late]})
+    answers = pd.DataFrame({"customer_id": n["customer_id"], "at": n["responded_at"], "score": n["score"]})
+    merged = pd.merge_asof(answers.sort_values("at"), breaches.sort_values("breach_at"), left_on="at",
+                           right_on="breach_at", by="customer_id", direction="backward")
+    recent = (merged["at"] - merged["breach_at"]) <= pd.Timedelta(days=60)
+    assert recent.sum() > 50
+    assert merged.loc[recent, "score"].mean() < merged.loc[~recent, "score"].mean() - 1.0
