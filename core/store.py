@@ -10,8 +10,10 @@ from core import models as m
 from core.db import make_engine, migrate, session_scope
 from core.settings import Settings
 
+Store = Engine  # what the UI holds and hands back to core: an engine at the latest schema
 
-def open_store(settings: Settings, *, seed_demo_if_empty: bool = False) -> Engine:
+
+def open_store(settings: Settings, *, seed_demo_if_empty: bool = False) -> Store:
     """Engine at the latest schema; on the default SQLite file an empty store is seeded with the demo.
 
     Only the default database is seeded automatically: a server a team points us at stays untouched.

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import streamlit as st
-from sqlalchemy import Engine
-
 from core.errors import CrmError
 from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from core.settings import Settings, load_settings
+from core.store import Store
 
 
 @dataclass(frozen=True)
@@ -29,14 +28,14 @@ def settings() -> Settings:
 
 
 @st.cache_resource(show_spinner=False)
-def _engine(database_url: str, demo_customers: int, demo_seed: int) -> Engine:
+def _engine(database_url: str, demo_customers: int, demo_seed: int) -> Store:
     from core.store import open_store
 
     return open_store(Settings(database_url=database_url, demo_customers=demo_customers, demo_seed=demo_seed),
                       seed_demo_if_empty=True)
 
 
-def engine() -> Engine:
+def engine() -> Store:
     """The store, migrated and (first start, default database) seeded; a CrmError stops the page with a message."""
     config = settings()
     try:
