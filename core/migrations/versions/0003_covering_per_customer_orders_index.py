@@ -7,7 +7,6 @@ Revises: 0002
 Create Date: 2026-11-25 16:21:36.112725
 """
 from alembic import op
-import sqlalchemy as sa
 
 
 revision = '0003'
