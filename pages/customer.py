@@ -38,7 +38,7 @@ fields = [
     ("customer.field.kind", label("kind", profile.kind, current)),
     ("customer.field.industry", label("industry", profile.industry, current)),
     ("customer.field.region", label("region", profile.region, current)),
-    ("customer.field.city", profile.city or tr("common.none")),
+    ("customer.field.city", label("city", profile.city, current)),
     ("customer.field.owner", profile.owner or tr("common.none")),
     ("customer.field.status", label("status", profile.status, current)),
     ("customer.field.became", f"{profile.became_customer_date:%Y-%m-%d}" if profile.became_customer_date else tr("common.none")),

@@ -40,7 +40,8 @@ def test_every_data_code_and_kpi_is_translated() -> None:
     from core.kpi import KPI_SPECS
 
     groups = {"tier": TIERS, "stage": LIFECYCLE_STAGES, "reason": CHURN_REASONS, "priority": TICKET_PRIORITIES,
-              "region": list(REGIONS), "industry": INDUSTRIES, "kind": ("B2B", "B2C")}
+              "region": list(REGIONS), "industry": INDUSTRIES, "kind": ("B2B", "B2C"),
+              "city": [city for _, cities in REGIONS.values() for city in cities]}
     for group, codes in groups.items():
         for code in codes:
             assert f"{group}.{code}" in catalog("zh"), (group, code)
