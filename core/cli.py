@@ -20,6 +20,15 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     seed.add_argument("--today", type=date.fromisoformat, help="last day of the history, YYYY-MM-DD (default today)")
     seed.add_argument("--replace", action="store_true", help="wipe every row first (refused without it on a non-empty store)")
+    seed.add_argument("--demo-password", help="password of every demo user (default: a random one each, printed)")
+
+    user = commands.add_parser("create-user", help="create a user (the first admin of a fresh store, for example)")
+    user.add_argument("username")
+    user.add_argument("--role", required=True, choices=["admin", "executive", "account_manager", "support_agent", "analyst"])
+    user.add_argument("--name", required=True, help="display name")
+    user.add_argument("--email")
+    user.add_argument("--team")
+    user.add_argument("--password", help="initial password (default: asked for without echo)")
 
     commands.add_parser("migrate", help="bring the schema to the latest revision")
 
@@ -59,12 +68,25 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "seed":
         from core.demo import seed_demo
 
-        report = seed_demo(engine, customers=args.customers, seed=args.seed, today=args.today, replace=args.replace)
+        report = seed_demo(engine, customers=args.customers, seed=args.seed, today=args.today, replace=args.replace,
+                           demo_password=args.demo_password)
         print(f"seeded {report.customers} customers, {report.rows_total} rows in {report.seconds:.1f} s "
               f"into {safe_url(engine.url)}")
         for table, rows in report.rows.items():
             print(f"  {table:15} {rows:>10}")
-        print("demo users: " + ", ".join(report.users))
+        print("demo users and passwords:" if args.demo_password is None else "demo users (password as given):")
+        for username, password in report.passwords.items():
+            print(f"  {username:12} {password if args.demo_password is None else '(given)'}")
+    elif args.command == "create-user":
+        import getpass
+
+        from core import security
+
+        password = args.password or getpass.getpass(f"Password for {args.username}: ")
+        with session_scope(engine) as session:
+            security.create_user(session, username=args.username, display_name=args.name, role=args.role,
+                                 password=password, email=args.email, team=args.team)
+        print(f"user {args.username} created with role {args.role}")
     elif args.command == "refresh":
         from core import facts
 
@@ -74,12 +96,13 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "kpis":
         from core import kpi
         from core.periods import Filters, period_containing
+        from core.security import SYSTEM
 
         today = date.today()
         period = (period_containing(date.fromisoformat(args.month + "-01"), "M") if args.month
                   else kpi.latest_complete_month(today))
         with session_scope(engine) as session:
-            result = kpi.cockpit(session, period, Filters(), now=datetime.now())
+            result = kpi.cockpit(session, period, Filters(), viewer=SYSTEM, now=datetime.now())
         print(json.dumps({"period": period.label(), "source": result.source,
                           **{k.key: k.value for k in result.kpis}, "revenue_at_risk": result.revenue_at_risk,
                           "open_complaints": result.open_complaints.open}, ensure_ascii=False))

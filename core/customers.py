@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 
 from core import models as m
 from core.errors import NotFound
+from core.facts import scope
+from core.periods import Filters
+from core.security import Viewer, scoped
 
 C, S, U, SEG = m.Customer.__table__, m.CustomerStat.__table__, m.User.__table__, m.SegmentFact.__table__
 
@@ -55,8 +58,10 @@ class CustomerProfile:
     last_order_date: date | None
 
 
-def customer_profile(session: Session, *, customer_id: int | None = None, code: str | None = None) -> CustomerProfile:
-    """One customer's profile and order statistics, by id or code; NotFound when there is none."""
+def customer_profile(session: Session, *, viewer: Viewer, customer_id: int | None = None,
+                     code: str | None = None) -> CustomerProfile:
+    """One customer's profile and order statistics, by id or code; NotFound when there is none or it is
+    outside the viewer's scope (the two are not told apart)."""
     stmt = (select(C.c.id, C.c.code, C.c.name, C.c.kind, C.c.industry, C.c.region, C.c.city,
                    U.c.display_name.label("owner"), C.c.status, C.c.became_customer_date, S.c.tier,
                    S.c.lifecycle_stage, S.c.churn_reason, func.coalesce(S.c.revenue_total, 0).label("revenue_total"),
@@ -69,7 +74,7 @@ def customer_profile(session: Session, *, customer_id: int | None = None, code: 
         stmt = stmt.where(C.c.code == code.strip().upper())
     else:
         raise NotFound("No customer given.")
-    row = session.execute(stmt).mappings().first()
+    row = session.execute(scope(stmt, C, scoped(viewer, Filters()))).mappings().first()
     if row is None:
         raise NotFound("No customer with that code or id.")
     values = dict(row)

@@ -8,6 +8,7 @@ leaks the label. The simulation is vectorised over customers, one calendar month
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -67,6 +68,7 @@ class SeedReport:
     rows: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     users: list[str] = field(default_factory=list)
+    passwords: dict[str, str] = field(default_factory=dict)  # demo username -> password (shown once)
     phases: dict[str, float] = field(default_factory=dict)  # seconds per step, for the benchmark
 
     @property
@@ -410,11 +412,24 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
 RAW_TABLES = [m.User, m.Customer, m.Lead, m.Order, m.Interaction, m.Ticket, m.TicketEvent, m.NpsResponse]
 
 
+def _demo_passwords(usernames: list[str], password: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """(password, bcrypt hash) per demo user: the given one for all (hashed once), else a random one each."""
+    from core.security import hash_password, validate_password
+
+    if password is not None:
+        validate_password(password)
+        hashed = hash_password(password)
+        return dict.fromkeys(usernames, password), dict.fromkeys(usernames, hashed)
+    plain = {u: f"{secrets.token_urlsafe(9)}{secrets.randbelow(10)}" for u in usernames}
+    return plain, {u: hash_password(p) for u, p in plain.items()}
+
+
 def seed_demo(engine: Engine, *, customers: int, seed: int = 42, today: date | None = None,
-              replace: bool = False) -> SeedReport:
+              replace: bool = False, demo_password: str | None = None) -> SeedReport:
     """Write a demo data set in one transaction, then rebuild the summary tables.
 
     Refuses a database that already holds customers unless `replace` is set (which wipes all rows).
+    Demo users exist only here: their passwords are `demo_password`, or random and returned once.
     """
     from core import facts
 
@@ -425,6 +440,8 @@ def seed_demo(engine: Engine, *, customers: int, seed: int = 42, today: date | N
             raise ValidationError(f"The database already holds {existing} customers; use --replace to wipe it first.")
     tables = generate(customers, seed=seed, today=today)
     report = SeedReport(customers=customers)
+    report.passwords, hashes = _demo_passwords(list(tables["users"]["username"]), demo_password)  # type: ignore[arg-type]
+    tables["users"]["password_hash"] = [hashes[u] for u in tables["users"]["username"]]  # type: ignore[index]
     report.phases["generate"] = time.perf_counter() - started
     with engine.begin() as conn:
         for model in [m.CustomerStat, m.SegmentFact, m.PeriodFact, m.AuditLog, *reversed(RAW_TABLES)]:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core import models as m
 from core.db import bulk_insert, period_bucket
+from core.errors import PermissionDenied
 from core.periods import GRAINS, Filters, Period, period_containing, periods_between
 
 DIMS = ("region", "industry", "kind", "owner_id")
@@ -61,6 +62,10 @@ def scope(stmt: Select, table, filters: Filters | None = None, key: DimKey | Non
                                ("kind", filters.kinds), ("owner_id", filters.owner_ids)):
             if values:
                 stmt = stmt.where(table.c[column].in_(values))
+        if filters.with_tickets_only:
+            if table is not C:
+                raise PermissionDenied("Summaries cannot be limited to customers with tickets.")
+            stmt = stmt.where(select(T.c.id).where(T.c.customer_id == C.c.id).exists())
     if key:
         for column in DIMS:
             value = getattr(key, column)

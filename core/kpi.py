@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from core import facts, nps as nps_math, segmentation, sla
+from core import facts, nps as nps_math, security, segmentation, sla
 from core.facts import Measures
 from core.periods import Filters, Period, period_containing
 
@@ -201,8 +201,12 @@ def _monthly(session: Session, last_month: Period, filters: Filters, now: dateti
     return series
 
 
-def cockpit(session: Session, period: Period, filters: Filters, *, now: datetime | None = None) -> Cockpit:
-    """Compute every figure of the cockpit for `period` (compared with the previous one) and `filters`."""
+def cockpit(session: Session, period: Period, filters: Filters, *, viewer: security.Viewer,
+            now: datetime | None = None) -> Cockpit:
+    """Compute every figure of the cockpit for `period` (compared with the previous one) and `filters`,
+    within what `viewer` may see (an account manager: their own customers only)."""
+    security.require_page(viewer, "cockpit")
+    filters = security.scoped(viewer, filters)
     now = now or datetime.now()
     previous = period.previous()
     current, source, by_priority = period_measures(session, period, filters, now=now)

@@ -92,6 +92,7 @@ class Filters:
     industries: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     owner_ids: tuple[int, ...] = ()
+    with_tickets_only: bool = False  # set by the support-agent scope: customers behind a ticket
 
     def is_empty(self) -> bool:
-        return not (self.regions or self.industries or self.kinds or self.owner_ids)
+        return not (self.regions or self.industries or self.kinds or self.owner_ids or self.with_tickets_only)

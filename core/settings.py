@@ -38,6 +38,11 @@ class Settings:
         default=42,
         metadata=_help("Random seed of the automatic demo data (env CRM_DEMO_SEED)."),
     )
+    demo_password: str | None = field(
+        default=None,
+        metadata=_help("Password of every demo user when the app seeds the demo on first start (env "
+                       "CRM_DEMO_PASSWORD); unset, each demo user gets a random one, printed in the terminal."),
+    )
     cache_ttl_seconds: int = field(
         default=300,
         metadata=_help("How long the UI may reuse a computed figure before asking the database "
@@ -54,6 +59,7 @@ _ENV = {
     "demo_customers": "CRM_DEMO_CUSTOMERS",
     "demo_seed": "CRM_DEMO_SEED",
     "cache_ttl_seconds": "CRM_CACHE_TTL_SECONDS",
+    "demo_password": "CRM_DEMO_PASSWORD",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 from sqlalchemy import Engine, func, select
@@ -10,6 +11,7 @@ from core import models as m
 from core.db import make_engine, migrate, session_scope
 from core.settings import Settings
 
+log = logging.getLogger("crm.store")
 Store = Engine  # what the UI holds and hands back to core: an engine at the latest schema
 
 
@@ -24,7 +26,11 @@ def open_store(settings: Settings, *, seed_demo_if_empty: bool = False) -> Store
     if seed_demo_if_empty and settings.is_default_database and settings.demo_customers > 0 and empty:
         from core.demo import seed_demo
 
-        seed_demo(engine, customers=settings.demo_customers, seed=settings.demo_seed)
+        report = seed_demo(engine, customers=settings.demo_customers, seed=settings.demo_seed,
+                           demo_password=settings.demo_password)
+        if settings.demo_password is None:
+            log.warning("Demo users created; their passwords (shown once):\n%s",
+                        "\n".join(f"  {user:12} {password}" for user, password in report.passwords.items()))
     elif not empty:
         _rebuild_stale_summaries(engine)
     return engine

@@ -71,7 +71,7 @@ def _seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "demo.db"
     eng = make_engine(f"sqlite:///{path}")
     migrate(eng)
-    seed_demo(eng, customers=400, seed=7)
+    seed_demo(eng, customers=400, seed=7, demo_password=DEMO_PASSWORD)
     with eng.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     eng.dispose()
@@ -84,3 +84,15 @@ def seeded_url(_seeded_template: Path, tmp_path: Path) -> str:
     target = tmp_path / "demo.db"
     shutil.copy(_seeded_template, target)
     return f"sqlite:///{target}"
+
+
+DEMO_PASSWORD = "demo-pass-2026"
+
+
+@pytest.fixture(autouse=True)
+def _test_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys from the environment, so no test writes the project's .streamlit/secrets.toml."""
+    import base64
+
+    monkeypatch.setenv("CRM_COOKIE_KEY", "test-cookie-key-" + "x" * 40)
+    monkeypatch.setenv("CRM_PII_KEYS", "k1=" + base64.b64encode(b"k" * 32).decode())

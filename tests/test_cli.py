@@ -10,9 +10,10 @@ from core.cli import main
 
 
 def test_seed_then_kpis(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--database-url", sqlite_url, "seed", "--customers", "60", "--seed", "2", "--today", "2026-11-25"]) == 0
+    assert main(["--database-url", sqlite_url, "seed", "--customers", "60", "--seed", "2", "--today", "2026-11-25",
+                 "--demo-password", "demo-pass-2026"]) == 0
     out = capsys.readouterr().out
-    assert "seeded 60 customers" in out and "manager1" in out
+    assert "seeded 60 customers" in out and "manager1" in out and "demo-pass-2026" not in out
     assert main(["--database-url", sqlite_url, "kpis", "--month", "2026-10"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["period"] == "2026-10" and figures["active_customers"] > 0
@@ -31,3 +32,12 @@ def test_settings_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "seed" in capsys.readouterr().out
+
+
+def test_create_user_for_a_fresh_store(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--database-url", sqlite_url, "create-user", "boss", "--role", "admin", "--name", "The Boss"]
+    assert main([*args, "--password", "short"]) == 2
+    assert "at least 10 characters" in capsys.readouterr().err
+    assert main([*args, "--password", "long-enough-1"]) == 0
+    assert main([*args, "--password", "long-enough-1"]) == 2
+    assert "is taken" in capsys.readouterr().err

@@ -6,12 +6,13 @@ import re
 import string
 from pathlib import Path
 
+from core.audit import ACTIONS
 from core.i18n import catalog, label, t
 from core.models import TICKET_PRIORITIES
 from core.segmentation import CHURN_REASONS, LIFECYCLE_STAGES, TIERS
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [*ROOT.glob("app.py"), *ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py"), *ROOT.glob("core/*.py")]
+SOURCES = [*ROOT.glob("app.py"), *ROOT.glob("views/*.py"), *ROOT.glob("ui/*.py"), *ROOT.glob("core/*.py")]
 
 
 def _fields(text: str) -> set[str]:
@@ -41,7 +42,7 @@ def test_every_data_code_and_kpi_is_translated() -> None:
 
     groups = {"tier": TIERS, "stage": LIFECYCLE_STAGES, "reason": CHURN_REASONS, "priority": TICKET_PRIORITIES,
               "region": list(REGIONS), "industry": INDUSTRIES, "kind": ("B2B", "B2C"),
-              "city": [city for _, cities in REGIONS.values() for city in cities]}
+              "city": [city for _, cities in REGIONS.values() for city in cities], "audit": ACTIONS}
     for group, codes in groups.items():
         for code in codes:
             assert f"{group}.{code}" in catalog("zh"), (group, code)

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from core import facts, kpi
 from core.db import session_scope
+from core.security import SYSTEM
 from core.periods import Filters, custom_period, period_containing
 from tests import factories as f
 
@@ -55,7 +56,7 @@ def test_october_kpis_match_hand_values(engine: Engine, custom: bool) -> None:
     _fixture(engine)
     period = custom_period(date(2026, 10, 1), date(2026, 10, 31)) if custom else OCTOBER
     with session_scope(engine) as s:
-        result = kpi.cockpit(s, period, Filters(), now=NOW)
+        result = kpi.cockpit(s, period, Filters(), viewer=SYSTEM, now=NOW)
     assert result.source == ("live" if custom else "summary")
     values = {k.key: k.value for k in result.kpis}
     previous = {k.key: k.previous for k in result.kpis}
@@ -84,8 +85,8 @@ def test_october_kpis_match_hand_values(engine: Engine, custom: bool) -> None:
 def test_filters_narrow_every_figure(engine: Engine) -> None:
     ids = _fixture(engine)
     with session_scope(engine) as s:
-        north = kpi.cockpit(s, OCTOBER, Filters(regions=("north",)), now=NOW)
-        owner_a = kpi.cockpit(s, OCTOBER, Filters(owner_ids=(ids["a"],)), now=NOW)
+        north = kpi.cockpit(s, OCTOBER, Filters(regions=("north",)), viewer=SYSTEM, now=NOW)
+        owner_a = kpi.cockpit(s, OCTOBER, Filters(owner_ids=(ids["a"],)), viewer=SYSTEM, now=NOW)
     assert north.kpi("active_customers").value == 2 and north.kpi("revenue").value == pytest.approx(50)
     assert north.kpi("nps").value == pytest.approx(-50)     # scores 5 and 7
     assert north.kpi("first_response_sla").value == pytest.approx(0.5)  # c4's breached, c2's met
@@ -97,7 +98,7 @@ def test_filters_narrow_every_figure(engine: Engine) -> None:
 def test_empty_database_gives_no_values_and_no_errors(engine: Engine) -> None:
     with session_scope(engine) as s:
         facts.rebuild_all(s, as_of=NOW.date())
-        result = kpi.cockpit(s, OCTOBER, Filters(), now=NOW)
+        result = kpi.cockpit(s, OCTOBER, Filters(), viewer=SYSTEM, now=NOW)
     assert result.kpi("active_customers").value == 0
     assert result.kpi("nps").value is None and result.kpi("repurchase_rate").value is None
     assert result.churn_warnings.empty and list(result.tiers["customers"]) == [0, 0, 0, 0]

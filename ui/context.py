@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import streamlit as st
 from core.errors import CrmError
 from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from core.secrets import Secrets, load_secrets
+from core.security import Viewer, may_open
 from core.settings import Settings, load_settings
 from core.store import Store
 
 
-@dataclass(frozen=True)
-class CurrentUser:
-    """Who is looking; sign-in plugs in here (for now a fixed demo administrator)."""
-
-    username: str
-    display_name: str
-    role: str
-
-
-DEMO_ADMIN = CurrentUser("admin", "Administrator", "admin")
-
-
 def settings() -> Settings:
     return load_settings()
+
+
+@st.cache_resource(show_spinner=False)
+def secrets() -> Secrets:
+    """Cookie and personal-data keys (environment, or .streamlit/secrets.toml created on first start)."""
+    return load_secrets()
 
 
 @st.cache_resource(show_spinner=False)
@@ -47,8 +41,19 @@ def engine() -> Store:
         raise  # unreachable: st.stop ends the run
 
 
-def current_user() -> CurrentUser:
-    return st.session_state.get("user", DEMO_ADMIN)
+def viewer() -> Viewer | None:
+    """The signed-in user of this page load (set by ui.auth.require_viewer in app.py)."""
+    return st.session_state.get("viewer")
+
+
+def page_guard(page: str) -> Viewer:
+    """First line of every page: the viewer, or a plain "no access" for a role that may not open it
+    (or for a page somehow run without the app shell's sign-in)."""
+    current = viewer()
+    if current is None or not may_open(current, page):
+        st.error(tr("app.no_access"))
+        st.stop()
+    return current
 
 
 def lang() -> str:

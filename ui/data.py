@@ -10,6 +10,7 @@ from core import facts, kpi
 from core.customers import CustomerProfile, FilterOptions, customer_profile, filter_options
 from core.db import session_scope
 from core.periods import Filters, Period
+from core.security import Viewer
 from core.settings import load_settings
 from ui import context
 
@@ -23,14 +24,17 @@ def _now_bucket() -> datetime:
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def _cockpit(database_url: str, period: tuple[date, date, str], filters: tuple, now: datetime) -> kpi.Cockpit:
+def _cockpit(database_url: str, period: tuple[date, date, str], filters: tuple, viewer: tuple,
+             now: datetime) -> kpi.Cockpit:
+    # the viewer is part of the key: an account manager's figures are never served to anyone else
     with session_scope(context.engine()) as session:
-        return kpi.cockpit(session, Period(*period), Filters(*filters), now=now)
+        return kpi.cockpit(session, Period(*period), Filters(*filters), viewer=Viewer(*viewer), now=now)
 
 
-def cockpit(period: Period, filters: Filters) -> kpi.Cockpit:
+def cockpit(period: Period, filters: Filters, viewer: Viewer) -> kpi.Cockpit:
     return _cockpit(context.settings().database_url, (period.start, period.end, period.grain),
-                    (filters.regions, filters.industries, filters.kinds, filters.owner_ids), _now_bucket())
+                    (filters.regions, filters.industries, filters.kinds, filters.owner_ids),
+                    (viewer.user_id, viewer.username, viewer.display_name, viewer.role, viewer.team), _now_bucket())
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -53,6 +57,6 @@ def facts_range() -> tuple[date, date] | None:
     return _facts_range(context.settings().database_url)
 
 
-def profile(customer_id: int | None = None, code: str | None = None) -> CustomerProfile:
+def profile(viewer: Viewer, customer_id: int | None = None, code: str | None = None) -> CustomerProfile:
     with session_scope(context.engine()) as session:
-        return customer_profile(session, customer_id=customer_id, code=code)
+        return customer_profile(session, viewer=viewer, customer_id=customer_id, code=code)

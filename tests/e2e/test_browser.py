@@ -16,7 +16,9 @@ import pytest
 
 from core import formatting, kpi
 from core.db import make_engine, session_scope
+from core.security import SYSTEM
 from core.periods import Filters
+from tests.conftest import DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -58,16 +60,23 @@ def server(seeded_url: str, tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
+def _sign_in(page, server: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def test_cockpit_in_a_browser(server: str, seeded_url: str, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     with session_scope(make_engine(seeded_url)) as s:
-        expected = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), now=datetime.now())
+        expected = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), viewer=SYSTEM, now=datetime.now())
     active = formatting.value(expected.kpi("active_customers").value, "count", "en")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1440, "height": 2600})
-        page.goto(server)
+        _sign_in(page, server, "admin")
         card = page.locator("[data-testid='stMetric']").filter(has_text="Active customers")
         card.wait_for(timeout=60_000)
         assert card.locator("[data-testid='stMetricValue']").inner_text().strip() == active
@@ -86,4 +95,28 @@ def test_cockpit_in_a_browser(server: str, seeded_url: str, tmp_path: Path) -> N
         assert "/customer" in page.url
         page.goto(f"{server}/?lang=zh")
         page.get_by_text("客户健康驾驶舱").wait_for(timeout=30_000)
+        browser.close()
+
+
+def test_the_session_survives_a_reload_until_the_user_is_deactivated(server: str, seeded_url: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from core import security
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page()
+        _sign_in(page, server, "executive")
+        page.locator("[data-testid='stMetric']").first.wait_for(timeout=60_000)
+        nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+        assert "Cockpit" in nav and "Administration" not in nav  # absent from the navigation...
+        page.goto(f"{server}/admin")
+        page.get_by_text("You have no access to this page.").wait_for(timeout=30_000)  # ...and refused by URL
+        page.goto(server)  # a reload: the signed cookie keeps the session
+        page.locator("[data-testid='stMetric']").first.wait_for(timeout=60_000)
+        with session_scope(make_engine(seeded_url)) as s:
+            security.change_user(s, username="executive", active=False, actor=security.SYSTEM)
+        page.reload()
+        page.get_by_text("Your session has ended").wait_for(timeout=60_000)
+        assert page.locator("input[type='password']").count() == 1
         browser.close()

@@ -11,23 +11,22 @@ from streamlit.testing.v1 import AppTest
 
 from core import formatting, kpi
 from core.db import make_engine, session_scope
+from core.security import SYSTEM
+from tests.conftest import DEMO_PASSWORD
+from tests.pages.helpers import APP, signed_in
 from core.periods import Filters
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 def _app(monkeypatch: pytest.MonkeyPatch, url: str, **query: str) -> AppTest:
-    monkeypatch.setenv("CRM_DATABASE_URL", url)
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
+    """The app signed in as the demo admin (the sign-in itself is tested in test_auth.py)."""
+    return signed_in(monkeypatch, url, "admin", **query)
 
 
 def _expected(url: str, filters: Filters = Filters()) -> kpi.Cockpit:
     engine = make_engine(url)
     with session_scope(engine) as s:
-        return kpi.cockpit(s, kpi.latest_complete_month(date.today()), filters, now=datetime.now())
+        return kpi.cockpit(s, kpi.latest_complete_month(date.today()), filters, viewer=SYSTEM, now=datetime.now())
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
@@ -69,10 +68,7 @@ def test_chinese_and_custom_range(monkeypatch: pytest.MonkeyPatch, seeded_url: s
 
 
 def test_a_bookmarked_url_restores_the_view(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
-    monkeypatch.setenv("CRM_DATABASE_URL", seeded_url)
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update({"grain": "Q", "region": ["north", "east"], "kind": "B2B"})
-    at.run()
+    at = _app(monkeypatch, seeded_url, grain="Q", region=["north", "east"], kind="B2B")
     assert at.segmented_control(key="grain").value == "Q"
     assert at.multiselect(key="region").value == ["north", "east"]
     assert at.multiselect(key="kind").value == ["B2B"]
@@ -80,6 +76,10 @@ def test_a_bookmarked_url_restores_the_view(monkeypatch: pytest.MonkeyPatch, see
 
 
 def test_empty_store_renders_without_errors(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
+    from core.cli import main
+
+    assert main(["--database-url", sqlite_url, "create-user", "admin", "--role", "admin", "--name", "Admin",
+                 "--password", DEMO_PASSWORD]) == 0
     at = _app(monkeypatch, sqlite_url)
     assert not at.exception and not at.error
     shown = _metrics(at)
@@ -88,7 +88,8 @@ def test_empty_store_renders_without_errors(monkeypatch: pytest.MonkeyPatch, sql
 
 
 def test_unusable_store_is_reported_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
-    at = _app(monkeypatch, "nonsense://")
+    monkeypatch.setenv("CRM_DATABASE_URL", "nonsense://")
+    at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert "The database cannot be used" in at.error[0].value
 
@@ -96,7 +97,7 @@ def test_unusable_store_is_reported_plainly(monkeypatch: pytest.MonkeyPatch) -> 
 def test_customer_page_shows_a_profile(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
     at = _app(monkeypatch, seeded_url)
     at.query_params["id"] = "5"
-    at.switch_page("pages/customer.py").run()
+    at.switch_page("views/customer.py").run()
     assert not at.exception
     assert at.header[0].value.endswith("C0000005")
     at.text_input[0].input("NOPE").run()

@@ -6,13 +6,14 @@ from core import charts, formatting
 from core.i18n import label
 from ui import data
 from ui.cards import kpi_card, plain_card
-from ui.context import lang, tr
+from ui.context import lang, page_guard, tr
 from ui.filters import dimension_filters, period_selector
 
+viewer = page_guard("cockpit")
 current = lang()
 period = period_selector()
 filters = dimension_filters()
-result = data.cockpit(period, filters)
+result = data.cockpit(period, filters, viewer)
 
 st.title(tr("cockpit.title"))
 as_of = f"{result.summaries_as_of:%Y-%m-%d}" if result.summaries_as_of else tr("common.none")
@@ -88,4 +89,4 @@ else:
         })
     rows = picked.selection.rows if picked else []
     if rows:
-        st.switch_page("pages/customer.py", query_params={"id": str(int(warnings.iloc[rows[0]]["customer_id"]))})
+        st.switch_page("views/customer.py", query_params={"id": str(int(warnings.iloc[rows[0]]["customer_id"]))})

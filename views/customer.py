@@ -6,8 +6,9 @@ from core import formatting
 from core.errors import NotFound
 from core.i18n import label
 from ui import data
-from ui.context import lang, tr
+from ui.context import lang, page_guard, tr
 
+viewer = page_guard("customer")
 current = lang()
 st.title(tr("customer.title"))
 st.caption(tr("customer.placeholder"))
@@ -15,9 +16,9 @@ customer_id = st.query_params.get("id")
 code = st.text_input(tr("customer.pick"), value="", placeholder="C0000001")
 try:
     if code:
-        profile = data.profile(code=code)
+        profile = data.profile(viewer, code=code)
     elif customer_id and customer_id.isdigit():
-        profile = data.profile(customer_id=int(customer_id))
+        profile = data.profile(viewer, customer_id=int(customer_id))
     else:
         st.info(tr("customer.prompt"))
         st.stop()

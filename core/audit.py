@@ -1,0 +1,53 @@
+"""The audit log: append-only from the application (this module has no update or delete)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import models as m
+
+A = m.AuditLog.__table__
+ACTIONS = ("sign_in", "sign_in_failed", "lockout", "sign_out", "password_changed", "user_created", "user_changed",
+           "pii_revealed", "export", "customer_exported", "customer_erased", "key_rotated")
+
+
+def record(session: Session, *, action: str, username: str | None, object: str | None = None,
+           details: dict[str, object] | None = None, at: datetime | None = None) -> None:
+    """Append one entry (inside the caller's transaction, so it commits or rolls back with the change)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    session.execute(A.insert().values(at=at or datetime.now(), username=(username or "")[:64] or None, action=action,
+                                      object=object, details=json.dumps(details, ensure_ascii=False, default=str)
+                                      if details else None))
+
+
+def count(session: Session, *, action: str, username: str, since: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(A).where(
+        A.c.action == action, A.c.username == username, A.c.at >= since)) or 0
+
+
+def last_at(session: Session, *, action: str, username: str) -> datetime | None:
+    return session.scalar(select(func.max(A.c.at)).where(A.c.action == action, A.c.username == username))
+
+
+AUDIT_COLUMNS = ["at", "username", "action", "object", "details"]
+
+
+def entries(session: Session, *, username: str | None = None, action: str | None = None,
+            since: datetime | None = None, until: datetime | None = None, limit: int = 500) -> pd.DataFrame:
+    """Newest first, filtered; at most `limit` rows (the page shows them and exports the same filter)."""
+    stmt = select(A.c.at, A.c.username, A.c.action, A.c.object, A.c.details).order_by(A.c.at.desc(), A.c.id.desc())
+    if username:
+        stmt = stmt.where(A.c.username == username)
+    if action:
+        stmt = stmt.where(A.c.action == action)
+    if since:
+        stmt = stmt.where(A.c.at >= since)
+    if until:
+        stmt = stmt.where(A.c.at < until)
+    return pd.DataFrame(session.execute(stmt.limit(limit)).mappings().all(), columns=AUDIT_COLUMNS)

@@ -1,0 +1,262 @@
+"""Who may sign in, who may see what: passwords, lockout, roles, and the one row-level scoping function.
+
+Every customer-level query passes its Filters through `scoped(viewer, filters)`, so an account manager's
+figures, lists and look-ups only ever contain the customers they own, whatever the page asked for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import bcrypt
+import jwt
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import audit, models as m
+from core.errors import CrmError, PermissionDenied, ValidationError
+from core.periods import Filters
+
+U = m.User.__table__
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+MIN_PASSWORD_LENGTH = 10
+USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
+
+# page -> roles that may open it (a page outside a role's list is absent from its navigation and says "no access")
+PAGE_ROLES: dict[str, tuple[str, ...]] = {
+    "cockpit": ("admin", "executive", "analyst", "account_manager"),
+    "customer": ("admin", "executive", "analyst", "account_manager", "support_agent"),
+    "admin": ("admin",),
+}
+CONTACT_VISIBLE = ("support_agent", "account_manager")  # sees phone/email in clear (an account manager: own customers)
+MAY_REVEAL = ("admin",)  # sees masked values, may reveal one with a reason (audited)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in user as core sees them: read from the users table on every page load."""
+
+    user_id: int | None
+    username: str
+    display_name: str
+    role: str
+    team: str | None = None
+
+
+SYSTEM = Viewer(None, "cli", "Command line", "admin")  # the operator at the shell has the database anyway
+
+
+class SignInFailed(CrmError):
+    """Wrong password, unknown or deactivated user: one message for all, so none can be told apart."""
+
+
+class AccountLocked(CrmError):
+    """Too many failed sign-ins for this username; `until` says when it may try again."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"Too many failed sign-ins. Try again after {until:%H:%M}.")
+        self.until = until
+
+
+def may_open(viewer: Viewer, page: str) -> bool:
+    return viewer.role in PAGE_ROLES.get(page, ())
+
+
+def require_page(viewer: Viewer, page: str) -> None:
+    if not may_open(viewer, page):
+        raise PermissionDenied(f"{viewer.role} may not open {page}")
+
+
+def pages_for(viewer: Viewer) -> list[str]:
+    return [page for page, roles in PAGE_ROLES.items() if viewer.role in roles]
+
+
+def scoped(viewer: Viewer, filters: Filters) -> Filters:
+    """The viewer's row-level scope applied to requested filters: the only place that decides it."""
+    if viewer.role == "account_manager":
+        return replace(filters, owner_ids=(viewer.user_id,) if viewer.user_id is not None else (-1,))
+    if viewer.role == "support_agent":
+        return replace(filters, with_tickets_only=True)
+    if viewer.role in ("admin", "executive", "analyst"):
+        return filters
+    raise PermissionDenied(f"unknown role {viewer.role!r}")
+
+
+# --- passwords and sign-in -------------------------------------------------------------------------
+
+def hash_password(password: str) -> str:
+    """bcrypt, the same format streamlit-authenticator checks."""
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=12)).decode()
+
+
+def check_password(password: str, hashed: str | None) -> bool:
+    if not hashed:
+        return False
+    try:
+        return bcrypt.checkpw(password.encode(), hashed.encode())
+    except ValueError:
+        return False
+
+
+_DUMMY_HASH = bcrypt.hashpw(b"timing-equaliser", bcrypt.gensalt(rounds=12)).decode()
+
+
+def validate_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    if password.isdigit() or password.isalpha():
+        raise ValidationError("A password needs both letters and digits or symbols.")
+
+
+def locked_until(session: Session, username: str, now: datetime) -> datetime | None:
+    """Locked until 15 minutes after the fifth failed sign-in, when those five fell within 15 minutes
+    (failures before the last successful sign-in do not count; refused attempts while locked are not
+    failures, so waiting is enough). Counted from the audit log by the name typed, so unknown names
+    lock exactly like real ones and a lock message reveals nothing.
+    """
+    window = timedelta(minutes=LOCK_MINUTES)
+    since = now - 2 * window
+    last_success = audit.last_at(session, action="sign_in", username=username)
+    if last_success and last_success > since:
+        since = last_success
+    A = m.AuditLog.__table__
+    failures = session.scalars(select(A.c.at).where(A.c.action == "sign_in_failed", A.c.username == username,
+                                                    A.c.at > since).order_by(A.c.at.desc()).limit(MAX_FAILURES)).all()
+    if len(failures) < MAX_FAILURES or failures[0] - failures[-1] > window:
+        return None
+    until = failures[0] + window
+    return until if until > now else None
+
+
+def sign_in(session: Session, username: str, password: str, *, now: datetime | None = None) -> Viewer:
+    """Check a sign-in attempt against the users table; every outcome is written to the audit log."""
+    now = now or datetime.now()
+    name = (username or "").strip().lower()[:64]
+    until = locked_until(session, name, now)
+    if until:
+        raise AccountLocked(until)  # refused without checking the password: nothing to guess with
+    row = session.execute(select(U).where(U.c.username == name)).mappings().first()
+    valid = check_password(password or "", row["password_hash"] if row else _DUMMY_HASH) and bool(row and row["active"])
+    if not valid:
+        audit.record(session, action="sign_in_failed", username=name, at=now)
+        until = locked_until(session, name, now)
+        if until is not None:
+            audit.record(session, action="lockout", username=name, at=now, details={"until": until.isoformat()})
+        session.commit()  # the refusal below must not roll back its own audit entry
+        if until is not None:
+            raise AccountLocked(until)
+        raise SignInFailed("Username or password is incorrect.")
+    audit.record(session, action="sign_in", username=name, at=now)
+    return _viewer(row)
+
+
+def _viewer(row) -> Viewer:  # type: ignore[no-untyped-def]
+    return Viewer(row["id"], row["username"], row["display_name"], row["role"], row["team"])
+
+
+def load_viewer(session: Session, username: str | None) -> Viewer | None:
+    """The current record of a signed-in user, or None once deactivated or removed (checked each page load)."""
+    if not username:
+        return None
+    row = session.execute(select(U).where(U.c.username == username, U.c.active.is_(True))).mappings().first()
+    return _viewer(row) if row else None
+
+
+def username_from_session_token(token: str | None, cookie_key: str, *, now: datetime | None = None) -> str | None:
+    """The username in a streamlit-authenticator session cookie (HS256 JWT), if its signature and expiry hold."""
+    if not token:
+        return None
+    try:
+        claims = jwt.decode(token, cookie_key, algorithms=["HS256"])
+    except jwt.PyJWTError:
+        return None
+    expires = claims.get("exp_date")
+    if not isinstance(expires, (int, float)) or expires <= (now or datetime.now()).timestamp():
+        return None
+    username = claims.get("username")
+    return username if isinstance(username, str) else None
+
+
+def authenticator_credentials(session: Session) -> dict[str, dict[str, dict[str, object]]]:
+    """The streamlit-authenticator credentials dict, fed from the users table (active users only)."""
+    rows = session.execute(select(U.c.username, U.c.display_name, U.c.email, U.c.role, U.c.password_hash)
+                           .where(U.c.active.is_(True), U.c.password_hash.is_not(None))).all()
+    return {"usernames": {r.username: {"email": r.email or "", "first_name": r.display_name, "last_name": "",
+                                       "password": r.password_hash, "roles": [r.role]} for r in rows}}
+
+
+# --- users ---------------------------------------------------------------------------------------
+
+def create_user(session: Session, *, username: str, display_name: str, role: str, password: str,
+                email: str | None = None, team: str | None = None, actor: Viewer = SYSTEM) -> int:
+    """Create a user (validated, password hashed, audited); returns the new id."""
+    if actor.role != "admin":
+        raise PermissionDenied("Only an administrator may create users.")
+    name = username.strip().lower()
+    if not USERNAME.match(name):
+        raise ValidationError("A username is 2-64 characters: lower-case letters, digits, '.', '_' or '-', "
+                              "starting with a letter.")
+    if role not in m.ROLES:
+        raise ValidationError(f"Unknown role {role!r}; use one of {', '.join(m.ROLES)}.")
+    if not display_name.strip():
+        raise ValidationError("A display name is required.")
+    if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+        raise ValidationError(f"{email!r} is not an email address.")
+    validate_password(password)
+    if session.scalar(select(func.count()).select_from(U).where(U.c.username == name)):
+        raise ValidationError(f"The username {name!r} is taken.")
+    new_id = session.execute(U.insert().values(
+        username=name, display_name=display_name.strip(), email=email, role=role, team=team, active=True,
+        password_hash=hash_password(password), created_at=datetime.now())).inserted_primary_key[0]
+    audit.record(session, action="user_created", username=actor.username, object=f"user:{name}",
+                 details={"role": role, "team": team})
+    return int(new_id)
+
+
+def change_user(session: Session, *, username: str, actor: Viewer, role: str | None = None,
+                active: bool | None = None, team: str | None = None) -> None:
+    """An administrator changes a user's role, team or active flag (audited; effective on the next page load)."""
+    if actor.role != "admin":
+        raise PermissionDenied("Only an administrator may change users.")
+    row = session.execute(select(U).where(U.c.username == username)).mappings().first()
+    if row is None:
+        raise ValidationError(f"No user {username!r}.")
+    if role is not None and role not in m.ROLES:
+        raise ValidationError(f"Unknown role {role!r}.")
+    if username == actor.username and (active is False or (role is not None and role != "admin")):
+        raise ValidationError("You cannot deactivate or demote yourself; ask another administrator.")
+    changes = {k: v for k, v in (("role", role), ("active", active), ("team", team)) if v is not None and v != row[k]}
+    if not changes:
+        return
+    session.execute(U.update().where(U.c.username == username).values(**changes))
+    audit.record(session, action="user_changed", username=actor.username, object=f"user:{username}",
+                 details={k: {"from": row[k], "to": v} for k, v in changes.items()})
+
+
+def change_password(session: Session, *, viewer: Viewer, current: str, new: str) -> None:
+    """The signed-in user changes their own password; the new hash is written to the users table."""
+    row = session.execute(select(U).where(U.c.username == viewer.username)).mappings().first()
+    if row is None or not check_password(current, row["password_hash"]):
+        raise ValidationError("The current password is not right.")
+    if new == current:
+        raise ValidationError("The new password must differ from the current one.")
+    validate_password(new)
+    session.execute(U.update().where(U.c.username == viewer.username).values(password_hash=hash_password(new)))
+    audit.record(session, action="password_changed", username=viewer.username, object=f"user:{viewer.username}")
+
+
+def set_password(session: Session, *, username: str, password: str) -> None:
+    """Set a password without the old one (demo seeding and `create-user --reset`); audited as a change."""
+    validate_password(password)
+    if not session.execute(U.update().where(U.c.username == username).values(
+            password_hash=hash_password(password))).rowcount:
+        raise ValidationError(f"No user {username!r}.")
+    audit.record(session, action="password_changed", username="cli", object=f"user:{username}")
+
+
+def users_frame(session: Session) -> list[dict[str, object]]:
+    return [dict(r) for r in session.execute(select(U.c.username, U.c.display_name, U.c.email, U.c.role, U.c.team,
+                                                    U.c.active).order_by(U.c.role, U.c.username)).mappings()]

@@ -1,0 +1,94 @@
+"""Sign-in through the real form, lockout, and what each role may open, as AppTest sees the app."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from core import kpi, security
+from core.db import make_engine, session_scope
+from core.formatting import value
+from core.periods import Filters
+from tests.pages.helpers import open_app, sign_in, signed_in
+
+PAGES = {"cockpit": "views/cockpit.py", "customer": "views/customer.py", "admin": "views/admin.py"}
+ROLE_USERS = {"admin": "admin", "executive": "executive", "analyst": "analyst", "account_manager": "manager1",
+              "support_agent": "agent"}
+
+
+def _errors(at) -> list[str]:  # type: ignore[no-untyped-def]
+    return [e.value for e in at.error]
+
+
+def test_right_and_wrong_passwords(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    at = open_app(monkeypatch, seeded_url)
+    assert at.text_input(key="sign_in_password") is not None and not at.metric
+    at = sign_in(at, "admin", "not-the-password-1")
+    assert _errors(at) == ["Username or password is incorrect."] and not at.metric
+    at = sign_in(at, "nobody", "not-the-password-1")
+    assert _errors(at) == ["Username or password is incorrect."]
+    at = sign_in(at, "admin")
+    assert not _errors(at) and len(at.metric) == 15
+
+
+def test_lockout_is_said_plainly(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    at = open_app(monkeypatch, seeded_url)
+    for _ in range(4):
+        at = sign_in(at, "analyst", "not-the-password-1")
+    at = sign_in(at, "analyst", "not-the-password-1")
+    assert "Too many failed sign-ins" in _errors(at)[0]
+    at = sign_in(at, "analyst")  # the right password waits too
+    assert "Too many failed sign-ins" in _errors(at)[0] and not at.metric
+
+
+@pytest.mark.parametrize("role", list(ROLE_USERS))
+def test_each_role_opens_exactly_its_pages(monkeypatch: pytest.MonkeyPatch, seeded_url: str, role: str) -> None:
+    at = signed_in(monkeypatch, seeded_url, ROLE_USERS[role])
+    viewer = security.Viewer(None, ROLE_USERS[role], "", role)
+    for page, path in PAGES.items():
+        at.switch_page(path).run()
+        assert not at.exception, (role, page)
+        denied = "You have no access to this page." in _errors(at)
+        assert denied != security.may_open(viewer, page), (role, page)
+
+
+def test_an_account_manager_sees_only_their_customers(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    at = signed_in(monkeypatch, seeded_url, "manager1")
+    with session_scope(make_engine(seeded_url)) as s:
+        manager = security.load_viewer(s, "manager1")
+        own = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), viewer=manager, now=datetime.now())
+        everyone = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), viewer=security.SYSTEM,
+                               now=datetime.now())
+        other = s.execute(security.U.select().where(security.U.c.username == "manager2")).mappings().one()
+        foreign = s.execute(__import__("sqlalchemy").text(
+            "SELECT id FROM customers WHERE owner_id = :o LIMIT 1"), {"o": other["id"]}).scalar()
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Active customers"] == value(own.kpi("active_customers").value, "count", "en")
+    assert own.kpi("active_customers").value < everyone.kpi("active_customers").value
+    at.query_params["id"] = str(foreign)
+    at.switch_page("views/customer.py").run()
+    assert any("No customer" in w.value for w in at.warning)  # another manager's customer does not exist here
+
+
+def test_no_pages_folder_beside_the_app() -> None:
+    """Streamlit runs pages/<name>.py by itself, without app.py's sign-in, while a pages/ folder sits beside
+    the entry script and no session has called st.navigation yet (multipage v1 mode). Views live in views/."""
+    from tests.pages.helpers import APP
+
+    assert not (__import__("pathlib").Path(APP).parent / "pages").exists()
+
+
+def test_role_changes_and_deactivation_apply_on_the_next_page_load(monkeypatch: pytest.MonkeyPatch,
+                                                                   seeded_url: str) -> None:
+    at = signed_in(monkeypatch, seeded_url, "analyst")
+    assert len(at.metric) == 15
+    with session_scope(make_engine(seeded_url)) as s:
+        security.change_user(s, username="analyst", role="support_agent", actor=security.SYSTEM)
+    at.switch_page("views/cockpit.py").run()
+    assert "You have no access to this page." in _errors(at)  # a support agent has no cockpit
+    with session_scope(make_engine(seeded_url)) as s:
+        security.change_user(s, username="analyst", active=False, actor=security.SYSTEM)
+    at.run()
+    assert any("session has ended" in w.value for w in at.warning)
+    assert at.text_input(key="sign_in_password") is not None and not at.metric

@@ -1,0 +1,100 @@
+"""Passwords, lockout, user management and the row-level scope, on real databases."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+from core import audit, models as m, security
+from core.db import session_scope
+from core.errors import PermissionDenied, ValidationError
+from core.periods import Filters
+from core.security import SYSTEM, AccountLocked, SignInFailed, Viewer
+
+NOW = datetime(2026, 11, 25, 10, 0)
+PASSWORD = "correct-horse-1"
+
+
+def _users(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        security.create_user(s, username="ann", display_name="Ann", role="account_manager", password=PASSWORD)
+        security.create_user(s, username="bob", display_name="Bob", role="executive", password=PASSWORD)
+
+
+def test_sign_in_and_the_one_refusal_message(engine: Engine) -> None:
+    _users(engine)
+    with session_scope(engine) as s:
+        assert security.sign_in(s, "ANN ", PASSWORD, now=NOW).role == "account_manager"
+        security.change_user(s, username="bob", active=False, actor=SYSTEM)
+    messages = set()
+    for username, password in [("ann", "wrong-password-1"), ("nobody", PASSWORD), ("bob", PASSWORD)]:
+        with session_scope(engine) as s, pytest.raises(SignInFailed) as refused:
+            security.sign_in(s, username, password, now=NOW)
+        messages.add(str(refused.value))
+    assert messages == {"Username or password is incorrect."}
+    with session_scope(engine) as s:
+        assert audit.count(s, action="sign_in_failed", username="nobody", since=NOW) == 1
+        assert audit.count(s, action="sign_in", username="ann", since=NOW) == 1
+
+
+@pytest.mark.parametrize("username", ["ann", "ghost"])  # unknown names lock alike: no way to probe for accounts
+def test_five_failures_lock_for_fifteen_minutes(engine: Engine, username: str) -> None:
+    _users(engine)
+    for minute in range(4):
+        with session_scope(engine) as s, pytest.raises(SignInFailed):
+            security.sign_in(s, username, "wrong-password-1", now=NOW + timedelta(minutes=minute))
+    with session_scope(engine) as s, pytest.raises(AccountLocked) as locked:
+        security.sign_in(s, username, "wrong-password-1", now=NOW + timedelta(minutes=4))
+    assert locked.value.until == NOW + timedelta(minutes=19)
+    with session_scope(engine) as s, pytest.raises(AccountLocked):  # even the right password waits
+        security.sign_in(s, username, PASSWORD, now=NOW + timedelta(minutes=18))
+    with session_scope(engine) as s:
+        assert audit.count(s, action="lockout", username=username, since=NOW) == 1
+    if username == "ann":
+        with session_scope(engine) as s:
+            assert security.sign_in(s, "ann", PASSWORD, now=NOW + timedelta(minutes=20)).username == "ann"
+
+
+def test_passwords_are_hashed_and_changed_in_the_users_table(engine: Engine) -> None:
+    _users(engine)
+    with session_scope(engine) as s:
+        stored = s.scalar(select(m.User.password_hash).where(m.User.username == "ann"))
+        assert stored.startswith("$2") and PASSWORD not in stored
+        ann = security.load_viewer(s, "ann")
+        with pytest.raises(ValidationError, match="current password"):
+            security.change_password(s, viewer=ann, current="nope-nope-1", new="another-pass-2")
+        security.change_password(s, viewer=ann, current=PASSWORD, new="another-pass-2")
+    with session_scope(engine) as s:
+        assert security.sign_in(s, "ann", "another-pass-2", now=NOW).username == "ann"
+
+
+def test_user_rules(engine: Engine) -> None:
+    _users(engine)
+    with session_scope(engine) as s:
+        security.create_user(s, username="root", display_name="Root", role="admin", password=PASSWORD)
+        admin = security.load_viewer(s, "root")
+        for bad, message in [({"username": "Bad Name"}, "username"), ({"role": "king"}, "Unknown role"),
+                             ({"password": "short"}, "at least"), ({"username": "ann"}, "taken"),
+                             ({"email": "not-an-email"}, "email")]:
+            args = {"username": "carol", "display_name": "Carol", "role": "analyst", "password": PASSWORD, **bad}
+            with pytest.raises(ValidationError, match=message):
+                security.create_user(s, **args, actor=admin)
+        with pytest.raises(PermissionDenied):
+            security.create_user(s, username="carol", display_name="C", role="analyst", password=PASSWORD,
+                                 actor=security.load_viewer(s, "bob"))
+        with pytest.raises(ValidationError, match="yourself"):
+            security.change_user(s, username="root", active=False, actor=admin)
+        security.change_user(s, username="ann", role="analyst", actor=admin)
+        assert security.load_viewer(s, "ann").role == "analyst"
+
+
+def test_scope_per_role() -> None:
+    asked = Filters(regions=("east",), owner_ids=(7,))
+    assert security.scoped(Viewer(3, "am", "AM", "account_manager"), asked) == Filters(regions=("east",), owner_ids=(3,))
+    assert security.scoped(Viewer(4, "ag", "AG", "support_agent"), asked).with_tickets_only
+    for role in ("admin", "executive", "analyst"):
+        assert security.scoped(Viewer(5, "x", "X", role), asked) == asked
+    assert security.pages_for(Viewer(4, "ag", "AG", "support_agent")) == ["customer"]
+    assert "admin" not in security.pages_for(Viewer(5, "x", "X", "executive"))
