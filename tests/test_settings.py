@@ -20,3 +20,11 @@ def test_environment_and_overrides() -> None:
     assert (loaded.database_url, loaded.demo_customers, loaded.demo_seed) == ("sqlite:///x.db", 12, 3)
     with pytest.raises(ConfigError, match="CRM_DEMO_CUSTOMERS"):
         load_settings({"CRM_DEMO_CUSTOMERS": "many"})
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for variable, _default, _text in describe_settings():
+        assert f"`{variable}`" in readme, variable
