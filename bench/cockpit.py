@@ -78,12 +78,16 @@ def main() -> None:
     from core.store import open_store
 
     url = args.database_url or f"sqlite:///{ROOT / 'data' / f'bench-{args.customers}.db'}"
-    engine = open_store(Settings(database_url=url))  # migrates, and rebuilds summaries a migration marked stale
+    from core.pii import Keyring
+    from core.secrets import load_secrets
+
+    keyring = Keyring.from_secrets(load_secrets())
+    engine = open_store(Settings(database_url=url), keyring)  # migrates; rebuilds summaries a migration marked stale
     result: dict[str, object] = {"customers": args.customers, "database": url.split("///")[-1]}
     with session_scope(engine) as session:
         present = session.scalar(select(func.count()).select_from(m.Customer))
     if present != args.customers:
-        report = seed_demo(engine, customers=args.customers, seed=args.seed, replace=True)
+        report = seed_demo(engine, customers=args.customers, seed=args.seed, replace=True, keyring=keyring)
         result["seed_s"] = round(report.seconds, 1)
         result["seed_phases_s"] = {k: round(v, 1) for k, v in report.phases.items()}
     with session_scope(engine) as session:

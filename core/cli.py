@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date, datetime
 
-from core.errors import CrmError
+from core.errors import ConfigError, CrmError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--password", help="initial password (default: asked for without echo)")
 
     commands.add_parser("migrate", help="bring the schema to the latest revision")
+
+    rotate = commands.add_parser("rotate-key", help="add a new personal-data key and re-encrypt phone/email with it")
+    rotate.add_argument("--reencrypt-only", action="store_true",
+                        help="only re-encrypt under the active key (when keys come from CRM_PII_KEYS)")
 
     refresh = commands.add_parser("refresh", help="rebuild the summary tables (period facts, customer stats, tiers)")
     refresh.add_argument("--as-of", type=date.fromisoformat, help="date the statistics are taken at (default today)")
@@ -62,14 +67,18 @@ def _run(args: argparse.Namespace) -> int:
     from core.db import safe_url, session_scope
     from core.store import open_store
 
-    engine = open_store(settings)
+    from core.pii import Keyring
+    from core.secrets import load_secrets
+
+    keyring = Keyring.from_secrets(load_secrets())
+    engine = open_store(settings, keyring)
     if args.command == "migrate":
         print(f"schema up to date at {safe_url(engine.url)}")
     elif args.command == "seed":
         from core.demo import seed_demo
 
         report = seed_demo(engine, customers=args.customers, seed=args.seed, today=args.today, replace=args.replace,
-                           demo_password=args.demo_password)
+                           demo_password=args.demo_password, keyring=keyring)
         print(f"seeded {report.customers} customers, {report.rows_total} rows in {report.seconds:.1f} s "
               f"into {safe_url(engine.url)}")
         for table, rows in report.rows.items():
@@ -87,6 +96,23 @@ def _run(args: argparse.Namespace) -> int:
             security.create_user(session, username=args.username, display_name=args.name, role=args.role,
                                  password=password, email=args.email, team=args.team)
         print(f"user {args.username} created with role {args.role}")
+    elif args.command == "rotate-key":
+        from core import audit
+        from core.secrets import add_pii_key
+        from core.store import protect_plaintext
+
+        if os.environ.get("CRM_PII_KEYS"):
+            raise ConfigError("The keys come from CRM_PII_KEYS: put a new key first in that variable (keep the old "
+                              "ones after it), then run rotate-key again with --reencrypt-only.")
+        if not args.reencrypt_only:
+            kid = add_pii_key()
+            keyring = Keyring.from_secrets(load_secrets())
+            print(f"new active key {kid} added to .streamlit/secrets.toml (old keys kept for backups)")
+        rewritten = protect_plaintext(engine, keyring, rotate=True)
+        with session_scope(engine) as session:
+            audit.record(session, action="key_rotated", username="cli", details={"active": keyring.active,
+                                                                                   "rows": rewritten})
+        print(f"{rewritten} customers re-encrypted under key {keyring.active}")
     elif args.command == "refresh":
         from core import facts
 

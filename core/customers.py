@@ -9,10 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import models as m
-from core.errors import NotFound
+from core import audit, pii
+from core.errors import NotFound, PermissionDenied, ValidationError
+from core.pii import Keyring
 from core.facts import scope
 from core.periods import Filters
-from core.security import Viewer, scoped
+from core.security import CONTACT_VISIBLE, MAY_REVEAL, Viewer, scoped
 
 C, S, U, SEG = m.Customer.__table__, m.CustomerStat.__table__, m.User.__table__, m.SegmentFact.__table__
 
@@ -56,20 +58,29 @@ class CustomerProfile:
     revenue_12m: float
     orders_12m: int
     last_order_date: date | None
+    phone: str | None = None  # clear or masked, as the viewer's role allows
+    email: str | None = None
+    contact_masked: bool = True
 
 
-def customer_profile(session: Session, *, viewer: Viewer, customer_id: int | None = None,
+def customer_profile(session: Session, *, viewer: Viewer, keyring: Keyring, customer_id: int | None = None,
                      code: str | None = None) -> CustomerProfile:
-    """One customer's profile and order statistics, by id or code; NotFound when there is none or it is
-    outside the viewer's scope (the two are not told apart)."""
+    """One customer's profile and order statistics, by id, code, or exact phone number or email (typed
+    into `code`); NotFound when there is none or it is outside the viewer's scope (not told apart).
+    Contact details come in clear for support agents and account managers, masked for everyone else."""
     stmt = (select(C.c.id, C.c.code, C.c.name, C.c.kind, C.c.industry, C.c.region, C.c.city,
                    U.c.display_name.label("owner"), C.c.status, C.c.became_customer_date, S.c.tier,
                    S.c.lifecycle_stage, S.c.churn_reason, func.coalesce(S.c.revenue_total, 0).label("revenue_total"),
                    func.coalesce(S.c.revenue_12m, 0).label("revenue_12m"),
-                   func.coalesce(S.c.orders_12m, 0).label("orders_12m"), S.c.last_order_date)
+                   func.coalesce(S.c.orders_12m, 0).label("orders_12m"), S.c.last_order_date,
+                   C.c.phone_enc, C.c.email_enc)
             .select_from(C.outerjoin(S, S.c.customer_id == C.c.id).outerjoin(U, U.c.id == C.c.owner_id)))
     if customer_id is not None:
         stmt = stmt.where(C.c.id == customer_id)
+    elif code and "@" in code:
+        stmt = stmt.where(C.c.email_hash == pii.search_hash("email", code, keyring))
+    elif code and len(pii.normalise("phone", code)) >= 7 and not code.strip().upper().startswith("C"):
+        stmt = stmt.where(C.c.phone_hash == pii.search_hash("phone", code, keyring))
     elif code:
         stmt = stmt.where(C.c.code == code.strip().upper())
     else:
@@ -80,4 +91,21 @@ def customer_profile(session: Session, *, viewer: Viewer, customer_id: int | Non
     values = dict(row)
     values["revenue_total"], values["revenue_12m"] = float(values["revenue_total"]), float(values["revenue_12m"])
     values["orders_12m"] = int(values["orders_12m"])
-    return CustomerProfile(**values)
+    phone, email = pii.decrypt(values.pop("phone_enc"), keyring), pii.decrypt(values.pop("email_enc"), keyring)
+    clear = viewer.role in CONTACT_VISIBLE
+    return CustomerProfile(**values, phone=phone if clear else pii.mask("phone", phone),
+                           email=email if clear else pii.mask("email", email), contact_masked=not clear)
+
+
+def reveal_contact(session: Session, *, viewer: Viewer, keyring: Keyring, customer_id: int,
+                   reason: str) -> tuple[str | None, str | None]:
+    """Phone and email in clear for a role allowed to reveal them, with a reason; always audited."""
+    if viewer.role not in MAY_REVEAL:
+        raise PermissionDenied("Your role may not reveal personal data.")
+    if len(reason.strip()) < 5:
+        raise ValidationError("Say why you need the contact details (at least 5 characters).")
+    profile = customer_profile(session, viewer=viewer, keyring=keyring, customer_id=customer_id)
+    row = session.execute(select(C.c.phone_enc, C.c.email_enc).where(C.c.id == profile.id)).one()
+    audit.record(session, action="pii_revealed", username=viewer.username, object=f"customer:{profile.code}",
+                 details={"reason": reason.strip(), "fields": ["phone", "email"]})
+    return pii.decrypt(row.phone_enc, keyring), pii.decrypt(row.email_enc, keyring)

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, delete, func, select
 from core import models as m
 from core.db import bulk_insert, reset_sequences, session_scope
 from core.errors import ValidationError
+from core.pii import Keyring, encrypt, search_hash
 from core.sla import targets_hours
 
 REGIONS = {
@@ -274,7 +275,7 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
         "became_customer_date": np.where(became >= 0, _days(np.maximum(became, 0)), np.datetime64("NaT")),
         "status": status,
         "churned_date": np.where(churn_day >= 0, _days(np.maximum(churn_day, 0)), np.datetime64("NaT")),
-        "phone": np.array(phone, dtype=object), "email": email, "tags": tags,
+        "phone": np.array(phone, dtype=object), "email": email, "tags": tags,  # plaintext: seed_demo encrypts
     }
 
     # --- orders -----------------------------------------------------------------------------------
@@ -424,7 +425,15 @@ def _demo_passwords(usernames: list[str], password: str | None) -> tuple[dict[st
     return plain, {u: hash_password(p) for u, p in plain.items()}
 
 
-def seed_demo(engine: Engine, *, customers: int, seed: int = 42, today: date | None = None,
+def protect_contacts(customers: dict[str, object], keyring: Keyring) -> None:
+    """Replace plaintext phone/email columns by their encrypted form and search hashes (in place)."""
+    for kind in ("phone", "email"):
+        plain = list(customers.pop(kind))  # type: ignore[call-overload]
+        customers[f"{kind}_enc"] = [encrypt(v, keyring) for v in plain]
+        customers[f"{kind}_hash"] = [search_hash(kind, v, keyring) for v in plain]
+
+
+def seed_demo(engine: Engine, *, customers: int, keyring: Keyring, seed: int = 42, today: date | None = None,
               replace: bool = False, demo_password: str | None = None) -> SeedReport:
     """Write a demo data set in one transaction, then rebuild the summary tables.
 
@@ -440,6 +449,7 @@ def seed_demo(engine: Engine, *, customers: int, seed: int = 42, today: date | N
             raise ValidationError(f"The database already holds {existing} customers; use --replace to wipe it first.")
     tables = generate(customers, seed=seed, today=today)
     report = SeedReport(customers=customers)
+    protect_contacts(tables["customers"], keyring)
     report.passwords, hashes = _demo_passwords(list(tables["users"]["username"]), demo_password)  # type: ignore[arg-type]
     tables["users"]["password_hash"] = [hashes[u] for u in tables["users"]["username"]]  # type: ignore[index]
     report.phases["generate"] = time.perf_counter() - started

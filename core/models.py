@@ -79,8 +79,11 @@ class Customer(Base):
     became_customer_date: Mapped[date | None] = mapped_column(Date, index=True)
     status: Mapped[str] = mapped_column(String(16))
     churned_date: Mapped[date | None] = mapped_column(Date, index=True)
-    phone: Mapped[str | None] = mapped_column(String(64))
-    email: Mapped[str | None] = mapped_column(String(200))
+    # personal data, encrypted (core/pii.py); *_hash are keyed hashes for exact search
+    phone_enc: Mapped[str | None] = mapped_column(String(300))
+    email_enc: Mapped[str | None] = mapped_column(String(400))
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     tags: Mapped[str | None] = mapped_column(String(200))
     __table_args__ = (Index("ix_customers_dims", "region", "industry", "kind", "owner_id"),)
 

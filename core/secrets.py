@@ -25,6 +25,7 @@ class Secrets:
     cookie_key: str
     pii_keys: dict[str, bytes]  # key id -> 32-byte AES key
     active_pii_key: str
+    pii_index_key: bytes  # HMAC key of the exact-search hashes; never rotated, so search survives rotation
 
 
 def _decode_key(kid: str, text: str) -> bytes:
@@ -42,8 +43,8 @@ def new_pii_key() -> str:
 
 
 def _write(path: Path, values: dict[str, object]) -> None:
-    lines = [f'cookie_key = "{values["cookie_key"]}"', f'active_pii_key = "{values["active_pii_key"]}"', "",
-             "[pii_keys]"]
+    lines = [f'cookie_key = "{values["cookie_key"]}"', f'active_pii_key = "{values["active_pii_key"]}"',
+             f'pii_index_key = "{values["pii_index_key"]}"', "", "[pii_keys]"]
     lines += [f'{kid} = "{key}"' for kid, key in values["pii_keys"].items()]  # type: ignore[attr-defined]
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -66,7 +67,9 @@ def load_secrets(path: Path = SECRETS_FILE, env: Mapping[str, str] | None = None
         values["cookie_key"], changed = random_source.token_urlsafe(48), True
     if not values.get("pii_keys"):
         values["pii_keys"], values["active_pii_key"], changed = {"k1": new_pii_key()}, "k1", True
-    if changed and create and not (env.get("CRM_COOKIE_KEY") and env.get("CRM_PII_KEYS")):
+    if not values.get("pii_index_key"):
+        values["pii_index_key"], changed = new_pii_key(), True
+    if changed and create and not (env.get("CRM_COOKIE_KEY") and env.get("CRM_PII_KEYS") and env.get("CRM_PII_INDEX_KEY")):
         _write(path, values)
     cookie_key = env.get("CRM_COOKIE_KEY") or str(values["cookie_key"])
     if len(cookie_key) < 32:
@@ -82,7 +85,8 @@ def load_secrets(path: Path = SECRETS_FILE, env: Mapping[str, str] | None = None
         active = str(values.get("active_pii_key") or next(iter(keys)))
     if active not in keys:
         raise ConfigError(f"The active personal-data key {active!r} is not among the keys.")
-    return Secrets(cookie_key=cookie_key, pii_keys=keys, active_pii_key=active)
+    index_key = _decode_key("index", env.get("CRM_PII_INDEX_KEY") or str(values["pii_index_key"]))
+    return Secrets(cookie_key=cookie_key, pii_keys=keys, active_pii_key=active, pii_index_key=index_key)
 
 
 def add_pii_key(path: Path = SECRETS_FILE) -> str:
@@ -92,5 +96,6 @@ def add_pii_key(path: Path = SECRETS_FILE) -> str:
     keys = {kid: base64.b64encode(key).decode() for kid, key in current.pii_keys.items()}
     kid = f"k{max(int(k[1:]) for k in keys if k[1:].isdigit()) + 1}" if keys else "k1"
     keys[kid] = new_pii_key()
-    _write(path, {"cookie_key": values.get("cookie_key") or current.cookie_key, "active_pii_key": kid, "pii_keys": keys})
+    _write(path, {"cookie_key": values.get("cookie_key") or current.cookie_key, "active_pii_key": kid, "pii_keys": keys,
+                  "pii_index_key": base64.b64encode(current.pii_index_key).decode()})
     return kid

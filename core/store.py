@@ -9,13 +9,15 @@ from sqlalchemy import Engine, func, select
 
 from core import models as m
 from core.db import make_engine, migrate, session_scope
+from core import pii
+from core.pii import Keyring
 from core.settings import Settings
 
 log = logging.getLogger("crm.store")
 Store = Engine  # what the UI holds and hands back to core: an engine at the latest schema
 
 
-def open_store(settings: Settings, *, seed_demo_if_empty: bool = False) -> Store:
+def open_store(settings: Settings, keyring: Keyring, *, seed_demo_if_empty: bool = False) -> Store:
     """Engine at the latest schema; on the default SQLite file an empty store is seeded with the demo.
 
     Only the default database is seeded automatically: a server a team points us at stays untouched.
@@ -26,14 +28,50 @@ def open_store(settings: Settings, *, seed_demo_if_empty: bool = False) -> Store
     if seed_demo_if_empty and settings.is_default_database and settings.demo_customers > 0 and empty:
         from core.demo import seed_demo
 
-        report = seed_demo(engine, customers=settings.demo_customers, seed=settings.demo_seed,
+        report = seed_demo(engine, customers=settings.demo_customers, seed=settings.demo_seed, keyring=keyring,
                            demo_password=settings.demo_password)
         if settings.demo_password is None:
             log.warning("Demo users created; their passwords (shown once):\n%s",
                         "\n".join(f"  {user:12} {password}" for user, password in report.passwords.items()))
     elif not empty:
         _rebuild_stale_summaries(engine)
+        protect_plaintext(engine, keyring)
     return engine
+
+
+def protect_plaintext(engine: Engine, keyring: Keyring, *, batch: int = 5000, rotate: bool = False) -> int:
+    """Encrypt contact details still in plaintext (rows from before encryption or from a raw import);
+    with `rotate`, re-encrypt every value under the active key. Returns the rows rewritten.
+
+    SQLite overwrites freed pages while doing it, so no plaintext lingers in the file.
+    """
+    C = m.Customer.__table__
+    rewritten, last_id = 0, 0
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA secure_delete = ON")
+        while True:
+            rows = conn.execute(select(C.c.id, C.c.phone_enc, C.c.email_enc).where(C.c.id > last_id)
+                                .order_by(C.c.id).limit(batch)).all()
+            if not rows:
+                break
+            last_id = rows[-1].id
+            for row in rows:
+                values = {}
+                for kind, stored in (("phone", row.phone_enc), ("email", row.email_enc)):
+                    if stored is None:
+                        continue
+                    if not pii.is_encrypted(stored):
+                        values |= {f"{kind}_enc": pii.encrypt(stored, keyring),
+                                   f"{kind}_hash": pii.search_hash(kind, stored, keyring)}
+                    elif rotate and not stored.startswith(f"{keyring.active}:"):
+                        values[f"{kind}_enc"] = pii.encrypt(pii.decrypt(stored, keyring), keyring)
+                if values:
+                    conn.execute(C.update().where(C.c.id == row.id).values(**values))
+                    rewritten += 1
+        if rewritten and conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA secure_delete = OFF")
+    return rewritten
 
 
 def _rebuild_stale_summaries(engine: Engine) -> None:

@@ -3,6 +3,7 @@ CRM_TEST_MYSQL_URL are set, a freshly created PostgreSQL / MariaDB database drop
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import uuid
@@ -15,8 +16,12 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from core.db import make_engine, migrate
+from core.pii import Keyring
 
-TODAY = date(2026, 11, 25)  # fixed "today" of every generated data set, so expectations never drift
+TODAY = date(2026, 11, 25)
+TEST_KEY = base64.b64encode(b"k" * 32).decode()
+TEST_INDEX_KEY = base64.b64encode(b"i" * 32).decode()
+TEST_KEYRING = Keyring({"k1": b"k" * 32}, "k1", b"i" * 32)  # fixed "today" of every generated data set, so expectations never drift
 SERVER_URLS = {"postgresql": "CRM_TEST_POSTGRES_URL", "mysql": "CRM_TEST_MYSQL_URL"}
 
 
@@ -71,7 +76,7 @@ def _seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "demo.db"
     eng = make_engine(f"sqlite:///{path}")
     migrate(eng)
-    seed_demo(eng, customers=400, seed=7, demo_password=DEMO_PASSWORD)
+    seed_demo(eng, customers=400, seed=7, demo_password=DEMO_PASSWORD, keyring=TEST_KEYRING)
     with eng.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     eng.dispose()
@@ -92,7 +97,6 @@ DEMO_PASSWORD = "demo-pass-2026"
 @pytest.fixture(autouse=True)
 def _test_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keys from the environment, so no test writes the project's .streamlit/secrets.toml."""
-    import base64
-
     monkeypatch.setenv("CRM_COOKIE_KEY", "test-cookie-key-" + "x" * 40)
-    monkeypatch.setenv("CRM_PII_KEYS", "k1=" + base64.b64encode(b"k" * 32).decode())
+    monkeypatch.setenv("CRM_PII_KEYS", "k1=" + TEST_KEY)
+    monkeypatch.setenv("CRM_PII_INDEX_KEY", TEST_INDEX_KEY)

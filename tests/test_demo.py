@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from core.demo import generate, seed_demo
 from core.errors import ValidationError
-from tests.conftest import DEMO_PASSWORD, TODAY
+from tests.conftest import DEMO_PASSWORD, TEST_KEYRING, TODAY
 
 N = 3000
 
@@ -78,12 +78,12 @@ def test_names_look_real_in_both_locales(data: dict) -> None:
 
 
 def test_seed_refuses_a_filled_store_unless_replacing(engine: Engine) -> None:
-    report = seed_demo(engine, customers=30, seed=1, today=TODAY)
+    report = seed_demo(engine, customers=30, seed=1, today=TODAY, keyring=TEST_KEYRING)
     assert set(report.passwords) >= {"admin", "executive", "manager1", "manager2", "agent", "analyst"}
     assert len(set(report.passwords.values())) == len(report.passwords)  # random, one each
     with pytest.raises(ValidationError, match="--replace"):
-        seed_demo(engine, customers=30, seed=1, today=TODAY, demo_password=DEMO_PASSWORD)
-    report = seed_demo(engine, customers=40, seed=1, today=TODAY, replace=True, demo_password=DEMO_PASSWORD)
+        seed_demo(engine, customers=30, seed=1, today=TODAY, keyring=TEST_KEYRING, demo_password=DEMO_PASSWORD)
+    report = seed_demo(engine, customers=40, seed=1, today=TODAY, keyring=TEST_KEYRING, replace=True, demo_password=DEMO_PASSWORD)
     assert report.rows["customers"] == 40 and report.rows_total > 40 * 20
     assert set(report.passwords.values()) == {DEMO_PASSWORD}
 

@@ -12,7 +12,7 @@ from core.db import session_scope
 from core.demo import seed_demo
 from core.periods import Filters, custom_period, period_containing
 from tests import factories as f
-from tests.conftest import DEMO_PASSWORD, TODAY
+from tests.conftest import DEMO_PASSWORD, TEST_KEYRING, TODAY
 
 DAYS = [date(2024, 2, 10), date(2025, 6, 3), date(2026, 11, 2)]
 
@@ -25,7 +25,7 @@ def _assert_same(a: dict[str, float], b: dict[str, float]) -> None:
 
 @pytest.fixture
 def demo(engine: Engine) -> Engine:
-    seed_demo(engine, customers=150, seed=3, today=TODAY, demo_password=DEMO_PASSWORD)
+    seed_demo(engine, customers=150, seed=3, today=TODAY, keyring=TEST_KEYRING, demo_password=DEMO_PASSWORD)
     return engine
 
 

@@ -8,6 +8,7 @@ from core import facts, models as m
 from core.db import make_engine, session_scope
 from core.settings import Settings
 from core.store import is_empty, open_store
+from tests.conftest import TEST_KEYRING
 
 
 def test_stale_summaries_are_rebuilt_on_open(seeded_url: str) -> None:
@@ -17,12 +18,12 @@ def test_stale_summaries_are_rebuilt_on_open(seeded_url: str) -> None:
         s.execute(delete(m.PeriodFact))
         s.execute(delete(m.AppMeta).where(m.AppMeta.key == "summaries_as_of"))
     engine.dispose()
-    reopened = open_store(Settings(database_url=seeded_url))
+    reopened = open_store(Settings(database_url=seeded_url), TEST_KEYRING)
     with session_scope(reopened) as s:
         assert s.scalar(select(func.count()).select_from(m.PeriodFact)) == before > 0
         assert facts.get_meta(s, "summaries_as_of") is not None
 
 
 def test_a_store_other_than_the_default_is_never_seeded(sqlite_url: str) -> None:
-    engine = open_store(Settings(database_url=sqlite_url, demo_customers=50), seed_demo_if_empty=True)
+    engine = open_store(Settings(database_url=sqlite_url, demo_customers=50), TEST_KEYRING, seed_demo_if_empty=True)
     assert is_empty(engine)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from core.errors import CrmError
 from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from core.pii import Keyring
 from core.secrets import Secrets, load_secrets
 from core.security import Viewer, may_open
 from core.settings import Settings, load_settings
@@ -21,12 +22,16 @@ def secrets() -> Secrets:
     return load_secrets()
 
 
+def keyring() -> Keyring:
+    return Keyring.from_secrets(secrets())
+
+
 @st.cache_resource(show_spinner=False)
-def _engine(database_url: str, demo_customers: int, demo_seed: int) -> Store:
+def _engine(database_url: str, demo_customers: int, demo_seed: int, demo_password: str | None) -> Store:
     from core.store import open_store
 
-    return open_store(Settings(database_url=database_url, demo_customers=demo_customers, demo_seed=demo_seed),
-                      seed_demo_if_empty=True)
+    return open_store(Settings(database_url=database_url, demo_customers=demo_customers, demo_seed=demo_seed,
+                               demo_password=demo_password), keyring(), seed_demo_if_empty=True)
 
 
 def engine() -> Store:
@@ -34,7 +39,7 @@ def engine() -> Store:
     config = settings()
     try:
         with st.spinner(tr("app.preparing", seconds=max(5, config.demo_customers // 500))):
-            return _engine(config.database_url, config.demo_customers, config.demo_seed)
+            return _engine(config.database_url, config.demo_customers, config.demo_seed, config.demo_password)
     except CrmError as err:
         st.error(tr("app.store_error", message=str(err)))
         st.stop()

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import streamlit as st
 
 from core import facts, kpi
-from core.customers import CustomerProfile, FilterOptions, customer_profile, filter_options
+from core.customers import CustomerProfile, FilterOptions, customer_profile, filter_options, reveal_contact
 from core.db import session_scope
 from core.periods import Filters, Period
 from core.security import Viewer
@@ -59,4 +59,9 @@ def facts_range() -> tuple[date, date] | None:
 
 def profile(viewer: Viewer, customer_id: int | None = None, code: str | None = None) -> CustomerProfile:
     with session_scope(context.engine()) as session:
-        return customer_profile(session, viewer=viewer, customer_id=customer_id, code=code)
+        return customer_profile(session, viewer=viewer, keyring=context.keyring(), customer_id=customer_id, code=code)
+
+
+def reveal(viewer: Viewer, customer_id: int, reason: str) -> tuple[str | None, str | None]:
+    with session_scope(context.engine()) as session:
+        return reveal_contact(session, viewer=viewer, keyring=context.keyring(), customer_id=customer_id, reason=reason)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import formatting
-from core.errors import NotFound
+from core.errors import CrmError, NotFound
 from core.i18n import label
 from ui import data
 from ui.context import lang, page_guard, tr
@@ -13,7 +13,7 @@ current = lang()
 st.title(tr("customer.title"))
 st.caption(tr("customer.placeholder"))
 customer_id = st.query_params.get("id")
-code = st.text_input(tr("customer.pick"), value="", placeholder="C0000001")
+code = st.text_input(tr("customer.pick"), value="", placeholder="C0000001 · 13812345678 · name@example.com")
 try:
     if code:
         profile = data.profile(viewer, code=code)
@@ -46,4 +46,16 @@ fields = [
     ("customer.field.stage", label("stage", profile.lifecycle_stage, current)),
     ("customer.field.last_order", f"{profile.last_order_date:%Y-%m-%d}" if profile.last_order_date else tr("common.none")),
 ]
+fields += [("customer.field.phone", profile.phone or tr("common.none")),
+           ("customer.field.email", profile.email or tr("common.none"))]
 st.table({tr(key): [value] for key, value in fields}, border="horizontal")
+if profile.contact_masked and viewer.role == "admin":
+    with st.form("reveal", clear_on_submit=True):
+        reason = st.text_input(tr("customer.reveal_reason"))
+        if st.form_submit_button(tr("customer.reveal")):
+            try:
+                phone, email = data.reveal(viewer, profile.id, reason)
+            except CrmError as err:
+                st.error(tr("customer.reveal_refused", reason=str(err)))
+            else:
+                st.info(tr("customer.revealed", phone=phone or tr("common.none"), email=email or tr("common.none")))
