@@ -4,17 +4,19 @@ from datetime import date, datetime, timedelta
 
 import streamlit as st
 
-from core import audit, models, security
+from core import audit, models, security, subjects
+from core.customers import customer_profile
 from core.db import session_scope
-from core.errors import CrmError
+from core.errors import CrmError, ValidationError
 from core.i18n import label
 from ui import context
 from ui.context import lang, page_guard, tr
+from ui.downloads import csv_download
 
 viewer = page_guard("admin")
 current = lang()
 st.title(tr("admin.title"))
-users_tab, audit_tab = st.tabs([tr("admin.users"), tr("admin.audit")])
+users_tab, audit_tab, subjects_tab = st.tabs([tr("admin.users"), tr("admin.audit"), tr("admin.subjects")])
 
 with users_tab:
     with session_scope(context.engine()) as session:
@@ -69,4 +71,40 @@ with audit_tab:
         st.info(tr("common.no_data"))
     else:
         shown = log.assign(action=[label("audit", a, current) for a in log["action"]])
-        st.dataframe(shown.rename(columns={c: tr(f"admin.audit.col.{c}") for c in shown.columns}), hide_index=True)
+        shown = shown.rename(columns={c: tr(f"admin.audit.col.{c}") for c in shown.columns})
+        st.dataframe(shown, hide_index=True)
+        csv_download(shown, what="audit_log", file_name=f"audit-{since}-{until}.csv", viewer=viewer, key="export_audit")
+
+with subjects_tab:
+    st.caption(tr("admin.subjects.help"))
+    code = st.text_input(tr("customer.pick"), key="subject_code")
+    if code:
+        try:
+            with session_scope(context.engine()) as session:
+                subject = customer_profile(session, viewer=viewer, keyring=context.keyring(), code=code)
+        except CrmError:
+            st.warning(tr("customer.not_found"))
+        else:
+            st.write(f"**{subject.name}** · {subject.code}")
+            if st.button(tr("admin.subjects.prepare"), key="subject_prepare"):
+                with session_scope(context.engine()) as session:
+                    st.session_state["subject_export"] = (subject.code, subjects.export_customer(
+                        session, viewer=viewer, keyring=context.keyring(), customer_id=subject.id))
+            prepared = st.session_state.get("subject_export")
+            if prepared and prepared[0] == subject.code:
+                st.download_button(tr("admin.subjects.download"), prepared[1].encode("utf-8"),
+                                   file_name=f"{subject.code}.json", mime="application/json")
+            with st.form("erase", clear_on_submit=True):
+                reason = st.text_input(tr("admin.subjects.reason"))
+                confirmed = st.checkbox(tr("admin.subjects.confirm", code=subject.code))
+                if st.form_submit_button(tr("admin.subjects.erase"), type="primary"):
+                    try:
+                        if not confirmed:
+                            raise ValidationError(tr("admin.subjects.unconfirmed"))
+                        with session_scope(context.engine()) as session:
+                            subjects.erase_customer(session, viewer=viewer, keyring=context.keyring(),
+                                                    customer_id=subject.id, reason=reason)
+                    except CrmError as err:
+                        st.error(tr("admin.refused", reason=str(err)))
+                    else:
+                        st.success(tr("admin.subjects.erased", code=subject.code))

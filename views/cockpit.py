@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from core import charts, formatting
+from core import charts, exports, formatting
 from core.i18n import label
 from ui import data
 from ui.cards import kpi_card, plain_card
+from ui.downloads import csv_download
 from ui.context import lang, page_guard, tr
 from ui.filters import dimension_filters, period_selector
 
@@ -20,6 +21,8 @@ as_of = f"{result.summaries_as_of:%Y-%m-%d}" if result.summaries_as_of else tr("
 st.caption(tr("cockpit.caption", period=period.label(), previous=result.previous.label(), as_of=as_of))
 if result.source == "live":
     st.caption(tr("period.live_note"))
+csv_download(exports.kpi_table(result, current), what="kpis", file_name=f"kpis-{period.label()}.csv",
+             viewer=viewer, filters=filters, key="export_kpis")
 
 kpis = {k.key: k for k in result.kpis}
 nps = kpis["nps"]

@@ -92,3 +92,18 @@ def test_role_changes_and_deactivation_apply_on_the_next_page_load(monkeypatch: 
     at.run()
     assert any("session has ended" in w.value for w in at.warning)
     assert at.text_input(key="sign_in_password") is not None and not at.metric
+
+
+@pytest.mark.parametrize("username, allowed", [("executive", True), ("analyst", True), ("manager1", False)])
+def test_export_buttons_follow_the_right_to_export(monkeypatch: pytest.MonkeyPatch, seeded_url: str,
+                                                   username: str, allowed: bool) -> None:
+    at = signed_in(monkeypatch, seeded_url, username)
+    assert (len(at.get("download_button")) == 1) == allowed
+
+
+def test_admin_page_renders_every_tab(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    at = signed_in(monkeypatch, seeded_url, "admin")
+    at.switch_page("views/admin.py").run()
+    assert not at.exception and len(at.tabs) == 3
+    at.text_input(key="subject_code").input("C0000005").run()
+    assert not at.exception and any("C0000005" in md.value for md in at.markdown)

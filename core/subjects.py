@@ -1,0 +1,75 @@
+"""Data-subject requests: everything held about one customer (JSON), and erasure by anonymisation.
+
+Erasure removes what identifies the person (name, contact details, free text) and keeps the facts that
+carry no identity (order amounts and dates, ticket timings, scores, region and industry), so every
+aggregate and summary stays exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit, models as m, pii
+from core.customers import customer_profile
+from core.errors import PermissionDenied, ValidationError
+from core.pii import Keyring
+from core.security import Viewer
+
+ERASED = "[erased]"
+
+
+def _rows(session: Session, table, where) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    return [dict(r) for r in session.execute(select(table).where(where)).mappings()]
+
+
+def export_customer(session: Session, *, viewer: Viewer, keyring: Keyring, customer_id: int) -> str:
+    """Everything held about one customer as JSON (contact details decrypted); audited."""
+    if viewer.role != "admin":
+        raise PermissionDenied("Only an administrator handles data-subject requests.")
+    profile = customer_profile(session, viewer=viewer, keyring=keyring, customer_id=customer_id)
+    C, T = m.Customer.__table__, m.Ticket.__table__
+    record = _rows(session, C, C.c.id == customer_id)[0]
+    record["phone"] = pii.decrypt(record.pop("phone_enc"), keyring)
+    record["email"] = pii.decrypt(record.pop("email_enc"), keyring)
+    record.pop("phone_hash"), record.pop("email_hash")
+    tickets = _rows(session, T, T.c.customer_id == customer_id)
+    ticket_ids = [t["id"] for t in tickets]
+    data = {
+        "customer": record,
+        "leads": _rows(session, m.Lead.__table__, m.Lead.__table__.c.converted_customer_id == customer_id),
+        "orders": _rows(session, m.Order.__table__, m.Order.__table__.c.customer_id == customer_id),
+        "interactions": _rows(session, m.Interaction.__table__, m.Interaction.__table__.c.customer_id == customer_id),
+        "tickets": tickets,
+        "ticket_events": _rows(session, m.TicketEvent.__table__, m.TicketEvent.__table__.c.ticket_id.in_(ticket_ids)),
+        "nps_responses": _rows(session, m.NpsResponse.__table__, m.NpsResponse.__table__.c.customer_id == customer_id),
+    }
+    audit.record(session, action="customer_exported", username=viewer.username, object=f"customer:{profile.code}",
+                 details={table: len(rows) for table, rows in data.items() if isinstance(rows, list)})
+    return json.dumps(data, ensure_ascii=False, indent=1,
+                      default=lambda v: v.isoformat() if isinstance(v, (date, datetime)) else str(v))
+
+
+def erase_customer(session: Session, *, viewer: Viewer, keyring: Keyring, customer_id: int, reason: str) -> None:
+    """Anonymise one customer in one transaction (identity gone, aggregates unchanged); audited."""
+    if viewer.role != "admin":
+        raise PermissionDenied("Only an administrator handles data-subject requests.")
+    if len(reason.strip()) < 5:
+        raise ValidationError("Record why the customer is erased (at least 5 characters).")
+    profile = customer_profile(session, viewer=viewer, keyring=keyring, customer_id=customer_id)
+    C = m.Customer.__table__
+    if session.scalar(select(C.c.name).where(C.c.id == customer_id)).startswith(ERASED):
+        raise ValidationError(f"Customer {profile.code} is already erased.")
+    session.execute(C.update().where(C.c.id == customer_id).values(
+        name=f"{ERASED} {profile.code}", phone_enc=None, email_enc=None, phone_hash=None, email_hash=None,
+        tags=None, city=None))
+    L, I, T, N = (m.Lead.__table__, m.Interaction.__table__, m.Ticket.__table__, m.NpsResponse.__table__)
+    session.execute(L.update().where(L.c.converted_customer_id == customer_id).values(company_name=ERASED))
+    session.execute(I.update().where(I.c.customer_id == customer_id).values(subject=ERASED, notes=None))
+    session.execute(T.update().where(T.c.customer_id == customer_id).values(description=ERASED, resolution=None))
+    session.execute(N.update().where(N.c.customer_id == customer_id).values(comment=None))
+    audit.record(session, action="customer_erased", username=viewer.username, object=f"customer:{profile.code}",
+                 details={"reason": reason.strip()})

@@ -1,0 +1,76 @@
+"""Data-subject export and erasure, and audited exports."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from core import audit, exports, facts, models as m
+from core.customers import customer_profile
+from core.db import make_engine, session_scope
+from core.errors import PermissionDenied, ValidationError
+from core.periods import Filters, period_containing
+from core.security import Viewer
+from core.subjects import export_customer, erase_customer
+from tests.conftest import TEST_KEYRING
+
+ADMIN = Viewer(1, "admin", "Admin", "admin")
+
+
+def _busy_customer(s) -> int:  # type: ignore[no-untyped-def]
+    return s.scalar(select(m.Ticket.customer_id).join(m.NpsResponse, m.NpsResponse.customer_id == m.Ticket.customer_id)
+                    .limit(1))
+
+
+def test_export_holds_everything_with_contacts_in_clear(seeded_url: str) -> None:
+    with session_scope(make_engine(seeded_url)) as s:
+        customer_id = _busy_customer(s)
+        data = json.loads(export_customer(s, viewer=ADMIN, keyring=TEST_KEYRING, customer_id=customer_id))
+        orders = s.scalar(select(__import__("sqlalchemy").func.count()).select_from(m.Order)
+                          .where(m.Order.customer_id == customer_id))
+        with pytest.raises(PermissionDenied):
+            export_customer(s, viewer=Viewer(2, "e", "E", "executive"), keyring=TEST_KEYRING, customer_id=customer_id)
+    assert data["customer"]["id"] == customer_id and "@" in data["customer"]["email"]
+    assert len(data["orders"]) == orders and data["tickets"] and data["nps_responses"]
+    with session_scope(make_engine(seeded_url)) as s:
+        assert len(audit.entries(s, action="customer_exported")) == 1
+
+
+def test_erasure_removes_identity_and_keeps_every_figure(seeded_url: str) -> None:
+    engine = make_engine(seeded_url)
+    periods = [period_containing(date.today().replace(day=1), g) for g in ("M", "Q", "Y")]
+    with session_scope(engine) as s:
+        customer_id = _busy_customer(s)
+        before = [facts.live_measures(s, p, Filters()) for p in periods]
+        with pytest.raises(ValidationError):
+            erase_customer(s, viewer=ADMIN, keyring=TEST_KEYRING, customer_id=customer_id, reason="no")
+        erase_customer(s, viewer=ADMIN, keyring=TEST_KEYRING, customer_id=customer_id, reason="customer request #42")
+    with session_scope(engine) as s:
+        after = [facts.live_measures(s, p, Filters()) for p in periods]
+        row = s.execute(select(m.Customer).where(m.Customer.id == customer_id)).scalar_one()
+        comments = s.scalars(select(m.NpsResponse.comment).where(m.NpsResponse.customer_id == customer_id)).all()
+        profile = customer_profile(s, viewer=ADMIN, keyring=TEST_KEYRING, customer_id=customer_id)
+        with pytest.raises(ValidationError, match="already erased"):
+            erase_customer(s, viewer=ADMIN, keyring=TEST_KEYRING, customer_id=customer_id, reason="twice over")
+    assert before == after
+    assert row.name.startswith("[erased]") and row.phone_enc is None and row.email_hash is None
+    assert set(comments) <= {None} and profile.phone is None
+    with session_scope(engine) as s:
+        assert "request #42" in audit.entries(s, action="customer_erased").iloc[0]["details"]
+
+
+def test_exports_are_audited_and_refused_without_the_right(seeded_url: str) -> None:
+    with session_scope(make_engine(seeded_url)) as s:
+        exports.record_export(s, viewer=Viewer(2, "exec", "E", "executive"), what="kpis", rows=13,
+                              filters=Filters(regions=("east",)))
+        with pytest.raises(PermissionDenied):
+            exports.record_export(s, viewer=Viewer(3, "am", "AM", "account_manager"), what="kpis", rows=13)
+        with pytest.raises(PermissionDenied):
+            exports.record_export(s, viewer=Viewer(2, "exec", "E", "executive"), what="audit_log", rows=1)
+    with session_scope(make_engine(seeded_url)) as s:
+        entry = audit.entries(s, action="export").iloc[0]
+    assert entry["username"] == "exec" and '"rows": 13' in entry["details"] and "east" in entry["details"]
+    assert exports.to_csv(__import__("pandas").DataFrame({"名称": ["客户"]})).startswith(b"\xef\xbb\xbf")

@@ -1,0 +1,27 @@
+"""Download buttons that write their audit entry when the user actually downloads."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import exports
+from core.db import session_scope
+from core.periods import Filters
+from core.security import Viewer
+from ui import context
+from ui.context import tr
+
+
+def _record(viewer: Viewer, what: str, rows: int, filters: Filters | None) -> None:
+    with session_scope(context.engine()) as session:
+        exports.record_export(session, viewer=viewer, what=what, rows=rows, filters=filters)
+
+
+def csv_download(frame: pd.DataFrame, *, what: str, file_name: str, viewer: Viewer, filters: Filters | None = None,
+                 key: str) -> None:
+    """A CSV (UTF-8 with BOM) download of exactly `frame`, for roles that may export `what`."""
+    if not exports.may_export(viewer, what):
+        return
+    st.download_button(tr("export.csv"), exports.to_csv(frame), file_name=file_name, mime="text/csv", key=key,
+                       on_click=_record, args=(viewer, what, len(frame), filters), icon=":material/download:")
