@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, String, bindparam, create_engine, event, func, inspect, literal, select, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.functions import FunctionElement
@@ -77,6 +77,9 @@ def make_engine(raw_url: str, *, echo: bool = False) -> Engine:
         raise ConfigError(f"No driver for {url.drivername!r}. Use {SUPPORTED}.") from None
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        # SQLAlchemy, not the driver, decides where transactions start, so DDL (migrations) is
+        # transactional too and a failed migration leaves nothing behind (SQLAlchemy's pysqlite recipe)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -88,6 +91,7 @@ def make_engine(raw_url: str, *, echo: bool = False) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_connection.isolation_level = None  # the driver never begins on its own; see make_engine
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -141,10 +145,22 @@ def migrate(engine: Engine) -> str:
     current, head = schema_revision(engine)
     if current == head:
         return head
+    sqlite = engine.dialect.name == "sqlite"
     try:
-        with engine.begin() as conn:
-            command.upgrade(_alembic_config(conn), "head")
-    except OperationalError as exc:
+        with engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            if sqlite:  # batch migrations rebuild tables: keys are checked after, not mid-rebuild
+                raw.execute("PRAGMA foreign_keys=OFF")  # outside any transaction, where SQLite honours it
+            try:
+                with conn.begin():
+                    command.upgrade(_alembic_config(conn), "head")
+                    if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                        raise ConfigError("The schema upgrade would break references between tables; nothing was "
+                                          "changed.")
+            finally:
+                if sqlite:
+                    raw.execute("PRAGMA foreign_keys=ON")
+    except (OperationalError, IntegrityError) as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         raise ConfigError(f"Cannot update the schema of {safe_url(engine.url)}: {reason}") from None
     return head

@@ -13,6 +13,7 @@ import hmac
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -35,6 +36,11 @@ class Keyring:
         return cls(dict(secrets.pii_keys), secrets.active_pii_key, secrets.pii_index_key)
 
 
+@lru_cache(maxsize=16)
+def _cipher(key: bytes) -> AESGCM:
+    return AESGCM(key)  # building one costs more than an encryption: reuse it per key
+
+
 def is_encrypted(stored: str | None) -> bool:
     return bool(stored and _STORED.match(stored))
 
@@ -43,7 +49,7 @@ def encrypt(value: str | None, keyring: Keyring) -> str | None:
     if value is None or value == "":
         return None
     nonce = os.urandom(12)
-    sealed = AESGCM(keyring.keys[keyring.active]).encrypt(nonce, value.encode(), _AAD)
+    sealed = _cipher(keyring.keys[keyring.active]).encrypt(nonce, value.encode(), _AAD)
     return f"{keyring.active}:{base64.b64encode(nonce + sealed).decode()}"
 
 
@@ -58,7 +64,7 @@ def decrypt(stored: str | None, keyring: Keyring) -> str | None:
         raise ConfigError(f"Personal data is encrypted with key {kid!r}, which is not among the configured keys.")
     raw = base64.b64decode(payload)
     try:
-        return AESGCM(keyring.keys[kid]).decrypt(raw[:12], raw[12:], _AAD).decode()
+        return _cipher(keyring.keys[kid]).decrypt(raw[:12], raw[12:], _AAD).decode()
     except InvalidTag:
         raise ConfigError(f"Key {kid!r} does not open this personal data (wrong key configured?).") from None
 

@@ -49,7 +49,7 @@ def protect_plaintext(engine: Engine, keyring: Keyring, *, batch: int = 5000, ro
     rewritten, last_id = 0, 0
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA secure_delete = ON")
+            conn.exec_driver_sql("PRAGMA secure_delete = ON")  # allowed inside a transaction
         while True:
             rows = conn.execute(select(C.c.id, C.c.phone_enc, C.c.email_enc).where(C.c.id > last_id)
                                 .order_by(C.c.id).limit(batch)).all()

@@ -67,3 +67,53 @@ def test_migrations_downgrade_and_upgrade_again(engine: Engine) -> None:
     migrate(engine)
     assert schema_revision(engine)[0] == schema_revision(engine)[1]
     assert {"customers", "orders", "period_facts"} <= set(table_names(engine))
+
+
+def test_upgrading_a_filled_store_keeps_its_rows(engine: Engine) -> None:
+    """From 0003 (plaintext contacts) to head with a customer and an order in it, then encrypted on open."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from core import pii
+    from core.db import _alembic_config, migrate
+    from core.store import protect_plaintext
+    from tests.conftest import TEST_KEYRING
+
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0003")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO customers (id, code, name, kind, industry, region, acquisition_channel, "
+                          "first_contact_date, status, phone, email) VALUES (1, 'C1', 'Old', 'B2B', 'retail', "
+                          "'east', 'website', :d, 'prospect', '13800001234', 'old@example.com')"), {"d": date(2025, 1, 1)})
+        conn.execute(text("INSERT INTO orders (customer_id, order_date, amount, product_category, sales_channel) "
+                          "VALUES (1, :d, 10, 'software', 'direct')"), {"d": date(2025, 2, 1)})
+    migrate(engine)
+    assert protect_plaintext(engine, TEST_KEYRING) == 1
+    with engine.connect() as conn:
+        phone, email = conn.execute(text("SELECT phone_enc, email_enc FROM customers WHERE id = 1")).one()
+        assert conn.execute(text("SELECT COUNT(*) FROM orders WHERE customer_id = 1")).scalar() == 1
+    assert pii.decrypt(phone, TEST_KEYRING) == "13800001234" and pii.decrypt(email, TEST_KEYRING) == "old@example.com"
+
+
+def test_a_refused_upgrade_changes_nothing(sqlite_url: str) -> None:
+    """SQLite DDL runs in the migration's transaction: a refusal leaves the store exactly as it was."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from core.db import _alembic_config, migrate
+
+    engine = make_engine(sqlite_url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0003")
+    raw = engine.raw_connection()
+    raw.driver_connection.execute("PRAGMA foreign_keys=OFF")
+    raw.driver_connection.execute("INSERT INTO orders (customer_id, order_date, amount, product_category, "
+                                  "sales_channel) VALUES (999, '2025-01-01', 1, 'x', 'y')")  # a dangling reference
+    raw.close()
+    with pytest.raises(ConfigError, match="nothing was changed"):
+        migrate(engine)
+    assert schema_revision(engine)[0] == "0003"
+    tables = inspect(engine).get_table_names()
+    assert "_alembic_tmp_customers" not in tables and "phone_hash" not in {c["name"] for c in inspect(engine).get_columns("customers")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM orders")).scalar() == 1
