@@ -10,7 +10,6 @@ from ui import context
 from ui.auth import password_form, require_viewer
 
 st.set_page_config(page_title="CRM Cockpit", page_icon=":material/monitoring:", layout="wide")
-context.language_switch()
 context.engine()  # opens (and on first start seeds) the store, or shows why it cannot
 DEFINITIONS = [
     ("cockpit", "views/cockpit.py", "nav.cockpit", ":material/dashboard:"),
@@ -28,6 +27,7 @@ def pages_for(allowed: list[str]) -> list[st.Page]:
 # signed out: every page is registered (hidden), so the page a link asks for is the one shown after sign-in
 viewer = require_viewer(lambda: st.navigation(pages_for([name for name, *_ in DEFINITIONS]), position="hidden"))
 pages = pages_for(security.pages_for(viewer))
+context.language_switch()
 st.sidebar.caption(context.tr("app.signed_in_as", name=viewer.display_name, role=context.tr(f"role.{viewer.role}")))
 password_form(viewer)
 st.navigation(pages).run()

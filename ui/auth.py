@@ -79,6 +79,8 @@ def require_viewer(on_signed_out: Callable[[], object]) -> Viewer:
             if username or ended:
                 st.warning(tr("auth.ended"))
             viewer = _sign_in_form()
+            if viewer is None:
+                context.language_switch(st)
         if viewer is None:
             on_signed_out()
             st.stop()

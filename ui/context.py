@@ -71,12 +71,14 @@ def tr(key: str, **values: object) -> str:
     return t(key, lang(), **values)
 
 
-def language_switch() -> None:
-    """Sidebar language switch, kept in the URL (?lang=zh) so a shared link opens in the same language."""
+def language_switch(where: object = st.sidebar) -> None:
+    """Language switch (sidebar; below the form on the sign-in page), kept in the URL (?lang=zh) so a
+    shared link opens in the same language."""
     if "lang" not in st.session_state:
         wanted = st.query_params.get("lang", DEFAULT_LANGUAGE)
         st.session_state["lang"] = wanted if wanted in LANGUAGES else DEFAULT_LANGUAGE
-    chosen = st.sidebar.selectbox(t("app.language", lang()), list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+    chosen = where.selectbox(t("app.language", lang()), list(LANGUAGES), format_func=LANGUAGES.get,  # type: ignore[attr-defined]
+                             key="lang")
     if chosen == DEFAULT_LANGUAGE:
         st.query_params.pop("lang", None)
     else:

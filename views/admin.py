@@ -42,11 +42,14 @@ with users_tab:
                 st.error(tr("admin.refused", reason=str(err)))
             else:
                 st.success(tr("admin.created", username=username))
-    with right, st.form("change_user"):
+    with right:
         st.subheader(tr("admin.change"))
-        who = st.selectbox(tr("admin.col.username"), [u["username"] for u in users])
-        new_role = st.selectbox(tr("admin.col.role"), models.ROLES, format_func=lambda r: tr(f"role.{r}"))
-        active = st.checkbox(tr("admin.col.active"), value=True)
+        who = st.selectbox(tr("admin.col.username"), [u["username"] for u in users], key="change_who")
+        chosen = next(u for u in users if u["username"] == who)
+    with right, st.form(f"change_user_{who}"):  # the fields start from the chosen user's current values
+        new_role = st.selectbox(tr("admin.col.role"), models.ROLES, index=models.ROLES.index(chosen["role"]),
+                                format_func=lambda r: tr(f"role.{r}"))
+        active = st.checkbox(tr("admin.col.active"), value=bool(chosen["active"]))
         if st.form_submit_button(tr("admin.change_submit")):
             try:
                 with session_scope(context.engine()) as session:
