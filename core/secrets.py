@@ -53,8 +53,9 @@ def _write(path: Path, values: dict[str, object]) -> None:
         handle.write("\n".join(lines) + "\n")
 
 
-def load_secrets(path: Path = SECRETS_FILE, env: Mapping[str, str] | None = None, *, create: bool = True) -> Secrets:
+def load_secrets(path: Path | None = None, env: Mapping[str, str] | None = None, *, create: bool = True) -> Secrets:
     """Secrets from CRM_COOKIE_KEY / CRM_PII_KEYS ("k2=base64,k1=base64", the first is active) or the file."""
+    path = path or SECRETS_FILE
     env = os.environ if env is None else env
     values: dict[str, object] = {}
     if path.exists():
@@ -89,8 +90,9 @@ def load_secrets(path: Path = SECRETS_FILE, env: Mapping[str, str] | None = None
     return Secrets(cookie_key=cookie_key, pii_keys=keys, active_pii_key=active, pii_index_key=index_key)
 
 
-def add_pii_key(path: Path = SECRETS_FILE) -> str:
+def add_pii_key(path: Path | None = None) -> str:
     """Add a new personal-data key to the secrets file and make it active; returns its id."""
+    path = path or SECRETS_FILE
     values = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     current = load_secrets(path, env={})
     keys = {kid: base64.b64encode(key).decode() for kid, key in current.pii_keys.items()}

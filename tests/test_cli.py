@@ -41,3 +41,24 @@ def test_create_user_for_a_fresh_store(sqlite_url: str, capsys: pytest.CaptureFi
     assert main([*args, "--password", "long-enough-1"]) == 0
     assert main([*args, "--password", "long-enough-1"]) == 2
     assert "is taken" in capsys.readouterr().err
+
+
+def test_rotate_key_re_encrypts_everything(sqlite_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from sqlalchemy import select
+
+    from core import models as m, secrets
+    from core.db import make_engine, session_scope
+
+    monkeypatch.setattr(secrets, "SECRETS_FILE", tmp_path / "secrets.toml")
+    for variable in ("CRM_PII_KEYS", "CRM_PII_INDEX_KEY", "CRM_COOKIE_KEY"):
+        monkeypatch.delenv(variable)
+    assert main(["--database-url", sqlite_url, "seed", "--customers", "20", "--demo-password", "demo-pass-2026"]) == 0
+    assert main(["--database-url", sqlite_url, "rotate-key"]) == 0
+    assert "re-encrypted under key k2" in capsys.readouterr().out
+    with session_scope(make_engine(sqlite_url)) as s:
+        stored = s.scalars(select(m.Customer.phone_enc)).all()
+    assert stored and all(v.startswith("k2:") for v in stored)
+    monkeypatch.setenv("CRM_PII_KEYS", "k9=" + "a" * 43 + "=")
+    assert main(["--database-url", sqlite_url, "rotate-key"]) == 2
+    assert "CRM_PII_KEYS" in capsys.readouterr().err
