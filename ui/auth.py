@@ -86,7 +86,6 @@ def require_viewer(on_signed_out: Callable[[], object]) -> Viewer:
             st.stop()
         # signed in: the form goes and this same run carries on to the page (no rerun needed)
         form.empty()
-        st.session_state["viewer"] = viewer
         authenticator.authentication_controller.login(token={"username": viewer.username})
         authenticator.cookie_controller.set_cookie()
     st.session_state["viewer"] = viewer
