@@ -4,7 +4,6 @@ survives an empty store and reports an unusable one."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
