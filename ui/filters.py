@@ -82,8 +82,8 @@ def _multi(key: str, title: str, options: list[str], show) -> list[str]:  # type
     return picked
 
 
-def dimension_filters() -> Filters:
-    """Region, industry, customer kind and account manager; empty means all."""
+def dimension_filters(*, by_owner: bool = True) -> Filters:
+    """Region, industry, customer kind and (unless `by_owner` is off) account manager; empty means all."""
     options = data.options()
     owner_names = {str(i): name for i, name in options.owners}
     current = lang()
@@ -91,5 +91,5 @@ def dimension_filters() -> Filters:
     regions = _multi("region", "filters.region", options.regions, lambda c: label("region", c, current))
     industries = _multi("industry", "filters.industry", options.industries, lambda c: label("industry", c, current))
     kinds = _multi("kind", "filters.kind", options.kinds, lambda c: label("kind", c, current))
-    owners = _multi("owner", "filters.owner", list(owner_names), lambda i: owner_names.get(i, i))
+    owners = _multi("owner", "filters.owner", list(owner_names), lambda i: owner_names.get(i, i)) if by_owner else []
     return Filters(tuple(regions), tuple(industries), tuple(kinds), tuple(int(o) for o in owners))

@@ -65,6 +65,8 @@ def test_an_account_manager_sees_only_their_customers(monkeypatch: pytest.Monkey
             "SELECT id FROM customers WHERE owner_id = :o LIMIT 1"), {"o": other["id"]}).scalar()
     shown = {m.label: m.value for m in at.metric}
     assert shown["Active customers"] == value(own.kpi("active_customers").value, "count", "en")
+    assert any("your own customers" in c.value for c in at.caption)
+    assert not [w for w in at.multiselect if w.key == "owner"]  # no owner filter: core scopes them anyway
     assert own.kpi("active_customers").value < everyone.kpi("active_customers").value
     at.query_params["id"] = str(foreign)
     at.switch_page("views/customer.py").run()
