@@ -109,3 +109,17 @@ def test_admin_page_renders_every_tab(monkeypatch: pytest.MonkeyPatch, seeded_ur
     assert not at.exception and len(at.tabs) == 3
     at.text_input(key="subject_code").input("C0000005").run()
     assert not at.exception and any("C0000005" in md.value for md in at.markdown)
+
+
+def test_every_page_survives_an_empty_store(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
+    from core.cli import main
+    from tests.conftest import DEMO_PASSWORD
+
+    assert main(["--database-url", sqlite_url, "create-user", "admin", "--role", "admin", "--name", "Admin",
+                 "--password", DEMO_PASSWORD]) == 0
+    at = signed_in(monkeypatch, sqlite_url, "admin")
+    for path in PAGES.values():
+        at.switch_page(path).run()
+        assert not at.exception, path
+    at.text_input(key="subject_code").input("C0000001").run()
+    assert not at.exception and any("No customer" in w.value for w in at.warning)
