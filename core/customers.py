@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,6 +17,7 @@ from core.facts import scope
 from core.periods import Filters
 from core.security import CONTACT_VISIBLE, MAY_REVEAL, Viewer, scoped
 
+CUSTOMER_CODE = re.compile(r"^[A-Za-z]\d+$")  # C0000001; anything else with 7+ digits is a phone number
 C, S, U, SEG = m.Customer.__table__, m.CustomerStat.__table__, m.User.__table__, m.SegmentFact.__table__
 
 
@@ -79,7 +81,7 @@ def customer_profile(session: Session, *, viewer: Viewer, keyring: Keyring, cust
         stmt = stmt.where(C.c.id == customer_id)
     elif code and "@" in code:
         stmt = stmt.where(C.c.email_hash == pii.search_hash("email", code, keyring))
-    elif code and len(pii.normalise("phone", code)) >= 7 and not code.strip().upper().startswith("C"):
+    elif code and not CUSTOMER_CODE.match(code.strip()) and len(pii.normalise("phone", code)) >= 7:
         stmt = stmt.where(C.c.phone_hash == pii.search_hash("phone", code, keyring))
     elif code:
         stmt = stmt.where(C.c.code == code.strip().upper())

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, String, bindparam, create_engine, event, func, in
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from core.errors import ConfigError
@@ -100,9 +100,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
-
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
@@ -169,10 +166,6 @@ def migrate(engine: Engine) -> str:
 def table_names(engine: Engine) -> list[str]:
     return inspect(engine).get_table_names()
 
-
-def is_sqlite(engine_or_session: Engine | Session) -> bool:
-    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
-    return bind.dialect.name == "sqlite"
 
 
 def bulk_insert(conn, table, columns: dict[str, "object"], *, chunk: int = 20_000) -> int:  # type: ignore[no-untyped-def]

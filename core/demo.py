@@ -68,7 +68,6 @@ class SeedReport:
     customers: int
     rows: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-    users: list[str] = field(default_factory=list)
     passwords: dict[str, str] = field(default_factory=dict)  # demo username -> password (shown once)
     phases: dict[str, float] = field(default_factory=dict)  # seconds per step, for the benchmark
 
@@ -469,7 +468,6 @@ def seed_demo(engine: Engine, *, customers: int, keyring: Keyring, seed: int = 4
         reset_sequences(conn, [model.__table__ for model in RAW_TABLES])
         conn.execute(m.AppMeta.__table__.insert(), [{"key": "demo", "value": "true"},
                                                      {"key": "demo_seed", "value": str(seed)}])
-    report.users = list(tables["users"]["username"])  # type: ignore[arg-type]
     del tables
     report.phases["insert"] = time.perf_counter() - started - report.phases["generate"]
     with session_scope(engine) as session:

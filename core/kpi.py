@@ -216,7 +216,8 @@ def cockpit(session: Session, period: Period, filters: Filters, *, viewer: secur
     kpis = {spec.key: Kpi(spec.key, spec.unit, spec.formula(current), spec.formula(before), spec.higher_is_better,
                           [spec.formula(row) for row in month_rows]) for spec in KPI_SPECS}
     score = nps_math.nps(current["nps_promoters"], current["nps_detractors"], current["nps_responses"])
-    kpis["nps"].detail.update({"responses": score.responses, "low": score.low, "high": score.high})
+    kpis["nps"].detail.update({"responses": score.responses, "low": score.low, "high": score.high,
+                               "small_sample": score.small_sample})
     kpis["lead_conversion_rate"].detail.update(
         {"invalid_lead_rate": invalid_lead_rate(current), "leads_created": current["leads_created"]})
     for target in sla.TARGETS:

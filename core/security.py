@@ -248,15 +248,6 @@ def change_password(session: Session, *, viewer: Viewer, current: str, new: str)
     audit.record(session, action="password_changed", username=viewer.username, object=f"user:{viewer.username}")
 
 
-def set_password(session: Session, *, username: str, password: str) -> None:
-    """Set a password without the old one (demo seeding and `create-user --reset`); audited as a change."""
-    validate_password(password)
-    if not session.execute(U.update().where(U.c.username == username).values(
-            password_hash=hash_password(password))).rowcount:
-        raise ValidationError(f"No user {username!r}.")
-    audit.record(session, action="password_changed", username="cli", object=f"user:{username}")
-
-
-def users_frame(session: Session) -> list[dict[str, object]]:
+def list_users(session: Session) -> list[dict[str, object]]:
     return [dict(r) for r in session.execute(select(U.c.username, U.c.display_name, U.c.email, U.c.role, U.c.team,
                                                     U.c.active).order_by(U.c.role, U.c.username)).mappings()]

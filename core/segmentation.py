@@ -14,7 +14,7 @@ for 180 days), churned.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -44,9 +44,6 @@ class SegmentPolicy:
     gap_multiple: float = 2.0
     new_days: int = 90
     dormant_days: int = 180
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
 
 
 DEFAULT_POLICY = SegmentPolicy()

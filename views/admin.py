@@ -20,7 +20,7 @@ users_tab, audit_tab, subjects_tab = st.tabs([tr("admin.users"), tr("admin.audit
 
 with users_tab:
     with session_scope(context.engine()) as session:
-        users = security.users_frame(session)
+        users = security.list_users(session)
     st.dataframe([{tr("admin.col.username"): u["username"], tr("admin.col.name"): u["display_name"],
                    tr("admin.col.role"): tr(f"role.{u['role']}"), tr("admin.col.team"): u["team"] or "",
                    tr("admin.col.active"): bool(u["active"])} for u in users], hide_index=True)

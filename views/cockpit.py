@@ -30,7 +30,7 @@ kpis = {k.key: k for k in result.kpis}
 nps = kpis["nps"]
 nps_note = (tr("cockpit.nps_interval", n=nps.detail["responses"], low=f"{nps.detail['low']:.0f}", high=f"{nps.detail['high']:.0f}")
             if nps.detail.get("low") is not None else tr("cockpit.nps_n", n=nps.detail.get("responses", 0)))
-if nps.detail.get("responses", 0) < 30:
+if nps.detail["small_sample"]:
     nps_note += " · " + tr("cockpit.small_sample")
 conversion = kpis["lead_conversion_rate"]
 invalid = conversion.detail.get("invalid_lead_rate")

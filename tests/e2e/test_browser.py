@@ -118,5 +118,6 @@ def test_the_session_survives_a_reload_until_the_user_is_deactivated(server: str
             security.change_user(s, username="executive", active=False, actor=security.SYSTEM)
         page.reload()
         page.get_by_text("Your session has ended").wait_for(timeout=60_000)
+        page.locator("input[type='password']").wait_for(timeout=30_000)  # the sign-in form is back
         assert page.locator("input[type='password']").count() == 1
         browser.close()
