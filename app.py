@@ -3,6 +3,9 @@
 Pages a role may not use are absent from its navigation; opened by URL they say "no access".
 """
 
+import runpy
+from pathlib import Path
+
 import streamlit as st
 
 from core import security
@@ -11,6 +14,7 @@ from ui.auth import password_form, require_viewer
 
 st.set_page_config(page_title="CRM Cockpit", page_icon=":material/monitoring:", layout="wide")
 context.engine()  # opens (and on first start seeds) the store, or shows why it cannot
+ROOT = Path(__file__).resolve().parent
 DEFINITIONS = [
     ("cockpit", "views/cockpit.py", "nav.cockpit", ":material/dashboard:"),
     ("customer", "views/customer.py", "nav.customer", ":material/person:"),
@@ -19,9 +23,20 @@ DEFINITIONS = [
 
 
 def pages_for(allowed: list[str]) -> list[st.Page]:
-    return [st.Page(path, title=context.tr(title), icon=icon, url_path=name, default=(name == allowed[0]),
-                    visibility="visible" if name in allowed else "hidden")
-            for name, path, title, icon in DEFINITIONS]
+    """Every page, hidden where not allowed, behind a landing page that opens the role's first page.
+
+    The landing is the default so that no real page is: Streamlit serves the default page only at "/",
+    and a link to its own path (/customer?id=7) would answer "Page not found".
+    """
+    pages = {name: st.Page(path, title=context.tr(title), icon=icon, url_path=name,
+                           visibility="visible" if name in allowed else "hidden")
+             for name, path, title, icon in DEFINITIONS}
+    first_view = ROOT / next(path for name, path, *_ in DEFINITIONS if name == allowed[0])
+    # the landing draws the role's first view in place: switching pages would rerun at once and drop the
+    # session cookie that sign-in has just set in this same run
+    landing = st.Page(lambda: runpy.run_path(str(first_view)), title=context.tr("app.title"), url_path="start",
+                      default=True, visibility="hidden")
+    return [landing, *pages.values()]
 
 
 # signed out: every page is registered (hidden), so the page a link asks for is the one shown after sign-in
