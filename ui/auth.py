@@ -71,8 +71,10 @@ def require_viewer(on_signed_out: Callable[[], object]) -> Viewer:
     username = st.session_state.get("username") if st.session_state.get("authentication_status") else None
     with session_scope(context.engine()) as session:
         viewer = security.load_viewer(session, username)
+    # the sign-in slot exists on every run, so the page below keeps its place after signing in (no stale
+    # copy of the page lingers while the next run redraws it)
+    form = st.empty()
     if viewer is None:
-        form = st.empty()
         with form.container():
             if username:  # deactivated since signing in: the session ends at this page load
                 authenticator.logout(location="unrendered")

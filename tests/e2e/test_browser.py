@@ -77,7 +77,7 @@ def test_cockpit_in_a_browser(server: str, seeded_url: str, tmp_path: Path) -> N
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1440, "height": 2600})
         _sign_in(page, server, "admin")
-        card = page.locator("[data-testid='stMetric']").filter(has_text="Active customers")
+        card = page.locator("[data-testid='stMetric']").filter(has_text="Active customers").first
         card.wait_for(timeout=60_000)
         assert card.locator("[data-testid='stMetricValue']").inner_text().strip() == active
         page.locator(".js-plotly-plot").nth(5).wait_for(timeout=30_000)
