@@ -34,14 +34,14 @@ REGIONS = {
 }
 INDUSTRIES = ["manufacturing", "retail", "finance", "healthcare", "education", "it_services",
               "logistics", "energy", "real_estate", "hospitality"]
-COMPANY_SIZES = ["small", "medium", "large", "enterprise"]
+COMPANY_SIZES = list(m.COMPANY_SIZES)
 PRODUCT_CATEGORIES = ["software", "hardware", "services", "consumables", "training", "subscription"]
 SALES_CHANNELS = ["direct", "online", "distributor", "partner"]
-TICKET_CATEGORIES = ["product_quality", "delivery", "billing", "service_attitude", "technical", "account"]
-TICKET_CHANNELS = ["phone", "email", "online_chat", "self_service", "social_media"]
-NPS_TOUCHPOINTS = ["post_purchase", "post_service", "quarterly_survey", "onboarding"]
+TICKET_CATEGORIES = list(m.TICKET_CATEGORIES)
+TICKET_CHANNELS = list(m.TICKET_CHANNELS)
+NPS_TOUCHPOINTS = list(m.NPS_TOUCHPOINTS)
 TAGS = ["vip", "key_account", "wechat", "newsletter", "price_sensitive", "reference"]
-OUTCOMES = ["positive", "neutral", "negative", "follow_up"]
+OUTCOMES = list(m.INTERACTION_OUTCOMES)
 SEASON = np.array([0.85, 0.80, 0.95, 1.0, 1.0, 1.05, 1.0, 0.95, 1.0, 1.05, 1.30, 1.20])
 COMMENTS = {
     "promoter": ["服务很专业，响应及时", "产品质量稳定，值得推荐", "Great support team, very responsive",

@@ -404,34 +404,86 @@ def _order_stats(session: Session, as_of: date) -> pd.DataFrame:
                                  "orders_12m", "revenue_12m", "revenue_prev_12m", "orders_last_90", "orders_prev_90"])
 
 
+LIST_COLUMNS = ("code", "name", "region", "industry", "kind", "owner_id", "status", "became_customer_date")
+I = m.Interaction.__table__
+
+
+def _activity(session: Session, customer_id: int | None = None) -> pd.DataFrame:
+    """Last contact, latest NPS answer and open tickets per customer (all customers, or one)."""
+    def one(stmt: Select, column) -> Select:  # type: ignore[no-untyped-def]
+        return stmt if customer_id is None else stmt.where(column == customer_id)
+
+    contact = pd.DataFrame(session.execute(one(select(I.c.customer_id, func.max(I.c.occurred_at).label("last_contact_at"))
+                                               .group_by(I.c.customer_id), I.c.customer_id)).all(),
+                           columns=["customer_id", "last_contact_at"])
+    latest = (select(N.c.customer_id, func.max(N.c.responded_at).label("at")).group_by(N.c.customer_id))
+    latest = one(latest, N.c.customer_id).subquery()
+    nps = pd.DataFrame(session.execute(select(N.c.customer_id, N.c.score, N.c.responded_at).select_from(
+        N.join(latest, and_(latest.c.customer_id == N.c.customer_id, latest.c.at == N.c.responded_at)))).all(),
+        columns=["customer_id", "latest_nps_score", "latest_nps_at"]).drop_duplicates("customer_id", keep="last")
+    tickets = pd.DataFrame(session.execute(one(select(T.c.customer_id, func.count().label("open_tickets"))
+                                               .where(T.c.status.in_(m.OPEN_TICKET_STATUSES))
+                                               .group_by(T.c.customer_id), T.c.customer_id)).all(),
+                           columns=["customer_id", "open_tickets"])
+    return contact.merge(nps, on="customer_id", how="outer").merge(tickets, on="customer_id", how="outer")
+
+
+def refresh_customer_row(session: Session, customer_id: int) -> None:
+    """Bring one customer's list columns and latest activity up to date (write paths: forms, profile edits).
+
+    Order statistics, the tier and the lifecycle stage are left alone: they change with orders and the
+    whole population (the tier is a top-20% rule), and are rebuilt by `refresh`/imports.
+    """
+    row = session.execute(select(*(C.c[c] for c in LIST_COLUMNS)).where(C.c.id == customer_id)).mappings().one()
+    activity = _activity(session, customer_id)
+    values: dict[str, object] = {**row, "last_contact_at": None, "latest_nps_score": None, "latest_nps_at": None,
+                                 "open_tickets": 0}
+    if not activity.empty:
+        found = activity.iloc[0]
+        values.update({k: None if pd.isna(found[k]) else found[k] for k in ("last_contact_at", "latest_nps_at")})
+        values["latest_nps_score"] = None if pd.isna(found["latest_nps_score"]) else int(found["latest_nps_score"])
+        values["open_tickets"] = 0 if pd.isna(found["open_tickets"]) else int(found["open_tickets"])
+    for key in ("last_contact_at", "latest_nps_at"):
+        if isinstance(values[key], pd.Timestamp):
+            values[key] = values[key].to_pydatetime()
+    if session.execute(S.update().where(S.c.customer_id == customer_id).values(**values)).rowcount == 0:
+        as_of = get_meta(session, "summaries_as_of")
+        session.execute(S.insert().values(customer_id=customer_id, lifecycle_stage="prospect",
+                                          as_of=date.fromisoformat(as_of) if as_of else date.today(), **values))
+
+
 def rebuild_customer_stats(session: Session, *, as_of: date) -> int:
-    """Recompute every customer's order statistics, value tier and lifecycle stage as of `as_of`."""
+    """Recompute every customer's order statistics, value tier, lifecycle stage and list columns as of `as_of`."""
     from core.segmentation import DEFAULT_POLICY, classify
 
-    customers = pd.DataFrame(session.execute(select(C.c.id.label("customer_id"), C.c.status,
-                                                    C.c.became_customer_date, C.c.churned_date)).mappings().all(),
-                             columns=["customer_id", "status", "became_customer_date", "churned_date"])
+    customers = pd.DataFrame(session.execute(select(C.c.id.label("customer_id"), *(C.c[c] for c in LIST_COLUMNS),
+                                                    C.c.churned_date)).mappings().all(),
+                             columns=["customer_id", *LIST_COLUMNS, "churned_date"])
     stats = customers.merge(_order_stats(session, as_of), on="customer_id", how="left")
     stats["median_gap_days"] = stats["customer_id"].map(_median_gaps(session))
+    stats = stats.merge(_activity(session), on="customer_id", how="left")
     stats = classify(stats, as_of=as_of, policy=DEFAULT_POLICY)
     session.execute(delete(SEG))
     session.execute(delete(S))
     numeric = ["orders_total", "revenue_total", "orders_12m", "revenue_12m", "revenue_prev_12m", "orders_last_90",
-               "orders_prev_90"]
+               "orders_prev_90", "open_tickets"]
     stats[numeric] = stats[numeric].fillna(0)
     columns: dict[str, object] = {"customer_id": stats["customer_id"].to_numpy(), "as_of": [as_of] * len(stats)}
-    for name in ("first_order_date", "last_order_date"):
+    for name in ("first_order_date", "last_order_date", "became_customer_date"):
         columns[name] = [None if pd.isna(v) else v for v in stats[name]]
+    for name in ("last_contact_at", "latest_nps_at"):
+        columns[name] = [None if pd.isna(v) else pd.Timestamp(v).to_pydatetime() for v in stats[name]]
+    columns["latest_nps_score"] = [None if pd.isna(v) else int(v) for v in stats["latest_nps_score"]]
     for name in numeric:
         columns[name] = stats[name].astype(float if "revenue" in name else int).to_numpy()
     columns["median_gap_days"] = [None if pd.isna(v) else float(v) for v in stats["median_gap_days"]]
-    for name in ("tier", "lifecycle_stage", "churn_reason"):
+    columns["owner_id"] = [None if pd.isna(v) else int(v) for v in stats["owner_id"]]
+    for name in ("tier", "lifecycle_stage", "churn_reason", "code", "name", "region", "industry", "kind", "status"):
         columns[name] = [None if pd.isna(v) else v for v in stats[name]]
     written = bulk_insert(session.connection(), S, columns)
-    grouped = (select(*(C.c[d] for d in DIMS), S.c.tier, S.c.lifecycle_stage, func.count().label("customers"),
+    grouped = (select(*(S.c[d] for d in DIMS), S.c.tier, S.c.lifecycle_stage, func.count().label("customers"),
                       func.sum(S.c.revenue_12m).label("revenue_12m"))
-               .select_from(S.join(C, C.c.id == S.c.customer_id))
-               .group_by(*(C.c[d] for d in DIMS), S.c.tier, S.c.lifecycle_stage))
+               .group_by(*(S.c[d] for d in DIMS), S.c.tier, S.c.lifecycle_stage))
     session.execute(SEG.insert().from_select([*DIMS, "tier", "lifecycle_stage", "customers", "revenue_12m"], grouped))
     return written
 

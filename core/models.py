@@ -44,6 +44,13 @@ INTERACTION_CHANNELS = ("phone", "email", "online_chat", "visit", "social_media"
 TICKET_KINDS = ("complaint", "service_request", "inquiry")
 TICKET_PRIORITIES = ("urgent", "high", "normal", "low")
 TICKET_STATUSES = ("new", "accepted", "analysing", "resolved", "closed")
+OPEN_TICKET_STATUSES = ("new", "accepted", "analysing")  # not yet resolved: counted as open on the 360° view
+INTERACTION_DIRECTIONS = ("inbound", "outbound")
+INTERACTION_OUTCOMES = ("positive", "neutral", "negative", "follow_up")
+TICKET_CATEGORIES = ("product_quality", "delivery", "billing", "service_attitude", "technical", "account")
+TICKET_CHANNELS = ("phone", "email", "online_chat", "self_service", "social_media")
+NPS_TOUCHPOINTS = ("post_purchase", "post_service", "quarterly_survey", "onboarding")
+COMPANY_SIZES = ("small", "medium", "large", "enterprise")
 
 
 class Base(DeclarativeBase):
@@ -184,6 +191,33 @@ class NpsResponse(Base):
     touchpoint: Mapped[str] = mapped_column(String(32))
 
 
+class Task(Base):
+    """Something an account manager has to do for a customer by a date (from a follow-up, or by hand)."""
+
+    __tablename__ = "tasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    due_date: Mapped[date] = mapped_column(Date)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_tasks_owner_done_due", "owner_id", "done_at", "due_date"),)
+
+
+class FormSubmission(Base):
+    """One row per submitted form token: a second submission of the same form is refused (idempotent writes)."""
+
+    __tablename__ = "form_submissions"
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    form: Mapped[str] = mapped_column(String(32))
+    username: Mapped[str | None] = mapped_column(String(64))
+    object: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class AuditLog(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -238,11 +272,28 @@ class PeriodFact(Base):
 
 
 class CustomerStat(Base):
-    """Per-customer order statistics as of one date, with the value tier and lifecycle stage."""
+    """Per-customer order statistics as of one date, with the value tier and lifecycle stage.
+
+    It also carries a copy of the customer's list columns (code, name, dimensions) and latest activity
+    (last contact, latest NPS answer, open tickets), so the customer list filters, sorts and counts a
+    million customers on this one table, without a join per row.
+    """
 
     __tablename__ = "customer_stats"
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
     as_of: Mapped[date] = mapped_column(Date)
+    code: Mapped[str | None] = mapped_column(String(32), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    region: Mapped[str | None] = mapped_column(String(64))
+    industry: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str | None] = mapped_column(String(8))
+    owner_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str | None] = mapped_column(String(16))
+    became_customer_date: Mapped[date | None] = mapped_column(Date)
+    last_contact_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    latest_nps_score: Mapped[int | None] = mapped_column(SmallInteger)
+    latest_nps_at: Mapped[datetime | None] = mapped_column(DateTime)
+    open_tickets: Mapped[int] = mapped_column(Integer, default=0)
     orders_total: Mapped[int] = mapped_column(Integer, default=0)
     revenue_total: Mapped[float] = mapped_column(Money, default=0)
     first_order_date: Mapped[date | None] = mapped_column(Date)
@@ -256,7 +307,9 @@ class CustomerStat(Base):
     tier: Mapped[str | None] = mapped_column(String(16))
     lifecycle_stage: Mapped[str] = mapped_column(String(16))
     churn_reason: Mapped[str | None] = mapped_column(String(32))
-    __table_args__ = (Index("ix_customer_stats_tier_revenue", "tier", "revenue_12m"),)
+    __table_args__ = (Index("ix_customer_stats_tier_revenue", "tier", "revenue_12m"),
+                      Index("ix_customer_stats_revenue_12m", "revenue_12m"),
+                      Index("ix_customer_stats_owner_revenue", "owner_id", "revenue_12m"))
 
 
 class SegmentFact(Base):
