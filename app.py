@@ -17,6 +17,7 @@ context.engine()  # opens (and on first start seeds) the store, or shows why it 
 ROOT = Path(__file__).resolve().parent
 DEFINITIONS = [
     ("cockpit", "views/cockpit.py", "nav.cockpit", ":material/dashboard:"),
+    ("customers", "views/customers.py", "nav.customers", ":material/groups:"),
     ("customer", "views/customer.py", "nav.customer", ":material/person:"),
     ("admin", "views/admin.py", "nav.admin", ":material/admin_panel_settings:"),
 ]

@@ -103,3 +103,36 @@ def sla_by_priority(by_priority: pd.DataFrame, lang: str) -> go.Figure:
     fig.update_layout(barmode="group")
     fig.update_yaxes(title=t("chart.rate", lang), ticksuffix="%", range=[0, 101])
     return _layout(fig, t("chart.sla_priority", lang))
+
+
+# --- one customer (360° view) -----------------------------------------------------------------------
+
+def customer_revenue(monthly: pd.DataFrame, lang: str) -> go.Figure:
+    """A customer's revenue per month (columns month, revenue)."""
+    fig = go.Figure()
+    fig.add_bar(x=[f"{d:%Y-%m}" for d in monthly["month"]], y=monthly["revenue"], marker_color="#1565c0",
+                hovertext=[money(v, lang) for v in monthly["revenue"]], hoverinfo="text", name=t("chart.revenue", lang))
+    fig.update_yaxes(tickprefix="¥", separatethousands=True)
+    return _month_axis(_layout(fig, t("chart.customer_revenue", lang), height=300))
+
+
+def customer_channels(per_month: pd.DataFrame, lang: str) -> go.Figure:
+    """Interactions per month, stacked by channel (columns month, channel, interactions)."""
+    fig = go.Figure()
+    for channel, rows in per_month.groupby("channel", sort=True):
+        fig.add_bar(x=[f"{d:%Y-%m}" for d in rows["month"]], y=rows["interactions"], name=label("channel", channel, lang))
+    fig.update_layout(barmode="stack")
+    return _month_axis(_layout(fig, t("chart.customer_channels", lang), height=300))
+
+
+def customer_nps(history: pd.DataFrame, lang: str) -> go.Figure:
+    """Each NPS answer over time, coloured by category, on the 0-10 scale."""
+    scores = history["score"].astype(int) if not history.empty else history["score"]
+    colors = [NPS_COLORS["promoter"] if s >= 9 else NPS_COLORS["passive"] if s >= 7 else NPS_COLORS["detractor"]
+              for s in scores]
+    fig = go.Figure()
+    fig.add_scatter(x=list(history["at"]), y=list(scores), mode="lines+markers", marker={"color": colors, "size": 10},
+                    line={"color": "#b0bec5"}, name=t("chart.nps", lang),
+                    hovertext=[label("touchpoint", v, lang) for v in history["touchpoint"]])
+    fig.update_yaxes(range=[-0.5, 10.5], dtick=2)
+    return _layout(fig, t("chart.customer_nps", lang), height=300)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -60,6 +60,15 @@ class CustomerProfile:
     revenue_12m: float
     orders_12m: int
     last_order_date: date | None
+    tags: str | None = None
+    company_size: str | None = None
+    orders_last_90: int = 0
+    orders_prev_90: int = 0
+    median_gap_days: float | None = None
+    last_contact_at: datetime | None = None
+    latest_nps_score: int | None = None
+    latest_nps_at: datetime | None = None
+    open_tickets: int = 0
     phone: str | None = None  # clear or masked, as the viewer's role allows
     email: str | None = None
     contact_masked: bool = True
@@ -74,8 +83,11 @@ def customer_profile(session: Session, *, viewer: Viewer, keyring: Keyring, cust
                    U.c.display_name.label("owner"), C.c.status, C.c.became_customer_date, S.c.tier,
                    S.c.lifecycle_stage, S.c.churn_reason, func.coalesce(S.c.revenue_total, 0).label("revenue_total"),
                    func.coalesce(S.c.revenue_12m, 0).label("revenue_12m"),
-                   func.coalesce(S.c.orders_12m, 0).label("orders_12m"), S.c.last_order_date,
-                   C.c.phone_enc, C.c.email_enc)
+                   func.coalesce(S.c.orders_12m, 0).label("orders_12m"), S.c.last_order_date, C.c.tags,
+                   C.c.company_size, func.coalesce(S.c.orders_last_90, 0).label("orders_last_90"),
+                   func.coalesce(S.c.orders_prev_90, 0).label("orders_prev_90"), S.c.median_gap_days,
+                   S.c.last_contact_at, S.c.latest_nps_score, S.c.latest_nps_at,
+                   func.coalesce(S.c.open_tickets, 0).label("open_tickets"), C.c.phone_enc, C.c.email_enc)
             .select_from(C.outerjoin(S, S.c.customer_id == C.c.id).outerjoin(U, U.c.id == C.c.owner_id)))
     if customer_id is not None:
         stmt = stmt.where(C.c.id == customer_id)
@@ -92,7 +104,8 @@ def customer_profile(session: Session, *, viewer: Viewer, keyring: Keyring, cust
         raise NotFound("No customer with that code or id.")
     values = dict(row)
     values["revenue_total"], values["revenue_12m"] = float(values["revenue_total"]), float(values["revenue_12m"])
-    values["orders_12m"] = int(values["orders_12m"])
+    for name in ("orders_12m", "orders_last_90", "orders_prev_90", "open_tickets"):
+        values[name] = int(values[name])
     phone, email = pii.decrypt(values.pop("phone_enc"), keyring), pii.decrypt(values.pop("email_enc"), keyring)
     clear = viewer.role in CONTACT_VISIBLE
     return CustomerProfile(**values, phone=phone if clear else pii.mask("phone", phone),
@@ -111,3 +124,13 @@ def reveal_contact(session: Session, *, viewer: Viewer, keyring: Keyring, custom
     audit.record(session, action="pii_revealed", username=viewer.username, object=f"customer:{profile.code}",
                  details={"reason": reason.strip(), "fields": ["phone", "email"]})
     return pii.decrypt(row.phone_enc, keyring), pii.decrypt(row.email_enc, keyring)
+
+
+def record_view(session: Session, *, viewer: Viewer, profile: CustomerProfile) -> bool:
+    """Audit that the viewer saw this customer's contact details in clear (masked views are not personal-data
+    access). Returns whether an entry was written; the page calls it once per customer and session."""
+    if profile.contact_masked or not (profile.phone or profile.email):
+        return False
+    audit.record(session, action="customer_viewed", username=viewer.username, object=f"customer:{profile.code}",
+                 details={"fields": [f for f in ("phone", "email") if getattr(profile, f)]})
+    return True

@@ -21,3 +21,21 @@ class NotFound(CrmError):
 
 class ConfigError(CrmError):
     """The store or a setting is unusable: bad URL, unreachable server, read-only folder."""
+
+
+class FieldErrors(ValidationError):
+    """A form's invalid fields: {field: (message key, values)}, shown beside each field in the UI's language."""
+
+    def __init__(self, errors: dict[str, tuple[str, dict[str, object]]]) -> None:
+        from core.i18n import t
+
+        super().__init__("; ".join(f"{name}: {t(key, 'en', **values)}" for name, (key, values) in errors.items()))
+        self.errors = errors
+
+
+class AlreadySubmitted(CrmError):
+    """The same form (its token) was submitted before: the second submission writes nothing."""
+
+
+class Conflict(CrmError):
+    """The record changed since it was read (someone else saved first): reload and try again."""

@@ -28,6 +28,7 @@ USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
 # page -> roles that may open it (a page outside a role's list is absent from its navigation and says "no access")
 PAGE_ROLES: dict[str, tuple[str, ...]] = {
     "cockpit": ("admin", "executive", "analyst", "account_manager"),
+    "customers": ("admin", "executive", "analyst", "account_manager"),
     "customer": ("admin", "executive", "analyst", "account_manager", "support_agent"),
     "admin": ("admin",),
 }

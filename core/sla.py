@@ -113,8 +113,8 @@ def open_complaints(session: Session, at: datetime, filters: Filters) -> OpenCom
     total = breached = at_risk = 0
     for row in rows:
         total += 1
-        states = [_state(row.created_at, row.first_response_due, row.first_response_at, at),
-                  _state(row.created_at, row.resolution_due, row.resolved_at, at)]
+        states = [target_state(row.created_at, row.first_response_due, row.first_response_at, at),
+                  target_state(row.created_at, row.resolution_due, row.resolved_at, at)]
         if "breached" in states:
             breached += 1
         elif "at_risk" in states:
@@ -122,8 +122,8 @@ def open_complaints(session: Session, at: datetime, filters: Filters) -> OpenCom
     return OpenComplaints(total, breached, at_risk)
 
 
-def _state(created: datetime, due: datetime, done: datetime | None, at: datetime) -> str:
-    """met / breached / at_risk / running for one target, as seen at moment `at`."""
+def target_state(created: datetime, due: datetime, done: datetime | None, at: datetime) -> str:
+    """met / breached / at_risk / running for one target, as seen at moment `at` (at risk: AT_RISK_SHARE used)."""
     if done is not None and done <= at:
         return "met" if done <= due else "breached"
     if due < at:

@@ -22,12 +22,12 @@ def test_targets_tighten_for_complaints() -> None:
 
 def test_state_at_a_moment() -> None:
     due = datetime(2026, 3, 2, 11, 0)
-    assert sla._state(T0, due, datetime(2026, 3, 2, 11, 0), datetime(2026, 3, 3)) == "met"      # exactly at the deadline
-    assert sla._state(T0, due, datetime(2026, 3, 2, 11, 1), datetime(2026, 3, 3)) == "breached"
-    assert sla._state(T0, due, None, datetime(2026, 3, 2, 10, 0)) == "running"                  # 50% used
-    assert sla._state(T0, due, None, datetime(2026, 3, 2, 10, 36)) == "at_risk"                 # 80% used
-    assert sla._state(T0, due, None, datetime(2026, 3, 2, 11, 1)) == "breached"
-    assert sla._state(T0, due, datetime(2026, 3, 2, 12), datetime(2026, 3, 2, 10, 0)) == "running"  # answered later
+    assert sla.target_state(T0, due, datetime(2026, 3, 2, 11, 0), datetime(2026, 3, 3)) == "met"      # exactly at the deadline
+    assert sla.target_state(T0, due, datetime(2026, 3, 2, 11, 1), datetime(2026, 3, 3)) == "breached"
+    assert sla.target_state(T0, due, None, datetime(2026, 3, 2, 10, 0)) == "running"                  # 50% used
+    assert sla.target_state(T0, due, None, datetime(2026, 3, 2, 10, 36)) == "at_risk"                 # 80% used
+    assert sla.target_state(T0, due, None, datetime(2026, 3, 2, 11, 1)) == "breached"
+    assert sla.target_state(T0, due, datetime(2026, 3, 2, 12), datetime(2026, 3, 2, 10, 0)) == "running"  # answered later
 
 
 def test_a_complaint_counts_once_in_the_period_its_outcome_became_known(engine: Engine) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import IO, TypeVar
 
 import streamlit as st
 
 from core import facts, kpi
-from core.customers import CustomerProfile, FilterOptions, customer_profile, filter_options, reveal_contact
+from core.customer_list import CustomerPage, CustomerQuery, customer_page, export_customers
+from core.customers import CustomerProfile, FilterOptions, customer_profile, filter_options, record_view, reveal_contact
 from core.db import session_scope
 from core.periods import Filters, Period
 from core.security import Viewer
@@ -15,6 +19,7 @@ from core.settings import load_settings
 from ui import context
 
 TTL = load_settings().cache_ttl_seconds
+T_ = TypeVar("T_")
 
 
 def _now_bucket() -> datetime:
@@ -34,7 +39,7 @@ def _cockpit(database_url: str, period: tuple[date, date, str], filters: tuple, 
 def cockpit(period: Period, filters: Filters, viewer: Viewer) -> kpi.Cockpit:
     return _cockpit(context.settings().database_url, (period.start, period.end, period.grain),
                     (filters.regions, filters.industries, filters.kinds, filters.owner_ids),
-                    (viewer.user_id, viewer.username, viewer.display_name, viewer.role, viewer.team), _now_bucket())
+                    _viewer_key(viewer), _now_bucket())
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -62,6 +67,63 @@ def profile(viewer: Viewer, customer_id: int | None = None, code: str | None = N
         return customer_profile(session, viewer=viewer, keyring=context.keyring(), customer_id=customer_id, code=code)
 
 
+def note_view(viewer: Viewer, profile: CustomerProfile) -> None:
+    """Audit a clear view of contact details once per customer and session (not on every rerun)."""
+    seen = st.session_state.setdefault("viewed_customers", set())
+    if profile.id in seen:
+        return
+    with session_scope(context.engine()) as session:
+        record_view(session, viewer=viewer, profile=profile)
+    seen.add(profile.id)
+
+
 def reveal(viewer: Viewer, customer_id: int, reason: str) -> tuple[str | None, str | None]:
     with session_scope(context.engine()) as session:
         return reveal_contact(session, viewer=viewer, keyring=context.keyring(), customer_id=customer_id, reason=reason)
+
+
+# --- the customer list and the 360° view -------------------------------------------------------------
+
+def _viewer_key(viewer: Viewer) -> tuple:
+    return (viewer.user_id, viewer.username, viewer.display_name, viewer.role, viewer.team)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def _customer_page(database_url: str, viewer: tuple, query: CustomerQuery, page: int, page_size: int,
+                   now: datetime) -> CustomerPage:
+    # keyed on the viewer: an account manager's list (and clear contact details) is never served to anyone else
+    with session_scope(context.engine()) as session:
+        return customer_page(session, Viewer(*viewer), query, context.keyring(), page=page, page_size=page_size, now=now)
+
+
+def customers(viewer: Viewer, query: CustomerQuery, page: int, page_size: int) -> CustomerPage:
+    return _customer_page(context.settings().database_url, _viewer_key(viewer), query, page, page_size, _now_bucket())
+
+
+def export_file(viewer: Viewer, query: CustomerQuery, fmt: str) -> Callable[[], IO[bytes]]:
+    """A no-argument callable for st.download_button: writes the whole filtered list to a temporary file
+    when the user clicks (streamed from the database; audited in the same transaction)."""
+    language = context.lang()
+
+    def produce() -> IO[bytes]:
+        out = tempfile.TemporaryFile()
+        with session_scope(context.engine()) as session:
+            export_customers(session, viewer, query, context.keyring(), out, fmt=fmt, lang=language)
+        out.seek(0)
+        return out
+
+    return produce
+
+
+def read(function: Callable[..., T_], viewer: Viewer, *args: object, **kwargs: object) -> T_:
+    """Run one core read for the 360° view in its own session (uncached: one customer's rows are cheap)."""
+    with session_scope(context.engine()) as session:
+        return function(session, viewer, *args, **kwargs)
+
+
+def write(function: Callable[..., T_], viewer: Viewer, *args: object, **kwargs: object) -> T_:
+    """Run one core write in one transaction, then drop every cached figure so the change shows at once."""
+    with session_scope(context.engine()) as session:
+        result = function(session, viewer, *args, **kwargs)
+    st.cache_data.clear()
+    return result

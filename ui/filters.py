@@ -11,7 +11,9 @@ from datetime import date, timedelta
 
 import streamlit as st
 
+from core.customer_list import CONTACT_AGES, NPS_CATEGORIES, SORTS, CustomerQuery
 from core.i18n import label
+from core.segmentation import LIFECYCLE_STAGES, TIERS
 from core.periods import Filters, Period, custom_period, period_containing, periods_between
 from ui import data
 from ui.context import lang, tr
@@ -82,14 +84,92 @@ def _multi(key: str, title: str, options: list[str], show) -> list[str]:  # type
     return picked
 
 
-def dimension_filters(*, by_owner: bool = True) -> Filters:
+def dimension_filters(*, by_owner: bool = True, header: bool = True) -> Filters:
     """Region, industry, customer kind and (unless `by_owner` is off) account manager; empty means all."""
     options = data.options()
     owner_names = {str(i): name for i, name in options.owners}
     current = lang()
-    st.sidebar.subheader(tr("filters.header"))
+    if header:
+        st.sidebar.subheader(tr("filters.header"))
     regions = _multi("region", "filters.region", options.regions, lambda c: label("region", c, current))
     industries = _multi("industry", "filters.industry", options.industries, lambda c: label("industry", c, current))
     kinds = _multi("kind", "filters.kind", options.kinds, lambda c: label("kind", c, current))
     owners = _multi("owner", "filters.owner", list(owner_names), lambda i: owner_names.get(i, i)) if by_owner else []
     return Filters(tuple(regions), tuple(industries), tuple(kinds), tuple(int(o) for o in owners))
+
+
+# --- the customer list's filters -------------------------------------------------------------------------
+
+def _restore_value(key: str, parse, default):  # type: ignore[no-untyped-def]
+    """A free-form value (text, number, date) from the URL into session state, once; bad values are ignored."""
+    if key in st.session_state:
+        return
+    raw = st.query_params.get(key)
+    try:
+        st.session_state[key] = parse(raw) if raw not in (None, "") else default
+    except ValueError:
+        st.session_state[key] = default
+
+
+def _date_range(key: str, title: str) -> tuple[date | None, date | None]:
+    low_key, high_key = f"{key}_from", f"{key}_to"
+    if key not in st.session_state:
+        days = []
+        for part in (low_key, high_key):
+            try:
+                days.append(date.fromisoformat(st.query_params.get(part, "")))
+            except ValueError:
+                pass
+        st.session_state[key] = tuple(days) if len(days) == 2 else ()
+    picked = st.sidebar.date_input(tr(title), key=key, format="YYYY-MM-DD")
+    low, high = (picked if isinstance(picked, tuple) and len(picked) == 2 else (None, None))
+    _publish(low_key, low.isoformat() if low else None, None)
+    _publish(high_key, high.isoformat() if high else None, None)
+    return low, high
+
+
+def customer_query(*, by_owner: bool) -> CustomerQuery:
+    """Every list filter in the sidebar, each kept in the URL (a filtered list can be bookmarked and shared).
+
+    Raises ValidationError for a contradictory choice (a revenue range that ends before it starts).
+    """
+    current = lang()
+    st.sidebar.subheader(tr("filters.header"))
+    _restore_value("q", str, "")
+    text = st.sidebar.text_input(tr("list.search"), key="q", placeholder=tr("list.search_hint"))
+    _publish("q", text.strip() or None, None)
+    base = dimension_filters(by_owner=by_owner, header=False)
+    tiers = _multi("tier", "list.tier", list(TIERS), lambda c: label("tier", c, current))
+    stages = _multi("stage", "list.stage", list(LIFECYCLE_STAGES), lambda c: label("stage", c, current))
+    nps = _multi("nps", "list.nps", list(NPS_CATEGORIES), lambda c: tr(f"list.nps.{c}"))
+    _restore("contact", ["", *CONTACT_AGES], "")
+    contact = st.sidebar.selectbox(tr("list.contact"), ["", *CONTACT_AGES], key="contact",
+                                   format_func=lambda c: tr(f"list.contact.{c or 'any'}"))
+    _publish("contact", contact or None, None)
+    low_col, high_col = st.sidebar.columns(2)
+    amounts = []
+    for column, key, title in ((low_col, "rev_min", "list.revenue_min"), (high_col, "rev_max", "list.revenue_max")):
+        _restore_value(key, float, None)
+        value = column.number_input(tr(title), min_value=0.0, step=1000.0, key=key, value=None, format="%.0f")
+        _publish(key, f"{value:.0f}" if value is not None else None, None)
+        amounts.append(value)
+    since = _date_range("since", "list.since")
+    last_order = _date_range("ordered", "list.last_order")
+    return CustomerQuery(text=text.strip(), regions=base.regions, industries=base.industries, kinds=base.kinds,
+                         owner_ids=base.owner_ids, tiers=tuple(tiers), stages=tuple(stages), nps=tuple(nps),
+                         contact=contact or None, revenue_min=amounts[0], revenue_max=amounts[1],
+                         since_from=since[0], since_to=since[1], last_order_from=last_order[0],
+                         last_order_to=last_order[1], **sort_choice())
+
+
+def sort_choice() -> dict[str, object]:
+    """Sort column and direction (main area, above the table), in the URL as ?sort=name&asc=1."""
+    _restore("sort", list(SORTS), "revenue_12m")
+    if "asc" not in st.session_state:
+        st.session_state["asc"] = st.query_params.get("asc") == "1"
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    sort = left.selectbox(tr("list.sort"), list(SORTS), key="sort", format_func=lambda c: tr(f"list.col.{c}"))
+    ascending = right.toggle(tr("list.ascending"), key="asc")
+    _publish("sort", sort, "revenue_12m")
+    _publish("asc", "1" if ascending else None, None)
+    return {"sort": sort, "descending": not ascending}

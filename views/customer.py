@@ -1,22 +1,36 @@
-"""Customer profile with key figures (placeholder for the 360° view of the customers work)."""
+"""The 360° view of one customer: header and key figures, timeline, charts, tickets and tasks, forms."""
+
+from datetime import date, datetime
 
 import streamlit as st
 
-from core import formatting
+from core import activity, charts, customer_view as cv, formatting
+from core.customer_list import LIST_ROLES, CustomerQuery
 from core.errors import CrmError, NotFound
 from core.i18n import label
 from ui import data
 from ui.context import lang, page_guard, tr
+from ui.customer_forms import interaction_form, nps_form, profile_form, ticket_form
+from ui.forms import flash
 
 viewer = page_guard("customer")
 current = lang()
+money = formatting.money
 st.title(tr("customer.title"))
-st.caption(tr("customer.placeholder"))
+flash()
+
+typed = st.text_input(tr("customer.pick"), value="", placeholder=tr("customer.pick_hint"))
 customer_id = st.query_params.get("id")
-code = st.text_input(tr("customer.pick"), value="", placeholder="C0000001 · 13812345678 · name@example.com")
 try:
-    if code:
-        profile = data.profile(viewer, code=code)
+    if typed and viewer.role in LIST_ROLES:
+        matches = data.customers(viewer, CustomerQuery(text=typed, sort="name", descending=False), 1, 25).rows
+        if matches.empty:
+            raise NotFound(typed)
+        choice = st.selectbox(tr("customer.matches", n=len(matches)), matches.index,
+                              format_func=lambda i: f"{matches.at[i, 'code']} · {matches.at[i, 'name']}")
+        profile = data.profile(viewer, customer_id=int(matches.at[choice, "customer_id"]))
+    elif typed:
+        profile = data.profile(viewer, code=typed)
     elif customer_id and customer_id.isdigit():
         profile = data.profile(viewer, customer_id=int(customer_id))
     else:
@@ -25,32 +39,36 @@ try:
 except NotFound:
     st.warning(tr("customer.not_found"))
     st.stop()
+st.query_params["id"] = str(profile.id)
+data.note_view(viewer, profile)
+today, now = date.today(), datetime.now()
 
 st.header(f"{profile.name} · {profile.code}")
-money = formatting.money
-left, middle, right, far = st.columns(4)
-left.metric(tr("customer.field.tier"), label("tier", profile.tier, current), border=True)
-middle.metric(tr("customer.field.revenue_12m"), money(profile.revenue_12m, current), border=True)
-right.metric(tr("customer.field.revenue_total"), money(profile.revenue_total, current), border=True)
-far.metric(tr("customer.field.orders_12m"), f"{profile.orders_12m:,}", border=True)
+badges = [label("tier", profile.tier, current) if profile.tier else None, label("stage", profile.lifecycle_stage, current),
+          tr("customer.owned_by", owner=profile.owner or tr("common.none")),
+          *[f"#{tag}" for tag in (profile.tags or "").split(",") if tag]]
+st.markdown(" ".join(f":gray-badge[{b}]" for b in badges if b))
+st.caption(" · ".join(x for x in (label("kind", profile.kind, current), label("industry", profile.industry, current),
+                                   label("region", profile.region, current), label("city", profile.city, current),
+                                   f"{tr('customer.field.phone')}: {profile.phone or tr('common.none')}",
+                                   f"{tr('customer.field.email')}: {profile.email or tr('common.none')}") if x))
+compare = data.read(cv.order_comparison, viewer, profile.id, today=today)
+cards = st.columns(5)
+cards[0].metric(tr("customer.field.revenue_total"), money(profile.revenue_total, current), border=True)
+cards[1].metric(tr("customer.orders_12m"), f"{compare.orders_12m:,}", border=True,
+                delta=compare.orders_12m - compare.orders_prev_12m,
+                delta_description=tr("customer.previous_12m", n=compare.orders_prev_12m))
+cards[2].metric(tr("customer.last_contact"), f"{profile.last_contact_at:%Y-%m-%d}" if profile.last_contact_at
+                else tr("common.none"), border=True)
+cards[3].metric(tr("customer.open_tickets"), f"{profile.open_tickets:,}", border=True)
+cards[4].metric(tr("customer.latest_nps"), str(profile.latest_nps_score) if profile.latest_nps_score is not None
+                else tr("common.none"), border=True)
 if profile.churn_reason:
-    st.warning(f"{tr('customer.field.reason')}: {label('reason', profile.churn_reason, current)}")
-fields = [
-    ("customer.field.kind", label("kind", profile.kind, current)),
-    ("customer.field.industry", label("industry", profile.industry, current)),
-    ("customer.field.region", label("region", profile.region, current)),
-    ("customer.field.city", label("city", profile.city, current)),
-    ("customer.field.owner", profile.owner or tr("common.none")),
-    ("customer.field.status", label("status", profile.status, current)),
-    ("customer.field.became", f"{profile.became_customer_date:%Y-%m-%d}" if profile.became_customer_date else tr("common.none")),
-    ("customer.field.stage", label("stage", profile.lifecycle_stage, current)),
-    ("customer.field.last_order", f"{profile.last_order_date:%Y-%m-%d}" if profile.last_order_date else tr("common.none")),
-]
-fields += [("customer.field.phone", profile.phone or tr("common.none")),
-           ("customer.field.email", profile.email or tr("common.none"))]
-st.table({tr(key): [value] for key, value in fields}, border="horizontal")
+    st.warning(tr(f"reason.{profile.churn_reason}.detail", last=profile.orders_last_90, previous=profile.orders_prev_90,
+                  days=(today - profile.last_order_date).days if profile.last_order_date else 0,
+                  gap=round(profile.median_gap_days or 0)), icon=":material/trending_down:")
 if profile.contact_masked and viewer.role == "admin":
-    with st.form("reveal", clear_on_submit=True):
+    with st.expander(tr("customer.reveal")), st.form("reveal", clear_on_submit=True):
         reason = st.text_input(tr("customer.reveal_reason"))
         if st.form_submit_button(tr("customer.reveal")):
             try:
@@ -59,3 +77,66 @@ if profile.contact_masked and viewer.role == "admin":
                 st.error(tr("customer.reveal_refused", reason=str(err)))
             else:
                 st.info(tr("customer.revealed", phone=phone or tr("common.none"), email=email or tr("common.none")))
+
+tabs = st.tabs([tr("customer.tab.timeline"), tr("customer.tab.charts"), tr("customer.tab.service"), tr("customer.tab.log")])
+with tabs[0]:
+    left, middle, right = st.columns([2, 2, 2])
+    kinds = left.multiselect(tr("timeline.kinds"), cv.TIMELINE_KINDS, default=list(cv.TIMELINE_KINDS),
+                             format_func=lambda k: tr(f"timeline.kind.{k}"))
+    span = middle.date_input(tr("timeline.range"), value=(), format="YYYY-MM-DD")
+    text = right.text_input(tr("timeline.search"))
+    since, until = span if isinstance(span, tuple) and len(span) == 2 else (None, None)
+    events = data.read(cv.timeline, viewer, profile.id, kinds=tuple(kinds), since=since, until=until, text=text)
+    st.caption(tr("timeline.count", n=len(events)))
+    shown = events.assign(kind=[tr(f"timeline.kind.{k}") for k in events["kind"]])
+    st.dataframe(shown[["at", "kind", "title", "detail", "status"]], hide_index=True, height=420,
+                 column_config={"at": st.column_config.DatetimeColumn(tr("timeline.at"), format="YYYY-MM-DD HH:mm"),
+                                "kind": tr("timeline.kind"), "title": tr("timeline.title"),
+                                "detail": tr("timeline.detail"), "status": tr("timeline.status")})
+with tabs[1]:
+    left, middle, right = st.columns(3)
+    left.plotly_chart(charts.customer_revenue(data.read(cv.monthly_revenue, viewer, profile.id, today=today), current),
+                      key="c_revenue")
+    middle.plotly_chart(charts.customer_channels(data.read(cv.interactions_by_channel, viewer, profile.id, today=today),
+                                                 current), key="c_channels")
+    right.plotly_chart(charts.customer_nps(data.read(cv.nps_history, viewer, profile.id), current), key="c_nps")
+with tabs[2]:
+    st.subheader(tr("customer.open_tickets"))
+    tickets = data.read(cv.open_tickets, viewer, profile.id, now=now)
+    if tickets.empty:
+        st.caption(tr("customer.no_open_tickets"))
+    else:
+        st.dataframe(tickets.assign(
+            kind=[label("ticket_kind", v, current) for v in tickets["kind"]],
+            category=[label("category", v, current) for v in tickets["category"]],
+            priority=[label("priority", v, current) for v in tickets["priority"]],
+            status=[label("ticket_status", v, current) for v in tickets["status"]],
+            first_response=[tr(f"sla.state.{v}") for v in tickets["first_response"]],
+            resolution=[tr(f"sla.state.{v}") for v in tickets["resolution"]]),
+            hide_index=True, column_config={c: tr(f"ticket.col.{c}") for c in tickets.columns})
+    st.subheader(tr("customer.tasks"))
+    tasks = data.read(cv.customer_tasks, viewer, profile.id, today=today)
+    if tasks.empty:
+        st.caption(tr("list.no_tasks"))
+    for row in tasks.itertuples():
+        done = row.done_at is not None and str(row.done_at) != "NaT"
+        line = f"{row.due_date:%Y-%m-%d} · {row.title} · {row.owner or tr('common.none')}"
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        left.markdown(f"~~{line}~~" if done else (f":red[{line}] ({tr('task.overdue')})" if row.overdue else line))
+        if not done and activity.may_write(viewer, "task") and right.button(tr("task.done"), key=f"task_{row.task}"):
+            try:
+                data.write(activity.complete_task, viewer, int(row.task))
+            except CrmError as err:
+                st.error(tr("form.refused", reason=str(err)))
+            else:
+                st.session_state["flash"] = tr("task.completed")
+                st.rerun()
+with tabs[3]:
+    forms = [f for f in ("interaction", "ticket", "nps", "profile") if activity.may_write(viewer, f)]
+    if not forms:
+        st.info(tr("customer.read_only"))
+    else:
+        choice = st.segmented_control(tr("customer.log_what"), forms, default=forms[0], key="log_what",
+                                      format_func=lambda f: tr(f"form.{f}.title")) or forms[0]
+        {"interaction": interaction_form, "ticket": ticket_form, "nps": nps_form,
+         "profile": profile_form}[choice](viewer, profile)

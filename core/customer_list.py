@@ -1,0 +1,289 @@
+"""The customer list: every filter, sort and page in SQL on one table, and exports streamed in chunks.
+
+customer_stats holds each customer's list columns (code, name, dimensions, tier, stage, revenue, latest
+activity), so a filter, a sort, one page and the total count are a few indexed statements on one table,
+whatever the number of customers. Rows leave the database a page, or an export chunk, at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime, timedelta
+from typing import BinaryIO
+
+import pandas as pd
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from core import audit, models as m, pii
+from core.customers import CUSTOMER_CODE
+from core.errors import PermissionDenied, ValidationError
+from core.facts import scope
+from core.i18n import label, t
+from core.periods import Filters
+from core.pii import Keyring
+from core.security import CONTACT_VISIBLE, PAGE_ROLES, Viewer, scoped
+
+S, C, U = m.CustomerStat.__table__, m.Customer.__table__, m.User.__table__
+
+LIST_ROLES = PAGE_ROLES["customers"]
+EXPORT_ROLES = ("admin", "executive", "analyst")  # an account manager works the list; bulk copies stay with analysts
+NPS_CATEGORIES = ("promoter", "passive", "detractor", "none")
+CONTACT_AGES = ("7", "30", "90", "over_90", "over_180", "never")  # contacted within N days / not for N days / never
+SORTS = ("revenue_12m", "revenue_total", "name", "code", "last_order_date", "last_contact_at", "became_customer_date",
+         "latest_nps_score", "open_tickets")
+NULLABLE_SORTS = ("last_order_date", "last_contact_at", "became_customer_date", "latest_nps_score")
+PAGE_SIZES = (25, 50, 100, 200)
+XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
+COLUMNS = ("code", "name", "kind", "industry", "region", "owner", "tier", "lifecycle_stage", "revenue_12m",
+           "revenue_total", "orders_12m", "last_order_date", "last_contact_at", "latest_nps_score", "open_tickets",
+           "became_customer_date", "tags", "phone", "email")
+
+
+@dataclass(frozen=True)
+class CustomerQuery:
+    """Everything the list can be filtered and sorted by; empty means "any". Built from the URL by the page."""
+
+    text: str = ""
+    regions: tuple[str, ...] = ()
+    industries: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    owner_ids: tuple[int, ...] = ()
+    tiers: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    nps: tuple[str, ...] = ()
+    contact: str | None = None
+    revenue_min: float | None = None
+    revenue_max: float | None = None
+    since_from: date | None = None  # customer since (became a customer)
+    since_to: date | None = None
+    last_order_from: date | None = None
+    last_order_to: date | None = None
+    sort: str = "revenue_12m"
+    descending: bool = True
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.sort not in SORTS:
+            problems.append(f"unknown sort column {self.sort!r}")
+        if self.contact is not None and self.contact not in CONTACT_AGES:
+            problems.append(f"unknown last-contact choice {self.contact!r}")
+        if any(c not in NPS_CATEGORIES for c in self.nps):
+            problems.append("unknown NPS category")
+        for low, high, what in ((self.revenue_min, self.revenue_max, "revenue"),
+                                (self.since_from, self.since_to, "customer-since dates"),
+                                (self.last_order_from, self.last_order_to, "last-order dates")):
+            if low is not None and high is not None and low > high:
+                problems.append(f"the {what} range ends before it starts")
+        if problems:
+            raise ValidationError("; ".join(problems).capitalize() + ".")
+
+    def filters(self) -> Filters:
+        return Filters(self.regions, self.industries, self.kinds, self.owner_ids)
+
+    def as_audit(self) -> dict[str, object]:
+        """What an audit entry records of the query (the search text is kept: it says what was looked for)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) not in ((), None, "")}
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    rows: pd.DataFrame
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def require_list(viewer: Viewer) -> None:
+    if viewer.role not in LIST_ROLES:
+        raise PermissionDenied("Your role may not open the customer list.")
+
+
+def _like(text: str) -> str:
+    return "%" + re.sub(r"([%_\\])", r"\\\1", text.lower()) + "%"
+
+
+def _text_condition(text: str, keyring: Keyring):  # type: ignore[no-untyped-def]
+    """A code (exact), an email or phone number (exact, through the keyed hash), or a part of the name."""
+    text = text.strip()
+    if "@" in text:
+        return S.c.customer_id.in_(select(C.c.id).where(C.c.email_hash == pii.search_hash("email", text, keyring)))
+    if not CUSTOMER_CODE.match(text) and len(pii.normalise("phone", text)) >= 7:
+        return S.c.customer_id.in_(select(C.c.id).where(C.c.phone_hash == pii.search_hash("phone", text, keyring)))
+    by_name = func.lower(S.c.name).like(_like(text), escape="\\")
+    return or_(S.c.code == text.upper(), by_name) if CUSTOMER_CODE.match(text) else by_name
+
+
+def _contact_condition(choice: str, now: datetime):  # type: ignore[no-untyped-def]
+    if choice == "never":
+        return S.c.last_contact_at.is_(None)
+    if choice.startswith("over_"):
+        days = int(choice.removeprefix("over_"))
+        return or_(S.c.last_contact_at.is_(None), S.c.last_contact_at < now - timedelta(days=days))
+    return S.c.last_contact_at >= now - timedelta(days=int(choice))
+
+
+def _nps_condition(categories: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    score = S.c.latest_nps_score
+    parts = {"promoter": score >= 9, "passive": and_(score >= 7, score <= 8), "detractor": score <= 6,
+             "none": score.is_(None)}
+    return or_(*(parts[c] for c in categories))
+
+
+def _where(stmt: Select, viewer: Viewer, query: CustomerQuery, keyring: Keyring, now: datetime) -> Select:
+    """The query's conditions and the viewer's row-level scope (an account manager: own customers only)."""
+    require_list(viewer)
+    stmt = scope(stmt, S, scoped(viewer, query.filters()))
+    conditions = []
+    if query.text.strip():
+        conditions.append(_text_condition(query.text, keyring))
+    if query.tiers:
+        conditions.append(S.c.tier.in_(query.tiers))
+    if query.stages:
+        conditions.append(S.c.lifecycle_stage.in_(query.stages))
+    if query.nps:
+        conditions.append(_nps_condition(query.nps))
+    if query.contact:
+        conditions.append(_contact_condition(query.contact, now))
+    if query.revenue_min is not None:
+        conditions.append(S.c.revenue_12m >= query.revenue_min)
+    if query.revenue_max is not None:
+        conditions.append(S.c.revenue_12m <= query.revenue_max)
+    for column, low, high in ((S.c.became_customer_date, query.since_from, query.since_to),
+                              (S.c.last_order_date, query.last_order_from, query.last_order_to)):
+        if low is not None:
+            conditions.append(column >= low)
+        if high is not None:
+            conditions.append(column <= high)
+    return stmt.where(*conditions)
+
+
+def _rows(query: CustomerQuery) -> Select:
+    sort = S.c[query.sort]
+    # the id makes pages stable under ties (and with it an index on the sort column serves the order);
+    # empty values go last in both directions on every dialect
+    order = [sort.is_(None)] if query.sort in NULLABLE_SORTS else []
+    order += [sort.desc() if query.descending else sort.asc(),
+              S.c.customer_id.desc() if query.descending else S.c.customer_id.asc()]
+    return (select(S.c.customer_id, S.c.code, S.c.name, S.c.kind, S.c.industry, S.c.region,
+                   U.c.display_name.label("owner"), S.c.tier, S.c.lifecycle_stage, S.c.revenue_12m, S.c.revenue_total,
+                   S.c.orders_12m, S.c.last_order_date, S.c.last_contact_at, S.c.latest_nps_score, S.c.open_tickets,
+                   S.c.became_customer_date, C.c.tags, C.c.phone_enc, C.c.email_enc)
+            .select_from(S.join(C, C.c.id == S.c.customer_id).outerjoin(U, U.c.id == S.c.owner_id))
+            .order_by(*order))
+
+
+def _frame(rows: list, viewer: Viewer, keyring: Keyring) -> pd.DataFrame:  # type: ignore[type-arg]
+    """Rows as a table, contact details decrypted, then masked unless the viewer's role sees them in clear."""
+    frame = pd.DataFrame([dict(r) for r in rows], columns=["customer_id", *COLUMNS[:-2], "phone_enc", "email_enc"])
+    clear = viewer.role in CONTACT_VISIBLE
+    for kind in ("phone", "email"):
+        values = [pii.decrypt(v, keyring) for v in frame.pop(f"{kind}_enc")]
+        frame[kind] = values if clear else [pii.mask(kind, v) for v in values]
+    return frame
+
+
+def count_customers(session: Session, viewer: Viewer, query: CustomerQuery, keyring: Keyring, *,
+                    now: datetime | None = None) -> int:
+    stmt = select(func.count()).select_from(S)
+    return int(session.scalar(_where(stmt, viewer, query, keyring, now or datetime.now())) or 0)
+
+
+def customer_page(session: Session, viewer: Viewer, query: CustomerQuery, keyring: Keyring, *, page: int = 1,
+                  page_size: int = 50, now: datetime | None = None) -> CustomerPage:
+    """One page of the filtered, sorted list and the total count (page numbers from 1; past the end: the last)."""
+    if page_size not in PAGE_SIZES:
+        raise ValidationError(f"A page holds {', '.join(map(str, PAGE_SIZES))} rows.")
+    now = now or datetime.now()
+    total = count_customers(session, viewer, query, keyring, now=now)
+    page = min(max(1, page), max(1, -(-total // page_size)))
+    stmt = _where(_rows(query), viewer, query, keyring, now).limit(page_size).offset((page - 1) * page_size)
+    return CustomerPage(_frame(session.execute(stmt).mappings().all(), viewer, keyring), total, page, page_size)
+
+
+def iter_customers(session: Session, viewer: Viewer, query: CustomerQuery, keyring: Keyring, *,
+                   chunk: int = 20_000, now: datetime | None = None) -> Iterator[pd.DataFrame]:
+    """Every filtered row, in the list's order, a chunk at a time (a server-side cursor where there is one)."""
+    stmt = _where(_rows(query), viewer, query, keyring, now or datetime.now())
+    result = session.execute(stmt.execution_options(yield_per=chunk, stream_results=True))
+    for rows in result.mappings().partitions(chunk):
+        yield _frame(rows, viewer, keyring)
+
+
+# --- exports ----------------------------------------------------------------------------------------
+
+EXPORT_FORMATS = ("csv", "xlsx")
+LABELLED = {"kind": "kind", "industry": "industry", "region": "region", "tier": "tier", "lifecycle_stage": "stage"}
+
+
+def _export_frame(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Codes shown in the chosen language, columns headed as on screen; the internal id left out."""
+    out = frame.drop(columns=["customer_id"])
+    for column, group in LABELLED.items():
+        out[column] = [label(group, v, lang) if v is not None else "" for v in out[column]]
+    for column in ("last_order_date", "became_customer_date"):
+        out[column] = [v.isoformat() if isinstance(v, date) else ("" if v is None else str(v)) for v in out[column]]
+    out["last_contact_at"] = [v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else "" for v in out["last_contact_at"]]
+    out.columns = [t(f"list.col.{c}", lang) for c in out.columns]
+    return out
+
+
+def export_customers(session: Session, viewer: Viewer, query: CustomerQuery, keyring: Keyring, out: BinaryIO, *,
+                     fmt: str, lang: str = "en", chunk: int = 20_000, now: datetime | None = None) -> int:
+    """Write every filtered row to `out` as CSV (UTF-8 with BOM) or Excel, chunk by chunk, and audit it.
+
+    Memory stays flat: rows are read a chunk at a time and Excel is written in openpyxl's write-only mode.
+    The audit entry is written in the caller's transaction, with the row count and the query.
+    """
+    if viewer.role not in EXPORT_ROLES:
+        raise PermissionDenied("Your role may not export the customer list.")
+    if fmt not in EXPORT_FORMATS:
+        raise ValidationError(f"Export as {' or '.join(EXPORT_FORMATS)}.")
+    now = now or datetime.now()
+    if fmt == "xlsx":
+        total = count_customers(session, viewer, query, keyring, now=now)
+        if total > XLSX_MAX_ROWS:
+            raise ValidationError(f"{total:,} rows do not fit in one Excel sheet ({XLSX_MAX_ROWS:,} at most); "
+                                  "export as CSV or narrow the filters.")
+    rows = _write_csv(session, viewer, query, keyring, out, lang, chunk, now) if fmt == "csv" else \
+        _write_xlsx(session, viewer, query, keyring, out, lang, chunk, now)
+    audit.record(session, action="export", username=viewer.username, object="customers",
+                 details={"rows": rows, "format": fmt, "query": query.as_audit(), "scope": asdict(scoped(viewer, Filters()))})
+    return rows
+
+
+def _write_csv(session, viewer, query, keyring, out, lang, chunk, now) -> int:  # type: ignore[no-untyped-def]
+    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
+    rows, header = 0, True
+    for frame in iter_customers(session, viewer, query, keyring, chunk=chunk, now=now):
+        _export_frame(frame, lang).to_csv(text, index=False, header=header, quoting=csv.QUOTE_MINIMAL)
+        header, rows = False, rows + len(frame)
+    if header:  # nothing matched: still a file with the header
+        text.write(",".join(t(f"list.col.{c}", lang) for c in COLUMNS) + "\n")
+    text.flush()
+    text.detach()
+    return rows
+
+
+def _write_xlsx(session, viewer, query, keyring, out, lang, chunk, now) -> int:  # type: ignore[no-untyped-def]
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(t("list.sheet", lang)[:31])
+    sheet.append([t(f"list.col.{c}", lang) for c in COLUMNS])
+    rows = 0
+    for frame in iter_customers(session, viewer, query, keyring, chunk=chunk, now=now):
+        shown = _export_frame(frame, lang)
+        for record in shown.itertuples(index=False, name=None):
+            sheet.append([None if (isinstance(v, float) and pd.isna(v)) else v for v in record])
+        rows += len(frame)
+    book.save(out)
+    return rows

@@ -1,0 +1,69 @@
+"""Form plumbing shared by the pages: one-time tokens, field-level messages, one outcome message after rerun.
+
+A form's widgets are keyed by its current token. After a successful save the token is renewed (a fresh,
+empty form) and the page reruns, so the new record shows at once everywhere; a second submission of the
+same token is refused by core and writes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+import streamlit as st
+
+from core.errors import AlreadySubmitted, CrmError, FieldErrors
+from ui.context import tr
+
+T_ = TypeVar("T_")
+
+
+def token(form: str) -> str:
+    key = f"token_{form}"
+    if key not in st.session_state:
+        st.session_state[key] = uuid.uuid4().hex
+    return st.session_state[key]
+
+
+class Slots:
+    """A placeholder under each field, filled with that field's message when a submission is refused."""
+
+    def __init__(self) -> None:
+        self._slots: dict[str, object] = {}
+
+    def __call__(self, name: str) -> None:
+        self._slots[name] = st.empty()
+
+    def show(self, errors: dict[str, tuple[str, dict[str, object]]]) -> None:
+        for name, (key, values) in errors.items():
+            slot = self._slots.get(name)
+            if slot is not None:
+                slot.error(tr(key, **values), icon=":material/error:")  # type: ignore[attr-defined]
+
+
+def submit(form: str, slots: Slots, save: Callable[[str], T_], *, done: str) -> T_ | None:
+    """Run `save(token)`; on success renew the token, keep `done` for the next run and rerun the page."""
+    try:
+        result = save(token(form))
+    except FieldErrors as err:
+        slots.show(err.errors)
+        st.error(tr("form.fix_fields"))
+        return None
+    except AlreadySubmitted:
+        st.info(tr("form.already_submitted"))
+        return None
+    except CrmError as err:
+        st.error(tr("form.refused", reason=str(err)))
+        return None
+    st.session_state[f"token_{form}"] = uuid.uuid4().hex
+    st.session_state["flash"] = done
+    st.rerun()
+    return result
+
+
+def flash() -> None:
+    """The confirmation of the last save, shown once at the top of the next run."""
+    message = st.session_state.pop("flash", None)
+    if message:
+        st.success(message, icon=":material/check_circle:")

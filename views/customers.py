@@ -1,0 +1,90 @@
+"""The customer list: filters in the sidebar and the URL, a page of rows from the database, exports, tasks."""
+
+from datetime import date
+
+import streamlit as st
+
+from core import formatting
+from core.customer_list import EXPORT_ROLES, PAGE_SIZES
+from core.customer_view import my_open_tasks
+from core.errors import ValidationError
+from core.i18n import label
+from ui import data
+from ui.context import lang, page_guard, tr
+from ui.filters import customer_query
+
+viewer = page_guard("customers")
+current = lang()
+st.title(tr("list.title"))
+
+if viewer.role == "account_manager":
+    tasks = data.read(my_open_tasks, viewer, today=date.today())
+    overdue = int(tasks["overdue"].sum())
+    with st.expander(tr("list.tasks", open=len(tasks), overdue=overdue), expanded=overdue > 0):
+        if tasks.empty:
+            st.caption(tr("list.no_tasks"))
+        else:
+            st.dataframe(tasks.assign(overdue=[tr("common.yes") if o else "" for o in tasks["overdue"]])
+                         [["due_date", "code", "name", "title", "overdue"]], hide_index=True,
+                         column_config={"due_date": st.column_config.DateColumn(tr("task.due")),
+                                        "code": tr("column.code"), "name": tr("column.name"),
+                                        "title": tr("task.title"), "overdue": tr("task.overdue")})
+
+try:
+    query = customer_query(by_owner=viewer.role != "account_manager")  # core scopes a manager anyway
+except ValidationError as err:
+    st.error(tr("list.bad_filter", reason=str(err)))
+    st.stop()
+
+if st.session_state.get("list_query") != query:  # another filter: back to the first page
+    if "list_query" in st.session_state:
+        st.session_state["page"] = 1
+    st.session_state["list_query"] = query
+if "size" not in st.session_state:
+    wanted = st.query_params.get("size", "50")
+    st.session_state["size"] = int(wanted) if wanted.isdigit() and int(wanted) in PAGE_SIZES else 50
+if "page" not in st.session_state:
+    wanted = st.query_params.get("page", "1")
+    st.session_state["page"] = int(wanted) if wanted.isdigit() and int(wanted) > 0 else 1
+result = data.customers(viewer, query, st.session_state["page"], st.session_state["size"])
+st.caption(tr("list.total", total=f"{result.total:,}", page=result.page, pages=f"{result.pages:,}"))
+if viewer.role == "account_manager":
+    st.caption(tr("cockpit.own_customers"))
+
+rows = result.rows
+money = formatting.money
+table = rows.assign(
+    kind=[label("kind", v, current) for v in rows["kind"]],
+    region=[label("region", v, current) for v in rows["region"]],
+    industry=[label("industry", v, current) for v in rows["industry"]],
+    tier=[label("tier", v, current) if v else "" for v in rows["tier"]],
+    lifecycle_stage=[label("stage", v, current) for v in rows["lifecycle_stage"]],
+    revenue_12m=[money(v, current) for v in rows["revenue_12m"]],
+    revenue_total=[money(v, current) for v in rows["revenue_total"]],
+)
+shown = ["code", "name", "tier", "lifecycle_stage", "owner", "region", "industry", "kind", "revenue_12m",
+         "revenue_total", "orders_12m", "last_order_date", "last_contact_at", "latest_nps_score", "open_tickets",
+         "phone", "email"]
+config = {c: tr(f"list.col.{c}") for c in shown}
+config.update({"last_order_date": st.column_config.DateColumn(tr("list.col.last_order_date")),
+               "last_contact_at": st.column_config.DatetimeColumn(tr("list.col.last_contact_at"), format="YYYY-MM-DD HH:mm")})
+picked = st.dataframe(table[shown], hide_index=True, on_select="rerun", selection_mode="single-row", key="list",
+                      column_config=config)
+if picked and picked.selection.rows:
+    st.switch_page("views/customer.py", query_params={"id": str(int(rows.iloc[picked.selection.rows[0]]["customer_id"]))})
+
+left, middle, right = st.columns([1, 1, 2], vertical_alignment="bottom")
+st.session_state["page"] = min(st.session_state["page"], result.pages)
+left.number_input(tr("list.page"), min_value=1, max_value=result.pages, step=1, key="page")
+middle.selectbox(tr("list.page_size"), PAGE_SIZES, key="size")
+st.query_params["page"] = str(st.session_state["page"])
+st.query_params["size"] = str(st.session_state["size"])
+if viewer.role in EXPORT_ROLES and result.total:
+    with right:
+        st.caption(tr("list.export_note", total=f"{result.total:,}"))
+        csv_col, xlsx_col = st.columns(2)
+        csv_col.download_button(tr("export.csv"), data.export_file(viewer, query, "csv"), file_name="customers.csv",
+                                mime="text/csv", icon=":material/download:", key="export_csv", on_click="ignore")
+        xlsx_col.download_button(tr("export.xlsx"), data.export_file(viewer, query, "xlsx"), file_name="customers.xlsx",
+                                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                 icon=":material/table:", key="export_xlsx", on_click="ignore")
