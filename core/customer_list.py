@@ -183,12 +183,15 @@ def _rows(query: CustomerQuery) -> Select:
 
 def _frame(rows: list, viewer: Viewer, keyring: Keyring) -> pd.DataFrame:  # type: ignore[type-arg]
     """Rows as a table, contact details decrypted, then masked unless the viewer's role sees them in clear."""
-    frame = pd.DataFrame([dict(r) for r in rows], columns=["customer_id", *COLUMNS[:-2], "phone_enc", "email_enc"])
     clear = viewer.role in CONTACT_VISIBLE
-    for kind in ("phone", "email"):
-        values = [pii.decrypt(v, keyring) for v in frame.pop(f"{kind}_enc")]
-        frame[kind] = values if clear else [pii.mask(kind, v) for v in values]
-    return frame
+    records = []
+    for row in rows:
+        record = dict(row)
+        for kind in ("phone", "email"):
+            value = pii.decrypt(record.pop(f"{kind}_enc"), keyring)
+            record[kind] = value if clear else pii.mask(kind, value)
+        records.append(record)
+    return pd.DataFrame(records, columns=["customer_id", *COLUMNS], dtype=object)
 
 
 def count_customers(session: Session, viewer: Viewer, query: CustomerQuery, keyring: Keyring, *,

@@ -279,11 +279,11 @@ def rebuild_period_facts(session: Session, *, as_of: date) -> int:
     monthly = monthly.sort_values([*DIMS, "period_start"])
     by_dims = [monthly[d].astype(str) for d in DIMS]
     net = monthly["new_customers"] - monthly["churned_customers"]
-    monthly["active_end"] = net.groupby(by_dims).cumsum()
+    monthly["active_end"] = net.groupby(by_dims, dropna=False).cumsum()
     monthly["active_start"] = monthly["active_end"] - net
     # a churned customer orders nothing after churning, so the revenue to date of those still active is
     # all revenue to date minus the lifetime revenue of those who churned
-    monthly["ltv_revenue"] = (monthly["revenue"] - monthly["churned_lifetime_revenue"]).groupby(by_dims).cumsum()
+    monthly["ltv_revenue"] = (monthly["revenue"] - monthly["churned_lifetime_revenue"]).groupby(by_dims, dropna=False).cumsum()
     frames = [monthly.assign(grain="M")]
     for grain in ("Q", "Y"):
         start_of = {m_: period_containing(m_, grain).start for m_ in months}
