@@ -58,8 +58,9 @@ cards[0].metric(tr("customer.field.revenue_total"), money(profile.revenue_total,
 cards[1].metric(tr("customer.orders_12m"), f"{compare.orders_12m:,}", border=True,
                 delta=compare.orders_12m - compare.orders_prev_12m,
                 delta_description=tr("customer.previous_12m", n=compare.orders_prev_12m))
-cards[2].metric(tr("customer.last_contact"), f"{profile.last_contact_at:%Y-%m-%d}" if profile.last_contact_at
-                else tr("common.none"), border=True)
+cards[2].metric(tr("customer.last_contact"), tr("customer.days_ago", n=(today - profile.last_contact_at.date()).days)
+                if profile.last_contact_at else tr("common.none"), border=True,
+                help=f"{profile.last_contact_at:%Y-%m-%d %H:%M}" if profile.last_contact_at else None)
 cards[3].metric(tr("customer.open_tickets"), f"{profile.open_tickets:,}", border=True)
 cards[4].metric(tr("customer.latest_nps"), str(profile.latest_nps_score) if profile.latest_nps_score is not None
                 else tr("common.none"), border=True)
