@@ -55,10 +55,6 @@ def order_comparison(session: Session, viewer: Viewer, customer_id: int, *, toda
     return OrderComparison(int(row[0] or 0), int(row[1] or 0), float(row[2] or 0), float(row[3] or 0))
 
 
-def _frame(rows, columns: list[str]) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    return pd.DataFrame([tuple(r) for r in rows], columns=columns)
-
-
 def timeline(session: Session, viewer: Viewer, customer_id: int, *, kinds: tuple[str, ...] = TIMELINE_KINDS,
              since: date | None = None, until: date | None = None, text: str = "") -> pd.DataFrame:
     """Orders, interactions, tickets with each status change, and NPS answers, merged, newest first.
