@@ -24,7 +24,7 @@ C, O, I, T, E, N = (m.Customer.__table__, m.Order.__table__, m.Interaction.__tab
                     m.TicketEvent.__table__, m.NpsResponse.__table__)
 TASKS, U = m.Task.__table__, m.User.__table__
 TIMELINE_KINDS = ("order", "interaction", "ticket", "nps")
-TIMELINE_COLUMNS = ["at", "kind", "title", "detail", "status", "ref"]
+TIMELINE_COLUMNS = ["at", "kind", "title", "detail", "labels", "ref"]
 
 
 def require_visible(session: Session, viewer: Viewer, customer_id: int) -> None:
@@ -59,7 +59,8 @@ def timeline(session: Session, viewer: Viewer, customer_id: int, *, kinds: tuple
              since: date | None = None, until: date | None = None, text: str = "") -> pd.DataFrame:
     """Orders, interactions, tickets with each status change, and NPS answers, merged, newest first.
 
-    Columns: at, kind, title (a code for the page to translate, or free text), detail, status, ref (row id).
+    Columns: at, kind, title and detail (free text), labels ((group, code) pairs for the page to show in its
+    language: channel, status, category...), ref (the row's id).
     """
     require_visible(session, viewer, customer_id)
     parts = []
@@ -67,29 +68,30 @@ def timeline(session: Session, viewer: Viewer, customer_id: int, *, kinds: tuple
         rows = session.execute(select(O.c.order_date, O.c.product_category, O.c.amount, O.c.sales_channel, O.c.id)
                                .where(O.c.customer_id == customer_id)).all()
         parts.append(pd.DataFrame({"at": [pd.Timestamp(r[0]) for r in rows], "kind": "order",
-                                   "title": [r[1] for r in rows], "detail": [f"{float(r[2]):,.2f}" for r in rows],
-                                   "status": [r[3] for r in rows], "ref": [r[4] for r in rows]}))
+                                   "title": "", "detail": [f"{float(r[2]):,.2f}" for r in rows],
+                                   "labels": [(("product", r[1]), ("sales_channel", r[3])) for r in rows],
+                                   "ref": [r[4] for r in rows]}))
     if "interaction" in kinds:
         rows = session.execute(select(I.c.occurred_at, I.c.subject, I.c.notes, I.c.channel, I.c.direction,
                                       I.c.outcome, I.c.id).where(I.c.customer_id == customer_id)).all()
         parts.append(pd.DataFrame({"at": [pd.Timestamp(r[0]) for r in rows], "kind": "interaction",
                                    "title": [r[1] for r in rows], "detail": [r[2] or "" for r in rows],
-                                   "status": [f"{r[3]}/{r[4]}/{r[5] or ''}".rstrip("/") for r in rows],
+                                   "labels": [(("channel", r[3]), ("direction", r[4]), ("outcome", r[5])) for r in rows],
                                    "ref": [r[6] for r in rows]}))
     if "ticket" in kinds:
         rows = session.execute(select(E.c.at, T.c.kind, T.c.category, E.c.from_status, E.c.to_status, T.c.id, E.c.note)
                                .select_from(E.join(T, T.c.id == E.c.ticket_id))
                                .where(T.c.customer_id == customer_id)).all()
         parts.append(pd.DataFrame({"at": [pd.Timestamp(r[0]) for r in rows], "kind": "ticket",
-                                   "title": [f"#{r[5]} {r[1]}/{r[2]}" for r in rows],
-                                   "detail": [r[6] or "" for r in rows],
-                                   "status": [f"{r[3] or ''}→{r[4]}" for r in rows], "ref": [r[5] for r in rows]}))
+                                   "title": [f"#{r[5]}" for r in rows], "detail": [r[6] or "" for r in rows],
+                                   "labels": [(("ticket_kind", r[1]), ("category", r[2]), ("ticket_status", r[4]))
+                                              for r in rows], "ref": [r[5] for r in rows]}))
     if "nps" in kinds:
         rows = session.execute(select(N.c.responded_at, N.c.score, N.c.comment, N.c.touchpoint, N.c.id)
                                .where(N.c.customer_id == customer_id)).all()
         parts.append(pd.DataFrame({"at": [pd.Timestamp(r[0]) for r in rows], "kind": "nps",
                                    "title": [str(r[1]) for r in rows], "detail": [r[2] or "" for r in rows],
-                                   "status": [r[3] for r in rows], "ref": [r[4] for r in rows]}))
+                                   "labels": [(("touchpoint", r[3]),) for r in rows], "ref": [r[4] for r in rows]}))
     parts = [p for p in parts if not p.empty]
     if not parts:
         return pd.DataFrame(columns=TIMELINE_COLUMNS)

@@ -125,7 +125,7 @@ def test_a_ticket_starts_its_clocks_and_counts_in_the_cockpit_at_once(engine: En
         open_ = cv.open_tickets(s, amy, world["mine"], now=NOW + timedelta(minutes=50))
         assert list(open_["first_response"]) == ["at_risk"] and list(open_["resolution"]) == ["running"]
         events = cv.timeline(s, amy, world["mine"], kinds=("ticket",))
-        assert list(events["status"]) == ["→new"]
+        assert list(events["labels"]) == [(("ticket_kind", "complaint"), ("category", "billing"), ("ticket_status", "new"))]
     with pytest.raises(FieldErrors) as err, session_scope(engine) as s:
         activity.create_ticket(s, amy, TicketForm(world["mine"], "complaint", "weather", "asap", "phone", "no"), now=NOW)
     assert set(err.value.errors) == {"category", "priority", "description"}

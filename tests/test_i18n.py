@@ -37,12 +37,17 @@ def test_every_key_used_in_code_exists() -> None:
 
 
 def test_every_data_code_and_kpi_is_translated() -> None:
-    from core.demo import INDUSTRIES, REGIONS
+    from core import models as m
+    from core.demo import INDUSTRIES, PRODUCT_CATEGORIES, REGIONS, SALES_CHANNELS
     from core.kpi import KPI_SPECS
 
     groups = {"tier": TIERS, "stage": LIFECYCLE_STAGES, "reason": CHURN_REASONS, "priority": TICKET_PRIORITIES,
               "region": list(REGIONS), "industry": INDUSTRIES, "kind": ("B2B", "B2C"),
-              "city": [city for _, cities in REGIONS.values() for city in cities], "audit": ACTIONS}
+              "city": [city for _, cities in REGIONS.values() for city in cities], "audit": ACTIONS,
+              "channel": m.INTERACTION_CHANNELS + m.TICKET_CHANNELS, "direction": m.INTERACTION_DIRECTIONS,
+              "outcome": m.INTERACTION_OUTCOMES, "ticket_kind": m.TICKET_KINDS, "category": m.TICKET_CATEGORIES,
+              "ticket_status": m.TICKET_STATUSES, "touchpoint": m.NPS_TOUCHPOINTS, "size": m.COMPANY_SIZES,
+              "product": PRODUCT_CATEGORIES, "sales_channel": SALES_CHANNELS}
     for group, codes in groups.items():
         for code in codes:
             assert f"{group}.{code}" in catalog("zh"), (group, code)
