@@ -1,0 +1,129 @@
+"""Business-hours calendars: working days, several intervals a day, a time zone, holidays.
+
+Stored timestamps are naive and in the store's time zone (the server clock, `Settings.timezone`); a
+calendar converts them to its own zone to decide what is working time. All sums are in minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core.errors import ValidationError
+
+WEEKDAYS = (0, 1, 2, 3, 4, 5, 6)  # Monday = 0
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """When the clock runs. `intervals` are (start, end) times of a working day, in order, not overlapping;
+    `holidays` are inclusive (first, last) day ranges. A calendar with `always` set runs around the clock."""
+
+    timezone: str = "UTC"
+    working_days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    intervals: tuple[tuple[time, time], ...] = ((time(9), time(18)),)
+    holidays: tuple[tuple[date, date], ...] = ()
+    always: bool = False
+    store_timezone: str = field(default="UTC", compare=False)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def _zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def _local(self, moment: datetime) -> datetime:
+        return moment.replace(tzinfo=ZoneInfo(self.store_timezone)).astimezone(self._zone())
+
+    def _stored(self, local: datetime) -> datetime:
+        return local.astimezone(ZoneInfo(self.store_timezone)).replace(tzinfo=None)
+
+    def is_holiday(self, day: date) -> bool:
+        return any(first <= day <= last for first, last in self.holidays)
+
+    def _working_spans(self, day: date) -> list[tuple[datetime, datetime]]:
+        """The day's working intervals as aware datetimes in the calendar's zone (none on days off)."""
+        if day.weekday() not in self.working_days or self.is_holiday(day):
+            return []
+        zone = self._zone()
+        return [(datetime.combine(day, start, zone), datetime.combine(day, end, zone) if end != time(0)
+                 else datetime.combine(day + timedelta(days=1), time(0), zone)) for start, end in self.intervals]
+
+    def working_minutes(self, start: datetime, end: datetime) -> float:
+        """Working minutes between two stored timestamps (0 when end <= start)."""
+        if end <= start:
+            return 0.0
+        if self.always:
+            return (end - start).total_seconds() / 60
+        a, b = self._local(start), self._local(end)
+        total, day = 0.0, a.date()
+        while day <= b.date():
+            for low, high in self._working_spans(day):
+                overlap = (min(high, b) - max(low, a)).total_seconds()
+                if overlap > 0:
+                    total += overlap / 60
+            day += timedelta(days=1)
+        return total
+
+    def add_working_minutes(self, start: datetime, minutes: float) -> datetime:
+        """The stored timestamp at which `minutes` of working time after `start` have passed."""
+        if self.always:
+            return start + timedelta(minutes=minutes)
+        left, cursor = minutes, self._local(start)
+        day = cursor.date()
+        for _ in range(3 * 366):  # a calendar has working time every year (validated): this always ends
+            for low, high in self._working_spans(day):
+                if high <= cursor:
+                    continue
+                begin = max(low, cursor)
+                span = (high - begin).total_seconds() / 60
+                if left <= span:
+                    return self._stored(begin + timedelta(minutes=left))
+                left -= span
+            day += timedelta(days=1)
+        raise ValidationError("The calendar has no working time within three years.")
+
+
+def parse_intervals(text: str) -> tuple[tuple[time, time], ...]:
+    """'09:00-12:00, 13:30-18:00' -> ((09:00, 12:00), (13:30, 18:00)); a ValidationError says what is wrong."""
+    intervals = []
+    for part in (p.strip() for p in text.replace("，", ",").split(",") if p.strip()):
+        try:
+            low, high = (time.fromisoformat(x.strip()) for x in part.split("-"))
+        except ValueError:
+            raise ValidationError(f"{part!r} is not a time interval like 09:00-12:00.") from None
+        intervals.append((low, high))
+    return tuple(intervals)
+
+
+def validate(calendar: Calendar) -> None:
+    """Refuse a calendar without working time, with overlapping intervals or overlapping holidays."""
+    try:
+        ZoneInfo(calendar.timezone)
+        ZoneInfo(calendar.store_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"Unknown time zone {calendar.timezone!r}.") from None
+    if calendar.always:
+        return
+    if not calendar.working_days or any(d not in WEEKDAYS for d in calendar.working_days):
+        raise ValidationError("A calendar needs at least one working day (Monday = 0 ... Sunday = 6).")
+    if not calendar.intervals:
+        raise ValidationError("A calendar needs at least one working interval a day.")
+    previous_end: time | None = None
+    for start, end in calendar.intervals:
+        if not (start < end or end == time(0)):
+            raise ValidationError(f"The interval {start:%H:%M}-{end:%H:%M} ends before it starts.")
+        if previous_end is not None and (start < previous_end or previous_end == time(0)):
+            raise ValidationError("Working intervals must be in order and must not overlap.")
+        previous_end = end
+    ordered = sorted(calendar.holidays)
+    for first, last in ordered:
+        if last < first:
+            raise ValidationError(f"The holiday {first} - {last} ends before it starts.")
+    for (_, last), (first, _) in zip(ordered, ordered[1:]):
+        if first <= last:
+            raise ValidationError("Holidays overlap; merge them into one range.")
+
+
+AROUND_THE_CLOCK = Calendar(always=True)

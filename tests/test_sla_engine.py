@@ -1,0 +1,129 @@
+"""The SLA engine against hand-worked cases, each its own test (times are worked out in the comments)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+import pytest
+
+from core.business_hours import AROUND_THE_CLOCK, Calendar, parse_intervals
+from core.errors import ValidationError
+from core.sla_engine import Event, Targets, evaluate
+
+# Monday 2026-03-02 ... ; 9:00-12:00 and 13:30-18:00 = 7.5 working hours a day
+OFFICE = Calendar(timezone="UTC", intervals=((time(9), time(12)), (time(13, 30), time(18))))
+H = 60
+
+
+def ev(*pairs: tuple[str, str]) -> list[Event]:
+    return [Event(datetime.fromisoformat(at), action) for at, action in pairs]
+
+
+def test_business_hours_across_a_weekend_and_a_holiday() -> None:
+    calendar = Calendar(timezone="UTC", holidays=((date(2026, 3, 9), date(2026, 3, 9)),))  # 9-18, Monday the 9th off
+    # Friday 17:00 + 4 working hours: 1 h on Friday, weekend and the Monday holiday skipped, 3 h on Tuesday
+    assert calendar.add_working_minutes(datetime(2026, 3, 6, 17), 4 * H) == datetime(2026, 3, 10, 12)
+    assert calendar.working_minutes(datetime(2026, 3, 6, 17), datetime(2026, 3, 10, 12)) == 4 * H
+
+
+def test_a_lunch_break_is_not_working_time() -> None:
+    # 11:00 + 2 h: 1 h to 12:00, lunch until 13:30, 1 h more -> 14:30
+    assert OFFICE.add_working_minutes(datetime(2026, 3, 2, 11), 2 * H) == datetime(2026, 3, 2, 14, 30)
+    assert OFFICE.working_minutes(datetime(2026, 3, 2, 11, 30), datetime(2026, 3, 2, 14)) == 60  # 30 + 30
+
+
+def test_time_zones() -> None:
+    # stored in UTC, worked in Shanghai (UTC+8): 01:00 UTC is 09:00 there; 9 working hours end 18:00 = 10:00 UTC
+    shanghai = Calendar(timezone="Asia/Shanghai", store_timezone="UTC")
+    assert shanghai.add_working_minutes(datetime(2026, 3, 2, 1), 9 * H) == datetime(2026, 3, 2, 10)  # the whole day
+    assert shanghai.add_working_minutes(datetime(2026, 3, 2, 1), 10 * H) == datetime(2026, 3, 3, 2)  # 1 h next day
+    assert shanghai.add_working_minutes(datetime(2026, 3, 2, 1), 8 * H) == datetime(2026, 3, 2, 9)
+    assert shanghai.working_minutes(datetime(2026, 3, 2, 0), datetime(2026, 3, 2, 2)) == 60  # 08:00-10:00 there
+
+
+def test_pause_and_resume() -> None:
+    # resolution 8 working hours, around the clock: 2 h running, 10 h waiting on the customer, 1 h running
+    events = ev(("2026-03-02T08:00", "created"), ("2026-03-02T08:30", "accept"), ("2026-03-02T10:00", "wait"),
+                ("2026-03-02T20:00", "customer_reply"))
+    sla = evaluate(events, Targets({"resolution": 8 * H}), AROUND_THE_CLOCK, datetime(2026, 3, 2, 21))
+    resolution = sla.metrics["resolution"]
+    assert resolution.elapsed_minutes == 3 * H and resolution.state == "running"
+    assert resolution.due_at == datetime(2026, 3, 3, 2)  # 5 h left from 21:00
+    paused = evaluate(events[:3], Targets({"resolution": 8 * H}), AROUND_THE_CLOCK, datetime(2026, 3, 2, 21))
+    assert paused.metrics["resolution"].state == "paused" and paused.paused and paused.metrics["resolution"].due_at is None
+
+
+def test_exactly_at_the_deadline_is_met_a_minute_later_is_breached() -> None:
+    targets = Targets({"first_response": 2 * H})
+    on_time = ev(("2026-03-02T09:00", "created"), ("2026-03-02T11:00", "accept"))
+    late = ev(("2026-03-02T09:00", "created"), ("2026-03-02T11:01", "accept"))
+    assert evaluate(on_time, targets, AROUND_THE_CLOCK, datetime(2026, 3, 3)).metrics["first_response"].state == "met"
+    result = evaluate(late, targets, AROUND_THE_CLOCK, datetime(2026, 3, 3)).metrics["first_response"]
+    assert result.state == "breached" and result.breached_at == datetime(2026, 3, 2, 11)
+    running = evaluate(on_time[:1], targets, AROUND_THE_CLOCK, datetime(2026, 3, 2, 11)).metrics["first_response"]
+    assert running.state == "at_risk" and running.left_minutes == 0  # at the deadline, not past it
+
+
+def test_breach_while_paused() -> None:
+    # 4 h target; paused after 3 h; the wall-clock due time passes while paused: not breached
+    targets = Targets({"resolution": 4 * H})
+    events = ev(("2026-03-02T08:00", "created"), ("2026-03-02T11:00", "wait"))
+    assert evaluate(events, targets, AROUND_THE_CLOCK, datetime(2026, 3, 4)).metrics["resolution"].state == "paused"
+    # already past the target when it was paused: breached, and it stays breached while paused
+    late = ev(("2026-03-02T08:00", "created"), ("2026-03-02T13:00", "wait"))
+    result = evaluate(late, targets, AROUND_THE_CLOCK, datetime(2026, 3, 4)).metrics["resolution"]
+    assert result.state == "breached" and result.breached_at == datetime(2026, 3, 2, 12)
+
+
+def test_reopen_after_close_keeps_the_history_and_counts() -> None:
+    # resolved after 3 h (met, target 4 h), closed, re-opened next day: the clock goes on from 3 h
+    events = ev(("2026-03-02T08:00", "created"), ("2026-03-02T08:10", "accept"), ("2026-03-02T11:00", "resolve"),
+                ("2026-03-02T12:00", "close"), ("2026-03-03T08:00", "reopen"))
+    targets = Targets({"resolution": 4 * H})
+    result = evaluate(events, targets, AROUND_THE_CLOCK, datetime(2026, 3, 3, 8, 30))
+    assert result.reopened == 1 and result.metrics["resolution"].elapsed_minutes == 3.5 * H
+    assert result.metrics["resolution"].state == "at_risk"  # 3.5 of 4 h used (>= 80%)
+    later = evaluate(events, targets, AROUND_THE_CLOCK, datetime(2026, 3, 3, 9, 30)).metrics["resolution"]
+    assert later.state == "breached" and later.breached_at == datetime(2026, 3, 3, 9)
+
+
+def test_next_response_restarts_on_each_customer_message() -> None:
+    targets = Targets({"next_response": 1 * H})
+    events = ev(("2026-03-02T08:00", "created"), ("2026-03-02T08:05", "accept"),
+                ("2026-03-02T09:00", "customer_message"), ("2026-03-02T09:40", "agent_reply"),  # 40 min: met
+                ("2026-03-02T10:00", "customer_message"))
+    result = evaluate(events, targets, AROUND_THE_CLOCK, datetime(2026, 3, 2, 10, 30)).metrics["next_response"]
+    assert result.state == "running" and result.elapsed_minutes == 30 and result.due_at == datetime(2026, 3, 2, 11)
+    late = evaluate(events, targets, AROUND_THE_CLOCK, datetime(2026, 3, 2, 11, 5)).metrics["next_response"]
+    assert late.state == "breached"
+
+
+def test_business_hours_clock_over_a_night() -> None:
+    # first response 2 working hours; created 17:00 Monday: 1 h Monday, 1 h Tuesday from 09:00 -> due 10:00
+    events = ev(("2026-03-02T17:00", "created"),)
+    result = evaluate(events, Targets({"first_response": 2 * H}), OFFICE, datetime(2026, 3, 2, 20))
+    assert result.metrics["first_response"].due_at == datetime(2026, 3, 3, 10)
+    assert result.metrics["first_response"].elapsed_minutes == 60 and result.metrics["first_response"].state == "running"
+
+
+def test_warning_by_offset() -> None:
+    events = ev(("2026-03-02T08:00", "created"),)
+    targets = Targets({"first_response": 4 * H}, warn_offset_minutes=30)
+    assert evaluate(events, targets, AROUND_THE_CLOCK, datetime(2026, 3, 2, 11, 20)).metrics["first_response"].state == "running"
+    assert evaluate(events, targets, AROUND_THE_CLOCK, datetime(2026, 3, 2, 11, 30)).metrics["first_response"].state == "at_risk"
+
+
+@pytest.mark.parametrize("calendar, message", [
+    (dict(working_days=()), "working day"),
+    (dict(intervals=()), "interval"),
+    (dict(intervals=((time(12), time(9)),)), "ends before"),
+    (dict(intervals=((time(9), time(13)), (time(12), time(18)))), "overlap"),
+    (dict(holidays=((date(2026, 10, 1), date(2026, 10, 7)), (date(2026, 10, 5), date(2026, 10, 8)))), "overlap"),
+    (dict(timezone="Mars/Olympus"), "time zone"),
+])
+def test_bad_calendars_are_refused(calendar: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Calendar(**calendar)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        parse_intervals("9 to 5")
+    assert parse_intervals("09:00-12:00，13:30-18:00") == ((time(9), time(12)), (time(13, 30), time(18)))
