@@ -29,9 +29,9 @@ TASKS, SUB = m.Task.__table__, m.FormSubmission.__table__
 
 # form -> roles that may submit it (and only for customers in their scope)
 WRITE_ROLES: dict[str, tuple[str, ...]] = {
-    "interaction": ("admin", "account_manager", "support_agent"),
-    "ticket": ("admin", "account_manager", "support_agent"),
-    "nps": ("admin", "account_manager", "support_agent"),
+    "interaction": ("admin", "account_manager", "support_agent", "team_lead"),
+    "ticket": ("admin", "account_manager", "support_agent", "team_lead"),
+    "nps": ("admin", "account_manager", "support_agent", "team_lead"),
     "profile": ("admin", "account_manager"),
     "task": ("admin", "account_manager"),
 }
@@ -195,7 +195,7 @@ def create_ticket(session: Session, viewer: Viewer, form: TicketForm, *, token: 
         status="new", created_at=now, first_response_due=first_due, resolution_due=resolution_due,
         description=description)).inserted_primary_key[0])
     session.execute(E.insert().values(ticket_id=new_id, at=now, user_id=viewer.user_id, from_status=None,
-                                      to_status="new", note="created"))
+                                      to_status="new", action="created"))
     facts.refresh_period_facts(session, key=_key(customer), since=now.date(), as_of=now.date())
     facts.refresh_customer_row(session, int(customer["id"]))  # type: ignore[arg-type]
     audit.record(session, action="ticket_created", username=viewer.username, object=f"customer:{customer['code']}",

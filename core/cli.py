@@ -8,6 +8,7 @@ import os
 import sys
 from datetime import date, datetime
 
+from core import models as m
 from core.errors import ConfigError, CrmError
 
 
@@ -25,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
 
     user = commands.add_parser("create-user", help="create a user (the first admin of a fresh store, for example)")
     user.add_argument("username")
-    user.add_argument("--role", required=True, choices=["admin", "executive", "account_manager", "support_agent", "analyst"])
+    user.add_argument("--role", required=True, choices=list(m.ROLES))
     user.add_argument("--name", required=True, help="display name")
     user.add_argument("--email")
     user.add_argument("--team")

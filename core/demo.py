@@ -58,6 +58,7 @@ SUBJECTS = {
     "self_service": "Portal self-service request", "on_site": "On-site support",
 }
 STAFF_DOMAIN = "cockpit.example"
+EVENT_ACTIONS = {"new": "created", "accepted": "accept", "analysing": "analyse", "resolved": "resolve", "closed": "close"}
 DAY_S = 86_400
 
 
@@ -115,6 +116,7 @@ def _staff(n_customers: int) -> list[dict[str, object]]:
                for i in range(1, managers + 1)]
     people += [("agent" if i == 1 else f"agent{i}", f"Support Agent {i}", "support_agent", "Service")
                for i in range(1, agents + 1)]
+    people += [("lead", "Service Team Lead", "team_lead", "Service")]
     return [{"id": i, "username": u, "display_name": d, "email": f"{u}@{STAFF_DOMAIN}", "role": r, "team": t}
             for i, (u, d, r, t) in enumerate(people, start=1)]
 
@@ -354,6 +356,7 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
         "feedback_at": _seconds(np.where(feedback, close_seen, nan)),
         "description": np.where(t_complaint, "Customer reports a problem and asks for a fix.", "Customer request."),
         "resolution": np.where(~np.isnan(res_seen), "Resolved and confirmed with the customer.", None),
+        "reopened": np.zeros(k, dtype=int), "version": np.zeros(k, dtype=int),
     }
     steps = [(t_created, None, "new", None), (fr_seen, "new", "accepted", t_agent), (analyse_seen, "accepted", "analysing", t_agent),
              (res_seen, "analysing", "resolved", t_agent), (close_seen, "resolved", "closed", t_agent)]
@@ -368,6 +371,7 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
     ticket_events = {"ticket_id": np.concatenate(ev_ticket), "at": _seconds(np.concatenate(ev_at)),
                      "user_id": np.concatenate(ev_user).astype(object), "from_status": np.concatenate(ev_from),
                      "to_status": np.concatenate(ev_to), "note": np.full(sum(len(x) for x in ev_ticket), None, dtype=object)}
+    ticket_events["action"] = np.array([EVENT_ACTIONS[s_] for s_ in ticket_events["to_status"]], dtype=object)
 
     # --- NPS ----------------------------------------------------------------------------------------
     nc, n_day, score = np.concatenate(nps_c), np.concatenate(nps_day), np.concatenate(nps_score)

@@ -35,7 +35,7 @@ NAMING = {
 
 Money = Numeric(14, 2, asdecimal=False)
 
-ROLES = ("admin", "executive", "account_manager", "support_agent", "analyst")
+ROLES = ("admin", "executive", "account_manager", "support_agent", "team_lead", "analyst")
 CUSTOMER_KINDS = ("B2B", "B2C")
 CUSTOMER_STATUSES = ("prospect", "active", "churned")
 ACQUISITION_CHANNELS = ("website", "social_media", "trade_show", "referral", "outbound", "partner")
@@ -43,8 +43,10 @@ LEAD_STATUSES = ("new", "qualified", "converted", "disqualified")
 INTERACTION_CHANNELS = ("phone", "email", "online_chat", "visit", "social_media", "self_service", "on_site")
 TICKET_KINDS = ("complaint", "service_request", "inquiry")
 TICKET_PRIORITIES = ("urgent", "high", "normal", "low")
-TICKET_STATUSES = ("new", "accepted", "analysing", "resolved", "closed")
-OPEN_TICKET_STATUSES = ("new", "accepted", "analysing")  # not yet resolved: counted as open on the 360° view
+TICKET_STATUSES = ("new", "accepted", "analysing", "waiting", "resolved", "closed")
+OPEN_TICKET_STATUSES = ("new", "accepted", "analysing", "waiting")  # not yet resolved: counted as open
+ROOT_CAUSES = ("product_defect", "logistics", "process", "staff", "customer_misunderstanding", "third_party", "other")
+SLA_ACTION_TARGETS = ("none", "assignee", "team_lead", "admin")
 INTERACTION_DIRECTIONS = ("inbound", "outbound")
 INTERACTION_OUTCOMES = ("positive", "neutral", "negative", "follow_up")
 TICKET_CATEGORIES = ("product_quality", "delivery", "billing", "service_attitude", "technical", "account")
@@ -162,7 +164,15 @@ class Ticket(Base):
     feedback_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     description: Mapped[str | None] = mapped_column(Text)
     resolution: Mapped[str | None] = mapped_column(Text)
+    team: Mapped[str | None] = mapped_column(String(64))
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policies.id"))
+    findings: Mapped[str | None] = mapped_column(Text)
+    root_cause: Mapped[str | None] = mapped_column(String(32))
+    feedback_comment: Mapped[str | None] = mapped_column(Text)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=0)  # optimistic lock: every change adds one
     __table_args__ = (
+        Index("ix_tickets_status_resolution_due", "status", "resolution_due"),
         Index("ix_tickets_kind_first_response_due", "kind", "first_response_due"),
         Index("ix_tickets_kind_resolution_due", "kind", "resolution_due"),
         Index("ix_tickets_kind_closed_at", "kind", "closed_at"),
@@ -178,7 +188,88 @@ class TicketEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(String(200))
+    action: Mapped[str | None] = mapped_column(String(32))  # what happened (core/sla_engine.py reads these)
     __table_args__ = (Index("ix_ticket_events_ticket_at", "ticket_id", "at"),)
+
+
+class SlaCalendar(Base):
+    """A business-hours calendar (core/business_hours.py); holidays in sla_holidays."""
+
+    __tablename__ = "sla_calendars"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    working_days: Mapped[str] = mapped_column(String(20))  # "0,1,2,3,4" (Monday = 0)
+    intervals: Mapped[str] = mapped_column(String(200))  # "09:00-12:00,13:30-18:00"
+
+
+class SlaHoliday(Base):
+    __tablename__ = "sla_holidays"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("sla_calendars.id"), index=True)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    name: Mapped[str | None] = mapped_column(String(64))
+
+
+class SlaPolicy(Base):
+    """One version of an SLA policy: conditions (None matches anything), targets in minutes, calendar,
+    warning rule and actions. An edit closes this version (valid_to) and adds the next one."""
+
+    __tablename__ = "sla_policies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)  # the first matching policy by position applies
+    kind: Mapped[str | None] = mapped_column(String(32))
+    priority: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    tier: Mapped[str | None] = mapped_column(String(16))
+    team: Mapped[str | None] = mapped_column(String(64))
+    calendar_id: Mapped[int | None] = mapped_column(ForeignKey("sla_calendars.id"))  # None: around the clock
+    first_response_minutes: Mapped[float | None] = mapped_column(Float)
+    next_response_minutes: Mapped[float | None] = mapped_column(Float)
+    accept_minutes: Mapped[float | None] = mapped_column(Float)
+    analyse_minutes: Mapped[float | None] = mapped_column(Float)
+    resolution_minutes: Mapped[float | None] = mapped_column(Float)
+    feedback_minutes: Mapped[float | None] = mapped_column(Float)
+    warn_share: Mapped[float] = mapped_column(Float, default=0.8)
+    warn_offset_minutes: Mapped[float | None] = mapped_column(Float)
+    on_warning: Mapped[str] = mapped_column(String(16), default="assignee")
+    on_violation: Mapped[str] = mapped_column(String(16), default="team_lead")
+    on_success: Mapped[str] = mapped_column(String(16), default="none")
+    valid_from: Mapped[datetime] = mapped_column(DateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime)
+    replaces_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class TicketSla(Base):
+    """Per-ticket, per-metric SLA result, kept current by every ticket write and by the SLA tick."""
+
+    __tablename__ = "ticket_sla"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target_minutes: Mapped[float] = mapped_column(Float)
+    elapsed_minutes: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    breached_at: Mapped[datetime | None] = mapped_column(DateTime)
+    known_at: Mapped[datetime | None] = mapped_column(DateTime)  # when met or breached became known
+    wait_minutes: Mapped[float | None] = mapped_column(Float)  # resolution row: the customer's total wait
+    agent_minutes: Mapped[float | None] = mapped_column(Float)  # resolution row: working time with agents
+    __table_args__ = (Index("ix_ticket_sla_metric_known", "metric", "known_at"),
+                      Index("ix_ticket_sla_state_due", "state", "due_at"))
+
+
+class SlaFiring(Base):
+    """An SLA action that fired: once per ticket, metric and action (warning, violation, success)."""
+
+    __tablename__ = "sla_firings"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    action: Mapped[str] = mapped_column(String(16), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class NpsResponse(Base):
@@ -204,6 +295,8 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    source: Mapped[str | None] = mapped_column(String(16))  # follow_up, sla, detractor, low_csat
     __table_args__ = (Index("ix_tasks_owner_done_due", "owner_id", "done_at", "due_date"),)
 
 

@@ -29,10 +29,12 @@ USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
 PAGE_ROLES: dict[str, tuple[str, ...]] = {
     "cockpit": ("admin", "executive", "analyst", "account_manager"),
     "customers": ("admin", "executive", "analyst", "account_manager"),
-    "customer": ("admin", "executive", "analyst", "account_manager", "support_agent"),
+    "customer": ("admin", "executive", "analyst", "account_manager", "support_agent", "team_lead"),
+    "service": ("admin", "support_agent", "team_lead", "executive", "analyst"),
+    "voice": ("admin", "executive", "analyst", "team_lead", "account_manager", "support_agent"),
     "admin": ("admin",),
 }
-CONTACT_VISIBLE = ("support_agent", "account_manager")  # sees phone/email in clear (an account manager: own customers)
+CONTACT_VISIBLE = ("support_agent", "team_lead", "account_manager")  # sees phone/email in clear (an account manager: own customers)
 MAY_REVEAL = ("admin",)  # sees masked values, may reveal one with a reason (audited)
 
 
@@ -79,7 +81,7 @@ def scoped(viewer: Viewer, filters: Filters) -> Filters:
     """The viewer's row-level scope applied to requested filters: the only place that decides it."""
     if viewer.role == "account_manager":
         return replace(filters, owner_ids=(viewer.user_id,) if viewer.user_id is not None else (-1,))
-    if viewer.role == "support_agent":
+    if viewer.role in ("support_agent", "team_lead"):
         return replace(filters, with_tickets_only=True)
     if viewer.role in ("admin", "executive", "analyst"):
         return filters

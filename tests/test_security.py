@@ -96,5 +96,5 @@ def test_scope_per_role() -> None:
     assert security.scoped(Viewer(4, "ag", "AG", "support_agent"), asked).with_tickets_only
     for role in ("admin", "executive", "analyst"):
         assert security.scoped(Viewer(5, "x", "X", role), asked) == asked
-    assert security.pages_for(Viewer(4, "ag", "AG", "support_agent")) == ["customer"]
+    assert security.pages_for(Viewer(4, "ag", "AG", "support_agent")) == ["customer", "service", "voice"]
     assert "admin" not in security.pages_for(Viewer(5, "x", "X", "executive"))
