@@ -196,6 +196,12 @@ def create_ticket(session: Session, viewer: Viewer, form: TicketForm, *, token: 
         description=description)).inserted_primary_key[0])
     session.execute(E.insert().values(ticket_id=new_id, at=now, user_id=viewer.user_id, from_status=None,
                                       to_status="new", action="created"))
+    from core import service  # the service desk's policies decide the clocks
+
+    service.ensure_defaults(session)
+    ticket = {"id": new_id, "kind": form.kind, "priority": form.priority, "category": form.category,
+              "channel": form.channel, "team": None}
+    service.open_ticket_sla(session, ticket, service.tier_of(session, int(customer["id"])), now=now)  # type: ignore[arg-type]
     facts.refresh_period_facts(session, key=_key(customer), since=now.date(), as_of=now.date())
     facts.refresh_customer_row(session, int(customer["id"]))  # type: ignore[arg-type]
     audit.record(session, action="ticket_created", username=viewer.username, object=f"customer:{customer['code']}",

@@ -1,0 +1,462 @@
+"""The service desk: SLA policies and calendars in the database, the complaint workflow, per-ticket SLA
+results and the actions they fire.
+
+The workflow is accept (受理) -> analyse (分析) -> resolve (解决) -> feedback (反馈), with waiting on the
+customer, re-open and close beside it. Every transition is checked here (an illegal one is refused and
+writes nothing), takes the ticket version the agent saw (a concurrent change is refused, not
+overwritten), appends an event, and recomputes the ticket's SLA results from its events in the same
+transaction. `tick` does the same for open tickets as time passes; actions fire once per ticket,
+metric and action, each recorded as an event (and a task for its recipient).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from core import audit, facts, models as m
+from core.business_hours import AROUND_THE_CLOCK, Calendar, parse_intervals
+from core.errors import Conflict, FieldErrors, NotFound, PermissionDenied, ValidationError
+from core.facts import DimKey
+from core.security import Viewer
+from core.sla_engine import METRICS, Event, MetricResult, Targets, evaluate
+
+T, E, C, U = m.Ticket.__table__, m.TicketEvent.__table__, m.Customer.__table__, m.User.__table__
+P, CAL, HOL = m.SlaPolicy.__table__, m.SlaCalendar.__table__, m.SlaHoliday.__table__
+R, FIRE, TASKS, S = m.TicketSla.__table__, m.SlaFiring.__table__, m.Task.__table__, m.CustomerStat.__table__
+
+SERVICE_ROLES = ("admin", "team_lead", "support_agent")
+LEAD_ROLES = ("admin", "team_lead")
+H = 60.0
+
+# --- defaults shipped ---------------------------------------------------------------------------------
+
+# priority -> (first response, resolution) in hours; complaints: 2 h / 48 h around the clock (the seeds)
+PRIORITY_HOURS = {"urgent": (1, 8), "high": (2, 24), "normal": (4, 48), "low": (8, 72)}
+COMPLAINT_HOURS = (2, 48)
+TIGHTER = {"urgent": "urgent", "high": "urgent", "normal": "high", "low": "normal"}  # high-value: one step tighter
+OFFICE_CALENDAR = {"name": "China office", "timezone": "Asia/Shanghai", "working_days": "0,1,2,3,4",
+                   "intervals": "09:00-12:00,13:30-18:00"}
+OFFICE_HOLIDAYS = [(date(2026, 1, 1), date(2026, 1, 3), "New Year"), (date(2026, 2, 15), date(2026, 2, 23), "Spring Festival"),
+                   (date(2026, 4, 4), date(2026, 4, 6), "Qingming"), (date(2026, 5, 1), date(2026, 5, 5), "Labour Day"),
+                   (date(2026, 6, 19), date(2026, 6, 21), "Dragon Boat"), (date(2026, 10, 1), date(2026, 10, 8), "National Day")]
+
+
+def _policy_row(name: str, position: int, *, first: float, resolution: float, calendar_id: int | None,
+                now: datetime, **conditions: object) -> dict[str, object]:
+    return {"name": name, "position": position, "first_response_minutes": first * H, "next_response_minutes": first * H,
+            "accept_minutes": first * H, "analyse_minutes": resolution * H / 2, "resolution_minutes": resolution * H,
+            "feedback_minutes": 72 * H, "warn_share": 0.8, "on_warning": "assignee", "on_violation": "team_lead",
+            "on_success": "none", "calendar_id": calendar_id, "valid_from": now, **conditions}
+
+
+def ensure_defaults(session: Session, *, now: datetime | None = None) -> bool:
+    """Install the shipped calendar and policies when the store has none (first start, seed); idempotent."""
+    if session.scalar(select(func.count()).select_from(P)):
+        return False
+    now = now or datetime(2000, 1, 1)
+    calendar_id = session.execute(CAL.insert().values(**OFFICE_CALENDAR)).inserted_primary_key[0]
+    for first, last, name in OFFICE_HOLIDAYS:
+        session.execute(HOL.insert().values(calendar_id=calendar_id, first_day=first, last_day=last, name=name))
+    rows, position = [], 10
+    for kind in ("complaint", None):  # complaints: around the clock, capped at 2 h / 48 h (the seeds)
+        for tier in ("high_value", None):  # high-value customers: one priority step tighter
+            for priority in m.TICKET_PRIORITIES:
+                fr, res = PRIORITY_HOURS[TIGHTER[priority] if tier else priority]
+                if kind:
+                    fr, res = min(fr, COMPLAINT_HOURS[0]), min(res, COMPLAINT_HOURS[1])
+                name = " · ".join(x for x in (kind and "Complaint", priority, tier and "high value") if x)
+                rows.append(_policy_row(name, position, first=fr, resolution=res,
+                                        calendar_id=None if kind else calendar_id, now=now, kind=kind, tier=tier,
+                                        priority=priority))
+                position += 10
+    session.execute(P.insert(), rows)
+    return True
+
+
+# --- policies ---------------------------------------------------------------------------------------
+
+CONDITIONS = ("kind", "priority", "category", "channel", "tier", "team")
+TARGET_COLUMNS = tuple(f"{metric}_minutes" for metric in METRICS)
+
+
+def current_policies(session: Session, at: datetime | None = None) -> list[dict[str, object]]:
+    """Policies valid at `at` (default now), in the order they are tried."""
+    at = at or datetime.now()
+    stmt = (select(P).where(P.c.valid_from <= at, or_(P.c.valid_to.is_(None), P.c.valid_to > at))
+            .order_by(P.c.position, P.c.id))
+    return [dict(r) for r in session.execute(stmt).mappings()]
+
+
+def match_policy(policies: list[dict[str, object]], ticket: dict[str, object]) -> dict[str, object]:
+    """The first policy whose every set condition equals the ticket's (tier: the customer's value tier)."""
+    for policy in policies:
+        if all(policy[c] is None or policy[c] == ticket.get(c) for c in CONDITIONS):
+            return policy
+    raise ValidationError("No SLA policy matches this ticket and there is no default policy.")
+
+
+def targets_of(policy: dict[str, object]) -> Targets:
+    minutes = {metric: policy[f"{metric}_minutes"] for metric in METRICS}
+    return Targets(minutes, float(policy["warn_share"] or 0.8), policy["warn_offset_minutes"])  # type: ignore[arg-type]
+
+
+def calendar_of(session: Session, calendar_id: int | None, store_timezone: str = "UTC") -> Calendar:
+    if calendar_id is None:
+        return AROUND_THE_CLOCK
+    row = session.execute(select(CAL).where(CAL.c.id == calendar_id)).mappings().one()
+    holidays = tuple((h.first_day, h.last_day) for h in session.execute(
+        select(HOL.c.first_day, HOL.c.last_day).where(HOL.c.calendar_id == calendar_id)))
+    return Calendar(timezone=row["timezone"], working_days=tuple(int(d) for d in row["working_days"].split(",") if d),
+                    intervals=parse_intervals(row["intervals"]), holidays=holidays, store_timezone=store_timezone)
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """New values for a policy's targets (minutes), warning rule and actions; None keeps the current value."""
+
+    targets: dict[str, float | None]
+    warn_share: float | None = None
+    warn_offset_minutes: float | None = None
+    on_warning: str | None = None
+    on_violation: str | None = None
+    on_success: str | None = None
+
+
+def change_policy(session: Session, viewer: Viewer, policy_id: int, change: PolicyChange, *, move_open: bool,
+                  now: datetime | None = None) -> int:
+    """An administrator edits a policy: this version ends now and a new one starts. With `move_open`, open
+    tickets on the old version move to the new one (their clocks recomputed from their own events, so no
+    pause time is lost); without it they finish under the version they started with. Audited."""
+    if viewer.role != "admin":
+        raise PermissionDenied("Only an administrator may change SLA policies.")
+    now = now or datetime.now()
+    old = session.execute(select(P).where(P.c.id == policy_id, P.c.valid_to.is_(None))).mappings().first()
+    if old is None:
+        raise NotFound("No current policy with that id.")
+    errors: dict[str, tuple[str, dict[str, object]]] = {}
+    for metric, minutes in change.targets.items():
+        if metric not in METRICS:
+            errors[metric] = ("form.error.choice", {})
+        elif minutes is not None and minutes <= 0:
+            errors[metric] = ("form.error.positive", {})
+    if change.warn_share is not None and not 0 < change.warn_share < 1:
+        errors["warn_share"] = ("form.error.range", {"low": 0, "high": 1})
+    if change.warn_offset_minutes is not None and change.warn_offset_minutes < 0:
+        errors["warn_offset_minutes"] = ("form.error.positive", {})
+    for name in ("on_warning", "on_violation", "on_success"):
+        value = getattr(change, name)
+        if value is not None and value not in m.SLA_ACTION_TARGETS:
+            errors[name] = ("form.error.choice", {})
+    if errors:
+        raise FieldErrors(errors)
+    values = {k: v for k, v in old.items() if k != "id"}
+    values.update({f"{metric}_minutes": minutes for metric, minutes in change.targets.items()})
+    for name in ("warn_share", "warn_offset_minutes", "on_warning", "on_violation", "on_success"):
+        if getattr(change, name) is not None:
+            values[name] = getattr(change, name)
+    values.update(valid_from=now, valid_to=None, replaces_id=policy_id)
+    session.execute(P.update().where(P.c.id == policy_id).values(valid_to=now))
+    new_id = int(session.execute(P.insert().values(**values)).inserted_primary_key[0])
+    moved = 0
+    if move_open:
+        open_ids = session.scalars(select(T.c.id).where(T.c.policy_id == policy_id,
+                                                        T.c.status.in_(m.OPEN_TICKET_STATUSES))).all()
+        for ticket_id in open_ids:
+            session.execute(T.update().where(T.c.id == ticket_id).values(policy_id=new_id, version=T.c.version + 1))
+            _event(session, ticket_id, now, viewer, "policy_change", note=f"policy {policy_id} -> {new_id}")
+            recompute(session, ticket_id, now=now)
+        moved = len(open_ids)
+    audit.record(session, action="sla_policy_changed", username=viewer.username, object=f"sla_policy:{policy_id}",
+                 details={"new_version": new_id, "move_open": move_open, "moved": moved,
+                          "targets": change.targets}, at=now)
+    return new_id
+
+
+# --- per-ticket results ------------------------------------------------------------------------------
+
+def _events(session: Session, ticket_id: int) -> list[Event]:
+    rows = session.execute(select(E.c.at, E.c.action, E.c.to_status).where(E.c.ticket_id == ticket_id)
+                           .order_by(E.c.at, E.c.id)).all()
+    return [Event(r.at, r.action or {"new": "created"}.get(r.to_status, r.to_status)) for r in rows]
+
+
+def _known_at(result: MetricResult) -> datetime | None:
+    if result.state == "met":
+        return result.completed_at
+    if result.state == "breached":
+        return result.breached_at
+    return None
+
+
+def recompute(session: Session, ticket_id: int, *, now: datetime, store_timezone: str = "UTC") -> dict[str, MetricResult]:
+    """Evaluate one ticket's clocks from its events, store them in ticket_sla, mirror the first-response
+    and resolution due times onto the ticket (what the cockpit counts), and fire due actions."""
+    ticket = session.execute(select(T).where(T.c.id == ticket_id)).mappings().one()
+    policy = session.execute(select(P).where(P.c.id == ticket["policy_id"])).mappings().first() if ticket["policy_id"] \
+        else None
+    if policy is None:
+        return {}
+    calendar = calendar_of(session, policy["calendar_id"], store_timezone)
+    sla = evaluate(_events(session, ticket_id), targets_of(dict(policy)), calendar, now)
+    session.execute(delete(R).where(R.c.ticket_id == ticket_id))
+    rows = []
+    for metric, result in sla.metrics.items():
+        row = {"ticket_id": ticket_id, "metric": metric, "target_minutes": result.target_minutes,
+               "elapsed_minutes": round(result.elapsed_minutes, 2), "state": result.state, "due_at": result.due_at,
+               "completed_at": result.completed_at, "breached_at": result.breached_at, "known_at": _known_at(result),
+               "wait_minutes": None, "agent_minutes": None}
+        if metric == "resolution":
+            row.update(wait_minutes=round(sla.customer_wait_minutes, 2), agent_minutes=round(sla.agent_minutes, 2))
+        rows.append(row)
+    if rows:
+        session.execute(R.insert(), rows)
+    mirror = {}
+    for metric, column in (("first_response", "first_response_due"), ("resolution", "resolution_due")):
+        result = sla.metrics.get(metric)
+        if result is None:
+            continue
+        due = result.breached_at or result.due_at or result.completed_at
+        if result.state == "paused":  # a paused clock cannot breach: its due time moves on with every tick
+            due = calendar.add_working_minutes(now, result.left_minutes)
+        if due is not None:
+            mirror[column] = due
+    if mirror:
+        session.execute(T.update().where(T.c.id == ticket_id).values(**mirror))
+    _fire(session, dict(ticket), dict(policy), sla.metrics, now)
+    return sla.metrics
+
+
+ACTION_OF_STATE = {"at_risk": "warning", "breached": "violation", "met": "success"}
+
+
+def _recipient(session: Session, ticket: dict[str, object], who: str) -> int | None:
+    if who == "assignee":
+        return ticket["assignee_id"]  # type: ignore[return-value]
+    if who == "team_lead":
+        lead = session.scalar(select(U.c.id).where(U.c.role == "team_lead", U.c.active.is_(True),
+                                                   or_(U.c.team == ticket["team"], ticket["team"] is None))
+                              .order_by(U.c.id))
+        if lead is not None:
+            return lead
+    return session.scalar(select(U.c.id).where(U.c.role == "admin", U.c.active.is_(True)).order_by(U.c.id))
+
+
+def _fire(session: Session, ticket: dict[str, object], policy: dict[str, object], metrics: dict[str, MetricResult],
+          now: datetime) -> int:
+    """Fire each (metric, action) at most once per ticket: an event on the ticket, and a task for the recipient."""
+    fired = {(r.metric, r.action) for r in session.execute(select(FIRE.c.metric, FIRE.c.action)
+                                                           .where(FIRE.c.ticket_id == ticket["id"]))}
+    count = 0
+    for metric, result in metrics.items():
+        action = ACTION_OF_STATE.get(result.state)
+        if action is None or (metric, action) in fired:
+            continue
+        if action == "warning" and (metric, "violation") in fired:
+            continue
+        session.execute(FIRE.insert().values(ticket_id=ticket["id"], metric=metric, action=action, at=now))
+        _event(session, int(ticket["id"]), now, None, f"sla_{action}", note=metric)  # type: ignore[arg-type]
+        who = policy[f"on_{action}"]
+        if who and who != "none":
+            owner = _recipient(session, ticket, str(who))
+            if owner is not None:
+                session.execute(TASKS.insert().values(
+                    customer_id=ticket["customer_id"], owner_id=owner, title=f"SLA {action}: #{ticket['id']} {metric}",
+                    due_date=now.date(), created_at=now, ticket_id=ticket["id"], source="sla"))
+        count += 1
+    return count
+
+
+def tick(session: Session, *, now: datetime | None = None, store_timezone: str = "UTC") -> int:
+    """Recompute every open ticket's clocks (time passing turns them at risk or breached) and fire actions.
+    Returns how many open tickets were evaluated. Run by `python -m core sla-tick` and by the Service page."""
+    now = now or datetime.now()
+    ids = session.scalars(select(T.c.id).where(T.c.status.in_((*m.OPEN_TICKET_STATUSES, "resolved")),
+                                               T.c.policy_id.is_not(None))).all()
+    for ticket_id in ids:
+        recompute(session, ticket_id, now=now, store_timezone=store_timezone)
+    facts.set_meta(session, "sla_tick_at", now.isoformat(timespec="seconds"))
+    return len(ids)
+
+
+def last_tick(session: Session) -> datetime | None:
+    value = facts.get_meta(session, "sla_tick_at")
+    return datetime.fromisoformat(value) if value else None
+
+
+# --- the workflow -----------------------------------------------------------------------------------
+
+# action -> (statuses it may start from, status it leads to; None keeps the status)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "accept": (("new",), "accepted"),
+    "analyse": (("accepted",), "analysing"),
+    "resolve": (("accepted", "analysing"), "resolved"),
+    "feedback": (("resolved",), "closed"),
+    "close": (("resolved",), "closed"),
+    "wait": (("accepted", "analysing"), "waiting"),
+    "customer_reply": (("waiting",), None),  # back to the status it was waiting from
+    "customer_message": (("new", "accepted", "analysing"), None),
+    "agent_reply": (("new", "accepted", "analysing", "waiting"), None),
+    "reopen": (("resolved", "closed"), "accepted"),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One workflow action on a ticket, with the version the agent saw and the fields it needs."""
+
+    ticket_id: int
+    action: str
+    version: int
+    findings: str | None = None
+    root_cause: str | None = None
+    resolution: str | None = None
+    csat: int | None = None
+    comment: str | None = None
+    note: str | None = None
+
+
+def _event(session: Session, ticket_id: int, at: datetime, viewer: Viewer | None, action: str, *,
+           from_status: str | None = None, to_status: str | None = None, note: str | None = None) -> None:
+    if to_status is None:
+        to_status = session.scalar(select(T.c.status).where(T.c.id == ticket_id))
+    session.execute(E.insert().values(ticket_id=ticket_id, at=at, user_id=viewer.user_id if viewer else None,
+                                      from_status=from_status, to_status=to_status, action=action,
+                                      note=(note or None) and note[:200]))
+
+
+def _validate(step: Step) -> dict[str, object]:
+    errors: dict[str, tuple[str, dict[str, object]]] = {}
+    values: dict[str, object] = {}
+    if step.action == "analyse":
+        if len((step.findings or "").strip()) < 5:
+            errors["findings"] = ("form.error.too_short", {"n": 5})
+        if step.root_cause not in m.ROOT_CAUSES:
+            errors["root_cause"] = ("form.error.choice", {})
+        values.update(findings=(step.findings or "").strip(), root_cause=step.root_cause)
+    if step.action == "resolve":
+        if len((step.resolution or "").strip()) < 5:
+            errors["resolution"] = ("form.error.too_short", {"n": 5})
+        values["resolution"] = (step.resolution or "").strip()
+    if step.action == "feedback":
+        if step.csat is None or not 1 <= step.csat <= 5:
+            errors["csat"] = ("form.error.range", {"low": 1, "high": 5})
+        if len(step.comment or "") > 2000:
+            errors["comment"] = ("form.error.too_long", {"n": 2000})
+        values.update(csat=step.csat, feedback_comment=(step.comment or "").strip() or None)
+    if errors:
+        raise FieldErrors(errors)
+    return values
+
+
+class IllegalTransition(ValidationError):
+    """The action is not possible from the ticket's status; `key` names the message for the UI."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def act(session: Session, viewer: Viewer, step: Step, *, now: datetime | None = None,
+        store_timezone: str = "UTC") -> int:
+    """Apply one workflow step; returns the ticket's new version. Refused with nothing written when the role
+    may not, the step is not legal from the current status, a field is invalid, or the ticket changed since
+    the agent loaded it (Conflict: "changed by someone else, reload")."""
+    if viewer.role not in SERVICE_ROLES:
+        raise PermissionDenied("Only the service desk may work tickets.")
+    now = (now or datetime.now()).replace(microsecond=0)
+    ticket = session.execute(select(T).where(T.c.id == step.ticket_id)).mappings().first()
+    if ticket is None:
+        raise NotFound("No such ticket.")
+    if ticket["version"] != step.version:
+        raise Conflict("This ticket was changed by someone else; reload it and try again.")
+    if step.action not in TRANSITIONS:
+        raise ValidationError(f"Unknown action {step.action!r}.")
+    allowed_from, target = TRANSITIONS[step.action]
+    status = ticket["status"]
+    if status not in allowed_from:
+        key = "service.illegal.closed" if status == "closed" else f"service.illegal.{step.action}"
+        raise IllegalTransition(key, f"Cannot {step.action.replace('_', ' ')} a ticket that is {status}.")
+    values = _validate(step)
+    if step.action == "customer_reply":
+        target = session.scalar(select(E.c.from_status).where(E.c.ticket_id == step.ticket_id, E.c.action == "wait")
+                                .order_by(E.c.at.desc(), E.c.id.desc())) or "accepted"
+    new_status = target or status
+    values.update(status=new_status, version=ticket["version"] + 1)
+    if step.action in ("accept", "agent_reply") and ticket["first_response_at"] is None:
+        values["first_response_at"] = now
+    if step.action == "accept" and ticket["assignee_id"] is None:
+        values["assignee_id"] = viewer.user_id
+    if step.action == "resolve":
+        values["resolved_at"] = now
+    if step.action in ("feedback", "close"):
+        values["closed_at"] = now
+    if step.action == "feedback":
+        values["feedback_at"] = now
+    if step.action == "reopen":
+        values.update(resolved_at=None, closed_at=None, reopened=ticket["reopened"] + 1)
+    changed = session.execute(update(T).where(T.c.id == step.ticket_id, T.c.version == step.version).values(**values))
+    if changed.rowcount != 1:  # someone saved between our read and this write
+        raise Conflict("This ticket was changed by someone else; reload it and try again.")
+    _event(session, step.ticket_id, now, viewer, step.action, from_status=status, to_status=new_status, note=step.note)
+    recompute(session, step.ticket_id, now=now, store_timezone=store_timezone)
+    customer = session.execute(select(C.c.region, C.c.industry, C.c.kind, C.c.owner_id, C.c.id)
+                               .where(C.c.id == ticket["customer_id"])).one()
+    if step.action == "feedback":  # CSAT is summarised by the month its feedback arrived
+        facts.refresh_period_facts(session, key=DimKey(customer.region, customer.industry, customer.kind,
+                                                       customer.owner_id), since=now.date(), as_of=now.date())
+        if step.csat is not None and step.csat <= 2:
+            follow_up(session, customer_id=customer.id, owner_id=customer.owner_id, now=now, source="low_csat",
+                      title=f"CSAT {step.csat} on ticket #{step.ticket_id}", ticket_id=step.ticket_id)
+    facts.refresh_customer_row(session, customer.id)
+    return int(values["version"])  # type: ignore[arg-type]
+
+
+FOLLOW_UP_DAYS = 2  # a detractor or an unhappy CSAT gets a call from the account manager within two days
+
+
+def follow_up(session: Session, *, customer_id: int, owner_id: int | None, now: datetime, source: str, title: str,
+              ticket_id: int | None = None) -> None:
+    """Closed loop: a follow-up task for the customer's owner, due FOLLOW_UP_DAYS later."""
+    session.execute(TASKS.insert().values(customer_id=customer_id, owner_id=owner_id, title=title[:200],
+                                          due_date=now.date() + timedelta(days=FOLLOW_UP_DAYS), created_at=now,
+                                          ticket_id=ticket_id, source=source))
+
+
+def open_ticket_sla(session: Session, ticket: dict[str, object], tier: str | None, *, now: datetime) -> int:
+    """Give a new ticket its policy (first match among those valid now) and compute its first clocks."""
+    policy = match_policy(current_policies(session, now), {**ticket, "tier": tier})
+    session.execute(T.update().where(T.c.id == ticket["id"]).values(policy_id=policy["id"]))
+    recompute(session, int(ticket["id"]), now=now)  # type: ignore[arg-type]
+    return int(policy["id"])  # type: ignore[arg-type]
+
+
+def assign(session: Session, viewer: Viewer, ticket_ids: list[int], assignee_id: int, *,
+           now: datetime | None = None) -> int:
+    """Bulk assignment by a team lead or an administrator (an event on each ticket; versions move on)."""
+    if viewer.role not in LEAD_ROLES:
+        raise PermissionDenied("Only a team lead or an administrator may assign tickets.")
+    now = now or datetime.now()
+    agent = session.execute(select(U.c.id, U.c.team).where(U.c.id == assignee_id, U.c.active.is_(True),
+                                                           U.c.role.in_(SERVICE_ROLES))).first()
+    if agent is None:
+        raise FieldErrors({"assignee": ("form.error.choice", {})})
+    count = 0
+    for ticket_id in ticket_ids:
+        changed = session.execute(T.update().where(T.c.id == ticket_id, T.c.status != "closed")
+                                  .values(assignee_id=assignee_id, team=agent.team, version=T.c.version + 1))
+        if changed.rowcount:
+            _event(session, ticket_id, now, viewer, "assign", note=f"user {assignee_id}")
+            count += 1
+    return count
+
+
+def tier_of(session: Session, customer_id: int) -> str | None:
+    return session.scalar(select(S.c.tier).where(S.c.customer_id == customer_id))
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time())

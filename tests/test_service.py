@@ -1,0 +1,165 @@
+"""The service desk in the database: the workflow's legal and illegal steps, concurrent edits, per-ticket
+SLA results, actions fired once, and a policy change mid-ticket with both choices."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from core import activity, models as m, service
+from core.activity import TicketForm
+from core.db import session_scope
+from core.errors import Conflict, FieldErrors, PermissionDenied
+from core.security import Viewer
+from core.service import IllegalTransition, PolicyChange, Step
+from tests import factories as f
+
+T0 = datetime(2026, 3, 2, 8, 0)  # a Monday
+ADMIN = Viewer(None, "root", "Root", "admin")
+
+
+@pytest.fixture
+def desk(engine: Engine) -> dict[str, object]:
+    with session_scope(engine) as s:
+        owner = f.user(s, "amy")
+        agent = f.user(s, "ann", role="support_agent")
+        lead = f.user(s, "lee", role="team_lead")
+        customer = f.customer(s, owner=owner, became=date(2024, 1, 1))
+        s.flush()
+        ids = {"agent": Viewer(agent.id, "ann", "Ann", "support_agent"), "lead": Viewer(lead.id, "lee", "Lee", "team_lead"),
+               "amy": Viewer(owner.id, "amy", "Amy", "account_manager"), "customer": customer.id, "lead_id": lead.id,
+               "owner_id": owner.id}
+    with session_scope(engine) as s:
+        ids["ticket"] = activity.create_ticket(s, ids["amy"], TicketForm(customer.id, "complaint", "billing", "normal",  # type: ignore[arg-type]
+                                                                          "email", "Charged twice"), now=T0)
+    return ids
+
+
+def step(engine: Engine, viewer: Viewer, ticket: int, action: str, at: datetime, **fields: object) -> int:
+    with Session(engine) as s:
+        version = s.scalar(select(m.Ticket.version).where(m.Ticket.id == ticket))
+    with session_scope(engine) as s:
+        return service.act(s, viewer, Step(ticket, action, int(version or 0), **fields), now=at)  # type: ignore[arg-type]
+
+
+def sla(engine: Engine, ticket: int) -> dict[str, tuple[str, float]]:
+    with Session(engine) as s:
+        return {r.metric: (r.state, r.elapsed_minutes) for r in s.execute(select(m.TicketSla).where(m.TicketSla.ticket_id == ticket)).scalars()}
+
+
+def test_the_four_steps_with_a_pause(engine: Engine, desk) -> None:  # type: ignore[no-untyped-def]
+    agent, ticket = desk["agent"], desk["ticket"]
+    step(engine, agent, ticket, "accept", T0 + timedelta(minutes=30))
+    step(engine, agent, ticket, "analyse", T0 + timedelta(hours=1), findings="Duplicate invoice run", root_cause="process")
+    step(engine, agent, ticket, "wait", T0 + timedelta(hours=2))
+    step(engine, agent, ticket, "customer_reply", T0 + timedelta(hours=30))  # 28 h waiting on the customer
+    assert sla(engine, ticket)["resolution"] == ("running", 120.0)  # the 2 h before the wait; the wait not counted
+    step(engine, agent, ticket, "resolve", T0 + timedelta(hours=40), resolution="Refunded the second charge")
+    step(engine, agent, ticket, "feedback", T0 + timedelta(hours=41), csat=5, comment="Thanks")
+    with Session(engine) as s:
+        row = s.get(m.Ticket, ticket)
+        assert row is not None and row.status == "closed" and row.csat == 5 and row.root_cause == "process"
+        actions = s.scalars(select(m.TicketEvent.action).where(m.TicketEvent.ticket_id == ticket).order_by(m.TicketEvent.id)).all()
+    assert [a for a in actions if not a.startswith("sla_")] == ["created", "accept", "analyse", "wait", "customer_reply",
+                                                                 "resolve", "feedback"]
+    results = sla(engine, ticket)
+    assert results["first_response"] == ("met", 30.0) and results["resolution"] == ("met", 720.0)  # 2 h + 10 h of 48
+    assert results["feedback"][0] == "met"
+
+
+@pytest.mark.parametrize("before, action, fields, key", [
+    ((), "resolve", {"resolution": "Fixed it"}, "service.illegal.resolve"),   # never accepted
+    (("accept",), "feedback", {"csat": 4}, "service.illegal.feedback"),       # before resolution
+    (("accept",), "customer_reply", {}, "service.illegal.customer_reply"),    # not waiting
+])
+def test_illegal_steps_are_refused_and_write_nothing(engine: Engine, desk, before, action, fields, key) -> None:  # type: ignore[no-untyped-def]
+    for i, earlier in enumerate(before):
+        step(engine, desk["agent"], desk["ticket"], earlier, T0 + timedelta(minutes=10 + i))
+    with Session(engine) as s:
+        events = s.scalar(select(func.count()).select_from(m.TicketEvent))
+    with pytest.raises(IllegalTransition) as err:
+        step(engine, desk["agent"], desk["ticket"], action, T0 + timedelta(hours=1), **fields)
+    assert err.value.key == key
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(m.TicketEvent)) == events
+
+
+def test_a_closed_ticket_is_not_edited_and_roles_are_checked(engine: Engine, desk) -> None:  # type: ignore[no-untyped-def]
+    agent, ticket = desk["agent"], desk["ticket"]
+    step(engine, agent, ticket, "accept", T0 + timedelta(minutes=5))
+    step(engine, agent, ticket, "resolve", T0 + timedelta(hours=1), resolution="Refunded")
+    step(engine, agent, ticket, "close", T0 + timedelta(hours=2))
+    with pytest.raises(IllegalTransition) as err:
+        step(engine, agent, ticket, "analyse", T0 + timedelta(hours=3), findings="late", root_cause="other")
+    assert err.value.key == "service.illegal.closed"
+    with pytest.raises(PermissionDenied):
+        step(engine, desk["amy"], ticket, "reopen", T0 + timedelta(hours=3))
+    step(engine, agent, ticket, "reopen", T0 + timedelta(hours=3))
+    with pytest.raises(FieldErrors) as fields:
+        step(engine, agent, ticket, "resolve", T0 + timedelta(hours=4), resolution="")
+    assert set(fields.value.errors) == {"resolution"}
+    with Session(engine) as s:
+        row = s.get(m.Ticket, ticket)
+        assert row is not None and row.reopened == 1 and row.status == "accepted"
+
+
+def test_two_agents_at_once_the_second_is_told_to_reload(engine: Engine, desk) -> None:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        seen = int(s.scalar(select(m.Ticket.version).where(m.Ticket.id == desk["ticket"])) or 0)
+    with session_scope(engine) as s:
+        service.act(s, desk["agent"], Step(desk["ticket"], "accept", seen), now=T0 + timedelta(minutes=5))
+    with pytest.raises(Conflict), session_scope(engine) as s:
+        service.act(s, desk["lead"], Step(desk["ticket"], "agent_reply", seen), now=T0 + timedelta(minutes=6))
+
+
+def test_tick_fires_each_action_once_with_a_task(engine: Engine, desk) -> None:  # type: ignore[no-untyped-def]
+    ticket = desk["ticket"]
+    with session_scope(engine) as s:  # 1 h 40 of a 2 h first-response target: at risk
+        service.tick(s, now=T0 + timedelta(minutes=100))
+    with session_scope(engine) as s:  # run again: nothing new
+        service.tick(s, now=T0 + timedelta(minutes=101))
+    with session_scope(engine) as s:  # past the target: a violation, once, with a task for the team lead
+        service.tick(s, now=T0 + timedelta(hours=3))
+        service.tick(s, now=T0 + timedelta(hours=4))
+    with Session(engine) as s:
+        fired = s.execute(select(m.SlaFiring.metric, m.SlaFiring.action).where(m.SlaFiring.ticket_id == ticket)).all()
+        tasks = s.execute(select(m.Task.owner_id, m.Task.title).where(m.Task.source == "sla")).all()
+    assert sorted(fired) == [("accept", "violation"), ("accept", "warning"), ("first_response", "violation"),
+                             ("first_response", "warning")]
+    assert {owner for owner, _ in tasks if "violation" in _} == {desk["lead_id"]}
+    assert sla(engine, ticket)["first_response"][0] == "breached"
+
+
+@pytest.mark.parametrize("move_open", [True, False])
+def test_policy_change_mid_ticket(engine: Engine, desk, move_open: bool) -> None:  # type: ignore[no-untyped-def]
+    agent, ticket = desk["agent"], desk["ticket"]
+    step(engine, agent, ticket, "accept", T0 + timedelta(minutes=10))
+    step(engine, agent, ticket, "wait", T0 + timedelta(hours=1))
+    step(engine, agent, ticket, "customer_reply", T0 + timedelta(hours=11))  # 10 h paused
+    with Session(engine) as s:
+        old_policy = s.scalar(select(m.Ticket.policy_id).where(m.Ticket.id == ticket))
+    with session_scope(engine) as s:  # resolution target 48 h -> 2 h
+        new_policy = service.change_policy(s, ADMIN, int(old_policy or 0), PolicyChange({"resolution": 120}),
+                                           move_open=move_open, now=T0 + timedelta(hours=11, minutes=30))
+    with session_scope(engine) as s:
+        service.tick(s, now=T0 + timedelta(hours=12))
+    with Session(engine) as s:
+        policy = s.scalar(select(m.Ticket.policy_id).where(m.Ticket.id == ticket))
+    state, elapsed = sla(engine, ticket)["resolution"]
+    assert elapsed == 120.0  # 1 h before the pause + 1 h after: the 10 h pause is never counted
+    if move_open:
+        assert policy == new_policy and state == "at_risk"  # 120 of 120 minutes used: at the target, not past it
+    else:
+        assert policy == old_policy and state == "running"  # still 48 h
+    with pytest.raises(FieldErrors), session_scope(engine) as s:
+        service.change_policy(s, ADMIN, int(new_policy), PolicyChange({"resolution": -5}), move_open=False)
+
+
+def test_bulk_assignment_by_a_team_lead(engine: Engine, desk) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as s:
+        assert service.assign(s, desk["lead"], [desk["ticket"]], desk["agent"].user_id) == 1
+    with pytest.raises(PermissionDenied), session_scope(engine) as s:
+        service.assign(s, desk["agent"], [desk["ticket"]], desk["agent"].user_id)
