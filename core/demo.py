@@ -11,13 +11,13 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 from faker import Faker
 from sqlalchemy import Engine, delete, func, select
 
-from core import models as m
+from core import models as m, service
 from core.db import bulk_insert, reset_sequences, session_scope
 from core.errors import ValidationError
 from core.pii import Keyring, encrypt, search_hash
@@ -372,6 +372,9 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
                      "user_id": np.concatenate(ev_user).astype(object), "from_status": np.concatenate(ev_from),
                      "to_status": np.concatenate(ev_to), "note": np.full(sum(len(x) for x in ev_ticket), None, dtype=object)}
     ticket_events["action"] = np.array([EVENT_ACTIONS[s_] for s_ in ticket_events["to_status"]], dtype=object)
+    with_feedback = np.isin(ticket_events["ticket_id"], ticket_ids[feedback]) & (ticket_events["to_status"] == "closed")
+    ticket_events["action"][with_feedback] = "feedback"
+    _pauses_and_reopens(tickets, ticket_events, analyse_seen, res_at, close_seen, t_agent, now_s)
 
     # --- NPS ----------------------------------------------------------------------------------------
     nc, n_day, score = np.concatenate(nps_c), np.concatenate(nps_day), np.concatenate(nps_score)
@@ -411,6 +414,45 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
     users["created_at"] = _seconds(np.full(len(staff), float(window_start * DAY_S)))
     return {"users": users, "customers": customers, "leads": leads, "orders": orders, "interactions": interactions,
             "tickets": tickets, "ticket_events": ticket_events, "nps_responses": nps}
+
+
+def _pauses_and_reopens(tickets: dict, events: dict, analyse_seen: np.ndarray, res_at: np.ndarray,  # type: ignore[type-arg]
+                        close_seen: np.ndarray, agent: np.ndarray, now_s: float) -> None:
+    """Give the service desk's history what real desks have: a fifth of analysed tickets wait on the
+    customer for a while before resolution, and 4% of closed tickets are re-opened, resolved and closed
+    again. A separate generator keeps every other generated figure as it was."""
+    rng = np.random.default_rng([len(res_at), 6])
+    k = len(res_at)
+    ids = np.asarray(tickets["id"])
+    minute = lambda a: np.floor(a / 60) * 60  # noqa: E731
+    waits = ~np.isnan(analyse_seen) & (rng.random(k) < 0.2)
+    wait_at = minute(analyse_seen + 0.3 * np.maximum(res_at - analyse_seen, 120))
+    reply_at = minute(np.minimum(wait_at + rng.exponential(8, k) * 3600, res_at - 60))
+    waits &= (reply_at > wait_at) & (wait_at < now_s)
+    reply_seen = waits & (reply_at < now_s)
+    reopens = ~np.isnan(close_seen) & (rng.random(k) < 0.04)
+    reopen_at = minute(close_seen + rng.exponential(24, k) * 3600)
+    reresolve_at = minute(reopen_at + rng.exponential(10, k) * 3600 + 600)
+    reclose_at = minute(reresolve_at + rng.exponential(20, k) * 3600 + 600)
+    reopens &= reopen_at < now_s
+    new = [(waits, wait_at, "analysing", "waiting", "wait"), (reply_seen, reply_at, "waiting", "analysing", "customer_reply"),
+           (reopens, reopen_at, "closed", "accepted", "reopen"),
+           (reopens & (reresolve_at < now_s), reresolve_at, "accepted", "resolved", "resolve"),
+           (reopens & (reclose_at < now_s), reclose_at, "resolved", "closed", "close")]
+    for mask, at, before, after, action in new:
+        n = int(mask.sum())
+        for key, values in (("ticket_id", ids[mask]), ("at", _seconds(at[mask])), ("user_id", agent[mask].astype(object)),
+                            ("from_status", np.full(n, before, dtype=object)), ("to_status", np.full(n, after, dtype=object)),
+                            ("note", np.full(n, None, dtype=object)), ("action", np.full(n, action, dtype=object))):
+            events[key] = np.concatenate([events[key], values])
+    status = np.asarray(tickets["status"], dtype=object)
+    status[waits & ~reply_seen & (status == "analysing")] = "waiting"
+    resolved_again, closed_again = reopens & (reresolve_at < now_s), reopens & (reclose_at < now_s)
+    status[reopens] = np.where(closed_again, "closed", np.where(resolved_again, "resolved", "accepted"))[reopens]
+    tickets["status"] = status
+    tickets["resolved_at"] = np.where(reopens, _seconds(np.where(resolved_again, reresolve_at, np.nan)), tickets["resolved_at"])
+    tickets["closed_at"] = np.where(reopens, _seconds(np.where(closed_again, reclose_at, np.nan)), tickets["closed_at"])
+    tickets["reopened"] = reopens.astype(int)
 
 
 RAW_TABLES = [m.User, m.Customer, m.Lead, m.Order, m.Interaction, m.Ticket, m.TicketEvent, m.NpsResponse]
@@ -457,7 +499,8 @@ def seed_demo(engine: Engine, *, customers: int, keyring: Keyring, seed: int = 4
     tables["users"]["password_hash"] = [hashes[u] for u in tables["users"]["username"]]  # type: ignore[index]
     report.phases["generate"] = time.perf_counter() - started
     with engine.begin() as conn:
-        for model in [m.CustomerStat, m.SegmentFact, m.PeriodFact, m.AuditLog, *reversed(RAW_TABLES)]:
+        for model in [m.CustomerStat, m.SegmentFact, m.PeriodFact, m.AuditLog, m.TicketSla, m.SlaFiring, m.Task,
+                      m.FormSubmission, *reversed(RAW_TABLES)]:
             conn.execute(delete(model.__table__))
         conn.execute(delete(m.AppMeta.__table__))
         # SQLite: secondary indexes are rebuilt after the load (one sort beats millions of random B-tree
@@ -476,6 +519,8 @@ def seed_demo(engine: Engine, *, customers: int, keyring: Keyring, seed: int = 4
     report.phases["insert"] = time.perf_counter() - started - report.phases["generate"]
     with session_scope(engine) as session:
         facts.rebuild_all(session, as_of=today or date.today())
+        # the service desk's policies and clocks over the generated history (tiers come from the stats above)
+        service.rebuild_ticket_sla(session, now=datetime.combine(today, datetime.min.time()) if today else datetime.now())
     report.seconds = time.perf_counter() - started
     report.phases["summaries"] = report.seconds - report.phases["insert"] - report.phases["generate"]
     return report

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, facts, models as m
@@ -460,3 +460,56 @@ def tier_of(session: Session, customer_id: int) -> str | None:
 
 def day_start(day: date) -> datetime:
     return datetime.combine(day, time())
+
+
+def rebuild_ticket_sla(session: Session, *, now: datetime, store_timezone: str = "UTC") -> int:
+    """Give every ticket its policy (tickets that have none) and recompute every SLA result in bulk (seed,
+    import, or a store from before the service desk). Actions are not fired for history."""
+    ensure_defaults(session)
+    policies = current_policies(session, now)
+    by_id = {p["id"]: p for p in session.execute(select(P)).mappings()}
+    tiers = dict(session.execute(select(S.c.customer_id, S.c.tier)).all())
+    tickets = session.execute(select(T.c.id, T.c.kind, T.c.priority, T.c.category, T.c.channel, T.c.team,
+                                     T.c.customer_id, T.c.policy_id)).mappings().all()
+    assigned: dict[int, int] = {}
+    for ticket in tickets:
+        policy_id = ticket["policy_id"] or match_policy(policies, {**ticket, "tier": tiers.get(ticket["customer_id"])})["id"]
+        assigned[ticket["id"]] = int(policy_id)  # type: ignore[arg-type]
+    had_policy = {t["id"] for t in tickets if t["policy_id"]}
+    new_policies = [{"tid": t, "pid": p} for t, p in assigned.items() if t not in had_policy]
+    if new_policies:
+        session.execute(update(T).where(T.c.id == bindparam("tid")).values(policy_id=bindparam("pid")), new_policies)
+    calendars: dict[int | None, Calendar] = {}
+    events: dict[int, list[Event]] = {}
+    for row in session.execute(select(E.c.ticket_id, E.c.at, E.c.action, E.c.to_status)
+                               .order_by(E.c.ticket_id, E.c.at, E.c.id)).all():
+        events.setdefault(row.ticket_id, []).append(Event(row.at, row.action or row.to_status))
+    session.execute(delete(R))
+    rows, mirrors = [], []
+    for ticket_id, policy_id in assigned.items():
+        policy = by_id[policy_id]
+        if policy["calendar_id"] not in calendars:
+            calendars[policy["calendar_id"]] = calendar_of(session, policy["calendar_id"], store_timezone)  # type: ignore[arg-type]
+        sla = evaluate(events.get(ticket_id, []), targets_of(dict(policy)), calendars[policy["calendar_id"]], now)  # type: ignore[index]
+        mirror = {"tid": ticket_id, "fr": None, "res": None}
+        for metric, result in sla.metrics.items():
+            rows.append({"ticket_id": ticket_id, "metric": metric, "target_minutes": result.target_minutes,
+                         "elapsed_minutes": round(result.elapsed_minutes, 2), "state": result.state,
+                         "due_at": result.due_at, "completed_at": result.completed_at, "breached_at": result.breached_at,
+                         "known_at": _known_at(result),
+                         "wait_minutes": round(sla.customer_wait_minutes, 2) if metric == "resolution" else None,
+                         "agent_minutes": round(sla.agent_minutes, 2) if metric == "resolution" else None})
+            if metric in ("first_response", "resolution"):
+                due = result.breached_at or result.due_at or result.completed_at
+                if result.state == "paused":
+                    due = calendars[policy["calendar_id"]].add_working_minutes(now, result.left_minutes)  # type: ignore[index]
+                mirror["fr" if metric == "first_response" else "res"] = due
+        if mirror["fr"] is not None and mirror["res"] is not None:
+            mirrors.append(mirror)
+    for start in range(0, len(rows), 20_000):
+        session.execute(R.insert(), rows[start:start + 20_000])
+    if mirrors:
+        session.execute(update(T).where(T.c.id == bindparam("tid")).values(first_response_due=bindparam("fr"),
+                                                                           resolution_due=bindparam("res")), mirrors)
+    facts.set_meta(session, "ticket_sla_as_of", now.isoformat(timespec="seconds"))
+    return len(rows)

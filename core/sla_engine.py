@@ -162,7 +162,7 @@ def evaluate(events: Sequence[Event], targets: Targets, calendar: Calendar, now:
         "accept": (("created",), ("accept",), False, ()),
         "analyse": (("accept",), ("resolve", "analyse"), True, ()),
         "resolution": (("created",), ("resolve",), True, ("reopen",)),
-        "feedback": (("resolve",), ("feedback",), False, ("resolve",)),
+        "feedback": (("resolve",), ("feedback", "close"), False, ("resolve",)),  # closing ends the loop too
     }
     for metric, (start, stop, pausable, restart) in plans.items():
         target = targets.minutes.get(metric)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Engine, func, select
 
@@ -78,9 +78,13 @@ def _rebuild_stale_summaries(engine: Engine) -> None:
     """A migration that changes a summary table clears `summaries_as_of`; rebuild before anyone reads them."""
     from core import facts
 
+    from core import service
+
     with session_scope(engine) as session:
         if facts.get_meta(session, "summaries_as_of") is None:
             facts.rebuild_all(session, as_of=date.today())
+        if facts.get_meta(session, "ticket_sla_as_of") is None:  # a store from before the service desk
+            service.rebuild_ticket_sla(session, now=datetime.now())
 
 
 def is_empty(engine: Engine) -> bool:
