@@ -8,6 +8,8 @@ import os
 import sys
 from datetime import date, datetime
 
+from sqlalchemy import func, select
+
 from core import models as m
 from core.errors import ConfigError, CrmError
 
@@ -44,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     kpis = commands.add_parser("kpis", help="print the cockpit KPIs of the last complete month as JSON")
     kpis.add_argument("--month", help="YYYY-MM instead of the last complete month")
 
+    commands.add_parser("sla-tick", help="recompute open tickets' SLA clocks and fire due warnings/violations")
     commands.add_parser("settings", help="list every setting with its environment variable and help")
     return parser
 
@@ -120,6 +123,14 @@ def _run(args: argparse.Namespace) -> int:
         with session_scope(engine) as session:
             facts.rebuild_all(session, as_of=args.as_of or date.today())
         print("summary tables rebuilt")
+    elif args.command == "sla-tick":
+        from core import service
+
+        with session_scope(engine) as session:
+            before = session.scalar(select(func.count()).select_from(m.SlaFiring))
+            evaluated = service.tick(session)
+            fired = session.scalar(select(func.count()).select_from(m.SlaFiring)) - before
+        print(f"{evaluated} open tickets evaluated, {fired} actions fired")
     elif args.command == "kpis":
         from core import kpi
         from core.periods import Filters, period_containing

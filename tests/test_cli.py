@@ -17,6 +17,8 @@ def test_seed_then_kpis(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["--database-url", sqlite_url, "kpis", "--month", "2026-10"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["period"] == "2026-10" and figures["active_customers"] > 0
+    assert main(["--database-url", sqlite_url, "sla-tick"]) == 0
+    assert "open tickets evaluated" in capsys.readouterr().out
 
 
 def test_refusals_are_one_line_errors(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
