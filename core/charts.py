@@ -136,3 +136,38 @@ def customer_nps(history: pd.DataFrame, lang: str) -> go.Figure:
                     hovertext=[label("touchpoint", v, lang) for v in history["touchpoint"]])
     fig.update_yaxes(range=[-0.5, 10.5], dtick=2)
     return _layout(fig, t("chart.customer_nps", lang), height=300)
+
+
+# --- service desk and voice of the customer ----------------------------------------------------------
+
+def compliance_bars(frame: pd.DataFrame, title: str, value_label, lang: str) -> go.Figure:  # type: ignore[no-untyped-def]
+    """% met per group (columns value, met, breached, total, rate), with the failure count in the hover."""
+    fig = go.Figure()
+    fig.add_bar(x=[value_label(v) for v in frame["value"]], y=frame["rate"] * 100, marker_color="#1565c0",
+                hovertext=[t("chart.sla_hover", lang, met=int(a), total=int(n), breached=int(b))
+                           for a, n, b in zip(frame["met"], frame["total"], frame["breached"])], hoverinfo="text")
+    fig.update_yaxes(range=[0, 100], ticksuffix="%")
+    fig.update_layout(hovermode="closest")
+    return _layout(fig, title, height=300)
+
+
+def stacked_counts(frame: pd.DataFrame, x: str, stack: str, y: str, title: str, x_label, stack_label) -> go.Figure:  # type: ignore[no-untyped-def]
+    """Counts per x, stacked by another column (backlog by age and priority, complaints by month and category)."""
+    fig = go.Figure()
+    for key, rows in frame.groupby(stack, sort=True):
+        fig.add_bar(x=[x_label(v) for v in rows[x]], y=rows[y], name=stack_label(key))
+    fig.update_layout(barmode="stack")
+    return _month_axis(_layout(fig, title, height=300))
+
+
+def nps_monthly(frame: pd.DataFrame, lang: str) -> go.Figure:
+    """NPS per month with its 95% interval as error bars; months with few answers drawn hollow."""
+    fig = go.Figure()
+    small = frame["small_sample"].astype(bool)
+    fig.add_scatter(x=frame["month"], y=frame["nps"], mode="lines+markers", name=t("chart.nps.line", lang),
+                    marker={"symbol": ["circle-open" if s else "circle" for s in small], "size": 9, "color": "#1565c0"},
+                    error_y={"type": "data", "symmetric": False, "array": frame["high"] - frame["nps"],
+                             "arrayminus": frame["nps"] - frame["low"], "color": "#90a4ae"},
+                    hovertext=[t("chart.nps_hover", lang, n=int(n)) for n in frame["responses"]], hoverinfo="text+y")
+    fig.update_yaxes(range=[-100, 100])
+    return _month_axis(_layout(fig, t("chart.nps_interval", lang), height=320))

@@ -253,6 +253,7 @@ class TicketSla(Base):
     elapsed_minutes: Mapped[float] = mapped_column(Float)
     state: Mapped[str] = mapped_column(String(16))
     due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    warn_at: Mapped[datetime | None] = mapped_column(DateTime)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
     breached_at: Mapped[datetime | None] = mapped_column(DateTime)
     known_at: Mapped[datetime | None] = mapped_column(DateTime)  # when met or breached became known

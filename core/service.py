@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, facts, models as m
@@ -207,7 +207,7 @@ def recompute(session: Session, ticket_id: int, *, now: datetime, store_timezone
     for metric, result in sla.metrics.items():
         row = {"ticket_id": ticket_id, "metric": metric, "target_minutes": result.target_minutes,
                "elapsed_minutes": round(result.elapsed_minutes, 2), "state": result.state, "due_at": result.due_at,
-               "completed_at": result.completed_at, "breached_at": result.breached_at, "known_at": _known_at(result),
+               "warn_at": result.warn_at, "completed_at": result.completed_at, "breached_at": result.breached_at, "known_at": _known_at(result),
                "wait_minutes": None, "agent_minutes": None}
         if metric == "resolution":
             row.update(wait_minutes=round(sla.customer_wait_minutes, 2), agent_minutes=round(sla.agent_minutes, 2))
@@ -271,11 +271,14 @@ def _fire(session: Session, ticket: dict[str, object], policy: dict[str, object]
 
 
 def tick(session: Session, *, now: datetime | None = None, store_timezone: str = "UTC") -> int:
-    """Recompute every open ticket's clocks (time passing turns them at risk or breached) and fire actions.
-    Returns how many open tickets were evaluated. Run by `python -m core sla-tick` and by the Service page."""
+    """Recompute the open tickets whose clocks change state by `now` (at risk, breached) and fire actions.
+    Returns how many tickets were evaluated. Run by `python -m core sla-tick` and by the Service page."""
     now = now or datetime.now()
-    ids = session.scalars(select(T.c.id).where(T.c.status.in_((*m.OPEN_TICKET_STATUSES, "resolved")),
-                                               T.c.policy_id.is_not(None))).all()
+    # only clocks whose state changes by `now`: a running one reaching its warning point or target, an
+    # at-risk one reaching its target, and paused ones (their mirrored due time moves on)
+    due = or_(and_(R.c.state == "running", or_(R.c.warn_at <= now, R.c.due_at <= now)),
+              and_(R.c.state == "at_risk", R.c.due_at <= now), R.c.state == "paused")
+    ids = session.scalars(select(R.c.ticket_id).where(due).distinct()).all()
     for ticket_id in ids:
         recompute(session, ticket_id, now=now, store_timezone=store_timezone)
     facts.set_meta(session, "sla_tick_at", now.isoformat(timespec="seconds"))
@@ -495,7 +498,8 @@ def rebuild_ticket_sla(session: Session, *, now: datetime, store_timezone: str =
         for metric, result in sla.metrics.items():
             rows.append({"ticket_id": ticket_id, "metric": metric, "target_minutes": result.target_minutes,
                          "elapsed_minutes": round(result.elapsed_minutes, 2), "state": result.state,
-                         "due_at": result.due_at, "completed_at": result.completed_at, "breached_at": result.breached_at,
+                         "due_at": result.due_at, "warn_at": result.warn_at, "completed_at": result.completed_at,
+                         "breached_at": result.breached_at,
                          "known_at": _known_at(result),
                          "wait_minutes": round(sla.customer_wait_minutes, 2) if metric == "resolution" else None,
                          "agent_minutes": round(sla.agent_minutes, 2) if metric == "resolution" else None})

@@ -60,6 +60,7 @@ class MetricResult:
     due_at: datetime | None  # when a running clock reaches its target (None when done or paused)
     completed_at: datetime | None = None
     breached_at: datetime | None = None
+    warn_at: datetime | None = None  # when a running clock will turn "at risk" (the tick looks for these)
 
     @property
     def left_minutes(self) -> float:
@@ -124,8 +125,11 @@ def _result(metric: str, spans: list[tuple[datetime, datetime]], completed: date
     if paused:
         return MetricResult(metric, target, elapsed, "paused", None)
     due = calendar.add_working_minutes(now, target - elapsed) if spans else None
-    state = "at_risk" if elapsed >= targets.warn_at(target) else "running"
-    return MetricResult(metric, target, elapsed, state, due)
+    warn = targets.warn_at(target)
+    if elapsed >= warn:
+        return MetricResult(metric, target, elapsed, "at_risk", due)
+    return MetricResult(metric, target, elapsed, "running", due,
+                        warn_at=calendar.add_working_minutes(now, warn - elapsed) if spans else None)
 
 
 def _next_response(events: Sequence[Event], target: float, targets: Targets, calendar: Calendar,

@@ -149,11 +149,12 @@ def test_policy_change_mid_ticket(engine: Engine, desk, move_open: bool) -> None
     with Session(engine) as s:
         policy = s.scalar(select(m.Ticket.policy_id).where(m.Ticket.id == ticket))
     state, elapsed = sla(engine, ticket)["resolution"]
-    assert elapsed == 120.0  # 1 h before the pause + 1 h after: the 10 h pause is never counted
-    if move_open:
-        assert policy == new_policy and state == "at_risk"  # 120 of 120 minutes used: at the target, not past it
-    else:
-        assert policy == old_policy and state == "running"  # still 48 h
+    with Session(engine) as s:
+        due = s.scalar(select(m.TicketSla.due_at).where(m.TicketSla.ticket_id == ticket, m.TicketSla.metric == "resolution"))
+    if move_open:  # 1 h before the pause + 1 h after: the 10 h pause is never counted; 120 of 120 min: at risk
+        assert policy == new_policy and (state, elapsed) == ("at_risk", 120.0) and due == T0 + timedelta(hours=12)
+    else:  # still 48 h: 47 h left after the reply at 11:00; nothing for the tick to do yet
+        assert policy == old_policy and state == "running" and due == T0 + timedelta(hours=58)
     with pytest.raises(FieldErrors), session_scope(engine) as s:
         service.change_policy(s, ADMIN, int(new_policy), PolicyChange({"resolution": -5}), move_open=False)
 

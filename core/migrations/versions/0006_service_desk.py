@@ -82,6 +82,7 @@ def upgrade() -> None:
     sa.Column('elapsed_minutes', sa.Float(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('due_at', sa.DateTime(), nullable=True),
+    sa.Column('warn_at', sa.DateTime(), nullable=True),
     sa.Column('completed_at', sa.DateTime(), nullable=True),
     sa.Column('breached_at', sa.DateTime(), nullable=True),
     sa.Column('known_at', sa.DateTime(), nullable=True),
