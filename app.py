@@ -19,6 +19,8 @@ DEFINITIONS = [
     ("cockpit", "views/cockpit.py", "nav.cockpit", ":material/dashboard:"),
     ("customers", "views/customers.py", "nav.customers", ":material/groups:"),
     ("customer", "views/customer.py", "nav.customer", ":material/person:"),
+    ("service", "views/service.py", "nav.service", ":material/support_agent:"),
+    ("voice", "views/voice.py", "nav.voice", ":material/reviews:"),
     ("admin", "views/admin.py", "nav.admin", ":material/admin_panel_settings:"),
 ]
 

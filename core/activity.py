@@ -244,6 +244,11 @@ def record_nps(session: Session, viewer: Viewer, form: NpsForm, *, token: str | 
         touchpoint=form.touchpoint)).inserted_primary_key[0])
     facts.refresh_period_facts(session, key=_key(customer), since=form.responded_at.date(), as_of=now.date())
     facts.refresh_customer_row(session, int(customer["id"]))  # type: ignore[arg-type]
+    if form.score is not None and form.score <= 6:  # closed loop: the owner calls a detractor back
+        from core import service
+
+        service.follow_up(session, customer_id=int(customer["id"]), owner_id=customer["owner_id"], now=now,  # type: ignore[arg-type]
+                          source="detractor", title=f"NPS {form.score}: call back")
     audit.record(session, action="nps_recorded", username=viewer.username, object=f"customer:{customer['code']}",
                  details={"response": new_id, "score": form.score})
     return new_id

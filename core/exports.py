@@ -15,7 +15,8 @@ from core.kpi import Cockpit
 from core.periods import Filters
 from core.security import Viewer
 
-EXPORT_ROLES = {"kpis": ("admin", "executive", "analyst"), "audit_log": ("admin",)}
+EXPORT_ROLES = {"kpis": ("admin", "executive", "analyst"), "audit_log": ("admin",),
+                "service_sla": ("admin", "executive", "analyst", "team_lead"), "voice": ("admin", "executive", "analyst", "team_lead")}
 
 
 def may_export(viewer: Viewer, what: str) -> bool:

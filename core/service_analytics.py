@@ -286,3 +286,10 @@ def pause_abuse(session: Session, viewer: Viewer, *, start: datetime, end: datet
 
 def last_days(now: datetime, days: int = 30) -> tuple[datetime, datetime]:
     return now - timedelta(days=days), now
+
+
+def agents(session: Session, viewer: Viewer) -> dict[int, str]:
+    """Who tickets can be assigned to: active service-desk users, by name."""
+    require(viewer, SERVICE_ROLES)
+    return dict(session.execute(select(U.c.id, U.c.display_name).where(U.c.role.in_(SERVICE_ROLES), U.c.active.is_(True))
+                                .order_by(U.c.display_name)).all())

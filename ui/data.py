@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import IO, TypeVar
 
 import streamlit as st
@@ -127,3 +127,20 @@ def write(function: Callable[..., T_], viewer: Viewer, *args: object, **kwargs: 
         result = function(session, viewer, *args, **kwargs)
     st.cache_data.clear()
     return result
+
+
+TICK_EVERY = timedelta(seconds=60)
+
+
+def tick_if_due() -> None:
+    """Run the SLA tick from the Service page when the last one is older than a minute (the CLI's
+    `sla-tick` does the same from cron); figures are dropped from the cache only when something changed."""
+    from core import service
+
+    with session_scope(context.engine()) as session:
+        last = service.last_tick(session)
+        if last is not None and datetime.now() - last < TICK_EVERY:
+            return
+        evaluated = service.tick(session)
+    if evaluated:
+        st.cache_data.clear()

@@ -173,3 +173,8 @@ def sort_choice() -> dict[str, object]:
     _publish("sort", sort, "revenue_12m")
     _publish("asc", "1" if ascending else None, None)
     return {"sort": sort, "descending": not ascending}
+
+
+def multi_filter(key: str, title: str, options, show) -> tuple:  # type: ignore[no-untyped-def]
+    """A sidebar multiselect kept in the URL under `key` (empty: all)."""
+    return tuple(_multi(key, title, list(options), show))

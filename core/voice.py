@@ -1,0 +1,165 @@
+"""Voice of the customer: NPS with its interval by month and by segment, CSAT beside SLA outcomes,
+comments with their keywords, and the closed loop (follow-ups of detractors and unhappy CSAT)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import datetime, timedelta
+from functools import cache
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import models as m
+from core.facts import scope
+from core.nps import SMALL_SAMPLE, category, nps
+from core.periods import Filters
+from core.security import Viewer, scoped
+
+C, N, T, R, S, TASKS, U = (m.Customer.__table__, m.NpsResponse.__table__, m.Ticket.__table__, m.TicketSla.__table__,
+                           m.CustomerStat.__table__, m.Task.__table__, m.User.__table__)
+NPS_DIMENSIONS = ("tier", "region", "industry", "acquisition_channel", "touchpoint")
+CSAT_DIMENSIONS = ("category", "team", "sla")
+ENGLISH_STOP = set("a an and are as at be but by for from has have i in is it its of on or so that the this to too was "
+                   "were with we you your our they them very again every what does did do not no".split())
+CHINESE_STOP = set("的 了 是 很 也 都 就 和 还 有 在 我 我们 你 他 她 这 那 太 多次 一般 整体 希望 可以".split())
+
+
+def _answers(session: Session, viewer: Viewer, filters: Filters, start: datetime, end: datetime) -> pd.DataFrame:
+    stmt = (select(N.c.responded_at, N.c.score, N.c.touchpoint, N.c.comment, N.c.customer_id, C.c.region, C.c.industry,
+                   C.c.acquisition_channel, S.c.tier)
+            .select_from(N.join(C, C.c.id == N.c.customer_id).outerjoin(S, S.c.customer_id == C.c.id))
+            .where(N.c.responded_at >= start, N.c.responded_at < end))
+    rows = session.execute(scope(stmt, C, scoped(viewer, filters))).mappings().all()
+    frame = pd.DataFrame([dict(r) for r in rows], columns=["responded_at", "score", "touchpoint", "comment", "customer_id",
+                                                          "region", "industry", "acquisition_channel", "tier"])
+    frame["category"] = [category(int(s)) for s in frame["score"]]
+    return frame
+
+
+def _nps_rows(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    records = []
+    for value, rows in frame.groupby(key, dropna=False, sort=True):
+        result = nps(float((rows["category"] == "promoter").sum()), float((rows["category"] == "detractor").sum()),
+                     float(len(rows)))
+        records.append({key: value, "responses": result.responses, "nps": result.score, "low": result.low,
+                        "high": result.high, "small_sample": result.small_sample,
+                        "promoters": int((rows["category"] == "promoter").sum()),
+                        "passives": int((rows["category"] == "passive").sum()),
+                        "detractors": int((rows["category"] == "detractor").sum())})
+    return pd.DataFrame(records, columns=[key, "responses", "nps", "low", "high", "small_sample", "promoters",
+                                          "passives", "detractors"])
+
+
+def nps_by_month(session: Session, viewer: Viewer, filters: Filters, *, start: datetime, end: datetime) -> pd.DataFrame:
+    """NPS per month: promoters, passives, detractors, n and the 95% interval; small months flagged."""
+    frame = _answers(session, viewer, filters, start, end)
+    frame["month"] = pd.to_datetime(frame["responded_at"]).dt.strftime("%Y-%m")
+    return _nps_rows(frame, "month")
+
+
+def nps_by(session: Session, viewer: Viewer, filters: Filters, *, by: str, start: datetime, end: datetime) -> pd.DataFrame:
+    """NPS per tier, region, industry, acquisition channel or touchpoint over [start, end)."""
+    if by not in NPS_DIMENSIONS:
+        raise ValueError(by)
+    return _nps_rows(_answers(session, viewer, filters, start, end), by)
+
+
+def csat_by(session: Session, viewer: Viewer, *, by: str, start: datetime, end: datetime) -> pd.DataFrame:
+    """CSAT (share of 4-5 ratings) of feedback given in [start, end) by category, team, or whether the ticket's
+    resolution SLA was met: the two rates with their n side by side."""
+    if by not in CSAT_DIMENSIONS:
+        raise ValueError(by)
+    stmt = (select(T.c.csat, T.c.category, T.c.team, R.c.state.label("sla"))
+            .select_from(T.join(C, C.c.id == T.c.customer_id)
+                         .outerjoin(R, (R.c.ticket_id == T.c.id) & (R.c.metric == "resolution")))
+            .where(T.c.csat.is_not(None), T.c.feedback_at >= start, T.c.feedback_at < end))
+    rows = session.execute(scope(stmt, C, scoped(viewer, Filters()))).all()
+    frame = pd.DataFrame(rows, columns=["csat", "category", "team", "sla"])
+    frame["sla"] = frame["sla"].fillna("unknown")
+    frame["value"] = frame[by].fillna("—")
+    grouped = frame.groupby("value").agg(ratings=("csat", "size"), satisfied=("csat", lambda s: int((s >= 4).sum())),
+                                         average=("csat", "mean")).reset_index()
+    grouped["csat"] = grouped["satisfied"] / grouped["ratings"]
+    grouped["small_sample"] = grouped["ratings"] < SMALL_SAMPLE
+    return grouped
+
+
+def comments(session: Session, viewer: Viewer, filters: Filters, *, start: datetime, end: datetime, text: str = "",
+             categories: tuple[str, ...] = ()) -> pd.DataFrame:
+    """NPS comments in [start, end), newest first, searchable and filterable by category."""
+    frame = _answers(session, viewer, filters, start, end)
+    frame = frame[frame["comment"].notna() & (frame["comment"].astype(str).str.strip() != "")]
+    if categories:
+        frame = frame[frame["category"].isin(categories)]
+    if text.strip():
+        frame = frame[frame["comment"].str.lower().str.contains(text.strip().lower(), regex=False)]
+    return frame.sort_values("responded_at", ascending=False)[["responded_at", "score", "category", "touchpoint",
+                                                               "comment", "customer_id"]].reset_index(drop=True)
+
+
+@cache
+def _jieba():  # type: ignore[no-untyped-def]
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def words(text: str) -> list[str]:
+    """Words of a comment: Chinese by jieba, English by letters; stop words and one-letter pieces dropped."""
+    out = []
+    for piece in re.findall(r"[\u4e00-\u9fff]+|[A-Za-z][A-Za-z'-]+", text):
+        if re.match(r"[\u4e00-\u9fff]", piece):
+            out += [w for w in _jieba().lcut(piece) if len(w) > 1 and w not in CHINESE_STOP]
+        elif piece.lower() not in ENGLISH_STOP:
+            out.append(piece.lower())
+    return out
+
+
+def detractor_keywords(session: Session, viewer: Viewer, filters: Filters, *, start: datetime, end: datetime,
+                       top: int = 15) -> pd.DataFrame:
+    """The most frequent words in detractor comments, with their count in the previous same-length period."""
+    previous_start = start - (end - start)
+
+    def counts(a: datetime, b: datetime) -> Counter[str]:
+        frame = _answers(session, viewer, filters, a, b)
+        found: Counter[str] = Counter()
+        for text in frame.loc[frame["category"] == "detractor", "comment"].dropna():
+            found.update(set(words(str(text))))
+        return found
+
+    now_counts, before = counts(start, end), counts(previous_start, start)
+    rows = [{"keyword": w, "count": n, "previous": before.get(w, 0), "change": n - before.get(w, 0)}
+            for w, n in now_counts.most_common(top)]
+    return pd.DataFrame(rows, columns=["keyword", "count", "previous", "change"])
+
+
+def closed_loop(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -> dict[str, float | None]:
+    """Follow-ups created in [start, end) for detractors and CSAT 1-2: how many, how many done by their due
+    day, and the next NPS score of those customers after the follow-up was created (average, n)."""
+    stmt = (select(TASKS.c.customer_id, TASKS.c.created_at, TASKS.c.due_date, TASKS.c.done_at)
+            .select_from(TASKS.join(C, C.c.id == TASKS.c.customer_id))
+            .where(TASKS.c.source.in_(("detractor", "low_csat")), TASKS.c.created_at >= start, TASKS.c.created_at < end))
+    tasks = session.execute(scope(stmt, C, scoped(viewer, Filters()))).all()
+    in_time = sum(1 for t in tasks if t.done_at is not None and t.done_at.date() <= t.due_date)
+    next_scores = []
+    for t in tasks:
+        score = session.scalar(select(N.c.score).where(N.c.customer_id == t.customer_id, N.c.responded_at > t.created_at)
+                               .order_by(N.c.responded_at).limit(1))
+        if score is not None:
+            next_scores.append(int(score))
+    return {"follow_ups": float(len(tasks)), "in_time": float(in_time),
+            "in_time_share": in_time / len(tasks) if tasks else None,
+            "next_score_avg": sum(next_scores) / len(next_scores) if next_scores else None,
+            "next_score_n": float(len(next_scores)),
+            "next_promoter_share": sum(1 for s in next_scores if s >= 9) / len(next_scores) if next_scores else None}
+
+
+def window(now: datetime, days: int) -> tuple[datetime, datetime]:
+    return now - timedelta(days=days), now
+

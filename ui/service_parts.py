@@ -1,0 +1,205 @@
+"""The Service page's parts: one ticket's workflow forms, the analytics tab, the policies tab (admins)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import streamlit as st
+
+from core import charts, models as m, service, service_analytics as sa
+from core.errors import Conflict, CrmError, FieldErrors, NotFound
+from core.i18n import label
+from core.security import Viewer
+from core.service import IllegalTransition, PolicyChange, Step
+from ui import data
+from ui.context import lang, tr
+from ui.downloads import csv_download
+from ui.forms import Slots, flash
+
+STEP_FIELDS = {"analyse": ("findings", "root_cause"), "resolve": ("resolution",), "feedback": ("csat", "comment")}
+
+
+def _step_form(viewer: Viewer, ticket: dict[str, object], action: str) -> None:
+    current, slots = lang(), Slots()
+    with st.form(f"step_{action}_{ticket['id']}_{ticket['version']}"):
+        fields: dict[str, object] = {}
+        if action == "analyse":
+            fields["findings"] = st.text_area(tr("service.findings"))
+            slots("findings")
+            fields["root_cause"] = st.selectbox(tr("service.root_cause"), [None, *m.ROOT_CAUSES],
+                                                format_func=lambda c: label("root_cause", c, current) if c else "—")
+            slots("root_cause")
+        elif action == "resolve":
+            fields["resolution"] = st.text_area(tr("service.resolution"))
+            slots("resolution")
+        elif action == "feedback":
+            fields["csat"] = st.radio(tr("service.csat"), [1, 2, 3, 4, 5], index=None, horizontal=True)
+            slots("csat")
+            fields["comment"] = st.text_area(tr("form.comment"))
+            slots("comment")
+        else:
+            fields["note"] = st.text_input(tr("service.note"))
+        if st.form_submit_button(tr(f"service.action.{action}"), type="primary"):
+            step = Step(int(ticket["id"]), action, int(ticket["version"]), **fields)  # type: ignore[arg-type]
+            try:
+                data.write(service.act, viewer, step)
+            except FieldErrors as err:
+                slots.show(err.errors)
+                st.error(tr("form.fix_fields"))
+            except IllegalTransition as err:
+                st.error(tr(err.key))
+            except Conflict:
+                st.error(tr("service.conflict"))
+            except CrmError as err:
+                st.error(tr("form.refused", reason=str(err)))
+            else:
+                st.session_state["flash"] = tr("service.done", action=tr(f"service.action.{action}"))
+                st.rerun()
+
+
+def ticket_panel(viewer: Viewer, ticket_id: object, now: datetime) -> None:
+    """One ticket: what it is, its clocks, its history, and the steps its status allows."""
+    current = lang()
+    flash()
+    if not ticket_id or not str(ticket_id).isdigit():
+        st.info(tr("service.pick_ticket"))
+        return
+    try:
+        view = data.read(sa.ticket_view, viewer, int(str(ticket_id)))
+    except NotFound:
+        st.warning(tr("service.no_ticket"))
+        return
+    st.query_params["ticket"] = str(ticket_id)
+    t = view.ticket
+    st.subheader(f"#{t['id']} · {label('ticket_kind', t['kind'], current)} · {label('category', t['category'], current)}")
+    st.caption(" · ".join([f"{t['customer']} ({t['code']})", label("priority", t["priority"], current),
+                           label("ticket_status", t["status"], current), tr("service.policy", name=view.policy or "—"),
+                           tr("service.assignee", name=t["assignee"] or "—")]))
+    if t["description"]:
+        st.markdown(str(t["description"]))
+    if not view.sla.empty:
+        st.dataframe(view.sla.assign(metric=[tr(f"sla.metric.{x}") for x in view.sla["metric"]],
+                                     state=[tr(f"sla.state.{x}") for x in view.sla["state"]]),
+                     hide_index=True, column_config={c: tr(f"service.sla.{c}") for c in view.sla.columns})
+    with st.expander(tr("service.history", n=len(view.events))):
+        st.dataframe(view.events.assign(action=[tr(f"service.event.{a}") if a else "" for a in view.events["action"]]),
+                     hide_index=True, column_config={c: tr(f"service.event_col.{c}") for c in view.events.columns})
+    if viewer.role not in service.SERVICE_ROLES:
+        return
+    actions = [a for a, (allowed, _) in service.TRANSITIONS.items() if t["status"] in allowed]
+    if not actions:
+        st.info(tr("service.illegal.closed"))
+        return
+    choice = st.segmented_control(tr("service.next_step"), actions, default=actions[0], key=f"step_{t['id']}",
+                                  format_func=lambda a: tr(f"service.action.{a}")) or actions[0]
+    _step_form(viewer, t, choice)
+
+
+PERIODS = {"30d": 30, "90d": 90, "365d": 365}
+
+
+def analytics(viewer: Viewer, now: datetime) -> None:
+    current = lang()
+    span = st.segmented_control(tr("service.period"), list(PERIODS), default="30d", key="sa_period",
+                                format_func=lambda p: tr(f"service.period.{p}")) or "30d"
+    start, end = now - timedelta(days=PERIODS[span]), now
+    rates = data.read(sa.rates, viewer, start=start, end=end)
+    times = data.read(sa.times, viewer, start=start, end=end)
+    cards = st.columns(5)
+    cards[0].metric(tr("service.resolution_rate"), f"{rates.resolution_rate:.1%}" if rates.resolution_rate is not None else "—",
+                    border=True, help=tr("service.resolution_rate.help"),
+                    delta=f"{(rates.resolution_rate - sa.RESOLUTION_TARGET) * 100:+.1f} pp" if rates.resolution_rate is not None else None)
+    cards[1].metric(tr("service.reopen_rate"), f"{rates.reopen_rate:.1%}" if rates.reopen_rate is not None else "—",
+                    border=True, delta_color="inverse")
+    for card, metric in zip(cards[2:4], ("first_response", "resolution")):
+        figures = times[metric]
+        card.metric(tr(f"service.median.{metric}"), tr("service.hours", n=f"{(figures['median'] or 0) / 60:.1f}"),
+                    border=True, help=tr("service.times.help"),
+                    delta=tr("service.p90", n=f"{(figures['p90'] or 0) / 60:.1f}"), delta_color="off", delta_arrow="off")
+    cards[4].metric(tr("service.complaints"), f"{rates.complaints:,}", border=True)
+
+    left, right = st.columns([1, 1])
+    metric = left.selectbox(tr("service.metric"), ("first_response", "resolution", "next_response", "feedback"),
+                            format_func=lambda x: tr(f"sla.metric.{x}"), key="sa_metric")
+    by = right.selectbox(tr("service.by"), sa.DIMENSIONS, format_func=lambda x: tr(f"service.dim.{x}"), key="sa_by")
+    table = data.read(sa.compliance, viewer, metric=metric, by=by, start=start, end=end)
+    groups = {"priority": "priority", "kind": "ticket_kind", "category": "category", "channel": "channel"}
+
+    def show(value: object) -> str:
+        return label(groups[by], value, current) if by in groups else str(value)
+
+    if table.empty:
+        st.info(tr("common.no_data"))
+    else:
+        st.plotly_chart(charts.compliance_bars(table, tr("service.compliance_title"), show, current), key="sa_bars")
+        picked = st.dataframe(table.assign(value=[show(v) for v in table["value"]], rate=table["rate"] * 100),
+                              hide_index=True, key="sa_table", on_select="rerun", selection_mode="single-row",
+                              column_config={"value": tr(f"service.dim.{by}"), "met": tr("service.met"),
+                                             "breached": tr("service.breached"), "total": tr("service.total"),
+                                             "rate": st.column_config.NumberColumn(tr("service.rate"), format="%.1f%%")})
+        csv_download(table, what="service_sla", file_name=f"sla-{metric}-{by}.csv", viewer=viewer, key="sa_export")
+        if picked and picked.selection.rows:
+            value = table.iloc[picked.selection.rows[0]]["value"]
+            behind = data.read(sa.tickets_behind, viewer, metric=metric, by=by, value=value, start=start, end=end)
+            st.caption(tr("service.behind", n=len(behind), value=show(value)))
+            st.dataframe(behind, hide_index=True)
+
+    left, right = st.columns(2)
+    backlog = data.read(sa.backlog, viewer, now=now)
+    if not backlog.empty:
+        left.plotly_chart(charts.stacked_counts(backlog, "age", "priority", "tickets", tr("service.backlog"),
+                                                lambda a: tr(f"service.age.{a}"), lambda p: label("priority", p, current)),
+                          key="sa_backlog")
+    categories = data.read(sa.top_categories, viewer, start=now - timedelta(days=365), end=now)
+    if not categories.empty:
+        right.plotly_chart(charts.stacked_counts(categories, "month", "category", "complaints", tr("service.categories"),
+                                                 str, lambda c: label("category", c, current)), key="sa_categories")
+
+    with st.expander(tr("service.what_if")):
+        st.caption(tr("service.what_if.help"))
+        with st.form("what_if"):
+            a, b = st.columns(2)
+            first = a.number_input(tr("service.what_if.first"), min_value=1, value=120, step=15)
+            resolution = b.number_input(tr("service.what_if.resolution"), min_value=1, value=24 * 60, step=60)
+            if st.form_submit_button(tr("service.what_if.run")):
+                result = data.read(sa.what_if, viewer, {"first_response": float(first), "resolution": float(resolution)},
+                                   start=start, end=end)
+                st.dataframe(result.assign(metric=[tr(f"sla.metric.{x}") for x in result["metric"]]), hide_index=True,
+                             column_config={c: tr(f"service.what_if.col.{c}") for c in result.columns})
+    with st.expander(tr("service.pause_abuse")):
+        st.caption(tr("service.pause_abuse.help"))
+        suspicious = data.read(sa.pause_abuse, viewer, start=start, end=end)
+        st.dataframe(suspicious, hide_index=True,
+                     column_config={c: tr(f"service.pause_abuse.col.{c}") for c in suspicious.columns})
+
+
+def policies(viewer: Viewer) -> None:
+    """Administrators: the policies in the order they are tried, and a form to change one."""
+    rows = data.read(lambda session, _viewer: service.current_policies(session), viewer)
+    if not rows:
+        st.info(tr("common.no_data"))
+        return
+    shown = [{k: r[k] for k in ("id", "name", "kind", "priority", "tier", "first_response_minutes", "resolution_minutes",
+                                "calendar_id", "warn_share")} for r in rows]
+    st.dataframe(shown, hide_index=True, column_config={k: tr(f"service.policy_col.{k}") for k in shown[0]})
+    names = {int(r["id"]): str(r["name"]) for r in rows}  # type: ignore[arg-type]
+    slots = Slots()
+    with st.form("policy_change"):
+        chosen = st.selectbox(tr("service.policy_pick"), list(names), format_func=lambda i: f"{i} · {names[i]}")
+        a, b = st.columns(2)
+        first = a.number_input(tr("service.what_if.first"), min_value=None, value=None, step=15.0)
+        slots("first_response")
+        resolution = b.number_input(tr("service.what_if.resolution"), value=None, step=60.0)
+        slots("resolution")
+        move = st.radio(tr("service.move_open"), [True, False], format_func=lambda v: tr(f"service.move_open.{v}"))
+        if st.form_submit_button(tr("service.policy_save"), type="primary"):
+            targets = {k: v for k, v in (("first_response", first), ("resolution", resolution)) if v is not None}
+            try:
+                new_id = data.write(service.change_policy, viewer, int(chosen), PolicyChange(targets), move_open=bool(move))
+            except FieldErrors as err:
+                slots.show(err.errors)
+                st.error(tr("form.fix_fields"))
+            except CrmError as err:
+                st.error(tr("form.refused", reason=str(err)))
+            else:
+                st.success(tr("service.policy_saved", id=new_id))

@@ -1,0 +1,67 @@
+"""The service desk: the queue by time to breach, one ticket's workflow, SLA analytics, policies."""
+
+from datetime import datetime
+
+import streamlit as st
+
+from core import models as m, service, service_analytics as sa
+from core.i18n import label
+from ui import data
+from ui.context import lang, page_guard, tr
+from ui.filters import multi_filter
+from ui.service_parts import analytics, policies, ticket_panel
+
+viewer = page_guard("service")
+current = lang()
+st.title(tr("service.title"))
+data.tick_if_due()
+now = datetime.now()
+
+tab_names = ["queue", "ticket", "analytics"] + (["policies"] if viewer.role == "admin" else [])
+tabs = dict(zip(tab_names, st.tabs([tr(f"service.tab.{n}") for n in tab_names])))
+
+with tabs["queue"]:
+    st.sidebar.subheader(tr("service.filters"))
+    wanted = sa.QueueFilter(
+        priorities=multi_filter("t_priority", "form.priority", m.TICKET_PRIORITIES, lambda c: label("priority", c, current)),
+        kinds=multi_filter("t_kind", "form.kind", m.TICKET_KINDS, lambda c: label("ticket_kind", c, current)),
+        categories=multi_filter("t_category", "form.category", m.TICKET_CATEGORIES, lambda c: label("category", c, current)),
+        channels=multi_filter("t_channel", "form.channel", m.TICKET_CHANNELS, lambda c: label("channel", c, current)),
+        states=multi_filter("t_state", "service.state", sa.STATE_ORDER, lambda c: tr(f"sla.state.{c}")),
+        mine=st.sidebar.toggle(tr("service.mine"), key="t_mine"))
+    tickets = data.read(sa.queue, viewer, wanted, now=now)
+    st.caption(tr("service.queue_count", n=len(tickets)))
+    shown = tickets.assign(
+        kind=[label("ticket_kind", v, current) for v in tickets["kind"]],
+        category=[label("category", v, current) for v in tickets["category"]],
+        priority=[label("priority", v, current) for v in tickets["priority"]],
+        status=[label("ticket_status", v, current) for v in tickets["status"]],
+        state=[tr(f"sla.state.{v}") for v in tickets["state"]],
+        left=[tr("service.minutes_left", n=v) if v is not None and v >= 0 else
+              (tr("service.minutes_over", n=-v) if v is not None else "") for v in tickets["minutes_left"]])
+    columns = ["ticket", "state", "left", "priority", "kind", "category", "status", "customer", "assignee", "created_at"]
+    picked = st.dataframe(shown[columns], hide_index=True, key="queue", on_select="rerun",
+                          selection_mode="multi-row" if viewer.role in service.LEAD_ROLES else "single-row",
+                          column_config={c: tr(f"service.col.{c}") for c in columns})
+    rows = picked.selection.rows if picked else []
+    if len(rows) == 1:
+        st.session_state["ticket_id"] = int(tickets.iloc[rows[0]]["ticket"])
+        st.caption(tr("service.opened_below", ticket=st.session_state["ticket_id"]))
+    if rows and viewer.role in service.LEAD_ROLES:
+        agents = data.read(sa.agents, viewer)
+        with st.form("bulk_assign"):
+            who = st.selectbox(tr("service.assign_to"), list(agents), format_func=lambda i: agents[i])
+            if st.form_submit_button(tr("service.assign", n=len(rows))):
+                done = data.write(service.assign, viewer, [int(tickets.iloc[r]["ticket"]) for r in rows], int(who))
+                st.session_state["flash"] = tr("service.assigned", n=done)
+                st.rerun()
+
+with tabs["ticket"]:
+    ticket_panel(viewer, st.session_state.get("ticket_id") or st.query_params.get("ticket"), now)
+
+with tabs["analytics"]:
+    analytics(viewer, now)
+
+if "policies" in tabs:
+    with tabs["policies"]:
+        policies(viewer)
