@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -76,7 +77,9 @@ def csat_by(session: Session, viewer: Viewer, *, by: str, start: datetime, end: 
             .select_from(T.join(C, C.c.id == T.c.customer_id)
                          .outerjoin(R, (R.c.ticket_id == T.c.id) & (R.c.metric == "resolution")))
             .where(T.c.csat.is_not(None), T.c.feedback_at >= start, T.c.feedback_at < end))
-    rows = session.execute(scope(stmt, C, scoped(viewer, Filters()))).all()
+    # rows are tickets already: a "customers with tickets" scope holds by construction (and its EXISTS
+    # would correlate to this query's own tickets)
+    rows = session.execute(scope(stmt, C, replace(scoped(viewer, Filters()), with_tickets_only=False))).all()
     frame = pd.DataFrame(rows, columns=["csat", "category", "team", "sla"])
     frame["sla"] = frame["sla"].fillna("unknown")
     frame["value"] = frame[by].fillna("—")

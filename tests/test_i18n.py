@@ -54,3 +54,16 @@ def test_every_data_code_and_kpi_is_translated() -> None:
     for spec in KPI_SPECS:
         assert f"kpi.{spec.key}" in catalog("zh") and f"kpi.{spec.key}.help" in catalog("zh")
     assert label("tier", "high_value", "zh") == "高价值" and t("nav.cockpit", "zh") == "驾驶舱"
+
+
+def test_every_key_like_literal_in_the_views_exists() -> None:
+    """Keys handed to helpers (a filter's title, a metric's label) escape the tr(...) scan above: any
+    literal shaped like a catalog key in the views and UI glue must be a key or the stem of keys."""
+    en = catalog("en")
+    prefixes = {key.split(".")[0] for key in en}
+    missing = []
+    for path in [*ROOT.glob("views/*.py"), *ROOT.glob("ui/*.py"), ROOT / "app.py"]:
+        for literal in re.findall(r"""["']([a-z_]+\.[a-z0-9_.]+)["']""", path.read_text(encoding="utf-8")):
+            if literal.split(".")[0] in prefixes and literal not in en and not any(k.startswith(literal + ".") for k in en):
+                missing.append((path.name, literal))
+    assert not missing

@@ -11,6 +11,19 @@ from ui.context import lang, page_guard, tr
 from ui.filters import multi_filter
 from ui.service_parts import analytics, policies, ticket_panel
 
+
+
+def _left(minutes: object) -> str:
+    """Time to the next deadline (or past it): minutes under two hours, hours beyond."""
+    if minutes is None or minutes != minutes:
+        return ""
+    value = int(minutes)  # type: ignore[call-overload]
+    over = "over" if value < 0 else "left"
+    if abs(value) < 120:
+        return tr(f"service.minutes_{over}", n=abs(value))
+    return tr(f"service.hours_{over}", n=f"{abs(value) / 60:.0f}")
+
+
 viewer = page_guard("service")
 current = lang()
 st.title(tr("service.title"))
@@ -37,8 +50,7 @@ with tabs["queue"]:
         priority=[label("priority", v, current) for v in tickets["priority"]],
         status=[label("ticket_status", v, current) for v in tickets["status"]],
         state=[tr(f"sla.state.{v}") for v in tickets["state"]],
-        left=[tr("service.minutes_left", n=v) if v is not None and v >= 0 else
-              (tr("service.minutes_over", n=-v) if v is not None else "") for v in tickets["minutes_left"]])
+        left=[_left(v) for v in tickets["minutes_left"]])
     columns = ["ticket", "state", "left", "priority", "kind", "category", "status", "customer", "assignee", "created_at"]
     picked = st.dataframe(shown[columns], hide_index=True, key="queue", on_select="rerun",
                           selection_mode="multi-row" if viewer.role in service.LEAD_ROLES else "single-row",
