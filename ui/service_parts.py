@@ -53,6 +53,7 @@ def _step_form(viewer: Viewer, ticket: dict[str, object], action: str) -> None:
             except CrmError as err:
                 st.error(tr("form.refused", reason=str(err)))
             else:
+                st.session_state.pop(f"ticket_view_{ticket['id']}", None)  # show what is stored now
                 st.session_state["flash"] = tr("service.done", action=tr(f"service.action.{action}"))
                 st.rerun()
 
@@ -64,11 +65,16 @@ def ticket_panel(viewer: Viewer, ticket_id: object, now: datetime) -> None:
     if not ticket_id or not str(ticket_id).isdigit():
         st.info(tr("service.pick_ticket"))
         return
-    try:
-        view = data.read(sa.ticket_view, viewer, int(str(ticket_id)))
-    except NotFound:
-        st.warning(tr("service.no_ticket"))
-        return
+    # the agent works on what they loaded: a change by someone else since then is refused on save ("reload"),
+    # not silently taken over by the next rerun
+    key = f"ticket_view_{ticket_id}"
+    if st.button(tr("service.reload"), icon=":material/refresh:") or key not in st.session_state:
+        try:
+            st.session_state[key] = data.read(sa.ticket_view, viewer, int(str(ticket_id)))
+        except NotFound:
+            st.warning(tr("service.no_ticket"))
+            return
+    view = st.session_state[key]
     st.query_params["ticket"] = str(ticket_id)
     t = view.ticket
     st.subheader(f"#{t['id']} · {label('ticket_kind', t['kind'], current)} · {label('category', t['category'], current)}")

@@ -1,0 +1,109 @@
+"""The Service and Voice pages through AppTest: the workflow as the roles that may and may not act."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from streamlit.testing.v1 import AppTest
+
+from core import activity, models as m, service
+from core.activity import TicketForm
+from core.db import make_engine, session_scope
+from core.security import SYSTEM
+from core.service import Step
+from tests.pages.helpers import signed_in
+
+
+def _new_ticket(url: str) -> int:
+    engine = make_engine(url)
+    with session_scope(engine) as s:
+        customer = s.scalar(select(m.Ticket.customer_id).order_by(m.Ticket.id))  # a customer agents may see
+        return activity.create_ticket(s, SYSTEM, TicketForm(customer, "complaint", "billing", "high", "phone",
+                                                            "Invoice charged twice"), now=datetime.now())
+
+
+def _ticket_page(monkeypatch: pytest.MonkeyPatch, url: str, user: str, ticket: int) -> AppTest:
+    at = signed_in(monkeypatch, url, user, ticket=str(ticket))
+    at.switch_page("views/service.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _status(url: str, ticket: int) -> str:
+    with Session(make_engine(url)) as s:
+        return str(s.scalar(select(m.Ticket.status).where(m.Ticket.id == ticket)))
+
+
+def _click(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click()
+    return at.run()
+
+
+def test_an_agent_works_a_complaint_through_the_four_steps(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    ticket = _new_ticket(seeded_url)
+    at = _ticket_page(monkeypatch, seeded_url, "agent", ticket)
+    assert any(f"#{ticket}" in h.value for h in at.subheader)
+    _click(at, "Accept (受理)")
+    assert _status(seeded_url, ticket) == "accepted" and not at.exception
+    at.segmented_control(key=f"step_{ticket}").set_value("analyse").run()
+    _click(at, "Analyse (分析)")  # nothing filled in: each field says why, nothing is saved
+    assert any("At least 5 characters" in e.value for e in at.error) and any("Pick one" in e.value for e in at.error)
+    assert _status(seeded_url, ticket) == "accepted"
+    next(t for t in at.text_area if t.label == "Findings").input("The billing run charged twice")
+    next(s for s in at.selectbox if s.label == "Root cause").select("process")
+    _click(at, "Analyse (分析)")
+    assert _status(seeded_url, ticket) == "analysing"
+    at.segmented_control(key=f"step_{ticket}").set_value("resolve").run()
+    next(t for t in at.text_area if t.label == "Resolution").input("Refunded the second charge")
+    _click(at, "Resolve (解决)")
+    assert _status(seeded_url, ticket) == "resolved"
+    at.segmented_control(key=f"step_{ticket}").set_value("feedback").run()
+    next(r for r in at.radio if r.label == "Satisfaction (1–5)").set_value(5)
+    _click(at, "Feedback (反馈)")
+    assert _status(seeded_url, ticket) == "closed" and not at.exception
+    assert at.segmented_control(key=f"step_{ticket}").options == ["Re-open"]  # the one step left on a closed ticket
+
+
+def test_the_second_agent_is_told_to_reload(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    ticket = _new_ticket(seeded_url)
+    at = _ticket_page(monkeypatch, seeded_url, "agent", ticket)
+    with session_scope(make_engine(seeded_url)) as s:  # another agent accepts while this page is open
+        other = s.scalar(select(m.User.id).where(m.User.username == "agent2"))
+        version = int(s.scalar(select(m.Ticket.version).where(m.Ticket.id == ticket)) or 0)
+        service.act(s, service_viewer(other), Step(ticket, "accept", version))
+    _click(at, "Accept (受理)")
+    assert any("changed by someone else" in e.value for e in at.error)
+
+
+def service_viewer(user_id: int | None):  # type: ignore[no-untyped-def]
+    from core.security import Viewer
+
+    return Viewer(user_id, "agent2", "Agent 2", "support_agent")
+
+
+def test_read_only_roles_see_no_steps_and_managers_no_desk(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    ticket = _new_ticket(seeded_url)
+    at = _ticket_page(monkeypatch, seeded_url, "executive", ticket)
+    assert any(f"#{ticket}" in h.value for h in at.subheader)
+    assert not [b for b in at.button if b.label == "Accept (受理)"]
+    at = signed_in(monkeypatch, seeded_url, "manager1")
+    at.switch_page("views/service.py")
+    at.run()
+    assert any("access" in e.value for e in at.error)
+
+
+def test_the_analytics_and_voice_pages_render(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    at = signed_in(monkeypatch, seeded_url, "lead")
+    at.switch_page("views/service.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert {"Complaint resolution rate", "Re-open rate"} <= {x.label for x in at.metric}
+    at.switch_page("views/voice.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert {"Follow-ups created"} <= {x.label for x in at.metric}
+    assert at.dataframe  # NPS by segment, CSAT by category, comments, keywords
