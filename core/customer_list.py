@@ -36,7 +36,7 @@ NPS_CATEGORIES = ("promoter", "passive", "detractor", "none")
 CONTACT_AGES = ("7", "30", "90", "over_90", "over_180", "never")  # contacted within N days / not for N days / never
 SORTS = ("revenue_12m", "revenue_total", "name", "code", "last_order_date", "last_contact_at", "became_customer_date",
          "latest_nps_score", "open_tickets")
-NULLABLE_SORTS = ("last_order_date", "last_contact_at", "became_customer_date", "latest_nps_score")
+NEVER = datetime(1900, 1, 1)
 PAGE_SIZES = (25, 50, 100, 200)
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
 COLUMNS = ("code", "name", "kind", "industry", "region", "owner", "tier", "lifecycle_stage", "revenue_12m",
@@ -125,9 +125,9 @@ def _text_condition(text: str, keyring: Keyring):  # type: ignore[no-untyped-def
 def _contact_condition(choice: str, now: datetime):  # type: ignore[no-untyped-def]
     if choice == "never":
         return S.c.last_contact_at.is_(None)
-    if choice.startswith("over_"):
+    if choice.startswith("over_"):  # never contacted counts as long ago (one range, no OR: an index scan)
         days = int(choice.removeprefix("over_"))
-        return or_(S.c.last_contact_at.is_(None), S.c.last_contact_at < now - timedelta(days=days))
+        return func.coalesce(S.c.last_contact_at, NEVER) < now - timedelta(days=days)
     return S.c.last_contact_at >= now - timedelta(days=int(choice))
 
 
@@ -166,13 +166,15 @@ def _where(stmt: Select, viewer: Viewer, query: CustomerQuery, keyring: Keyring,
     return stmt.where(*conditions)
 
 
-def _rows(query: CustomerQuery) -> Select:
+def _rows(query: CustomerQuery, dialect: str) -> Select:
     sort = S.c[query.sort]
-    # the id makes pages stable under ties (and with it an index on the sort column serves the order);
-    # empty values go last in both directions on every dialect
-    order = [sort.is_(None)] if query.sort in NULLABLE_SORTS else []
-    order += [sort.desc() if query.descending else sort.asc(),
-              S.c.customer_id.desc() if query.descending else S.c.customer_id.asc()]
+    # the id makes pages stable under ties, and with it an index on the sort column serves the order.
+    # An empty value (never contacted, no order) sorts as the smallest, as SQLite and MariaDB do natively;
+    # PostgreSQL is told so explicitly
+    order = [sort.desc() if query.descending else sort.asc(),
+             S.c.customer_id.desc() if query.descending else S.c.customer_id.asc()]
+    if dialect == "postgresql":
+        order[0] = order[0].nulls_last() if query.descending else order[0].nulls_first()
     return (select(S.c.customer_id, S.c.code, S.c.name, S.c.kind, S.c.industry, S.c.region,
                    U.c.display_name.label("owner"), S.c.tier, S.c.lifecycle_stage, S.c.revenue_12m, S.c.revenue_total,
                    S.c.orders_12m, S.c.last_order_date, S.c.last_contact_at, S.c.latest_nps_score, S.c.open_tickets,
@@ -208,14 +210,15 @@ def customer_page(session: Session, viewer: Viewer, query: CustomerQuery, keyrin
     now = now or datetime.now()
     total = count_customers(session, viewer, query, keyring, now=now)
     page = min(max(1, page), max(1, -(-total // page_size)))
-    stmt = _where(_rows(query), viewer, query, keyring, now).limit(page_size).offset((page - 1) * page_size)
+    stmt = _where(_rows(query, session.get_bind().dialect.name), viewer, query, keyring, now)
+    stmt = stmt.limit(page_size).offset((page - 1) * page_size)
     return CustomerPage(_frame(session.execute(stmt).mappings().all(), viewer, keyring), total, page, page_size)
 
 
 def iter_customers(session: Session, viewer: Viewer, query: CustomerQuery, keyring: Keyring, *,
                    chunk: int = 20_000, now: datetime | None = None) -> Iterator[pd.DataFrame]:
     """Every filtered row, in the list's order, a chunk at a time (a server-side cursor where there is one)."""
-    stmt = _where(_rows(query), viewer, query, keyring, now or datetime.now())
+    stmt = _where(_rows(query, session.get_bind().dialect.name), viewer, query, keyring, now or datetime.now())
     result = session.execute(stmt.execution_options(yield_per=chunk, stream_results=True))
     for rows in result.mappings().partitions(chunk):
         yield _frame(rows, viewer, keyring)

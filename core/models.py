@@ -403,7 +403,11 @@ class CustomerStat(Base):
     churn_reason: Mapped[str | None] = mapped_column(String(32))
     __table_args__ = (Index("ix_customer_stats_tier_revenue", "tier", "revenue_12m"),
                       Index("ix_customer_stats_revenue_12m", "revenue_12m"),
-                      Index("ix_customer_stats_owner_revenue", "owner_id", "revenue_12m"))
+                      Index("ix_customer_stats_owner_revenue", "owner_id", "revenue_12m"),
+                      # every list filter column: a count over any filter reads this index, not the wide rows
+                      Index("ix_customer_stats_list_filters", "tier", "lifecycle_stage", "region", "industry", "kind",
+                            "owner_id", "latest_nps_score", "last_contact_at", "revenue_12m", "became_customer_date",
+                            "last_order_date"))
 
 
 class SegmentFact(Base):

@@ -115,6 +115,11 @@ def upgrade() -> None:
         batch_op.create_index('ix_tickets_status_resolution_due', ['status', 'resolution_due'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_tickets_policy_id_sla_policies'), 'sla_policies', ['policy_id'], ['id'])
 
+    with op.batch_alter_table('customer_stats', schema=None) as batch_op:
+        batch_op.create_index('ix_customer_stats_list_filters', ['tier', 'lifecycle_stage', 'region', 'industry', 'kind',
+                                                                 'owner_id', 'latest_nps_score', 'last_contact_at',
+                                                                 'revenue_12m', 'became_customer_date', 'last_order_date'],
+                              unique=False)
     # events written before this revision: their action follows from the status they moved to
     events = sa.table('ticket_events', sa.column('action', sa.String), sa.column('to_status', sa.String))
     for status, action in (('new', 'created'), ('accepted', 'accept'), ('analysing', 'analyse'),
@@ -123,6 +128,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('customer_stats', schema=None) as batch_op:
+        batch_op.drop_index('ix_customer_stats_list_filters')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_tickets_policy_id_sla_policies'), type_='foreignkey')
         batch_op.drop_index('ix_tickets_status_resolution_due')
