@@ -357,6 +357,7 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
         "description": np.where(t_complaint, "Customer reports a problem and asks for a fix.", "Customer request."),
         "resolution": np.where(~np.isnan(res_seen), "Resolved and confirmed with the customer.", None),
         "reopened": np.zeros(k, dtype=int), "version": np.zeros(k, dtype=int),
+        "team": np.full(k, "Service", dtype=object),  # the demo agents' team
     }
     steps = [(t_created, None, "new", None), (fr_seen, "new", "accepted", t_agent), (analyse_seen, "accepted", "analysing", t_agent),
              (res_seen, "analysing", "resolved", t_agent), (close_seen, "resolved", "closed", t_agent)]

@@ -38,6 +38,14 @@ def to_csv(frame: pd.DataFrame) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+def to_xlsx(frame: pd.DataFrame, sheet: str = "data") -> bytes:
+    """One worksheet of `frame` (for the small analytic tables; the customer list streams its own)."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        frame.to_excel(writer, index=False, sheet_name=sheet[:31])
+    return buffer.getvalue()
+
+
 def record_export(session: Session, *, viewer: Viewer, what: str, rows: int, filters: Filters | None = None,
                   details: dict[str, object] | None = None) -> None:
     """Audit one export (who, when, what, which filters, how many rows); refuses a role without the right."""

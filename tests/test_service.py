@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core import activity, models as m, service
 from core.activity import TicketForm
 from core.db import session_scope
-from core.errors import Conflict, FieldErrors, PermissionDenied
+from core.errors import Conflict, FieldErrors, PermissionDenied, ValidationError
 from core.security import Viewer
 from core.service import IllegalTransition, PolicyChange, Step
 from tests import factories as f
@@ -164,3 +164,25 @@ def test_bulk_assignment_by_a_team_lead(engine: Engine, desk) -> None:  # type: 
         assert service.assign(s, desk["lead"], [desk["ticket"]], desk["agent"].user_id) == 1
     with pytest.raises(PermissionDenied), session_scope(engine) as s:
         service.assign(s, desk["agent"], [desk["ticket"]], desk["agent"].user_id)
+
+
+def test_calendar_edits_are_validated_and_audited(engine: Engine, desk) -> None:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        calendar = service.calendars(s)[0]
+    assert "National Day" in str(calendar["holidays"])
+    for bad in (dict(working_days=""), dict(intervals="09:00-13:00,12:00-18:00"),
+                dict(holidays="2026-10-01..2026-10-07\n2026-10-05..2026-10-09"), dict(timezone="Mars/Base")):
+        values = {"timezone": "Asia/Shanghai", "working_days": "0,1,2,3,4", "intervals": "09:00-12:00,13:00-18:00",
+                  "holidays": "2026-10-01..2026-10-07 National Day", **bad}
+        with pytest.raises(ValidationError), session_scope(engine) as s:
+            service.save_calendar(s, ADMIN, int(calendar["id"]), **values)  # type: ignore[arg-type]
+    with session_scope(engine) as s:
+        service.save_calendar(s, ADMIN, int(calendar["id"]), timezone="Asia/Shanghai", working_days="0,1,2,3,4,5",
+                              intervals="09:00-12:00, 13:00-18:00", holidays="2026-10-01..2026-10-07 National Day")
+    with Session(engine) as s:
+        saved = service.calendars(s)[0]
+        assert saved["working_days"] == "0,1,2,3,4,5" and saved["holidays"] == "2026-10-01..2026-10-07 National Day"
+        assert s.scalar(select(func.count()).select_from(m.AuditLog).where(m.AuditLog.action == "sla_policy_changed")) == 1
+    with pytest.raises(PermissionDenied), session_scope(engine) as s:
+        service.save_calendar(s, desk["lead"], int(calendar["id"]), timezone="UTC", working_days="0",
+                              intervals="09:00-10:00", holidays="")

@@ -25,3 +25,13 @@ def csv_download(frame: pd.DataFrame, *, what: str, file_name: str, viewer: View
         return
     st.download_button(tr("export.csv"), exports.to_csv(frame), file_name=file_name, mime="text/csv", key=key,
                        on_click=_record, args=(viewer, what, len(frame), filters), icon=":material/download:")
+
+
+def xlsx_download(frame: pd.DataFrame, *, what: str, file_name: str, viewer: Viewer, filters: Filters | None = None,
+                  key: str) -> None:
+    """The same as csv_download, as an Excel workbook."""
+    if not exports.may_export(viewer, what):
+        return
+    st.download_button(tr("export.xlsx"), exports.to_xlsx(frame), file_name=file_name, key=key,
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       on_click=_record, args=(viewer, what, len(frame), filters), icon=":material/table:")

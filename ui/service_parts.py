@@ -13,7 +13,7 @@ from core.security import Viewer
 from core.service import IllegalTransition, PolicyChange, Step
 from ui import data
 from ui.context import lang, tr
-from ui.downloads import csv_download
+from ui.downloads import csv_download, xlsx_download
 from ui.forms import Slots, flash
 
 STEP_FIELDS = {"analyse": ("findings", "root_cause"), "resolve": ("resolution",), "feedback": ("csat", "comment")}
@@ -143,7 +143,11 @@ def analytics(viewer: Viewer, now: datetime) -> None:
                               column_config={"value": tr(f"service.dim.{by}"), "met": tr("service.met"),
                                              "breached": tr("service.breached"), "total": tr("service.total"),
                                              "rate": st.column_config.NumberColumn(tr("service.rate"), format="%.1f%%")})
-        csv_download(table, what="service_sla", file_name=f"sla-{metric}-{by}.csv", viewer=viewer, key="sa_export")
+        left, right = st.columns([1, 6])
+        with left:
+            csv_download(table, what="service_sla", file_name=f"sla-{metric}-{by}.csv", viewer=viewer, key="sa_export")
+        with right:
+            xlsx_download(table, what="service_sla", file_name=f"sla-{metric}-{by}.xlsx", viewer=viewer, key="sa_xlsx")
         if picked and picked.selection.rows:
             value = table.iloc[picked.selection.rows[0]]["value"]
             behind = data.read(sa.tickets_behind, viewer, metric=metric, by=by, value=value, start=start, end=end)
@@ -209,3 +213,28 @@ def policies(viewer: Viewer) -> None:
                 st.error(tr("form.refused", reason=str(err)))
             else:
                 st.success(tr("service.policy_saved", id=new_id))
+    st.subheader(tr("service.calendars"))
+    calendar_form(viewer)
+
+
+def calendar_form(viewer: Viewer) -> None:
+    """Administrators: a business-hours calendar (working days, intervals, time zone, holidays)."""
+    rows = data.read(lambda session, _viewer: service.calendars(session), viewer)
+    for row in rows:
+        with st.form(f"calendar_{row['id']}"):
+            st.markdown(f"**{row['name']}**")
+            a, b, c = st.columns(3)
+            timezone = a.text_input(tr("service.calendar.timezone"), value=str(row["timezone"]))
+            days = b.text_input(tr("service.calendar.days"), value=str(row["working_days"]), help=tr("service.calendar.days.help"))
+            intervals = c.text_input(tr("service.calendar.intervals"), value=str(row["intervals"]),
+                                     help=tr("service.calendar.intervals.help"))
+            holidays = st.text_area(tr("service.calendar.holidays"), value=str(row["holidays"]),
+                                    help=tr("service.calendar.holidays.help"))
+            if st.form_submit_button(tr("service.calendar.save")):
+                try:
+                    data.write(service.save_calendar, viewer, int(row["id"]), timezone=timezone, working_days=days,  # type: ignore[arg-type]
+                               intervals=intervals, holidays=holidays)
+                except CrmError as err:
+                    st.error(tr("form.refused", reason=str(err)))
+                else:
+                    st.success(tr("service.calendar.saved"))
