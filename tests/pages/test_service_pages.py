@@ -107,3 +107,23 @@ def test_the_analytics_and_voice_pages_render(monkeypatch: pytest.MonkeyPatch, s
     assert not at.exception, at.exception
     assert {"Follow-ups created"} <= {x.label for x in at.metric}
     assert at.dataframe  # NPS by segment, CSAT by category, comments, keywords
+
+
+def test_an_admin_changes_a_policy_from_the_page(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    at = signed_in(monkeypatch, seeded_url, "admin")
+    at.switch_page("views/service.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert any(b.label == "Save calendar" for b in at.button)
+    policy = next(s for s in at.selectbox if s.label == "Policy")
+    chosen = policy.value
+    next(n for n in at.number_input if n.label == "Resolution (minutes)" and n.value is None).set_value(-5)
+    next(b for b in at.button if b.label == "Save a new version").click().run()
+    assert any("Must be more than zero" in e.value for e in at.error)  # refused, under its field
+    next(n for n in at.number_input if n.label == "Resolution (minutes)" and n.value == -5).set_value(600)
+    next(b for b in at.button if b.label == "Save a new version").click().run()
+    assert any("Saved as version" in s.value for s in at.success)
+    with Session(make_engine(seeded_url)) as s:
+        closed = s.scalar(select(m.SlaPolicy.valid_to).where(m.SlaPolicy.id == chosen))
+        assert closed is not None  # the old version ends, the new one carries the new target
+        assert s.scalar(select(m.SlaPolicy.resolution_minutes).where(m.SlaPolicy.replaces_id == chosen)) == 600
