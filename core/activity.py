@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, facts, models as m, pii
+from core import audit, facts, models as m, pii, service
 from core.errors import AlreadySubmitted, Conflict, FieldErrors, NotFound, PermissionDenied
 from core.facts import DimKey, scope
 from core.periods import Filters
@@ -196,9 +196,7 @@ def create_ticket(session: Session, viewer: Viewer, form: TicketForm, *, token: 
         description=description)).inserted_primary_key[0])
     session.execute(E.insert().values(ticket_id=new_id, at=now, user_id=viewer.user_id, from_status=None,
                                       to_status="new", action="created"))
-    from core import service  # the service desk's policies decide the clocks
-
-    service.ensure_defaults(session)
+    service.ensure_defaults(session)  # the service desk's policies decide the clocks
     ticket = {"id": new_id, "kind": form.kind, "priority": form.priority, "category": form.category,
               "channel": form.channel, "team": None}
     service.open_ticket_sla(session, ticket, service.tier_of(session, int(customer["id"])), now=now)  # type: ignore[arg-type]
@@ -245,8 +243,6 @@ def record_nps(session: Session, viewer: Viewer, form: NpsForm, *, token: str | 
     facts.refresh_period_facts(session, key=_key(customer), since=form.responded_at.date(), as_of=now.date())
     facts.refresh_customer_row(session, int(customer["id"]))  # type: ignore[arg-type]
     if form.score is not None and form.score <= 6:  # closed loop: the owner calls a detractor back
-        from core import service
-
         service.follow_up(session, customer_id=int(customer["id"]), owner_id=customer["owner_id"], now=now,  # type: ignore[arg-type]
                           source="detractor", title=f"NPS {form.score}: call back")
     audit.record(session, action="nps_recorded", username=viewer.username, object=f"customer:{customer['code']}",

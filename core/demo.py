@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 from faker import Faker
@@ -456,6 +456,31 @@ def _pauses_and_reopens(tickets: dict, events: dict, analyse_seen: np.ndarray, r
     tickets["reopened"] = reopens.astype(int)
 
 
+def _closed_loop_history(session, now: datetime) -> int:  # type: ignore[no-untyped-def]
+    """The call-back tasks the closed loop would have created for past detractors (NPS 0-6) and CSAT 1-2,
+    about 70% done, most of them within the two days they are given."""
+    N, T, C = m.NpsResponse.__table__, m.Ticket.__table__, m.Customer.__table__
+    rows = [(r.customer_id, r.owner_id, r.at, f"NPS {r.score}: call back", None, "detractor") for r in session.execute(
+        select(N.c.customer_id, C.c.owner_id, N.c.responded_at.label("at"), N.c.score)
+        .select_from(N.join(C, C.c.id == N.c.customer_id)).where(N.c.score <= 6))]
+    rows += [(r.customer_id, r.owner_id, r.at, f"CSAT {r.csat} on ticket #{r.id}", r.id, "low_csat") for r in session.execute(
+        select(T.c.id, T.c.customer_id, C.c.owner_id, T.c.feedback_at.label("at"), T.c.csat)
+        .select_from(T.join(C, C.c.id == T.c.customer_id)).where(T.c.csat <= 2, T.c.feedback_at.is_not(None)))]
+    if not rows:
+        return 0
+    rng = np.random.default_rng([len(rows), 7])
+    done = rng.random(len(rows)) < 0.7
+    delay_h = rng.gamma(1.5, 24, len(rows))
+    columns = {"customer_id": [r[0] for r in rows], "owner_id": [r[1] for r in rows], "title": [r[3] for r in rows],
+               "due_date": np.array([(r[2] + timedelta(days=service.FOLLOW_UP_DAYS)).date() for r in rows],
+                                    dtype="datetime64[D]"),
+               "created_at": np.array([r[2] for r in rows], dtype="datetime64[s]"), "ticket_id": [r[4] for r in rows],
+               "source": [r[5] for r in rows]}
+    done_at = np.array([r[2] + timedelta(hours=float(h)) for r, h in zip(rows, delay_h)], dtype="datetime64[s]")
+    columns["done_at"] = np.where(done & (done_at < np.datetime64(now, "s")), done_at, np.datetime64("NaT"))
+    return bulk_insert(session.connection(), m.Task.__table__, columns)
+
+
 RAW_TABLES = [m.User, m.Customer, m.Lead, m.Order, m.Interaction, m.Ticket, m.TicketEvent, m.NpsResponse]
 
 
@@ -521,7 +546,9 @@ def seed_demo(engine: Engine, *, customers: int, keyring: Keyring, seed: int = 4
     with session_scope(engine) as session:
         facts.rebuild_all(session, as_of=today or date.today())
         # the service desk's policies and clocks over the generated history (tiers come from the stats above)
-        service.rebuild_ticket_sla(session, now=datetime.combine(today, datetime.min.time()) if today else datetime.now())
+        now = datetime.combine(today, datetime.min.time()) if today else datetime.now()
+        service.rebuild_ticket_sla(session, now=now)
+        _closed_loop_history(session, now)
     report.seconds = time.perf_counter() - started
     report.phases["summaries"] = report.seconds - report.phases["insert"] - report.phases["generate"]
     return report

@@ -148,16 +148,23 @@ def closed_loop(session: Session, viewer: Viewer, *, start: datetime, end: datet
     stmt = (select(TASKS.c.customer_id, TASKS.c.created_at, TASKS.c.due_date, TASKS.c.done_at)
             .select_from(TASKS.join(C, C.c.id == TASKS.c.customer_id))
             .where(TASKS.c.source.in_(("detractor", "low_csat")), TASKS.c.created_at >= start, TASKS.c.created_at < end))
-    tasks = session.execute(scope(stmt, C, scoped(viewer, Filters()))).all()
-    in_time = sum(1 for t in tasks if t.done_at is not None and t.done_at.date() <= t.due_date)
-    next_scores = []
-    for t in tasks:
-        score = session.scalar(select(N.c.score).where(N.c.customer_id == t.customer_id, N.c.responded_at > t.created_at)
-                               .order_by(N.c.responded_at).limit(1))
-        if score is not None:
-            next_scores.append(int(score))
+    tasks = pd.DataFrame(session.execute(scope(stmt, C, scoped(viewer, Filters()))).all(),
+                         columns=["customer_id", "created_at", "due_date", "done_at"])
+    done = pd.to_datetime(tasks["done_at"])
+    in_time = int((done.notna() & (done.dt.normalize() <= pd.to_datetime(tasks["due_date"]))).sum())
+    # each follow-up's next NPS answer from that customer: one query and an as-of join, not one query a task
+    answers = pd.DataFrame(session.execute(select(N.c.customer_id, N.c.responded_at, N.c.score).where(
+        N.c.customer_id.in_(stmt.with_only_columns(TASKS.c.customer_id)), N.c.responded_at >= start)).all(),
+        columns=["customer_id", "responded_at", "score"])
+    next_scores: list[int] = []
+    if not tasks.empty and not answers.empty:
+        left = tasks.assign(at=pd.to_datetime(tasks["created_at"])).sort_values("at")
+        right = answers.assign(at=pd.to_datetime(answers["responded_at"])).sort_values("at")
+        joined = pd.merge_asof(left, right[["customer_id", "at", "score"]], on="at", by="customer_id",
+                               direction="forward", allow_exact_matches=False)
+        next_scores = [int(v) for v in joined["score"].dropna()]
     return {"follow_ups": float(len(tasks)), "in_time": float(in_time),
-            "in_time_share": in_time / len(tasks) if tasks else None,
+            "in_time_share": in_time / len(tasks) if len(tasks) else None,
             "next_score_avg": sum(next_scores) / len(next_scores) if next_scores else None,
             "next_score_n": float(len(next_scores)),
             "next_promoter_share": sum(1 for s in next_scores if s >= 9) / len(next_scores) if next_scores else None}

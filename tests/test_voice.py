@@ -1,0 +1,90 @@
+"""Voice of the customer against hand-made answers: NPS and its interval, CSAT by SLA outcome, keywords,
+and the closed loop's follow-ups and next scores."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from core import models as m, voice
+from core.db import session_scope
+from core.periods import Filters
+from core.security import SYSTEM
+from tests import factories as f
+
+START, END = datetime(2026, 1, 1), datetime(2026, 3, 1)
+
+
+@pytest.fixture
+def answers(sqlite_url: str) -> Engine:
+    from core.db import make_engine, migrate
+
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    with session_scope(engine) as s:
+        owner = f.user(s, "amy")
+        a = f.customer(s, owner=owner, became=date(2024, 1, 1), region="east")
+        b = f.customer(s, owner=owner, became=date(2024, 1, 1), region="north")
+        # January: 10, 9, 8, 3, 2 -> 2 promoters, 2 detractors of 5: NPS 0
+        for score, who, comment in ((10, a, "Great support"), (9, a, None), (8, b, None), (3, b, "客服响应太慢"),
+                                    (2, a, "Support too slow, delivery late")):
+            n = f.nps(s, who, datetime(2026, 1, 10), score)
+            n.comment = comment
+        f.nps(s, b, datetime(2026, 2, 5), 9)  # February: one promoter
+        # tickets with feedback: met SLA rated 5 and 4, breached SLA rated 2
+        for csat, state in ((5, "met"), (4, "met"), (2, "breached")):
+            t = f.ticket(s, a, datetime(2026, 1, 5), resolved=datetime(2026, 1, 6), closed=datetime(2026, 1, 7),
+                         csat=csat, feedback=datetime(2026, 1, 7))
+            s.flush()
+            s.add(m.TicketSla(ticket_id=t.id, metric="resolution", target_minutes=60, elapsed_minutes=30, state=state))
+        # a follow-up for the January detractor of customer b, done the next day; b's next answer is the 9
+        s.add(m.Task(customer_id=b.id, owner_id=owner.id, title="NPS 3: call back", due_date=date(2026, 1, 12),
+                     created_at=datetime(2026, 1, 10), done_at=datetime(2026, 1, 11), source="detractor"))
+    return engine
+
+
+def test_nps_by_month_with_its_interval(answers: Engine) -> None:
+    with Session(answers) as s:
+        months = voice.nps_by_month(s, SYSTEM, Filters(), start=START, end=END).set_index("month")
+    january = months.loc["2026-01"]
+    assert (january["responses"], january["promoters"], january["passives"], january["detractors"]) == (5, 2, 1, 2)
+    # per-answer values +1, +1, 0, -1, -1: mean 0, variance p + d - (p - d)^2 = 0.8; half-width 1.96 * 100 * sqrt(0.8 / 5)
+    half = 1.96 * 100 * math.sqrt(0.8 / 5)
+    assert january["nps"] == 0 and january["high"] == pytest.approx(half) and january["low"] == pytest.approx(-half)
+    assert bool(january["small_sample"]) and months.loc["2026-02", "nps"] == 100
+    with Session(answers) as s:
+        by_region = voice.nps_by(s, SYSTEM, Filters(), by="region", start=START, end=END).set_index("region")
+    assert by_region.loc["east", "nps"] == pytest.approx(100 * (2 - 1) / 3)  # 10, 9, 2
+
+
+def test_csat_by_whether_the_sla_was_met(answers: Engine) -> None:
+    with Session(answers) as s:
+        table = voice.csat_by(s, SYSTEM, by="sla", start=START, end=END).set_index("value")
+    assert table.loc["met", "ratings"] == 2 and table.loc["met", "csat"] == 1.0
+    assert table.loc["breached", "ratings"] == 1 and table.loc["breached", "csat"] == 0.0
+
+
+def test_comments_keywords_and_the_closed_loop(answers: Engine) -> None:
+    with Session(answers) as s:
+        found = voice.comments(s, SYSTEM, Filters(), start=START, end=END, categories=("detractor",))
+        keywords = voice.detractor_keywords(s, SYSTEM, Filters(), start=START, end=END).set_index("keyword")
+        loop = voice.closed_loop(s, SYSTEM, start=START, end=END)
+    assert len(found) == 2
+    assert {"客服", "support", "slow"} <= set(keywords.index) and keywords.loc["support", "previous"] == 0
+    assert "the" not in keywords.index and "too" not in keywords.index  # stop words
+    assert loop["follow_ups"] == 1 and loop["in_time_share"] == 1.0 and loop["next_score_avg"] == 9
+    assert voice.words("Delivery was late again，发货延迟") == ["delivery", "late", "发货", "延迟"]
+
+
+def test_scope_an_account_manager_sees_only_their_customers(answers: Engine) -> None:
+    from core.security import Viewer
+
+    other = Viewer(999, "bob", "Bob", "account_manager")
+    with Session(answers) as s:
+        assert voice.nps_by_month(s, other, Filters(), start=START, end=END).empty
+        assert voice.closed_loop(s, other, start=START, end=END)["follow_ups"] == 0
+
