@@ -23,6 +23,7 @@ from core.errors import Conflict, FieldErrors, NotFound, PermissionDenied, Valid
 from core.facts import DimKey
 from core.security import Viewer
 from core.sla_engine import METRICS, Event, MetricResult, Targets, evaluate
+from core.sla_engine import TicketSla as TicketSlaResult
 
 T, E, C, U = m.Ticket.__table__, m.TicketEvent.__table__, m.Customer.__table__, m.User.__table__
 P, CAL, HOL = m.SlaPolicy.__table__, m.SlaCalendar.__table__, m.SlaHoliday.__table__
@@ -203,31 +204,45 @@ def recompute(session: Session, ticket_id: int, *, now: datetime, store_timezone
     calendar = calendar_of(session, policy["calendar_id"], store_timezone)
     sla = evaluate(_events(session, ticket_id), targets_of(dict(policy)), calendar, now)
     session.execute(delete(R).where(R.c.ticket_id == ticket_id))
-    rows = []
-    for metric, result in sla.metrics.items():
-        row = {"ticket_id": ticket_id, "metric": metric, "target_minutes": result.target_minutes,
-               "elapsed_minutes": round(result.elapsed_minutes, 2), "state": result.state, "due_at": result.due_at,
-               "warn_at": result.warn_at, "completed_at": result.completed_at, "breached_at": result.breached_at, "known_at": _known_at(result),
-               "wait_minutes": None, "agent_minutes": None}
-        if metric == "resolution":
-            row.update(wait_minutes=round(sla.customer_wait_minutes, 2), agent_minutes=round(sla.agent_minutes, 2))
-        rows.append(row)
+    rows = _result_rows(ticket_id, sla)
     if rows:
         session.execute(R.insert(), rows)
+    mirror = _mirror(sla, calendar, now)
+    if mirror:
+        session.execute(T.update().where(T.c.id == ticket_id).values(**mirror))
+    _fire(session, dict(ticket), dict(policy), sla.metrics, now)
+    return sla.metrics
+
+
+def _result_rows(ticket_id: int, sla: TicketSlaResult) -> list[dict[str, object]]:
+    """ticket_sla rows of one evaluation (the customer's wait and the agents' time on the resolution row)."""
+    rows = []
+    for metric, result in sla.metrics.items():
+        resolution = metric == "resolution"
+        rows.append({"ticket_id": ticket_id, "metric": metric, "target_minutes": result.target_minutes,
+                     "elapsed_minutes": round(result.elapsed_minutes, 2), "state": result.state, "due_at": result.due_at,
+                     "warn_at": result.warn_at, "completed_at": result.completed_at, "breached_at": result.breached_at,
+                     "known_at": _known_at(result),
+                     "wait_minutes": round(sla.customer_wait_minutes, 2) if resolution else None,
+                     "agent_minutes": round(sla.agent_minutes, 2) if resolution else None})
+    return rows
+
+
+def _mirror(sla: TicketSlaResult, calendar: Calendar, now: datetime) -> dict[str, datetime]:
+    """The first-response and resolution due times the cockpit counts with, as the engine sees them: the
+    breach time, else the running due time, else when it was done. A paused clock cannot breach, so its due
+    time is pushed on by what is left, from now (every tick moves it)."""
     mirror = {}
     for metric, column in (("first_response", "first_response_due"), ("resolution", "resolution_due")):
         result = sla.metrics.get(metric)
         if result is None:
             continue
         due = result.breached_at or result.due_at or result.completed_at
-        if result.state == "paused":  # a paused clock cannot breach: its due time moves on with every tick
+        if result.state == "paused":
             due = calendar.add_working_minutes(now, result.left_minutes)
         if due is not None:
             mirror[column] = due
-    if mirror:
-        session.execute(T.update().where(T.c.id == ticket_id).values(**mirror))
-    _fire(session, dict(ticket), dict(policy), sla.metrics, now)
-    return sla.metrics
+    return mirror
 
 
 ACTION_OF_STATE = {"at_risk": "warning", "breached": "violation", "met": "success"}
@@ -465,58 +480,52 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time())
 
 
-def rebuild_ticket_sla(session: Session, *, now: datetime, store_timezone: str = "UTC") -> int:
+def rebuild_ticket_sla(session: Session, *, now: datetime, store_timezone: str = "UTC", chunk: int = 20_000) -> int:
     """Give every ticket its policy (tickets that have none) and recompute every SLA result in bulk (seed,
-    import, or a store from before the service desk). Actions are not fired for history."""
+    import, or a store from before the service desk), `chunk` tickets at a time so memory stays flat.
+    Actions are not fired for history. Returns the number of result rows written."""
     ensure_defaults(session)
     policies = current_policies(session, now)
-    by_id = {p["id"]: p for p in session.execute(select(P)).mappings()}
-    tiers = dict(session.execute(select(S.c.customer_id, S.c.tier)).all())
-    tickets = session.execute(select(T.c.id, T.c.kind, T.c.priority, T.c.category, T.c.channel, T.c.team,
-                                     T.c.customer_id, T.c.policy_id)).mappings().all()
-    assigned: dict[int, int] = {}
-    for ticket in tickets:
-        policy_id = ticket["policy_id"] or match_policy(policies, {**ticket, "tier": tiers.get(ticket["customer_id"])})["id"]
-        assigned[ticket["id"]] = int(policy_id)  # type: ignore[arg-type]
-    had_policy = {t["id"] for t in tickets if t["policy_id"]}
-    new_policies = [{"tid": t, "pid": p} for t, p in assigned.items() if t not in had_policy]
-    if new_policies:
-        session.execute(update(T).where(T.c.id == bindparam("tid")).values(policy_id=bindparam("pid")), new_policies)
-    calendars: dict[int | None, Calendar] = {}
-    events: dict[int, list[Event]] = {}
-    for row in session.execute(select(E.c.ticket_id, E.c.at, E.c.action, E.c.to_status)
-                               .order_by(E.c.ticket_id, E.c.at, E.c.id)).all():
-        events.setdefault(row.ticket_id, []).append(Event(row.at, row.action or row.to_status))
+    by_id = {p["id"]: dict(p) for p in session.execute(select(P)).mappings()}
+    calendars_by_id: dict[object, Calendar] = {}
     session.execute(delete(R))
-    rows, mirrors = [], []
-    for ticket_id, policy_id in assigned.items():
-        policy = by_id[policy_id]
-        if policy["calendar_id"] not in calendars:
-            calendars[policy["calendar_id"]] = calendar_of(session, policy["calendar_id"], store_timezone)  # type: ignore[arg-type]
-        sla = evaluate(events.get(ticket_id, []), targets_of(dict(policy)), calendars[policy["calendar_id"]], now)  # type: ignore[index]
-        mirror = {"tid": ticket_id, "fr": None, "res": None}
-        for metric, result in sla.metrics.items():
-            rows.append({"ticket_id": ticket_id, "metric": metric, "target_minutes": result.target_minutes,
-                         "elapsed_minutes": round(result.elapsed_minutes, 2), "state": result.state,
-                         "due_at": result.due_at, "warn_at": result.warn_at, "completed_at": result.completed_at,
-                         "breached_at": result.breached_at,
-                         "known_at": _known_at(result),
-                         "wait_minutes": round(sla.customer_wait_minutes, 2) if metric == "resolution" else None,
-                         "agent_minutes": round(sla.agent_minutes, 2) if metric == "resolution" else None})
-            if metric in ("first_response", "resolution"):
-                due = result.breached_at or result.due_at or result.completed_at
-                if result.state == "paused":
-                    due = calendars[policy["calendar_id"]].add_working_minutes(now, result.left_minutes)  # type: ignore[index]
-                mirror["fr" if metric == "first_response" else "res"] = due
-        if mirror["fr"] is not None and mirror["res"] is not None:
-            mirrors.append(mirror)
-    for start in range(0, len(rows), 20_000):
-        session.execute(R.insert(), rows[start:start + 20_000])
-    if mirrors:
-        session.execute(update(T).where(T.c.id == bindparam("tid")).values(first_response_due=bindparam("fr"),
-                                                                           resolution_due=bindparam("res")), mirrors)
+    written, last_id = 0, 0
+    while True:
+        tickets = session.execute(select(T.c.id, T.c.kind, T.c.priority, T.c.category, T.c.channel, T.c.team,
+                                         T.c.customer_id, T.c.policy_id, S.c.tier)
+                                  .select_from(T.outerjoin(S, S.c.customer_id == T.c.customer_id))
+                                  .where(T.c.id > last_id).order_by(T.c.id).limit(chunk)).mappings().all()
+        if not tickets:
+            break
+        first, last_id = tickets[0]["id"], tickets[-1]["id"]
+        assigned = {t["id"]: int(t["policy_id"] or match_policy(policies, dict(t))["id"]) for t in tickets}  # type: ignore[arg-type]
+        new_policies = [{"tid": t["id"], "pid": assigned[t["id"]]} for t in tickets if not t["policy_id"]]
+        if new_policies:
+            session.execute(update(T).where(T.c.id == bindparam("tid")).values(policy_id=bindparam("pid")), new_policies)
+        events: dict[int, list[Event]] = {}
+        for row in session.execute(select(E.c.ticket_id, E.c.at, E.c.action, E.c.to_status)
+                                   .where(E.c.ticket_id >= first, E.c.ticket_id <= last_id)
+                                   .order_by(E.c.ticket_id, E.c.at, E.c.id)):
+            events.setdefault(row.ticket_id, []).append(Event(row.at, row.action or row.to_status))
+        rows, mirrors = [], []
+        for ticket_id, policy_id in assigned.items():
+            policy = by_id[policy_id]
+            if policy["calendar_id"] not in calendars_by_id:
+                calendars_by_id[policy["calendar_id"]] = calendar_of(session, policy["calendar_id"], store_timezone)  # type: ignore[arg-type]
+            calendar = calendars_by_id[policy["calendar_id"]]
+            sla = evaluate(events.get(ticket_id, []), targets_of(policy), calendar, now)
+            rows += _result_rows(ticket_id, sla)
+            mirror = _mirror(sla, calendar, now)
+            if len(mirror) == 2:
+                mirrors.append({"tid": ticket_id, "fr": mirror["first_response_due"], "res": mirror["resolution_due"]})
+        if rows:
+            session.execute(R.insert(), rows)
+        if mirrors:
+            session.execute(update(T).where(T.c.id == bindparam("tid")).values(
+                first_response_due=bindparam("fr"), resolution_due=bindparam("res")), mirrors)
+        written += len(rows)
     facts.set_meta(session, "ticket_sla_as_of", now.isoformat(timespec="seconds"))
-    return len(rows)
+    return written
 
 
 def calendars(session: Session) -> list[dict[str, object]]:

@@ -186,3 +186,20 @@ def test_calendar_edits_are_validated_and_audited(engine: Engine, desk) -> None:
     with pytest.raises(PermissionDenied), session_scope(engine) as s:
         service.save_calendar(s, desk["lead"], int(calendar["id"]), timezone="UTC", working_days="0",
                               intervals="09:00-10:00", holidays="")
+
+
+def test_bulk_rebuild_in_chunks_equals_recomputing_each_ticket(seeded_url: str) -> None:
+    from core.db import make_engine
+
+    engine = make_engine(seeded_url)
+    now = datetime(2026, 11, 20, 12, 0)
+    columns = (m.TicketSla.ticket_id, m.TicketSla.metric, m.TicketSla.state, m.TicketSla.elapsed_minutes,
+               m.TicketSla.due_at, m.TicketSla.breached_at)
+    with session_scope(engine) as s:
+        service.rebuild_ticket_sla(s, now=now, chunk=7)  # many small chunks, boundaries inside the data
+        bulk = set(s.execute(select(*columns)).all())
+        ids = s.scalars(select(m.Ticket.id).order_by(m.Ticket.id)).all()
+        for ticket_id in ids:
+            service.recompute(s, ticket_id, now=now)
+        one_by_one = set(s.execute(select(*columns)).all())
+    assert len(ids) > 100 and bulk == one_by_one
