@@ -259,7 +259,8 @@ class TicketSla(Base):
     known_at: Mapped[datetime | None] = mapped_column(DateTime)  # when met or breached became known
     wait_minutes: Mapped[float | None] = mapped_column(Float)  # resolution row: the customer's total wait
     agent_minutes: Mapped[float | None] = mapped_column(Float)  # resolution row: working time with agents
-    __table_args__ = (Index("ix_ticket_sla_metric_known", "metric", "known_at"),
+    __table_args__ = (Index("ix_ticket_sla_metric_known", "metric", "known_at", "state"),
+                      Index("ix_ticket_sla_metric_completed", "metric", "completed_at", "elapsed_minutes"),
                       Index("ix_ticket_sla_state_due", "state", "due_at"))
 
 

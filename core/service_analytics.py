@@ -14,6 +14,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from core import models as m
+from core.db import period_bucket
 from core.errors import NotFound, PermissionDenied
 from core.security import Viewer
 from core.service import SERVICE_ROLES, _events, calendar_of, targets_of
@@ -56,7 +57,8 @@ def queue(session: Session, viewer: Viewer, wanted: QueueFilter, *, now: datetim
     worst = func.min(case(*((R.c.state == s, i) for i, s in enumerate(STATE_ORDER)), else_=len(STATE_ORDER)))
     per_ticket = (select(R.c.ticket_id, worst.label("worst"), func.min(R.c.due_at).label("next_due"),
                          func.min(R.c.breached_at).label("breached_at"))
-                  .where(R.c.state != "met").group_by(R.c.ticket_id).subquery())
+                  .select_from(R.join(T, T.c.id == R.c.ticket_id))  # the open tickets' clocks only
+                  .where(R.c.state != "met", T.c.status.in_(open_statuses)).group_by(R.c.ticket_id).subquery())
     stmt = (select(T.c.id.label("ticket"), T.c.version, C.c.code, C.c.name.label("customer"), T.c.kind, T.c.category,
                    T.c.priority, T.c.channel, T.c.status, T.c.team, U.c.display_name.label("assignee"), T.c.created_at,
                    per_ticket.c.worst, per_ticket.c.next_due, per_ticket.c.breached_at)
@@ -74,9 +76,10 @@ def queue(session: Session, viewer: Viewer, wanted: QueueFilter, *, now: datetim
     frame["state"] = [STATE_ORDER[int(w)] if pd.notna(w) and int(w) < len(STATE_ORDER) else "met" for w in frame["worst"]]
     if wanted.states:
         frame = frame[frame["state"].isin(wanted.states)]
-    due = [b if s == "breached" and b is not None else d for s, b, d in zip(frame["state"], frame["breached_at"], frame["next_due"])]
+    due = [b if s == "breached" and pd.notna(b) else d for s, b, d in zip(frame["state"], frame["breached_at"], frame["next_due"])]
     frame["next_due"] = due
-    frame["minutes_left"] = [round((d - now).total_seconds() / 60) if isinstance(d, datetime) else None for d in due]
+    frame["minutes_left"] = [round((pd.Timestamp(d) - pd.Timestamp(now)).total_seconds() / 60) if pd.notna(d) else None
+                             for d in due]
     frame["order"] = [(STATE_ORDER.index(s) if s == "breached" else 1, left if left is not None else 10**9)
                       for s, left in zip(frame["state"], frame["minutes_left"])]
     frame = frame.sort_values("order", kind="stable").head(limit)
@@ -120,24 +123,24 @@ def _dimension(name: str):  # type: ignore[no-untyped-def]
 
 
 def compliance(session: Session, viewer: Viewer, *, metric: str, by: str, start: datetime, end: datetime) -> pd.DataFrame:
-    """% met and failures of `metric` for outcomes known in [start, end), grouped by a dimension ('month' too)."""
+    """% met and failures of `metric` for outcomes known in [start, end), grouped by a dimension ('month'
+    too), aggregated in the database on the (metric, known_at) index."""
     require(viewer)
-    rows = session.execute(
-        select(R.c.known_at, R.c.state, T.c.priority, T.c.kind, T.c.category, T.c.channel, T.c.team,
-               U.c.display_name.label("agent"))
-        .select_from(R.join(T, T.c.id == R.c.ticket_id).outerjoin(U, U.c.id == T.c.assignee_id))
-        .where(R.c.metric == metric, R.c.known_at >= start, R.c.known_at < end)).mappings().all()
-    frame = pd.DataFrame([dict(r) for r in rows], columns=["known_at", "state", "priority", "kind", "category", "channel",
-                                                          "team", "agent"])
+    key = (period_bucket(R.c.known_at, "M") if by == "month" else _dimension(by)).label("value")
+    source = R.join(T, T.c.id == R.c.ticket_id)
+    if by == "agent":
+        source = source.outerjoin(U, U.c.id == T.c.assignee_id)
+    stmt = (select(key, func.sum(case((R.c.state == "met", 1), else_=0)).label("met"),
+                   func.sum(case((R.c.state == "breached", 1), else_=0)).label("breached"))
+            .select_from(source).where(R.c.metric == metric, R.c.known_at >= start, R.c.known_at < end).group_by(key))
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=["value", "met", "breached"])
     if frame.empty:
         return pd.DataFrame(columns=["value", "met", "breached", "total", "rate"])
-    frame["month"] = pd.to_datetime(frame["known_at"]).dt.strftime("%Y-%m")
-    frame["value"] = frame[by].fillna("—")
-    grouped = frame.groupby("value").agg(met=("state", lambda s: int((s == "met").sum())),
-                                         breached=("state", lambda s: int((s == "breached").sum())))
-    grouped["total"] = grouped["met"] + grouped["breached"]
-    grouped["rate"] = grouped["met"] / grouped["total"]
-    return grouped.reset_index().sort_values("value" if by == "month" else "rate")
+    frame["value"] = frame["value"].fillna("—")
+    frame[["met", "breached"]] = frame[["met", "breached"]].astype(int)
+    frame["total"] = frame["met"] + frame["breached"]
+    frame["rate"] = frame["met"] / frame["total"]
+    return frame.sort_values("value" if by == "month" else "rate").reset_index(drop=True)
 
 
 def times(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -> dict[str, dict[str, float | None]]:
@@ -146,7 +149,7 @@ def times(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -
     require(viewer)
     out = {}
     for metric in ("first_response", "resolution"):
-        values = pd.Series(session.scalars(select(R.c.elapsed_minutes).where(
+        values = pd.Series(session.scalars(select(R.c.elapsed_minutes).where(  # (metric, completed_at) covering index
             R.c.metric == metric, R.c.completed_at >= start, R.c.completed_at < end)).all(), dtype=float)
         out[metric] = {"median": float(values.median()) if len(values) else None,
                        "p90": float(values.quantile(0.9)) if len(values) else None, "n": float(len(values))}
@@ -195,13 +198,12 @@ def rates(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -
 
 
 def top_categories(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -> pd.DataFrame:
-    """Complaints per category and month over [start, end), for the trend chart."""
+    """Complaints per category and month over [start, end), for the trend chart (grouped in the database)."""
     require(viewer)
-    rows = session.execute(select(T.c.created_at, T.c.category).where(T.c.kind == "complaint", T.c.created_at >= start,
-                                                                     T.c.created_at < end)).all()
-    frame = pd.DataFrame(rows, columns=["created_at", "category"])
-    frame["month"] = pd.to_datetime(frame["created_at"]).dt.strftime("%Y-%m")
-    return frame.groupby(["month", "category"]).size().rename("complaints").reset_index()
+    month = period_bucket(T.c.created_at, "M").label("month")
+    stmt = (select(month, T.c.category, func.count().label("complaints"))
+            .where(T.c.kind == "complaint", T.c.created_at >= start, T.c.created_at < end).group_by(month, T.c.category))
+    return pd.DataFrame(session.execute(stmt).all(), columns=["month", "category", "complaints"])
 
 
 def tickets_behind(session: Session, viewer: Viewer, *, metric: str, by: str, value: str, start: datetime,

@@ -92,7 +92,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('ticket_id', 'metric', name=op.f('pk_ticket_sla'))
     )
     with op.batch_alter_table('ticket_sla', schema=None) as batch_op:
-        batch_op.create_index('ix_ticket_sla_metric_known', ['metric', 'known_at'], unique=False)
+        batch_op.create_index('ix_ticket_sla_metric_known', ['metric', 'known_at', 'state'], unique=False)
+        batch_op.create_index('ix_ticket_sla_metric_completed', ['metric', 'completed_at', 'elapsed_minutes'], unique=False)
         batch_op.create_index('ix_ticket_sla_state_due', ['state', 'due_at'], unique=False)
 
     with op.batch_alter_table('tasks', schema=None) as batch_op:
