@@ -203,3 +203,23 @@ def test_bulk_rebuild_in_chunks_equals_recomputing_each_ticket(seeded_url: str) 
             service.recompute(s, ticket_id, now=now)
         one_by_one = set(s.execute(select(*columns)).all())
     assert len(ids) > 100 and bulk == one_by_one
+
+
+def test_the_cockpit_counts_complaint_sla_as_the_service_desk_does(seeded_url: str) -> None:
+    """One definition: the cockpit's complaint compliance (kpi/sla on the tickets' due times) equals the
+    Service desk's (per-ticket results), for both targets, over the last 12 months."""
+    from core import service_analytics as sa
+    from core import sla
+    from core.db import make_engine
+    from core.periods import Filters, custom_period
+
+    engine = make_engine(seeded_url)
+    now = datetime.now()
+    period = custom_period((now - timedelta(days=365)).date(), now.date() - timedelta(days=1))
+    start, end = datetime.combine(period.start, datetime.min.time()), datetime.combine(period.end, datetime.min.time())
+    with Session(engine) as s:
+        for target in ("first_response", "resolution"):
+            cockpit = sla.compliance(s, period, Filters(), now=now, target=target)
+            met, total = sum(v[0] for v in cockpit.values()), sum(v[1] for v in cockpit.values())
+            desk = sa.compliance(s, ADMIN, metric=target, by="kind", start=start, end=end).set_index("value")
+            assert total > 20 and (met, total) == (desk.loc["complaint", "met"], desk.loc["complaint", "total"]), target
