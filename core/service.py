@@ -11,7 +11,7 @@ metric and action, each recorded as an event (and a task for its recipient).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
@@ -115,16 +115,89 @@ def calendar_of(session: Session, calendar_id: int | None, store_timezone: str =
                     intervals=parse_intervals(row["intervals"]), holidays=holidays, store_timezone=store_timezone)
 
 
+KEEP = "keep"
+
+
 @dataclass(frozen=True)
 class PolicyChange:
-    """New values for a policy's targets (minutes), warning rule and actions; None keeps the current value."""
+    """New values for a policy; a field left at its default keeps the current value.
 
-    targets: dict[str, float | None]
+    `targets`: metric -> minutes (None removes that target). `conditions`: all six conditions at once
+    (None in it: any). `calendar`: a calendar id, "always" (around the clock) or KEEP."""
+
+    targets: dict[str, float | None] = field(default_factory=dict)
+    conditions: dict[str, str | None] | None = None
+    calendar: int | str = KEEP
+    name: str | None = None
+    position: int | None = None
     warn_share: float | None = None
     warn_offset_minutes: float | None = None
     on_warning: str | None = None
     on_violation: str | None = None
     on_success: str | None = None
+
+
+CONDITION_CODES: dict[str, tuple[str, ...] | None] = {
+    "kind": m.TICKET_KINDS, "priority": m.TICKET_PRIORITIES, "category": m.TICKET_CATEGORIES,
+    "channel": m.TICKET_CHANNELS, "tier": ("high_value", "potential", "general", "churn_risk"), "team": None}
+
+
+def _policy_values(session: Session, change: PolicyChange, base: dict[str, object]) -> dict[str, object]:
+    """`base` with the change applied; every invalid field is reported at once (FieldErrors), nothing written."""
+    errors: dict[str, tuple[str, dict[str, object]]] = {}
+    for metric, minutes in change.targets.items():
+        if metric not in METRICS:
+            errors[metric] = ("form.error.choice", {})
+        elif minutes is not None and minutes <= 0:
+            errors[metric] = ("form.error.positive", {})
+    for name, value in (change.conditions or {}).items():
+        allowed = CONDITION_CODES.get(name, ())
+        if name not in CONDITION_CODES or (value is not None and allowed is not None and value not in allowed):
+            errors[name] = ("form.error.choice", {})
+    if change.calendar not in (KEEP, "always") and session.scalar(select(CAL.c.id).where(CAL.c.id == change.calendar)) is None:
+        errors["calendar"] = ("form.error.choice", {})
+    if change.name is not None and not change.name.strip():
+        errors["name"] = ("form.error.required", {})
+    if change.position is not None and change.position < 0:
+        errors["position"] = ("form.error.positive", {})
+    if change.warn_share is not None and not 0 < change.warn_share < 1:
+        errors["warn_share"] = ("form.error.range", {"low": 0, "high": 1})
+    if change.warn_offset_minutes is not None and change.warn_offset_minutes < 0:
+        errors["warn_offset_minutes"] = ("form.error.positive", {})
+    for name in ("on_warning", "on_violation", "on_success"):
+        value = getattr(change, name)
+        if value is not None and value not in m.SLA_ACTION_TARGETS:
+            errors[name] = ("form.error.choice", {})
+    values = dict(base)
+    values.update({f"{metric}_minutes": minutes for metric, minutes in change.targets.items()})
+    if not errors and not any(values.get(f"{metric}_minutes") for metric in METRICS):
+        errors["first_response"] = ("form.error.required", {})  # a policy with no target at all measures nothing
+    if errors:
+        raise FieldErrors(errors)
+    if change.conditions is not None:
+        values.update({name: change.conditions.get(name) for name in CONDITIONS})
+    if change.calendar != KEEP:
+        values["calendar_id"] = None if change.calendar == "always" else int(change.calendar)
+    for name in ("name", "position", "warn_share", "warn_offset_minutes", "on_warning", "on_violation", "on_success"):
+        if getattr(change, name) is not None:
+            values[name] = getattr(change, name).strip() if name == "name" else getattr(change, name)
+    return values
+
+
+def create_policy(session: Session, viewer: Viewer, change: PolicyChange, *, now: datetime | None = None) -> int:
+    """An administrator adds a policy (tried at its position among the others, for tickets opened from now)."""
+    if viewer.role != "admin":
+        raise PermissionDenied("Only an administrator may change SLA policies.")
+    now = now or datetime.now()
+    base: dict[str, object] = {"name": "", "position": 5000, "warn_share": 0.8, "warn_offset_minutes": None,
+                               "on_warning": "assignee", "on_violation": "team_lead", "on_success": "none",
+                               "calendar_id": None, **dict.fromkeys(CONDITIONS), **dict.fromkeys(TARGET_COLUMNS)}
+    values = _policy_values(session, replace(change, name=change.name or ""), base)
+    values.update(valid_from=now, valid_to=None, replaces_id=None)
+    new_id = int(session.execute(P.insert().values(**values)).inserted_primary_key[0])
+    audit.record(session, action="sla_policy_changed", username=viewer.username, object=f"sla_policy:{new_id}",
+                 details={"created": True, "targets": change.targets, "conditions": change.conditions}, at=now)
+    return new_id
 
 
 def change_policy(session: Session, viewer: Viewer, policy_id: int, change: PolicyChange, *, move_open: bool,
@@ -138,27 +211,7 @@ def change_policy(session: Session, viewer: Viewer, policy_id: int, change: Poli
     old = session.execute(select(P).where(P.c.id == policy_id, P.c.valid_to.is_(None))).mappings().first()
     if old is None:
         raise NotFound("No current policy with that id.")
-    errors: dict[str, tuple[str, dict[str, object]]] = {}
-    for metric, minutes in change.targets.items():
-        if metric not in METRICS:
-            errors[metric] = ("form.error.choice", {})
-        elif minutes is not None and minutes <= 0:
-            errors[metric] = ("form.error.positive", {})
-    if change.warn_share is not None and not 0 < change.warn_share < 1:
-        errors["warn_share"] = ("form.error.range", {"low": 0, "high": 1})
-    if change.warn_offset_minutes is not None and change.warn_offset_minutes < 0:
-        errors["warn_offset_minutes"] = ("form.error.positive", {})
-    for name in ("on_warning", "on_violation", "on_success"):
-        value = getattr(change, name)
-        if value is not None and value not in m.SLA_ACTION_TARGETS:
-            errors[name] = ("form.error.choice", {})
-    if errors:
-        raise FieldErrors(errors)
-    values = {k: v for k, v in old.items() if k != "id"}
-    values.update({f"{metric}_minutes": minutes for metric, minutes in change.targets.items()})
-    for name in ("warn_share", "warn_offset_minutes", "on_warning", "on_violation", "on_success"):
-        if getattr(change, name) is not None:
-            values[name] = getattr(change, name)
+    values = _policy_values(session, change, {k: v for k, v in old.items() if k != "id"})
     values.update(valid_from=now, valid_to=None, replaces_id=policy_id)
     session.execute(P.update().where(P.c.id == policy_id).values(valid_to=now))
     new_id = int(session.execute(P.insert().values(**values)).inserted_primary_key[0])
@@ -173,7 +226,7 @@ def change_policy(session: Session, viewer: Viewer, policy_id: int, change: Poli
         moved = len(open_ids)
     audit.record(session, action="sla_policy_changed", username=viewer.username, object=f"sla_policy:{policy_id}",
                  details={"new_version": new_id, "move_open": move_open, "moved": moved,
-                          "targets": change.targets}, at=now)
+                          "targets": change.targets, "conditions": change.conditions}, at=now)
     return new_id
 
 

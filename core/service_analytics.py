@@ -172,6 +172,12 @@ class Rates:
     reopened: int
     complaints: int
     complaints_resolved: int
+    active_customers: int = 0
+
+    @property
+    def complaint_rate(self) -> float | None:
+        """Complaints created in the period per 1,000 customers active now."""
+        return 1000 * self.complaints / self.active_customers if self.active_customers else None
 
     @property
     def reopen_rate(self) -> float | None:
@@ -194,7 +200,8 @@ def rates(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -
     complaints, done = session.execute(select(func.count(), func.sum(case((T.c.status.in_(("resolved", "closed")), 1),
                                                                           else_=0)))
                                        .where(T.c.kind == "complaint", T.c.created_at >= start, T.c.created_at < end)).one()
-    return Rates(int(resolved or 0), int(reopened or 0), int(complaints or 0), int(done or 0))
+    active = session.scalar(select(func.count()).select_from(C).where(C.c.status == "active"))
+    return Rates(int(resolved or 0), int(reopened or 0), int(complaints or 0), int(done or 0), int(active or 0))
 
 
 def top_categories(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -> pd.DataFrame:

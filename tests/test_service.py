@@ -223,3 +223,23 @@ def test_the_cockpit_counts_complaint_sla_as_the_service_desk_does(seeded_url: s
             met, total = sum(v[0] for v in cockpit.values()), sum(v[1] for v in cockpit.values())
             desk = sa.compliance(s, ADMIN, metric=target, by="kind", start=start, end=end).set_index("value")
             assert total > 20 and (met, total) == (desk.loc["complaint", "met"], desk.loc["complaint", "total"]), target
+
+
+def test_a_new_policy_with_conditions_applies_to_new_tickets(engine: Engine, desk) -> None:  # type: ignore[no-untyped-def]
+    change = PolicyChange(targets={"first_response": 15, "resolution": 240}, name="Billing fast lane", position=1,
+                          conditions={"category": "billing", "kind": None, "priority": None, "channel": None,
+                                      "tier": None, "team": None}, calendar="always")
+    with pytest.raises(FieldErrors) as err, session_scope(engine) as s:
+        service.create_policy(s, ADMIN, PolicyChange(targets={"resolution": 0}, conditions={"category": "weather"}))
+    assert {"resolution", "category", "name"} <= set(err.value.errors)
+    with session_scope(engine) as s:
+        policy_id = service.create_policy(s, ADMIN, change, now=T0)
+    with session_scope(engine) as s:
+        ticket = activity.create_ticket(s, desk["amy"], TicketForm(desk["customer"], "inquiry", "billing", "low", "email",
+                                                                   "Invoice question"), now=T0 + timedelta(hours=1))
+        other = activity.create_ticket(s, desk["amy"], TicketForm(desk["customer"], "inquiry", "delivery", "low", "email",
+                                                                  "Where is it"), now=T0 + timedelta(hours=1))
+    with Session(engine) as s:
+        assert s.scalar(select(m.Ticket.policy_id).where(m.Ticket.id == ticket)) == policy_id
+        assert s.scalar(select(m.Ticket.policy_id).where(m.Ticket.id == other)) != policy_id
+        assert s.scalar(select(m.Ticket.first_response_due).where(m.Ticket.id == ticket)) == T0 + timedelta(hours=1, minutes=15)

@@ -122,7 +122,9 @@ def analytics(viewer: Viewer, now: datetime) -> None:
         card.metric(tr(f"service.median.{metric}"), tr("service.hours", n=f"{(figures['median'] or 0) / 60:.1f}"),
                     border=True, help=tr("service.times.help"),
                     delta=tr("service.p90", n=f"{(figures['p90'] or 0) / 60:.1f}"), delta_color="off", delta_arrow="off")
-    cards[4].metric(tr("service.complaints"), f"{rates.complaints:,}", border=True)
+    cards[4].metric(tr("service.complaint_rate"), f"{rates.complaint_rate:.1f}" if rates.complaint_rate is not None
+                    else "—", border=True, help=tr("service.complaint_rate.help"),
+                    delta=tr("service.complaints", n=f"{rates.complaints:,}"), delta_color="off", delta_arrow="off")
 
     left, right = st.columns([1, 1])
     metric = left.selectbox(tr("service.metric"), ("first_response", "resolution", "next_response", "feedback"),
@@ -184,28 +186,73 @@ def analytics(viewer: Viewer, now: datetime) -> None:
 
 
 def policies(viewer: Viewer) -> None:
-    """Administrators: the policies in the order they are tried, and a form to change one."""
+    """Administrators: the policies in the order they are tried; edit one (a new version) or add one."""
+    current = lang()
     rows = data.read(lambda session, _viewer: service.current_policies(session), viewer)
-    if not rows:
-        st.info(tr("common.no_data"))
-        return
-    shown = [{k: r[k] for k in ("id", "name", "kind", "priority", "tier", "first_response_minutes", "resolution_minutes",
-                                "calendar_id", "warn_share")} for r in rows]
-    st.dataframe(shown, hide_index=True, column_config={k: tr(f"service.policy_col.{k}") for k in shown[0]})
-    names = {int(r["id"]): str(r["name"]) for r in rows}  # type: ignore[arg-type]
+    calendars = {int(c["id"]): str(c["name"]) for c in data.read(lambda session, _v: service.calendars(session), viewer)}  # type: ignore[arg-type]
+    shown = [{k: r[k] for k in ("id", "position", "name", "kind", "priority", "tier", "first_response_minutes",
+                                "resolution_minutes", "calendar_id", "warn_share")} for r in rows]
+    st.dataframe(shown, hide_index=True, column_config={k: tr(f"service.policy_col.{k}") for k in shown[0]} if shown else None)
+    by_id = {int(r["id"]): r for r in rows}  # type: ignore[arg-type]
+    chosen = st.selectbox(tr("service.policy_pick"), [0, *by_id], key="policy_pick",
+                          format_func=lambda i: tr("service.policy_new") if i == 0 else f"{i} · {by_id[i]['name']}")
+    base = by_id.get(chosen, {})
     slots = Slots()
-    with st.form("policy_change"):
-        chosen = st.selectbox(tr("service.policy_pick"), list(names), format_func=lambda i: f"{i} · {names[i]}")
-        a, b = st.columns(2)
-        first = a.number_input(tr("service.what_if.first"), min_value=None, value=None, step=15.0)
-        slots("first_response")
-        resolution = b.number_input(tr("service.what_if.resolution"), value=None, step=60.0)
-        slots("resolution")
-        move = st.radio(tr("service.move_open"), [True, False], format_func=lambda v: tr(f"service.move_open.{v}"))
+    with st.form(f"policy_{chosen}"):
+        a, b = st.columns([3, 1])
+        name = a.text_input(tr("service.policy_col.name"), value=str(base.get("name") or ""))
+        slots("name")
+        position = b.number_input(tr("service.policy.position"), min_value=0, value=int(base.get("position") or 5000), step=10)
+        st.markdown(f"**{tr('service.policy.conditions')}**")
+        conditions: dict[str, str | None] = {}
+        columns = st.columns(6)
+        groups = {"kind": "ticket_kind", "priority": "priority", "category": "category", "channel": "channel",
+                  "tier": "tier", "team": None}
+        for column, (condition, group) in zip(columns, groups.items()):
+            options = [None, *(service.CONDITION_CODES[condition] or ([base[condition]] if base.get(condition) else []))]
+            if condition == "team":
+                conditions[condition] = column.text_input(tr(f"service.condition.{condition}"),
+                                                          value=str(base.get(condition) or "")) or None
+                continue
+            conditions[condition] = column.selectbox(
+                tr(f"service.condition.{condition}"), options, index=options.index(base.get(condition)),
+                format_func=lambda c, g=group: label(g, c, current) if c else tr("service.any"))
+        st.markdown(f"**{tr('service.policy.targets')}**")
+        targets: dict[str, float | None] = {}
+        columns = st.columns(6)
+        for column, metric in zip(columns, service.METRICS):
+            value = base.get(f"{metric}_minutes")
+            targets[metric] = column.number_input(tr(f"sla.metric.{metric}"), value=float(value) if value else None,
+                                                  step=15.0, help=tr("service.policy.minutes"))
+            with column:
+                slots(metric)
+        a, b, c = st.columns(3)
+        calendar_options: list[object] = ["always", *calendars]
+        calendar = a.selectbox(tr("service.policy.calendar"), calendar_options,
+                               index=calendar_options.index(base.get("calendar_id") or "always"),
+                               format_func=lambda k: tr("service.policy.always") if k == "always" else calendars[int(k)])  # type: ignore[arg-type]
+        warn_share = b.number_input(tr("service.policy.warn_share"), value=float(base.get("warn_share") or 0.8),
+                                    step=0.05, format="%.2f")
+        slots("warn_share")
+        offset = base.get("warn_offset_minutes")
+        warn_offset = c.number_input(tr("service.policy.warn_offset"), value=float(offset) if offset else None, step=5.0)
+        actions = {}
+        for column, action in zip(st.columns(3), ("on_warning", "on_violation", "on_success")):
+            options = list(m.SLA_ACTION_TARGETS)
+            actions[action] = column.selectbox(tr(f"service.policy.{action}"), options,
+                                               index=options.index(base.get(action) or "none"),
+                                               format_func=lambda x: tr(f"service.recipient.{x}"))
+        move = st.radio(tr("service.move_open"), [True, False], format_func=lambda v: tr(f"service.move_open.{v}"),
+                        horizontal=True) if chosen else False
         if st.form_submit_button(tr("service.policy_save"), type="primary"):
-            targets = {k: v for k, v in (("first_response", first), ("resolution", resolution)) if v is not None}
+            change = PolicyChange(targets=targets, conditions=conditions, calendar=calendar, name=name,  # type: ignore[arg-type]
+                                  position=int(position), warn_share=warn_share, warn_offset_minutes=warn_offset,
+                                  **actions)
             try:
-                new_id = data.write(service.change_policy, viewer, int(chosen), PolicyChange(targets), move_open=bool(move))
+                if chosen:
+                    new_id = data.write(service.change_policy, viewer, int(chosen), change, move_open=bool(move))
+                else:
+                    new_id = data.write(service.create_policy, viewer, change)
             except FieldErrors as err:
                 slots.show(err.errors)
                 st.error(tr("form.fix_fields"))

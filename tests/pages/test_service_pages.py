@@ -109,21 +109,56 @@ def test_the_analytics_and_voice_pages_render(monkeypatch: pytest.MonkeyPatch, s
     assert at.dataframe  # NPS by segment, CSAT by category, comments, keywords
 
 
-def test_an_admin_changes_a_policy_from_the_page(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+def test_an_admin_changes_and_adds_policies_from_the_page(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
     at = signed_in(monkeypatch, seeded_url, "admin")
     at.switch_page("views/service.py")
     at.run()
     assert not at.exception, at.exception
     assert any(b.label == "Save calendar" for b in at.button)
-    policy = next(s for s in at.selectbox if s.label == "Policy")
-    chosen = policy.value
-    next(n for n in at.number_input if n.label == "Resolution (minutes)" and n.value is None).set_value(-5)
+    picker = at.selectbox(key="policy_pick")
+    chosen = picker.options[1]
+    picker.select_index(1).run()
+    resolution = next(n for n in at.number_input if n.label == "Resolution")
+    resolution.set_value(-5)
     next(b for b in at.button if b.label == "Save a new version").click().run()
     assert any("Must be more than zero" in e.value for e in at.error)  # refused, under its field
-    next(n for n in at.number_input if n.label == "Resolution (minutes)" and n.value == -5).set_value(600)
+    next(n for n in at.number_input if n.label == "Resolution").set_value(600)
     next(b for b in at.button if b.label == "Save a new version").click().run()
-    assert any("Saved as version" in s.value for s in at.success)
+    assert any("Saved as version" in x.value for x in at.success), [e.value for e in at.error]
+    policy_id = int(str(chosen).split(" · ")[0])
     with Session(make_engine(seeded_url)) as s:
-        closed = s.scalar(select(m.SlaPolicy.valid_to).where(m.SlaPolicy.id == chosen))
-        assert closed is not None  # the old version ends, the new one carries the new target
-        assert s.scalar(select(m.SlaPolicy.resolution_minutes).where(m.SlaPolicy.replaces_id == chosen)) == 600
+        assert s.scalar(select(m.SlaPolicy.valid_to).where(m.SlaPolicy.id == policy_id)) is not None  # old version ends
+        assert s.scalar(select(m.SlaPolicy.resolution_minutes).where(m.SlaPolicy.replaces_id == policy_id)) == 600
+    at.selectbox(key="policy_pick").select_index(0).run()  # a new policy
+    next(b for b in at.button if b.label == "Save a new version").click().run()
+    assert any("Required" in e.value for e in at.error)  # no name, no target
+    next(t for t in at.text_input if t.label == "Name").input("VIP billing")
+    next(n for n in at.number_input if n.label == "First response").set_value(30)
+    next(b for b in at.button if b.label == "Save a new version").click().run()
+    with Session(make_engine(seeded_url)) as s:
+        assert s.scalar(select(m.SlaPolicy.first_response_minutes).where(m.SlaPolicy.name == "VIP billing")) == 30
+
+
+def test_the_other_steps_through_the_page(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    """Customer message, reply, waiting and the customer's reply, resolve, close without feedback, re-open."""
+    ticket = _new_ticket(seeded_url)
+    at = _ticket_page(monkeypatch, seeded_url, "lead", ticket)
+    steps = [("customer_message", "Log customer message", "new"), ("agent_reply", "Log reply", "new"),
+             ("accept", "Accept (受理)", "accepted"), ("wait", "Wait on customer", "waiting"),
+             ("customer_reply", "Customer replied", "accepted")]
+    for action, button, status in steps:
+        at.segmented_control(key=f"step_{ticket}").set_value(action).run()
+        _click(at, button)
+        assert not at.exception and _status(seeded_url, ticket) == status, (action, [e.value for e in at.error])
+    at.segmented_control(key=f"step_{ticket}").set_value("resolve").run()
+    next(t for t in at.text_area if t.label == "Resolution").input("Explained the invoice")
+    _click(at, "Resolve (解决)")
+    for action, button, status in (("close", "Close without feedback", "closed"), ("reopen", "Re-open", "accepted")):
+        at.segmented_control(key=f"step_{ticket}").set_value(action).run()
+        _click(at, button)
+        assert _status(seeded_url, ticket) == status, action
+    with Session(make_engine(seeded_url)) as s:
+        row = s.get(m.Ticket, ticket)
+        assert row is not None and row.reopened == 1 and row.first_response_at is not None
+    offered = at.segmented_control(key=f"step_{ticket}").options  # only what the status allows
+    assert "Re-open" not in offered and "Resolve (解决)" in offered
