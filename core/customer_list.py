@@ -111,14 +111,15 @@ def _like(text: str) -> str:
     return "%" + re.sub(r"([%_\\])", r"\\\1", text.lower()) + "%"
 
 
-def _text_condition(text: str, keyring: Keyring):  # type: ignore[no-untyped-def]
+def _text_condition(text: str, keyring: Keyring, dialect: str):  # type: ignore[no-untyped-def]
     """A code (exact), an email or phone number (exact, through the keyed hash), or a part of the name."""
     text = text.strip()
     if "@" in text:
         return S.c.customer_id.in_(select(C.c.id).where(C.c.email_hash == pii.search_hash("email", text, keyring)))
     if not CUSTOMER_CODE.match(text) and len(pii.normalise("phone", text)) >= 7:
         return S.c.customer_id.in_(select(C.c.id).where(C.c.phone_hash == pii.search_hash("phone", text, keyring)))
-    by_name = func.lower(S.c.name).like(_like(text), escape="\\")
+    # SQLite's and MariaDB's LIKE ignore case already and can then scan the narrow name index; PostgreSQL's ILIKE
+    by_name = (S.c.name.ilike if dialect == "postgresql" else S.c.name.like)(_like(text), escape="\\")
     return or_(S.c.code == text.upper(), by_name) if CUSTOMER_CODE.match(text) else by_name
 
 
@@ -138,13 +139,13 @@ def _nps_condition(categories: tuple[str, ...]):  # type: ignore[no-untyped-def]
     return or_(*(parts[c] for c in categories))
 
 
-def _where(stmt: Select, viewer: Viewer, query: CustomerQuery, keyring: Keyring, now: datetime) -> Select:
+def _where(stmt: Select, viewer: Viewer, query: CustomerQuery, keyring: Keyring, now: datetime, dialect: str) -> Select:
     """The query's conditions and the viewer's row-level scope (an account manager: own customers only)."""
     require_list(viewer)
     stmt = scope(stmt, S, scoped(viewer, query.filters()))
     conditions = []
     if query.text.strip():
-        conditions.append(_text_condition(query.text, keyring))
+        conditions.append(_text_condition(query.text, keyring, dialect))
     if query.tiers:
         conditions.append(S.c.tier.in_(query.tiers))
     if query.stages:
@@ -199,7 +200,8 @@ def _frame(rows: list, viewer: Viewer, keyring: Keyring) -> pd.DataFrame:  # typ
 def count_customers(session: Session, viewer: Viewer, query: CustomerQuery, keyring: Keyring, *,
                     now: datetime | None = None) -> int:
     stmt = select(func.count()).select_from(S)
-    return int(session.scalar(_where(stmt, viewer, query, keyring, now or datetime.now())) or 0)
+    dialect = session.get_bind().dialect.name
+    return int(session.scalar(_where(stmt, viewer, query, keyring, now or datetime.now(), dialect)) or 0)
 
 
 def customer_page(session: Session, viewer: Viewer, query: CustomerQuery, keyring: Keyring, *, page: int = 1,
@@ -210,7 +212,8 @@ def customer_page(session: Session, viewer: Viewer, query: CustomerQuery, keyrin
     now = now or datetime.now()
     total = count_customers(session, viewer, query, keyring, now=now)
     page = min(max(1, page), max(1, -(-total // page_size)))
-    stmt = _where(_rows(query, session.get_bind().dialect.name), viewer, query, keyring, now)
+    dialect = session.get_bind().dialect.name
+    stmt = _where(_rows(query, dialect), viewer, query, keyring, now, dialect)
     stmt = stmt.limit(page_size).offset((page - 1) * page_size)
     return CustomerPage(_frame(session.execute(stmt).mappings().all(), viewer, keyring), total, page, page_size)
 
@@ -218,7 +221,8 @@ def customer_page(session: Session, viewer: Viewer, query: CustomerQuery, keyrin
 def iter_customers(session: Session, viewer: Viewer, query: CustomerQuery, keyring: Keyring, *,
                    chunk: int = 20_000, now: datetime | None = None) -> Iterator[pd.DataFrame]:
     """Every filtered row, in the list's order, a chunk at a time (a server-side cursor where there is one)."""
-    stmt = _where(_rows(query, session.get_bind().dialect.name), viewer, query, keyring, now or datetime.now())
+    dialect = session.get_bind().dialect.name
+    stmt = _where(_rows(query, dialect), viewer, query, keyring, now or datetime.now(), dialect)
     result = session.execute(stmt.execution_options(yield_per=chunk, stream_results=True))
     for rows in result.mappings().partitions(chunk):
         yield _frame(rows, viewer, keyring)

@@ -378,7 +378,7 @@ class CustomerStat(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
     as_of: Mapped[date] = mapped_column(Date)
     code: Mapped[str | None] = mapped_column(String(32), index=True)
-    name: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(200), index=True)  # name search scans this narrow index
     region: Mapped[str | None] = mapped_column(String(64))
     industry: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str | None] = mapped_column(String(8))
@@ -403,7 +403,8 @@ class CustomerStat(Base):
     lifecycle_stage: Mapped[str] = mapped_column(String(16))
     churn_reason: Mapped[str | None] = mapped_column(String(32))
     __table_args__ = (Index("ix_customer_stats_tier_revenue", "tier", "revenue_12m"),
-                      Index("ix_customer_stats_revenue_12m", "revenue_12m"),
+                      # revenue ranges and sorts, with the date filters checked inside the index
+                      Index("ix_customer_stats_revenue_dates", "revenue_12m", "became_customer_date", "last_order_date"),
                       Index("ix_customer_stats_owner_revenue", "owner_id", "revenue_12m"),
                       # every list filter column: a count over any filter reads this index, not the wide rows
                       Index("ix_customer_stats_list_filters", "tier", "lifecycle_stage", "region", "industry", "kind",

@@ -117,6 +117,10 @@ def upgrade() -> None:
         batch_op.create_foreign_key(batch_op.f('fk_tickets_policy_id_sla_policies'), 'sla_policies', ['policy_id'], ['id'])
 
     with op.batch_alter_table('customer_stats', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customer_stats_name'), ['name'], unique=False)
+        batch_op.drop_index('ix_customer_stats_revenue_12m')
+        batch_op.create_index('ix_customer_stats_revenue_dates', ['revenue_12m', 'became_customer_date', 'last_order_date'],
+                              unique=False)
         batch_op.create_index('ix_customer_stats_list_filters', ['tier', 'lifecycle_stage', 'region', 'industry', 'kind',
                                                                  'owner_id', 'latest_nps_score', 'last_contact_at',
                                                                  'revenue_12m', 'became_customer_date', 'last_order_date'],
@@ -131,6 +135,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('customer_stats', schema=None) as batch_op:
         batch_op.drop_index('ix_customer_stats_list_filters')
+        batch_op.drop_index(batch_op.f('ix_customer_stats_name'))
+        batch_op.drop_index('ix_customer_stats_revenue_dates')
+        batch_op.create_index('ix_customer_stats_revenue_12m', ['revenue_12m'], unique=False)
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_tickets_policy_id_sla_policies'), type_='foreignkey')
         batch_op.drop_index('ix_tickets_status_resolution_due')
