@@ -36,9 +36,11 @@ groups = {"tier": "tier", "region": "region", "industry": "industry", "touchpoin
           "acquisition_channel": "acquisition"}
 segments = data.read(voice.nps_by, viewer, filters, by=by, start=start, end=end)
 segments = segments.assign(**{by: [label(groups[by], v, current) if by in groups else str(v) for v in segments[by]],
-                              "nps": [None if s else v for v, s in zip(segments["nps"], segments["small_sample"])]})
+                              # a small segment shows its interval only: its point would be noise
+                              "nps": ["—" if s or v is None else f"{v:.0f}" for v, s in zip(segments["nps"],
+                                                                                            segments["small_sample"])]})
 left.dataframe(segments[[by, "responses", "nps", "low", "high", "promoters", "passives", "detractors"]], hide_index=True,
-               column_config={by: tr(f"voice.dim.{by}"), "responses": "n", "nps": st.column_config.NumberColumn("NPS", format="%.0f"),
+               column_config={by: tr(f"voice.dim.{by}"), "responses": "n", "nps": "NPS",
                               "low": st.column_config.NumberColumn(tr("voice.low"), format="%.0f"),
                               "high": st.column_config.NumberColumn(tr("voice.high"), format="%.0f"),
                               "promoters": tr("nps.promoter"), "passives": tr("nps.passive"), "detractors": tr("nps.detractor")})
