@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from core import audit, models as m, pii
+from core import audit, exports, models as m, pii
 from core.customers import CUSTOMER_CODE
 from core.errors import PermissionDenied, ValidationError
 from core.facts import scope
@@ -31,7 +31,6 @@ from core.security import CONTACT_VISIBLE, PAGE_ROLES, Viewer, scoped
 S, C, U = m.CustomerStat.__table__, m.Customer.__table__, m.User.__table__
 
 LIST_ROLES = PAGE_ROLES["customers"]
-EXPORT_ROLES = ("admin", "executive", "analyst")  # an account manager works the list; bulk copies stay with analysts
 NPS_CATEGORIES = ("promoter", "passive", "detractor", "none")
 CONTACT_AGES = ("7", "30", "90", "over_90", "over_180", "never")  # contacted within N days / not for N days / never
 SORTS = ("revenue_12m", "revenue_total", "name", "code", "last_order_date", "last_contact_at", "became_customer_date",
@@ -253,7 +252,7 @@ def export_customers(session: Session, viewer: Viewer, query: CustomerQuery, key
     Memory stays flat: rows are read a chunk at a time and Excel is written in openpyxl's write-only mode.
     The audit entry is written in the caller's transaction, with the row count and the query.
     """
-    if viewer.role not in EXPORT_ROLES:
+    if not exports.may_export(viewer, "customers"):
         raise PermissionDenied("Your role may not export the customer list.")
     if fmt not in EXPORT_FORMATS:
         raise ValidationError(f"Export as {' or '.join(EXPORT_FORMATS)}.")

@@ -12,7 +12,7 @@ metric and action, each recorded as an event (and a task for its recipient).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from core.business_hours import AROUND_THE_CLOCK, Calendar, parse_intervals
 from core.errors import Conflict, FieldErrors, NotFound, PermissionDenied, ValidationError
 from core.facts import DimKey
 from core.security import Viewer
+from core.sla import COMPLAINT_TARGET, PRIORITY_TARGETS
 from core.sla_engine import METRICS, Event, MetricResult, Targets, evaluate
 from core.sla_engine import TicketSla as TicketSlaResult
 
@@ -33,11 +34,8 @@ SERVICE_ROLES = ("admin", "team_lead", "support_agent")
 LEAD_ROLES = ("admin", "team_lead")
 H = 60.0
 
-# --- defaults shipped ---------------------------------------------------------------------------------
+# --- defaults shipped (targets: core.sla's priority table, complaints capped at 2 h / 48 h) --------------
 
-# priority -> (first response, resolution) in hours; complaints: 2 h / 48 h around the clock (the seeds)
-PRIORITY_HOURS = {"urgent": (1, 8), "high": (2, 24), "normal": (4, 48), "low": (8, 72)}
-COMPLAINT_HOURS = (2, 48)
 TIGHTER = {"urgent": "urgent", "high": "urgent", "normal": "high", "low": "normal"}  # high-value: one step tighter
 OFFICE_CALENDAR = {"name": "China office", "timezone": "Asia/Shanghai", "working_days": "0,1,2,3,4",
                    "intervals": "09:00-12:00,13:30-18:00"}
@@ -66,9 +64,9 @@ def ensure_defaults(session: Session, *, now: datetime | None = None) -> bool:
     for kind in ("complaint", None):  # complaints: around the clock, capped at 2 h / 48 h (the seeds)
         for tier in ("high_value", None):  # high-value customers: one priority step tighter
             for priority in m.TICKET_PRIORITIES:
-                fr, res = PRIORITY_HOURS[TIGHTER[priority] if tier else priority]
+                fr, res = PRIORITY_TARGETS[TIGHTER[priority] if tier else priority]
                 if kind:
-                    fr, res = min(fr, COMPLAINT_HOURS[0]), min(res, COMPLAINT_HOURS[1])
+                    fr, res = min(fr, COMPLAINT_TARGET[0]), min(res, COMPLAINT_TARGET[1])
                 name = " · ".join(x for x in (kind and "Complaint", priority, tier and "high value") if x)
                 rows.append(_policy_row(name, position, first=fr, resolution=res,
                                         calendar_id=None if kind else calendar_id, now=now, kind=kind, tier=tier,
@@ -528,9 +526,6 @@ def assign(session: Session, viewer: Viewer, ticket_ids: list[int], assignee_id:
 def tier_of(session: Session, customer_id: int) -> str | None:
     return session.scalar(select(S.c.tier).where(S.c.customer_id == customer_id))
 
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time())
 
 
 def rebuild_ticket_sla(session: Session, *, now: datetime, store_timezone: str = "UTC", chunk: int = 20_000) -> int:

@@ -7,7 +7,7 @@ load; the what-if replay is the one exception, and it says so: it replays stored
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import case, func, select
@@ -292,9 +292,6 @@ def pause_abuse(session: Session, viewer: Viewer, *, start: datetime, end: datet
     flagged = [f for f in findings.values() if f["after_customer_message"] or int(f["late_pauses"]) >= 2]  # type: ignore[call-overload]
     return pd.DataFrame(flagged, columns=["ticket", "after_customer_message", "late_pauses"])
 
-
-def last_days(now: datetime, days: int = 30) -> tuple[datetime, datetime]:
-    return now - timedelta(days=days), now
 
 
 def agents(session: Session, viewer: Viewer) -> dict[int, str]:

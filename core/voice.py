@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 
 import pandas as pd
@@ -168,8 +168,3 @@ def closed_loop(session: Session, viewer: Viewer, *, start: datetime, end: datet
             "next_score_avg": sum(next_scores) / len(next_scores) if next_scores else None,
             "next_score_n": float(len(next_scores)),
             "next_promoter_share": sum(1 for s in next_scores if s >= 9) / len(next_scores) if next_scores else None}
-
-
-def window(now: datetime, days: int) -> tuple[datetime, datetime]:
-    return now - timedelta(days=days), now
-

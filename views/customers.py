@@ -4,8 +4,8 @@ from datetime import date
 
 import streamlit as st
 
-from core import formatting
-from core.customer_list import EXPORT_ROLES, PAGE_SIZES
+from core import exports, formatting
+from core.customer_list import PAGE_SIZES
 from core.customer_view import my_open_tasks
 from core.errors import ValidationError
 from core.i18n import label
@@ -79,7 +79,7 @@ left.number_input(tr("list.page"), min_value=1, max_value=result.pages, step=1, 
 middle.selectbox(tr("list.page_size"), PAGE_SIZES, key="size")
 st.query_params["page"] = str(st.session_state["page"])
 st.query_params["size"] = str(st.session_state["size"])
-if viewer.role in EXPORT_ROLES and result.total:
+if exports.may_export(viewer, "customers") and result.total:
     with right:
         st.caption(tr("list.export_note", total=f"{result.total:,}"))
         csv_col, xlsx_col = st.columns(2)
