@@ -1,8 +1,10 @@
-"""SLA targets: the one policy place for response and resolution targets (shown in the UI help).
+"""Complaint SLA as the cockpit counts it, and the priority targets the shipped policies start from.
 
 The seeds ask for complaints to get a first response within 2 hours and a resolution within 48 hours;
-priorities tighten that. Clocks run around the clock for now; business-hours calendars, pauses and
-editable policies arrive with the service-desk work and will replace this table.
+priorities tighten that. The service desk (core/service.py) turns this table into editable policies
+with calendars and pauses; every ticket write and the SLA tick store each ticket's first-response and
+resolution due times as its policy's clocks compute them, so the counts here (done by the due time,
+or breached once it passed) are the service desk's outcomes (a test compares the two).
 """
 
 from __future__ import annotations
