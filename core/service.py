@@ -72,6 +72,8 @@ def ensure_defaults(session: Session, *, now: datetime | None = None) -> bool:
                                         calendar_id=None if kind else calendar_id, now=now, kind=kind, tier=tier,
                                         priority=priority))
                 position += 10
+    rows.append(_policy_row("Default", 10_000, first=4, resolution=48, calendar_id=calendar_id, now=now,  # catch-all
+                            kind=None, tier=None, priority=None))
     session.execute(P.insert(), rows)
     return True
 

@@ -61,9 +61,9 @@ def queue(session: Session, viewer: Viewer, wanted: QueueFilter, *, now: datetim
                   .where(R.c.state != "met", T.c.status.in_(open_statuses)).group_by(R.c.ticket_id).subquery())
     stmt = (select(T.c.id.label("ticket"), T.c.version, C.c.code, C.c.name.label("customer"), T.c.kind, T.c.category,
                    T.c.priority, T.c.channel, T.c.status, T.c.team, U.c.display_name.label("assignee"), T.c.created_at,
-                   per_ticket.c.worst, per_ticket.c.next_due, per_ticket.c.breached_at)
+                   per_ticket.c.worst, per_ticket.c.next_due, per_ticket.c.breached_at, P.c.calendar_id)
             .select_from(T.join(C, C.c.id == T.c.customer_id).outerjoin(U, U.c.id == T.c.assignee_id)
-                         .outerjoin(per_ticket, per_ticket.c.ticket_id == T.c.id))
+                         .outerjoin(per_ticket, per_ticket.c.ticket_id == T.c.id).outerjoin(P, P.c.id == T.c.policy_id))
             .where(T.c.status.in_(open_statuses)))
     for column, values in ((T.c.priority, wanted.priorities), (T.c.kind, wanted.kinds), (T.c.category, wanted.categories),
                            (T.c.channel, wanted.channels), (T.c.team, wanted.teams), (T.c.assignee_id, wanted.assignee_ids)):
@@ -72,14 +72,28 @@ def queue(session: Session, viewer: Viewer, wanted: QueueFilter, *, now: datetim
     if wanted.mine:
         stmt = stmt.where(T.c.assignee_id == viewer.user_id)
     rows = session.execute(stmt.limit(20_000)).mappings().all()
-    frame = pd.DataFrame([dict(r) for r in rows], columns=[*QUEUE_COLUMNS[:12], "worst", "next_due", "breached_at"])
+    frame = pd.DataFrame([dict(r) for r in rows], columns=[*QUEUE_COLUMNS[:12], "worst", "next_due", "breached_at",
+                                                          "calendar_id"])
     frame["state"] = [STATE_ORDER[int(w)] if pd.notna(w) and int(w) < len(STATE_ORDER) else "met" for w in frame["worst"]]
     if wanted.states:
         frame = frame[frame["state"].isin(wanted.states)]
     due = [b if s == "breached" and pd.notna(b) else d for s, b, d in zip(frame["state"], frame["breached_at"], frame["next_due"])]
     frame["next_due"] = due
-    frame["minutes_left"] = [round((pd.Timestamp(d) - pd.Timestamp(now)).total_seconds() / 60) if pd.notna(d) else None
-                             for d in due]
+    calendars: dict[object, object] = {}
+
+    def working_left(due_at: object, calendar_id: object) -> int | None:
+        """Working minutes of the ticket's policy calendar from now to its next deadline (negative: overdue)."""
+        if not pd.notna(due_at):
+            return None
+        if calendar_id not in calendars:
+            calendars[calendar_id] = calendar_of(session, None if pd.isna(calendar_id) else int(calendar_id))  # type: ignore[arg-type]
+        calendar = calendars[calendar_id]
+        due_at = pd.Timestamp(due_at).to_pydatetime()
+        if due_at >= now:
+            return round(calendar.working_minutes(now, due_at))  # type: ignore[attr-defined]
+        return -round(calendar.working_minutes(due_at, now))  # type: ignore[attr-defined]
+
+    frame["minutes_left"] = [working_left(d, c) for d, c in zip(due, frame["calendar_id"])]
     frame["order"] = [(STATE_ORDER.index(s) if s == "breached" else 1, left if left is not None else 10**9)
                       for s, left in zip(frame["state"], frame["minutes_left"])]
     frame = frame.sort_values("order", kind="stable").head(limit)
@@ -107,12 +121,15 @@ def ticket_view(session: Session, viewer: Viewer, ticket_id: int) -> TicketView:
                                           .select_from(E.outerjoin(U, U.c.id == E.c.user_id))
                                           .where(E.c.ticket_id == ticket_id).order_by(E.c.at, E.c.id)).mappings().all(),
                           columns=["at", "action", "from_status", "to_status", "note", "by"])
+    times = session.execute(select(R.c.wait_minutes, R.c.agent_minutes).where(R.c.ticket_id == ticket_id,
+                                                                              R.c.metric == "resolution")).first()
     sla = pd.DataFrame(session.execute(select(R.c.metric, R.c.state, R.c.target_minutes, R.c.elapsed_minutes, R.c.due_at,
                                               R.c.completed_at, R.c.breached_at).where(R.c.ticket_id == ticket_id))
                        .mappings().all(), columns=["metric", "state", "target_minutes", "elapsed_minutes", "due_at",
                                                    "completed_at", "breached_at"])
     policy = session.scalar(select(P.c.name).where(P.c.id == row["policy_id"])) if row["policy_id"] else None
-    return TicketView(dict(row), events, sla, policy)
+    extra = {"wait_minutes": times.wait_minutes, "agent_minutes": times.agent_minutes} if times else {}
+    return TicketView(dict(row), events, sla, policy, extra)
 
 
 # --- analytics over ticket_sla ----------------------------------------------------------------------
@@ -294,8 +311,14 @@ def pause_abuse(session: Session, viewer: Viewer, *, start: datetime, end: datet
 
 
 
+def teams(session: Session, viewer: Viewer) -> list[str]:
+    """Teams that hold tickets (the queue's team filter)."""
+    require(viewer, SERVICE_ROLES + ("executive", "analyst"))
+    return [t for t in session.scalars(select(T.c.team).distinct().order_by(T.c.team)) if t]
+
+
 def agents(session: Session, viewer: Viewer) -> dict[int, str]:
     """Who tickets can be assigned to: active service-desk users, by name."""
-    require(viewer, SERVICE_ROLES)
+    require(viewer, SERVICE_ROLES + ("executive", "analyst"))
     return dict(session.execute(select(U.c.id, U.c.display_name).where(U.c.role.in_(SERVICE_ROLES), U.c.active.is_(True))
                                 .order_by(U.c.display_name)).all())

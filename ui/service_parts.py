@@ -83,6 +83,9 @@ def ticket_panel(viewer: Viewer, ticket_id: object, now: datetime) -> None:
                            tr("service.assignee", name=t["assignee"] or "—")]))
     if t["description"]:
         st.markdown(str(t["description"]))
+    if view.extra.get("wait_minutes") is not None:
+        st.caption(tr("service.waits", wait=f"{view.extra['wait_minutes'] / 60:.1f}",
+                      work=f"{view.extra['agent_minutes'] / 60:.1f}"))
     if not view.sla.empty:
         st.dataframe(view.sla.assign(metric=[tr(f"sla.metric.{x}") for x in view.sla["metric"]],
                                      state=[tr(f"sla.state.{x}") for x in view.sla["state"]]),
@@ -106,9 +109,14 @@ PERIODS = {"30d": 30, "90d": 90, "365d": 365}
 
 def analytics(viewer: Viewer, now: datetime) -> None:
     current = lang()
-    span = st.segmented_control(tr("service.period"), list(PERIODS), default="30d", key="sa_period",
+    span = st.segmented_control(tr("service.period"), [*PERIODS, "custom"], default="30d", key="sa_period",
                                 format_func=lambda p: tr(f"service.period.{p}")) or "30d"
-    start, end = now - timedelta(days=PERIODS[span]), now
+    start, end = now - timedelta(days=PERIODS.get(span, 30)), now
+    if span == "custom":
+        picked = st.date_input(tr("period.range"), value=(start.date(), now.date()), max_value=now.date(), key="sa_range")
+        if isinstance(picked, tuple) and len(picked) == 2:
+            start = datetime.combine(picked[0], datetime.min.time())
+            end = min(now, datetime.combine(picked[1], datetime.min.time()) + timedelta(days=1))
     rates = data.read(sa.rates, viewer, start=start, end=end)
     times = data.read(sa.times, viewer, start=start, end=end)
     cards = st.columns(5)

@@ -35,12 +35,16 @@ tabs = dict(zip(tab_names, st.tabs([tr(f"service.tab.{n}") for n in tab_names]))
 
 with tabs["queue"]:
     st.sidebar.subheader(tr("service.filters"))
+    agents = data.read(sa.agents, viewer)
     wanted = sa.QueueFilter(
         priorities=multi_filter("t_priority", "form.priority", m.TICKET_PRIORITIES, lambda c: label("priority", c, current)),
         kinds=multi_filter("t_kind", "form.kind", m.TICKET_KINDS, lambda c: label("ticket_kind", c, current)),
         categories=multi_filter("t_category", "form.category", m.TICKET_CATEGORIES, lambda c: label("category", c, current)),
         channels=multi_filter("t_channel", "form.channel", m.TICKET_CHANNELS, lambda c: label("channel", c, current)),
         states=multi_filter("t_state", "service.state", sa.STATE_ORDER, lambda c: tr(f"sla.state.{c}")),
+        teams=multi_filter("t_team", "service.dim.team", data.read(sa.teams, viewer), str),
+        assignee_ids=tuple(int(i) for i in multi_filter("t_assignee", "service.dim.agent", [str(i) for i in agents],
+                                                         lambda i: agents.get(int(i), i))),
         mine=st.sidebar.toggle(tr("service.mine"), key="t_mine"))
     tickets = data.read(sa.queue, viewer, wanted, now=now)
     st.caption(tr("service.queue_count", n=len(tickets)))
@@ -60,7 +64,6 @@ with tabs["queue"]:
         st.session_state["ticket_id"] = int(tickets.iloc[rows[0]]["ticket"])
         st.caption(tr("service.opened_below", ticket=st.session_state["ticket_id"]))
     if rows and viewer.role in service.LEAD_ROLES:
-        agents = data.read(sa.agents, viewer)
         with st.form("bulk_assign"):
             who = st.selectbox(tr("service.assign_to"), list(agents), format_func=lambda i: agents[i])
             if st.form_submit_button(tr("service.assign", n=len(rows))):
