@@ -102,6 +102,10 @@ def test_the_analytics_and_voice_pages_render(monkeypatch: pytest.MonkeyPatch, s
     at.run()
     assert not at.exception, at.exception
     assert {"Complaint resolution rate", "Re-open rate"} <= {x.label for x in at.metric}
+    at.segmented_control(key="sa_period").set_value("custom").run()  # a chosen period
+    assert not at.exception and at.date_input(key="sa_range") is not None
+    at.multiselect(key="t_team").set_value(["Service"]).run()  # the queue's team filter, kept in the URL
+    assert not at.exception and at.query_params["t_team"] in ("Service", ["Service"])
     at.switch_page("views/voice.py")
     at.run()
     assert not at.exception, at.exception
