@@ -114,6 +114,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('reopened', sa.Integer(), nullable=False, server_default=sa.text('0')))
         batch_op.add_column(sa.Column('version', sa.Integer(), nullable=False, server_default=sa.text('0')))
         batch_op.create_index('ix_tickets_status_resolution_due', ['status', 'resolution_due'], unique=False)
+        # the cockpit's SLA counts read due time, done time and priority from these indexes alone
+        batch_op.drop_index('ix_tickets_kind_first_response_due')
+        batch_op.create_index('ix_tickets_kind_first_response_due',
+                              ['kind', 'first_response_due', 'first_response_at', 'priority', 'customer_id'], unique=False)
+        batch_op.drop_index('ix_tickets_kind_resolution_due')
+        batch_op.create_index('ix_tickets_kind_resolution_due',
+                              ['kind', 'resolution_due', 'resolved_at', 'priority', 'customer_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_tickets_policy_id_sla_policies'), 'sla_policies', ['policy_id'], ['id'])
 
     with op.batch_alter_table('customer_stats', schema=None) as batch_op:
@@ -141,6 +148,10 @@ def downgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_tickets_policy_id_sla_policies'), type_='foreignkey')
         batch_op.drop_index('ix_tickets_status_resolution_due')
+        batch_op.drop_index('ix_tickets_kind_first_response_due')
+        batch_op.create_index('ix_tickets_kind_first_response_due', ['kind', 'first_response_due'], unique=False)
+        batch_op.drop_index('ix_tickets_kind_resolution_due')
+        batch_op.create_index('ix_tickets_kind_resolution_due', ['kind', 'resolution_due'], unique=False)
         batch_op.drop_column('version')
         batch_op.drop_column('reopened')
         batch_op.drop_column('feedback_comment')
