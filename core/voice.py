@@ -10,10 +10,11 @@ from datetime import datetime
 from functools import cache
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import models as m
+from core.db import period_bucket
 from core.facts import scope
 from core.nps import SMALL_SAMPLE, category, nps
 from core.periods import Filters
@@ -28,44 +29,46 @@ ENGLISH_STOP = set("a an and are as at be but by for from has have i in is it it
 CHINESE_STOP = set("的 了 是 很 也 都 就 和 还 有 在 我 我们 你 他 她 这 那 太 多次 一般 整体 希望 可以".split())
 
 
-def _answers(session: Session, viewer: Viewer, filters: Filters, start: datetime, end: datetime) -> pd.DataFrame:
-    stmt = (select(N.c.responded_at, N.c.score, N.c.touchpoint, N.c.comment, N.c.customer_id, C.c.region, C.c.industry,
-                   C.c.acquisition_channel, S.c.tier)
+NPS_COLUMNS = ["responses", "nps", "low", "high", "small_sample", "promoters", "passives", "detractors"]
+
+
+def _scoped(stmt, viewer: Viewer, filters: Filters):  # type: ignore[no-untyped-def]
+    return scope(stmt, C, scoped(viewer, filters))
+
+
+def _dimension(by: str):  # type: ignore[no-untyped-def]
+    return {"tier": S.c.tier, "region": C.c.region, "industry": C.c.industry,
+            "acquisition_channel": C.c.acquisition_channel, "touchpoint": N.c.touchpoint}[by]
+
+
+def _nps_grouped(session: Session, viewer: Viewer, filters: Filters, key, name: str, start: datetime,  # type: ignore[no-untyped-def]
+                 end: datetime) -> pd.DataFrame:
+    """Promoters, detractors and answers per value of `key`, counted in the database, with NPS and its interval."""
+    stmt = (select(key.label(name), func.count().label("n"),
+                   func.sum(case((N.c.score >= 9, 1), else_=0)).label("p"),
+                   func.sum(case((N.c.score <= 6, 1), else_=0)).label("d"))
             .select_from(N.join(C, C.c.id == N.c.customer_id).outerjoin(S, S.c.customer_id == C.c.id))
-            .where(N.c.responded_at >= start, N.c.responded_at < end))
-    rows = session.execute(scope(stmt, C, scoped(viewer, filters))).mappings().all()
-    frame = pd.DataFrame([dict(r) for r in rows], columns=["responded_at", "score", "touchpoint", "comment", "customer_id",
-                                                          "region", "industry", "acquisition_channel", "tier"])
-    frame["category"] = [category(int(s)) for s in frame["score"]]
-    return frame
-
-
-def _nps_rows(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+            .where(N.c.responded_at >= start, N.c.responded_at < end).group_by(key).order_by(key))
     records = []
-    for value, rows in frame.groupby(key, dropna=False, sort=True):
-        result = nps(float((rows["category"] == "promoter").sum()), float((rows["category"] == "detractor").sum()),
-                     float(len(rows)))
-        records.append({key: value, "responses": result.responses, "nps": result.score, "low": result.low,
-                        "high": result.high, "small_sample": result.small_sample,
-                        "promoters": int((rows["category"] == "promoter").sum()),
-                        "passives": int((rows["category"] == "passive").sum()),
-                        "detractors": int((rows["category"] == "detractor").sum())})
-    return pd.DataFrame(records, columns=[key, "responses", "nps", "low", "high", "small_sample", "promoters",
-                                          "passives", "detractors"])
+    for value, n, promoters, detractors in session.execute(_scoped(stmt, viewer, filters)).all():
+        p, d = int(promoters or 0), int(detractors or 0)
+        result = nps(float(p), float(d), float(n))
+        records.append({name: value, "responses": result.responses, "nps": result.score, "low": result.low,
+                        "high": result.high, "small_sample": result.small_sample, "promoters": p,
+                        "passives": int(n) - p - d, "detractors": d})
+    return pd.DataFrame(records, columns=[name, *NPS_COLUMNS])
 
 
 def nps_by_month(session: Session, viewer: Viewer, filters: Filters, *, start: datetime, end: datetime) -> pd.DataFrame:
     """NPS per month: promoters, passives, detractors, n and the 95% interval; small months flagged."""
-    frame = _answers(session, viewer, filters, start, end)
-    frame["month"] = pd.to_datetime(frame["responded_at"]).dt.strftime("%Y-%m")
-    return _nps_rows(frame, "month")
+    return _nps_grouped(session, viewer, filters, period_bucket(N.c.responded_at, "M"), "month", start, end)
 
 
 def nps_by(session: Session, viewer: Viewer, filters: Filters, *, by: str, start: datetime, end: datetime) -> pd.DataFrame:
     """NPS per tier, region, industry, acquisition channel or touchpoint over [start, end)."""
     if by not in NPS_DIMENSIONS:
         raise ValueError(by)
-    return _nps_rows(_answers(session, viewer, filters, start, end), by)
+    return _nps_grouped(session, viewer, filters, _dimension(by), by, start, end)
 
 
 def csat_by(session: Session, viewer: Viewer, *, by: str, start: datetime, end: datetime) -> pd.DataFrame:
@@ -79,28 +82,41 @@ def csat_by(session: Session, viewer: Viewer, *, by: str, start: datetime, end: 
             .where(T.c.csat.is_not(None), T.c.feedback_at >= start, T.c.feedback_at < end))
     # rows are tickets already: a "customers with tickets" scope holds by construction (and its EXISTS
     # would correlate to this query's own tickets)
+    key = {"category": T.c.category, "team": T.c.team, "sla": func.coalesce(R.c.state, "unknown")}[by].label("value")
+    stmt = stmt.with_only_columns(key, func.count().label("ratings"),
+                                  func.sum(case((T.c.csat >= 4, 1), else_=0)).label("satisfied"),
+                                  func.avg(T.c.csat).label("average")).group_by(key).order_by(key)
     rows = session.execute(scope(stmt, C, replace(scoped(viewer, Filters()), with_tickets_only=False))).all()
-    frame = pd.DataFrame(rows, columns=["csat", "category", "team", "sla"])
-    frame["sla"] = frame["sla"].fillna("unknown")
-    frame["value"] = frame[by].fillna("—")
-    grouped = frame.groupby("value").agg(ratings=("csat", "size"), satisfied=("csat", lambda s: int((s >= 4).sum())),
-                                         average=("csat", "mean")).reset_index()
+    grouped = pd.DataFrame(rows, columns=["value", "ratings", "satisfied", "average"])
+    grouped["value"] = grouped["value"].fillna("—")
+    grouped[["ratings", "satisfied"]] = grouped[["ratings", "satisfied"]].astype(int)
+    grouped["average"] = grouped["average"].astype(float)
     grouped["csat"] = grouped["satisfied"] / grouped["ratings"]
     grouped["small_sample"] = grouped["ratings"] < SMALL_SAMPLE
     return grouped
 
 
+def _category_condition(categories: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    parts = {"promoter": N.c.score >= 9, "passive": (N.c.score >= 7) & (N.c.score <= 8), "detractor": N.c.score <= 6}
+    return or_(*(parts[c] for c in categories))
+
+
 def comments(session: Session, viewer: Viewer, filters: Filters, *, start: datetime, end: datetime, text: str = "",
-             categories: tuple[str, ...] = ()) -> pd.DataFrame:
-    """NPS comments in [start, end), newest first, searchable and filterable by category."""
-    frame = _answers(session, viewer, filters, start, end)
-    frame = frame[frame["comment"].notna() & (frame["comment"].astype(str).str.strip() != "")]
+             categories: tuple[str, ...] = (), limit: int = 500) -> pd.DataFrame:
+    """The newest `limit` NPS comments in [start, end), searchable and filterable by category (in the database)."""
+    stmt = (select(N.c.responded_at, N.c.score, N.c.touchpoint, N.c.comment, N.c.customer_id)
+            .select_from(N.join(C, C.c.id == N.c.customer_id))
+            .where(N.c.responded_at >= start, N.c.responded_at < end, N.c.comment.is_not(None), N.c.comment != "")
+            .order_by(N.c.responded_at.desc(), N.c.id.desc()).limit(limit))
     if categories:
-        frame = frame[frame["category"].isin(categories)]
+        stmt = stmt.where(_category_condition(categories))
     if text.strip():
-        frame = frame[frame["comment"].str.lower().str.contains(text.strip().lower(), regex=False)]
-    return frame.sort_values("responded_at", ascending=False)[["responded_at", "score", "category", "touchpoint",
-                                                               "comment", "customer_id"]].reset_index(drop=True)
+        needle = "%" + re.sub(r"([%_\\])", r"\\\1", text.strip()) + "%"
+        stmt = stmt.where(N.c.comment.ilike(needle, escape="\\"))
+    frame = pd.DataFrame(session.execute(_scoped(stmt, viewer, filters)).all(),
+                         columns=["responded_at", "score", "touchpoint", "comment", "customer_id"])
+    frame.insert(2, "category", [category(int(v)) for v in frame["score"]])
+    return frame
 
 
 @cache
@@ -130,10 +146,14 @@ def detractor_keywords(session: Session, viewer: Viewer, filters: Filters, *, st
     previous_start = start - (end - start)
 
     def counts(a: datetime, b: datetime) -> Counter[str]:
-        frame = _answers(session, viewer, filters, a, b)
+        # each distinct comment is segmented once and weighted by how many detractors wrote it
+        stmt = (select(N.c.comment, func.count()).select_from(N.join(C, C.c.id == N.c.customer_id))
+                .where(N.c.responded_at >= a, N.c.responded_at < b, N.c.score <= 6, N.c.comment.is_not(None))
+                .group_by(N.c.comment))
         found: Counter[str] = Counter()
-        for text in frame.loc[frame["category"] == "detractor", "comment"].dropna():
-            found.update(set(words(str(text))))
+        for text, n in session.execute(_scoped(stmt, viewer, filters)).all():
+            for word in set(words(str(text))):
+                found[word] += int(n)
         return found
 
     now_counts, before = counts(start, end), counts(previous_start, start)

@@ -20,11 +20,8 @@ START, END = datetime(2026, 1, 1), datetime(2026, 3, 1)
 
 
 @pytest.fixture
-def answers(sqlite_url: str) -> Engine:
-    from core.db import make_engine, migrate
-
-    engine = make_engine(sqlite_url)
-    migrate(engine)
+def answers(engine: Engine) -> Engine:
+    """The answers on every dialect (the figures are counted in SQL)."""
     with session_scope(engine) as s:
         owner = f.user(s, "amy")
         a = f.customer(s, owner=owner, became=date(2024, 1, 1), region="east")
