@@ -22,6 +22,7 @@ from core.db import bulk_insert, reset_sequences, session_scope
 from core.errors import ValidationError
 from core.pii import Keyring, encrypt, search_hash
 from core.sla import targets_hours
+from core.sla_engine import STATUS_ACTIONS
 
 REGIONS = {
     "east": (0.30, ["Shanghai", "Hangzhou", "Nanjing", "Suzhou", "Ningbo"]),
@@ -58,7 +59,6 @@ SUBJECTS = {
     "self_service": "Portal self-service request", "on_site": "On-site support",
 }
 STAFF_DOMAIN = "cockpit.example"
-EVENT_ACTIONS = {"new": "created", "accepted": "accept", "analysing": "analyse", "resolved": "resolve", "closed": "close"}
 DAY_S = 86_400
 
 
@@ -372,7 +372,7 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
     ticket_events = {"ticket_id": np.concatenate(ev_ticket), "at": _seconds(np.concatenate(ev_at)),
                      "user_id": np.concatenate(ev_user).astype(object), "from_status": np.concatenate(ev_from),
                      "to_status": np.concatenate(ev_to), "note": np.full(sum(len(x) for x in ev_ticket), None, dtype=object)}
-    ticket_events["action"] = np.array([EVENT_ACTIONS[s_] for s_ in ticket_events["to_status"]], dtype=object)
+    ticket_events["action"] = np.array([STATUS_ACTIONS[s_] for s_ in ticket_events["to_status"]], dtype=object)
     with_feedback = np.isin(ticket_events["ticket_id"], ticket_ids[feedback]) & (ticket_events["to_status"] == "closed")
     ticket_events["action"][with_feedback] = "feedback"
     _pauses_and_reopens(tickets, ticket_events, analyse_seen, res_at, close_seen, t_agent, now_s)

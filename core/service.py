@@ -23,7 +23,7 @@ from core.errors import Conflict, FieldErrors, NotFound, PermissionDenied, Valid
 from core.facts import DimKey
 from core.security import Viewer
 from core.sla import COMPLAINT_TARGET, PRIORITY_TARGETS
-from core.sla_engine import METRICS, Event, MetricResult, Targets, evaluate
+from core.sla_engine import METRICS, Event, MetricResult, Targets, action_of, evaluate
 from core.sla_engine import TicketSla as TicketSlaResult
 
 T, E, C, U = m.Ticket.__table__, m.TicketEvent.__table__, m.Customer.__table__, m.User.__table__
@@ -235,7 +235,7 @@ def change_policy(session: Session, viewer: Viewer, policy_id: int, change: Poli
 def _events(session: Session, ticket_id: int) -> list[Event]:
     rows = session.execute(select(E.c.at, E.c.action, E.c.to_status).where(E.c.ticket_id == ticket_id)
                            .order_by(E.c.at, E.c.id)).all()
-    return [Event(r.at, r.action or {"new": "created"}.get(r.to_status, r.to_status)) for r in rows]
+    return [Event(r.at, action_of(r.action, r.to_status)) for r in rows]
 
 
 def _known_at(result: MetricResult) -> datetime | None:
@@ -556,7 +556,7 @@ def rebuild_ticket_sla(session: Session, *, now: datetime, store_timezone: str =
         for row in session.execute(select(E.c.ticket_id, E.c.at, E.c.action, E.c.to_status)
                                    .where(E.c.ticket_id >= first, E.c.ticket_id <= last_id)
                                    .order_by(E.c.ticket_id, E.c.at, E.c.id)):
-            events.setdefault(row.ticket_id, []).append(Event(row.at, row.action or row.to_status))
+            events.setdefault(row.ticket_id, []).append(Event(row.at, action_of(row.action, row.to_status)))
         rows, mirrors = [], []
         for ticket_id, policy_id in assigned.items():
             policy = by_id[policy_id]

@@ -77,8 +77,13 @@ def queue(session: Session, viewer: Viewer, wanted: QueueFilter, *, now: datetim
     frame["state"] = [STATE_ORDER[int(w)] if pd.notna(w) and int(w) < len(STATE_ORDER) else "met" for w in frame["worst"]]
     if wanted.states:
         frame = frame[frame["state"].isin(wanted.states)]
-    due = [b if s == "breached" and pd.notna(b) else d for s, b, d in zip(frame["state"], frame["breached_at"], frame["next_due"])]
-    frame["next_due"] = due
+    frame["next_due"] = [b if s == "breached" and pd.notna(b) else d
+                         for s, b, d in zip(frame["state"], frame["breached_at"], frame["next_due"])]
+    # breached first (most overdue first), then the soonest deadline: the instant a clock breaches orders the
+    # queue whatever its calendar; tickets without a running clock last
+    frame["order"] = [(0 if s == "breached" else 1, pd.Timestamp(d) if pd.notna(d) else pd.Timestamp.max)
+                      for s, d in zip(frame["state"], frame["next_due"])]
+    frame = frame.sort_values("order", kind="stable").head(limit)
     calendars: dict[object, object] = {}
 
     def working_left(due_at: object, calendar_id: object) -> int | None:
@@ -93,10 +98,8 @@ def queue(session: Session, viewer: Viewer, wanted: QueueFilter, *, now: datetim
             return round(calendar.working_minutes(now, due_at))  # type: ignore[attr-defined]
         return -round(calendar.working_minutes(due_at, now))  # type: ignore[attr-defined]
 
-    frame["minutes_left"] = [working_left(d, c) for d, c in zip(due, frame["calendar_id"])]
-    frame["order"] = [(STATE_ORDER.index(s) if s == "breached" else 1, left if left is not None else 10**9)
-                      for s, left in zip(frame["state"], frame["minutes_left"])]
-    frame = frame.sort_values("order", kind="stable").head(limit)
+    # only for the rows shown: per-row calendar arithmetic stays off the other open tickets
+    frame["minutes_left"] = [working_left(d, c) for d, c in zip(frame["next_due"], frame["calendar_id"])]
     return frame[QUEUE_COLUMNS].reset_index(drop=True)
 
 

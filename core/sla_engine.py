@@ -28,6 +28,12 @@ AGENT_RESPONSES = ("accept", "agent_reply", "analyse", "resolve")  # an agent ac
 PAUSES = ("wait",)
 RESUMES = ("customer_reply",)
 CUSTOMER_MESSAGES = ("customer_message", "customer_reply")
+# the action that led to each status: for events written before the action was recorded (migration 0006, demo)
+STATUS_ACTIONS = {"new": "created", "accepted": "accept", "analysing": "analyse", "resolved": "resolve", "closed": "close"}
+
+
+def action_of(action: str | None, to_status: str) -> str:
+    return action or STATUS_ACTIONS.get(to_status, to_status)
 
 
 @dataclass(frozen=True)
