@@ -42,7 +42,8 @@ by = left.selectbox(tr("voice.nps_by"), voice.NPS_DIMENSIONS, format_func=lambda
 groups = {"tier": "tier", "region": "region", "industry": "industry", "touchpoint": "touchpoint",
           "acquisition_channel": "acquisition"}
 segments = data.read(voice.nps_by, viewer, filters, by=by, start=start, end=end)
-segments = segments.assign(**{by: [label(groups[by], v, current) if by in groups else str(v) for v in segments[by]],
+segments = segments.assign(**{by: [tr("voice.no_value") if not isinstance(v, str) else  # no tier: not an active customer
+                                   label(groups[by], v, current) if by in groups else v for v in segments[by]],
                               # a small segment shows its interval only: its point would be noise
                               "nps": ["—" if s or v is None else f"{v:.0f}" for v, s in zip(segments["nps"],
                                                                                             segments["small_sample"])]})
@@ -56,7 +57,7 @@ left.caption(tr("voice.small_note", n=voice.SMALL_SAMPLE))
 csat_by = right.selectbox(tr("voice.csat_by"), voice.CSAT_DIMENSIONS, format_func=lambda d: tr(f"voice.csat_dim.{d}"),
                           key="voice_csat_by")
 csat = data.read(voice.csat_by, viewer, by=csat_by, start=start, end=end)
-right.dataframe(csat.assign(value=[tr(f"sla.state.{v}") if csat_by == "sla" and v != "unknown" else
+right.dataframe(csat.assign(value=[tr(f"sla.state.{v}") if csat_by == "sla" else
                                    (label("category", v, current) if csat_by == "category" else str(v)) for v in csat["value"]],
                             csat=csat["csat"] * 100),
                 hide_index=True, column_config={"value": tr(f"voice.csat_dim.{csat_by}"), "ratings": "n",
