@@ -45,3 +45,13 @@ def delta(current: float | None, previous: float | None, unit: str, lang: str) -
     if not previous:
         return None
     return f"{100 * (current - previous) / abs(previous):+.1f}%"
+
+
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~<>:$&\"'=^%;,/?@")
+
+
+def plain(text: object) -> str:
+    """User text made safe for a Markdown-rendering element (captions, headers, badges): every ASCII
+    punctuation mark is backslash-escaped (CommonMark allows it for all of them), so `177****4736` stays
+    itself and a name like `![x](http://...)` shows as typed instead of loading an image."""
+    return "".join(f"\\{c}" if c in _MARKDOWN_SPECIAL else c for c in str(text))

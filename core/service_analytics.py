@@ -18,13 +18,13 @@ from core.db import period_bucket
 from core.errors import NotFound, PermissionDenied
 from core.security import Viewer
 from core.service import SERVICE_ROLES, _events, calendar_of, targets_of
-from core.sla_engine import Targets, evaluate
+from core.sla_engine import METRICS, Targets, evaluate
 
 T, R, C, U, E, P = (m.Ticket.__table__, m.TicketSla.__table__, m.Customer.__table__, m.User.__table__,
                     m.TicketEvent.__table__, m.SlaPolicy.__table__)
 ANALYTICS_ROLES = ("admin", "team_lead", "executive", "analyst", "support_agent")
 DIMENSIONS = ("month", "priority", "kind", "category", "channel", "team", "agent")
-STATE_ORDER = ("breached", "at_risk", "paused", "running", "met")
+STATE_ORDER = ("breached", "at_risk", "paused", "running", "met")  # "none": no clock running
 AGE_BUCKETS = ((4, "lt_4h"), (24, "4_24h"), (72, "1_3d"), (168, "3_7d"), (None, "gt_7d"))
 
 
@@ -46,24 +46,23 @@ class QueueFilter:
 
 
 QUEUE_COLUMNS = ["ticket", "version", "code", "customer", "kind", "category", "priority", "channel", "status", "team",
-                 "assignee", "created_at", "state", "next_due", "minutes_left"]
+                 "assignee", "created_at", "state", "clock", "next_due", "minutes_left"]
 
 
 def queue(session: Session, viewer: Viewer, wanted: QueueFilter, *, now: datetime, limit: int = 500) -> pd.DataFrame:
-    """Open tickets (resolved ones awaiting feedback too), soonest breach first: each ticket's worst running
-    SLA state and its nearest due time (breached ones first, most overdue first)."""
+    """Open tickets (resolved ones awaiting feedback too) by what is still actionable.
+
+    Only running clocks count (a clock that finished breached is history, not work): each ticket is ordered
+    by its deciding clock — breached ones first, the longest overdue first; then by the instant the next
+    clock breaches; paused clocks and tickets with no running clock last. `clock` names that clock.
+    """
     require(viewer, SERVICE_ROLES + ("executive", "analyst"))
     open_statuses = (*m.OPEN_TICKET_STATUSES, "resolved")
-    worst = func.min(case(*((R.c.state == s, i) for i, s in enumerate(STATE_ORDER)), else_=len(STATE_ORDER)))
-    per_ticket = (select(R.c.ticket_id, worst.label("worst"), func.min(R.c.due_at).label("next_due"),
-                         func.min(R.c.breached_at).label("breached_at"))
-                  .select_from(R.join(T, T.c.id == R.c.ticket_id))  # the open tickets' clocks only
-                  .where(R.c.state != "met", T.c.status.in_(open_statuses)).group_by(R.c.ticket_id).subquery())
     stmt = (select(T.c.id.label("ticket"), T.c.version, C.c.code, C.c.name.label("customer"), T.c.kind, T.c.category,
                    T.c.priority, T.c.channel, T.c.status, T.c.team, U.c.display_name.label("assignee"), T.c.created_at,
-                   per_ticket.c.worst, per_ticket.c.next_due, per_ticket.c.breached_at, P.c.calendar_id)
+                   P.c.calendar_id)
             .select_from(T.join(C, C.c.id == T.c.customer_id).outerjoin(U, U.c.id == T.c.assignee_id)
-                         .outerjoin(per_ticket, per_ticket.c.ticket_id == T.c.id).outerjoin(P, P.c.id == T.c.policy_id))
+                         .outerjoin(P, P.c.id == T.c.policy_id))
             .where(T.c.status.in_(open_statuses)))
     for column, values in ((T.c.priority, wanted.priorities), (T.c.kind, wanted.kinds), (T.c.category, wanted.categories),
                            (T.c.channel, wanted.channels), (T.c.team, wanted.teams), (T.c.assignee_id, wanted.assignee_ids)):
@@ -71,19 +70,28 @@ def queue(session: Session, viewer: Viewer, wanted: QueueFilter, *, now: datetim
             stmt = stmt.where(column.in_(values))
     if wanted.mine:
         stmt = stmt.where(T.c.assignee_id == viewer.user_id)
-    rows = session.execute(stmt.limit(20_000)).mappings().all()
-    frame = pd.DataFrame([dict(r) for r in rows], columns=[*QUEUE_COLUMNS[:12], "worst", "next_due", "breached_at",
-                                                          "calendar_id"])
-    frame["state"] = [STATE_ORDER[int(w)] if pd.notna(w) and int(w) < len(STATE_ORDER) else "met" for w in frame["worst"]]
+    tickets = pd.DataFrame([dict(r) for r in session.execute(stmt.limit(20_000)).mappings()],
+                           columns=[*QUEUE_COLUMNS[:12], "calendar_id"]).astype({"ticket": "int64"})
+    # the running clocks of the open tickets (completed ones, met or breached, are not work any more)
+    clocks = pd.DataFrame(session.execute(
+        select(R.c.ticket_id, R.c.metric, R.c.state, R.c.due_at, R.c.breached_at)
+        .select_from(R.join(T, T.c.id == R.c.ticket_id))
+        .where(R.c.completed_at.is_(None), R.c.state != "met", T.c.status.in_(open_statuses))).all(),
+        columns=["ticket", "clock", "state", "due_at", "breached_at"]).astype({"ticket": "int64"})
+    clocks["next_due"] = [b if s == "breached" and pd.notna(b) else (d if s != "paused" else pd.NaT)
+                          for s, b, d in zip(clocks["state"], clocks["breached_at"], clocks["due_at"])]
+    clocks["rank"] = [0 if s == "breached" else 2 if s == "paused" or pd.isna(d) else 1
+                      for s, d in zip(clocks["state"], clocks["next_due"])]
+    clocks["next_due"] = pd.to_datetime(clocks["next_due"])
+    clocks["order"] = [METRICS.index(c) if c in METRICS else len(METRICS) for c in clocks["clock"]]  # ties: the customer-facing clock
+    deciding = (clocks.sort_values(["rank", "next_due", "order"], kind="stable", na_position="last")
+                .drop_duplicates("ticket")[["ticket", "clock", "state", "next_due", "rank"]])
+    frame = tickets.merge(deciding, on="ticket", how="left")
+    frame["state"] = frame["state"].fillna("none")
+    frame["rank"] = frame["rank"].fillna(3)
     if wanted.states:
         frame = frame[frame["state"].isin(wanted.states)]
-    frame["next_due"] = [b if s == "breached" and pd.notna(b) else d
-                         for s, b, d in zip(frame["state"], frame["breached_at"], frame["next_due"])]
-    # breached first (most overdue first), then the soonest deadline: the instant a clock breaches orders the
-    # queue whatever its calendar; tickets without a running clock last
-    frame["order"] = [(0 if s == "breached" else 1, pd.Timestamp(d) if pd.notna(d) else pd.Timestamp.max)
-                      for s, d in zip(frame["state"], frame["next_due"])]
-    frame = frame.sort_values("order", kind="stable").head(limit)
+    frame = frame.sort_values(["rank", "next_due", "ticket"], kind="stable", na_position="last").head(limit)
     calendars: dict[object, object] = {}
 
     def working_left(due_at: object, calendar_id: object) -> int | None:

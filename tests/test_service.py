@@ -243,3 +243,32 @@ def test_a_new_policy_with_conditions_applies_to_new_tickets(engine: Engine, des
         assert s.scalar(select(m.Ticket.policy_id).where(m.Ticket.id == ticket)) == policy_id
         assert s.scalar(select(m.Ticket.policy_id).where(m.Ticket.id == other)) != policy_id
         assert s.scalar(select(m.Ticket.first_response_due).where(m.Ticket.id == ticket)) == T0 + timedelta(hours=1, minutes=15)
+
+
+def test_the_queue_puts_live_breaches_first_and_names_the_clock(engine: Engine, desk) -> None:  # type: ignore[no-untyped-def]
+    """A ticket whose clocks finished breached is history: it must not sit above an open ticket that is
+    breaching now. Running clocks order the queue: breached (longest overdue first), then time to breach."""
+    from core import service_analytics as sa
+
+    agent, amy, customer = desk["agent"], desk["amy"], desk["customer"]
+    old = desk["ticket"]  # complaint at T0: resolved 60 h later, its resolution clock finished breached
+    step(engine, agent, old, "accept", T0 + timedelta(minutes=30))
+    step(engine, agent, old, "analyse", T0 + timedelta(hours=1), findings="Duplicate run", root_cause="process")
+    step(engine, agent, old, "resolve", T0 + timedelta(hours=60), resolution="Refunded it")
+    created = {}
+    for name, hours in (("overdue_28h", 40), ("overdue_18h", 50), ("due_in_1h", 69)):
+        with session_scope(engine) as s:
+            created[name] = activity.create_ticket(s, amy, TicketForm(customer, "complaint", "billing", "normal", "email",
+                                                                      name), now=T0 + timedelta(hours=hours))
+    now = T0 + timedelta(hours=70)
+    with session_scope(engine) as s:
+        service.tick(s, now=now)
+    with Session(engine) as s:
+        rows = sa.queue(s, ADMIN, sa.QueueFilter(), now=now)
+    order = list(rows["ticket"])
+    assert order[:3] == [created["overdue_28h"], created["overdue_18h"], created["due_in_1h"]], rows
+    assert list(rows["clock"]) == ["first_response", "first_response", "first_response", "feedback"]
+    assert list(rows["state"][:3]) == ["breached", "breached", "running"]
+    assert rows["minutes_left"][0] == -28 * 60 and rows["minutes_left"][2] == 60  # complaints run around the clock
+    resolved = rows[rows["ticket"] == old].iloc[0]
+    assert resolved["state"] != "breached" and order.index(old) == 3  # its breach is history, not work

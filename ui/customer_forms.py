@@ -18,10 +18,15 @@ from ui import data
 from ui.context import keyring, lang, tr
 from ui.forms import Slots, submit, token
 
+# The widgets take any date or number; core refuses what is out of range with a message under the field.
+# (A bound on the widget itself makes the browser drop the typed value silently.)
+ANY_DATE = {"min_value": date(1900, 1, 1), "max_value": date(2999, 12, 31)}
+
 
 def _when(prefix: str, key: str, slots: Slots) -> datetime:
     left, right = st.columns(2)
-    day = left.date_input(tr(f"{prefix}.date"), value=date.today(), key=f"{key}_day", format="YYYY-MM-DD")
+    day = left.date_input(tr(f"{prefix}.date"), value=date.today(), key=f"{key}_day", format="YYYY-MM-DD",
+                          **ANY_DATE)
     moment = right.time_input(tr(f"{prefix}.time"), value=datetime.now().time().replace(second=0, microsecond=0),
                               key=f"{key}_time", step=300)
     slots(key.rsplit("_", 1)[0])
@@ -31,6 +36,7 @@ def _when(prefix: str, key: str, slots: Slots) -> datetime:
 def interaction_form(viewer: Viewer, profile: CustomerProfile) -> None:
     current, key, slots = lang(), token("interaction"), Slots()
     with st.form(f"interaction_{key}"):
+        slots.top()
         left, right = st.columns(2)
         channel = left.selectbox(tr("form.channel"), m.INTERACTION_CHANNELS, key=f"i_channel_{key}",
                                  format_func=lambda c: label("channel", c, current))
@@ -45,11 +51,10 @@ def interaction_form(viewer: Viewer, profile: CustomerProfile) -> None:
         left, right = st.columns(2)
         outcome = left.selectbox(tr("form.outcome"), [None, *m.INTERACTION_OUTCOMES], key=f"i_outcome_{key}",
                                  format_func=lambda c: label("outcome", c, current) if c else tr("common.none"))
-        duration = right.number_input(tr("form.duration"), min_value=0, max_value=1440, value=None, step=5,
-                                      key=f"i_duration_{key}")
+        duration = right.number_input(tr("form.duration"), value=None, step=5, key=f"i_duration_{key}")
         slots("duration_minutes")
         follow_up = st.date_input(tr("form.follow_up"), value=None, key=f"i_follow_{key}", format="YYYY-MM-DD",
-                                  help=tr("form.follow_up.help"))
+                                  help=tr("form.follow_up.help"), **ANY_DATE)
         slots("follow_up")
         if st.form_submit_button(tr("form.interaction.submit"), type="primary"):
             form = activity.InteractionForm(profile.id, channel, direction, occurred, subject, notes, outcome,
@@ -61,6 +66,7 @@ def interaction_form(viewer: Viewer, profile: CustomerProfile) -> None:
 def ticket_form(viewer: Viewer, profile: CustomerProfile) -> None:
     current, key, slots = lang(), token("ticket"), Slots()
     with st.form(f"ticket_{key}"):
+        slots.top()
         left, right = st.columns(2)
         kind = left.selectbox(tr("form.kind"), m.TICKET_KINDS, key=f"t_kind_{key}",
                               format_func=lambda c: label("ticket_kind", c, current))
@@ -83,6 +89,7 @@ def ticket_form(viewer: Viewer, profile: CustomerProfile) -> None:
 def nps_form(viewer: Viewer, profile: CustomerProfile) -> None:
     current, key, slots = lang(), token("nps"), Slots()
     with st.form(f"nps_{key}"):
+        slots.top()
         score = st.slider(tr("form.score"), 0, 10, value=8, key=f"n_score_{key}")
         slots("score")
         responded = _when("form.responded", f"responded_at_{key}", slots)
@@ -105,6 +112,7 @@ def profile_form(viewer: Viewer, profile: CustomerProfile) -> None:
     seen: activity.ProfileForm = st.session_state[seen_key]
     key = token("profile")
     with st.form(f"profile_{key}"):
+        slots.top()
         name = st.text_input(tr("form.name"), value=seen.name, key=f"p_name_{key}")
         slots("name")
         left, right = st.columns(2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import IO, TypeVar
+from typing import TypeVar
 
 import streamlit as st
 
@@ -100,17 +100,20 @@ def customers(viewer: Viewer, query: CustomerQuery, page: int, page_size: int) -
     return _customer_page(context.settings().database_url, _viewer_key(viewer), query, page, page_size, _now_bucket())
 
 
-def export_file(viewer: Viewer, query: CustomerQuery, fmt: str) -> Callable[[], IO[bytes]]:
-    """A no-argument callable for st.download_button: writes the whole filtered list to a temporary file
-    when the user clicks (streamed from the database; audited in the same transaction)."""
+def export_file(viewer: Viewer, query: CustomerQuery, fmt: str) -> Callable[[], bytes]:
+    """A no-argument callable for st.download_button, run when the user clicks.
+
+    The list is streamed from the database into a temporary file (memory stays flat while rows are read
+    and formatted), then handed to Streamlit as the bytes it serves (its media store takes str or bytes
+    only). The audit entry commits only once the file is complete, so a failed export is not audited.
+    """
     language = context.lang()
 
-    def produce() -> IO[bytes]:
-        out = tempfile.TemporaryFile()
-        with session_scope(context.engine()) as session:
+    def produce() -> bytes:
+        with tempfile.TemporaryFile() as out, session_scope(context.engine()) as session:
             export_customers(session, viewer, query, context.keyring(), out, fmt=fmt, lang=language)
-        out.seek(0)
-        return out
+            out.seek(0)
+            return out.read()
 
     return produce
 

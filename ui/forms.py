@@ -27,19 +27,25 @@ def token(form: str) -> str:
 
 
 class Slots:
-    """A placeholder under each field, filled with that field's message when a submission is refused."""
+    """A placeholder under each field, filled with that field's message when a submission is refused, and
+    one at the top of the form (the first call inside it) for "correct the fields marked below"."""
 
     def __init__(self) -> None:
         self._slots: dict[str, object] = {}
+        self._top: object | None = None
 
     def __call__(self, name: str) -> None:
         self._slots[name] = st.empty()
+
+    def top(self) -> None:
+        self._top = st.empty()
 
     def show(self, errors: dict[str, tuple[str, dict[str, object]]]) -> None:
         for name, (key, values) in errors.items():
             slot = self._slots.get(name)
             if slot is not None:
                 slot.error(tr(key, **values), icon=":material/error:")  # type: ignore[attr-defined]
+        (self._top or st).error(tr("form.fix_fields"))  # type: ignore[attr-defined]
 
 
 def submit(form: str, slots: Slots, save: Callable[[str], T_], *, done: str) -> T_ | None:
@@ -48,7 +54,6 @@ def submit(form: str, slots: Slots, save: Callable[[str], T_], *, done: str) -> 
         result = save(token(form))
     except FieldErrors as err:
         slots.show(err.errors)
-        st.error(tr("form.fix_fields"))
         return None
     except AlreadySubmitted:
         st.info(tr("form.already_submitted"))

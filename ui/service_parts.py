@@ -22,6 +22,7 @@ STEP_FIELDS = {"analyse": ("findings", "root_cause"), "resolve": ("resolution",)
 def _step_form(viewer: Viewer, ticket: dict[str, object], action: str) -> None:
     current, slots = lang(), Slots()
     with st.form(f"step_{action}_{ticket['id']}_{ticket['version']}"):
+        slots.top()
         fields: dict[str, object] = {}
         if action == "analyse":
             fields["findings"] = st.text_area(tr("service.findings"))
@@ -45,7 +46,6 @@ def _step_form(viewer: Viewer, ticket: dict[str, object], action: str) -> None:
                 data.write(service.act, viewer, step)
             except FieldErrors as err:
                 slots.show(err.errors)
-                st.error(tr("form.fix_fields"))
             except IllegalTransition as err:
                 st.error(tr(err.key))
             except Conflict:
@@ -82,7 +82,7 @@ def ticket_panel(viewer: Viewer, ticket_id: object, now: datetime) -> None:
                            label("ticket_status", t["status"], current), tr("service.policy", name=view.policy or "—"),
                            tr("service.assignee", name=t["assignee"] or "—")]))
     if t["description"]:
-        st.markdown(str(t["description"]))
+        st.text(str(t["description"]))
     if view.extra.get("wait_minutes") is not None:
         st.caption(tr("service.waits", wait=f"{view.extra['wait_minutes'] / 60:.1f}",
                       work=f"{view.extra['agent_minutes'] / 60:.1f}"))
@@ -207,6 +207,7 @@ def policies(viewer: Viewer) -> None:
     base = by_id.get(chosen, {})
     slots = Slots()
     with st.form(f"policy_{chosen}"):
+        slots.top()
         a, b = st.columns([3, 1])
         name = a.text_input(tr("service.policy_col.name"), value=str(base.get("name") or ""))
         slots("name")
@@ -263,7 +264,6 @@ def policies(viewer: Viewer) -> None:
                     new_id = data.write(service.create_policy, viewer, change)
             except FieldErrors as err:
                 slots.show(err.errors)
-                st.error(tr("form.fix_fields"))
             except CrmError as err:
                 st.error(tr("form.refused", reason=str(err)))
             else:

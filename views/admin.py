@@ -88,7 +88,7 @@ with subjects_tab:
         except CrmError:
             st.warning(tr("customer.not_found"))
         else:
-            st.write(f"**{subject.name}** · {subject.code}")
+            st.text(f"{subject.name} · {subject.code}")
             if st.button(tr("admin.subjects.prepare"), key="subject_prepare"):
                 with session_scope(context.engine()) as session:
                     st.session_state["subject_export"] = (subject.code, subjects.export_customer(

@@ -15,7 +15,7 @@ from ui.forms import flash
 
 viewer = page_guard("customer")
 current = lang()
-money = formatting.money
+money, plain = formatting.money, formatting.plain
 st.title(tr("customer.title"))
 flash()
 
@@ -43,12 +43,12 @@ st.query_params["id"] = str(profile.id)
 data.note_view(viewer, profile)
 today, now = date.today(), datetime.now()
 
-st.header(f"{profile.name} · {profile.code}")
+st.header(f"{plain(profile.name)} · {profile.code}")
 badges = [label("tier", profile.tier, current) if profile.tier else None, label("stage", profile.lifecycle_stage, current),
           tr("customer.owned_by", owner=profile.owner or tr("common.none")),
-          *[f"#{tag}" for tag in (profile.tags or "").split(",") if tag]]
-st.markdown(" ".join(f":gray-badge[{b}]" for b in badges if b))
-st.caption(" · ".join(x for x in (label("kind", profile.kind, current), label("industry", profile.industry, current),
+          *[f"#{tag.strip()}" for tag in (profile.tags or "").split(",") if tag.strip()]]
+st.markdown(" ".join(f":gray-badge[{plain(b)}]" for b in badges if b))
+st.caption(" · ".join(plain(x) for x in (label("kind", profile.kind, current), label("industry", profile.industry, current),
                                    label("region", profile.region, current), label("city", profile.city, current),
                                    f"{tr('customer.field.phone')}: {profile.phone or tr('common.none')}",
                                    f"{tr('customer.field.email')}: {profile.email or tr('common.none')}") if x))
@@ -122,7 +122,7 @@ with tabs[2]:
         st.caption(tr("list.no_tasks"))
     for row in tasks.itertuples():
         done = row.done_at is not None and str(row.done_at) != "NaT"
-        line = f"{row.due_date:%Y-%m-%d} · {row.title} · {row.owner or tr('common.none')}"
+        line = plain(f"{row.due_date:%Y-%m-%d} · {row.title} · {row.owner or tr('common.none')}")
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.markdown(f"~~{line}~~" if done else (f":red[{line}] ({tr('task.overdue')})" if row.overdue else line))
         if not done and activity.may_write(viewer, "task") and right.button(tr("task.done"), key=f"task_{row.task}"):

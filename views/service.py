@@ -54,8 +54,9 @@ with tabs["queue"]:
         priority=[label("priority", v, current) for v in tickets["priority"]],
         status=[label("ticket_status", v, current) for v in tickets["status"]],
         state=[tr(f"sla.state.{v}") for v in tickets["state"]],
+        clock=[tr(f"sla.metric.{v}") if isinstance(v, str) else "" for v in tickets["clock"]],
         left=[_left(v) for v in tickets["minutes_left"]])
-    columns = ["ticket", "state", "left", "priority", "kind", "category", "status", "customer", "assignee", "created_at"]
+    columns = ["ticket", "state", "clock", "left", "priority", "kind", "category", "status", "customer", "assignee", "created_at"]
     picked = st.dataframe(shown[columns], hide_index=True, key="queue", on_select="rerun",
                           selection_mode="multi-row" if viewer.role in service.LEAD_ROLES else "single-row",
                           column_config={c: tr(f"service.col.{c}") for c in columns})
