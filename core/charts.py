@@ -10,6 +10,7 @@ from core.i18n import label, t
 
 TIER_COLORS = {"high_value": "#2e7d32", "potential": "#1565c0", "general": "#90a4ae", "churn_risk": "#c62828"}
 NPS_COLORS = {"promoter": "#2e7d32", "passive": "#b0bec5", "detractor": "#c62828"}
+SMALL_SAMPLE = 30  # fewer tickets or answers than this: shown, but drawn as a small sample
 SLA_COLORS = {"first_response": "#1565c0", "resolution": "#6a1b9a"}
 
 
@@ -22,8 +23,21 @@ def _layout(fig: go.Figure, title: str, *, height: int = 320) -> go.Figure:
 
 
 def _month_axis(fig: go.Figure) -> go.Figure:
-    """Months as YYYY-MM categories in every language (a date axis would print English month names)."""
-    return fig.update_xaxes(type="category")
+    """Months as YYYY-MM categories in every language (a date axis would print English month names), in
+    calendar order: YYYY-MM sorts as text, and a category axis otherwise takes the order in which the traces
+    happen to name them (a channel with only recent months would put them first)."""
+    return fig.update_xaxes(type="category", categoryorder="category ascending")
+
+
+def axis_order(fig: go.Figure) -> list[str]:
+    """The x categories in the order the figure shows them (for tests and checks)."""
+    seen = list(dict.fromkeys(str(x) for trace in fig.data for x in (trace.x if trace.x is not None else ())))
+    axis = fig.layout.xaxis
+    if axis.categoryorder == "category ascending":
+        return sorted(seen)
+    if axis.categoryorder == "array":
+        return [str(x) for x in axis.categoryarray if str(x) in seen]
+    return seen
 
 
 def _months(monthly: pd.DataFrame) -> list[str]:
@@ -135,29 +149,40 @@ def customer_nps(history: pd.DataFrame, lang: str) -> go.Figure:
                     line={"color": "#b0bec5"}, name=t("chart.nps", lang),
                     hovertext=[label("touchpoint", v, lang) for v in history["touchpoint"]])
     fig.update_yaxes(range=[-0.5, 10.5], dtick=2)
+    fig.update_xaxes(tickformat="%Y-%m")  # numeric months in every language (no English month names)
     return _layout(fig, t("chart.customer_nps", lang), height=300)
 
 
 # --- service desk and voice of the customer ----------------------------------------------------------
 
-def compliance_bars(frame: pd.DataFrame, title: str, value_label, lang: str) -> go.Figure:  # type: ignore[no-untyped-def]
-    """% met per group (columns value, met, breached, total, rate), with the failure count in the hover."""
+def compliance_bars(frame: pd.DataFrame, title: str, value_label, lang: str, *, months: bool = False) -> go.Figure:  # type: ignore[no-untyped-def]
+    """% met per group (columns value, met, breached, total, rate), with n on each bar and the failure count in
+    the hover; groups under SMALL_SAMPLE tickets are drawn pale, so one ticket does not read like hundreds."""
+    small = frame["total"] < SMALL_SAMPLE
     fig = go.Figure()
-    fig.add_bar(x=[value_label(v) for v in frame["value"]], y=frame["rate"] * 100, marker_color="#1565c0",
+    fig.add_bar(x=[value_label(v) for v in frame["value"]], y=frame["rate"] * 100,
+                marker={"color": ["#90caf9" if s else "#1565c0" for s in small]},
+                text=[f"n={int(n):,}" for n in frame["total"]], textposition="outside",
                 hovertext=[t("chart.sla_hover", lang, met=int(a), total=int(n), breached=int(b))
                            for a, n, b in zip(frame["met"], frame["total"], frame["breached"])], hoverinfo="text")
-    fig.update_yaxes(range=[0, 100], ticksuffix="%")
+    fig.update_yaxes(range=[0, 110], ticksuffix="%", tickvals=[0, 20, 40, 60, 80, 100])
     fig.update_layout(hovermode="closest")
-    return _layout(fig, title, height=300)
+    fig.update_xaxes(type="category")  # month codes and group names, never a date axis with weekly ticks
+    return _month_axis(_layout(fig, title, height=300)) if months else _layout(fig, title, height=300)
 
 
-def stacked_counts(frame: pd.DataFrame, x: str, stack: str, y: str, title: str, x_label, stack_label) -> go.Figure:  # type: ignore[no-untyped-def]
-    """Counts per x, stacked by another column (backlog by age and priority, complaints by month and category)."""
+def stacked_counts(frame: pd.DataFrame, x: str, stack: str, y: str, title: str, x_label, stack_label, *,  # type: ignore[no-untyped-def]
+                   order: list[object] | None = None) -> go.Figure:
+    """Counts per x, stacked by another column (backlog by age and priority, complaints by month and category).
+    x is shown in `order` when given (age buckets), else as months in calendar order."""
     fig = go.Figure()
     for key, rows in frame.groupby(stack, sort=True):
         fig.add_bar(x=[x_label(v) for v in rows[x]], y=rows[y], name=stack_label(key))
     fig.update_layout(barmode="stack")
-    return _month_axis(_layout(fig, title, height=300))
+    _layout(fig, title, height=300)
+    if order is None:
+        return _month_axis(fig)
+    return fig.update_xaxes(type="category", categoryorder="array", categoryarray=[x_label(v) for v in order])
 
 
 def nps_monthly(frame: pd.DataFrame, lang: str) -> go.Figure:

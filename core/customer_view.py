@@ -200,3 +200,18 @@ def my_open_tasks(session: Session, viewer: Viewer, *, today: date, limit: int =
     if viewer.role != "admin":
         stmt = stmt.where(TASKS.c.owner_id == (viewer.user_id if viewer.user_id is not None else -1))
     return _tasks(session, stmt.order_by(TASKS.c.due_date, TASKS.c.id).limit(limit), today)
+
+
+@dataclass(frozen=True)
+class TaskCounts:
+    open: int
+    overdue: int
+
+
+def open_task_counts(session: Session, viewer: Viewer, *, today: date) -> TaskCounts:
+    """The viewer's open and overdue tasks, counted in the database (the list shows the first ones only)."""
+    stmt = select(func.count(), func.sum(case((TASKS.c.due_date < today, 1), else_=0))).where(TASKS.c.done_at.is_(None))
+    if viewer.role != "admin":
+        stmt = stmt.where(TASKS.c.owner_id == (viewer.user_id if viewer.user_id is not None else -1))
+    total, overdue = session.execute(stmt).one()
+    return TaskCounts(int(total or 0), int(overdue or 0))

@@ -169,3 +169,19 @@ def test_profile_edit_validates_refuses_a_stale_form_and_masks_for_an_admin(engi
         assert details is not None and "a@b.cn" not in details  # field names only, never personal values
     with pytest.raises(Conflict), session_scope(engine) as s:  # the first form's view is now stale
         activity.update_profile(s, amy, good, seen=seen, keyring=TEST_KEYRING)
+
+
+def test_task_counts_are_counted_in_the_database_not_capped_by_the_list(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
+    today = NOW.date()
+    with session_scope(engine) as s:
+        amy_id = s.scalar(select(m.User.id).where(m.User.username == "amy"))
+        for i in range(207):  # 205 overdue, 2 due later; one more done, not counted
+            s.add(m.Task(customer_id=world["mine"], owner_id=amy_id, title=f"call {i}", created_at=NOW,
+                         due_date=today - timedelta(days=1 + i) if i < 205 else today + timedelta(days=3)))
+        s.add(m.Task(customer_id=world["mine"], owner_id=amy_id, title="done", created_at=NOW, due_date=today, done_at=NOW))
+    amy = Viewer(amy_id, "amy", "Amy", "account_manager")
+    with Session(engine) as s:
+        assert cv.open_task_counts(s, amy, today=today) == cv.TaskCounts(open=207, overdue=205)
+        assert len(cv.my_open_tasks(s, amy, today=today)) == 200  # the list shows the first ones by due date
+        other = Viewer(None, "zed", "Zed", "account_manager")
+        assert cv.open_task_counts(s, other, today=today) == cv.TaskCounts(open=0, overdue=0)

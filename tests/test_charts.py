@@ -25,3 +25,29 @@ def test_month_charts_use_month_codes() -> None:
     fig = charts.revenue_trend(monthly, "zh")
     assert list(fig.data[0].x) == ["2026-09", "2026-10"] and fig.layout.xaxis.type == "category"
     assert list(fig.data[0].y) == [100.0, 200.0] and fig.layout.yaxis.ticksuffix == "万"
+
+
+def test_month_axes_are_in_calendar_order_whatever_trace_comes_first() -> None:
+    """A channel with only recent months must not put them before the older months of other channels."""
+    per_month = pd.DataFrame({"month": pd.to_datetime(["2026-10-01", "2026-11-01", "2026-01-01", "2026-05-01"]),
+                              "channel": ["email", "email", "phone", "phone"], "interactions": [1, 2, 3, 4]})
+    fig = charts.customer_channels(per_month, "zh")
+    assert charts.axis_order(fig) == ["2026-01", "2026-05", "2026-10", "2026-11"]
+    complaints = pd.DataFrame({"month": ["2026-11", "2026-03", "2026-01"], "category": ["billing", "quality", "billing"],
+                               "complaints": [3, 4, 5]})
+    fig = charts.stacked_counts(complaints, "month", "category", "complaints", "t", str, str)
+    assert charts.axis_order(fig) == ["2026-01", "2026-03", "2026-11"]
+
+
+def test_age_buckets_keep_their_order_and_small_months_are_told_apart() -> None:
+    backlog = pd.DataFrame({"age": ["gt_7d", "lt_4h", "1_3d", "gt_7d"], "priority": ["low", "high", "high", "high"],
+                            "tickets": [1, 2, 3, 4]})
+    order = ["lt_4h", "4_24h", "1_3d", "3_7d", "gt_7d"]
+    fig = charts.stacked_counts(backlog, "age", "priority", "tickets", "t", str.upper, str, order=order)
+    assert charts.axis_order(fig) == ["LT_4H", "1_3D", "GT_7D"]
+    monthly = pd.DataFrame({"value": ["2026-10", "2026-09"], "met": [1, 200], "breached": [0, 53], "total": [1, 253],
+                            "rate": [1.0, 200 / 253]})
+    fig = charts.compliance_bars(monthly, "t", str, "en", months=True)
+    assert fig.layout.xaxis.type == "category" and charts.axis_order(fig) == ["2026-09", "2026-10"]
+    assert list(fig.data[0].text) == ["n=1", "n=253"]
+    assert fig.data[0].marker.color[0] != fig.data[0].marker.color[1]  # the one-ticket month is drawn pale

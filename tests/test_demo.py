@@ -100,3 +100,24 @@ def test_a_breached_ticket_lowers_the_next_nps_answer(data: dict) -> None:
     recent = (merged["at"] - merged["breach_at"]) <= pd.Timedelta(days=60)
     assert recent.sum() > 50
     assert merged.loc[recent, "score"].mean() < merged.loc[~recent, "score"].mean() - 1.0
+
+
+def test_the_demo_call_back_history_is_mostly_done_in_time(seeded_url: str) -> None:
+    """Managers are not greeted by years of overdue call-backs: older tasks are done, most within their days."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import Integer, func, select
+
+    from core import models as m
+    from core.db import make_engine, session_scope
+
+    T = m.Task.__table__
+    old = date.today() - timedelta(days=30)
+    with session_scope(make_engine(seeded_url)) as s:
+        due_before, still_open = s.execute(select(func.count(), func.sum(T.c.done_at.is_(None).cast(Integer)))
+                                           .where(T.c.due_date < old)).one()
+        done, in_time = s.execute(select(func.count(), func.sum(
+            (T.c.done_at < func.datetime(T.c.due_date, "+1 day")).cast(Integer))).where(T.c.done_at.is_not(None))).one()
+    assert due_before > 50
+    assert (still_open or 0) / due_before < 0.03
+    assert in_time / done > 0.8

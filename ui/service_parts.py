@@ -147,7 +147,8 @@ def analytics(viewer: Viewer, now: datetime) -> None:
     if table.empty:
         st.info(tr("common.no_data"))
     else:
-        st.plotly_chart(charts.compliance_bars(table, tr("service.compliance_title"), show, current), key="sa_bars")
+        st.plotly_chart(charts.compliance_bars(table, tr("service.compliance_title"), show, current,
+                                                months=by == "month"), key="sa_bars")
         picked = st.dataframe(table.assign(value=[show(v) for v in table["value"]], rate=table["rate"] * 100),
                               hide_index=True, key="sa_table", on_select="rerun", selection_mode="single-row",
                               column_config={"value": tr(f"service.dim.{by}"), "met": tr("service.met"),
@@ -168,7 +169,8 @@ def analytics(viewer: Viewer, now: datetime) -> None:
     backlog = data.read(sa.backlog, viewer, now=now)
     if not backlog.empty:
         left.plotly_chart(charts.stacked_counts(backlog, "age", "priority", "tickets", tr("service.backlog"),
-                                                lambda a: tr(f"service.age.{a}"), lambda p: label("priority", p, current)),
+                                                lambda a: tr(f"service.age.{a}"), lambda p: label("priority", p, current),
+                                                order=[b for _, b in sa.AGE_BUCKETS]),
                           key="sa_backlog")
     categories = data.read(sa.top_categories, viewer, start=now - timedelta(days=365), end=now)
     if not categories.empty:

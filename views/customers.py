@@ -5,8 +5,8 @@ from datetime import date
 import streamlit as st
 
 from core import exports, formatting
-from core.customer_list import PAGE_SIZES
-from core.customer_view import my_open_tasks
+from core.customer_list import PAGE_SIZES, SORTS
+from core.customer_view import my_open_tasks, open_task_counts
 from core.errors import ValidationError
 from core.i18n import label
 from ui import data
@@ -15,18 +15,31 @@ from ui.filters import customer_query
 
 viewer = page_guard("customers")
 current = lang()
+if "open_customer" in st.session_state:  # a row of the list or of the tasks was selected (see open_row)
+    st.switch_page("views/customer.py", query_params={"id": str(st.session_state.pop("open_customer"))})
+
+
+def open_row(grid: str, customer_ids: list[int]) -> None:
+    selection = st.session_state[grid].selection
+    if selection.rows:
+        st.session_state["open_customer"] = customer_ids[selection.rows[0]]
+
+
 st.title(tr("list.title"))
 
 if viewer.role == "account_manager":
     tasks = data.read(my_open_tasks, viewer, today=date.today())
-    overdue = int(tasks["overdue"].sum())
-    with st.expander(tr("list.tasks", open=len(tasks), overdue=overdue), expanded=overdue > 0):
+    counts = data.read(open_task_counts, viewer, today=date.today())
+    with st.expander(tr("list.tasks", open=f"{counts.open:,}", overdue=f"{counts.overdue:,}"), expanded=counts.overdue > 0):
         if tasks.empty:
             st.caption(tr("list.no_tasks"))
         else:
+            if counts.open > len(tasks):
+                st.caption(tr("list.tasks_first", n=len(tasks)))
             st.dataframe(tasks.assign(overdue=[tr("common.yes") if o else "" for o in tasks["overdue"]])
-                         [["due_date", "code", "name", "title", "overdue"]], hide_index=True,
-                         column_config={"due_date": st.column_config.DateColumn(tr("task.due")),
+                         [["due_date", "code", "name", "title", "overdue"]], hide_index=True, key="tasks_grid",
+                         on_select=open_row, args=("tasks_grid", [int(i) for i in tasks["customer_id"]]),
+                         selection_mode="single-row", column_config={"due_date": st.column_config.DateColumn(tr("task.due")),
                                         "code": tr("column.code"), "name": tr("column.name"),
                                         "title": tr("task.title"), "overdue": tr("task.overdue")})
 
@@ -68,10 +81,28 @@ shown = ["code", "name", "tier", "lifecycle_stage", "owner", "region", "industry
 config = {c: tr(f"list.col.{c}") for c in shown}
 config.update({"last_order_date": st.column_config.DateColumn(tr("list.col.last_order_date")),
                "last_contact_at": st.column_config.DatetimeColumn(tr("list.col.last_contact_at"), format="YYYY-MM-DD HH:mm")})
-picked = st.dataframe(table[shown], hide_index=True, on_select="rerun", selection_mode="single-row", key="list",
-                      column_config=config)
-if picked and picked.selection.rows:
-    st.switch_page("views/customer.py", query_params={"id": str(int(rows.iloc[picked.selection.rows[0]]["customer_id"]))})
+st.session_state.setdefault("list_grid", 0)
+
+
+def sort_by_header(grid: str, customer_ids: list[int]) -> None:
+    """A row opens its customer. A click on a column header selects the column (which turns the grid's own,
+    page-only sorting off): sort the whole list by it in the database; a second click flips the direction."""
+    open_row(grid, customer_ids)
+    columns = st.session_state[grid].selection.columns
+    if columns and columns[0] in SORTS:
+        if st.session_state.get("sort") == columns[0]:
+            st.session_state["asc"] = not st.session_state.get("asc", False)
+        else:
+            st.session_state["sort"], st.session_state["asc"] = columns[0], columns[0] in ("name", "code")
+    st.session_state["list_grid"] += 1  # a new grid: the header is not left selected
+
+
+grid = f"list_{st.session_state['list_grid']}"
+st.dataframe(table[shown], hide_index=True, on_select=sort_by_header, key=grid,
+                      args=(grid, [int(i) for i in rows["customer_id"]]),
+                      selection_mode=["single-row", "single-column"], column_config=config)
+st.caption(tr("list.sort_hint"))
+
 
 left, middle, right = st.columns([1, 1, 2], vertical_alignment="bottom")
 st.session_state["page"] = min(st.session_state["page"], result.pages)
