@@ -48,7 +48,7 @@ def may_write(viewer: Viewer, form: str) -> bool:
 def _customer(session: Session, viewer: Viewer, customer_id: int | None, form: str) -> dict[str, object]:
     """The customer row, if the viewer may write `form` for it; the check every write goes through."""
     if not may_write(viewer, form):
-        raise PermissionDenied("Your role may not do this.")
+        raise PermissionDenied("Your role may not do this.", key="error.role_may_not")
     if customer_id is None:
         raise FieldErrors({"customer": ("form.error.required", {})})
     stmt = select(C.c.id, C.c.code, C.c.region, C.c.industry, C.c.kind, C.c.owner_id, C.c.first_contact_date,
@@ -57,8 +57,8 @@ def _customer(session: Session, viewer: Viewer, customer_id: int | None, form: s
     if row is None:
         exists = session.scalar(select(C.c.id).where(C.c.id == customer_id))
         if exists is None:
-            raise NotFound("No such customer.")
-        raise PermissionDenied("You may only log activity for your own customers.")
+            raise NotFound("No such customer.", key="customer.not_found")
+        raise PermissionDenied("You may only log activity for your own customers.", key="error.own_customers")
     return dict(row)
 
 
@@ -152,11 +152,11 @@ def complete_task(session: Session, viewer: Viewer, task_id: int, *, now: dateti
     row = session.execute(select(TASKS.c.owner_id, TASKS.c.customer_id, TASKS.c.done_at)
                           .where(TASKS.c.id == task_id)).first()
     if row is None:
-        raise NotFound("No such task.")
+        raise NotFound("No such task.", key="error.no_task")
     if viewer.role != "admin" and row.owner_id != viewer.user_id:
-        raise PermissionDenied("Only the task's owner may complete it.")
+        raise PermissionDenied("Only the task's owner may complete it.", key="error.task_owner")
     if row.done_at is not None:
-        raise Conflict("This task is already done.")
+        raise Conflict("This task is already done.", key="error.task_done")
     session.execute(TASKS.update().where(TASKS.c.id == task_id).values(done_at=now or datetime.now()))
     audit.record(session, action="task_done", username=viewer.username, object=f"task:{task_id}")
 
@@ -286,7 +286,7 @@ def update_profile(session: Session, viewer: Viewer, form: ProfileForm, *, seen:
     """
     stored = current_profile(session, viewer, form.customer_id, keyring)
     if stored != seen:
-        raise Conflict("Someone else changed this customer since you opened it; reload and try again.")
+        raise Conflict("Someone else changed this customer since you opened it; reload and try again.", key="error.customer_changed")
     errors: Errors = {}
     name = _text(errors, "name", form.name, required=True, longest=200)
     city = _text(errors, "city", form.city, required=False, longest=64)

@@ -14,7 +14,8 @@ from core import models as m
 A = m.AuditLog.__table__
 ACTIONS = ("sign_in", "sign_in_failed", "lockout", "sign_out", "password_changed", "user_created", "user_changed",
            "pii_revealed", "export", "customer_exported", "customer_erased", "key_rotated", "interaction_logged",
-           "task_done", "ticket_created", "nps_recorded", "customer_updated", "customer_viewed", "sla_policy_changed")
+           "task_done", "ticket_created", "nps_recorded", "customer_updated", "customer_viewed", "sla_policy_changed",
+           "password_reset", "unlocked")
 
 
 def record(session: Session, *, action: str, username: str | None, object: str | None = None,
@@ -52,3 +53,26 @@ def entries(session: Session, *, username: str | None = None, action: str | None
     if until:
         stmt = stmt.where(A.c.at < until)
     return pd.DataFrame(session.execute(stmt.limit(limit)).mappings().all(), columns=AUDIT_COLUMNS)
+
+
+def readable(details: str | None, lang: str) -> str:
+    """An entry's details as "rows: 400 · format: csv" in the page's language, not raw JSON."""
+    from core.i18n import t
+
+    if not details:
+        return ""
+    try:
+        parsed = json.loads(details)
+    except ValueError:
+        return details
+
+    def flat(prefix: str, value: object) -> list[str]:
+        if isinstance(value, dict):
+            return [part for k, v in value.items() for part in flat(f"{prefix}.{k}" if prefix else str(k), v)]
+        if value in (None, "", [], ()):
+            return []
+        name = " ".join(t(f"audit.detail.{p}", lang) for p in prefix.split("."))
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        return [f"{name}: {shown}"]
+
+    return " · ".join(flat("", parsed)) if isinstance(parsed, dict) else str(parsed)

@@ -116,9 +116,9 @@ def reveal_contact(session: Session, *, viewer: Viewer, keyring: Keyring, custom
                    reason: str) -> tuple[str | None, str | None]:
     """Phone and email in clear for a role allowed to reveal them, with a reason; always audited."""
     if viewer.role not in MAY_REVEAL:
-        raise PermissionDenied("Your role may not reveal personal data.")
+        raise PermissionDenied("Your role may not reveal personal data.", key="error.role_may_not")
     if len(reason.strip()) < 5:
-        raise ValidationError("Say why you need the contact details (at least 5 characters).")
+        raise ValidationError("Say why you need the contact details (at least 5 characters).", key="error.reason", n=5)
     profile = customer_profile(session, viewer=viewer, keyring=keyring, customer_id=customer_id)
     row = session.execute(select(C.c.phone_enc, C.c.email_enc).where(C.c.id == profile.id)).one()
     audit.record(session, action="pii_revealed", username=viewer.username, object=f"customer:{profile.code}",

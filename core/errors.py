@@ -4,7 +4,14 @@ from __future__ import annotations
 
 
 class CrmError(Exception):
-    """Base of every error a user can act on; `str(err)` is the message to show."""
+    """Base of every error a user can act on. `str(err)` is the English message (CLI, logs); `key` and
+    `values`, when given, name the same message in the catalogs, so the UI shows it in the user's language
+    (`core.i18n.error_text`)."""
+
+    def __init__(self, message: str = "", *, key: str | None = None, **values: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.values = values
 
 
 class ValidationError(CrmError):
@@ -29,7 +36,8 @@ class FieldErrors(ValidationError):
     def __init__(self, errors: dict[str, tuple[str, dict[str, object]]]) -> None:
         from core.i18n import t
 
-        super().__init__("; ".join(f"{name}: {t(key, 'en', **values)}" for name, (key, values) in errors.items()))
+        super().__init__("; ".join(f"{name}: {t(key, 'en', **values)}" for name, (key, values) in errors.items()),
+                         key="form.fix_fields")
         self.errors = errors
 
 

@@ -35,3 +35,9 @@ def label(group: str, code: object, lang: str = DEFAULT_LANGUAGE) -> str:
     key = f"{group}.{code}"
     text = catalog(lang if lang in LANGUAGES else DEFAULT_LANGUAGE).get(key)
     return text if text is not None else str(code)
+
+
+def error_text(err: BaseException, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A CrmError's message in `lang` (its catalog key), else its English text."""
+    key = getattr(err, "key", None)
+    return t(key, lang, **getattr(err, "values", {})) if key else str(err)

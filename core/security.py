@@ -109,9 +109,10 @@ _DUMMY_HASH = bcrypt.hashpw(b"timing-equaliser", bcrypt.gensalt(rounds=12)).deco
 
 def validate_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+        raise ValidationError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.", key="error.password_short",
+                              n=MIN_PASSWORD_LENGTH)
     if password.isdigit() or password.isalpha():
-        raise ValidationError("A password needs both letters and digits or symbols.")
+        raise ValidationError("A password needs both letters and digits or symbols.", key="error.password_mix")
 
 
 def locked_until(session: Session, username: str, now: datetime) -> datetime | None:
@@ -122,10 +123,12 @@ def locked_until(session: Session, username: str, now: datetime) -> datetime | N
     """
     window = timedelta(minutes=LOCK_MINUTES)
     since = now - 2 * window
-    last_success = audit.last_at(session, action="sign_in", username=username)
-    if last_success and last_success > since:
-        since = last_success
     A = m.AuditLog.__table__
+    last_success = audit.last_at(session, action="sign_in", username=username)
+    last_unlock = session.scalar(select(func.max(A.c.at)).where(A.c.action == "unlocked", A.c.object == f"user:{username}"))
+    for reset in (last_success, last_unlock):  # a success or an administrator's unlock starts the count again
+        if reset and reset > since:
+            since = reset
     failures = session.scalars(select(A.c.at).where(A.c.action == "sign_in_failed", A.c.username == username,
                                                     A.c.at > since).order_by(A.c.at.desc()).limit(MAX_FAILURES)).all()
     if len(failures) < MAX_FAILURES or failures[0] - failures[-1] > window:
@@ -193,24 +196,24 @@ def authenticator_credentials(session: Session) -> dict[str, dict[str, dict[str,
 
 # --- users ---------------------------------------------------------------------------------------
 
-def create_user(session: Session, *, username: str, display_name: str, role: str, password: str,
+def create_user(session: Session, *, username: str, display_name: str, role: str | None, password: str,
                 email: str | None = None, team: str | None = None, actor: Viewer = SYSTEM) -> int:
     """Create a user (validated, password hashed, audited); returns the new id."""
     if actor.role != "admin":
-        raise PermissionDenied("Only an administrator may create users.")
+        raise PermissionDenied("Only an administrator may create users.", key="error.admin_only")
     name = username.strip().lower()
     if not USERNAME.match(name):
         raise ValidationError("A username is 2-64 characters: lower-case letters, digits, '.', '_' or '-', "
-                              "starting with a letter.")
-    if role not in m.ROLES:
-        raise ValidationError(f"Unknown role {role!r}; use one of {', '.join(m.ROLES)}.")
+                              "starting with a letter.", key="error.username_format")
+    if role not in m.ROLES:  # None too: the form has no default role, an administrator chooses one
+        raise ValidationError(f"Unknown role {role!r}; use one of {', '.join(m.ROLES)}.", key="error.role_required")
     if not display_name.strip():
-        raise ValidationError("A display name is required.")
+        raise ValidationError("A display name is required.", key="error.display_name")
     if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
-        raise ValidationError(f"{email!r} is not an email address.")
+        raise ValidationError(f"{email!r} is not an email address.", key="error.email")
     validate_password(password)
     if session.scalar(select(func.count()).select_from(U).where(U.c.username == name)):
-        raise ValidationError(f"The username {name!r} is taken.")
+        raise ValidationError(f"The username {name!r} is taken.", key="error.username_taken", name=name)
     new_id = session.execute(U.insert().values(
         username=name, display_name=display_name.strip(), email=email, role=role, team=team, active=True,
         password_hash=hash_password(password), created_at=datetime.now())).inserted_primary_key[0]
@@ -223,14 +226,14 @@ def change_user(session: Session, *, username: str, actor: Viewer, role: str | N
                 active: bool | None = None, team: str | None = None) -> None:
     """An administrator changes a user's role, team or active flag (audited; effective on the next page load)."""
     if actor.role != "admin":
-        raise PermissionDenied("Only an administrator may change users.")
+        raise PermissionDenied("Only an administrator may change users.", key="error.admin_only")
     row = session.execute(select(U).where(U.c.username == username)).mappings().first()
     if row is None:
-        raise ValidationError(f"No user {username!r}.")
+        raise ValidationError(f"No user {username!r}.", key="error.no_user")
     if role is not None and role not in m.ROLES:
-        raise ValidationError(f"Unknown role {role!r}.")
+        raise ValidationError(f"Unknown role {role!r}.", key="error.role_required")
     if username == actor.username and (active is False or (role is not None and role != "admin")):
-        raise ValidationError("You cannot deactivate or demote yourself; ask another administrator.")
+        raise ValidationError("You cannot deactivate or demote yourself; ask another administrator.", key="error.not_yourself")
     changes = {k: v for k, v in (("role", role), ("active", active), ("team", team)) if v is not None and v != row[k]}
     if not changes:
         return
@@ -243,12 +246,41 @@ def change_password(session: Session, *, viewer: Viewer, current: str, new: str)
     """The signed-in user changes their own password; the new hash is written to the users table."""
     row = session.execute(select(U).where(U.c.username == viewer.username)).mappings().first()
     if row is None or not check_password(current, row["password_hash"]):
-        raise ValidationError("The current password is not right.")
+        raise ValidationError("The current password is not right.", key="error.current_password")
     if new == current:
-        raise ValidationError("The new password must differ from the current one.")
+        raise ValidationError("The new password must differ from the current one.", key="error.same_password")
     validate_password(new)
     session.execute(U.update().where(U.c.username == viewer.username).values(password_hash=hash_password(new)))
     audit.record(session, action="password_changed", username=viewer.username, object=f"user:{viewer.username}")
+
+
+def reset_password(session: Session, *, username: str, new: str, actor: Viewer) -> None:
+    """An administrator sets a user's password (a forgotten one); the user should change it after signing in."""
+    if actor.role != "admin":
+        raise PermissionDenied("Only an administrator may reset passwords.", key="error.admin_only")
+    if session.scalar(select(func.count()).select_from(U).where(U.c.username == username)) != 1:
+        raise ValidationError(f"No user {username!r}.", key="error.no_user")
+    validate_password(new)
+    session.execute(U.update().where(U.c.username == username).values(password_hash=hash_password(new)))
+    audit.record(session, action="password_reset", username=actor.username, object=f"user:{username}")
+
+
+def locked_names(session: Session, *, now: datetime | None = None) -> list[dict[str, object]]:
+    """Sign-in names locked right now (real users or not: a lock on any typed name looks the same), with
+    when each lock ends, for administrators to unlock."""
+    now = now or datetime.now()
+    A = m.AuditLog.__table__
+    names = session.scalars(select(A.c.username).where(A.c.action == "lockout", A.c.at > now - timedelta(minutes=LOCK_MINUTES))
+                            .distinct()).all()
+    locked = [(name, locked_until(session, name, now)) for name in names if name]
+    return [{"username": name, "until": until} for name, until in sorted(locked) if until is not None]
+
+
+def unlock(session: Session, *, username: str, actor: Viewer, now: datetime | None = None) -> None:
+    """An administrator lifts a lockout at once (the failures before it no longer count); audited."""
+    if actor.role != "admin":
+        raise PermissionDenied("Only an administrator may unlock sign-ins.", key="error.admin_only")
+    audit.record(session, action="unlocked", username=actor.username, object=f"user:{username.strip().lower()}", at=now)
 
 
 def list_users(session: Session) -> list[dict[str, object]]:

@@ -97,7 +97,7 @@ def match_policy(policies: list[dict[str, object]], ticket: dict[str, object]) -
     for policy in policies:
         if all(policy[c] is None or policy[c] == ticket.get(c) for c in CONDITIONS):
             return policy
-    raise ValidationError("No SLA policy matches this ticket and there is no default policy.")
+    raise ValidationError("No SLA policy matches this ticket and there is no default policy.", key="error.no_policy")
 
 
 def targets_of(policy: dict[str, object]) -> Targets:
@@ -187,7 +187,7 @@ def _policy_values(session: Session, change: PolicyChange, base: dict[str, objec
 def create_policy(session: Session, viewer: Viewer, change: PolicyChange, *, now: datetime | None = None) -> int:
     """An administrator adds a policy (tried at its position among the others, for tickets opened from now)."""
     if viewer.role != "admin":
-        raise PermissionDenied("Only an administrator may change SLA policies.")
+        raise PermissionDenied("Only an administrator may change SLA policies.", key="error.admin_only")
     now = now or datetime.now()
     base: dict[str, object] = {"name": "", "position": 5000, "warn_share": 0.8, "warn_offset_minutes": None,
                                "on_warning": "assignee", "on_violation": "team_lead", "on_success": "none",
@@ -206,11 +206,11 @@ def change_policy(session: Session, viewer: Viewer, policy_id: int, change: Poli
     tickets on the old version move to the new one (their clocks recomputed from their own events, so no
     pause time is lost); without it they finish under the version they started with. Audited."""
     if viewer.role != "admin":
-        raise PermissionDenied("Only an administrator may change SLA policies.")
+        raise PermissionDenied("Only an administrator may change SLA policies.", key="error.admin_only")
     now = now or datetime.now()
     old = session.execute(select(P).where(P.c.id == policy_id, P.c.valid_to.is_(None))).mappings().first()
     if old is None:
-        raise NotFound("No current policy with that id.")
+        raise NotFound("No current policy with that id.", key="error.no_policy_id")
     values = _policy_values(session, change, {k: v for k, v in old.items() if k != "id"})
     values.update(valid_from=now, valid_to=None, replaces_id=policy_id)
     session.execute(P.update().where(P.c.id == policy_id).values(valid_to=now))
@@ -437,15 +437,15 @@ def act(session: Session, viewer: Viewer, step: Step, *, now: datetime | None = 
     may not, the step is not legal from the current status, a field is invalid, or the ticket changed since
     the agent loaded it (Conflict: "changed by someone else, reload")."""
     if viewer.role not in SERVICE_ROLES:
-        raise PermissionDenied("Only the service desk may work tickets.")
+        raise PermissionDenied("Only the service desk may work tickets.", key="error.service_only")
     now = (now or datetime.now()).replace(microsecond=0)
     ticket = session.execute(select(T).where(T.c.id == step.ticket_id)).mappings().first()
     if ticket is None:
-        raise NotFound("No such ticket.")
+        raise NotFound("No such ticket.", key="service.no_ticket")
     if ticket["version"] != step.version:
-        raise Conflict("This ticket was changed by someone else; reload it and try again.")
+        raise Conflict("This ticket was changed by someone else; reload it and try again.", key="service.conflict")
     if step.action not in TRANSITIONS:
-        raise ValidationError(f"Unknown action {step.action!r}.")
+        raise ValidationError(f"Unknown action {step.action!r}.", key="error.role_may_not")
     allowed_from, target = TRANSITIONS[step.action]
     status = ticket["status"]
     if status not in allowed_from:
@@ -471,7 +471,7 @@ def act(session: Session, viewer: Viewer, step: Step, *, now: datetime | None = 
         values.update(resolved_at=None, closed_at=None, reopened=ticket["reopened"] + 1)
     changed = session.execute(update(T).where(T.c.id == step.ticket_id, T.c.version == step.version).values(**values))
     if changed.rowcount != 1:  # someone saved between our read and this write
-        raise Conflict("This ticket was changed by someone else; reload it and try again.")
+        raise Conflict("This ticket was changed by someone else; reload it and try again.", key="service.conflict")
     _event(session, step.ticket_id, now, viewer, step.action, from_status=status, to_status=new_status, note=step.note)
     recompute(session, step.ticket_id, now=now, store_timezone=store_timezone)
     customer = session.execute(select(C.c.region, C.c.industry, C.c.kind, C.c.owner_id, C.c.id)
@@ -509,7 +509,7 @@ def assign(session: Session, viewer: Viewer, ticket_ids: list[int], assignee_id:
            now: datetime | None = None) -> int:
     """Bulk assignment by a team lead or an administrator (an event on each ticket; versions move on)."""
     if viewer.role not in LEAD_ROLES:
-        raise PermissionDenied("Only a team lead or an administrator may assign tickets.")
+        raise PermissionDenied("Only a team lead or an administrator may assign tickets.", key="error.lead_only")
     now = now or datetime.now()
     agent = session.execute(select(U.c.id, U.c.team).where(U.c.id == assignee_id, U.c.active.is_(True),
                                                            U.c.role.in_(SERVICE_ROLES))).first()
@@ -597,7 +597,8 @@ def parse_holidays(text: str) -> list[tuple[date, date, str | None]]:
         try:
             holidays.append((date.fromisoformat(first), date.fromisoformat(last or first), name.strip() or None))
         except ValueError:
-            raise ValidationError(f"{line!r} is not a holiday like 2026-10-01..2026-10-08 National Day.") from None
+            raise ValidationError(f"{line!r} is not a holiday like 2026-10-01..2026-10-08 National Day.",
+                                  key="error.holiday_line", line=line) from None
     return holidays
 
 
@@ -606,18 +607,19 @@ def save_calendar(session: Session, viewer: Viewer, calendar_id: int, *, timezon
     """An administrator edits a calendar. Refused (nothing written) without working time, with overlapping
     intervals or overlapping holidays, or with an unknown time zone. Open tickets are re-evaluated. Audited."""
     if viewer.role != "admin":
-        raise PermissionDenied("Only an administrator may change calendars.")
+        raise PermissionDenied("Only an administrator may change calendars.", key="error.admin_only")
     try:
         days = tuple(sorted({int(d) for d in working_days.replace("，", ",").split(",") if d.strip()}))
     except ValueError:
-        raise ValidationError("Working days are numbers from 0 (Monday) to 6 (Sunday), separated by commas.") from None
+        raise ValidationError("Working days are numbers from 0 (Monday) to 6 (Sunday), separated by commas.",
+                              key="error.working_days") from None
     parsed = parse_holidays(holidays)
     Calendar(timezone=timezone, working_days=days, intervals=parse_intervals(intervals),
              holidays=tuple((a, b) for a, b, _ in parsed))  # validates: raises before anything is written
     if session.execute(CAL.update().where(CAL.c.id == calendar_id).values(
             timezone=timezone, working_days=",".join(map(str, days)), intervals=intervals.replace("，", ",").replace(" ", ""))
             ).rowcount != 1:
-        raise NotFound("No such calendar.")
+        raise NotFound("No such calendar.", key="error.no_calendar")
     session.execute(delete(HOL).where(HOL.c.calendar_id == calendar_id))
     for first, last, name in parsed:
         session.execute(HOL.insert().values(calendar_id=calendar_id, first_day=first, last_day=last, name=name))

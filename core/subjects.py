@@ -29,7 +29,7 @@ def _rows(session: Session, table, where) -> list[dict[str, object]]:  # type: i
 def export_customer(session: Session, *, viewer: Viewer, keyring: Keyring, customer_id: int) -> str:
     """Everything held about one customer as JSON (contact details decrypted); audited."""
     if viewer.role != "admin":
-        raise PermissionDenied("Only an administrator handles data-subject requests.")
+        raise PermissionDenied("Only an administrator handles data-subject requests.", key="error.admin_only")
     profile = customer_profile(session, viewer=viewer, keyring=keyring, customer_id=customer_id)
     C, T = m.Customer.__table__, m.Ticket.__table__
     record = _rows(session, C, C.c.id == customer_id)[0]
@@ -56,13 +56,13 @@ def export_customer(session: Session, *, viewer: Viewer, keyring: Keyring, custo
 def erase_customer(session: Session, *, viewer: Viewer, keyring: Keyring, customer_id: int, reason: str) -> None:
     """Anonymise one customer in one transaction (identity gone, aggregates unchanged); audited."""
     if viewer.role != "admin":
-        raise PermissionDenied("Only an administrator handles data-subject requests.")
+        raise PermissionDenied("Only an administrator handles data-subject requests.", key="error.admin_only")
     if len(reason.strip()) < 5:
-        raise ValidationError("Record why the customer is erased (at least 5 characters).")
+        raise ValidationError("Record why the customer is erased (at least 5 characters).", key="error.reason", n=5)
     profile = customer_profile(session, viewer=viewer, keyring=keyring, customer_id=customer_id)
     C = m.Customer.__table__
     if session.scalar(select(C.c.name).where(C.c.id == customer_id)).startswith(ERASED):
-        raise ValidationError(f"Customer {profile.code} is already erased.")
+        raise ValidationError(f"Customer {profile.code} is already erased.", key="error.already_erased", code=profile.code)
     session.execute(C.update().where(C.c.id == customer_id).values(
         name=f"{ERASED} {profile.code}", phone_enc=None, email_enc=None, phone_hash=None, email_hash=None,
         tags=None, city=None))

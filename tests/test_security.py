@@ -98,3 +98,47 @@ def test_scope_per_role() -> None:
         assert security.scoped(Viewer(5, "x", "X", role), asked) == asked
     assert security.pages_for(Viewer(4, "ag", "AG", "support_agent")) == ["customer", "service", "voice"]
     assert "admin" not in security.pages_for(Viewer(5, "x", "X", "executive"))
+
+
+def test_an_administrator_unlocks_a_locked_name_and_resets_a_password(engine) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime, timedelta
+
+    from core import audit
+    from core.db import session_scope
+    from core.errors import PermissionDenied, ValidationError
+    from core.i18n import error_text
+
+    now = datetime(2026, 11, 30, 10, 0)
+    admin = security.Viewer(None, "root", "Root", "admin")
+    with session_scope(engine) as s:
+        security.create_user(s, username="dora", display_name="Dora", role="analyst", password="first-pass-1", actor=admin)
+    for i in range(security.MAX_FAILURES):
+        with session_scope(engine) as s:
+            try:
+                security.sign_in(s, "dora", "wrong", now=now + timedelta(seconds=i))
+            except security.CrmError:
+                pass
+    with session_scope(engine) as s:
+        assert [e["username"] for e in security.locked_names(s, now=now + timedelta(minutes=1))] == ["dora"]
+        with pytest.raises(PermissionDenied):
+            security.unlock(s, username="dora", actor=security.Viewer(9, "eve", "Eve", "analyst"))
+        security.unlock(s, username="dora", actor=admin, now=now + timedelta(minutes=1))
+    with session_scope(engine) as s:
+        assert security.locked_names(s, now=now + timedelta(minutes=2)) == []
+        with pytest.raises(ValidationError) as refused:
+            security.reset_password(s, username="dora", new="short", actor=admin)
+        assert error_text(refused.value, "zh") == "密码至少需要 10 个字符。"  # core's refusal in the page's language
+        security.reset_password(s, username="dora", new="second-pass-2", actor=admin)
+    with session_scope(engine) as s:
+        assert security.sign_in(s, "dora", "second-pass-2", now=now + timedelta(minutes=3)).username == "dora"
+        assert {"unlocked", "password_reset"} <= set(audit.entries(s)["action"])
+        with pytest.raises(ValidationError) as no_role:
+            security.create_user(s, username="fred", display_name="Fred", role=None, password="first-pass-1", actor=admin)
+        assert error_text(no_role.value, "zh") == "请选择角色。"
+
+
+def test_audit_details_read_as_words_not_json() -> None:
+    from core import audit
+
+    assert audit.readable('{"rows": 12, "format": "csv", "query": {"tiers": ["high_value"]}, "x": null}', "zh") == \
+        "行数: 12 · 格式: csv · 筛选 价值分层: high_value"

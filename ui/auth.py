@@ -13,7 +13,7 @@ from core import audit, security
 from core.db import session_scope
 from core.security import AccountLocked, SignInFailed, Viewer
 from ui import context
-from ui.context import tr
+from ui.context import reason, tr
 
 COOKIE_NAME = "crm_cockpit_session"
 
@@ -109,6 +109,6 @@ def password_form(viewer: Viewer) -> None:
                 with session_scope(context.engine()) as session:
                     security.change_password(session, viewer=viewer, current=current, new=new)
             except security.ValidationError as err:
-                st.error(tr("auth.password_refused", reason=str(err)))
+                st.error(tr("auth.password_refused", reason=reason(err)))
             else:
                 st.success(tr("auth.password_saved"))

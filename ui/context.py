@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 from core.errors import CrmError
-from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, error_text, t
 from core.pii import Keyring
 from core.secrets import Secrets, load_secrets
 from core.security import Viewer, may_open
@@ -69,6 +69,11 @@ def lang() -> str:
 
 def tr(key: str, **values: object) -> str:
     return t(key, lang(), **values)
+
+
+def reason(err: BaseException) -> str:
+    """A refusal from core in the page's language."""
+    return error_text(err, lang())
 
 
 def language_switch(where: object = st.sidebar) -> None:

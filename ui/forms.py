@@ -14,7 +14,7 @@ from typing import TypeVar
 import streamlit as st
 
 from core.errors import AlreadySubmitted, CrmError, FieldErrors
-from ui.context import tr
+from ui.context import reason, tr
 
 T_ = TypeVar("T_")
 
@@ -59,7 +59,7 @@ def submit(form: str, slots: Slots, save: Callable[[str], T_], *, done: str) -> 
         st.info(tr("form.already_submitted"))
         return None
     except CrmError as err:
-        st.error(tr("form.refused", reason=str(err)))
+        st.error(tr("form.refused", reason=reason(err)))
         return None
     st.session_state[f"token_{form}"] = uuid.uuid4().hex
     st.session_state["flash"] = done

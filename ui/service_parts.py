@@ -12,7 +12,7 @@ from core.i18n import label
 from core.security import Viewer
 from core.service import IllegalTransition, PolicyChange, Step
 from ui import data
-from ui.context import lang, tr
+from ui.context import lang, reason, tr
 from ui.downloads import csv_download, xlsx_download
 from ui.forms import Slots, flash
 
@@ -51,7 +51,7 @@ def _step_form(viewer: Viewer, ticket: dict[str, object], action: str) -> None:
             except Conflict:
                 st.error(tr("service.conflict"))
             except CrmError as err:
-                st.error(tr("form.refused", reason=str(err)))
+                st.error(tr("form.refused", reason=reason(err)))
             else:
                 st.session_state.pop(f"ticket_view_{ticket['id']}", None)  # show what is stored now
                 st.session_state["flash"] = tr("service.done", action=tr(f"service.action.{action}"))
@@ -267,7 +267,7 @@ def policies(viewer: Viewer) -> None:
             except FieldErrors as err:
                 slots.show(err.errors)
             except CrmError as err:
-                st.error(tr("form.refused", reason=str(err)))
+                st.error(tr("form.refused", reason=reason(err)))
             else:
                 st.success(tr("service.policy_saved", id=new_id))
     st.subheader(tr("service.calendars"))
@@ -292,6 +292,6 @@ def calendar_form(viewer: Viewer) -> None:
                     data.write(service.save_calendar, viewer, int(row["id"]), timezone=timezone, working_days=days,  # type: ignore[arg-type]
                                intervals=intervals, holidays=holidays)
                 except CrmError as err:
-                    st.error(tr("form.refused", reason=str(err)))
+                    st.error(tr("form.refused", reason=reason(err)))
                 else:
                     st.success(tr("service.calendar.saved"))

@@ -10,8 +10,9 @@ from core.db import session_scope
 from core.errors import CrmError, ValidationError
 from core.i18n import label
 from ui import context
-from ui.context import lang, page_guard, tr
+from ui.context import lang, page_guard, reason, tr
 from ui.downloads import csv_download
+from ui.forms import flash
 
 viewer = page_guard("admin")
 current = lang()
@@ -19,29 +20,40 @@ st.title(tr("admin.title"))
 users_tab, audit_tab, subjects_tab = st.tabs([tr("admin.users"), tr("admin.audit"), tr("admin.subjects")])
 
 with users_tab:
+    flash()
     with session_scope(context.engine()) as session:
         users = security.list_users(session)
+        locked = security.locked_names(session)
     st.dataframe([{tr("admin.col.username"): u["username"], tr("admin.col.name"): u["display_name"],
                    tr("admin.col.role"): tr(f"role.{u['role']}"), tr("admin.col.team"): u["team"] or "",
                    tr("admin.col.active"): bool(u["active"])} for u in users], hide_index=True)
+
+
+    def admin_write(function, done: str, **values: object) -> None:  # type: ignore[no-untyped-def]
+        """One user-management write; on success the page reruns, so every list shows the change."""
+        try:
+            with session_scope(context.engine()) as session:
+                function(session, actor=viewer, **values)
+        except CrmError as err:
+            st.error(tr("admin.refused", reason=reason(err)))
+        else:
+            st.session_state["flash"] = done
+            st.rerun()
+
+
     left, right = st.columns(2)
     with left, st.form("create_user", clear_on_submit=True):
         st.subheader(tr("admin.create"))
         username = st.text_input(tr("admin.col.username"))
         display_name = st.text_input(tr("admin.col.name"))
         email = st.text_input(tr("admin.col.email"))
-        role = st.selectbox(tr("admin.col.role"), models.ROLES, format_func=lambda r: tr(f"role.{r}"))
+        role = st.selectbox(tr("admin.col.role"), models.ROLES, index=None, placeholder=tr("admin.pick_role"),
+                            format_func=lambda r: tr(f"role.{r}"))  # no default: nobody becomes an admin by accident
         team = st.text_input(tr("admin.col.team"))
         password = st.text_input(tr("admin.initial_password"), type="password")
         if st.form_submit_button(tr("admin.create_submit")):
-            try:
-                with session_scope(context.engine()) as session:
-                    security.create_user(session, username=username, display_name=display_name, role=role,
-                                         password=password, email=email or None, team=team or None, actor=viewer)
-            except CrmError as err:
-                st.error(tr("admin.refused", reason=str(err)))
-            else:
-                st.success(tr("admin.created", username=username))
+            admin_write(security.create_user, tr("admin.created", username=username.strip().lower()), username=username,
+                        display_name=display_name, role=role, password=password, email=email or None, team=team or None)
     with right:
         st.subheader(tr("admin.change"))
         who = st.selectbox(tr("admin.col.username"), [u["username"] for u in users], key="change_who")
@@ -51,13 +63,20 @@ with users_tab:
                                 format_func=lambda r: tr(f"role.{r}"))
         active = st.checkbox(tr("admin.col.active"), value=bool(chosen["active"]))
         if st.form_submit_button(tr("admin.change_submit")):
-            try:
-                with session_scope(context.engine()) as session:
-                    security.change_user(session, username=who, role=new_role, active=active, actor=viewer)
-            except CrmError as err:
-                st.error(tr("admin.refused", reason=str(err)))
-            else:
-                st.success(tr("admin.changed", username=who))
+            admin_write(security.change_user, tr("admin.changed", username=who), username=who, role=new_role,
+                        active=active)
+    with right, st.form(f"reset_{who}", clear_on_submit=True):
+        new_password = st.text_input(tr("admin.reset_password"), type="password", help=tr("admin.reset_password.help"))
+        if st.form_submit_button(tr("admin.reset_submit")):
+            admin_write(security.reset_password, tr("admin.reset_done", username=who), username=who, new=new_password)
+    st.subheader(tr("admin.locked"))
+    if not locked:
+        st.caption(tr("admin.locked.none"))
+    for entry in locked:
+        line, button = st.columns([4, 1], vertical_alignment="center")
+        line.text(tr("admin.locked.until", username=entry["username"], until=f"{entry['until']:%H:%M}"))
+        if button.button(tr("admin.unlock"), key=f"unlock_{entry['username']}"):
+            admin_write(security.unlock, tr("admin.unlocked", username=entry["username"]), username=entry["username"])
 
 with audit_tab:
     cols = st.columns(4)
@@ -73,7 +92,8 @@ with audit_tab:
     if log.empty:
         st.info(tr("common.no_data"))
     else:
-        shown = log.assign(action=[label("audit", a, current) for a in log["action"]])
+        shown = log.assign(action=[label("audit", a, current) for a in log["action"]],
+                           details=[audit.readable(d, current) for d in log["details"]])
         shown = shown.rename(columns={c: tr(f"admin.audit.col.{c}") for c in shown.columns})
         st.dataframe(shown, hide_index=True)
         csv_download(shown, what="audit_log", file_name=f"audit-{since}-{until}.csv", viewer=viewer, key="export_audit")
@@ -98,7 +118,7 @@ with subjects_tab:
                 st.download_button(tr("admin.subjects.download"), prepared[1].encode("utf-8"),
                                    file_name=f"{subject.code}.json", mime="application/json")
             with st.form("erase", clear_on_submit=True):
-                reason = st.text_input(tr("admin.subjects.reason"))
+                why = st.text_input(tr("admin.subjects.reason"))
                 confirmed = st.checkbox(tr("admin.subjects.confirm", code=subject.code))
                 if st.form_submit_button(tr("admin.subjects.erase"), type="primary"):
                     try:
@@ -106,8 +126,8 @@ with subjects_tab:
                             raise ValidationError(tr("admin.subjects.unconfirmed"))
                         with session_scope(context.engine()) as session:
                             subjects.erase_customer(session, viewer=viewer, keyring=context.keyring(),
-                                                    customer_id=subject.id, reason=reason)
+                                                    customer_id=subject.id, reason=why)
                     except CrmError as err:
-                        st.error(tr("admin.refused", reason=str(err)))
+                        st.error(tr("admin.refused", reason=reason(err)))
                     else:
                         st.success(tr("admin.subjects.erased", code=subject.code))

@@ -9,7 +9,7 @@ from core.customer_list import LIST_ROLES, CustomerQuery
 from core.errors import CrmError, NotFound
 from core.i18n import label
 from ui import data
-from ui.context import lang, page_guard, tr
+from ui.context import lang, page_guard, reason, tr
 from ui.customer_forms import interaction_form, nps_form, profile_form, ticket_form
 from ui.forms import flash
 
@@ -70,12 +70,12 @@ if profile.churn_reason:
                   gap=round(profile.median_gap_days or 0)), icon=":material/trending_down:")
 if profile.contact_masked and viewer.role == "admin":
     with st.expander(tr("customer.reveal")), st.form("reveal", clear_on_submit=True):
-        reason = st.text_input(tr("customer.reveal_reason"))
+        why = st.text_input(tr("customer.reveal_reason"))
         if st.form_submit_button(tr("customer.reveal")):
             try:
-                phone, email = data.reveal(viewer, profile.id, reason)
+                phone, email = data.reveal(viewer, profile.id, why)
             except CrmError as err:
-                st.error(tr("customer.reveal_refused", reason=str(err)))
+                st.error(tr("customer.reveal_refused", reason=reason(err)))
             else:
                 st.info(tr("customer.revealed", phone=phone or tr("common.none"), email=email or tr("common.none")))
 
@@ -129,7 +129,7 @@ with tabs[2]:
             try:
                 data.write(activity.complete_task, viewer, int(row.task))
             except CrmError as err:
-                st.error(tr("form.refused", reason=str(err)))
+                st.error(tr("form.refused", reason=reason(err)))
             else:
                 st.session_state["flash"] = tr("task.completed")
                 st.rerun()

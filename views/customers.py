@@ -10,7 +10,7 @@ from core.customer_view import my_open_tasks, open_task_counts
 from core.errors import ValidationError
 from core.i18n import label
 from ui import data
-from ui.context import lang, page_guard, tr
+from ui.context import lang, page_guard, reason, tr
 from ui.filters import customer_query
 
 viewer = page_guard("customers")
@@ -46,7 +46,7 @@ if viewer.role == "account_manager":
 try:
     query = customer_query(by_owner=viewer.role != "account_manager")  # core scopes a manager anyway
 except ValidationError as err:
-    st.error(tr("list.bad_filter", reason=str(err)))
+    st.error(tr("list.bad_filter", reason=reason(err)))
     st.stop()
 
 if st.session_state.get("list_query") != query:  # another filter: back to the first page
