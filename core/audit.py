@@ -55,11 +55,11 @@ def entries(session: Session, *, username: str | None = None, action: str | None
     return pd.DataFrame(session.execute(stmt.limit(limit)).mappings().all(), columns=AUDIT_COLUMNS)
 
 
-def readable(details: str | None, lang: str) -> str:
+def readable(details: object, lang: str) -> str:
     """An entry's details as "rows: 400 · format: csv" in the page's language, not raw JSON."""
     from core.i18n import t
 
-    if not details:
+    if not isinstance(details, str) or not details:  # None (NaN in a DataFrame): nothing recorded
         return ""
     try:
         parsed = json.loads(details)

@@ -1,6 +1,7 @@
 """The customer list: filters in the sidebar and the URL, a page of rows from the database, exports, tasks."""
 
 from datetime import date
+from functools import partial
 
 import streamlit as st
 
@@ -38,7 +39,7 @@ if viewer.role == "account_manager":
                 st.caption(tr("list.tasks_first", n=len(tasks)))
             st.dataframe(tasks.assign(overdue=[tr("common.yes") if o else "" for o in tasks["overdue"]])
                          [["due_date", "code", "name", "title", "overdue"]], hide_index=True, key="tasks_grid",
-                         on_select=open_row, args=("tasks_grid", [int(i) for i in tasks["customer_id"]]),
+                         on_select=partial(open_row, "tasks_grid", [int(i) for i in tasks["customer_id"]]),
                          selection_mode="single-row", column_config={"due_date": st.column_config.DateColumn(tr("task.due")),
                                         "code": tr("column.code"), "name": tr("column.name"),
                                         "title": tr("task.title"), "overdue": tr("task.overdue")})
@@ -98,8 +99,7 @@ def sort_by_header(grid: str, customer_ids: list[int]) -> None:
 
 
 grid = f"list_{st.session_state['list_grid']}"
-st.dataframe(table[shown], hide_index=True, on_select=sort_by_header, key=grid,
-                      args=(grid, [int(i) for i in rows["customer_id"]]),
+st.dataframe(table[shown], hide_index=True, on_select=partial(sort_by_header, grid, [int(i) for i in rows["customer_id"]]), key=grid,
                       selection_mode=["single-row", "single-column"], column_config=config)
 st.caption(tr("list.sort_hint"))
 
