@@ -233,14 +233,19 @@ EXPORT_FORMATS = ("csv", "xlsx")
 LABELLED = {"kind": "kind", "industry": "industry", "region": "region", "tier": "tier", "lifecycle_stage": "stage"}
 
 
-def _export_frame(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Codes shown in the chosen language, columns headed as on screen; the internal id left out."""
+def _export_frame(frame: pd.DataFrame, lang: str, *, typed: bool = False) -> pd.DataFrame:
+    """Codes shown in the chosen language, columns headed as on screen; the internal id left out. Money in
+    cents (no binary-float tails); dates as real dates in a workbook (`typed`), ISO text in a CSV."""
     out = frame.drop(columns=["customer_id"])
     for column, group in LABELLED.items():
         out[column] = [label(group, v, lang) if v is not None else "" for v in out[column]]
+    for column in ("revenue_12m", "revenue_total"):
+        out[column] = [round(float(v), 2) if v is not None and v == v else None for v in out[column]]
     for column in ("last_order_date", "became_customer_date"):
-        out[column] = [v.isoformat() if isinstance(v, date) else ("" if v is None else str(v)) for v in out[column]]
-    out["last_contact_at"] = [v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else "" for v in out["last_contact_at"]]
+        out[column] = [(v if typed else v.isoformat()) if isinstance(v, date) else ("" if v is None else str(v))
+                       for v in out[column]]
+    out["last_contact_at"] = [(v.replace(second=0, microsecond=0) if typed else v.strftime("%Y-%m-%d %H:%M"))
+                              if isinstance(v, datetime) else "" for v in out["last_contact_at"]]
     out.columns = [t(f"list.col.{c}", lang) for c in out.columns]
     return out
 
@@ -290,7 +295,7 @@ def _write_xlsx(session, viewer, query, keyring, out, lang, chunk, now) -> int: 
     sheet.append([t(f"list.col.{c}", lang) for c in COLUMNS])
     rows = 0
     for frame in iter_customers(session, viewer, query, keyring, chunk=chunk, now=now):
-        shown = _export_frame(frame, lang)
+        shown = _export_frame(frame, lang, typed=True)
         for record in shown.itertuples(index=False, name=None):
             sheet.append([None if (isinstance(v, float) and pd.isna(v)) else v for v in record])
         rows += len(frame)

@@ -11,6 +11,7 @@ metric and action, each recorded as an event (and a task for its recipient).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
@@ -52,6 +53,25 @@ def _policy_row(name: str, position: int, *, first: float, resolution: float, ca
             "on_success": "none", "calendar_id": calendar_id, "valid_from": now, **conditions}
 
 
+def _shipped_name(kind: str | None, priority: str | None, tier: str | None) -> str:
+    return " · ".join(x for x in (kind and "Complaint", priority, tier and "high value") if x) or "Default"
+
+
+def policy_label(policy: Mapping[str, object] | None, lang: str) -> str:
+    """A policy's name in `lang`. The shipped policies are named after their conditions, so their names are
+    composed in the page's language; a name an administrator typed shows as typed."""
+    from core.i18n import label, t
+
+    if not policy:
+        return t("common.none", lang)
+    kind, priority, tier = (policy.get(k) for k in ("kind", "priority", "tier"))
+    if policy.get("name") != _shipped_name(kind, priority, tier):  # type: ignore[arg-type]
+        return str(policy.get("name"))
+    parts = [label(group, code, lang) for group, code in (("ticket_kind", kind), ("priority", priority), ("tier", tier))
+             if code]
+    return " · ".join(parts) or t("service.policy.default", lang)
+
+
 def ensure_defaults(session: Session, *, now: datetime | None = None) -> bool:
     """Install the shipped calendar and policies when the store has none (first start, seed); idempotent."""
     if session.scalar(select(func.count()).select_from(P)):
@@ -67,12 +87,12 @@ def ensure_defaults(session: Session, *, now: datetime | None = None) -> bool:
                 fr, res = PRIORITY_TARGETS[TIGHTER[priority] if tier else priority]
                 if kind:
                     fr, res = min(fr, COMPLAINT_TARGET[0]), min(res, COMPLAINT_TARGET[1])
-                name = " · ".join(x for x in (kind and "Complaint", priority, tier and "high value") if x)
+                name = _shipped_name(kind, priority, tier)
                 rows.append(_policy_row(name, position, first=fr, resolution=res,
                                         calendar_id=None if kind else calendar_id, now=now, kind=kind, tier=tier,
                                         priority=priority))
                 position += 10
-    rows.append(_policy_row("Default", 10_000, first=4, resolution=48, calendar_id=calendar_id, now=now,  # catch-all
+    rows.append(_policy_row(_shipped_name(None, None, None), 10_000, first=4, resolution=48, calendar_id=calendar_id, now=now,  # catch-all
                             kind=None, tier=None, priority=None))
     session.execute(P.insert(), rows)
     return True

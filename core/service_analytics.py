@@ -116,7 +116,7 @@ class TicketView:
     ticket: dict[str, object]
     events: pd.DataFrame
     sla: pd.DataFrame
-    policy: str | None = None
+    policy: dict[str, object] | None = None  # name and conditions (service.policy_label shows it)
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -138,9 +138,10 @@ def ticket_view(session: Session, viewer: Viewer, ticket_id: int) -> TicketView:
                                               R.c.completed_at, R.c.breached_at).where(R.c.ticket_id == ticket_id))
                        .mappings().all(), columns=["metric", "state", "target_minutes", "elapsed_minutes", "due_at",
                                                    "completed_at", "breached_at"])
-    policy = session.scalar(select(P.c.name).where(P.c.id == row["policy_id"])) if row["policy_id"] else None
+    policy = session.execute(select(P.c.name, P.c.kind, P.c.priority, P.c.tier).where(P.c.id == row["policy_id"])
+                             ).mappings().first() if row["policy_id"] else None
     extra = {"wait_minutes": times.wait_minutes, "agent_minutes": times.agent_minutes} if times else {}
-    return TicketView(dict(row), events, sla, policy, extra)
+    return TicketView(dict(row), events, sla, dict(policy) if policy else None, extra)
 
 
 # --- analytics over ticket_sla ----------------------------------------------------------------------

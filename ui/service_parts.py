@@ -58,6 +58,14 @@ def _step_form(viewer: Viewer, ticket: dict[str, object], action: str) -> None:
                 st.rerun()
 
 
+def duration(minutes: object) -> str:
+    """Working minutes as "1 h 05 min" in the page's language (no fractional floats)."""
+    if minutes is None or minutes != minutes:
+        return ""
+    total = round(float(minutes))  # type: ignore[arg-type]
+    return tr("unit.hours_minutes", h=total // 60, m=f"{total % 60:02d}") if total >= 60 else tr("unit.minutes", m=total)
+
+
 def ticket_panel(viewer: Viewer, ticket_id: object, now: datetime) -> None:
     """One ticket: what it is, its clocks, its history, and the steps its status allows."""
     current = lang()
@@ -79,20 +87,36 @@ def ticket_panel(viewer: Viewer, ticket_id: object, now: datetime) -> None:
     t = view.ticket
     st.subheader(f"#{t['id']} · {label('ticket_kind', t['kind'], current)} · {label('category', t['category'], current)}")
     st.caption(" · ".join([f"{t['customer']} ({t['code']})", label("priority", t["priority"], current),
-                           label("ticket_status", t["status"], current), tr("service.policy", name=view.policy or "—"),
+                           label("ticket_status", t["status"], current),
+                           tr("service.policy", name=service.policy_label(view.policy, current)),
                            tr("service.assignee", name=t["assignee"] or "—")]))
-    if t["description"]:
-        st.text(str(t["description"]))
+    # what the customer wrote and what the desk recorded at each step, as typed (text, never Markdown)
+    for field_key, value in (("form.description", t["description"]), ("service.findings", t.get("findings")),
+                             ("service.root_cause", label("root_cause", t["root_cause"], current) if t.get("root_cause") else None),
+                             ("service.resolution", t.get("resolution")),
+                             ("service.csat", t.get("csat")), ("service.feedback_comment", t.get("feedback_comment"))):
+        if value not in (None, ""):
+            st.markdown(f"**{tr(field_key)}**")
+            st.text(str(value))
     if view.extra.get("wait_minutes") is not None:
         st.caption(tr("service.waits", wait=f"{view.extra['wait_minutes'] / 60:.1f}",
                       work=f"{view.extra['agent_minutes'] / 60:.1f}"))
     if not view.sla.empty:
-        st.dataframe(view.sla.assign(metric=[tr(f"sla.metric.{x}") for x in view.sla["metric"]],
-                                     state=[tr(f"sla.state.{x}") for x in view.sla["state"]]),
-                     hide_index=True, column_config={c: tr(f"service.sla.{c}") for c in view.sla.columns})
-    with st.expander(tr("service.history", n=len(view.events))):
-        st.dataframe(view.events.assign(action=[tr(f"service.event.{a}") if a else "" for a in view.events["action"]]),
-                     hide_index=True, column_config={c: tr(f"service.event_col.{c}") for c in view.events.columns})
+        sla = view.sla.assign(metric=[tr(f"sla.metric.{x}") for x in view.sla["metric"]],
+                              state=[tr(f"sla.state.{x}") for x in view.sla["state"]],
+                              target_minutes=[duration(v) for v in view.sla["target_minutes"]],
+                              elapsed_minutes=[duration(v) for v in view.sla["elapsed_minutes"]])
+        st.dataframe(sla, hide_index=True, placeholder="", column_config={
+            **{c: tr(f"service.sla.{c}") for c in sla.columns},
+            **{c: st.column_config.DatetimeColumn(tr(f"service.sla.{c}"), format="YYYY-MM-DD HH:mm")
+               for c in ("due_at", "completed_at", "breached_at")}})
+    events = view.events.assign(action=[tr(f"service.event.{a}") if a else "" for a in view.events["action"]],
+                                from_status=[label("ticket_status", v, current) if v else "" for v in view.events["from_status"]],
+                                to_status=[label("ticket_status", v, current) if v else "" for v in view.events["to_status"]])
+    with st.expander(tr("service.history", n=len(events))):
+        st.dataframe(events, hide_index=True, placeholder="", column_config={
+            **{c: tr(f"service.event_col.{c}") for c in events.columns},
+            "at": st.column_config.DatetimeColumn(tr("service.event_col.at"), format="YYYY-MM-DD HH:mm")})
     if viewer.role not in service.SERVICE_ROLES:
         return
     actions = [a for a, (allowed, _) in service.TRANSITIONS.items() if t["status"] in allowed]
@@ -200,12 +224,17 @@ def policies(viewer: Viewer) -> None:
     current = lang()
     rows = data.read(lambda session, _viewer: service.current_policies(session), viewer)
     calendars = {int(c["id"]): str(c["name"]) for c in data.read(lambda session, _v: service.calendars(session), viewer)}  # type: ignore[arg-type]
-    shown = [{k: r[k] for k in ("id", "position", "name", "kind", "priority", "tier", "first_response_minutes",
-                                "resolution_minutes", "calendar_id", "warn_share")} for r in rows]
+    groups = {"kind": "ticket_kind", "priority": "priority", "tier": "tier"}
+    shown = [{"id": r["id"], "position": r["position"], "name": service.policy_label(r, current),
+              **{k: label(g, r[k], current) if r[k] else tr("service.any") for k, g in groups.items()},
+              "first_response_minutes": duration(r["first_response_minutes"]),
+              "resolution_minutes": duration(r["resolution_minutes"]),
+              "calendar_id": calendars.get(int(r["calendar_id"]), "") if r["calendar_id"] else tr("service.policy.always"),  # type: ignore[call-overload]
+              "warn_share": f"{float(r['warn_share'] or 0):.0%}"} for r in rows]
     st.dataframe(shown, hide_index=True, column_config={k: tr(f"service.policy_col.{k}") for k in shown[0]} if shown else None)
     by_id = {int(r["id"]): r for r in rows}  # type: ignore[arg-type]
     chosen = st.selectbox(tr("service.policy_pick"), [0, *by_id], key="policy_pick",
-                          format_func=lambda i: tr("service.policy_new") if i == 0 else f"{i} · {by_id[i]['name']}")
+                          format_func=lambda i: tr("service.policy_new") if i == 0 else f"{i} · {service.policy_label(by_id[i], current)}")
     base = by_id.get(chosen, {})
     slots = Slots()
     with st.form(f"policy_{chosen}"):
