@@ -21,7 +21,14 @@ def catalog(lang: str) -> dict[str, str]:
 
 
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:
-    """The text of `key` in `lang`, with {placeholders} filled; an unknown key shows as itself."""
+    """The text of `key` in `lang`, with {placeholders} filled; an unknown key shows as itself. A count of 0 or
+    1 (`n` or `total`) takes the key's `.zero` / `.one` variant where the catalog has one ("1 customer",
+    "today" rather than "1 customers", "0 days ago")."""
+    count = str(values.get("n", values.get("total", ""))).strip()
+    if count in ("0", "1"):
+        variant = f"{key}.{'zero' if count == '0' else 'one'}"
+        if variant in catalog(DEFAULT_LANGUAGE):
+            key = variant
     text = catalog(lang if lang in LANGUAGES else DEFAULT_LANGUAGE).get(key)
     if text is None:
         text = catalog(DEFAULT_LANGUAGE).get(key, key)

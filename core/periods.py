@@ -38,8 +38,12 @@ class Period:
         return (self.end - self.start).days
 
     def previous(self) -> Period:
-        """The same-length period just before (the previous month/quarter/year for calendar periods)."""
+        """The period just before: the previous month/quarter/year for calendar periods; for a custom range of
+        whole months (Oct 1-31) the same number of months before (September), else the same number of days."""
         if self.grain == "custom":
+            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
+            if self.start.day == 1 and self.end.day == 1 and months > 0:
+                return Period(_add_months(self.start, -months), self.start, "custom")
             return Period(self.start - timedelta(days=self.days), self.start, "custom")
         return Period(_add_months(self.start, -_MONTHS[self.grain]), self.start, self.grain)
 

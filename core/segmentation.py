@@ -117,9 +117,11 @@ CHURN_WARNING_COLUMNS = ["customer_id", "code", "name", "owner", "revenue_12m", 
 
 
 def churn_warnings(session: Session, filters: Filters, *, limit: int = 10) -> pd.DataFrame:
-    """The highest-value customers in the churn-risk tier, with what their decline looks like."""
+    """The highest-value customers in the churn-risk tier, with what their decline looks like. A customer whose
+    orders grew (last 90 days above the 90 before) is left out: a single long gap flags them under the rule,
+    but telling an executive they are leaving would be wrong (until the learned churn model replaces it)."""
     stmt = (select(C.c.id.label("customer_id"), C.c.code, C.c.name, U.c.display_name.label("owner"), S.c.revenue_12m,
                    S.c.orders_last_90, S.c.orders_prev_90, S.c.last_order_date, S.c.churn_reason)
             .select_from(S.join(C, C.c.id == S.c.customer_id).outerjoin(U, U.c.id == C.c.owner_id))
-            .where(S.c.tier == "churn_risk").order_by(S.c.revenue_12m.desc(), C.c.id).limit(limit))
+            .where(S.c.tier == "churn_risk", S.c.orders_last_90 <= S.c.orders_prev_90).order_by(S.c.revenue_12m.desc(), C.c.id).limit(limit))
     return pd.DataFrame(session.execute(scope(stmt, C, filters)).mappings().all(), columns=CHURN_WARNING_COLUMNS)

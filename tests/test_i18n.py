@@ -67,3 +67,10 @@ def test_every_key_like_literal_in_the_views_exists() -> None:
             if literal.split(".")[0] in prefixes and literal not in en and not any(k.startswith(literal + ".") for k in en):
                 missing.append((path.name, literal))
     assert not missing
+
+
+def test_counts_of_zero_and_one_read_naturally() -> None:
+    assert t("list.total", "en", total="1", page=1, pages=1) == "1 customer · page 1 of 1"
+    assert t("list.total", "en", total="2", page=1, pages=1) == "2 customers · page 1 of 1"
+    assert t("customer.days_ago", "en", n=0) == "today" and t("customer.days_ago", "zh", n=1) == "昨天"
+    assert t("timeline.count", "en", n=1) == "1 event"

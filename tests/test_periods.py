@@ -27,3 +27,13 @@ def test_periods_between_and_bad_input() -> None:
         custom_period(date(2026, 3, 10), date(2026, 3, 1))
     with pytest.raises(ValidationError):
         period_containing(date(2026, 1, 1), "W")
+
+
+def test_a_custom_range_of_whole_months_compares_with_the_months_before() -> None:
+    from datetime import date
+
+    from core.periods import custom_period
+
+    assert custom_period(date(2026, 10, 1), date(2026, 10, 31)).previous().label() == "2026-09-01 – 2026-09-30"
+    assert custom_period(date(2026, 2, 1), date(2026, 3, 31)).previous().label() == "2025-12-01 – 2026-01-31"
+    assert custom_period(date(2026, 10, 5), date(2026, 10, 14)).previous().label() == "2026-09-25 – 2026-10-04"
