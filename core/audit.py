@@ -72,6 +72,8 @@ def readable(details: object, lang: str) -> str:
         if value in (None, "", [], ()):
             return []
         name = " ".join(t(f"audit.detail.{p}", lang) for p in prefix.split("."))
+        if prefix == "fields" and isinstance(value, list):  # the names of a customer's fields, in words
+            value = [t(f"customer.field.{v}", lang) for v in value]
         shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
         return [f"{name}: {shown}"]
 

@@ -19,6 +19,7 @@ from core import models as m
 from core.db import make_engine, session_scope
 from core.i18n import catalog
 from tests.conftest import DEMO_PASSWORD
+from ui.auth import COOKIE_NAME
 from tests.e2e.test_browser import CHROMIUM, FLAGS, server  # noqa: F401  (the app-server fixture)
 
 MISSING = re.compile(r"(?<![\w.])(None|nan|NaN|NaT)(?![\w.])")
@@ -67,6 +68,8 @@ def sign_in(page, url: str, username: str) -> None:  # type: ignore[no-untyped-d
     page.locator("input[type='password']").first.fill(DEMO_PASSWORD)
     page.locator("[data-testid='stFormSubmitButton'] button").first.click()
     page.locator("[data-testid='stSidebarNav']").wait_for(timeout=60_000)
+    # the session cookie is set by a component after the first signed-in run: the next page load needs it
+    page.wait_for_function("(name) => document.cookie.includes(name + '=')", arg=COOKIE_NAME, polling=100, timeout=60_000)
 
 
 def check_page(page, lang: str, where: str, *, free_text: tuple[int, ...] = ()) -> str:  # type: ignore[no-untyped-def]
