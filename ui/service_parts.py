@@ -14,7 +14,7 @@ from core.service import IllegalTransition, PolicyChange, Step
 from ui import data
 from ui.context import lang, reason, tr
 from ui.downloads import csv_download, xlsx_download
-from ui.forms import Slots, flash
+from ui.forms import Slots
 
 STEP_FIELDS = {"analyse": ("findings", "root_cause"), "resolve": ("resolution",), "feedback": ("csat", "comment")}
 
@@ -40,7 +40,11 @@ def _step_form(viewer: Viewer, ticket: dict[str, object], action: str) -> None:
             slots("comment")
         else:
             fields["note"] = st.text_input(tr("service.note"))
+        confirmed = st.checkbox(tr("service.reopen_confirm"), key=f"reopen_{ticket['id']}") if action == "reopen" else True
         if st.form_submit_button(tr(f"service.action.{action}"), type="primary"):
+            if not confirmed:  # a closed ticket comes back to the queue and its clocks run again: say so first
+                st.error(tr("service.reopen_unconfirmed"))
+                return
             step = Step(int(ticket["id"]), action, int(ticket["version"]), **fields)  # type: ignore[arg-type]
             try:
                 data.write(service.act, viewer, step)
@@ -69,7 +73,6 @@ def duration(minutes: object) -> str:
 def ticket_panel(viewer: Viewer, ticket_id: object, now: datetime) -> None:
     """One ticket: what it is, its clocks, its history, and the steps its status allows."""
     current = lang()
-    flash()
     if not ticket_id or not str(ticket_id).isdigit():
         st.info(tr("service.pick_ticket"))
         return

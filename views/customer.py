@@ -19,8 +19,14 @@ money, plain = formatting.money, formatting.plain
 st.title(tr("customer.title"))
 flash()
 
+recent: list[tuple[int, str, str]] = st.session_state.setdefault("recent_customers", [])  # (id, code, name), newest first
 typed = st.text_input(tr("customer.pick"), value="", placeholder=tr("customer.pick_hint"))
-customer_id = st.query_params.get("id")
+customer_id = st.query_params.get("id") or (str(recent[0][0]) if recent else None)  # the navigation remembers
+if len(recent) > 1:
+    again = st.pills(tr("customer.recent"), [r[0] for r in recent[1:]], key=f"recent_{recent[0][0]}",
+                     format_func=lambda i: next(plain(f"{c} · {n}") for r_id, c, n in recent if r_id == i))
+    if again:
+        customer_id = str(again)
 try:
     if typed and viewer.role in LIST_ROLES:
         matches = data.customers(viewer, CustomerQuery(text=typed, sort="name", descending=False), 1, 25).rows
@@ -40,6 +46,8 @@ except NotFound:
     st.warning(tr("customer.not_found"))
     st.stop()
 st.query_params["id"] = str(profile.id)
+st.session_state["recent_customers"] = [(profile.id, profile.code, profile.name),
+                                        *[r for r in recent if r[0] != profile.id]][:8]
 data.note_view(viewer, profile)
 today, now = date.today(), datetime.now()
 

@@ -1,6 +1,7 @@
 """The service desk: the queue by time to breach, one ticket's workflow, SLA analytics, policies."""
 
 from datetime import datetime
+from functools import partial
 
 import streamlit as st
 
@@ -9,6 +10,7 @@ from core.i18n import label
 from ui import data
 from ui.context import lang, page_guard, tr
 from ui.filters import multi_filter
+from ui.forms import flash
 from ui.service_parts import analytics, policies, ticket_panel
 
 
@@ -31,9 +33,27 @@ data.tick_if_due()
 now = datetime.now()
 
 tab_names = ["queue", "ticket", "analytics"] + (["policies"] if viewer.role == "admin" else [])
-tabs = dict(zip(tab_names, st.tabs([tr(f"service.tab.{n}") for n in tab_names])))
+labels = {name: tr(f"service.tab.{name}") for name in tab_names}
+tab_key = f"service_tab_{current}"  # labels differ by language
+if tab_key not in st.session_state and st.query_params.get("ticket"):
+    st.session_state[tab_key] = labels["ticket"]  # a link to a ticket opens it
+tabs = dict(zip(tab_names, st.tabs(list(labels.values()), key=tab_key, on_change="rerun")))
+flash()  # a confirmation (assigned, step saved) shows above the tabs, wherever the user is looking
 
-with tabs["queue"]:
+
+def open_ticket(ticket_id: int) -> None:
+    st.session_state["ticket_id"] = ticket_id
+    st.session_state[tab_key] = labels["ticket"]
+
+
+def on_pick(ticket_ids: list[int]) -> None:
+    """An agent's selected row opens its ticket (a team lead selects rows to assign them instead)."""
+    rows = st.session_state["queue"].selection.rows
+    if len(rows) == 1 and viewer.role not in service.LEAD_ROLES:
+        open_ticket(ticket_ids[rows[0]])
+
+
+if tabs["queue"].open is not False:  # the queue's filters show only where they act
     st.sidebar.subheader(tr("service.filters"))
     agents = data.read(sa.agents, viewer)
     wanted = sa.QueueFilter(
@@ -41,36 +61,42 @@ with tabs["queue"]:
         kinds=multi_filter("t_kind", "form.kind", m.TICKET_KINDS, lambda c: label("ticket_kind", c, current)),
         categories=multi_filter("t_category", "form.category", m.TICKET_CATEGORIES, lambda c: label("category", c, current)),
         channels=multi_filter("t_channel", "form.channel", m.TICKET_CHANNELS, lambda c: label("channel", c, current)),
-        states=multi_filter("t_state", "service.state", sa.STATE_ORDER, lambda c: tr(f"sla.state.{c}")),
+        states=multi_filter("t_state", "service.state", [*sa.STATE_ORDER, "none"], lambda c: tr(f"sla.state.{c}")),
         teams=multi_filter("t_team", "service.dim.team", data.read(sa.teams, viewer), str),
         assignee_ids=tuple(int(i) for i in multi_filter("t_assignee", "service.dim.agent", [str(i) for i in agents],
                                                          lambda i: agents.get(int(i), i))),
         mine=st.sidebar.toggle(tr("service.mine"), key="t_mine"))
-    tickets = data.read(sa.queue, viewer, wanted, now=now)
-    st.caption(tr("service.queue_count", n=len(tickets)))
-    shown = tickets.assign(
-        kind=[label("ticket_kind", v, current) for v in tickets["kind"]],
-        category=[label("category", v, current) for v in tickets["category"]],
-        priority=[label("priority", v, current) for v in tickets["priority"]],
-        status=[label("ticket_status", v, current) for v in tickets["status"]],
-        state=[tr(f"sla.state.{v}") for v in tickets["state"]],
-        clock=[tr(f"sla.metric.{v}") if isinstance(v, str) else "" for v in tickets["clock"]],
-        left=[_left(v) for v in tickets["minutes_left"]])
-    columns = ["ticket", "state", "clock", "left", "priority", "kind", "category", "status", "customer", "assignee", "created_at"]
-    picked = st.dataframe(shown[columns], hide_index=True, key="queue", on_select="rerun",
-                          selection_mode="multi-row" if viewer.role in service.LEAD_ROLES else "single-row",
-                          column_config={c: tr(f"service.col.{c}") for c in columns})
-    rows = picked.selection.rows if picked else []
-    if len(rows) == 1:
-        st.session_state["ticket_id"] = int(tickets.iloc[rows[0]]["ticket"])
-        st.caption(tr("service.opened_below", ticket=st.session_state["ticket_id"]))
-    if rows and viewer.role in service.LEAD_ROLES:
-        with st.form("bulk_assign"):
-            who = st.selectbox(tr("service.assign_to"), list(agents), format_func=lambda i: agents[i])
-            if st.form_submit_button(tr("service.assign", n=len(rows))):
-                done = data.write(service.assign, viewer, [int(tickets.iloc[r]["ticket"]) for r in rows], int(who))
-                st.session_state["flash"] = tr("service.assigned", n=done)
-                st.rerun()
+    with tabs["queue"]:
+        tickets = data.read(sa.queue, viewer, wanted, now=now)
+        st.caption(tr("service.queue_count", n=len(tickets)))
+        shown = tickets.assign(
+            kind=[label("ticket_kind", v, current) for v in tickets["kind"]],
+            category=[label("category", v, current) for v in tickets["category"]],
+            priority=[label("priority", v, current) for v in tickets["priority"]],
+            status=[label("ticket_status", v, current) for v in tickets["status"]],
+            state=[tr(f"sla.state.{v}") for v in tickets["state"]],
+            clock=[tr(f"sla.metric.{v}") if isinstance(v, str) else "" for v in tickets["clock"]],
+            left=[_left(v) for v in tickets["minutes_left"]])
+        columns = ["ticket", "state", "clock", "left", "priority", "kind", "category", "status", "customer", "assignee",
+                   "created_at"]
+        picked = st.dataframe(shown[columns], hide_index=True, key="queue",
+                              on_select=partial(on_pick, [int(i) for i in tickets["ticket"]]),
+                              selection_mode="multi-row" if viewer.role in service.LEAD_ROLES else "single-row",
+                              column_config={**{c: tr(f"service.col.{c}") for c in columns},
+                                             "created_at": st.column_config.DatetimeColumn(tr("service.col.created_at"),
+                                                                                           format="YYYY-MM-DD HH:mm")})
+        rows = picked.selection.rows if picked else []
+        if rows and viewer.role in service.LEAD_ROLES:
+            chosen = [int(tickets.iloc[r]["ticket"]) for r in rows]
+            if len(chosen) == 1:
+                st.button(tr("service.open_ticket", ticket=chosen[0]), on_click=open_ticket, args=(chosen[0],),
+                          icon=":material/open_in_new:")
+            with st.form("bulk_assign"):
+                who = st.selectbox(tr("service.assign_to"), list(agents), format_func=lambda i: agents[i])
+                if st.form_submit_button(tr("service.assign", n=len(rows))):
+                    done = data.write(service.assign, viewer, chosen, int(who))
+                    st.session_state["flash"] = tr("service.assigned", n=done)
+                    st.rerun()
 
 with tabs["ticket"]:
     ticket_panel(viewer, st.session_state.get("ticket_id") or st.query_params.get("ticket"), now)

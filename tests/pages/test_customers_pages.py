@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -73,7 +73,7 @@ def test_the_support_agent_has_no_list(monkeypatch: pytest.MonkeyPatch, seeded_u
 
 
 def test_the_360_view_and_logging_an_interaction(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
-    _, customer_id = _manager(seeded_url)
+    user_id, customer_id = _manager(seeded_url)
     at = _open(monkeypatch, seeded_url, "manager1", "views/customer.py", id=str(customer_id))
     assert {"Lifetime revenue", "Orders, last 12 months", "Last contact", "Open tickets", "Latest NPS score"} <= \
         {x.label for x in at.metric}
@@ -96,6 +96,27 @@ def test_the_360_view_and_logging_an_interaction(monkeypatch: pytest.MonkeyPatch
         assert s.scalar(select(func.count()).select_from(m.Interaction)) == before + 1
     timeline = at.dataframe[0].value
     assert len(timeline) == len(timeline_before) + 1 and timeline.iloc[0]["title"] == "Called about renewal"
+    # out-of-range values reach core (the widgets do not bound them) and each is refused under its field
+    next(t for t in at.text_input if t.label == "Subject").input("A very long call")
+    next(n for n in at.number_input if n.label == "Duration (minutes)").set_value(99_999)
+    next(d for d in at.date_input if d.label == "Follow-up date (creates a task)").set_value(date(2040, 1, 1))
+    next(b for b in at.button if b.label == "Save interaction").click().run()
+    messages = [e.value for e in at.error]
+    assert "Between 0 and 1440." in messages and any("days ahead" in e for e in messages), messages
+    assert messages[0].startswith("Nothing was saved")  # above the fields, not below them
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(m.Interaction)) == before + 1
+    # the navigation remembers the open customer and offers the ones viewed before
+    with Session(engine) as s:
+        first_code = s.scalar(select(m.Customer.code).where(m.Customer.id == customer_id))
+        other, other_code = s.execute(select(m.Customer.id, m.Customer.code).where(
+            m.Customer.owner_id == user_id, m.Customer.id != customer_id).order_by(m.Customer.id)).first()  # type: ignore[misc]
+    at.query_params["id"] = str(other)  # another customer...
+    at.switch_page("views/customer.py").run()
+    at.query_params.pop("id", None)  # ...then "Customer" from the navigation, with no id
+    at.switch_page("views/customer.py").run()
+    assert not at.exception and any(other_code in h.value for h in at.header)  # the open customer is remembered
+    assert any(o.startswith(first_code) for o in at.pills(key=f"recent_{other}").options)  # and the one before offered
 
 
 @pytest.mark.parametrize("form, button, field_label, message", [
