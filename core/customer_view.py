@@ -24,6 +24,7 @@ C, O, I, T, E, N = (m.Customer.__table__, m.Order.__table__, m.Interaction.__tab
                     m.TicketEvent.__table__, m.NpsResponse.__table__)
 TASKS, U = m.Task.__table__, m.User.__table__
 TIMELINE_KINDS = ("order", "interaction", "ticket", "nps")
+SLA_EVENTS = ("sla_warning", "sla_violation", "sla_success")  # written by the SLA engine's actions (service._fire)
 TIMELINE_COLUMNS = ["at", "kind", "title", "detail", "labels", "ref"]
 
 
@@ -68,7 +69,7 @@ def timeline(session: Session, viewer: Viewer, customer_id: int, *, kinds: tuple
         rows = session.execute(select(O.c.order_date, O.c.product_category, O.c.amount, O.c.sales_channel, O.c.id)
                                .where(O.c.customer_id == customer_id)).all()
         parts.append(pd.DataFrame({"at": [pd.Timestamp(r[0]) for r in rows], "kind": "order",
-                                   "title": "", "detail": [f"{float(r[2]):,.2f}" for r in rows],
+                                   "title": "", "detail": [f"¥{float(r[2]):,.2f}" for r in rows],
                                    "labels": [(("product", r[1]), ("sales_channel", r[3])) for r in rows],
                                    "ref": [r[4] for r in rows]}))
     if "interaction" in kinds:
@@ -79,13 +80,18 @@ def timeline(session: Session, viewer: Viewer, customer_id: int, *, kinds: tuple
                                    "labels": [(("channel", r[3]), ("direction", r[4]), ("outcome", r[5])) for r in rows],
                                    "ref": [r[6] for r in rows]}))
     if "ticket" in kinds:
-        rows = session.execute(select(E.c.at, T.c.kind, T.c.category, E.c.from_status, E.c.to_status, T.c.id, E.c.note)
+        # each step someone took (its note; the description on the opening row); the SLA engine's own events
+        # (met, at risk, breached) stay on the ticket's clocks, not one timeline row per clock
+        rows = session.execute(select(E.c.at, T.c.kind, T.c.category, E.c.action, E.c.to_status, T.c.id, E.c.note,
+                                      T.c.description)
                                .select_from(E.join(T, T.c.id == E.c.ticket_id))
-                               .where(T.c.customer_id == customer_id)).all()
+                               .where(T.c.customer_id == customer_id, func.coalesce(E.c.action, "").not_in(SLA_EVENTS))
+                               ).all()
         parts.append(pd.DataFrame({"at": [pd.Timestamp(r[0]) for r in rows], "kind": "ticket",
-                                   "title": [f"#{r[5]}" for r in rows], "detail": [r[6] or "" for r in rows],
-                                   "labels": [(("ticket_kind", r[1]), ("category", r[2]), ("ticket_status", r[4]))
-                                              for r in rows], "ref": [r[5] for r in rows]}))
+                                   "title": [f"#{r[5]}" for r in rows],
+                                   "detail": [(r[7] if r[3] == "created" else r[6]) or "" for r in rows],
+                                   "labels": [(("ticket_kind", r[1]), ("category", r[2]), ("service.event", r[3]),
+                                               ("ticket_status", r[4])) for r in rows], "ref": [r[5] for r in rows]}))
     if "nps" in kinds:
         rows = session.execute(select(N.c.responded_at, N.c.score, N.c.comment, N.c.touchpoint, N.c.id)
                                .where(N.c.customer_id == customer_id)).all()

@@ -24,12 +24,33 @@ def may_export(viewer: Viewer, what: str) -> bool:
     return viewer.role in EXPORT_ROLES.get(what, ())
 
 
+KPI_COLUMNS = ("kpi", "period", "value", "previous_period", "previous", "shown", "unit")
+
+
 def kpi_table(result: Cockpit, lang: str) -> pd.DataFrame:
-    """The cockpit's KPIs as a table: raw values (for analysis) beside the formatted ones."""
-    rows = [{"kpi": t(f"kpi.{k.key}", lang), "period": result.period.label(), "value": k.value,
-             "previous_period": result.previous.label(), "previous": k.previous,
-             "shown": formatting.value(k.value, k.unit, lang), "unit": k.unit} for k in result.kpis]
-    return pd.DataFrame(rows, columns=["kpi", "period", "value", "previous_period", "previous", "shown", "unit"])
+    """The cockpit's KPIs as a table, headed in `lang`: the value rounded for reading (rates as percent with
+    one decimal, money in cents) beside the text the card shows; open complaints and revenue at risk too."""
+
+    def rounded(number: float | None, unit: str) -> float | None:
+        if number is None:
+            return None
+        return round(100 * number, 1) if unit == "percent" else round(number, 2 if unit == "money" else 1)
+
+    rows = [{"kpi": t(f"kpi.{k.key}", lang), "period": result.period.label(), "value": rounded(k.value, k.unit),
+             "previous_period": result.previous.label(), "previous": rounded(k.previous, k.unit),
+             "shown": formatting.value(k.value, k.unit, lang), "unit": t(f"export.unit.{k.unit}", lang)}
+            for k in result.kpis]
+    complaints = result.open_complaints
+    as_of = f"{result.period.last_day:%Y-%m-%d}"
+    for key, number, unit, shown in (
+            ("open_complaints", complaints.open, "count",
+             t("export.open_complaints", lang, open=f"{complaints.open:,}", breached=f"{complaints.breached:,}",
+               at_risk=f"{complaints.at_risk:,}")),
+            ("revenue_at_risk", result.revenue_at_risk, "money", formatting.money(result.revenue_at_risk, lang))):
+        rows.append({"kpi": t(f"kpi.{key}", lang), "period": as_of, "value": rounded(float(number), unit),
+                     "previous_period": "", "previous": None, "shown": shown, "unit": t(f"export.unit.{unit}", lang)})
+    frame = pd.DataFrame(rows, columns=list(KPI_COLUMNS))
+    return frame.rename(columns={c: t(f"export.col.{c}", lang) for c in KPI_COLUMNS})
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:

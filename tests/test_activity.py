@@ -124,8 +124,16 @@ def test_a_ticket_starts_its_clocks_and_counts_in_the_cockpit_at_once(engine: En
         assert facts.summary_measures(s, month, Filters()) == facts.live_measures(s, month, Filters())
         open_ = cv.open_tickets(s, amy, world["mine"], now=NOW + timedelta(minutes=50))
         assert list(open_["first_response"]) == ["at_risk"] and list(open_["resolution"]) == ["running"]
-        events = cv.timeline(s, amy, world["mine"], kinds=("ticket",))
-        assert list(events["labels"]) == [(("ticket_kind", "complaint"), ("category", "billing"), ("ticket_status", "new"))]
+    with session_scope(engine) as s:  # the clocks breach: the engine writes its own events on the ticket
+        from core import service
+        service.tick(s, now=NOW + timedelta(hours=9))
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(m.TicketEvent).where(m.TicketEvent.action.like("sla%"))) >= 2
+        events = cv.timeline(s, amy, world["mine"], kinds=("ticket",))  # one row per step taken, not per SLA event
+        assert list(events["labels"]) == [(("ticket_kind", "complaint"), ("category", "billing"),
+                                           ("service.event", "created"), ("ticket_status", "new"))]
+        assert list(events["detail"]) == ["Charged twice this month"]  # the description on the opening row...
+        assert len(cv.timeline(s, amy, world["mine"], text="twice this")) == 1  # ...and found by the search
     with pytest.raises(FieldErrors) as err, session_scope(engine) as s:
         activity.create_ticket(s, amy, TicketForm(world["mine"], "complaint", "weather", "asap", "phone", "no"), now=NOW)
     assert set(err.value.errors) == {"category", "priority", "description"}

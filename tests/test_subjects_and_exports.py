@@ -74,3 +74,22 @@ def test_exports_are_audited_and_refused_without_the_right(seeded_url: str) -> N
         entry = audit.entries(s, action="export").iloc[0]
     assert entry["username"] == "exec" and '"rows": 13' in entry["details"] and "east" in entry["details"]
     assert exports.to_csv(__import__("pandas").DataFrame({"名称": ["客户"]})).startswith(b"\xef\xbb\xbf")
+
+
+def test_the_kpi_export_is_headed_in_the_language_rounded_and_complete(seeded_url: str) -> None:
+    from datetime import date, datetime
+
+    from core import exports, kpi
+    from core.db import make_engine, session_scope
+    from core.periods import Filters
+    from core.security import SYSTEM
+
+    with session_scope(make_engine(seeded_url)) as s:
+        result = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), viewer=SYSTEM, now=datetime.now())
+    table = exports.kpi_table(result, "zh")
+    assert list(table.columns) == ["指标", "期间", "数值", "上期", "上期数值", "显示值", "单位"]
+    assert len(table) == len(result.kpis) + 2  # open complaints and revenue at risk too
+    for value in table["数值"].dropna():
+        assert round(float(value), 2) == float(value)  # no binary-float tails
+    repurchase = table[table["指标"] == exports.t("kpi.repurchase_rate", "zh")].iloc[0]
+    assert repurchase["数值"] == round(100 * result.kpi("repurchase_rate").value, 1) and repurchase["单位"] == "%"

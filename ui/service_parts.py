@@ -115,7 +115,10 @@ def ticket_panel(viewer: Viewer, ticket_id: object, now: datetime) -> None:
                for c in ("due_at", "completed_at", "breached_at")}})
     events = view.events.assign(action=[tr(f"service.event.{a}") if a else "" for a in view.events["action"]],
                                 from_status=[label("ticket_status", v, current) if v else "" for v in view.events["from_status"]],
-                                to_status=[label("ticket_status", v, current) if v else "" for v in view.events["to_status"]])
+                                to_status=[label("ticket_status", v, current) if v else "" for v in view.events["to_status"]],
+                                # the SLA engine's events name their clock in the note
+                                note=[tr(f"sla.metric.{n}") if str(a or "").startswith("sla_") and n else (n or "")
+                                      for a, n in zip(view.events["action"], view.events["note"])])
     with st.expander(tr("service.history", n=len(events))):
         st.dataframe(events, hide_index=True, placeholder="", column_config={
             **{c: tr(f"service.event_col.{c}") for c in events.columns},

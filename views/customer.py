@@ -97,10 +97,12 @@ with tabs[0]:
     since, until = span if isinstance(span, tuple) and len(span) == 2 else (None, None)
     events = data.read(cv.timeline, viewer, profile.id, kinds=tuple(kinds), since=since, until=until, text=text)
     st.caption(tr("timeline.count", n=len(events)))
-    shown = events.assign(kind=[tr(f"timeline.kind.{k}") for k in events["kind"]],
+    shown = events.assign(at=[f"{at:%Y-%m-%d}" if kind == "order" else f"{at:%Y-%m-%d %H:%M}"  # orders have a day only
+                              for at, kind in zip(events["at"], events["kind"])],
+                          kind=[tr(f"timeline.kind.{k}") for k in events["kind"]],
                           status=[" · ".join(label(g, c, current) for g, c in pairs if c) for pairs in events["labels"]])
     st.dataframe(shown[["at", "kind", "title", "detail", "status"]], hide_index=True, height=420,
-                 column_config={"at": st.column_config.DatetimeColumn(tr("timeline.at"), format="YYYY-MM-DD HH:mm"),
+                 column_config={"at": tr("timeline.at"),
                                 "kind": tr("timeline.kind"), "title": tr("timeline.title"),
                                 "detail": tr("timeline.detail"), "status": tr("timeline.status")})
 with tabs[1]:
