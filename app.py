@@ -13,6 +13,11 @@ from ui import context
 from ui.auth import password_form, require_viewer
 
 st.set_page_config(page_title="CRM Cockpit", page_icon=":material/monitoring:", layout="wide")
+# KPI cards: the previous-period line wraps under the change instead of being cut off ("上期 ¥243.…")
+st.html("""<style>
+div:has(> [data-testid='stMetricDeltaDescription']) { flex-wrap: wrap; row-gap: 0.25rem; }
+[data-testid='stMetricDelta'] { flex-shrink: 0; }
+</style>""")
 context.engine()  # opens (and on first start seeds) the store, or shows why it cannot
 ROOT = Path(__file__).resolve().parent
 DEFINITIONS = [

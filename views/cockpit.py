@@ -1,5 +1,7 @@
 """The executive cockpit: KPI cards with deltas, base structure, trends, complaint SLA, churn warnings."""
 
+from functools import partial
+
 import streamlit as st
 
 from core import charts, exports, formatting
@@ -44,18 +46,17 @@ order = ["active_customers", "new_customers", "revenue", "average_order_value", 
          "lead_conversion_rate", "lifetime_value", "churn_rate", "nps", "csat",
          "first_response_sla", "resolution_sla", "complaint_rate"]
 st.subheader(tr("cockpit.section.kpis"))
-columns = st.columns(5)
-for index, key in enumerate(order):
-    with columns[index % 5]:
-        kpi_card(kpis[key], note=notes.get(key))
 complaints = result.open_complaints
-with columns[len(order) % 5]:
-    plain_card("kpi.open_complaints", f"{complaints.open:,}",
-               tr("cockpit.open_detail", breached=complaints.breached, at_risk=complaints.at_risk))
 at_risk_customers = int(result.tiers.loc[result.tiers["tier"] == "churn_risk", "customers"].sum())
-with columns[(len(order) + 1) % 5]:
-    plain_card("kpi.revenue_at_risk", formatting.money(result.revenue_at_risk, current),
-               tr("cockpit.at_risk_detail", customers=f"{at_risk_customers:,}"))
+cards = [partial(kpi_card, kpis[key], note=notes.get(key)) for key in order] + [
+    partial(plain_card, "kpi.open_complaints", f"{complaints.open:,}",
+            tr("cockpit.open_detail", breached=complaints.breached, at_risk=complaints.at_risk)),
+    partial(plain_card, "kpi.revenue_at_risk", formatting.money(result.revenue_at_risk, current),
+            tr("cockpit.at_risk_detail", customers=f"{at_risk_customers:,}"))]
+for first in range(0, len(cards), 5):  # one row of columns per five cards: a phone stacks them in reading order
+    for column, card in zip(st.columns(5), cards[first:first + 5]):
+        with column:
+            card()
 
 st.subheader(tr("cockpit.section.segments"))
 left, right = st.columns(2)

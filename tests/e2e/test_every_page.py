@@ -154,6 +154,9 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
 
         page = as_user("executive")  # the cockpit, its KPI export, and the voice of the customer
         check_page(page, lang, "cockpit")
+        cut = page.evaluate("""() => Array.from(document.querySelectorAll("[data-testid='stMetricDeltaDescription'] p"))
+            .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent)""")
+        assert not cut, f"cockpit ({lang}): previous-period values cut off: {cut}"
         kpis = read_rows(downloads(page, tmp_path, lang, "cockpit", 1)[0])
         assert len(kpis) > 10
         page.goto(f"{server}/voice?{q}")
