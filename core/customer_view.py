@@ -6,6 +6,7 @@ indexes), after the same scope check as the profile: a customer outside the view
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -175,7 +176,27 @@ def open_tickets(session: Session, viewer: Viewer, customer_id: int, *, now: dat
 
 # --- tasks ---------------------------------------------------------------------------------------------
 
-TASK_COLUMNS = ["task", "customer_id", "code", "name", "title", "due_date", "owner", "done_at", "overdue"]
+TASK_COLUMNS = ["task", "customer_id", "code", "name", "title", "due_date", "owner", "done_at", "source", "overdue"]
+# titles the system writes (service.follow_up callers), shown in the reader's language by task_title
+_MADE_TITLES = {"detractor": re.compile(r"^NPS (?P<score>\d+): call back$"),
+                "low_csat": re.compile(r"^CSAT (?P<score>\d+) on ticket #(?P<ticket>\d+)$"),
+                "sla": re.compile(r"^SLA (?P<action>\w+): #(?P<ticket>\d+) (?P<metric>\w+)$")}
+
+
+def task_title(title: str, source: str | None, lang: str) -> str:
+    """A task's title in `lang`: the ones the system made (call-backs, SLA actions) are composed from their
+    parts; a title someone typed shows as typed."""
+    from core.i18n import t
+
+    pattern = _MADE_TITLES.get(source or "")
+    match = pattern.match(title) if pattern else None
+    if match is None:
+        return title
+    parts = match.groupdict()
+    if "metric" in parts:
+        parts["metric"] = t(f"sla.metric.{parts['metric']}", lang)
+        parts["action"] = t(f"service.event.sla_{parts['action']}", lang)
+    return t(f"task.made.{source}", lang, **parts)
 
 
 def _tasks(session: Session, stmt, today: date) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -188,7 +209,7 @@ def _tasks(session: Session, stmt, today: date) -> pd.DataFrame:  # type: ignore
 
 def _task_select():  # type: ignore[no-untyped-def]
     return (select(TASKS.c.id, C.c.id, C.c.code, C.c.name, TASKS.c.title, TASKS.c.due_date,
-                   U.c.display_name, TASKS.c.done_at)
+                   U.c.display_name, TASKS.c.done_at, TASKS.c.source)
             .select_from(TASKS.join(C, C.c.id == TASKS.c.customer_id).outerjoin(U, U.c.id == TASKS.c.owner_id)))
 
 

@@ -192,3 +192,12 @@ def test_only_export_roles_may_export(engine: Engine, fixture) -> None:  # type:
         assert count_customers(s, ANALYST, CustomerQuery(), TEST_KEYRING, now=NOW) == 6
         with pytest.raises(PermissionDenied):
             count_customers(s, Viewer(9, "agent", "Agent", "support_agent"), CustomerQuery(), TEST_KEYRING)
+
+
+def test_tasks_the_system_made_read_in_the_page_language() -> None:
+    from core.customer_view import task_title
+
+    assert task_title("NPS 3: call back", "detractor", "zh") == "回访：NPS 评分 3"
+    assert task_title("CSAT 2 on ticket #17", "low_csat", "en") == "Call back: CSAT 2 on ticket #17"
+    assert task_title("SLA violation: #5 first_response", "sla", "zh") == "SLA 违约：工单 #5，首次响应"
+    assert task_title("Send the quote", "follow_up", "zh") == "Send the quote"  # typed by a person: as typed

@@ -132,7 +132,8 @@ with tabs[2]:
         st.caption(tr("list.no_tasks"))
     for row in tasks.itertuples():
         done = row.done_at is not None and str(row.done_at) != "NaT"
-        line = plain(f"{row.due_date:%Y-%m-%d} · {row.title} · {row.owner or tr('common.none')}")
+        line = plain(f"{row.due_date:%Y-%m-%d} · {cv.task_title(row.title, row.source, current)} · "
+                     f"{row.owner or tr('common.none')}")
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.markdown(f"~~{line}~~" if done else (f":red[{line}] ({tr('task.overdue')})" if row.overdue else line))
         if not done and activity.may_write(viewer, "task") and right.button(tr("task.done"), key=f"task_{row.task}"):

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import exports, formatting
 from core.customer_list import PAGE_SIZES, SORTS
-from core.customer_view import my_open_tasks, open_task_counts
+from core.customer_view import my_open_tasks, open_task_counts, task_title
 from core.errors import ValidationError
 from core.i18n import label
 from ui import data
@@ -37,7 +37,8 @@ if viewer.role == "account_manager":
         else:
             if counts.open > len(tasks):
                 st.caption(tr("list.tasks_first", n=len(tasks)))
-            st.dataframe(tasks.assign(overdue=[tr("common.yes") if o else "" for o in tasks["overdue"]])
+            st.dataframe(tasks.assign(overdue=[tr("common.yes") if o else "" for o in tasks["overdue"]],
+                                      title=[task_title(t, s, current) for t, s in zip(tasks["title"], tasks["source"])])
                          [["due_date", "code", "name", "title", "overdue"]], hide_index=True, key="tasks_grid",
                          on_select=partial(open_row, "tasks_grid", [int(i) for i in tasks["customer_id"]]),
                          selection_mode="single-row", column_config={"due_date": st.column_config.DateColumn(tr("task.due")),
