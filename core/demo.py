@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -508,15 +509,23 @@ def protect_contacts(customers: dict[str, object], keyring: Keyring) -> None:
 
 
 def seed_demo(engine: Engine, *, customers: int, keyring: Keyring, seed: int = 42, today: date | None = None,
-              replace: bool = False, demo_password: str | None = None) -> SeedReport:
+              replace: bool = False, demo_password: str | None = None,
+              progress: Callable[[str, float], None] | None = None) -> SeedReport:
     """Write a demo data set in one transaction, then rebuild the summary tables.
 
     Refuses a database that already holds customers unless `replace` is set (which wipes all rows).
     Demo users exist only here: their passwords are `demo_password`, or random and returned once.
+    `progress(phase, share done)` is told as each phase starts (generate, insert, summaries, service, done),
+    so a first start can show how far it is.
     """
     from core import facts
 
+    def step(phase: str, share: float) -> None:
+        if progress is not None:
+            progress(phase, share)
+
     started = time.perf_counter()
+    step("generate", 0.0)
     with session_scope(engine) as session:
         existing = session.scalar(select(func.count()).select_from(m.Customer)) or 0
         if existing and not replace:
@@ -527,6 +536,7 @@ def seed_demo(engine: Engine, *, customers: int, keyring: Keyring, seed: int = 4
     report.passwords, hashes = _demo_passwords(list(tables["users"]["username"]), demo_password)  # type: ignore[arg-type]
     tables["users"]["password_hash"] = [hashes[u] for u in tables["users"]["username"]]  # type: ignore[index]
     report.phases["generate"] = time.perf_counter() - started
+    step("insert", 0.15)
     with engine.begin() as conn:
         for model in [m.CustomerStat, m.SegmentFact, m.PeriodFact, m.AuditLog, m.TicketSla, m.SlaFiring, m.Task,
                       m.FormSubmission, *reversed(RAW_TABLES)]:
@@ -546,12 +556,15 @@ def seed_demo(engine: Engine, *, customers: int, keyring: Keyring, seed: int = 4
                                                      {"key": "demo_seed", "value": str(seed)}])
     del tables
     report.phases["insert"] = time.perf_counter() - started - report.phases["generate"]
+    step("summaries", 0.55)
     with session_scope(engine) as session:
         facts.rebuild_all(session, as_of=today or date.today())
         # the service desk's policies and clocks over the generated history (tiers come from the stats above)
+        step("service", 0.8)
         now = datetime.combine(today, datetime.min.time()) if today else datetime.now()
         service.rebuild_ticket_sla(session, now=now)
         _closed_loop_history(session, now)
+    step("done", 1.0)
     report.seconds = time.perf_counter() - started
     report.phases["summaries"] = report.seconds - report.phases["insert"] - report.phases["generate"]
     return report

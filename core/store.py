@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
 
 from sqlalchemy import Engine, func, select
@@ -17,8 +18,10 @@ log = logging.getLogger("crm.store")
 Store = Engine  # what the UI holds and hands back to core: an engine at the latest schema
 
 
-def open_store(settings: Settings, keyring: Keyring, *, seed_demo_if_empty: bool = False) -> Store:
-    """Engine at the latest schema; on the default SQLite file an empty store is seeded with the demo.
+def open_store(settings: Settings, keyring: Keyring, *, seed_demo_if_empty: bool = False,
+               progress: Callable[[str, float], None] | None = None) -> Store:
+    """Engine at the latest schema; on the default SQLite file an empty store is seeded with the demo
+    (`progress` follows the seed's phases).
 
     Only the default database is seeded automatically: a server a team points us at stays untouched.
     """
@@ -28,8 +31,13 @@ def open_store(settings: Settings, keyring: Keyring, *, seed_demo_if_empty: bool
     if seed_demo_if_empty and settings.is_default_database and settings.demo_customers > 0 and empty:
         from core.demo import seed_demo
 
+        def told(phase: str, share: float) -> None:
+            log.warning("Demo data: %s (%.0f%%)", phase, 100 * share)  # the terminal follows the first start too
+            if progress is not None:
+                progress(phase, share)
+
         report = seed_demo(engine, customers=settings.demo_customers, seed=settings.demo_seed, keyring=keyring,
-                           demo_password=settings.demo_password)
+                           demo_password=settings.demo_password, progress=told)
         if settings.demo_password is None:
             log.warning("Demo users created; their passwords (shown once):\n%s",
                         "\n".join(f"  {user:12} {password}" for user, password in report.passwords.items()))
@@ -85,6 +93,18 @@ def _rebuild_stale_summaries(engine: Engine) -> None:
             facts.rebuild_all(session, as_of=date.today())
         if facts.get_meta(session, "ticket_sla_as_of") is None:  # a store from before the service desk
             service.rebuild_ticket_sla(session, now=datetime.now())
+
+
+def needs_demo(settings: Settings) -> bool:
+    """Whether opening this store would seed the demo (the default file, demo on, no customers yet)."""
+    if not (settings.is_default_database and settings.demo_customers > 0):
+        return False
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        return is_empty(engine)
+    finally:
+        engine.dispose()
 
 
 def is_empty(engine: Engine) -> bool:

@@ -27,3 +27,18 @@ def test_stale_summaries_are_rebuilt_on_open(seeded_url: str) -> None:
 def test_a_store_other_than_the_default_is_never_seeded(sqlite_url: str) -> None:
     engine = open_store(Settings(database_url=sqlite_url, demo_customers=50), TEST_KEYRING, seed_demo_if_empty=True)
     assert is_empty(engine)
+
+
+def test_the_first_seed_reports_its_progress(sqlite_url: str) -> None:
+    from core.db import make_engine, migrate
+    from core.demo import seed_demo
+    from tests.conftest import TEST_KEYRING
+
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    told: list[tuple[str, float]] = []
+    seed_demo(engine, customers=60, seed=3, keyring=TEST_KEYRING, demo_password="demo-pass-2026",
+              progress=lambda phase, share: told.append((phase, share)))
+    assert [phase for phase, _ in told] == ["generate", "insert", "summaries", "service", "done"]
+    shares = [share for _, share in told]
+    assert shares == sorted(shares) and shares[-1] == 1.0

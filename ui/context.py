@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 from core.errors import CrmError
 from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, error_text, t
@@ -34,11 +36,34 @@ def _engine(database_url: str, demo_customers: int, demo_seed: int, demo_passwor
                                demo_password=demo_password), keyring(), seed_demo_if_empty=True)
 
 
+_FIRST_START = threading.Lock()
+_checked: set[str] = set()
+
+
+def _first_start(config: Settings) -> None:
+    """The first start on the default file seeds the demo here, with a progress bar, outside the cached engine
+    (a cached function would replay the bar on every later page). Once per process and store; a second
+    session arriving meanwhile waits for the first."""
+    from core.store import open_store, needs_demo
+
+    with _FIRST_START:
+        if config.database_url in _checked:
+            return
+        if needs_demo(config):
+            bar = st.progress(0.0, text=tr("app.seed.generate"))
+            open_store(config, keyring(), seed_demo_if_empty=True,
+                       progress=lambda phase, share: bar.progress(share, text=tr(f"app.seed.{phase}")))
+            bar.empty()
+        _checked.add(config.database_url)
+
+
 def engine() -> Store:
     """The store, migrated and (first start, default database) seeded; a CrmError stops the page with a message."""
     config = settings()
     try:
-        with st.spinner(tr("app.preparing", seconds=max(5, config.demo_customers // 500))):
+        if config.database_url not in _checked:
+            _first_start(config)
+        with st.spinner(tr("app.preparing")):
             return _engine(config.database_url, config.demo_customers, config.demo_seed, config.demo_password)
     except CrmError as err:
         st.error(tr("app.store_error", message=str(err)))

@@ -91,6 +91,7 @@ tabs = st.tabs([tr("customer.tab.timeline"), tr("customer.tab.charts"), tr("cust
 with tabs[0]:
     left, middle, right = st.columns([2, 2, 2])
     kinds = left.multiselect(tr("timeline.kinds"), cv.TIMELINE_KINDS, default=list(cv.TIMELINE_KINDS),
+                             placeholder=tr("timeline.kinds.none"),
                              format_func=lambda k: tr(f"timeline.kind.{k}"))
     span = middle.date_input(tr("timeline.range"), value=(), format="YYYY-MM-DD")
     text = right.text_input(tr("timeline.search"))

@@ -70,6 +70,7 @@ st.subheader(tr("voice.comments"))
 left, right = st.columns([2, 1])
 text = left.text_input(tr("voice.search"), key="voice_text")
 wanted = right.multiselect(tr("voice.categories"), ("promoter", "passive", "detractor"), key="voice_cat",
+                           placeholder=tr("common.all"),
                            format_func=lambda c: tr(f"nps.{c}"))
 found = data.read(voice.comments, viewer, filters, start=start, end=end, text=text, categories=tuple(wanted))
 st.dataframe(found.assign(category=[tr(f"nps.{c}") for c in found["category"]],

@@ -34,6 +34,7 @@ KEYS = {k for k in catalog("en") if "." in k}
 CODES = {k.rsplit(".", 1)[1] for k in catalog("en") if k.rsplit(".", 1)[0] in CODE_GROUPS} - {"other", "none", "email"}
 RAW = re.compile(r"(?<![\w@.*-])(" + "|".join(sorted(map(re.escape, CODES), key=len, reverse=True)) + r")(?![\w@.*-])")
 
+STREAMLIT_ENGLISH = ("Choose an option", "Choose options", "No options to select", "No results")
 TEXT_JS = """(skip) => {
   const parts = [document.body.innerText];
   document.querySelectorAll(".js-plotly-plot text").forEach(e => parts.push(e.textContent));
@@ -89,6 +90,7 @@ def check_page(page, lang: str, where: str, *, free_text: tuple[int, ...] = ()) 
         keys = {token for token in re.findall(r"[a-z_]+(?:\.[a-z0-9_]+)+", text) if token in KEYS}
         problems += [f"catalog key {k} shown" for k in sorted(keys)]
         problems += [f"raw code '{c}' shown" for c in sorted(set(RAW.findall(text)))]
+        problems += [f"Streamlit's own English '{w}' shown" for w in STREAMLIT_ENGLISH if w in text]
     for ticks in page.evaluate(MONTH_AXES_JS):
         months = [t for t in ticks if MONTH.match(t)]
         if months != sorted(months):
