@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import models as m
 from core.db import make_engine, session_scope
@@ -34,6 +34,9 @@ KEYS = {k for k in catalog("en") if "." in k}
 CODES = {k.rsplit(".", 1)[1] for k in catalog("en") if k.rsplit(".", 1)[0] in CODE_GROUPS} - {"other", "none", "email"}
 RAW = re.compile(r"(?<![\w@.*-])(" + "|".join(sorted(map(re.escape, CODES), key=len, reverse=True)) + r")(?![\w@.*-])")
 
+CARD_ORDER = ["active_customers", "new_customers", "revenue", "average_order_value", "repurchase_rate",
+              "lead_conversion_rate", "lifetime_value", "churn_rate", "nps", "csat", "first_response_sla",
+              "resolution_sla", "complaint_rate"]  # views/cockpit.py
 STREAMLIT_ENGLISH = ("Choose an option", "Choose options", "No options to select", "No results")
 TEXT_JS = """(skip) => {
   const parts = [document.body.innerText];
@@ -143,7 +146,10 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         manager = s.execute(select(m.User.id).where(m.User.username == "manager1")).scalar_one()
         own = s.scalar(select(m.Customer.id).where(m.Customer.owner_id == manager).order_by(m.Customer.id))
         anyone = s.scalar(select(m.Customer.id).where(m.Customer.owner_id != manager).order_by(m.Customer.id))
-        ticket = s.scalar(select(m.Ticket.id).where(m.Ticket.status == "closed").order_by(m.Ticket.id.desc()))
+        ticket, resolution = s.execute(select(m.Ticket.id, m.Ticket.resolution).where(m.Ticket.status == "closed",
+                                                                                     m.Ticket.resolution.is_not(None))
+                                       .order_by(m.Ticket.id.desc())).first()  # type: ignore[misc]
+        first_code, last_code = s.scalar(select(func.min(m.Customer.code))), s.scalar(select(func.max(m.Customer.code)))
     q = f"lang={lang}"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -159,6 +165,15 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         cut = page.evaluate("""() => Array.from(document.querySelectorAll("[data-testid='stMetricDeltaDescription'] p"))
             .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent)""")
         assert not cut, f"cockpit ({lang}): previous-period values cut off: {cut}"
+        if lang == "zh":  # on a phone the cards stack in reading order, row by row
+            page.set_viewport_size({"width": 390, "height": 3000})
+            settle(page)
+            tops = page.evaluate("""() => Array.from(document.querySelectorAll("[data-testid='stMetric'] [data-testid='stMetricLabel']"))
+                .map(e => [e.getBoundingClientRect().top, e.textContent.trim()])""")
+            keys = [*CARD_ORDER, "open_complaints", "revenue_at_risk"]
+            assert [label for _, label in sorted(tops)] == [catalog(lang)[f"kpi.{k}"] for k in keys]
+            page.set_viewport_size({"width": 1440, "height": 1800})
+            settle(page)
         kpis = read_rows(downloads(page, tmp_path, lang, "cockpit", 1)[0])
         assert len(kpis) > 10
         page.goto(f"{server}/voice?{q}")
@@ -174,6 +189,23 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
             flat = " ".join(str(c) for r in rows[1:] for c in r if c is not None)
             assert MASKED_PHONE.search(flat) and not re.search(r"(?<![\d.])1\d{10}(?![\d.])", flat)  # masked, never in clear
             assert not re.search(r"\d\.\d{3,}", flat), "money in cents, not binary-float tails"
+        if lang == "en":  # a header click sorts the whole list in the database, a second click reverses it
+            codes = [first_code, last_code]
+            grid = page.locator("[data-testid='stDataFrame']").first
+            box = grid.bounding_box()
+            for x in range(20, 400, 25):  # the first sortable header from the left is the code column
+                page.mouse.click(box["x"] + x, box["y"] + 17)
+                settle(page)
+                if "sort=code" in page.url:
+                    break
+            assert "sort=code" in page.url and "asc=1" in page.url
+            page.wait_for_function("(code) => document.querySelector(\"[data-testid='glide-cell-1-0']\")?.textContent === code",
+                                   arg=codes[0], timeout=30_000)  # the first customer of all pages, not of this one
+            page.mouse.click(box["x"] + x, box["y"] + 17)
+            settle(page)
+            assert "asc=1" not in page.url
+            page.wait_for_function("(code) => document.querySelector(\"[data-testid='glide-cell-1-0']\")?.textContent === code",
+                                   arg=codes[1], timeout=30_000)
         page.goto(f"{server}/customer?id={anyone}&{q}")
         text = click_tabs(page, lang, "customer 360 (analyst)")
         assert MASKED_PHONE.search(text), "the masked phone shows as stored (no Markdown bold)"
@@ -184,9 +216,22 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         page.goto(f"{server}/customer?id={own}&{q}")
         click_tabs(page, lang, "customer 360 (manager)")
 
+        if lang == "en":  # an agent's selected queue row opens the ticket
+            page = as_user("agent")
+            page.goto(f"{server}/service?{q}")
+            settle(page)
+            grid = page.locator("[data-testid='stDataFrame']").first
+            box = grid.bounding_box()
+            first = page.locator("[data-testid='glide-cell-1-0']").text_content()
+            page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+            page.locator("[data-testid='stTabs'] [role='tab'][aria-selected='true']").filter(has_text="Ticket").wait_for(
+                timeout=30_000)
+            page.locator("h3").filter(has_text=f"#{first}").first.wait_for(timeout=30_000)
+
         page = as_user("lead")  # the queue, one ticket's history and SLA, analytics and their exports
-        page.goto(f"{server}/service?ticket={ticket}&{q}")
-        click_tabs(page, lang, "service (team lead)")
+        page.goto(f"{server}/service?ticket={ticket}&{q}")  # a link to a ticket opens its tab
+        text = click_tabs(page, lang, "service (team lead)")
+        assert resolution in text  # what the desk recorded is shown again
         page.locator("[data-testid='stTabs'] [role='tab']").nth(2).click()
         settle(page)
         for path in downloads(page, tmp_path, lang, "service", 2):
