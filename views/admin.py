@@ -29,8 +29,9 @@ with users_tab:
                    tr("admin.col.active"): bool(u["active"])} for u in users], hide_index=True)
 
 
-    def admin_write(function, done: str, **values: object) -> None:  # type: ignore[no-untyped-def]
-        """One user-management write; on success the page reruns, so every list shows the change."""
+    def admin_write(function, done: str, *, renew: str | None = None, **values: object) -> None:  # type: ignore[no-untyped-def]
+        """One user-management write; on success the page reruns, so every list shows the change, and the
+        form named `renew` starts empty (a refused one keeps what was typed)."""
         try:
             with session_scope(context.engine()) as session:
                 function(session, actor=viewer, **values)
@@ -38,11 +39,13 @@ with users_tab:
             st.error(tr("admin.refused", reason=reason(err)))
         else:
             st.session_state["flash"] = done
+            if renew:
+                st.session_state[renew] = st.session_state.get(renew, 0) + 1
             st.rerun()
 
 
     left, right = st.columns(2)
-    with left, st.form("create_user", clear_on_submit=True):
+    with left, st.form(f"create_user_{st.session_state.get('create_form', 0)}"):
         st.subheader(tr("admin.create"))
         username = st.text_input(tr("admin.col.username"))
         display_name = st.text_input(tr("admin.col.name"))
@@ -52,7 +55,8 @@ with users_tab:
         team = st.text_input(tr("admin.col.team"))
         password = st.text_input(tr("admin.initial_password"), type="password")
         if st.form_submit_button(tr("admin.create_submit")):
-            admin_write(security.create_user, tr("admin.created", username=username.strip().lower()), username=username,
+            admin_write(security.create_user, tr("admin.created", username=username.strip().lower()), renew="create_form",
+                        username=username,
                         display_name=display_name, role=role, password=password, email=email or None, team=team or None)
     with right:
         st.subheader(tr("admin.change"))
@@ -65,10 +69,11 @@ with users_tab:
         if st.form_submit_button(tr("admin.change_submit")):
             admin_write(security.change_user, tr("admin.changed", username=who), username=who, role=new_role,
                         active=active)
-    with right, st.form(f"reset_{who}", clear_on_submit=True):
+    with right, st.form(f"reset_{who}_{st.session_state.get('reset_form', 0)}"):
         new_password = st.text_input(tr("admin.reset_password"), type="password", help=tr("admin.reset_password.help"))
         if st.form_submit_button(tr("admin.reset_submit")):
-            admin_write(security.reset_password, tr("admin.reset_done", username=who), username=who, new=new_password)
+            admin_write(security.reset_password, tr("admin.reset_done", username=who), renew="reset_form", username=who,
+                        new=new_password)
     st.subheader(tr("admin.locked"))
     if not locked:
         st.caption(tr("admin.locked.none"))

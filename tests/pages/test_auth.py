@@ -109,6 +109,20 @@ def test_admin_page_renders_every_tab(monkeypatch: pytest.MonkeyPatch, seeded_ur
     assert not at.exception and len(at.tabs) == 3
     at.text_input(key="subject_code").input("C0000005").run()
     assert not at.exception and any("C0000005" in t.value for t in at.text)  # user text as text
+    # a new user: no role is chosen for the administrator, and once created the user is in the list at once
+    form = {t.label: t for t in at.text_input}
+    form["Username"].input("nora")
+    form["Display name"].input("Nora Li")
+    form["Initial password (at least 10 characters)"].input("first-pass-1")
+    create = next(b for b in at.button if b.label == "Create user")
+    create.click().run()
+    assert any("Choose a role" in e.value for e in at.error)  # refused in words, nothing created...
+    assert {t.label: t for t in at.text_input}["Username"].value == "nora"  # ...and nothing typed is lost
+    next(s for s in at.selectbox if s.label == "Role" and s.value is None).select("analyst")
+    next(b for b in at.button if b.label == "Create user").click().run()
+    assert not at.exception and any("User nora created" in s.value for s in at.success)
+    assert "nora" in list(at.dataframe[0].value["Username"])
+    assert {t.label: t for t in at.text_input}["Username"].value == ""  # a fresh form for the next one
 
 
 def test_every_page_survives_an_empty_store(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
