@@ -66,20 +66,19 @@ class CustomerQuery:
     descending: bool = True
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.sort not in SORTS:
-            problems.append(f"unknown sort column {self.sort!r}")
-        if self.contact is not None and self.contact not in CONTACT_AGES:
-            problems.append(f"unknown last-contact choice {self.contact!r}")
-        if any(c not in NPS_CATEGORIES for c in self.nps):
-            problems.append("unknown NPS category")
-        for low, high, what in ((self.revenue_min, self.revenue_max, "revenue"),
-                                (self.since_from, self.since_to, "customer-since dates"),
-                                (self.last_order_from, self.last_order_to, "last-order dates")):
+        problems, keys = [], []  # the English text for logs and the CLI; the first key for the page
+        if self.sort not in SORTS or (self.contact is not None and self.contact not in CONTACT_AGES) or \
+                any(c not in NPS_CATEGORIES for c in self.nps):
+            problems.append(f"unknown choice in sort {self.sort!r}, last contact {self.contact!r} or NPS {self.nps!r}")
+            keys.append("error.unknown_choice")
+        for low, high, what, key in ((self.revenue_min, self.revenue_max, "revenue", "error.range.revenue"),
+                                     (self.since_from, self.since_to, "customer-since dates", "error.range.since"),
+                                     (self.last_order_from, self.last_order_to, "last-order dates", "error.range.last_order")):
             if low is not None and high is not None and low > high:
                 problems.append(f"the {what} range ends before it starts")
+                keys.append(key)
         if problems:
-            raise ValidationError("; ".join(problems).capitalize() + ".")
+            raise ValidationError("; ".join(problems).capitalize() + ".", key=keys[0])
 
     def filters(self) -> Filters:
         return Filters(self.regions, self.industries, self.kinds, self.owner_ids)
@@ -103,7 +102,7 @@ class CustomerPage:
 
 def require_list(viewer: Viewer) -> None:
     if viewer.role not in LIST_ROLES:
-        raise PermissionDenied("Your role may not open the customer list.")
+        raise PermissionDenied("Your role may not open the customer list.", key="error.role_may_not")
 
 
 def _like(text: str) -> str:
@@ -207,7 +206,8 @@ def customer_page(session: Session, viewer: Viewer, query: CustomerQuery, keyrin
                   page_size: int = 50, now: datetime | None = None) -> CustomerPage:
     """One page of the filtered, sorted list and the total count (page numbers from 1; past the end: the last)."""
     if page_size not in PAGE_SIZES:
-        raise ValidationError(f"A page holds {', '.join(map(str, PAGE_SIZES))} rows.")
+        raise ValidationError(f"A page holds {', '.join(map(str, PAGE_SIZES))} rows.", key="error.page_size",
+                              sizes=", ".join(map(str, PAGE_SIZES)))
     now = now or datetime.now()
     total = count_customers(session, viewer, query, keyring, now=now)
     page = min(max(1, page), max(1, -(-total // page_size)))
@@ -258,15 +258,16 @@ def export_customers(session: Session, viewer: Viewer, query: CustomerQuery, key
     The audit entry is written in the caller's transaction, with the row count and the query.
     """
     if not exports.may_export(viewer, "customers"):
-        raise PermissionDenied("Your role may not export the customer list.")
+        raise PermissionDenied("Your role may not export the customer list.", key="error.role_may_not")
     if fmt not in EXPORT_FORMATS:
-        raise ValidationError(f"Export as {' or '.join(EXPORT_FORMATS)}.")
+        raise ValidationError(f"Export as {' or '.join(EXPORT_FORMATS)}.", key="error.role_may_not")
     now = now or datetime.now()
     if fmt == "xlsx":
         total = count_customers(session, viewer, query, keyring, now=now)
         if total > XLSX_MAX_ROWS:
             raise ValidationError(f"{total:,} rows do not fit in one Excel sheet ({XLSX_MAX_ROWS:,} at most); "
-                                  "export as CSV or narrow the filters.")
+                                  "export as CSV or narrow the filters.", key="error.xlsx_rows", total=f"{total:,}",
+                                  most=f"{XLSX_MAX_ROWS:,}")
     rows = _write_csv(session, viewer, query, keyring, out, lang, chunk, now) if fmt == "csv" else \
         _write_xlsx(session, viewer, query, keyring, out, lang, chunk, now)
     audit.record(session, action="export", username=viewer.username, object="customers",

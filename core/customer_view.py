@@ -33,7 +33,7 @@ def require_visible(session: Session, viewer: Viewer, customer_id: int) -> None:
     """NotFound unless the customer exists and is in the viewer's scope (the two are not told apart)."""
     stmt = scope(select(C.c.id).where(C.c.id == customer_id), C, scoped(viewer, Filters()))
     if session.scalar(stmt) is None:
-        raise NotFound("No customer with that code or id.")
+        raise NotFound("No customer with that code or id.", key="customer.not_found")
 
 
 @dataclass(frozen=True)

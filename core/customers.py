@@ -98,10 +98,10 @@ def customer_profile(session: Session, *, viewer: Viewer, keyring: Keyring, cust
     elif code:
         stmt = stmt.where(C.c.code == code.strip().upper())
     else:
-        raise NotFound("No customer given.")
+        raise NotFound("No customer given.", key="customer.not_found")
     row = session.execute(scope(stmt, C, scoped(viewer, Filters()))).mappings().first()
     if row is None:
-        raise NotFound("No customer with that code or id.")
+        raise NotFound("No customer with that code or id.", key="customer.not_found")
     values = dict(row)
     values["revenue_total"], values["revenue_12m"] = float(values["revenue_total"]), float(values["revenue_12m"])
     for name in ("orders_12m", "orders_last_90", "orders_prev_90", "open_tickets"):

@@ -31,11 +31,13 @@ def parse_database_url(raw: str) -> URL:
     try:
         url = make_url(raw)
     except ArgumentError:
-        raise ConfigError(f"CRM_DATABASE_URL {raw!r} is not a database URL. Use {SUPPORTED}.") from None
+        raise ConfigError(f"CRM_DATABASE_URL {raw!r} is not a database URL. Use {SUPPORTED}.", key="error.db_url",
+                          supported=SUPPORTED) from None
     if url.drivername in _DRIVERS:
         url = url.set(drivername=_DRIVERS[url.drivername])
     if url.get_backend_name() not in ("sqlite", "postgresql", "mysql", "mariadb"):
-        raise ConfigError(f"Unsupported database {url.get_backend_name()!r} in CRM_DATABASE_URL. Use {SUPPORTED}.")
+        raise ConfigError(f"Unsupported database {url.get_backend_name()!r} in CRM_DATABASE_URL. Use {SUPPORTED}.",
+                          key="error.db_url", supported=SUPPORTED)
     return url
 
 
@@ -57,8 +59,8 @@ def _prepare_sqlite_file(url: URL) -> None:
     except OSError as exc:
         raise ConfigError(
             f"Cannot write the database folder {folder} ({exc.strerror or exc}). "
-            "Make it writable or set CRM_DATABASE_URL to a writable location."
-        ) from None
+            "Make it writable or set CRM_DATABASE_URL to a writable location.",
+            key="error.db_folder", folder=str(folder), reason=str(exc.strerror or exc)) from None
 
 
 def make_engine(raw_url: str, *, echo: bool = False) -> Engine:
@@ -74,7 +76,8 @@ def make_engine(raw_url: str, *, echo: bool = False) -> Engine:
     try:
         engine = create_engine(url, **kwargs)
     except NoSuchModuleError:
-        raise ConfigError(f"No driver for {url.drivername!r}. Use {SUPPORTED}.") from None
+        raise ConfigError(f"No driver for {url.drivername!r}. Use {SUPPORTED}.", key="error.db_url",
+                          supported=SUPPORTED) from None
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         # SQLAlchemy, not the driver, decides where transactions start, so DDL (migrations) is
@@ -86,7 +89,8 @@ def make_engine(raw_url: str, *, echo: bool = False) -> Engine:
     except (OperationalError, SQLAlchemyError) as exc:
         engine.dispose()
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise ConfigError(f"Cannot open the database {safe_url(url)}: {reason}") from None
+        raise ConfigError(f"Cannot open the database {safe_url(url)}: {reason}", key="error.db_open", url=safe_url(url),
+                          reason=reason) from None
     return engine
 
 
@@ -153,13 +157,14 @@ def migrate(engine: Engine) -> str:
                     command.upgrade(_alembic_config(conn), "head")
                     if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
                         raise ConfigError("The schema upgrade would break references between tables; nothing was "
-                                          "changed.")
+                                          "changed.", key="error.db_references")
             finally:
                 if sqlite:
                     raw.execute("PRAGMA foreign_keys=ON")
     except (OperationalError, IntegrityError) as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise ConfigError(f"Cannot update the schema of {safe_url(engine.url)}: {reason}") from None
+        raise ConfigError(f"Cannot update the schema of {safe_url(engine.url)}: {reason}", key="error.db_schema",
+                          url=safe_url(engine.url), reason=reason) from None
     return head
 
 

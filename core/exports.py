@@ -72,6 +72,6 @@ def record_export(session: Session, *, viewer: Viewer, what: str, rows: int, fil
                   details: dict[str, object] | None = None) -> None:
     """Audit one export (who, when, what, which filters, how many rows); refuses a role without the right."""
     if not may_export(viewer, what):
-        raise PermissionDenied(f"{viewer.role} may not export {what}")
+        raise PermissionDenied(f"{viewer.role} may not export {what}", key="error.role_may_not")
     audit.record(session, action="export", username=viewer.username, object=what,
                  details={"rows": rows, "filters": asdict(filters) if filters else None, **(details or {})})

@@ -64,7 +64,7 @@ def scope(stmt: Select, table, filters: Filters | None = None, key: DimKey | Non
                 stmt = stmt.where(table.c[column].in_(values))
         if filters.with_tickets_only:
             if table is not C:
-                raise PermissionDenied("Summaries cannot be limited to customers with tickets.")
+                raise PermissionDenied("Summaries cannot be limited to customers with tickets.", key="error.role_may_not")
             stmt = stmt.where(select(T.c.id).where(T.c.customer_id == C.c.id).exists())
     if key:
         for column in DIMS:

@@ -25,9 +25,9 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
-            raise ValidationError("The period must end after it starts.")
+            raise ValidationError("The period must end after it starts.", key="error.period")
         if self.grain not in (*GRAINS, "custom"):
-            raise ValidationError(f"Unknown period grain {self.grain!r}.")
+            raise ValidationError(f"Unknown period grain {self.grain!r}.", key="error.period")
 
     @property
     def last_day(self) -> date:
@@ -69,7 +69,7 @@ def period_containing(d: date, grain: str) -> Period:
     elif grain == "Y":
         start = date(d.year, 1, 1)
     else:
-        raise ValidationError(f"Unknown period grain {grain!r}.")
+        raise ValidationError(f"Unknown period grain {grain!r}.", key="error.period")
     return Period(start, _add_months(start, _MONTHS[grain]), grain)
 
 
@@ -84,7 +84,7 @@ def periods_between(first: date, last: date, grain: str) -> list[Period]:
 def custom_period(start: date, last_day: date) -> Period:
     """A custom period from `start` to `last_day`, both inclusive (as a user picks them)."""
     if last_day < start:
-        raise ValidationError("The period's last day is before its first day.")
+        raise ValidationError("The period's last day is before its first day.", key="error.period")
     return Period(start, last_day + timedelta(days=1), "custom")
 
 

@@ -70,7 +70,7 @@ def may_open(viewer: Viewer, page: str) -> bool:
 
 def require_page(viewer: Viewer, page: str) -> None:
     if not may_open(viewer, page):
-        raise PermissionDenied(f"{viewer.role} may not open {page}")
+        raise PermissionDenied(f"{viewer.role} may not open {page}", key="app.no_access")
 
 
 def pages_for(viewer: Viewer) -> list[str]:
@@ -85,7 +85,7 @@ def scoped(viewer: Viewer, filters: Filters) -> Filters:
         return replace(filters, with_tickets_only=True)
     if viewer.role in ("admin", "executive", "analyst"):
         return filters
-    raise PermissionDenied(f"unknown role {viewer.role!r}")
+    raise PermissionDenied(f"unknown role {viewer.role!r}", key="app.no_access")
 
 
 # --- passwords and sign-in -------------------------------------------------------------------------

@@ -30,7 +30,7 @@ AGE_BUCKETS = ((4, "lt_4h"), (24, "4_24h"), (72, "1_3d"), (168, "3_7d"), (None, 
 
 def require(viewer: Viewer, roles: tuple[str, ...] = ANALYTICS_ROLES) -> None:
     if viewer.role not in roles:
-        raise PermissionDenied("Your role may not open the service desk.")
+        raise PermissionDenied("Your role may not open the service desk.", key="app.no_access")
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def ticket_view(session: Session, viewer: Viewer, ticket_id: int) -> TicketView:
                           .select_from(T.join(C, C.c.id == T.c.customer_id).outerjoin(U, U.c.id == T.c.assignee_id))
                           .where(T.c.id == ticket_id)).mappings().first()
     if row is None:
-        raise NotFound("No such ticket.")
+        raise NotFound("No such ticket.", key="service.no_ticket")
     events = pd.DataFrame(session.execute(select(E.c.at, E.c.action, E.c.from_status, E.c.to_status, E.c.note,
                                                  U.c.display_name.label("by"))
                                           .select_from(E.outerjoin(U, U.c.id == E.c.user_id))

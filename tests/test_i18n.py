@@ -74,3 +74,23 @@ def test_counts_of_zero_and_one_read_naturally() -> None:
     assert t("list.total", "en", total="2", page=1, pages=1) == "2 customers · page 1 of 1"
     assert t("customer.days_ago", "en", n=0) == "today" and t("customer.days_ago", "zh", n=1) == "昨天"
     assert t("timeline.count", "en", n=1) == "1 event"
+
+
+def test_every_refusal_a_page_can_show_names_its_message_in_the_catalogs() -> None:
+    """Core's refusals reach Chinese pages through their keys (CrmError(key=...)); an English-only one would show
+    inside a Chinese sentence. Only the operator's tools (CLI, demo, secrets, keys, settings) speak English."""
+    operator_only = {"cli.py", "demo.py", "secrets.py", "pii.py", "settings.py"}
+    raises = re.compile(r"raise (ValidationError|PermissionDenied|NotFound|CrmError|Conflict|ConfigError)\((.*?)\)"
+                        r"(?: from None)?\n", re.S)
+    missing, keys = [], set()
+    for path in ROOT.glob("core/*.py"):
+        if path.name in operator_only:
+            continue
+        for match in raises.finditer(path.read_text(encoding="utf-8")):
+            key = re.search(r"""key=(?:["'](?P<name>[\w.]+)["']|keys\[0\])""", match.group(2))  # keys[0]: the list's
+            if key is None:
+                missing.append(f"{path.name}: {match.group(0)[:80]}")
+            elif key.group("name"):
+                keys.add(key.group("name"))
+    assert not missing, missing
+    assert keys and keys <= set(catalog("en"))
