@@ -81,6 +81,13 @@ def search_hash(kind: str, value: str | None, keyring: Keyring) -> str | None:
     return hmac.new(keyring.index_key, f"{kind}:{normalise(kind, value)}".encode(), hashlib.sha256).hexdigest()
 
 
+def source_hash(address: str | None, keyring: Keyring) -> str | None:
+    """Where a sign-in comes from, as a keyed hash (an address is personal data: never stored in clear)."""
+    if not address:
+        return None
+    return hmac.new(keyring.index_key, f"source:{address.strip()}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def mask(kind: str, value: str | None) -> str | None:
     """138****5678 for phones, j***@example.com for emails."""
     if not value:

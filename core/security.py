@@ -20,7 +20,8 @@ from core.errors import CrmError, PermissionDenied, ValidationError
 from core.periods import Filters
 
 U = m.User.__table__
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # from one source
+MAX_FAILURES_ANY_SOURCE = 20  # for one name from anywhere
 LOCK_MINUTES = 15
 MIN_PASSWORD_LENGTH = 10
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
@@ -115,11 +116,22 @@ def validate_password(password: str) -> None:
         raise ValidationError("A password needs both letters and digits or symbols.", key="error.password_mix")
 
 
-def locked_until(session: Session, username: str, now: datetime) -> datetime | None:
-    """Locked until 15 minutes after the fifth failed sign-in, when those five fell within 15 minutes
-    (failures before the last successful sign-in do not count; refused attempts while locked are not
-    failures, so waiting is enough). Counted from the audit log by the name typed, so unknown names
-    lock exactly like real ones and a lock message reveals nothing.
+def _lock_after(failures: list[datetime], threshold: int, window: timedelta) -> datetime | None:
+    """The end of a lock if the newest `threshold` failures (newest first) fell within `window`."""
+    if len(failures) < threshold or failures[0] - failures[threshold - 1] > window:
+        return None
+    return failures[0] + window
+
+
+def locked_until(session: Session, username: str, now: datetime, *, source: str | None = None) -> datetime | None:
+    """Locked until 15 minutes after the fifth failed sign-in from the same source, or the twentieth from any
+    source, within 15 minutes (failures before the last successful sign-in or an administrator's unlock do
+    not count; refused attempts while locked are not failures, so waiting is enough).
+
+    Counted from the audit log by the name typed, so unknown names lock exactly like real ones and a lock
+    message reveals nothing. By source (a keyed hash of the browser's address, never the address): someone
+    typing a colleague's name from elsewhere locks only themselves out, while guessing from many places at
+    once still hits the cap for the name. Without a source, every failure counts as the same source.
     """
     window = timedelta(minutes=LOCK_MINUTES)
     since = now - 2 * window
@@ -129,33 +141,37 @@ def locked_until(session: Session, username: str, now: datetime) -> datetime | N
     for reset in (last_success, last_unlock):  # a success or an administrator's unlock starts the count again
         if reset and reset > since:
             since = reset
-    failures = session.scalars(select(A.c.at).where(A.c.action == "sign_in_failed", A.c.username == username,
-                                                    A.c.at > since).order_by(A.c.at.desc()).limit(MAX_FAILURES)).all()
-    if len(failures) < MAX_FAILURES or failures[0] - failures[-1] > window:
-        return None
-    until = failures[0] + window
-    return until if until > now else None
+    recent = select(A.c.at, A.c.object).where(A.c.action == "sign_in_failed", A.c.username == username, A.c.at > since)
+    rows = session.execute(recent.order_by(A.c.at.desc()).limit(MAX_FAILURES_ANY_SOURCE)).all()
+    same = [r.at for r in rows if source is None or r.object == f"source:{source}"]
+    ends = [end for end in (_lock_after(same, MAX_FAILURES, window),
+                            _lock_after([r.at for r in rows], MAX_FAILURES_ANY_SOURCE, window)) if end and end > now]
+    return max(ends) if ends else None
 
 
-def sign_in(session: Session, username: str, password: str, *, now: datetime | None = None) -> Viewer:
-    """Check a sign-in attempt against the users table; every outcome is written to the audit log."""
+def sign_in(session: Session, username: str, password: str, *, now: datetime | None = None,
+            source: str | None = None) -> Viewer:
+    """Check a sign-in attempt against the users table; every outcome is written to the audit log.
+    `source`: a keyed hash of where the attempt comes from (see locked_until)."""
     now = now or datetime.now()
     name = (username or "").strip().lower()[:64]
-    until = locked_until(session, name, now)
+    where = f"source:{source}" if source else None
+    until = locked_until(session, name, now, source=source)
     if until:
         raise AccountLocked(until)  # refused without checking the password: nothing to guess with
     row = session.execute(select(U).where(U.c.username == name)).mappings().first()
     valid = check_password(password or "", row["password_hash"] if row else _DUMMY_HASH) and bool(row and row["active"])
     if not valid:
-        audit.record(session, action="sign_in_failed", username=name, at=now)
-        until = locked_until(session, name, now)
+        audit.record(session, action="sign_in_failed", username=name, object=where, at=now)
+        until = locked_until(session, name, now, source=source)
         if until is not None:
-            audit.record(session, action="lockout", username=name, at=now, details={"until": until.isoformat()})
+            audit.record(session, action="lockout", username=name, object=where, at=now,
+                         details={"until": until.isoformat()})
         session.commit()  # the refusal below must not roll back its own audit entry
         if until is not None:
             raise AccountLocked(until)
         raise SignInFailed("Username or password is incorrect.")
-    audit.record(session, action="sign_in", username=name, at=now)
+    audit.record(session, action="sign_in", username=name, object=where, at=now)
     return _viewer(row)
 
 
@@ -270,10 +286,17 @@ def locked_names(session: Session, *, now: datetime | None = None) -> list[dict[
     when each lock ends, for administrators to unlock."""
     now = now or datetime.now()
     A = m.AuditLog.__table__
-    names = session.scalars(select(A.c.username).where(A.c.action == "lockout", A.c.at > now - timedelta(minutes=LOCK_MINUTES))
+    names = session.execute(select(A.c.username, A.c.object).where(A.c.action == "lockout",
+                                                                   A.c.at > now - timedelta(minutes=LOCK_MINUTES))
                             .distinct()).all()
-    locked = [(name, locked_until(session, name, now)) for name in names if name]
-    return [{"username": name, "until": until} for name, until in sorted(locked) if until is not None]
+    found: dict[str, datetime] = {}
+    for name, where in names:
+        source = where.removeprefix("source:") if where and where.startswith("source:") else None
+        until = locked_until(session, name, now, source=source) if name else None
+        if until is not None:
+            found[name] = max(until, found.get(name, until))
+    locked = list(found.items())
+    return [{"username": name, "until": until} for name, until in sorted(locked)]
 
 
 def unlock(session: Session, *, username: str, actor: Viewer, now: datetime | None = None) -> None:

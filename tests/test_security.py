@@ -142,3 +142,33 @@ def test_audit_details_read_as_words_not_json() -> None:
 
     assert audit.readable('{"rows": 12, "format": "csv", "query": {"tiers": ["high_value"]}, "x": null}', "zh") == \
         "行数: 12 · 格式: csv · 筛选 价值分层: high_value"
+
+
+def test_a_lock_holds_for_the_source_that_guessed_and_a_cap_holds_for_the_name(engine) -> None:  # type: ignore[no-untyped-def]
+    """Someone typing a colleague's name from their own machine locks only that machine out; guessing from
+    many sources still locks the name everywhere after 20 failures."""
+    from core.db import session_scope
+    from core.pii import source_hash
+    from tests.conftest import TEST_KEYRING
+
+    now = datetime(2026, 11, 30, 9, 0)
+    admin = Viewer(None, "root", "Root", "admin")
+    with session_scope(engine) as s:
+        security.create_user(s, username="gil", display_name="Gil", role="analyst", password="first-pass-1", actor=admin)
+    mallory, gil_desk = source_hash("203.0.113.9", TEST_KEYRING), source_hash("198.51.100.4", TEST_KEYRING)
+    assert mallory != gil_desk and "203.0" not in (mallory or "")  # the address itself is never stored
+    for i in range(security.MAX_FAILURES):
+        with session_scope(engine) as s, pytest.raises(security.CrmError):
+            security.sign_in(s, "gil", "guess", now=now + timedelta(seconds=i), source=mallory)
+    with session_scope(engine) as s:
+        with pytest.raises(AccountLocked):  # the guesser's machine is locked out...
+            security.sign_in(s, "gil", "first-pass-1", now=now + timedelta(minutes=1), source=mallory)
+        assert security.sign_in(s, "gil", "first-pass-1", now=now + timedelta(minutes=1), source=gil_desk).username == "gil"
+    later = now + timedelta(hours=1)
+    for i in range(security.MAX_FAILURES_ANY_SOURCE):  # ...and 20 guesses from 20 places lock the name everywhere
+        with session_scope(engine) as s, pytest.raises(security.CrmError):
+            security.sign_in(s, "gil", "guess", now=later + timedelta(seconds=i), source=f"src{i}")
+    with session_scope(engine) as s, pytest.raises(AccountLocked):
+        security.sign_in(s, "gil", "first-pass-1", now=later + timedelta(minutes=1), source=gil_desk)
+    with session_scope(engine) as s:
+        assert [e["username"] for e in security.locked_names(s, now=later + timedelta(minutes=1))] == ["gil"]

@@ -9,7 +9,7 @@ import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
 
-from core import audit, security
+from core import audit, pii, security
 from core.db import session_scope
 from core.security import AccountLocked, SignInFailed, Viewer
 from ui import context
@@ -37,7 +37,9 @@ def _sign_in_form() -> Viewer | None:
         return None
     try:
         with session_scope(context.engine()) as session:
-            return security.sign_in(session, username, password)
+            # by name and source: someone typing a colleague's name elsewhere locks only themselves out
+            source = pii.source_hash(st.context.ip_address, context.keyring())
+            return security.sign_in(session, username, password, source=source)
     except AccountLocked as locked:
         st.error(tr("auth.locked", time=f"{locked.until:%H:%M}"))
     except SignInFailed:

@@ -66,7 +66,7 @@ def engine() -> Store:
         with st.spinner(tr("app.preparing")):
             return _engine(config.database_url, config.demo_customers, config.demo_seed, config.demo_password)
     except CrmError as err:
-        st.error(tr("app.store_error", message=str(err)))
+        st.error(tr("app.store_error", message=reason(err)))
         st.stop()
         raise  # unreachable: st.stop ends the run
 
