@@ -38,7 +38,8 @@ def _sign_in_form() -> Viewer | None:
     try:
         with session_scope(context.engine()) as session:
             # by name and source: someone typing a colleague's name elsewhere locks only themselves out
-            source = pii.source_hash(st.context.ip_address, context.keyring())
+            address = st.context.ip_address  # None on localhost (and not a string under AppTest)
+            source = pii.source_hash(address if isinstance(address, str) else None, context.keyring())
             return security.sign_in(session, username, password, source=source)
     except AccountLocked as locked:
         st.error(tr("auth.locked", time=f"{locked.until:%H:%M}"))

@@ -100,10 +100,9 @@ def sort_by_header(grid: str, customer_ids: list[int]) -> None:
 
 
 grid = f"list_{st.session_state['list_grid']}"
-st.dataframe(table[shown], hide_index=True, on_select=partial(sort_by_header, grid, [int(i) for i in rows["customer_id"]]), key=grid,
-                      selection_mode=["single-row", "single-column"], column_config=config)
+st.dataframe(table[shown], hide_index=True, key=grid, column_config=config, selection_mode=["single-row", "single-column"],
+             on_select=partial(sort_by_header, grid, [int(i) for i in rows["customer_id"]]))
 st.caption(tr("list.sort_hint"))
-
 
 left, middle, right = st.columns([1, 1, 2], vertical_alignment="bottom")
 st.session_state["page"] = min(st.session_state["page"], result.pages)
