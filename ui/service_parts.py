@@ -193,7 +193,20 @@ def analytics(viewer: Viewer, now: datetime) -> None:
             value = table.iloc[picked.selection.rows[0]]["value"]
             behind = data.read(sa.tickets_behind, viewer, metric=metric, by=by, value=value, start=start, end=end)
             st.caption(tr("service.behind", n=len(behind), value=show(value)))
-            st.dataframe(behind, hide_index=True)
+            if not behind.empty:
+                labelled = behind.assign(**{column: [label(group, v, current) for v in behind[column]]
+                                            for column, group in (("kind", "ticket_kind"), ("category", "category"),
+                                                                  ("priority", "priority"), ("channel", "channel"))},
+                                         state=[tr(f"sla.state.{v}") for v in behind["state"]],
+                                         elapsed_minutes=[duration(v) for v in behind["elapsed_minutes"]],
+                                         target_minutes=[duration(v) for v in behind["target_minutes"]])
+                st.dataframe(labelled, hide_index=True, placeholder="", column_config={
+                    "ticket": tr("service.col.ticket"), "kind": tr("service.col.kind"),
+                    "category": tr("service.col.category"), "priority": tr("service.col.priority"),
+                    "channel": tr("service.dim.channel"), "team": tr("service.dim.team"), "agent": tr("service.dim.agent"),
+                    "state": tr("service.sla.state"), "elapsed_minutes": tr("service.sla.elapsed_minutes"),
+                    "target_minutes": tr("service.sla.target_minutes"),
+                    "known_at": st.column_config.DatetimeColumn(tr("service.known_at"), format="YYYY-MM-DD HH:mm")})
 
     left, right = st.columns(2)
     backlog = data.read(sa.backlog, viewer, now=now)

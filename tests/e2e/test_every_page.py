@@ -34,6 +34,7 @@ KEYS = {k for k in catalog("en") if "." in k}
 CODES = {k.rsplit(".", 1)[1] for k in catalog("en") if k.rsplit(".", 1)[0] in CODE_GROUPS} - {"other", "none", "email"}
 RAW = re.compile(r"(?<![\w@.*-])(" + "|".join(sorted(map(re.escape, CODES), key=len, reverse=True)) + r")(?![\w@.*-])")
 
+BEHIND = {"en": r"tickets? behind", "zh": r"对应的 \d+ 个工单"}  # service.behind
 CARD_ORDER = ["active_customers", "new_customers", "revenue", "average_order_value", "repurchase_rate",
               "lead_conversion_rate", "lifetime_value", "churn_rate", "nps", "csat", "first_response_sla",
               "resolution_sla", "complaint_rate"]  # views/cockpit.py
@@ -236,6 +237,11 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         settle(page)
         for path in downloads(page, tmp_path, lang, "service", 2):
             assert len(read_rows(path)) > 1
+        table = page.locator("[data-testid='stDataFrame']:visible").first  # a compliance row lists its tickets
+        box = table.bounding_box()
+        page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+        page.get_by_text(re.compile(BEHIND[lang])).first.wait_for(timeout=30_000)
+        check_page(page, lang, "service analytics, the tickets behind a row")
 
         page = as_user("admin")  # users, the audit log (and its export), data-subject requests
         page.goto(f"{server}/admin?{q}")
