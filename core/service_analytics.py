@@ -72,11 +72,11 @@ def queue(session: Session, viewer: Viewer, wanted: QueueFilter, *, now: datetim
         stmt = stmt.where(T.c.assignee_id == viewer.user_id)
     tickets = pd.DataFrame([dict(r) for r in session.execute(stmt.limit(20_000)).mappings()],
                            columns=[*QUEUE_COLUMNS[:12], "calendar_id"]).astype({"ticket": "int64"})
-    # the running clocks of the open tickets (completed ones, met or breached, are not work any more)
+    # the running clocks of the same tickets (completed ones, met or breached, are not work any more)
     clocks = pd.DataFrame(session.execute(
         select(R.c.ticket_id, R.c.metric, R.c.state, R.c.due_at, R.c.breached_at)
-        .select_from(R.join(T, T.c.id == R.c.ticket_id))
-        .where(R.c.completed_at.is_(None), R.c.state != "met", T.c.status.in_(open_statuses))).all(),
+        .where(R.c.completed_at.is_(None), R.c.state != "met",
+               R.c.ticket_id.in_(stmt.with_only_columns(T.c.id)))).all(),
         columns=["ticket", "clock", "state", "due_at", "breached_at"]).astype({"ticket": "int64"})
     clocks["next_due"] = [b if s == "breached" and pd.notna(b) else (d if s != "paused" else pd.NaT)
                           for s, b, d in zip(clocks["state"], clocks["breached_at"], clocks["due_at"])]
