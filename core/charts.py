@@ -165,7 +165,7 @@ def compliance_bars(frame: pd.DataFrame, title: str, value_label, lang: str, *, 
                 text=[f"n={int(n):,}" for n in frame["total"]], textposition="outside",
                 hovertext=[t("chart.sla_hover", lang, met=int(a), total=int(n), breached=int(b))
                            for a, n, b in zip(frame["met"], frame["total"], frame["breached"])], hoverinfo="text")
-    fig.update_yaxes(range=[0, 110], ticksuffix="%", tickvals=[0, 20, 40, 60, 80, 100])
+    fig.update_yaxes(range=[0, 110], tickvals=[0, 20, 40, 60, 80, 100], ticktext=[f"{v}%" for v in range(0, 101, 20)])
     fig.update_layout(hovermode="closest")
     fig.update_xaxes(type="category")  # month codes and group names, never a date axis with weekly ticks
     return _month_axis(_layout(fig, title, height=300)) if months else _layout(fig, title, height=300)
@@ -179,7 +179,9 @@ def stacked_counts(frame: pd.DataFrame, x: str, stack: str, y: str, title: str, 
     for key, rows in frame.groupby(stack, sort=True):
         fig.add_bar(x=[x_label(v) for v in rows[x]], y=rows[y], name=stack_label(key))
     fig.update_layout(barmode="stack")
-    _layout(fig, title, height=300)
+    _layout(fig, title, height=340)
+    fig.update_layout(legend={"orientation": "h", "y": -0.15, "x": 0, "xanchor": "left", "yanchor": "top"},
+                      margin={"b": 60})  # many stacks: the legend goes under the chart, clear of the title
     if order is None:
         return _month_axis(fig)
     return fig.update_xaxes(type="category", categoryorder="array", categoryarray=[x_label(v) for v in order])

@@ -152,7 +152,8 @@ def analytics(viewer: Viewer, now: datetime) -> None:
     cards = st.columns(5)
     cards[0].metric(tr("service.resolution_rate"), f"{rates.resolution_rate:.1%}" if rates.resolution_rate is not None else "—",
                     border=True, help=tr("service.resolution_rate.help"),
-                    delta=f"{(rates.resolution_rate - sa.RESOLUTION_TARGET) * 100:+.1f} pp" if rates.resolution_rate is not None else None)
+                    delta=f"{(rates.resolution_rate - sa.RESOLUTION_TARGET) * 100:+.1f} {tr('unit.pp')}"
+                    if rates.resolution_rate is not None else None)
     cards[1].metric(tr("service.reopen_rate"), f"{rates.reopen_rate:.1%}" if rates.reopen_rate is not None else "—",
                     border=True, delta_color="inverse")
     for card, metric in zip(cards[2:4], ("first_response", "resolution")):
