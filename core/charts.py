@@ -99,9 +99,12 @@ def sla_by_month(monthly: pd.DataFrame, lang: str) -> go.Figure:
     months = _months(monthly)
     fig = go.Figure()
     for target in ("first_response", "resolution"):
+        totals = monthly[f"sla_{target}_total"]
+        small = [not (n >= SMALL_SAMPLE) for n in totals]  # a month of a few tickets: a hollow point, not a solid one
         fig.add_scatter(x=months, y=100 * monthly[f"{target}_rate"].astype(float), name=t(f"sla.{target}", lang),
                         mode="lines+markers", line={"color": SLA_COLORS[target]},
-                        customdata=monthly[f"sla_{target}_total"], hovertemplate="%{y:.1f}% (n=%{customdata:.0f})")
+                        marker={"symbol": ["circle-open" if s else "circle" for s in small], "size": 8},
+                        customdata=totals, hovertemplate="%{y:.1f}% (n=%{customdata:.0f})")
     fig.update_yaxes(title=t("chart.rate", lang), ticksuffix="%", range=[0, 101])
     return _month_axis(_layout(fig, t("chart.sla_month", lang)))
 

@@ -51,3 +51,11 @@ def test_age_buckets_keep_their_order_and_small_months_are_told_apart() -> None:
     assert fig.layout.xaxis.type == "category" and charts.axis_order(fig) == ["2026-09", "2026-10"]
     assert list(fig.data[0].text) == ["n=1", "n=253"]
     assert fig.data[0].marker.color[0] != fig.data[0].marker.color[1]  # the one-ticket month is drawn pale
+
+
+def test_sla_months_of_a_few_tickets_are_hollow() -> None:
+    monthly = pd.DataFrame({"period_start": [date(2026, 9, 1), date(2026, 10, 1)], "first_response_rate": [0.4, 0.9],
+                            "resolution_rate": [1.0, 0.8], "sla_first_response_total": [2, 253],
+                            "sla_resolution_total": [2, 253]})
+    fig = charts.sla_by_month(monthly, "en")
+    assert list(fig.data[0].marker.symbol) == ["circle-open", "circle"]
