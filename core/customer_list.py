@@ -246,6 +246,8 @@ def _export_frame(frame: pd.DataFrame, lang: str, *, typed: bool = False) -> pd.
                        for v in out[column]]
     out["last_contact_at"] = [(v.replace(second=0, microsecond=0) if typed else v.strftime("%Y-%m-%d %H:%M"))
                               if isinstance(v, datetime) else "" for v in out["last_contact_at"]]
+    for column in ("code", "name", "owner", "tags", "phone", "email"):  # typed by people: never a live formula
+        out[column] = [exports.neutralise(v) for v in out[column]]
     out.columns = [t(f"list.col.{c}", lang) for c in out.columns]
     return out
 

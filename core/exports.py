@@ -53,10 +53,29 @@ def kpi_table(result: Cockpit, lang: str) -> pd.DataFrame:
     return frame.rename(columns={c: t(f"export.col.{c}", lang) for c in KPI_COLUMNS})
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula (=, +, -, @ ...) gets a leading apostrophe."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
+    """What every export writes: text cells neutralised, fractions to 4 decimals (no binary-float tails)."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype.kind == "f":
+            out[column] = out[column].round(4)
+        elif out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = [neutralise(v) for v in out[column]]
+    return out
+
+
 def to_csv(frame: pd.DataFrame) -> bytes:
     """UTF-8 with a byte-order mark, so Excel opens Chinese text correctly."""
     buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
+    for_spreadsheet(frame).to_csv(buffer, index=False)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -64,7 +83,7 @@ def to_xlsx(frame: pd.DataFrame, sheet: str = "data") -> bytes:
     """One worksheet of `frame` (for the small analytic tables; the customer list streams its own)."""
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        frame.to_excel(writer, index=False, sheet_name=sheet[:31])
+        for_spreadsheet(frame).to_excel(writer, index=False, sheet_name=sheet[:31])
     return buffer.getvalue()
 
 

@@ -201,3 +201,24 @@ def test_tasks_the_system_made_read_in_the_page_language() -> None:
     assert task_title("CSAT 2 on ticket #17", "low_csat", "en") == "Call back: CSAT 2 on ticket #17"
     assert task_title("SLA violation: #5 first_response", "sla", "zh") == "SLA 违约：工单 #5，首次响应"
     assert task_title("Send the quote", "follow_up", "zh") == "Send the quote"  # typed by a person: as typed
+
+
+def test_exported_text_never_becomes_a_live_formula(engine: Engine, fixture) -> None:  # type: ignore[no-untyped-def]
+    from core import exports
+
+    with session_scope(engine) as s:  # a name typed as a formula (the list reads it from customer_stats)
+        for model in (m.Customer, m.CustomerStat):
+            s.execute(model.__table__.update().where(model.__table__.c.code == fixture["codes"][0])
+                      .values(name='=HYPERLINK("http://x.example","open")'))
+    for fmt in ("csv", "xlsx"):
+        out = io.BytesIO()
+        with session_scope(engine) as s:
+            export_customers(s, ANALYST, CustomerQuery(), TEST_KEYRING, out, fmt=fmt, lang="en", now=NOW)
+        if fmt == "csv":
+            cells = [c for r in csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"))) for c in r]
+        else:
+            sheet = load_workbook(io.BytesIO(out.getvalue()), read_only=True).worksheets[0]
+            cells = [str(c) for r in sheet.iter_rows(values_only=True) for c in r if c is not None]
+        assert "'=HYPERLINK(\"http://x.example\",\"open\")" in cells and not any(c.startswith("=") for c in cells)
+    table = exports.for_spreadsheet(__import__("pandas").DataFrame({"a": ["@SUM(1)", "ok", "-1+2"], "b": [1 / 3, 0.5, 2.0]}))
+    assert list(table["a"]) == ["'@SUM(1)", "ok", "'-1+2"] and list(table["b"]) == [0.3333, 0.5, 2.0]

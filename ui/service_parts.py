@@ -185,11 +185,14 @@ def analytics(viewer: Viewer, now: datetime) -> None:
                               column_config={"value": tr(f"service.dim.{by}"), "met": tr("service.met"),
                                              "breached": tr("service.breached"), "total": tr("service.total"),
                                              "rate": st.column_config.NumberColumn(tr("service.rate"), format="%.1f%%")})
+        exported = table.assign(value=[show(v) for v in table["value"]], rate=(table["rate"] * 100).round(1)).rename(
+            columns={"value": tr(f"service.dim.{by}"), "met": tr("service.met"), "breached": tr("service.breached"),
+                     "total": tr("service.total"), "rate": tr("service.rate") + " (%)"})  # as the table reads
         left, right = st.columns([1, 6])
         with left:
-            csv_download(table, what="service_sla", file_name=f"sla-{metric}-{by}.csv", viewer=viewer, key="sa_export")
+            csv_download(exported, what="service_sla", file_name=f"sla-{metric}-{by}.csv", viewer=viewer, key="sa_export")
         with right:
-            xlsx_download(table, what="service_sla", file_name=f"sla-{metric}-{by}.xlsx", viewer=viewer, key="sa_xlsx")
+            xlsx_download(exported, what="service_sla", file_name=f"sla-{metric}-{by}.xlsx", viewer=viewer, key="sa_xlsx")
         if picked and picked.selection.rows:
             value = table.iloc[picked.selection.rows[0]]["value"]
             behind = data.read(sa.tickets_behind, viewer, metric=metric, by=by, value=value, start=start, end=end)

@@ -28,14 +28,16 @@ else:
     small = monthly[monthly["small_sample"]]
     if not small.empty:
         st.caption(tr("voice.small_months", months=", ".join(small["month"]), n=voice.SMALL_SAMPLE))
+    headers = {"month": tr("chart.month"), "responses": "n", "nps": "NPS", "low": tr("voice.low"), "high": tr("voice.high"),
+               "small_sample": tr("voice.small"), "promoters": tr("nps.promoter"), "passives": tr("nps.passive"),
+               "detractors": tr("nps.detractor")}
     with st.expander(tr("voice.months")):
         st.dataframe(monthly.assign(nps=["—" if v is None or v != v else f"{v:.0f}" for v in monthly["nps"]]),
-                     hide_index=True, column_config={"month": tr("chart.month"), "responses": "n", "nps": "NPS",
-                                                     "low": st.column_config.NumberColumn(tr("voice.low"), format="%.0f"),
-                                                     "high": st.column_config.NumberColumn(tr("voice.high"), format="%.0f"),
-                                                     "small_sample": tr("voice.small"), "promoters": tr("nps.promoter"),
-                                                     "passives": tr("nps.passive"), "detractors": tr("nps.detractor")})
-    csv_download(monthly, what="voice", file_name="nps-by-month.csv", viewer=viewer, filters=filters, key="voice_export")
+                     hide_index=True, column_config={**headers,
+                                                     "low": st.column_config.NumberColumn(headers["low"], format="%.0f"),
+                                                     "high": st.column_config.NumberColumn(headers["high"], format="%.0f")})
+    csv_download(monthly.rename(columns=headers), what="voice", file_name="nps-by-month.csv", viewer=viewer,
+                 filters=filters, key="voice_export")  # headed as the table reads
 
 left, right = st.columns(2)
 by = left.selectbox(tr("voice.nps_by"), voice.NPS_DIMENSIONS, format_func=lambda d: tr(f"voice.dim.{d}"), key="voice_by")

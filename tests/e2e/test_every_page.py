@@ -125,6 +125,8 @@ def downloads(page, tmp_path: Path, lang: str, where: str, expect: int) -> list[
         target = tmp_path / f"{where}-{lang}-{i}-{info.value.suggested_filename}"
         info.value.save_as(target)
         assert target.stat().st_size > 0, f"{where} ({lang}): download {i} is empty"
+        codes = [h for h in read_rows(target)[0] if re.fullmatch(r"[a-z_]+", str(h))]
+        assert not codes, f"{where} ({lang}): download {i} is headed with raw column names {codes}"
         files.append(target)
         settle(page)
     return files
@@ -179,6 +181,7 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         assert len(kpis) > 10
         page.goto(f"{server}/voice?{q}")
         check_page(page, lang, "voice", free_text=(3, 4))  # comments, detractor keywords
+        assert len(read_rows(downloads(page, tmp_path, lang, "voice", 1)[0])) > 2
 
         page = as_user("analyst")  # the list and its exports: every filtered row, contact details masked
         page.goto(f"{server}/customers?{q}")
