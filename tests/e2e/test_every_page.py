@@ -125,7 +125,7 @@ def downloads(page, tmp_path: Path, lang: str, where: str, expect: int) -> list[
         target = tmp_path / f"{where}-{lang}-{i}-{info.value.suggested_filename}"
         info.value.save_as(target)
         assert target.stat().st_size > 0, f"{where} ({lang}): download {i} is empty"
-        codes = [h for h in read_rows(target)[0] if re.fullmatch(r"[a-z_]+", str(h))]
+        codes = [h for h in read_rows(target)[0] if re.fullmatch(r"[a-z_]{2,}", str(h))]  # ("n" is the sample size)
         assert not codes, f"{where} ({lang}): download {i} is headed with raw column names {codes}"
         files.append(target)
         settle(page)
