@@ -6,19 +6,22 @@ own; failures to reach or create the store become one ConfigError with a message
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, String, bindparam, create_engine, event, func, inspect, literal, select, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
-from core.errors import ConfigError
+from core.errors import ConfigError, StoreError
 
 SUPPORTED = "sqlite:///path/to/file.db, postgresql+psycopg://user@host/db or mysql+pymysql://user@host/db"
 _DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
@@ -73,6 +76,9 @@ def make_engine(raw_url: str, *, echo: bool = False) -> Engine:
     else:
         kwargs["pool_pre_ping"] = True
         kwargs["connect_args"] = {"connect_timeout": 5}
+        # PostgreSQL's default; MariaDB's is REPEATABLE READ, whose snapshot could predate a writer that
+        # committed while this one waited for the write lock (see `write`)
+        kwargs["isolation_level"] = "READ COMMITTED"
     try:
         engine = create_engine(url, **kwargs)
     except NoSuchModuleError:
@@ -82,7 +88,10 @@ def make_engine(raw_url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # SQLAlchemy, not the driver, decides where transactions start, so DDL (migrations) is
         # transactional too and a failed migration leaves nothing behind (SQLAlchemy's pysqlite recipe)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        # a write transaction takes the write lock at its start (BEGIN IMMEDIATE), so a busy store makes it
+        # wait up to the busy timeout instead of failing at its first write after reading (see `write`)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(
+            "BEGIN IMMEDIATE" if conn.get_execution_options().get("crm_write") else "BEGIN"))
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -103,6 +112,87 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
+
+
+T_ = TypeVar("T_")
+WRITE_ATTEMPTS = 5
+WRITE_LOCK_KEY = "write_lock"
+
+
+def write(engine: Engine, work: Callable[[Session], T_], *, attempts: int = WRITE_ATTEMPTS) -> T_:
+    """The one write path: run `work(session)` in one transaction and commit, or roll everything back.
+
+    Writers take turns, so summaries refreshed inside the transaction can neither be duplicated nor miss
+    another writer's rows: SQLite takes its write lock at BEGIN IMMEDIATE (a busy store waits, up to the
+    busy timeout); PostgreSQL and MariaDB lock one row of app_meta first (READ COMMITTED, so everything
+    read after the lock includes what others committed). A transient conflict (busy, deadlock, lock
+    timeout) is retried with a short backoff, `attempts` times in all; what is left becomes a StoreError
+    with a plain message ("busy, not saved, try again", "disk full", "read-only").
+    """
+    for attempt in range(1, attempts + 1):
+        session = Session(engine.execution_options(crm_write=True), expire_on_commit=False)
+        try:
+            _take_write_lock(session)
+            result = work(session)
+            session.commit()
+            return result
+        except DBAPIError as exc:
+            session.rollback()
+            problem = _store_problem(exc)
+            if problem is None:
+                raise
+            if problem == "busy" and attempt < attempts:
+                time.sleep(min(2.0, 0.05 * 2 ** attempt) * (0.5 + random.random()))
+                continue
+            raise StoreError(_STORE_MESSAGES[problem], key=f"error.store.{problem}") from None
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+_STORE_MESSAGES = {"busy": "The store is busy; your entry was not saved. Try again.",
+                   "disk_full": "The store's disk is full; your entry was not saved.",
+                   "read_only": "The store is read-only; your entry was not saved."}
+
+
+def _take_write_lock(session: Session) -> None:
+    """Servers: wait for the one write-lock row (SQLite's BEGIN IMMEDIATE already did the same)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    M = _app_meta()
+    locked = session.execute(select(M.c.key).where(M.c.key == WRITE_LOCK_KEY).with_for_update()).first()
+    if locked is None:  # a new store (or one a seed emptied): make the row, once, in its own transaction
+        with session.get_bind().connect() as conn:
+            try:
+                conn.execute(M.insert().values(key=WRITE_LOCK_KEY, value="row locked by every write"))
+                conn.commit()
+            except IntegrityError:
+                conn.rollback()
+        session.execute(select(M.c.key).where(M.c.key == WRITE_LOCK_KEY).with_for_update()).first()
+
+
+def _app_meta():  # type: ignore[no-untyped-def]
+    from core.models import AppMeta
+
+    return AppMeta.__table__
+
+
+def _store_problem(exc: DBAPIError) -> str | None:
+    """busy / disk_full / read_only for the errors a store raises under load or out of space, else None."""
+    orig = getattr(exc, "orig", None)
+    text_ = str(orig or exc).lower()
+    code = getattr(orig, "sqlstate", None) or (orig.args[0] if orig is not None and getattr(orig, "args", None) else None)
+    if "database is locked" in text_ or "database table is locked" in text_ or code in (
+            "40001", "40P01", "55P03", 1213, 1205):  # serialization, deadlock, lock not available / timeout
+        return "busy"
+    if "disk is full" in text_ or "disk full" in text_ or code in ("53100", 1021, 28):
+        return "disk_full"
+    if "readonly database" in text_ or "read-only" in text_ or code in ("25006", 1290, 1036):
+        return "read_only"
+    return None
 
 
 @contextmanager

@@ -26,6 +26,10 @@ class NotFound(CrmError):
     """The requested record does not exist (or is outside the viewer's scope)."""
 
 
+class StoreError(CrmError):
+    """The store could not take a write just now (busy beyond the retries, disk full, read-only): not saved."""
+
+
 class ConfigError(CrmError):
     """The store or a setting is unusable: bad URL, unreachable server, read-only folder."""
 

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import streamlit as st
 
-from core import facts, kpi
+from core import db, facts, kpi
 from core.customer_list import CustomerPage, CustomerQuery, customer_page, export_customers
 from core.customers import CustomerProfile, FilterOptions, customer_profile, filter_options, record_view, reveal_contact
 from core.db import session_scope
@@ -72,14 +72,13 @@ def note_view(viewer: Viewer, profile: CustomerProfile) -> None:
     seen = st.session_state.setdefault("viewed_customers", set())
     if profile.id in seen:
         return
-    with session_scope(context.engine()) as session:
-        record_view(session, viewer=viewer, profile=profile)
+    db.write(context.engine(), lambda session: record_view(session, viewer=viewer, profile=profile))
     seen.add(profile.id)
 
 
 def reveal(viewer: Viewer, customer_id: int, reason: str) -> tuple[str | None, str | None]:
-    with session_scope(context.engine()) as session:
-        return reveal_contact(session, viewer=viewer, keyring=context.keyring(), customer_id=customer_id, reason=reason)
+    return db.write(context.engine(), lambda session: reveal_contact(session, viewer=viewer, keyring=context.keyring(),
+                                                                     customer_id=customer_id, reason=reason))
 
 
 # --- the customer list and the 360° view -------------------------------------------------------------
@@ -125,9 +124,9 @@ def read(function: Callable[..., T_], viewer: Viewer, *args: object, **kwargs: o
 
 
 def write(function: Callable[..., T_], viewer: Viewer, *args: object, **kwargs: object) -> T_:
-    """Run one core write in one transaction, then drop every cached figure so the change shows at once."""
-    with session_scope(context.engine()) as session:
-        result = function(session, viewer, *args, **kwargs)
+    """Run one core write through the write path (one transaction, writers take turns, a busy store retried),
+    then drop every cached figure so the change shows at once."""
+    result = db.write(context.engine(), lambda session: function(session, viewer, *args, **kwargs))
     st.cache_data.clear()
     return result
 
@@ -140,10 +139,10 @@ def tick_if_due() -> None:
     `sla-tick` does the same from cron); figures are dropped from the cache only when something changed."""
     from core import service
 
-    with session_scope(context.engine()) as session:
+    with session_scope(context.engine()) as session:  # a read first: most page loads need no tick
         last = service.last_tick(session)
-        if last is not None and datetime.now() - last < TICK_EVERY:
-            return
-        evaluated = service.tick(session)
+    if last is not None and datetime.now() - last < TICK_EVERY:
+        return
+    evaluated = db.write(context.engine(), lambda session: service.tick(session))
     if evaluated:
         st.cache_data.clear()

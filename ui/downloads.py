@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import exports
-from core.db import session_scope
+from core import db, exports
 from core.periods import Filters
 from core.security import Viewer
 from ui import context
@@ -14,8 +13,8 @@ from ui.context import tr
 
 
 def _record(viewer: Viewer, what: str, rows: int, filters: Filters | None) -> None:
-    with session_scope(context.engine()) as session:
-        exports.record_export(session, viewer=viewer, what=what, rows=rows, filters=filters)
+    db.write(context.engine(), lambda session: exports.record_export(session, viewer=viewer, what=what, rows=rows,
+                                                                      filters=filters))
 
 
 def csv_download(frame: pd.DataFrame, *, what: str, file_name: str, viewer: Viewer, filters: Filters | None = None,

@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta
 
 import streamlit as st
 
-from core import audit, models, security, subjects
+from core import audit, db, models, security, subjects
 from core.customers import customer_profile
 from core.db import session_scope
 from core.errors import CrmError, ValidationError
@@ -33,8 +33,7 @@ with users_tab:
         """One user-management write; on success the page reruns, so every list shows the change, and the
         form named `renew` starts empty (a refused one keeps what was typed)."""
         try:
-            with session_scope(context.engine()) as session:
-                function(session, actor=viewer, **values)
+            db.write(context.engine(), lambda session: function(session, actor=viewer, **values))
         except CrmError as err:
             st.error(tr("admin.refused", reason=reason(err)))
         else:
@@ -129,9 +128,8 @@ with subjects_tab:
                     try:
                         if not confirmed:
                             raise ValidationError(tr("admin.subjects.unconfirmed"))
-                        with session_scope(context.engine()) as session:
-                            subjects.erase_customer(session, viewer=viewer, keyring=context.keyring(),
-                                                    customer_id=subject.id, reason=why)
+                        db.write(context.engine(), lambda session: subjects.erase_customer(
+                            session, viewer=viewer, keyring=context.keyring(), customer_id=subject.id, reason=why))
                     except CrmError as err:
                         st.error(tr("admin.refused", reason=reason(err)))
                     else:
