@@ -75,3 +75,42 @@ def test_eight_writers_at_once_lose_nothing_and_keep_the_summaries_right(engine:
         for filters in (Filters(), Filters(regions=("east",))):
             assert facts.summary_measures(s, month, filters) == facts.live_measures(s, month, filters)
     assert max(latencies) < 30
+
+
+def test_the_write_path_retries_a_busy_store_and_says_plainly_what_it_cannot_fix(sqlite_url: str) -> None:
+    import sqlite3
+
+    import pytest
+    from sqlalchemy.exc import OperationalError
+
+    from core.db import make_engine, migrate
+    from core.errors import StoreError
+    from core.i18n import error_text
+
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    calls: list[int] = []
+
+    def busy_once(session: Session) -> str:
+        calls.append(1)
+        session.add(m.AppMeta(key=f"k{len(calls)}", value="v"))
+        if len(calls) == 1:
+            raise OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
+        return "saved"
+
+    assert db.write(engine, busy_once) == "saved" and len(calls) == 2
+    with Session(engine) as s:  # the refused attempt left nothing behind
+        assert s.scalars(select(m.AppMeta.key).where(m.AppMeta.key.like("k%"))).all() == ["k2"]
+
+    def full(session: Session) -> None:
+        raise OperationalError("INSERT", {}, sqlite3.OperationalError("database or disk is full"))
+
+    with pytest.raises(StoreError) as refused:
+        db.write(engine, full)
+    assert error_text(refused.value, "zh") == "数据库磁盘已满，本次内容未保存。"
+
+    def always_busy(session: Session) -> None:
+        raise OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
+
+    with pytest.raises(StoreError, match="busy"):
+        db.write(engine, always_busy, attempts=2)
