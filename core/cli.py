@@ -68,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{variable}\n    default: {default}\n    {text}")
         return 0
     settings = load_settings(database_url=args.database_url)
-    from core.db import safe_url, session_scope
+    from core.db import safe_url, session_scope, write
     from core.store import open_store
 
     from core.pii import Keyring
@@ -96,9 +96,9 @@ def _run(args: argparse.Namespace) -> int:
         from core import security
 
         password = args.password or getpass.getpass(f"Password for {args.username}: ")
-        with session_scope(engine) as session:
-            security.create_user(session, username=args.username, display_name=args.name, role=args.role,
-                                 password=password, email=args.email, team=args.team)
+        write(engine, lambda session: security.create_user(session, username=args.username, display_name=args.name,
+                                                          role=args.role, password=password, email=args.email,
+                                                          team=args.team))
         print(f"user {args.username} created with role {args.role}")
     elif args.command == "rotate-key":
         from core import audit
@@ -113,23 +113,22 @@ def _run(args: argparse.Namespace) -> int:
             keyring = Keyring.from_secrets(load_secrets())
             print(f"new active key {kid} added to .streamlit/secrets.toml (old keys kept for backups)")
         rewritten = protect_plaintext(engine, keyring, rotate=True)
-        with session_scope(engine) as session:
-            audit.record(session, action="key_rotated", username="cli", details={"active": keyring.active,
-                                                                                   "rows": rewritten})
+        write(engine, lambda session: audit.record(session, action="key_rotated", username="cli",
+                                                   details={"active": keyring.active, "rows": rewritten}))
         print(f"{rewritten} customers re-encrypted under key {keyring.active}")
     elif args.command == "refresh":
         from core import facts
 
-        with session_scope(engine) as session:
-            facts.rebuild_all(session, as_of=args.as_of or date.today())
+        write(engine, lambda session: facts.rebuild_all(session, as_of=args.as_of or date.today()))
         print("summary tables rebuilt")
     elif args.command == "sla-tick":
         from core import service
 
-        with session_scope(engine) as session:
+        def tick(session):  # type: ignore[no-untyped-def]
             before = session.scalar(select(func.count()).select_from(m.SlaFiring))
-            evaluated = service.tick(session)
-            fired = session.scalar(select(func.count()).select_from(m.SlaFiring)) - before
+            return service.tick(session), session.scalar(select(func.count()).select_from(m.SlaFiring)) - before
+
+        evaluated, fired = write(engine, tick)  # beside the app's writers (cron): takes its turn, never refused
         print(f"{evaluated} open tickets evaluated, {fired} actions fired")
     elif args.command == "kpis":
         from core import kpi

@@ -9,8 +9,9 @@ import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
 
-from core import audit, pii, security
+from core import audit, db, pii, security
 from core.db import session_scope
+from core.errors import CrmError
 from core.security import AccountLocked, SignInFailed, Viewer
 from ui import context
 from ui.context import reason, tr
@@ -35,22 +36,22 @@ def _sign_in_form() -> Viewer | None:
         submitted = st.form_submit_button(tr("auth.submit"), type="primary")
     if not submitted:
         return None
+    # by name and source: someone typing a colleague's name elsewhere locks only themselves out
+    address = st.context.ip_address  # None on localhost (and not a string under AppTest)
+    source = pii.source_hash(address if isinstance(address, str) else None, context.keyring())
     try:
-        with session_scope(context.engine()) as session:
-            # by name and source: someone typing a colleague's name elsewhere locks only themselves out
-            address = st.context.ip_address  # None on localhost (and not a string under AppTest)
-            source = pii.source_hash(address if isinstance(address, str) else None, context.keyring())
-            return security.sign_in(session, username, password, source=source)
+        return db.write(context.engine(), lambda session: security.sign_in(session, username, password, source=source))
     except AccountLocked as locked:
         st.error(tr("auth.locked", time=f"{locked.until:%H:%M}"))
     except SignInFailed:
         st.error(tr("auth.failed"))
+    except CrmError as err:  # the store could not take the sign-in just now (busy, full, read-only)
+        st.error(reason(err))
     return None
 
 
 def _record_sign_out(event: dict) -> None:
-    with session_scope(context.engine()) as session:
-        audit.record(session, action="sign_out", username=event.get("username"))
+    db.write(context.engine(), lambda session: audit.record(session, action="sign_out", username=event.get("username")))
 
 
 def require_viewer(on_signed_out: Callable[[], object]) -> Viewer:
@@ -109,9 +110,9 @@ def password_form(viewer: Viewer) -> None:
                 st.error(tr("auth.passwords_differ"))
                 return
             try:
-                with session_scope(context.engine()) as session:
-                    security.change_password(session, viewer=viewer, current=current, new=new)
-            except security.ValidationError as err:
+                db.write(context.engine(), lambda session: security.change_password(session, viewer=viewer,
+                                                                                   current=current, new=new))
+            except CrmError as err:
                 st.error(tr("auth.password_refused", reason=reason(err)))
             else:
                 st.success(tr("auth.password_saved"))
