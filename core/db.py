@@ -69,7 +69,8 @@ def _prepare_sqlite_file(url: URL) -> None:
 def make_engine(raw_url: str, *, echo: bool = False) -> Engine:
     """Create an engine for `raw_url` and check that the store answers."""
     url = parse_database_url(raw_url)
-    kwargs: dict[str, object] = {"echo": echo}
+    # error messages never carry the statement's parameters (names, phone hashes, notes) into logs or pages
+    kwargs: dict[str, object] = {"echo": echo, "hide_parameters": True}
     if url.get_backend_name() == "sqlite":
         _prepare_sqlite_file(url)
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}

@@ -117,3 +117,29 @@ def test_a_refused_upgrade_changes_nothing(sqlite_url: str) -> None:
     assert "_alembic_tmp_customers" not in tables and "phone_hash" not in {c["name"] for c in inspect(engine).get_columns("customers")}
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM orders")).scalar() == 1
+
+
+def test_store_errors_never_carry_the_values_written(sqlite_url: str) -> None:
+    """A failing statement's message (logs, the server's error page) names no parameter: they may be personal."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from core import models as m
+    from core.db import make_engine, migrate, session_scope
+
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    with pytest.raises(IntegrityError) as failed, session_scope(engine) as s:
+        s.add(m.AppMeta(key="a", value="13812345678"))
+        s.flush()
+        s.add(m.AppMeta(key="a", value="13812345678"))
+        s.flush()
+    assert "13812345678" not in str(failed.value)
+
+
+def test_users_never_see_error_details() -> None:
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none" and config["server"]["fileWatcherType"] == "none"
