@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Explicit constraint names keep Alembic migrations identical on SQLite, PostgreSQL and MariaDB.
@@ -70,6 +71,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # sessions (cookies, open pages) that began before this instant are over (security.revoke_sessions)
+    sessions_valid_after: Mapped[datetime | None] = mapped_column(DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql"))
 
 
 class Customer(Base):

@@ -179,16 +179,27 @@ def _viewer(row) -> Viewer:  # type: ignore[no-untyped-def]
     return Viewer(row["id"], row["username"], row["display_name"], row["role"], row["team"])
 
 
-def load_viewer(session: Session, username: str | None) -> Viewer | None:
-    """The current record of a signed-in user, or None once deactivated or removed (checked each page load)."""
+def load_viewer(session: Session, username: str | None, *, since: datetime | None = None) -> Viewer | None:
+    """The current record of a signed-in user, or None once deactivated, removed, or when the session (begun
+    at `since`) has been revoked since (checked on every page load; without `since`, no session is checked)."""
     if not username:
         return None
     row = session.execute(select(U).where(U.c.username == username, U.c.active.is_(True))).mappings().first()
-    return _viewer(row) if row else None
+    if row is None:
+        return None
+    revoked = row["sessions_valid_after"]
+    if revoked is not None and since is not None and since < revoked:
+        return None
+    return _viewer(row)
 
 
-def username_from_session_token(token: str | None, cookie_key: str, *, now: datetime | None = None) -> str | None:
-    """The username in a streamlit-authenticator session cookie (HS256 JWT), if its signature and expiry hold."""
+SESSION_DAYS = 1  # the signed cookie's life (ui.auth gives streamlit-authenticator the same)
+
+
+def session_from_token(token: str | None, cookie_key: str, *,
+                       now: datetime | None = None) -> tuple[str, datetime] | None:
+    """The username in a streamlit-authenticator session cookie (HS256 JWT) and when that session began,
+    if its signature and expiry hold."""
     if not token:
         return None
     try:
@@ -199,7 +210,21 @@ def username_from_session_token(token: str | None, cookie_key: str, *, now: date
     if not isinstance(expires, (int, float)) or expires <= (now or datetime.now()).timestamp():
         return None
     username = claims.get("username")
-    return username if isinstance(username, str) else None
+    if not isinstance(username, str):
+        return None
+    return username, datetime.fromtimestamp(expires) - timedelta(days=SESSION_DAYS)
+
+
+def username_from_session_token(token: str | None, cookie_key: str, *, now: datetime | None = None) -> str | None:
+    """The username in a session cookie, if its signature and expiry hold (see session_from_token)."""
+    found = session_from_token(token, cookie_key, now=now)
+    return found[0] if found else None
+
+
+def revoke_sessions(session: Session, *, username: str, now: datetime | None = None) -> None:
+    """End every session of this user that began before now: a copied cookie or an open page no longer
+    signs in (sign-out, password change or reset, role change, deactivation)."""
+    session.execute(U.update().where(U.c.username == username).values(sessions_valid_after=now or datetime.now()))
 
 
 def authenticator_credentials(session: Session) -> dict[str, dict[str, dict[str, object]]]:
@@ -254,6 +279,8 @@ def change_user(session: Session, *, username: str, actor: Viewer, role: str | N
     if not changes:
         return
     session.execute(U.update().where(U.c.username == username).values(**changes))
+    if "role" in changes or changes.get("active") is False:  # what they may see has changed: sign in again
+        revoke_sessions(session, username=username)
     audit.record(session, action="user_changed", username=actor.username, object=f"user:{username}",
                  details={k: {"from": row[k], "to": v} for k, v in changes.items()})
 
@@ -267,6 +294,7 @@ def change_password(session: Session, *, viewer: Viewer, current: str, new: str)
         raise ValidationError("The new password must differ from the current one.", key="error.same_password")
     validate_password(new)
     session.execute(U.update().where(U.c.username == viewer.username).values(password_hash=hash_password(new)))
+    revoke_sessions(session, username=viewer.username)  # every other session ends; the page renews its own
     audit.record(session, action="password_changed", username=viewer.username, object=f"user:{viewer.username}")
 
 
@@ -278,6 +306,7 @@ def reset_password(session: Session, *, username: str, new: str, actor: Viewer) 
         raise ValidationError(f"No user {username!r}.", key="error.no_user")
     validate_password(new)
     session.execute(U.update().where(U.c.username == username).values(password_hash=hash_password(new)))
+    revoke_sessions(session, username=username)
     audit.record(session, action="password_reset", username=actor.username, object=f"user:{username}")
 
 

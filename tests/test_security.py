@@ -172,3 +172,40 @@ def test_a_lock_holds_for_the_source_that_guessed_and_a_cap_holds_for_the_name(e
         security.sign_in(s, "gil", "first-pass-1", now=later + timedelta(minutes=1), source=gil_desk)
     with session_scope(engine) as s:
         assert [e["username"] for e in security.locked_names(s, now=later + timedelta(minutes=1))] == ["gil"]
+
+
+def test_revoked_sessions_no_longer_sign_in(engine) -> None:  # type: ignore[no-untyped-def]
+    """A cookie or an open page from before sign-out, a password change, a role change or deactivation is
+    over; one begun after is not."""
+    import jwt as pyjwt
+
+    from core.db import session_scope
+
+    key = "k" * 40
+    admin = Viewer(None, "root", "Root", "admin")
+    with session_scope(engine) as s:
+        security.create_user(s, username="hal", display_name="Hal", role="analyst", password="first-pass-1", actor=admin)
+    issued = datetime.now() - timedelta(hours=1)
+    cookie = pyjwt.encode({"username": "hal", "exp_date": (issued + timedelta(days=security.SESSION_DAYS)).timestamp()},
+                          key, algorithm="HS256")
+    username, since = security.session_from_token(cookie, key)  # type: ignore[misc]
+    assert username == "hal" and abs((since - issued).total_seconds()) < 1
+    with session_scope(engine) as s:
+        assert security.load_viewer(s, "hal", since=since) is not None
+        security.revoke_sessions(s, username="hal")  # signed out (or elsewhere)
+    with session_scope(engine) as s:
+        assert security.load_viewer(s, "hal", since=since) is None  # the copied cookie is over
+        assert security.load_viewer(s, "hal", since=datetime.now()) is not None  # a new sign-in is fine
+    later = datetime.now()
+    with session_scope(engine) as s:
+        security.change_password(s, viewer=Viewer(None, "hal", "Hal", "analyst"), current="first-pass-1", new="second-pass-2")
+    with session_scope(engine) as s:
+        assert security.load_viewer(s, "hal", since=later) is None
+    later = datetime.now()
+    with session_scope(engine) as s:
+        security.change_user(s, username="hal", team="North", actor=admin)  # a team change keeps the session
+    with session_scope(engine) as s:
+        assert security.load_viewer(s, "hal", since=later) is not None
+        security.change_user(s, username="hal", role="executive", actor=admin)
+    with session_scope(engine) as s:
+        assert security.load_viewer(s, "hal", since=later) is None

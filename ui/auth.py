@@ -4,6 +4,7 @@ the session, the signed re-authentication cookie and sign-out."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import streamlit as st
 import streamlit_authenticator as stauth
@@ -51,7 +52,12 @@ def _sign_in_form() -> Viewer | None:
 
 
 def _record_sign_out(event: dict) -> None:
-    db.write(context.engine(), lambda session: audit.record(session, action="sign_out", username=event.get("username")))
+    def sign_out(session):  # type: ignore[no-untyped-def]
+        audit.record(session, action="sign_out", username=event.get("username"))
+        if event.get("username"):  # a copy of the cookie taken before signing out no longer signs in
+            security.revoke_sessions(session, username=str(event["username"]))
+
+    db.write(context.engine(), sign_out)
 
 
 def require_viewer(on_signed_out: Callable[[], object]) -> Viewer:
@@ -65,16 +71,16 @@ def require_viewer(on_signed_out: Callable[[], object]) -> Viewer:
     if not st.session_state.get("authentication_status"):
         # the signed session cookie arrives with the page request, so the first run is already signed in
         # (the cookie component would answer only on a second run, losing the page a link asked for)
-        remembered = security.username_from_session_token(st.context.cookies.get(COOKIE_NAME),
-                                                          context.secrets().cookie_key)
+        remembered = security.session_from_token(st.context.cookies.get(COOKIE_NAME), context.secrets().cookie_key)
         if remembered:
             try:
-                authenticator.authentication_controller.login(token={"username": remembered})
+                authenticator.authentication_controller.login(token={"username": remembered[0]})
+                st.session_state["session_since"] = remembered[1]
             except LoginError:  # a user who may no longer sign in
                 ended = True
     username = st.session_state.get("username") if st.session_state.get("authentication_status") else None
-    with session_scope(context.engine()) as session:
-        viewer = security.load_viewer(session, username)
+    with session_scope(context.engine()) as session:  # a revoked session (signed out elsewhere, ...) ends here
+        viewer = security.load_viewer(session, username, since=st.session_state.get("session_since", datetime.min))
     # the sign-in slot exists on every run, so the page below keeps its place after signing in (no stale
     # copy of the page lingers while the next run redraws it)
     form = st.empty()
@@ -93,6 +99,7 @@ def require_viewer(on_signed_out: Callable[[], object]) -> Viewer:
         # signed in: the form goes and this same run carries on to the page (no rerun needed)
         form.empty()
         authenticator.authentication_controller.login(token={"username": viewer.username})
+        st.session_state["session_since"] = datetime.now()
         authenticator.cookie_controller.set_cookie()
     st.session_state["viewer"] = viewer
     authenticator.logout(button_name=tr("auth.sign_out"), location="sidebar", key="sign_out", callback=_record_sign_out)
@@ -114,5 +121,7 @@ def password_form(viewer: Viewer) -> None:
                                                                                    current=current, new=new))
             except CrmError as err:
                 st.error(tr("auth.password_refused", reason=reason(err)))
-            else:
+            else:  # every other session of this user has ended; this one carries on with a fresh cookie
+                st.session_state["session_since"] = datetime.now()
+                _authenticator().cookie_controller.set_cookie()
                 st.success(tr("auth.password_saved"))

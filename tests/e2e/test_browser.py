@@ -122,3 +122,28 @@ def test_the_session_survives_a_reload_until_the_user_is_deactivated(server: str
         page.locator("input[type='password']").wait_for(timeout=30_000)  # the sign-in form is back
         assert page.locator("input[type='password']").count() == 1
         browser.close()
+
+
+def test_a_cookie_copied_before_sign_out_no_longer_signs_in(server: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from ui.auth import COOKIE_NAME
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        first = browser.new_context()
+        page = first.new_page()
+        _sign_in(page, server, "executive")
+        page.locator("[data-testid='stMetric']").first.wait_for(timeout=60_000)
+        page.wait_for_function("(name) => document.cookie.includes(name + '=')", arg=COOKIE_NAME, timeout=60_000)
+        copied = [c for c in first.cookies() if c["name"] == COOKIE_NAME]
+        assert copied
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_label("Password", exact=True).wait_for(timeout=60_000)
+        thief = browser.new_context()  # another browser with the copy taken while signed in
+        thief.add_cookies(copied)
+        stolen = thief.new_page()
+        stolen.goto(server)
+        stolen.get_by_label("Password", exact=True).wait_for(timeout=60_000)  # the sign-in form, not the cockpit
+        assert stolen.locator("[data-testid='stMetric']").count() == 0
+        browser.close()

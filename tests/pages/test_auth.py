@@ -87,7 +87,9 @@ def test_role_changes_and_deactivation_apply_on_the_next_page_load(monkeypatch: 
     assert len(at.metric) == 15
     with session_scope(make_engine(seeded_url)) as s:
         security.change_user(s, username="analyst", role="support_agent", actor=security.SYSTEM)
-    at.switch_page("views/cockpit.py").run()
+    at.switch_page("views/cockpit.py").run()  # what they may see changed: the session ends, sign in again
+    assert any("session has ended" in w.value for w in at.warning) and not at.metric
+    at = sign_in(at, "analyst")
     assert "You have no access to this page." in _errors(at)  # a support agent has no cockpit
     with session_scope(make_engine(seeded_url)) as s:
         security.change_user(s, username="analyst", active=False, actor=security.SYSTEM)
