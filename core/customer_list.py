@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
@@ -37,6 +38,7 @@ SORTS = ("revenue_12m", "revenue_total", "name", "code", "last_order_date", "las
          "latest_nps_score", "open_tickets")
 NEVER = datetime(1900, 1, 1)
 PAGE_SIZES = (25, 50, 100, 200)
+SEARCH_MAX = 100  # a name, a code, a phone number or an email; a longer "search" is refused, not run
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
 COLUMNS = ("code", "name", "kind", "industry", "region", "owner", "tier", "lifecycle_stage", "revenue_12m",
            "revenue_total", "orders_12m", "last_order_date", "last_contact_at", "latest_nps_score", "open_tickets",
@@ -67,6 +69,12 @@ class CustomerQuery:
 
     def __post_init__(self) -> None:
         problems, keys = [], []  # the English text for logs and the CLI; the first key for the page
+        if len(self.text) > SEARCH_MAX or any(ord(c) < 32 for c in self.text):
+            problems.append(f"a search is at most {SEARCH_MAX} characters of text")
+            keys.append("error.search")
+        if any(v is not None and not math.isfinite(v) for v in (self.revenue_min, self.revenue_max)):
+            problems.append("a revenue bound is not a number")
+            keys.append("error.unknown_choice")
         if self.sort not in SORTS or (self.contact is not None and self.contact not in CONTACT_AGES) or \
                 any(c not in NPS_CATEGORIES for c in self.nps):
             problems.append(f"unknown choice in sort {self.sort!r}, last contact {self.contact!r} or NPS {self.nps!r}")

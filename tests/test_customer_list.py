@@ -222,3 +222,20 @@ def test_exported_text_never_becomes_a_live_formula(engine: Engine, fixture) -> 
         assert "'=HYPERLINK(\"http://x.example\",\"open\")" in cells and not any(c.startswith("=") for c in cells)
     table = exports.for_spreadsheet(__import__("pandas").DataFrame({"a": ["@SUM(1)", "ok", "-1+2"], "b": [1 / 3, 0.5, 2.0]}))
     assert list(table["a"]) == ["'@SUM(1)", "ok", "'-1+2"] and list(table["b"]) == [0.3333, 0.5, 2.0]
+
+
+def test_hostile_list_input_is_refused_with_a_message() -> None:
+    from core.i18n import error_text
+
+    for query in (dict(text="x" * 100_001), dict(text="a\x00b"), dict(revenue_min=float("nan")),
+                  dict(revenue_max=float("inf"))):
+        with pytest.raises(ValidationError) as refused:
+            CustomerQuery(**query)  # type: ignore[arg-type]
+        assert error_text(refused.value, "zh") != error_text(refused.value, "en")  # in both languages
+
+
+def test_url_numbers_are_ascii_digits_in_range() -> None:
+    from ui.filters import url_int
+
+    assert url_int("42") == 42 and url_int(" 42") is None and url_int("²") is None and url_int("١٢") is None
+    assert url_int(str(2**63)) is None and url_int("0") is None and url_int(None) is None and url_int("-3") is None

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from core.customer_list import CONTACT_AGES, NPS_CATEGORIES, SORTS, CustomerQuery
+from core.customer_list import CONTACT_AGES, NPS_CATEGORIES, SEARCH_MAX, SORTS, CustomerQuery
 from core.i18n import label
 from core.segmentation import LIFECYCLE_STAGES, TIERS
 from core.periods import Filters, Period, custom_period, period_containing, periods_between
@@ -100,6 +100,18 @@ def dimension_filters(*, by_owner: bool = True, header: bool = True) -> Filters:
 
 # --- the customer list's filters -------------------------------------------------------------------------
 
+ID_MAX = 2**31 - 1  # the largest id any table holds (INTEGER on every dialect)
+
+
+def url_int(raw: object, *, low: int = 1, high: int = ID_MAX) -> int | None:
+    """A whole number from the URL: ASCII digits only (not "²" or "١٢"), within [low, high]; else None."""
+    text = str(raw or "")
+    if not (0 < len(text) <= 12 and text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
 def _restore_value(key: str, parse, default):  # type: ignore[no-untyped-def]
     """A free-form value (text, number, date) from the URL into session state, once; bad values are ignored."""
     if key in st.session_state:
@@ -135,8 +147,8 @@ def customer_query(*, by_owner: bool) -> CustomerQuery:
     """
     current = lang()
     st.sidebar.subheader(tr("filters.header"))
-    _restore_value("q", str, "")
-    text = st.sidebar.text_input(tr("list.search"), key="q", placeholder=tr("list.search_hint"))
+    _restore_value("q", lambda v: v[:SEARCH_MAX], "")
+    text = st.sidebar.text_input(tr("list.search"), key="q", placeholder=tr("list.search_hint"), max_chars=SEARCH_MAX)
     _publish("q", text.strip() or None, None)
     base = dimension_filters(by_owner=by_owner, header=False)
     tiers = _multi("tier", "list.tier", list(TIERS), lambda c: label("tier", c, current))

@@ -14,6 +14,7 @@ from core.service import IllegalTransition, PolicyChange, Step
 from ui import data
 from ui.context import lang, reason, tr
 from ui.downloads import csv_download, xlsx_download
+from ui.filters import url_int
 from ui.forms import Slots
 
 STEP_FIELDS = {"analyse": ("findings", "root_cause"), "resolve": ("resolution",), "feedback": ("csat", "comment")}
@@ -73,9 +74,10 @@ def duration(minutes: object) -> str:
 def ticket_panel(viewer: Viewer, ticket_id: object, now: datetime) -> None:
     """One ticket: what it is, its clocks, its history, and the steps its status allows."""
     current = lang()
-    if not ticket_id or not str(ticket_id).isdigit():
+    if url_int(ticket_id) is None:  # none chosen, or not a ticket number (a URL can say anything)
         st.info(tr("service.pick_ticket"))
         return
+    ticket_id = url_int(ticket_id)
     # the agent works on what they loaded: a change by someone else since then is refused on save ("reload"),
     # not silently taken over by the next rerun
     key = f"ticket_view_{ticket_id}"

@@ -5,12 +5,13 @@ from datetime import date, datetime
 import streamlit as st
 
 from core import activity, charts, customer_view as cv, formatting
-from core.customer_list import LIST_ROLES, CustomerQuery
+from core.customer_list import LIST_ROLES, SEARCH_MAX, CustomerQuery
 from core.errors import CrmError, NotFound
 from core.i18n import label
 from ui import data
 from ui.context import lang, page_guard, reason, tr
 from ui.customer_forms import interaction_form, nps_form, profile_form, ticket_form
+from ui.filters import url_int
 from ui.forms import flash
 
 viewer = page_guard("customer")
@@ -20,7 +21,7 @@ st.title(tr("customer.title"))
 flash()
 
 recent: list[tuple[int, str, str]] = st.session_state.setdefault("recent_customers", [])  # (id, code, name), newest first
-typed = st.text_input(tr("customer.pick"), value="", placeholder=tr("customer.pick_hint"))
+typed = st.text_input(tr("customer.pick"), value="", placeholder=tr("customer.pick_hint"), max_chars=SEARCH_MAX)
 customer_id = st.query_params.get("id") or (str(recent[0][0]) if recent else None)  # the navigation remembers
 if len(recent) > 1:
     again = st.pills(tr("customer.recent"), [r[0] for r in recent[1:]], key=f"recent_{recent[0][0]}",
@@ -37,8 +38,8 @@ try:
         profile = data.profile(viewer, customer_id=int(matches.at[choice, "customer_id"]))
     elif typed:
         profile = data.profile(viewer, code=typed)
-    elif customer_id and customer_id.isdigit():
-        profile = data.profile(viewer, customer_id=int(customer_id))
+    elif url_int(customer_id) is not None:
+        profile = data.profile(viewer, customer_id=url_int(customer_id))
     else:
         st.info(tr("customer.prompt"))
         st.stop()

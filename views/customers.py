@@ -12,7 +12,7 @@ from core.errors import ValidationError
 from core.i18n import label
 from ui import data
 from ui.context import lang, page_guard, reason, tr
-from ui.filters import customer_query
+from ui.filters import customer_query, url_int
 
 viewer = page_guard("customers")
 current = lang()
@@ -57,10 +57,10 @@ if st.session_state.get("list_query") != query:  # another filter: back to the f
     st.session_state["list_query"] = query
 if "size" not in st.session_state:
     wanted = st.query_params.get("size", "50")
-    st.session_state["size"] = int(wanted) if wanted.isdigit() and int(wanted) in PAGE_SIZES else 50
+    st.session_state["size"] = url_int(wanted) if url_int(wanted) in PAGE_SIZES else 50
 if "page" not in st.session_state:
     wanted = st.query_params.get("page", "1")
-    st.session_state["page"] = int(wanted) if wanted.isdigit() and int(wanted) > 0 else 1
+    st.session_state["page"] = url_int(wanted) or 1
 result = data.customers(viewer, query, st.session_state["page"], st.session_state["size"])
 st.caption(tr("list.total", total=f"{result.total:,}", page=result.page, pages=f"{result.pages:,}"))
 if viewer.role == "account_manager":

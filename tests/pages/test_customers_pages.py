@@ -154,3 +154,12 @@ def test_an_executive_reads_but_cannot_record(monkeypatch: pytest.MonkeyPatch, s
     at = _open(monkeypatch, seeded_url, "executive", "views/customer.py", id=str(customer_id))
     assert any("look, not record" in i.value for i in at.info)
     assert not [b for b in at.button if b.label == "Save interaction"]
+
+
+@pytest.mark.parametrize("wanted", ["²", str(2**63), "1e3", "12abc"])
+def test_a_hostile_id_in_the_url_is_no_customer_not_a_traceback(monkeypatch: pytest.MonkeyPatch, seeded_url: str,
+                                                                 wanted: str) -> None:
+    at = _open(monkeypatch, seeded_url, "analyst", "views/customer.py", id=wanted)
+    from core.i18n import t
+
+    assert not at.exception and any(i.value == t("customer.prompt") for i in at.info)  # asked to pick one
