@@ -157,8 +157,10 @@ def sign_in(session: Session, username: str, password: str, *, now: datetime | N
     name = (username or "").strip().lower()[:64]
     where = f"source:{source}" if source else None
     until = locked_until(session, name, now, source=source)
-    if until:
-        raise AccountLocked(until)  # refused without checking the password: nothing to guess with
+    if until:  # refused without checking the password: nothing to guess with; the attempt is still recorded
+        audit.record(session, action="sign_in_locked", username=name, object=where, at=now)
+        session.commit()
+        raise AccountLocked(until)
     row = session.execute(select(U).where(U.c.username == name)).mappings().first()
     valid = check_password(password or "", row["password_hash"] if row else _DUMMY_HASH) and bool(row and row["active"])
     if not valid:

@@ -114,3 +114,36 @@ def test_the_write_path_retries_a_busy_store_and_says_plainly_what_it_cannot_fix
 
     with pytest.raises(StoreError, match="busy"):
         db.write(engine, always_busy, attempts=2)
+
+
+def test_parallel_wrong_passwords_cannot_overshoot_the_lockout(engine: Engine) -> None:
+    """Twelve wrong passwords at once: exactly five are compared and counted, the rest are refused as locked
+    (and recorded as such) — the count and the check are one step of the write path."""
+    from core import security
+
+    admin = Viewer(None, "root", "Root", "admin")
+    with session_scope(engine) as s:
+        security.create_user(s, username="ivy", display_name="Ivy", role="analyst", password="first-pass-1", actor=admin)
+    outcomes: list[str] = []
+    start = threading.Barrier(12)
+
+    def guess() -> None:
+        start.wait()
+        try:
+            db.write(engine, lambda s: security.sign_in(s, "ivy", "wrong-guess-1"))
+        except security.AccountLocked:
+            outcomes.append("locked")
+        except security.SignInFailed:
+            outcomes.append("failed")
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    A = m.AuditLog.__table__
+    with Session(engine) as s:
+        counted = s.scalar(select(func.count()).where(A.c.action == "sign_in_failed", A.c.username == "ivy"))
+        refused = s.scalar(select(func.count()).where(A.c.action == "sign_in_locked", A.c.username == "ivy"))
+    assert len(outcomes) == 12 and counted == security.MAX_FAILURES  # no overshoot
+    assert outcomes.count("failed") == security.MAX_FAILURES - 1 and refused == 12 - security.MAX_FAILURES
