@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from core import audit, models as m, pii
+from core import audit, facts, models as m, pii
 from core.customers import customer_profile
 from core.errors import PermissionDenied, ValidationError
 from core.pii import Keyring
@@ -63,13 +63,22 @@ def erase_customer(session: Session, *, viewer: Viewer, keyring: Keyring, custom
     C = m.Customer.__table__
     if session.scalar(select(C.c.name).where(C.c.id == customer_id)).startswith(ERASED):
         raise ValidationError(f"Customer {profile.code} is already erased.", key="error.already_erased", code=profile.code)
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA secure_delete = ON"))  # freed pages are zeroed: the old bytes leave the file
     session.execute(C.update().where(C.c.id == customer_id).values(
         name=f"{ERASED} {profile.code}", phone_enc=None, email_enc=None, phone_hash=None, email_hash=None,
         tags=None, city=None))
-    L, I, T, N = (m.Lead.__table__, m.Interaction.__table__, m.Ticket.__table__, m.NpsResponse.__table__)
+    L, I, T, N, E, K = (m.Lead.__table__, m.Interaction.__table__, m.Ticket.__table__, m.NpsResponse.__table__,
+                        m.TicketEvent.__table__, m.Task.__table__)
+    tickets = select(T.c.id).where(T.c.customer_id == customer_id).scalar_subquery()
+    # every column that can hold the person's identity or words: what they said and what was noted about them
     session.execute(L.update().where(L.c.converted_customer_id == customer_id).values(company_name=ERASED))
     session.execute(I.update().where(I.c.customer_id == customer_id).values(subject=ERASED, notes=None))
-    session.execute(T.update().where(T.c.customer_id == customer_id).values(description=ERASED, resolution=None))
+    session.execute(T.update().where(T.c.customer_id == customer_id).values(
+        description=ERASED, resolution=None, findings=None, feedback_comment=None))
+    session.execute(E.update().where(E.c.ticket_id.in_(tickets)).values(note=None))
+    session.execute(K.update().where(K.c.customer_id == customer_id).values(title=ERASED))
     session.execute(N.update().where(N.c.customer_id == customer_id).values(comment=None))
+    facts.refresh_customer_row(session, customer_id)  # the list shows and finds the erased name no more
     audit.record(session, action="customer_erased", username=viewer.username, object=f"customer:{profile.code}",
                  details={"reason": reason.strip()})

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from core import audit, exports, facts, models as m
 from core.customers import customer_profile
@@ -93,3 +93,53 @@ def test_the_kpi_export_is_headed_in_the_language_rounded_and_complete(seeded_ur
         assert round(float(value), 2) == float(value)  # no binary-float tails
     repurchase = table[table["指标"] == exports.t("kpi.repurchase_rate", "zh")].iloc[0]
     assert repurchase["数值"] == round(100 * result.kpi("repurchase_rate").value, 1) and repurchase["单位"] == "%"
+
+
+def test_erasure_leaves_no_trace_of_the_person_in_any_table_or_the_file(seeded_url: str) -> None:
+    """What they said and what was noted about them, in every table (list columns included) and in the
+    SQLite file's bytes, once the person is erased."""
+    from pathlib import Path
+
+    from sqlalchemy import String, Text
+
+    from core import activity, service
+    from core.activity import InteractionForm, TicketForm
+    from core.service import Step
+
+    engine = make_engine(seeded_url)
+    marks = {"name": "Zebulon Quartermaine", "note": "zq-note-7731", "finding": "zq-finding-5520",
+             "resolution": "zq-resolution-8842", "comment": "zq-comment-1199", "task": "zq-task-3310"}
+    now = datetime.now().replace(microsecond=0)
+    with session_scope(engine) as s:
+        customer_id = _busy_customer(s)
+        s.execute(m.Customer.__table__.update().where(m.Customer.id == customer_id).values(name=marks["name"]))
+        facts.refresh_customer_row(s, customer_id)
+        activity.log_interaction(s, ADMIN, InteractionForm(customer_id, "phone", "outbound", now, "call", marks["note"],
+                                                           None, 5, None), now=now)
+        ticket = activity.create_ticket(s, ADMIN, TicketForm(customer_id, "complaint", "billing", "high", "phone",
+                                                             "charged twice"), now=now)
+        s.add(m.Task(customer_id=customer_id, title=marks["task"], due_date=now.date(), created_at=now))
+    for action, fields in (("accept", {}), ("analyse", {"findings": marks["finding"], "root_cause": "process"}),
+                           ("agent_reply", {"note": marks["note"]}), ("resolve", {"resolution": marks["resolution"]}),
+                           ("feedback", {"csat": 2, "comment": marks["comment"]})):
+        with session_scope(engine) as s:
+            version = s.scalar(select(m.Ticket.version).where(m.Ticket.id == ticket))
+            service.act(s, ADMIN, Step(ticket, action, int(version), **fields), now=now)  # type: ignore[arg-type]
+    with session_scope(engine) as s:
+        erase_customer(s, viewer=ADMIN, keyring=TEST_KEYRING, customer_id=customer_id, reason="customer request #43")
+    found = []
+    with session_scope(engine) as s:
+        for table in m.Base.metadata.sorted_tables:
+            texts = [c for c in table.columns if isinstance(c.type, (String, Text))]
+            for column in texts:
+                for mark in marks.values():
+                    if s.scalar(select(func.count()).select_from(table).where(column.contains(mark))):
+                        found.append(f"{table.name}.{column.name}: {mark}")
+    assert not found, found
+    engine.dispose()
+    raw = Path(seeded_url.removeprefix("sqlite:///"))
+    with session_scope(make_engine(seeded_url)) as s:
+        s.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    wal = raw.with_name(raw.name + "-wal")
+    data = raw.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    assert not [mark for mark in marks.values() if mark.encode() in data]  # secure_delete: no old bytes linger
