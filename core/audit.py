@@ -15,7 +15,8 @@ A = m.AuditLog.__table__
 ACTIONS = ("sign_in", "sign_in_failed", "lockout", "sign_out", "password_changed", "user_created", "user_changed",
            "pii_revealed", "export", "customer_exported", "customer_erased", "key_rotated", "interaction_logged",
            "task_done", "ticket_created", "nps_recorded", "customer_updated", "customer_viewed", "sla_policy_changed",
-           "password_reset", "unlocked", "sign_in_locked")
+           "password_reset", "unlocked", "sign_in_locked",
+           "store_replaced")
 
 
 def record(session: Session, *, action: str, username: str | None, object: str | None = None,

@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--today", type=date.fromisoformat, help="last day of the history, YYYY-MM-DD (default today)")
     seed.add_argument("--replace", action="store_true", help="wipe every row first (refused without it on a non-empty store)")
     seed.add_argument("--demo-password", help="password of every demo user (default: a random one each, printed)")
+    seed.add_argument("--force", action="store_true", help="with --replace: wipe a store that is not a demo too")
 
     user = commands.add_parser("create-user", help="create a user (the first admin of a fresh store, for example)")
     user.add_argument("username")
@@ -82,7 +83,7 @@ def _run(args: argparse.Namespace) -> int:
         from core.demo import seed_demo
 
         report = seed_demo(engine, customers=args.customers, seed=args.seed, today=args.today, replace=args.replace,
-                           demo_password=args.demo_password, keyring=keyring)
+                           demo_password=args.demo_password, keyring=keyring, force=args.force)
         print(f"seeded {report.customers} customers, {report.rows_total} rows in {report.seconds:.1f} s "
               f"into {safe_url(engine.url)}")
         for table, rows in report.rows.items():
@@ -105,7 +106,7 @@ def _run(args: argparse.Namespace) -> int:
         from core.secrets import add_pii_key
         from core.store import protect_plaintext
 
-        if os.environ.get("CRM_PII_KEYS"):
+        if os.environ.get("CRM_PII_KEYS") and not args.reencrypt_only:
             raise ConfigError("The keys come from CRM_PII_KEYS: put a new key first in that variable (keep the old "
                               "ones after it), then run rotate-key again with --reencrypt-only.")
         if not args.reencrypt_only:

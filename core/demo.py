@@ -8,6 +8,7 @@ leaks the label. The simulation is vectorised over customers, one calendar month
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -510,10 +511,11 @@ def protect_contacts(customers: dict[str, object], keyring: Keyring) -> None:
 
 def seed_demo(engine: Engine, *, customers: int, keyring: Keyring, seed: int = 42, today: date | None = None,
               replace: bool = False, demo_password: str | None = None,
-              progress: Callable[[str, float], None] | None = None) -> SeedReport:
+              progress: Callable[[str, float], None] | None = None, force: bool = False) -> SeedReport:
     """Write a demo data set in one transaction, then rebuild the summary tables.
 
-    Refuses a database that already holds customers unless `replace` is set (which wipes all rows).
+    Refuses a database that already holds customers unless `replace` is set (which wipes every row but the
+    audit log, and says so in it); a store that is not a demo is refused even then, unless `force`.
     Demo users exist only here: their passwords are `demo_password`, or random and returned once.
     `progress(phase, share done)` is told as each phase starts (generate, insert, summaries, service, done),
     so a first start can show how far it is.
@@ -530,6 +532,10 @@ def seed_demo(engine: Engine, *, customers: int, keyring: Keyring, seed: int = 4
         existing = session.scalar(select(func.count()).select_from(m.Customer)) or 0
         if existing and not replace:
             raise ValidationError(f"The database already holds {existing} customers; use --replace to wipe it first.")
+        demo = session.scalar(select(m.AppMeta.value).where(m.AppMeta.key == "demo")) == "true"
+        if existing and not demo and not force:
+            raise ValidationError(f"The store holds {existing} customers that are not demo data; --replace would "
+                                  "wipe them. Add --force if that is what you want.")
     tables = generate(customers, seed=seed, today=today)
     report = SeedReport(customers=customers)
     protect_contacts(tables["customers"], keyring)
@@ -538,9 +544,13 @@ def seed_demo(engine: Engine, *, customers: int, keyring: Keyring, seed: int = 4
     report.phases["generate"] = time.perf_counter() - started
     step("insert", 0.15)
     with engine.begin() as conn:
-        for model in [m.CustomerStat, m.SegmentFact, m.PeriodFact, m.AuditLog, m.TicketSla, m.SlaFiring, m.Task,
-                      m.FormSubmission, *reversed(RAW_TABLES)]:
+        for model in [m.CustomerStat, m.SegmentFact, m.PeriodFact, m.TicketSla, m.SlaFiring, m.Task,
+                      m.FormSubmission, *reversed(RAW_TABLES)]:  # never the audit log: it records this too
             conn.execute(delete(model.__table__))
+        if existing:
+            conn.execute(m.AuditLog.__table__.insert().values(
+                at=datetime.now(), username="cli", action="store_replaced", object="store",
+                details=json.dumps({"customers": existing, "demo": demo})))
         conn.execute(delete(m.AppMeta.__table__))
         # SQLite: secondary indexes are rebuilt after the load (one sort beats millions of random B-tree
         # inserts). MariaDB keeps them: it refuses to drop an index a foreign key relies on.

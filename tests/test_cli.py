@@ -64,3 +64,36 @@ def test_rotate_key_re_encrypts_everything(sqlite_url: str, tmp_path, monkeypatc
     monkeypatch.setenv("CRM_PII_KEYS", "k9=" + "a" * 43 + "=")
     assert main(["--database-url", sqlite_url, "rotate-key"]) == 2
     assert "CRM_PII_KEYS" in capsys.readouterr().err
+    # keys from the environment: a new one goes first in the variable, then --reencrypt-only moves every value
+    import base64
+
+    monkeypatch.delenv("CRM_PII_KEYS")
+    current = secrets.load_secrets()  # the file's keys (k2 active, k1 kept)
+    fresh = base64.b64encode(b"3" * 32).decode()
+    monkeypatch.setenv("CRM_PII_KEYS", ",".join([f"k3={fresh}", *(f"{kid}={base64.b64encode(key).decode()}"
+                                                                    for kid, key in current.pii_keys.items())]))
+    assert main(["--database-url", sqlite_url, "rotate-key", "--reencrypt-only"]) == 0
+    with session_scope(make_engine(sqlite_url)) as s:
+        assert all(v.startswith("k3:") for v in s.scalars(select(m.Customer.phone_enc)).all())
+
+
+def test_seed_replace_keeps_the_audit_log_and_spares_real_data_unless_forced(sqlite_url: str,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from sqlalchemy import delete, func, select
+
+    from core import audit, models as m
+    from core.db import make_engine, session_scope
+
+    base = ["--database-url", sqlite_url, "seed", "--customers", "20", "--demo-password", "demo-pass-2026"]
+    assert main(base) == 0
+    engine = make_engine(sqlite_url)
+    with session_scope(engine) as s:
+        audit.record(s, action="sign_in", username="admin")
+    assert main([*base, "--replace"]) == 0  # a demo may be replaced; the audit log stays and says so
+    with session_scope(engine) as s:
+        assert set(audit.entries(s)["action"]) >= {"sign_in", "store_replaced"}
+        s.execute(delete(m.AppMeta.__table__).where(m.AppMeta.key == "demo"))  # now it holds "real" data
+    assert main([*base, "--replace"]) == 2 and "--force" in capsys.readouterr().err
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(m.Customer)) == 20  # nothing was wiped
+    assert main([*base, "--replace", "--force"]) == 0
