@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, facts, models as m, pii, service
+from core import audit, facts, models as m, pii, service, validators
 from core.errors import AlreadySubmitted, Conflict, FieldErrors, NotFound, PermissionDenied
 from core.facts import DimKey, scope
 from core.periods import Filters
@@ -38,7 +38,7 @@ WRITE_ROLES: dict[str, tuple[str, ...]] = {
 NPS_BACKDATE_DAYS = 366  # an offline answer older than this belongs in an import, which rebuilds the summaries
 FOLLOW_UP_DAYS = 366
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-Errors = dict[str, tuple[str, dict[str, object]]]
+Errors = validators.Errors
 
 
 def may_write(viewer: Viewer, form: str) -> bool:
@@ -71,13 +71,7 @@ def _claim(session: Session, token: str | None, form: str, viewer: Viewer, now: 
     session.execute(SUB.insert().values(token=token[:64], form=form, username=viewer.username, at=now))
 
 
-def _text(errors: Errors, name: str, value: str | None, *, required: bool, longest: int) -> str | None:
-    value = (value or "").strip()
-    if required and not value:
-        errors[name] = ("form.error.required", {})
-    elif len(value) > longest:
-        errors[name] = ("form.error.too_long", {"n": longest})
-    return value or None
+_text = validators.text  # one rule for every form's text (length, no NUL or control characters)
 
 
 def _choice(errors: Errors, name: str, value: str | None, allowed: tuple[str, ...], *, required: bool = True) -> None:
@@ -125,9 +119,8 @@ def log_interaction(session: Session, viewer: Viewer, form: InteractionForm, *, 
     elif form.occurred_at.date() < _first_contact(customer):
         errors["occurred_at"] = ("form.error.before_first_contact", {"day": _first_contact(customer).isoformat()})
     subject = _text(errors, "subject", form.subject, required=True, longest=200)
-    notes = _text(errors, "notes", form.notes, required=False, longest=4000)
-    if form.duration_minutes is not None and not 0 <= form.duration_minutes <= 24 * 60:
-        errors["duration_minutes"] = ("form.error.range", {"low": 0, "high": 24 * 60})
+    notes = _text(errors, "notes", form.notes, required=False, longest=4000, multiline=True)
+    validators.whole_number(errors, "duration_minutes", form.duration_minutes, low=0, high=24 * 60, required=False)
     if form.follow_up is not None and not now.date() <= form.follow_up <= now.date() + timedelta(days=FOLLOW_UP_DAYS):
         errors["follow_up"] = ("form.error.follow_up", {"days": FOLLOW_UP_DAYS})
     if errors:
@@ -183,9 +176,8 @@ def create_ticket(session: Session, viewer: Viewer, form: TicketForm, *, token: 
     _choice(errors, "category", form.category, m.TICKET_CATEGORIES)
     _choice(errors, "priority", form.priority, m.TICKET_PRIORITIES)
     _choice(errors, "channel", form.channel, m.TICKET_CHANNELS)
-    description = _text(errors, "description", form.description, required=True, longest=4000)
-    if description is not None and "description" not in errors and len(description) < 5:
-        errors["description"] = ("form.error.too_short", {"n": 5})
+    description = _text(errors, "description", form.description, required=True, longest=4000, shortest=5,
+                        multiline=True)
     if errors:
         raise FieldErrors(errors)
     _claim(session, token, "ticket", viewer, now)
@@ -224,8 +216,7 @@ def record_nps(session: Session, viewer: Viewer, form: NpsForm, *, token: str | 
     now = now or datetime.now()
     customer = _customer(session, viewer, form.customer_id, "nps")
     errors: Errors = {}
-    if form.score is None or not 0 <= form.score <= 10:
-        errors["score"] = ("form.error.range", {"low": 0, "high": 10})
+    validators.whole_number(errors, "score", form.score, low=0, high=10)
     _choice(errors, "touchpoint", form.touchpoint, m.NPS_TOUCHPOINTS)
     if form.responded_at > now + timedelta(minutes=1):
         errors["responded_at"] = ("form.error.future", {})
@@ -233,7 +224,7 @@ def record_nps(session: Session, viewer: Viewer, form: NpsForm, *, token: str | 
         errors["responded_at"] = ("form.error.too_old", {"days": NPS_BACKDATE_DAYS})
     elif form.responded_at.date() < _first_contact(customer):
         errors["responded_at"] = ("form.error.before_first_contact", {"day": _first_contact(customer).isoformat()})
-    comment = _text(errors, "comment", form.comment, required=False, longest=2000)
+    comment = _text(errors, "comment", form.comment, required=False, longest=2000, multiline=True)
     if errors:
         raise FieldErrors(errors)
     _claim(session, token, "nps", viewer, now)
@@ -294,11 +285,11 @@ def update_profile(session: Session, viewer: Viewer, form: ProfileForm, *, seen:
     tags = ",".join(sorted({tag.strip().lower() for tag in (form.tags or "").replace("，", ",").split(",") if tag.strip()}))
     if len(tags) > 200 or any(len(tag) > 32 for tag in tags.split(",")):
         errors["tags"] = ("form.error.tags", {})
-    phone = (form.phone or "").strip() or None
-    if phone is not None and not 7 <= len(pii.normalise("phone", phone)) <= 15:
+    phone = validators.phone(errors, "phone", form.phone)
+    if phone is not None and "phone" not in errors and not 7 <= len(pii.normalise("phone", phone)) <= 15:
         errors["phone"] = ("form.error.phone", {})
-    email = (form.email or "").strip() or None
-    if email is not None and not EMAIL.match(email):
+    email = _text(errors, "email", form.email, required=False, longest=200)
+    if email is not None and "email" not in errors and not EMAIL.match(email):
         errors["email"] = ("form.error.email", {})
     if errors:
         raise FieldErrors(errors)

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, facts, models as m
+from core import audit, facts, models as m, validators
 from core.business_hours import AROUND_THE_CLOCK, Calendar, parse_intervals
 from core.errors import Conflict, FieldErrors, NotFound, PermissionDenied, ValidationError
 from core.facts import DimKey
@@ -423,21 +423,25 @@ def _validate(step: Step) -> dict[str, object]:
     errors: dict[str, tuple[str, dict[str, object]]] = {}
     values: dict[str, object] = {}
     if step.action == "analyse":
-        if len((step.findings or "").strip()) < 5:
-            errors["findings"] = ("form.error.too_short", {"n": 5})
+        findings = validators.text(errors, "findings", step.findings, required=False, shortest=5, longest=4000,
+                                   multiline=True)
+        if findings is None:
+            errors.setdefault("findings", ("form.error.too_short", {"n": 5}))
         if step.root_cause not in m.ROOT_CAUSES:
             errors["root_cause"] = ("form.error.choice", {})
-        values.update(findings=(step.findings or "").strip(), root_cause=step.root_cause)
+        values.update(findings=findings, root_cause=step.root_cause)
     if step.action == "resolve":
-        if len((step.resolution or "").strip()) < 5:
-            errors["resolution"] = ("form.error.too_short", {"n": 5})
-        values["resolution"] = (step.resolution or "").strip()
+        resolution = validators.text(errors, "resolution", step.resolution, required=False, shortest=5, longest=4000,
+                                     multiline=True)
+        if resolution is None:
+            errors.setdefault("resolution", ("form.error.too_short", {"n": 5}))
+        values["resolution"] = resolution
     if step.action == "feedback":
-        if step.csat is None or not 1 <= step.csat <= 5:
-            errors["csat"] = ("form.error.range", {"low": 1, "high": 5})
-        if len(step.comment or "") > 2000:
-            errors["comment"] = ("form.error.too_long", {"n": 2000})
-        values.update(csat=step.csat, feedback_comment=(step.comment or "").strip() or None)
+        csat = validators.whole_number(errors, "csat", step.csat, low=1, high=5)
+        comment = validators.text(errors, "comment", step.comment, required=False, longest=2000, multiline=True)
+        values.update(csat=csat, feedback_comment=comment)
+    if step.note is not None:
+        validators.text(errors, "note", step.note, required=False, longest=200)
     if errors:
         raise FieldErrors(errors)
     return values

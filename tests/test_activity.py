@@ -193,3 +193,40 @@ def test_task_counts_are_counted_in_the_database_not_capped_by_the_list(engine: 
         assert len(cv.my_open_tasks(s, amy, today=today)) == 200  # the list shows the first ones by due date
         other = Viewer(None, "zed", "Zed", "account_manager")
         assert cv.open_task_counts(s, other, today=today) == cv.TaskCounts(open=0, overdue=0)
+
+
+HOSTILE = [  # (form, field, value): each must be refused under its field, in both languages, writing nothing
+    ("interaction", "subject", "call\x00me"), ("interaction", "subject", "line\nbreak"),
+    ("interaction", "subject", "x" * 100_000), ("interaction", "notes", "bell\x07"),
+    ("interaction", "duration_minutes", float("nan")), ("interaction", "duration_minutes", 12.5),
+    ("interaction", "duration_minutes", True), ("interaction", "duration_minutes", 99_999),
+    ("ticket", "description", "nul\x00byte here"), ("ticket", "description", "y" * 4001),
+    ("nps", "score", 7.5), ("nps", "score", float("inf")), ("nps", "score", "9"), ("nps", "comment", "\x1b[31m red"),
+    ("profile", "name", "evil\x00name"), ("profile", "name", "z" * 201), ("profile", "phone", "call-me-maybe1"),
+    ("profile", "phone", "+86 138 0000 0000 ext. 7"), ("profile", "email", "a@b.c\x00"), ("profile", "city", "tab\there"),
+]
+
+
+@pytest.mark.parametrize("form, field, value", HOSTILE, ids=[f"{f}-{n}-{i}" for i, (f, n, _) in enumerate(HOSTILE)])
+def test_hostile_form_input_is_refused_under_its_field(engine: Engine, world, form: str, field: str,  # type: ignore[no-untyped-def]
+                                                       value: object) -> None:
+    from core.i18n import catalog
+
+    amy, customer = world["amy"], world["mine"]
+    before = counts(engine)
+    with pytest.raises(FieldErrors) as refused, session_scope(engine) as s:
+        if form == "interaction":
+            activity.log_interaction(s, amy, good_interaction(customer, **{field: value}), now=NOW)
+        elif form == "ticket":
+            activity.create_ticket(s, amy, TicketForm(customer, "complaint", "billing", "normal", "phone", value), now=NOW)  # type: ignore[arg-type]
+        elif form == "nps":
+            fields = {"score": 8, "comment": "fine", field: value}
+            activity.record_nps(s, amy, NpsForm(customer, fields["score"], NOW - timedelta(days=1), "post_service",  # type: ignore[arg-type]
+                                                fields["comment"]), now=NOW)
+        else:
+            seen = activity.current_profile(s, amy, customer, TEST_KEYRING)
+            wanted = ProfileForm(**{**seen.__dict__, field: value})
+            activity.update_profile(s, amy, wanted, seen=seen, keyring=TEST_KEYRING)
+    key, _ = refused.value.errors[field]
+    assert key in catalog("en") and key in catalog("zh")
+    assert counts(engine) == before
