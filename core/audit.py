@@ -16,7 +16,7 @@ ACTIONS = ("sign_in", "sign_in_failed", "lockout", "sign_out", "password_changed
            "pii_revealed", "export", "customer_exported", "customer_erased", "key_rotated", "interaction_logged",
            "task_done", "ticket_created", "nps_recorded", "customer_updated", "customer_viewed", "sla_policy_changed",
            "password_reset", "unlocked", "sign_in_locked",
-           "store_replaced")
+           "store_replaced", "ticket_step", "tickets_assigned", "access_refused", "reveal_refused", "audit_read")
 
 
 def record(session: Session, *, action: str, username: str | None, object: str | None = None,
@@ -56,9 +56,13 @@ def entries(session: Session, *, username: str | None = None, action: str | None
     return pd.DataFrame(session.execute(stmt.limit(limit)).mappings().all(), columns=AUDIT_COLUMNS)
 
 
+_CODED = {"step": "service.event", "from": "ticket_status", "to": "ticket_status", "role": "role", "role.from": "role",
+          "role.to": "role"}
+
+
 def readable(details: object, lang: str) -> str:
     """An entry's details as "rows: 400 · format: csv" in the page's language, not raw JSON."""
-    from core.i18n import t
+    from core.i18n import label, t
 
     if not isinstance(details, str) or not details:  # None (NaN in a DataFrame): nothing recorded
         return ""
@@ -75,6 +79,8 @@ def readable(details: object, lang: str) -> str:
         name = " ".join(t(f"audit.detail.{p}", lang) for p in prefix.split("."))
         if prefix == "fields" and isinstance(value, list):  # the names of a customer's fields, in words
             value = [t(f"customer.field.{v}", lang) for v in value]
+        elif prefix in _CODED and isinstance(value, str):  # codes (a status, a step, a role) in words
+            value = label(_CODED[prefix], value, lang)
         shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
         return [f"{name}: {shown}"]
 

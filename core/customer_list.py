@@ -92,8 +92,12 @@ class CustomerQuery:
         return Filters(self.regions, self.industries, self.kinds, self.owner_ids)
 
     def as_audit(self) -> dict[str, object]:
-        """What an audit entry records of the query (the search text is kept: it says what was looked for)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) not in ((), None, "")}
+        """What an audit entry records of the query: the search text says what was looked for, except a phone
+        number or an email, which is recorded as the kind of search only (never personal data in clear)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) not in ((), None, "")}
+        if "text" in values and search_kind(self.text) != "name":
+            values["text"] = f"[{search_kind(self.text)}]"
+        return values
 
 
 @dataclass(frozen=True)
@@ -117,13 +121,24 @@ def _like(text: str) -> str:
     return "%" + re.sub(r"([%_\\])", r"\\\1", text.lower()) + "%"
 
 
+def search_kind(text: str) -> str:
+    """What a search box holds: an email, a phone number (both personal data, found through keyed hashes),
+    or a code or part of a name."""
+    text = text.strip()
+    if "@" in text:
+        return "email"
+    if not CUSTOMER_CODE.match(text) and len(pii.normalise("phone", text)) >= 7:
+        return "phone"
+    return "name"
+
+
 def _text_condition(text: str, keyring: Keyring, dialect: str):  # type: ignore[no-untyped-def]
     """A code (exact), an email or phone number (exact, through the keyed hash), or a part of the name."""
     text = text.strip()
-    if "@" in text:
-        return S.c.customer_id.in_(select(C.c.id).where(C.c.email_hash == pii.search_hash("email", text, keyring)))
-    if not CUSTOMER_CODE.match(text) and len(pii.normalise("phone", text)) >= 7:
-        return S.c.customer_id.in_(select(C.c.id).where(C.c.phone_hash == pii.search_hash("phone", text, keyring)))
+    kind = search_kind(text)
+    if kind != "name":
+        column = C.c.email_hash if kind == "email" else C.c.phone_hash
+        return S.c.customer_id.in_(select(C.c.id).where(column == pii.search_hash(kind, text, keyring)))
     # SQLite's and MariaDB's LIKE ignore case already and can then scan the narrow name index; PostgreSQL's ILIKE
     by_name = (S.c.name.ilike if dialect == "postgresql" else S.c.name.like)(_like(text), escape="\\")
     return or_(S.c.code == text.upper(), by_name) if CUSTOMER_CODE.match(text) else by_name

@@ -507,6 +507,8 @@ def act(session: Session, viewer: Viewer, step: Step, *, now: datetime | None = 
             follow_up(session, customer_id=customer.id, owner_id=customer.owner_id, now=now, source="low_csat",
                       title=f"CSAT {step.csat} on ticket #{step.ticket_id}", ticket_id=step.ticket_id)
     facts.refresh_customer_row(session, customer.id)
+    audit.record(session, action="ticket_step", username=viewer.username, object=f"ticket:{step.ticket_id}", at=now,
+                 details={"step": step.action, "from": status, "to": new_status})  # what was done, not the words
     return int(values["version"])  # type: ignore[arg-type]
 
 
@@ -546,6 +548,8 @@ def assign(session: Session, viewer: Viewer, ticket_ids: list[int], assignee_id:
         if changed.rowcount:
             _event(session, ticket_id, now, viewer, "assign", note=f"user {assignee_id}")
             count += 1
+    audit.record(session, action="tickets_assigned", username=viewer.username, object=f"user:{assignee_id}", at=now,
+                 details={"tickets": count})
     return count
 
 

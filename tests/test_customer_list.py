@@ -239,3 +239,9 @@ def test_url_numbers_are_ascii_digits_in_range() -> None:
 
     assert url_int("42") == 42 and url_int(" 42") is None and url_int("²") is None and url_int("١٢") is None
     assert url_int(str(2**63)) is None and url_int("0") is None and url_int(None) is None and url_int("-3") is None
+
+
+def test_a_searched_phone_or_email_is_never_recorded_in_clear() -> None:
+    assert CustomerQuery(text="138 1234 5678").as_audit()["text"] == "[phone]"
+    assert CustomerQuery(text="Jane@Example.com").as_audit()["text"] == "[email]"
+    assert CustomerQuery(text="Acme").as_audit()["text"] == "Acme"  # a name or code says what was looked for

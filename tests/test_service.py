@@ -272,3 +272,18 @@ def test_the_queue_puts_live_breaches_first_and_names_the_clock(engine: Engine, 
     assert rows["minutes_left"][0] == -28 * 60 and rows["minutes_left"][2] == 60  # complaints run around the clock
     resolved = rows[rows["ticket"] == old].iloc[0]
     assert resolved["state"] != "breached" and order.index(old) == 3  # its breach is history, not work
+
+
+def test_workflow_steps_and_bulk_assignment_are_on_record(engine: Engine, desk) -> None:  # type: ignore[no-untyped-def]
+    from core import audit
+
+    step(engine, desk["agent"], desk["ticket"], "accept", T0 + timedelta(minutes=5))
+    with session_scope(engine) as s:
+        agent_id = s.scalar(select(m.User.id).where(m.User.username == "ann"))
+        assert service.assign(s, desk["lead"], [desk["ticket"]], int(agent_id), now=T0 + timedelta(minutes=6)) == 1
+    with Session(engine) as s:
+        log = audit.entries(s)
+    steps = log[log["action"] == "ticket_step"]
+    assert len(steps) == 1 and steps.iloc[0]["username"] == "ann" and '"step": "accept"' in steps.iloc[0]["details"]
+    assigned = log[log["action"] == "tickets_assigned"]
+    assert len(assigned) == 1 and assigned.iloc[0]["username"] == "lee" and '"tickets": 1' in assigned.iloc[0]["details"]

@@ -81,6 +81,11 @@ def page_guard(page: str) -> Viewer:
     (or for a page somehow run without the app shell's sign-in)."""
     current = viewer()
     if current is None or not may_open(current, page):
+        if current is not None:  # a signed-in user asked for a page their role may not open: on record
+            from core import audit, db
+
+            db.write(engine(), lambda session: audit.record(session, action="access_refused",
+                                                            username=current.username, object=f"page:{page}"))
         st.error(tr("app.no_access"))
         st.stop()
     return current

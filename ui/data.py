@@ -9,7 +9,8 @@ from typing import TypeVar
 
 import streamlit as st
 
-from core import db, facts, kpi
+from core import audit, db, facts, kpi
+from core.errors import CrmError
 from core.customer_list import CustomerPage, CustomerQuery, customer_page, export_customers
 from core.customers import CustomerProfile, FilterOptions, customer_profile, filter_options, record_view, reveal_contact
 from core.db import session_scope
@@ -77,8 +78,15 @@ def note_view(viewer: Viewer, profile: CustomerProfile) -> None:
 
 
 def reveal(viewer: Viewer, customer_id: int, reason: str) -> tuple[str | None, str | None]:
-    return db.write(context.engine(), lambda session: reveal_contact(session, viewer=viewer, keyring=context.keyring(),
-                                                                     customer_id=customer_id, reason=reason))
+    """Reveal contact details (audited); a refusal is audited too, in its own transaction."""
+    try:
+        return db.write(context.engine(), lambda session: reveal_contact(
+            session, viewer=viewer, keyring=context.keyring(), customer_id=customer_id, reason=reason))
+    except CrmError as refused:
+        db.write(context.engine(), lambda session: audit.record(
+            session, action="reveal_refused", username=viewer.username, object=f"customer:{customer_id}",
+            details={"refusal": refused.key or type(refused).__name__}))
+        raise
 
 
 # --- the customer list and the 360° view -------------------------------------------------------------

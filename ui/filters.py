@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from core.customer_list import CONTACT_AGES, NPS_CATEGORIES, SEARCH_MAX, SORTS, CustomerQuery
+from core.customer_list import CONTACT_AGES, NPS_CATEGORIES, SEARCH_MAX, SORTS, CustomerQuery, search_kind
 from core.i18n import label
 from core.segmentation import LIFECYCLE_STAGES, TIERS
 from core.periods import Filters, Period, custom_period, period_containing, periods_between
@@ -149,7 +149,8 @@ def customer_query(*, by_owner: bool) -> CustomerQuery:
     st.sidebar.subheader(tr("filters.header"))
     _restore_value("q", lambda v: v[:SEARCH_MAX], "")
     text = st.sidebar.text_input(tr("list.search"), key="q", placeholder=tr("list.search_hint"), max_chars=SEARCH_MAX)
-    _publish("q", text.strip() or None, None)
+    # a name or code goes into the URL (a view can be shared); a phone number or email never does
+    _publish("q", text.strip() if text.strip() and search_kind(text) == "name" else None, None)
     base = dimension_filters(by_owner=by_owner, header=False)
     tiers = _multi("tier", "list.tier", list(TIERS), lambda c: label("tier", c, current))
     stages = _multi("stage", "list.stage", list(LIFECYCLE_STAGES), lambda c: label("stage", c, current))

@@ -89,10 +89,20 @@ with audit_tab:
                                format_func=lambda a: label("audit", a, current) if a else tr("common.all"))
     since = cols[2].date_input(tr("admin.audit.since"), value=date.today() - timedelta(days=30), key="audit_since")
     until = cols[3].date_input(tr("admin.audit.until"), value=date.today(), key="audit_until")
-    with session_scope(context.engine()) as session:
-        log = audit.entries(session, username=who.strip().lower() or None, action=action or None,
-                            since=datetime.combine(since, datetime.min.time()),
-                            until=datetime.combine(until + timedelta(days=1), datetime.min.time()))
+    wanted = {"username": who.strip().lower() or None, "action": action or None,
+              "since": datetime.combine(since, datetime.min.time()),
+              "until": datetime.combine(until + timedelta(days=1), datetime.min.time())}
+
+    def read_log(session):  # type: ignore[no-untyped-def]
+        # reading the log is on record too, once per filter and session
+        if st.session_state.get("audit_read") != wanted:
+            audit.record(session, action="audit_read", username=viewer.username, object="audit_log",
+                         details={"user": wanted["username"], "action": wanted["action"], "since": f"{since}",
+                                  "until": f"{until}"})
+        return audit.entries(session, **wanted)
+
+    log = db.write(context.engine(), read_log)
+    st.session_state["audit_read"] = wanted
     if log.empty:
         st.info(tr("common.no_data"))
     else:

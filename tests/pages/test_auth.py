@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from core import kpi, security
+from core import audit, kpi, security
 from core.db import make_engine, session_scope
 from core.formatting import value
 from core.periods import Filters
@@ -91,6 +91,8 @@ def test_role_changes_and_deactivation_apply_on_the_next_page_load(monkeypatch: 
     assert any("session has ended" in w.value for w in at.warning) and not at.metric
     at = sign_in(at, "analyst")
     assert "You have no access to this page." in _errors(at)  # a support agent has no cockpit
+    with session_scope(make_engine(seeded_url)) as s:  # ...and the refused attempt is on record
+        assert "page:cockpit" in list(audit.entries(s, username="analyst", action="access_refused")["object"])
     with session_scope(make_engine(seeded_url)) as s:
         security.change_user(s, username="analyst", active=False, actor=security.SYSTEM)
     at.run()
