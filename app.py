@@ -3,7 +3,9 @@
 Pages a role may not use are absent from its navigation; opened by URL they say "no access".
 """
 
+import logging
 import runpy
+import uuid
 from pathlib import Path
 
 import streamlit as st
@@ -53,4 +55,11 @@ pages = pages_for(security.pages_for(viewer))
 context.language_switch()
 st.sidebar.caption(context.tr("app.signed_in_as", name=viewer.display_name, role=context.tr(f"role.{viewer.role}")))
 password_form(viewer)
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+except Exception:  # Streamlit's reruns and stops are not Exceptions: only real failures land here
+    if context.settings().show_errors:
+        raise
+    reference = uuid.uuid4().hex[:8]
+    logging.getLogger("crm.app").exception("Unexpected error, reference %s", reference)  # the server log only
+    st.error(context.tr("app.unexpected", reference=reference))

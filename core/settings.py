@@ -38,6 +38,12 @@ class Settings:
         default=42,
         metadata=_help("Random seed of the automatic demo data (env CRM_DEMO_SEED)."),
     )
+    show_errors: int = field(
+        default=0,
+        metadata=_help("Developers only (env CRM_SHOW_ERRORS=1): an unexpected error reaches the page with its "
+                       "traceback. Off, the user sees a short message with a reference and the traceback goes "
+                       "to the server log only."),
+    )
     demo_password: str | None = field(
         default=None,
         metadata=_help("Password of every demo user when the app seeds the demo on first start (env "
@@ -60,6 +66,7 @@ _ENV = {
     "demo_seed": "CRM_DEMO_SEED",
     "cache_ttl_seconds": "CRM_CACHE_TTL_SECONDS",
     "demo_password": "CRM_DEMO_PASSWORD",
+    "show_errors": "CRM_SHOW_ERRORS",
 }
 
 

@@ -100,3 +100,4 @@ def _test_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM_COOKIE_KEY", "test-cookie-key-" + "x" * 40)
     monkeypatch.setenv("CRM_PII_KEYS", "k1=" + TEST_KEY)
     monkeypatch.setenv("CRM_PII_INDEX_KEY", TEST_INDEX_KEY)
+    monkeypatch.setenv("CRM_SHOW_ERRORS", "1")  # page tests see a failure as an exception, not as a message

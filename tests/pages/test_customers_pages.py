@@ -163,3 +163,21 @@ def test_a_hostile_id_in_the_url_is_no_customer_not_a_traceback(monkeypatch: pyt
     from core.i18n import t
 
     assert not at.exception and any(i.value == t("customer.prompt") for i in at.info)  # asked to pick one
+
+
+def test_an_unexpected_error_shows_a_reference_not_a_traceback(monkeypatch: pytest.MonkeyPatch, seeded_url: str,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    from core import customer_view
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom with 13812345678 inside")
+
+    _, customer_id = _manager(seeded_url)
+    monkeypatch.setenv("CRM_SHOW_ERRORS", "0")  # as in production
+    monkeypatch.setattr(customer_view, "timeline", broken)
+    at = _open(monkeypatch, seeded_url, "manager1", "views/customer.py", id=str(customer_id))
+    shown = [e.value for e in at.error]
+    assert not at.exception and any("reference" in e for e in shown), shown
+    assert not any("13812345678" in e or "RuntimeError" in e for e in shown)  # the details stay in the server log
+    reference = next(e for e in shown if "reference" in e).rsplit(" ", 1)[-1]
+    assert any(reference in r.getMessage() for r in caplog.records)
