@@ -83,9 +83,10 @@ def reveal(viewer: Viewer, customer_id: int, reason: str) -> tuple[str | None, s
         return db.write(context.engine(), lambda session: reveal_contact(
             session, viewer=viewer, keyring=context.keyring(), customer_id=customer_id, reason=reason))
     except CrmError as refused:
+        why = refused.key or type(refused).__name__
         db.write(context.engine(), lambda session: audit.record(
             session, action="reveal_refused", username=viewer.username, object=f"customer:{customer_id}",
-            details={"refusal": refused.key or type(refused).__name__}))
+            details={"refusal": why}))
         raise
 
 

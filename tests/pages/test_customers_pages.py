@@ -181,3 +181,18 @@ def test_an_unexpected_error_shows_a_reference_not_a_traceback(monkeypatch: pyte
     assert not any("13812345678" in e or "RuntimeError" in e for e in shown)  # the details stay in the server log
     reference = next(e for e in shown if "reference" in e).rsplit(" ", 1)[-1]
     assert any(reference in r.getMessage() for r in caplog.records)
+
+
+def test_a_refused_reveal_is_on_record(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    from core import audit
+    from core.db import session_scope
+    from core.i18n import t
+
+    _, customer_id = _manager(seeded_url)
+    at = _open(monkeypatch, seeded_url, "admin", "views/customer.py", id=str(customer_id))
+    next(x for x in at.text_input if x.label == t("customer.reveal_reason")).input("no")
+    next(b for b in at.button if b.label == t("customer.reveal")).click().run()
+    assert not at.exception and at.error  # too short a reason: refused, with its message
+    with session_scope(make_engine(seeded_url)) as s:
+        refused = audit.entries(s, username="admin", action="reveal_refused")
+    assert list(refused["object"]) == [f"customer:{customer_id}"] and "error.reason" in refused.iloc[0]["details"]
