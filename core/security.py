@@ -337,6 +337,9 @@ def unlock(session: Session, *, username: str, actor: Viewer, now: datetime | No
     audit.record(session, action="unlocked", username=actor.username, object=f"user:{username.strip().lower()}", at=now)
 
 
-def list_users(session: Session) -> list[dict[str, object]]:
+def list_users(session: Session, *, viewer: Viewer) -> list[dict[str, object]]:
+    """Every user with role and team, for administrators."""
+    if viewer.role != "admin":
+        raise PermissionDenied("Only an administrator may list users.", key="error.admin_only")
     return [dict(r) for r in session.execute(select(U.c.username, U.c.display_name, U.c.email, U.c.role, U.c.team,
                                                     U.c.active).order_by(U.c.role, U.c.username)).mappings()]

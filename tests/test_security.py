@@ -131,7 +131,7 @@ def test_an_administrator_unlocks_a_locked_name_and_resets_a_password(engine) ->
         security.reset_password(s, username="dora", new="second-pass-2", actor=admin)
     with session_scope(engine) as s:
         assert security.sign_in(s, "dora", "second-pass-2", now=now + timedelta(minutes=3)).username == "dora"
-        assert {"unlocked", "password_reset"} <= set(audit.entries(s)["action"])
+        assert {"unlocked", "password_reset"} <= set(audit.entries(s, viewer=SYSTEM)["action"])
         with pytest.raises(ValidationError) as no_role:
             security.create_user(s, username="fred", display_name="Fred", role=None, password="first-pass-1", actor=admin)
         assert error_text(no_role.value, "zh") == "请选择角色。"
@@ -209,3 +209,16 @@ def test_revoked_sessions_no_longer_sign_in(engine) -> None:  # type: ignore[no-
         security.change_user(s, username="hal", role="executive", actor=admin)
     with session_scope(engine) as s:
         assert security.load_viewer(s, "hal", since=later) is None
+
+
+@pytest.mark.parametrize("role", ["executive", "analyst", "account_manager", "support_agent", "team_lead"])
+def test_only_administrators_read_the_audit_log_and_the_users(engine, role: str) -> None:  # type: ignore[no-untyped-def]
+    from core.db import session_scope
+
+    someone = Viewer(7, "someone", "Someone", role)
+    with session_scope(engine) as s:
+        with pytest.raises(PermissionDenied):
+            audit.entries(s, viewer=someone)
+        with pytest.raises(PermissionDenied):
+            security.list_users(s, viewer=someone)
+        assert audit.entries(s, viewer=SYSTEM).empty and security.list_users(s, viewer=SYSTEM) == []

@@ -22,7 +22,7 @@ users_tab, audit_tab, subjects_tab = st.tabs([tr("admin.users"), tr("admin.audit
 with users_tab:
     flash()
     with session_scope(context.engine()) as session:
-        users = security.list_users(session)
+        users = security.list_users(session, viewer=viewer)
         locked = security.locked_names(session)
     st.dataframe([{tr("admin.col.username"): u["username"], tr("admin.col.name"): u["display_name"],
                    tr("admin.col.role"): tr(f"role.{u['role']}"), tr("admin.col.team"): u["team"] or "",
@@ -99,7 +99,7 @@ with audit_tab:
             audit.record(session, action="audit_read", username=viewer.username, object="audit_log",
                          details={"user": wanted["username"], "action": wanted["action"], "since": f"{since}",
                                   "until": f"{until}"})
-        return audit.entries(session, **wanted)
+        return audit.entries(session, viewer=viewer, **wanted)
 
     log = db.write(context.engine(), read_log)
     st.session_state["audit_read"] = wanted

@@ -11,6 +11,7 @@ from core.db import make_engine, session_scope
 from core.formatting import value
 from core.periods import Filters
 from tests.pages.helpers import open_app, sign_in, signed_in
+from core.security import SYSTEM
 
 PAGES = {"cockpit": "views/cockpit.py", "customer": "views/customer.py", "admin": "views/admin.py"}
 ROLE_USERS = {"admin": "admin", "executive": "executive", "analyst": "analyst", "account_manager": "manager1",
@@ -92,7 +93,7 @@ def test_role_changes_and_deactivation_apply_on_the_next_page_load(monkeypatch: 
     at = sign_in(at, "analyst")
     assert "You have no access to this page." in _errors(at)  # a support agent has no cockpit
     with session_scope(make_engine(seeded_url)) as s:  # ...and the refused attempt is on record
-        assert "page:cockpit" in list(audit.entries(s, username="analyst", action="access_refused")["object"])
+        assert "page:cockpit" in list(audit.entries(s, viewer=SYSTEM, username="analyst", action="access_refused")["object"])
     with session_scope(make_engine(seeded_url)) as s:
         security.change_user(s, username="analyst", active=False, actor=security.SYSTEM)
     at.run()
