@@ -21,7 +21,8 @@ ACTIONS = ("sign_in", "sign_in_failed", "lockout", "sign_out", "password_changed
            "pii_revealed", "export", "customer_exported", "customer_erased", "key_rotated", "interaction_logged",
            "task_done", "ticket_created", "nps_recorded", "customer_updated", "customer_viewed", "sla_policy_changed",
            "password_reset", "unlocked", "sign_in_locked",
-           "store_replaced", "ticket_step", "tickets_assigned", "access_refused", "reveal_refused", "audit_read")
+           "store_replaced", "ticket_step", "tickets_assigned", "access_refused", "reveal_refused", "audit_read",
+           "contacts_listed")
 
 
 def record(session: Session, *, action: str, username: str | None, object: str | None = None,

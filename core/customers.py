@@ -134,3 +134,20 @@ def record_view(session: Session, *, viewer: Viewer, profile: CustomerProfile) -
     audit.record(session, action="customer_viewed", username=viewer.username, object=f"customer:{profile.code}",
                  details={"fields": [f for f in ("phone", "email") if getattr(profile, f)]})
     return True
+
+
+def lists_contacts_in_clear(viewer: Viewer) -> bool:
+    """Whether the customer list shows this viewer phone numbers and emails in clear (own customers only)."""
+    from core.security import CONTACT_VISIBLE
+
+    return viewer.role in CONTACT_VISIBLE
+
+
+def record_list_view(session: Session, *, viewer: Viewer, codes: list[str]) -> bool:
+    """Audit that a page of the list showed these customers' contact details in clear (an account manager's
+    own customers); masked lists are not personal-data access. The page calls it once per page and session."""
+    if not lists_contacts_in_clear(viewer) or not codes:
+        return False
+    audit.record(session, action="contacts_listed", username=viewer.username, object="customer_list",
+                 details={"customers": len(codes), "first": codes[0], "last": codes[-1]})
+    return True

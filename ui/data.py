@@ -12,7 +12,9 @@ import streamlit as st
 from core import audit, db, facts, kpi
 from core.errors import CrmError
 from core.customer_list import CustomerPage, CustomerQuery, customer_page, export_customers
-from core.customers import CustomerProfile, FilterOptions, customer_profile, filter_options, record_view, reveal_contact
+from core.customers import (CustomerProfile, FilterOptions, customer_profile, filter_options,
+                            lists_contacts_in_clear, record_list_view,
+                            record_view, reveal_contact)
 from core.db import session_scope
 from core.periods import Filters, Period
 from core.security import Viewer
@@ -75,6 +77,17 @@ def note_view(viewer: Viewer, profile: CustomerProfile) -> None:
         return
     db.write(context.engine(), lambda session: record_view(session, viewer=viewer, profile=profile))
     seen.add(profile.id)
+
+
+def note_list_view(viewer: Viewer, page: CustomerPage) -> None:
+    """Audit a page of the list shown with contact details in clear, once per page of rows and session."""
+    codes = [str(c) for c in page.rows["code"] if c]
+    seen = st.session_state.setdefault("listed_pages", set())
+    key = tuple(codes)
+    if not lists_contacts_in_clear(viewer) or not codes or key in seen:
+        return
+    db.write(context.engine(), lambda session: record_list_view(session, viewer=viewer, codes=codes))
+    seen.add(key)
 
 
 def reveal(viewer: Viewer, customer_id: int, reason: str) -> tuple[str | None, str | None]:

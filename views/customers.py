@@ -62,6 +62,7 @@ if "page" not in st.session_state:
     wanted = st.query_params.get("page", "1")
     st.session_state["page"] = url_int(wanted) or 1
 result = data.customers(viewer, query, st.session_state["page"], st.session_state["size"])
+data.note_list_view(viewer, result)  # contact details in clear (an account manager's own customers) are on record
 st.caption(tr("list.total", total=f"{result.total:,}", page=result.page, pages=f"{result.pages:,}"))
 if viewer.role == "account_manager":
     st.caption(tr("cockpit.own_customers"))

@@ -63,6 +63,12 @@ def test_an_account_manager_sees_only_their_customers_and_tasks(monkeypatch: pyt
     assert any(f"{own:,} customers" in c.value for c in at.caption)
     assert not at.get("download_button")  # account managers work the list; exports stay with analysts
     assert any("My tasks" in e.label for e in at.expander)
+    from core import audit
+    from core.db import session_scope
+
+    with session_scope(make_engine(seeded_url)) as s:  # their own customers' contacts, shown in clear: on record
+        listed = audit.entries(s, viewer=SYSTEM, action="contacts_listed")
+    assert list(listed["username"]) == ["manager1"] and '"customers": 50' in listed.iloc[0]["details"]
 
 
 def test_the_support_agent_has_no_list(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
