@@ -12,7 +12,7 @@ import streamlit as st
 
 from core import security
 from ui import context
-from ui.auth import password_form, require_viewer
+from ui.auth import password_form, require_viewer, two_step_setup
 
 st.set_page_config(page_title="CRM Cockpit", page_icon=":material/monitoring:", layout="wide")
 # KPI cards: the previous-period line wraps under the change instead of being cut off ("上期 ¥243.…")
@@ -55,6 +55,7 @@ pages = pages_for(security.pages_for(viewer))
 context.language_switch()
 st.sidebar.caption(context.tr("app.signed_in_as", name=viewer.display_name, role=context.tr(f"role.{viewer.role}")))
 password_form(viewer)
+two_step_setup(viewer)
 try:
     st.navigation(pages).run()
 except Exception:  # Streamlit's reruns and stops are not Exceptions: only real failures land here

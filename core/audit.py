@@ -22,7 +22,7 @@ ACTIONS = ("sign_in", "sign_in_failed", "lockout", "sign_out", "password_changed
            "task_done", "ticket_created", "nps_recorded", "customer_updated", "customer_viewed", "sla_policy_changed",
            "password_reset", "unlocked", "sign_in_locked",
            "store_replaced", "ticket_step", "tickets_assigned", "access_refused", "reveal_refused", "audit_read",
-           "contacts_listed")
+           "contacts_listed", "totp_enabled", "totp_reset")
 
 
 def record(session: Session, *, action: str, username: str | None, object: str | None = None,

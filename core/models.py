@@ -73,6 +73,7 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     # sessions (cookies, open pages) that began before this instant are over (security.revoke_sessions)
     sessions_valid_after: Mapped[datetime | None] = mapped_column(DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql"))
+    totp_secret_enc: Mapped[str | None] = mapped_column(String(200))  # two-step sign-in, encrypted (core.pii)
 
 
 class Customer(Base):

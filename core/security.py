@@ -12,12 +12,14 @@ from datetime import datetime, timedelta
 
 import bcrypt
 import jwt
+import pyotp
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit, models as m
 from core.errors import CrmError, PermissionDenied, ValidationError
 from core.periods import Filters
+from core.pii import Keyring, decrypt, encrypt
 
 U = m.User.__table__
 MAX_FAILURES = 5  # from one source
@@ -173,7 +175,86 @@ def sign_in(session: Session, username: str, password: str, *, now: datetime | N
         if until is not None:
             raise AccountLocked(until)
         raise SignInFailed("Username or password is incorrect.")
+    if row["totp_secret_enc"] is not None:  # the password was right; the code decides (and is what is recorded)
+        raise TwoStepNeeded(name)
     audit.record(session, action="sign_in", username=name, object=where, at=now)
+    return _viewer(row)
+
+
+# --- two-step sign-in (TOTP, RFC 6238: any authenticator app) ---------------------------------------
+
+TOTP_ISSUER = "CRM Cockpit"
+TWO_STEP_MINUTES = 5  # the code must follow the password within this time
+
+
+class TwoStepNeeded(CrmError):
+    """The password was right and this user signs in in two steps: ask for the authenticator's code."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__("Enter the code from your authenticator app.", key="auth.totp_needed")
+        self.username = username
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(secret: str, username: str) -> str:
+    """What an authenticator app reads (as a QR code or typed in) to produce this user's codes."""
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
+
+
+def has_totp(session: Session, username: str) -> bool:
+    return session.scalar(select(U.c.totp_secret_enc).where(U.c.username == username)) is not None
+
+
+def _code_ok(secret: str, code: object, now: datetime) -> bool:
+    text = str(code or "").strip().replace(" ", "")
+    return text.isascii() and text.isdigit() and len(text) == 6 and \
+        pyotp.TOTP(secret).verify(text, for_time=now, valid_window=1)
+
+
+def enable_totp(session: Session, *, viewer: Viewer, secret: str, code: str, keyring: Keyring,
+                now: datetime | None = None) -> None:
+    """Turn two-step sign-in on for oneself, proven by a first code from the app (the secret stored encrypted)."""
+    if not _code_ok(secret, code, now or datetime.now()):
+        raise ValidationError("That code does not match; check the app's clock and try the next code.",
+                              key="error.totp_code")
+    session.execute(U.update().where(U.c.username == viewer.username).values(totp_secret_enc=encrypt(secret, keyring)))
+    audit.record(session, action="totp_enabled", username=viewer.username, object=f"user:{viewer.username}")
+
+
+def reset_totp(session: Session, *, username: str, actor: Viewer) -> None:
+    """An administrator turns a user's two-step sign-in off (a lost phone); the user enrols again."""
+    if actor.role != "admin":
+        raise PermissionDenied("Only an administrator may reset two-step sign-in.", key="error.admin_only")
+    session.execute(U.update().where(U.c.username == username).values(totp_secret_enc=None))
+    revoke_sessions(session, username=username)
+    audit.record(session, action="totp_reset", username=actor.username, object=f"user:{username}")
+
+
+def sign_in_second_step(session: Session, username: str, code: str, *, keyring: Keyring, started: datetime,
+                        now: datetime | None = None, source: str | None = None) -> Viewer:
+    """The code after a right password: a wrong one counts towards the lockout like a wrong password."""
+    now = now or datetime.now()
+    name = (username or "").strip().lower()[:64]
+    where = f"source:{source}" if source else None
+    until = locked_until(session, name, now, source=source)
+    if until:
+        audit.record(session, action="sign_in_locked", username=name, object=where, at=now)
+        session.commit()
+        raise AccountLocked(until)
+    row = session.execute(select(U).where(U.c.username == name, U.c.active.is_(True))).mappings().first()
+    secret = decrypt(row["totp_secret_enc"], keyring) if row and row["totp_secret_enc"] else None
+    fresh = now - started <= timedelta(minutes=TWO_STEP_MINUTES)
+    if secret is None or not fresh or not _code_ok(secret, code, now):
+        audit.record(session, action="sign_in_failed", username=name, object=where, at=now, details={"step": "code"})
+        until = locked_until(session, name, now, source=source)
+        session.commit()
+        if until is not None:
+            raise AccountLocked(until)
+        raise SignInFailed("The code is not right, or came too late; sign in again.", key="auth.totp_failed")
+    audit.record(session, action="sign_in", username=name, object=where, at=now, details={"two_step": True})
     return _viewer(row)
 
 

@@ -38,6 +38,11 @@ class Settings:
         default=42,
         metadata=_help("Random seed of the automatic demo data (env CRM_DEMO_SEED)."),
     )
+    admin_totp: int = field(
+        default=0,
+        metadata=_help("1: administrators must use two-step sign-in (an authenticator app's code after the password; "
+                       "env CRM_ADMIN_TOTP). Anyone may turn it on for themselves either way."),
+    )
     show_errors: int = field(
         default=0,
         metadata=_help("Developers only (env CRM_SHOW_ERRORS=1): an unexpected error reaches the page with its "
@@ -67,6 +72,7 @@ _ENV = {
     "cache_ttl_seconds": "CRM_CACHE_TTL_SECONDS",
     "demo_password": "CRM_DEMO_PASSWORD",
     "show_errors": "CRM_SHOW_ERRORS",
+    "admin_totp": "CRM_ADMIN_TOTP",
 }
 
 

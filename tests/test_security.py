@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from core import audit, models as m, security
 from core.db import session_scope
@@ -222,3 +222,41 @@ def test_only_administrators_read_the_audit_log_and_the_users(engine, role: str)
         with pytest.raises(PermissionDenied):
             security.list_users(s, viewer=someone)
         assert audit.entries(s, viewer=SYSTEM).empty and security.list_users(s, viewer=SYSTEM) == []
+
+
+def test_two_step_sign_in_with_an_authenticator_code(engine) -> None:  # type: ignore[no-untyped-def]
+    import pyotp
+
+    from core.db import session_scope
+    from tests.conftest import TEST_KEYRING
+
+    now = datetime(2026, 11, 30, 11, 0)
+    admin = Viewer(None, "root", "Root", "admin")
+    with session_scope(engine) as s:
+        security.create_user(s, username="kim", display_name="Kim", role="admin", password="first-pass-1", actor=admin)
+    kim = Viewer(None, "kim", "Kim", "admin")
+    secret = security.new_totp_secret()
+    assert "otpauth://totp/" in security.totp_uri(secret, "kim") and "CRM%20Cockpit" in security.totp_uri(secret, "kim")
+    with session_scope(engine) as s, pytest.raises(ValidationError):  # a wrong first code: not turned on
+        security.enable_totp(s, viewer=kim, secret=secret, code="000000", keyring=TEST_KEYRING, now=now)
+    with session_scope(engine) as s:
+        security.enable_totp(s, viewer=kim, secret=secret, code=pyotp.TOTP(secret).at(now), keyring=TEST_KEYRING, now=now)
+        stored = s.scalar(select(m.User.totp_secret_enc).where(m.User.username == "kim"))
+    assert stored and secret not in stored  # kept encrypted
+    with session_scope(engine) as s, pytest.raises(security.TwoStepNeeded):  # the password alone no longer signs in
+        security.sign_in(s, "kim", "first-pass-1", now=now)
+    later = now + timedelta(minutes=1)
+    with session_scope(engine) as s, pytest.raises(SignInFailed):
+        security.sign_in_second_step(s, "kim", "123456", keyring=TEST_KEYRING, started=now, now=later)
+    with session_scope(engine) as s, pytest.raises(SignInFailed):  # the right code, but long after the password
+        security.sign_in_second_step(s, "kim", pyotp.TOTP(secret).at(now + timedelta(minutes=9)), keyring=TEST_KEYRING,
+                                     started=now, now=now + timedelta(minutes=9))
+    with session_scope(engine) as s:
+        signed = security.sign_in_second_step(s, "kim", pyotp.TOTP(secret).at(later), keyring=TEST_KEYRING,
+                                              started=now, now=later)
+        assert signed.username == "kim"
+        failed = s.scalar(select(func.count()).where(m.AuditLog.action == "sign_in_failed", m.AuditLog.username == "kim"))
+        assert failed == 2  # wrong codes count towards the lockout like wrong passwords
+        security.reset_totp(s, username="kim", actor=admin)  # a lost phone
+    with session_scope(engine) as s:
+        assert security.sign_in(s, "kim", "first-pass-1", now=later + timedelta(minutes=1)).username == "kim"

@@ -13,7 +13,7 @@ from streamlit_authenticator.utilities import LoginError
 from core import audit, db, pii, security
 from core.db import session_scope
 from core.errors import CrmError
-from core.security import AccountLocked, SignInFailed, Viewer
+from core.security import AccountLocked, SignInFailed, TwoStepNeeded, Viewer
 from ui import context
 from ui.context import reason, tr
 
@@ -27,9 +27,20 @@ def _authenticator() -> stauth.Authenticate:
                                cookie_expiry_days=1, auto_hash=False)
 
 
+def _source() -> str | None:
+    """Where the attempt comes from, as a keyed hash: locks count by name and source."""
+    address = st.context.ip_address  # None on localhost (and not a string under AppTest)
+    return pii.source_hash(address if isinstance(address, str) else None, context.keyring())
+
+
 def _sign_in_form() -> Viewer | None:
-    """The sign-in form; the viewer once core accepts the password, else None (the message is shown)."""
+    """The sign-in form (then the authenticator's code, for users who sign in in two steps); the viewer once
+    core accepts, else None (the message is shown)."""
     st.title(tr("app.title"))
+    if "sign_in_refusal" in st.session_state:
+        st.error(st.session_state.pop("sign_in_refusal"))
+    if "pending_two_step" in st.session_state:
+        return _code_form(*st.session_state["pending_two_step"])
     with st.form("sign_in"):
         st.subheader(tr("auth.title"))
         username = st.text_input(tr("auth.username"), key="sign_in_username")
@@ -37,11 +48,12 @@ def _sign_in_form() -> Viewer | None:
         submitted = st.form_submit_button(tr("auth.submit"), type="primary")
     if not submitted:
         return None
-    # by name and source: someone typing a colleague's name elsewhere locks only themselves out
-    address = st.context.ip_address  # None on localhost (and not a string under AppTest)
-    source = pii.source_hash(address if isinstance(address, str) else None, context.keyring())
+    source = _source()
     try:
         return db.write(context.engine(), lambda session: security.sign_in(session, username, password, source=source))
+    except TwoStepNeeded as needed:  # the password was right: the code comes next, within a few minutes
+        st.session_state["pending_two_step"] = (needed.username, datetime.now())
+        st.rerun()
     except AccountLocked as locked:
         st.error(tr("auth.locked", time=f"{locked.until:%H:%M}"))
     except SignInFailed:
@@ -49,6 +61,63 @@ def _sign_in_form() -> Viewer | None:
     except CrmError as err:  # the store could not take the sign-in just now (busy, full, read-only)
         st.error(reason(err))
     return None
+
+
+def _code_form(username: str, started: datetime) -> Viewer | None:
+    """The second step: the 6-digit code of the user's authenticator app."""
+    with st.form("two_step"):
+        st.subheader(tr("auth.title"))
+        st.caption(tr("auth.totp_needed"))
+        code = st.text_input(tr("auth.totp_code"), key="sign_in_code", max_chars=8)
+        submitted = st.form_submit_button(tr("auth.totp_submit"), type="primary")
+    if st.button(tr("auth.totp_cancel"), key="two_step_cancel"):
+        del st.session_state["pending_two_step"]
+        st.rerun()
+    if not submitted:
+        return None
+    source = _source()
+    try:
+        viewer = db.write(context.engine(), lambda session: security.sign_in_second_step(
+            session, username, code, keyring=context.keyring(), started=started, source=source))
+    except AccountLocked as locked:
+        refusal = tr("auth.locked", time=f"{locked.until:%H:%M}")
+    except SignInFailed:
+        refusal = tr("auth.totp_failed")
+    except CrmError as err:
+        refusal = reason(err)
+    else:
+        del st.session_state["pending_two_step"]
+        return viewer
+    del st.session_state["pending_two_step"]  # refused: start again from the password, with the reason above it
+    st.session_state["sign_in_refusal"] = refusal
+    st.rerun()
+    return None  # unreachable: st.rerun ends the run
+
+
+def two_step_setup(viewer: Viewer, *, where: object = None) -> None:
+    """Turn on two-step sign-in for oneself: the key for the authenticator app, then its first code."""
+    with session_scope(context.engine()) as session:
+        enrolled = security.has_totp(session, viewer.username)
+    box = where if where is not None else st.sidebar.expander(tr("auth.two_step"))
+    with box:  # type: ignore[attr-defined]
+        if enrolled:
+            st.caption(tr("auth.two_step.on"))
+            return
+        secret = st.session_state.setdefault("totp_secret", security.new_totp_secret())
+        st.caption(tr("auth.two_step.setup"))
+        st.code(security.totp_uri(secret, viewer.username), language=None, wrap_lines=True)
+        st.text(tr("auth.two_step.key", secret=secret))
+        with st.form("two_step_setup"):
+            code = st.text_input(tr("auth.totp_code"), max_chars=8)
+            if st.form_submit_button(tr("auth.two_step.enable")):
+                try:
+                    db.write(context.engine(), lambda session: security.enable_totp(
+                        session, viewer=viewer, secret=secret, code=code, keyring=context.keyring()))
+                except CrmError as err:
+                    st.error(reason(err))
+                else:
+                    st.session_state.pop("totp_secret", None)
+                    st.success(tr("auth.two_step.enabled"))
 
 
 def _record_sign_out(event: dict) -> None:
@@ -101,6 +170,14 @@ def require_viewer(on_signed_out: Callable[[], object]) -> Viewer:
         authenticator.authentication_controller.login(token={"username": viewer.username})
         st.session_state["session_since"] = datetime.now()
         authenticator.cookie_controller.set_cookie()
+    if viewer.role == "admin" and context.settings().admin_totp:  # required for administrators: set it up first
+        with session_scope(context.engine()) as session:
+            enrolled = security.has_totp(session, viewer.username)
+        if not enrolled:
+            st.warning(tr("auth.two_step.required"))
+            two_step_setup(viewer, where=st.container())
+            on_signed_out()
+            st.stop()
     st.session_state["viewer"] = viewer
     authenticator.logout(button_name=tr("auth.sign_out"), location="sidebar", key="sign_out", callback=_record_sign_out)
     return viewer

@@ -73,6 +73,8 @@ with users_tab:
         if st.form_submit_button(tr("admin.reset_submit")):
             admin_write(security.reset_password, tr("admin.reset_done", username=who), renew="reset_form", username=who,
                         new=new_password)
+    if right.button(tr("admin.totp_reset"), key=f"totp_reset_{who}"):
+        admin_write(security.reset_totp, tr("admin.totp_reset_done", username=who), username=who)
     st.subheader(tr("admin.locked"))
     if not locked:
         st.caption(tr("admin.locked.none"))

@@ -142,3 +142,28 @@ def test_every_page_survives_an_empty_store(monkeypatch: pytest.MonkeyPatch, sql
         assert not at.exception, path
     at.text_input(key="subject_code").input("C0000001").run()
     assert not at.exception and any("No customer" in w.value for w in at.warning)
+
+
+def test_two_step_sign_in_asks_for_the_code_and_administrators_can_be_made_to_use_it(
+        monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    import pyotp
+
+    from core.security import Viewer
+    from tests.conftest import TEST_KEYRING
+
+    secret = security.new_totp_secret()
+    with session_scope(make_engine(seeded_url)) as s:
+        security.enable_totp(s, viewer=Viewer(None, "analyst", "Analyst", "analyst"), secret=secret,
+                             code=pyotp.TOTP(secret).now(), keyring=TEST_KEYRING)
+    at = sign_in(open_app(monkeypatch, seeded_url), "analyst")
+    assert not at.metric and at.text_input(key="sign_in_code") is not None  # the password alone is not enough
+    at.text_input(key="sign_in_code").input("000000")
+    at = next(b for b in at.button if b.label == "Confirm").click().run()
+    assert any("not right" in e for e in _errors(at)) and not at.metric  # a wrong code: back to the password
+    at = sign_in(at, "analyst")
+    at.text_input(key="sign_in_code").input(pyotp.TOTP(secret).now())
+    at = next(b for b in at.button if b.label == "Confirm").click().run()
+    assert not at.exception and len(at.metric) == 15  # signed in, on the cockpit
+    monkeypatch.setenv("CRM_ADMIN_TOTP", "1")
+    at = signed_in(monkeypatch, seeded_url, "admin")
+    assert any("two steps" in w.value for w in at.warning) and not at.metric  # set it up before anything else
