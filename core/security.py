@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import NoReturn
 from datetime import datetime, timedelta
 
 import bcrypt
@@ -151,33 +152,46 @@ def locked_until(session: Session, username: str, now: datetime, *, source: str 
     return max(ends) if ends else None
 
 
+def _where(source: str | None) -> str | None:
+    """How an attempt's source is kept in the audit log (a keyed hash, never the address)."""
+    return f"source:{source}" if source else None
+
+
+def _refuse_if_locked(session: Session, name: str, now: datetime, source: str | None) -> None:
+    """A locked name is refused before anything is checked; the attempt is on record (not as a failure)."""
+    until = locked_until(session, name, now, source=source)
+    if until:
+        audit.record(session, action="sign_in_locked", username=name, object=_where(source), at=now)
+        session.commit()
+        raise AccountLocked(until)
+
+
+def _refuse(session: Session, name: str, now: datetime, source: str | None, refusal: CrmError,
+            **details: object) -> NoReturn:
+    """A wrong password or code: recorded as a failure (it counts towards the lockout, which may start now)."""
+    where = _where(source)
+    audit.record(session, action="sign_in_failed", username=name, object=where, at=now, details=details or None)
+    until = locked_until(session, name, now, source=source)
+    if until is not None:
+        audit.record(session, action="lockout", username=name, object=where, at=now, details={"until": until.isoformat()})
+    session.commit()  # the refusal below must not roll back its own audit entries
+    raise AccountLocked(until) if until is not None else refusal
+
+
 def sign_in(session: Session, username: str, password: str, *, now: datetime | None = None,
             source: str | None = None) -> Viewer:
     """Check a sign-in attempt against the users table; every outcome is written to the audit log.
     `source`: a keyed hash of where the attempt comes from (see locked_until)."""
     now = now or datetime.now()
     name = (username or "").strip().lower()[:64]
-    where = f"source:{source}" if source else None
-    until = locked_until(session, name, now, source=source)
-    if until:  # refused without checking the password: nothing to guess with; the attempt is still recorded
-        audit.record(session, action="sign_in_locked", username=name, object=where, at=now)
-        session.commit()
-        raise AccountLocked(until)
+    _refuse_if_locked(session, name, now, source)  # before the password: nothing to guess with
     row = session.execute(select(U).where(U.c.username == name)).mappings().first()
     valid = check_password(password or "", row["password_hash"] if row else _DUMMY_HASH) and bool(row and row["active"])
     if not valid:
-        audit.record(session, action="sign_in_failed", username=name, object=where, at=now)
-        until = locked_until(session, name, now, source=source)
-        if until is not None:
-            audit.record(session, action="lockout", username=name, object=where, at=now,
-                         details={"until": until.isoformat()})
-        session.commit()  # the refusal below must not roll back its own audit entry
-        if until is not None:
-            raise AccountLocked(until)
-        raise SignInFailed("Username or password is incorrect.")
+        _refuse(session, name, now, source, SignInFailed("Username or password is incorrect."))
     if row["totp_secret_enc"] is not None:  # the password was right; the code decides (and is what is recorded)
         raise TwoStepNeeded(name)
-    audit.record(session, action="sign_in", username=name, object=where, at=now)
+    audit.record(session, action="sign_in", username=name, object=_where(source), at=now)
     return _viewer(row)
 
 
@@ -238,23 +252,14 @@ def sign_in_second_step(session: Session, username: str, code: str, *, keyring: 
     """The code after a right password: a wrong one counts towards the lockout like a wrong password."""
     now = now or datetime.now()
     name = (username or "").strip().lower()[:64]
-    where = f"source:{source}" if source else None
-    until = locked_until(session, name, now, source=source)
-    if until:
-        audit.record(session, action="sign_in_locked", username=name, object=where, at=now)
-        session.commit()
-        raise AccountLocked(until)
+    _refuse_if_locked(session, name, now, source)
     row = session.execute(select(U).where(U.c.username == name, U.c.active.is_(True))).mappings().first()
     secret = decrypt(row["totp_secret_enc"], keyring) if row and row["totp_secret_enc"] else None
     fresh = now - started <= timedelta(minutes=TWO_STEP_MINUTES)
     if secret is None or not fresh or not _code_ok(secret, code, now):
-        audit.record(session, action="sign_in_failed", username=name, object=where, at=now, details={"step": "code"})
-        until = locked_until(session, name, now, source=source)
-        session.commit()
-        if until is not None:
-            raise AccountLocked(until)
-        raise SignInFailed("The code is not right, or came too late; sign in again.", key="auth.totp_failed")
-    audit.record(session, action="sign_in", username=name, object=where, at=now, details={"two_step": True})
+        _refuse(session, name, now, source, SignInFailed("The code is not right, or came too late; sign in again.",
+                                                         key="auth.totp_failed"), step="code")
+    audit.record(session, action="sign_in", username=name, object=_where(source), at=now, details={"two_step": True})
     return _viewer(row)
 
 

@@ -24,7 +24,7 @@ def _authenticator() -> stauth.Authenticate:
     with session_scope(context.engine()) as session:
         credentials = security.authenticator_credentials(session)
     return stauth.Authenticate(credentials, cookie_name=COOKIE_NAME, cookie_key=context.secrets().cookie_key,
-                               cookie_expiry_days=1, auto_hash=False)
+                               cookie_expiry_days=security.SESSION_DAYS, auto_hash=False)
 
 
 def _source() -> str | None:

@@ -71,19 +71,19 @@ def duration(minutes: object) -> str:
     return tr("unit.hours_minutes", h=total // 60, m=f"{total % 60:02d}") if total >= 60 else tr("unit.minutes", m=total)
 
 
-def ticket_panel(viewer: Viewer, ticket_id: object, now: datetime) -> None:
+def ticket_panel(viewer: Viewer, wanted: object, now: datetime) -> None:
     """One ticket: what it is, its clocks, its history, and the steps its status allows."""
     current = lang()
-    if url_int(ticket_id) is None:  # none chosen, or not a ticket number (a URL can say anything)
+    ticket_id = url_int(wanted)  # none chosen, or not a ticket number (a URL can say anything): None
+    if ticket_id is None:
         st.info(tr("service.pick_ticket"))
         return
-    ticket_id = url_int(ticket_id)
     # the agent works on what they loaded: a change by someone else since then is refused on save ("reload"),
     # not silently taken over by the next rerun
     key = f"ticket_view_{ticket_id}"
     if st.button(tr("service.reload"), icon=":material/refresh:") or key not in st.session_state:
         try:
-            st.session_state[key] = data.read(sa.ticket_view, viewer, int(str(ticket_id)))
+            st.session_state[key] = data.read(sa.ticket_view, viewer, ticket_id)
         except NotFound:
             st.warning(tr("service.no_ticket"))
             return

@@ -95,16 +95,13 @@ with audit_tab:
               "since": datetime.combine(since, datetime.min.time()),
               "until": datetime.combine(until + timedelta(days=1), datetime.min.time())}
 
-    def read_log(session):  # type: ignore[no-untyped-def]
-        # reading the log is on record too, once per filter and session
-        if st.session_state.get("audit_read") != wanted:
-            audit.record(session, action="audit_read", username=viewer.username, object="audit_log",
-                         details={"user": wanted["username"], "action": wanted["action"], "since": f"{since}",
-                                  "until": f"{until}"})
-        return audit.entries(session, viewer=viewer, **wanted)
-
-    log = db.write(context.engine(), read_log)
-    st.session_state["audit_read"] = wanted
+    if st.session_state.get("audit_read") != wanted:  # reading the log is on record too, once per filter and session
+        db.write(context.engine(), lambda session: audit.record(
+            session, action="audit_read", username=viewer.username, object="audit_log",
+            details={"user": wanted["username"], "action": wanted["action"], "since": f"{since}", "until": f"{until}"}))
+        st.session_state["audit_read"] = wanted
+    with session_scope(context.engine()) as session:  # a plain read on every other load (no write lock)
+        log = audit.entries(session, viewer=viewer, **wanted)
     if log.empty:
         st.info(tr("common.no_data"))
     else:

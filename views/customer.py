@@ -38,8 +38,8 @@ try:
         profile = data.profile(viewer, customer_id=int(matches.at[choice, "customer_id"]))
     elif typed:
         profile = data.profile(viewer, code=typed)
-    elif url_int(customer_id) is not None:
-        profile = data.profile(viewer, customer_id=url_int(customer_id))
+    elif (wanted_id := url_int(customer_id)) is not None:
+        profile = data.profile(viewer, customer_id=wanted_id)
     else:
         st.info(tr("customer.prompt"))
         st.stop()

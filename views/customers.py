@@ -57,7 +57,7 @@ if st.session_state.get("list_query") != query:  # another filter: back to the f
     st.session_state["list_query"] = query
 if "size" not in st.session_state:
     wanted = st.query_params.get("size", "50")
-    st.session_state["size"] = url_int(wanted) if url_int(wanted) in PAGE_SIZES else 50
+    st.session_state["size"] = size if (size := url_int(wanted)) in PAGE_SIZES else 50
 if "page" not in st.session_state:
     wanted = st.query_params.get("page", "1")
     st.session_state["page"] = url_int(wanted) or 1
