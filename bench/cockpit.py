@@ -36,7 +36,7 @@ def _everything(url: str) -> dict[str, float]:
     from core.customers import filter_options
     from core.db import make_engine, session_scope
     from core.periods import Filters, custom_period
-    from core.security import SYSTEM
+    from core.access import SYSTEM
 
     timings: dict[str, float] = {}
     started = time.perf_counter()

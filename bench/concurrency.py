@@ -37,7 +37,7 @@ from core.activity import InteractionForm, NpsForm, TicketForm  # noqa: E402
 from core.demo import seed_demo  # noqa: E402
 from core.periods import Filters, period_containing  # noqa: E402
 from core.pii import Keyring  # noqa: E402
-from core.security import SYSTEM  # noqa: E402
+from core.access import SYSTEM  # noqa: E402
 
 KEYRING = Keyring({"k1": b"b" * 32}, "k1", b"j" * 32)
 TEMPLATE = ROOT / "data" / "bench-concurrency.db"

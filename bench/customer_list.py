@@ -31,7 +31,7 @@ def _measure(url: str, formats: list[str]) -> dict[str, object]:
     from core.db import make_engine, session_scope
     from core.pii import Keyring
     from core.secrets import load_secrets
-    from core.security import SYSTEM, Viewer
+    from core.access import SYSTEM, Viewer
 
     keyring = Keyring.from_secrets(load_secrets())
     engine = make_engine(url)

@@ -37,7 +37,7 @@ def _measure(url: str) -> dict[str, object]:
 
     from core import models as m, service, service_analytics as sa
     from core.db import make_engine, session_scope
-    from core.security import Viewer
+    from core.access import Viewer
 
     engine = make_engine(url)
     lead = Viewer(None, "bench", "Bench", "team_lead")

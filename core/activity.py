@@ -17,24 +17,15 @@ from sqlalchemy.orm import Session
 
 from core import audit, facts, models as m, pii, service, validators
 from core.errors import AlreadySubmitted, Conflict, FieldErrors, NotFound, PermissionDenied
-from core.facts import DimKey, scope
-from core.periods import Filters
+from core.facts import DimKey
 from core.pii import Keyring
-from core.security import CONTACT_VISIBLE, Viewer, scoped
+from core.access import Viewer, allowed, require, visible
 from core.sla import due_times
 
 C, I, T, E, N = (m.Customer.__table__, m.Interaction.__table__, m.Ticket.__table__, m.TicketEvent.__table__,
                  m.NpsResponse.__table__)
 TASKS, SUB = m.Task.__table__, m.FormSubmission.__table__
 
-# form -> roles that may submit it (and only for customers in their scope)
-WRITE_ROLES: dict[str, tuple[str, ...]] = {
-    "interaction": ("admin", "account_manager", "support_agent", "team_lead"),
-    "ticket": ("admin", "account_manager", "support_agent", "team_lead"),
-    "nps": ("admin", "account_manager", "support_agent", "team_lead"),
-    "profile": ("admin", "account_manager"),
-    "task": ("admin", "account_manager"),
-}
 NPS_BACKDATE_DAYS = 366  # an offline answer older than this belongs in an import, which rebuilds the summaries
 FOLLOW_UP_DAYS = 366
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -42,18 +33,18 @@ Errors = validators.Errors
 
 
 def may_write(viewer: Viewer, form: str) -> bool:
-    return viewer.role in WRITE_ROLES.get(form, ())
+    """Whether the viewer's role may submit `form` (interaction, ticket, nps, profile, task): `core.access`."""
+    return allowed(viewer, f"write:{form}")
 
 
 def _customer(session: Session, viewer: Viewer, customer_id: int | None, form: str) -> dict[str, object]:
     """The customer row, if the viewer may write `form` for it; the check every write goes through."""
-    if not may_write(viewer, form):
-        raise PermissionDenied("Your role may not do this.", key="error.role_may_not")
+    require(viewer, f"write:{form}")
     if customer_id is None:
         raise FieldErrors({"customer": ("form.error.required", {})})
     stmt = select(C.c.id, C.c.code, C.c.region, C.c.industry, C.c.kind, C.c.owner_id, C.c.first_contact_date,
                   C.c.name, C.c.city, C.c.company_size, C.c.tags, C.c.phone_enc, C.c.email_enc).where(C.c.id == customer_id)
-    row = session.execute(scope(stmt, C, scoped(viewer, Filters()))).mappings().first()
+    row = session.execute(visible(stmt, C, viewer)).mappings().first()
     if row is None:
         exists = session.scalar(select(C.c.id).where(C.c.id == customer_id))
         if exists is None:
@@ -141,12 +132,13 @@ def log_interaction(session: Session, viewer: Viewer, form: InteractionForm, *, 
 
 
 def complete_task(session: Session, viewer: Viewer, task_id: int, *, now: datetime | None = None) -> None:
-    """Mark a task done: its owner, or an administrator."""
+    """Mark a task done: its owner (a role that works tasks), or an administrator."""
+    require(viewer, "write:task")
     row = session.execute(select(TASKS.c.owner_id, TASKS.c.customer_id, TASKS.c.done_at)
                           .where(TASKS.c.id == task_id)).first()
     if row is None:
         raise NotFound("No such task.", key="error.no_task")
-    if viewer.role != "admin" and row.owner_id != viewer.user_id:
+    if not allowed(viewer, "tasks:everyone") and row.owner_id != viewer.user_id:
         raise PermissionDenied("Only the task's owner may complete it.", key="error.task_owner")
     if row.done_at is not None:
         raise Conflict("This task is already done.", key="error.task_done")
@@ -262,7 +254,7 @@ def current_profile(session: Session, viewer: Viewer, customer_id: int, keyring:
     elsewhere (an administrator may replace a number, not read it here: revealing takes a reason)."""
     row = _customer(session, viewer, customer_id, "profile")
     contacts = {kind: pii.decrypt(row[f"{kind}_enc"], keyring) for kind in ("phone", "email")}  # type: ignore[arg-type]
-    if viewer.role not in CONTACT_VISIBLE:
+    if not allowed(viewer, "contacts:clear"):
         contacts = {kind: pii.mask(kind, value) for kind, value in contacts.items()}
     return ProfileForm(customer_id, row["name"], row["city"], row["company_size"], row["tags"],  # type: ignore[arg-type]
                        contacts["phone"], contacts["email"])
@@ -285,12 +277,19 @@ def update_profile(session: Session, viewer: Viewer, form: ProfileForm, *, seen:
     tags = ",".join(sorted({tag.strip().lower() for tag in (form.tags or "").replace("，", ",").split(",") if tag.strip()}))
     if len(tags) > 200 or any(len(tag) > 32 for tag in tags.split(",")):
         errors["tags"] = ("form.error.tags", {})
-    phone = validators.phone(errors, "phone", form.phone)
-    if phone is not None and "phone" not in errors and not 7 <= len(pii.normalise("phone", phone)) <= 15:
-        errors["phone"] = ("form.error.phone", {})
-    email = _text(errors, "email", form.email, required=False, longest=200)
-    if email is not None and "email" not in errors and not EMAIL.match(email):
-        errors["email"] = ("form.error.email", {})
+    # a contact detail sent back as shown (masked for an administrator) is unchanged, not a bad number
+    if form.phone == stored.phone:
+        phone = stored.phone
+    else:
+        phone = validators.phone(errors, "phone", form.phone)
+        if phone is not None and "phone" not in errors and not 7 <= len(pii.normalise("phone", phone)) <= 15:
+            errors["phone"] = ("form.error.phone", {})
+    if form.email == stored.email:
+        email = stored.email
+    else:
+        email = _text(errors, "email", form.email, required=False, longest=200)
+        if email is not None and "email" not in errors and not EMAIL.match(email):
+            errors["email"] = ("form.error.email", {})
     if errors:
         raise FieldErrors(errors)
     wanted = ProfileForm(form.customer_id, name or "", city, form.company_size, tags or None, phone, email)

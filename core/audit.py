@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-if TYPE_CHECKING:
-    from core.security import Viewer
-
 from core import models as m
-from core.errors import PermissionDenied
+from core.access import Viewer, require
 
 A = m.AuditLog.__table__
 ACTIONS = ("sign_in", "sign_in_failed", "lockout", "sign_out", "password_changed", "user_created", "user_changed",
@@ -51,8 +47,7 @@ def entries(session: Session, *, viewer: Viewer, username: str | None = None, ac
             since: datetime | None = None, until: datetime | None = None, limit: int = 500) -> pd.DataFrame:
     """Newest first, filtered; at most `limit` rows (the page shows them and exports the same filter).
     Administrators only: the log names who did what to whom."""
-    if viewer.role != "admin":
-        raise PermissionDenied("Only an administrator may read the audit log.", key="error.admin_only")
+    require(viewer, "audit:read")
     stmt = select(A.c.at, A.c.username, A.c.action, A.c.object, A.c.details).order_by(A.c.at.desc(), A.c.id.desc())
     if username:
         stmt = stmt.where(A.c.username == username)

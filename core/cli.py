@@ -134,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "kpis":
         from core import kpi
         from core.periods import Filters, period_containing
-        from core.security import SYSTEM
+        from core.access import SYSTEM
 
         today = date.today()
         period = (period_containing(date.fromisoformat(args.month + "-01"), "M") if args.month

@@ -22,16 +22,14 @@ from sqlalchemy.orm import Session
 
 from core import audit, exports, models as m, pii
 from core.customers import CUSTOMER_CODE
-from core.errors import PermissionDenied, ValidationError
-from core.facts import scope
+from core.errors import ValidationError
 from core.i18n import label, t
 from core.periods import Filters
 from core.pii import Keyring
-from core.security import CONTACT_VISIBLE, PAGE_ROLES, Viewer, scoped
+from core.access import Viewer, allowed, require, scoped, visible
 
 S, C, U = m.CustomerStat.__table__, m.Customer.__table__, m.User.__table__
 
-LIST_ROLES = PAGE_ROLES["customers"]
 NPS_CATEGORIES = ("promoter", "passive", "detractor", "none")
 CONTACT_AGES = ("7", "30", "90", "over_90", "over_180", "never")  # contacted within N days / not for N days / never
 SORTS = ("revenue_12m", "revenue_total", "name", "code", "last_order_date", "last_contact_at", "became_customer_date",
@@ -113,8 +111,7 @@ class CustomerPage:
 
 
 def require_list(viewer: Viewer) -> None:
-    if viewer.role not in LIST_ROLES:
-        raise PermissionDenied("Your role may not open the customer list.", key="error.role_may_not")
+    require(viewer, "page:customers")
 
 
 def _like(text: str) -> str:
@@ -163,7 +160,7 @@ def _nps_condition(categories: tuple[str, ...]):  # type: ignore[no-untyped-def]
 def _where(stmt: Select, viewer: Viewer, query: CustomerQuery, keyring: Keyring, now: datetime, dialect: str) -> Select:
     """The query's conditions and the viewer's row-level scope (an account manager: own customers only)."""
     require_list(viewer)
-    stmt = scope(stmt, S, scoped(viewer, query.filters()))
+    stmt = visible(stmt, S, viewer, query.filters())
     conditions = []
     if query.text.strip():
         conditions.append(_text_condition(query.text, keyring, dialect))
@@ -207,7 +204,7 @@ def _rows(query: CustomerQuery, dialect: str) -> Select:
 
 def _frame(rows: list, viewer: Viewer, keyring: Keyring) -> pd.DataFrame:  # type: ignore[type-arg]
     """Rows as a table, contact details decrypted, then masked unless the viewer's role sees them in clear."""
-    clear = viewer.role in CONTACT_VISIBLE
+    clear = allowed(viewer, "contacts:clear")
     records = []
     for row in rows:
         record = dict(row)
@@ -282,8 +279,7 @@ def export_customers(session: Session, viewer: Viewer, query: CustomerQuery, key
     Memory stays flat: rows are read a chunk at a time and Excel is written in openpyxl's write-only mode.
     The audit entry is written in the caller's transaction, with the row count and the query.
     """
-    if not exports.may_export(viewer, "customers"):
-        raise PermissionDenied("Your role may not export the customer list.", key="error.role_may_not")
+    require(viewer, "export:customers")
     if fmt not in EXPORT_FORMATS:
         raise ValidationError(f"Export as {' or '.join(EXPORT_FORMATS)}.", key="error.role_may_not")
     now = now or datetime.now()

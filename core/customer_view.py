@@ -16,9 +16,7 @@ from sqlalchemy.orm import Session
 
 from core import models as m
 from core.errors import NotFound
-from core.facts import scope
-from core.periods import Filters
-from core.security import Viewer, scoped
+from core.access import Viewer, allowed, visible
 from core.sla import target_state
 
 C, O, I, T, E, N = (m.Customer.__table__, m.Order.__table__, m.Interaction.__table__, m.Ticket.__table__,
@@ -31,7 +29,7 @@ TIMELINE_COLUMNS = ["at", "kind", "title", "detail", "labels", "ref"]
 
 def require_visible(session: Session, viewer: Viewer, customer_id: int) -> None:
     """NotFound unless the customer exists and is in the viewer's scope (the two are not told apart)."""
-    stmt = scope(select(C.c.id).where(C.c.id == customer_id), C, scoped(viewer, Filters()))
+    stmt = visible(select(C.c.id).where(C.c.id == customer_id), C, viewer)
     if session.scalar(stmt) is None:
         raise NotFound("No customer with that code or id.", key="customer.not_found")
 
@@ -224,7 +222,7 @@ def customer_tasks(session: Session, viewer: Viewer, customer_id: int, *, today:
 def my_open_tasks(session: Session, viewer: Viewer, *, today: date, limit: int = 200) -> pd.DataFrame:
     """The viewer's open tasks, overdue first (an administrator: everyone's)."""
     stmt = _task_select().where(TASKS.c.done_at.is_(None))
-    if viewer.role != "admin":
+    if not allowed(viewer, "tasks:everyone"):
         stmt = stmt.where(TASKS.c.owner_id == (viewer.user_id if viewer.user_id is not None else -1))
     return _tasks(session, stmt.order_by(TASKS.c.due_date, TASKS.c.id).limit(limit), today)
 
@@ -238,7 +236,7 @@ class TaskCounts:
 def open_task_counts(session: Session, viewer: Viewer, *, today: date) -> TaskCounts:
     """The viewer's open and overdue tasks, counted in the database (the list shows the first ones only)."""
     stmt = select(func.count(), func.sum(case((TASKS.c.due_date < today, 1), else_=0))).where(TASKS.c.done_at.is_(None))
-    if viewer.role != "admin":
+    if not allowed(viewer, "tasks:everyone"):
         stmt = stmt.where(TASKS.c.owner_id == (viewer.user_id if viewer.user_id is not None else -1))
     total, overdue = session.execute(stmt).one()
     return TaskCounts(int(total or 0), int(overdue or 0))

@@ -11,11 +11,9 @@ from sqlalchemy.orm import Session
 
 from core import models as m
 from core import audit, pii
-from core.errors import NotFound, PermissionDenied, ValidationError
+from core.errors import NotFound, ValidationError
 from core.pii import Keyring
-from core.facts import scope
-from core.periods import Filters
-from core.security import CONTACT_VISIBLE, MAY_REVEAL, Viewer, scoped
+from core.access import Viewer, allowed, require, visible
 
 CUSTOMER_CODE = re.compile(r"^[A-Za-z]\d+$")  # C0000001; anything else with 7+ digits is a phone number
 C, S, U, SEG = m.Customer.__table__, m.CustomerStat.__table__, m.User.__table__, m.SegmentFact.__table__
@@ -99,7 +97,7 @@ def customer_profile(session: Session, *, viewer: Viewer, keyring: Keyring, cust
         stmt = stmt.where(C.c.code == code.strip().upper())
     else:
         raise NotFound("No customer given.", key="customer.not_found")
-    row = session.execute(scope(stmt, C, scoped(viewer, Filters()))).mappings().first()
+    row = session.execute(visible(stmt, C, viewer)).mappings().first()
     if row is None:
         raise NotFound("No customer with that code or id.", key="customer.not_found")
     values = dict(row)
@@ -107,7 +105,7 @@ def customer_profile(session: Session, *, viewer: Viewer, keyring: Keyring, cust
     for name in ("orders_12m", "orders_last_90", "orders_prev_90", "open_tickets"):
         values[name] = int(values[name])
     phone, email = pii.decrypt(values.pop("phone_enc"), keyring), pii.decrypt(values.pop("email_enc"), keyring)
-    clear = viewer.role in CONTACT_VISIBLE
+    clear = allowed(viewer, "contacts:clear")
     return CustomerProfile(**values, phone=phone if clear else pii.mask("phone", phone),
                            email=email if clear else pii.mask("email", email), contact_masked=not clear)
 
@@ -115,8 +113,7 @@ def customer_profile(session: Session, *, viewer: Viewer, keyring: Keyring, cust
 def reveal_contact(session: Session, *, viewer: Viewer, keyring: Keyring, customer_id: int,
                    reason: str) -> tuple[str | None, str | None]:
     """Phone and email in clear for a role allowed to reveal them, with a reason; always audited."""
-    if viewer.role not in MAY_REVEAL:
-        raise PermissionDenied("Your role may not reveal personal data.", key="error.role_may_not")
+    require(viewer, "contacts:reveal")
     if len(reason.strip()) < 5:
         raise ValidationError("Say why you need the contact details (at least 5 characters).", key="error.reason", n=5)
     profile = customer_profile(session, viewer=viewer, keyring=keyring, customer_id=customer_id)
@@ -138,9 +135,7 @@ def record_view(session: Session, *, viewer: Viewer, profile: CustomerProfile) -
 
 def lists_contacts_in_clear(viewer: Viewer) -> bool:
     """Whether the customer list shows this viewer phone numbers and emails in clear (own customers only)."""
-    from core.security import CONTACT_VISIBLE
-
-    return viewer.role in CONTACT_VISIBLE
+    return allowed(viewer, "contacts:clear")
 
 
 def record_list_view(session: Session, *, viewer: Viewer, codes: list[str]) -> bool:

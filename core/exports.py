@@ -9,19 +9,14 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from core import audit, formatting
-from core.errors import PermissionDenied
 from core.i18n import t
 from core.kpi import Cockpit
 from core.periods import Filters
-from core.security import Viewer
-
-# an account manager works the customer list; bulk copies of it stay with executives and analysts
-EXPORT_ROLES = {"kpis": ("admin", "executive", "analyst"), "audit_log": ("admin",), "customers": ("admin", "executive", "analyst"),
-                "service_sla": ("admin", "executive", "analyst", "team_lead"), "voice": ("admin", "executive", "analyst", "team_lead")}
-
+from core.access import Viewer, allowed, require
 
 def may_export(viewer: Viewer, what: str) -> bool:
-    return viewer.role in EXPORT_ROLES.get(what, ())
+    """Whether the viewer may export `what` (kpis, customers, service_sla, voice, audit_log): `core.access`."""
+    return allowed(viewer, f"export:{what}")
 
 
 KPI_COLUMNS = ("kpi", "period", "value", "previous_period", "previous", "shown", "unit")
@@ -90,7 +85,6 @@ def to_xlsx(frame: pd.DataFrame, sheet: str = "data") -> bytes:
 def record_export(session: Session, *, viewer: Viewer, what: str, rows: int, filters: Filters | None = None,
                   details: dict[str, object] | None = None) -> None:
     """Audit one export (who, when, what, which filters, how many rows); refuses a role without the right."""
-    if not may_export(viewer, what):
-        raise PermissionDenied(f"{viewer.role} may not export {what}", key="error.role_may_not")
+    require(viewer, f"export:{what}")
     audit.record(session, action="export", username=viewer.username, object=what,
                  details={"rows": rows, "filters": asdict(filters) if filters else None, **(details or {})})

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core import models as m
 from core.db import bulk_insert, period_bucket
-from core.errors import PermissionDenied
+from core.access import scope
 from core.periods import GRAINS, Filters, Period, period_containing, periods_between
 
 DIMS = ("region", "industry", "kind", "owner_id")
@@ -55,21 +55,11 @@ def _count_if(condition) -> object:  # type: ignore[no-untyped-def]
     return func.sum(case((condition, 1), else_=0))
 
 
-def scope(stmt: Select, table, filters: Filters | None = None, key: DimKey | None = None) -> Select:  # type: ignore[no-untyped-def]
-    """Restrict a statement to the filters (IN lists) and/or one exact dimension key."""
-    if filters:
-        for column, values in (("region", filters.regions), ("industry", filters.industries),
-                               ("kind", filters.kinds), ("owner_id", filters.owner_ids)):
-            if values:
-                stmt = stmt.where(table.c[column].in_(values))
-        if filters.with_tickets_only:
-            if table is not C:
-                raise PermissionDenied("Summaries cannot be limited to customers with tickets.", key="error.role_may_not")
-            stmt = stmt.where(select(T.c.id).where(T.c.customer_id == C.c.id).exists())
-    if key:
-        for column in DIMS:
-            value = getattr(key, column)
-            stmt = stmt.where(table.c[column].is_(None) if value is None else table.c[column] == value)
+def _at_key(stmt: Select, table, key: DimKey) -> Select:  # type: ignore[no-untyped-def]
+    """Restrict a statement to one exact dimension key (None matches NULL)."""
+    for column in DIMS:
+        value = getattr(key, column)
+        stmt = stmt.where(table.c[column].is_(None) if value is None else table.c[column] == value)
     return stmt
 
 
@@ -306,7 +296,7 @@ def rebuild_period_facts(session: Session, *, as_of: date) -> int:
 def _grouped_rows(session: Session, start: date, end: date, key: DimKey) -> dict[tuple, Measures]:
     rows: dict[tuple, Measures] = {}
     for stmt, dim_table in _range_selects(start, end, grouped=True):
-        for row in session.execute(scope(stmt, dim_table, key=key)).mappings():
+        for row in session.execute(_at_key(stmt, dim_table, key)).mappings():
             target = rows.setdefault(tuple(row[d] for d in DIMS), dict.fromkeys(MEASURES, 0.0))
             target.update({k: _number(v) for k, v in row.items() if k not in DIMS})
     return rows
@@ -321,7 +311,7 @@ def refresh_period_facts(session: Session, *, key: DimKey, since: date, as_of: d
     for grain in GRAINS:
         periods = periods_between(since, max(since, as_of), grain)
         stmt = delete(F).where(F.c.grain == grain, F.c.period_start >= periods[0].start)
-        session.execute(scope(stmt, F, key=key))
+        session.execute(_at_key(stmt, F, key))
         for period in periods:
             for dims, measures in _grouped_rows(session, period.start, period.end, key).items():
                 records.append({"grain": grain, "period_start": period.start, **dict(zip(DIMS, dims)), **measures})

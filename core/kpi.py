@@ -13,7 +13,8 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from core import facts, nps as nps_math, security, segmentation, sla
+from core import facts, nps as nps_math, segmentation, sla
+from core.access import Viewer, require, scoped
 from core.facts import Measures
 from core.periods import Filters, Period, period_containing
 
@@ -201,12 +202,12 @@ def _monthly(session: Session, last_month: Period, filters: Filters, now: dateti
     return series
 
 
-def cockpit(session: Session, period: Period, filters: Filters, *, viewer: security.Viewer,
+def cockpit(session: Session, period: Period, filters: Filters, *, viewer: Viewer,
             now: datetime | None = None) -> Cockpit:
     """Compute every figure of the cockpit for `period` (compared with the previous one) and `filters`,
     within what `viewer` may see (an account manager: their own customers only)."""
-    security.require_page(viewer, "cockpit")
-    filters = security.scoped(viewer, filters)
+    require(viewer, "page:cockpit")
+    filters = scoped(viewer, filters)
     now = now or datetime.now()
     previous = period.previous()
     current, source, by_priority = period_measures(session, period, filters, now=now)
@@ -223,7 +224,7 @@ def cockpit(session: Session, period: Period, filters: Filters, *, viewer: secur
     for target in sla.TARGETS:
         kpis[f"{target}_sla"].detail["tickets"] = current[f"sla_{target}_total"]
     at = min(datetime.combine(period.end, time()), now)
-    tiers = segmentation.tier_distribution(session, filters)
+    tiers = segmentation.tier_distribution(session, filters, viewer=viewer)
     summaries = facts.get_meta(session, "summaries_as_of")
     nps_mix = monthly[["nps_promoters", "nps_detractors", "nps_responses"]]
     monthly = monthly.assign(
@@ -237,9 +238,9 @@ def cockpit(session: Session, period: Period, filters: Filters, *, viewer: secur
         summaries_as_of=date.fromisoformat(summaries) if summaries else None,
         kpis=list(kpis.values()), open_complaints=sla.open_complaints(session, at, filters),
         revenue_at_risk=float(tiers.loc[tiers["tier"] == "churn_risk", "revenue_12m"].sum()),
-        tiers=tiers, lifecycle=segmentation.lifecycle_distribution(session, filters), monthly=monthly,
+        tiers=tiers, lifecycle=segmentation.lifecycle_distribution(session, filters, viewer=viewer), monthly=monthly,
         sla_by_priority=by_priority,
-        churn_warnings=segmentation.churn_warnings(session, filters),
+        churn_warnings=segmentation.churn_warnings(session, filters, viewer=viewer),
     )
 
 

@@ -1,13 +1,11 @@
-"""Who may sign in, who may see what: passwords, lockout, roles, and the one row-level scoping function.
+"""Who may sign in: passwords, lockout, sessions, two-step codes and the user accounts.
 
-Every customer-level query passes its Filters through `scoped(viewer, filters)`, so an account manager's
-figures, lists and look-ups only ever contain the customers they own, whatever the page asked for.
+What a signed-in user may see and do is decided in `core.access`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from typing import NoReturn
 from datetime import datetime, timedelta
 
@@ -18,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit, models as m
-from core.errors import CrmError, PermissionDenied, ValidationError
-from core.periods import Filters
+from core.access import SYSTEM, Viewer, require
+from core.errors import CrmError, ValidationError
 from core.pii import Keyring, decrypt, encrypt
 
 U = m.User.__table__
@@ -28,32 +26,6 @@ MAX_FAILURES_ANY_SOURCE = 20  # for one name from anywhere
 LOCK_MINUTES = 15
 MIN_PASSWORD_LENGTH = 10
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
-
-# page -> roles that may open it (a page outside a role's list is absent from its navigation and says "no access")
-PAGE_ROLES: dict[str, tuple[str, ...]] = {
-    "cockpit": ("admin", "executive", "analyst", "account_manager"),
-    "customers": ("admin", "executive", "analyst", "account_manager"),
-    "customer": ("admin", "executive", "analyst", "account_manager", "support_agent", "team_lead"),
-    "service": ("admin", "support_agent", "team_lead", "executive", "analyst"),
-    "voice": ("admin", "executive", "analyst", "team_lead", "account_manager", "support_agent"),
-    "admin": ("admin",),
-}
-CONTACT_VISIBLE = ("support_agent", "team_lead", "account_manager")  # sees phone/email in clear (an account manager: own customers)
-MAY_REVEAL = ("admin",)  # sees masked values, may reveal one with a reason (audited)
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """The signed-in user as core sees them: read from the users table on every page load."""
-
-    user_id: int | None
-    username: str
-    display_name: str
-    role: str
-    team: str | None = None
-
-
-SYSTEM = Viewer(None, "cli", "Command line", "admin")  # the operator at the shell has the database anyway
 
 
 class SignInFailed(CrmError):
@@ -66,30 +38,6 @@ class AccountLocked(CrmError):
     def __init__(self, until: datetime) -> None:
         super().__init__(f"Too many failed sign-ins. Try again after {until:%H:%M}.")
         self.until = until
-
-
-def may_open(viewer: Viewer, page: str) -> bool:
-    return viewer.role in PAGE_ROLES.get(page, ())
-
-
-def require_page(viewer: Viewer, page: str) -> None:
-    if not may_open(viewer, page):
-        raise PermissionDenied(f"{viewer.role} may not open {page}", key="app.no_access")
-
-
-def pages_for(viewer: Viewer) -> list[str]:
-    return [page for page, roles in PAGE_ROLES.items() if viewer.role in roles]
-
-
-def scoped(viewer: Viewer, filters: Filters) -> Filters:
-    """The viewer's row-level scope applied to requested filters: the only place that decides it."""
-    if viewer.role == "account_manager":
-        return replace(filters, owner_ids=(viewer.user_id,) if viewer.user_id is not None else (-1,))
-    if viewer.role in ("support_agent", "team_lead"):
-        return replace(filters, with_tickets_only=True)
-    if viewer.role in ("admin", "executive", "analyst"):
-        return filters
-    raise PermissionDenied(f"unknown role {viewer.role!r}", key="app.no_access")
 
 
 # --- passwords and sign-in -------------------------------------------------------------------------
@@ -240,8 +188,7 @@ def enable_totp(session: Session, *, viewer: Viewer, secret: str, code: str, key
 
 def reset_totp(session: Session, *, username: str, actor: Viewer) -> None:
     """An administrator turns a user's two-step sign-in off (a lost phone); the user enrols again."""
-    if actor.role != "admin":
-        raise PermissionDenied("Only an administrator may reset two-step sign-in.", key="error.admin_only")
+    require(actor, "users:manage")
     session.execute(U.update().where(U.c.username == username).values(totp_secret_enc=None))
     revoke_sessions(session, username=username)
     audit.record(session, action="totp_reset", username=actor.username, object=f"user:{username}")
@@ -328,8 +275,7 @@ def authenticator_credentials(session: Session) -> dict[str, dict[str, dict[str,
 def create_user(session: Session, *, username: str, display_name: str, role: str | None, password: str,
                 email: str | None = None, team: str | None = None, actor: Viewer = SYSTEM) -> int:
     """Create a user (validated, password hashed, audited); returns the new id."""
-    if actor.role != "admin":
-        raise PermissionDenied("Only an administrator may create users.", key="error.admin_only")
+    require(actor, "users:manage")
     name = username.strip().lower()
     if not USERNAME.match(name):
         raise ValidationError("A username is 2-64 characters: lower-case letters, digits, '.', '_' or '-', "
@@ -354,8 +300,7 @@ def create_user(session: Session, *, username: str, display_name: str, role: str
 def change_user(session: Session, *, username: str, actor: Viewer, role: str | None = None,
                 active: bool | None = None, team: str | None = None) -> None:
     """An administrator changes a user's role, team or active flag (audited; effective on the next page load)."""
-    if actor.role != "admin":
-        raise PermissionDenied("Only an administrator may change users.", key="error.admin_only")
+    require(actor, "users:manage")
     row = session.execute(select(U).where(U.c.username == username)).mappings().first()
     if row is None:
         raise ValidationError(f"No user {username!r}.", key="error.no_user")
@@ -388,8 +333,7 @@ def change_password(session: Session, *, viewer: Viewer, current: str, new: str)
 
 def reset_password(session: Session, *, username: str, new: str, actor: Viewer) -> None:
     """An administrator sets a user's password (a forgotten one); the user should change it after signing in."""
-    if actor.role != "admin":
-        raise PermissionDenied("Only an administrator may reset passwords.", key="error.admin_only")
+    require(actor, "users:manage")
     if session.scalar(select(func.count()).select_from(U).where(U.c.username == username)) != 1:
         raise ValidationError(f"No user {username!r}.", key="error.no_user")
     validate_password(new)
@@ -418,14 +362,12 @@ def locked_names(session: Session, *, now: datetime | None = None) -> list[dict[
 
 def unlock(session: Session, *, username: str, actor: Viewer, now: datetime | None = None) -> None:
     """An administrator lifts a lockout at once (the failures before it no longer count); audited."""
-    if actor.role != "admin":
-        raise PermissionDenied("Only an administrator may unlock sign-ins.", key="error.admin_only")
+    require(actor, "users:manage")
     audit.record(session, action="unlocked", username=actor.username, object=f"user:{username.strip().lower()}", at=now)
 
 
 def list_users(session: Session, *, viewer: Viewer) -> list[dict[str, object]]:
     """Every user with role and team, for administrators."""
-    if viewer.role != "admin":
-        raise PermissionDenied("Only an administrator may list users.", key="error.admin_only")
+    require(viewer, "users:manage")
     return [dict(r) for r in session.execute(select(U.c.username, U.c.display_name, U.c.email, U.c.role, U.c.team,
                                                     U.c.active).order_by(U.c.role, U.c.username)).mappings()]

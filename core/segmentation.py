@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import models as m
-from core.facts import scope
+from core.access import Viewer, visible
 from core.periods import Filters
 
 C, S, SEG, U = m.Customer.__table__, m.CustomerStat.__table__, m.SegmentFact.__table__, m.User.__table__
@@ -94,21 +94,21 @@ def classify(stats: pd.DataFrame, *, as_of: date, policy: SegmentPolicy = DEFAUL
     return out
 
 
-# --- queries over the summaries (filters applied through the one scoping function) ---------------
+# --- queries over the summaries (the viewer's scope and filters applied by core.access) -----------
 
-def tier_distribution(session: Session, filters: Filters) -> pd.DataFrame:
+def tier_distribution(session: Session, filters: Filters, *, viewer: Viewer) -> pd.DataFrame:
     """Active customers and their 12-month revenue per value tier (every tier present, zeros included)."""
     stmt = (select(SEG.c.tier, func.sum(SEG.c.customers).label("customers"), func.sum(SEG.c.revenue_12m).label("revenue_12m"))
             .where(SEG.c.tier.is_not(None)).group_by(SEG.c.tier))
-    rows = {r.tier: (float(r.customers or 0), float(r.revenue_12m or 0)) for r in session.execute(scope(stmt, SEG, filters))}
+    rows = {r.tier: (float(r.customers or 0), float(r.revenue_12m or 0)) for r in session.execute(visible(stmt, SEG, viewer, filters))}
     return pd.DataFrame([{"tier": t, "customers": rows.get(t, (0, 0))[0], "revenue_12m": rows.get(t, (0, 0))[1]}
                          for t in TIERS], columns=["tier", "customers", "revenue_12m"])
 
 
-def lifecycle_distribution(session: Session, filters: Filters) -> pd.DataFrame:
+def lifecycle_distribution(session: Session, filters: Filters, *, viewer: Viewer) -> pd.DataFrame:
     """Customers per lifecycle stage, prospects and churned included."""
     stmt = select(SEG.c.lifecycle_stage, func.sum(SEG.c.customers).label("customers")).group_by(SEG.c.lifecycle_stage)
-    rows = {r.lifecycle_stage: float(r.customers or 0) for r in session.execute(scope(stmt, SEG, filters))}
+    rows = {r.lifecycle_stage: float(r.customers or 0) for r in session.execute(visible(stmt, SEG, viewer, filters))}
     return pd.DataFrame([{"stage": s, "customers": rows.get(s, 0.0)} for s in LIFECYCLE_STAGES], columns=["stage", "customers"])
 
 
@@ -116,7 +116,7 @@ CHURN_WARNING_COLUMNS = ["customer_id", "code", "name", "owner", "revenue_12m", 
                          "last_order_date", "churn_reason"]
 
 
-def churn_warnings(session: Session, filters: Filters, *, limit: int = 10) -> pd.DataFrame:
+def churn_warnings(session: Session, filters: Filters, *, viewer: Viewer, limit: int = 10) -> pd.DataFrame:
     """The highest-value customers in the churn-risk tier, with what their decline looks like. A customer whose
     orders grew (last 90 days above the 90 before) is left out: a single long gap flags them under the rule,
     but telling an executive they are leaving would be wrong (until the learned churn model replaces it)."""
@@ -124,4 +124,4 @@ def churn_warnings(session: Session, filters: Filters, *, limit: int = 10) -> pd
                    S.c.orders_last_90, S.c.orders_prev_90, S.c.last_order_date, S.c.churn_reason)
             .select_from(S.join(C, C.c.id == S.c.customer_id).outerjoin(U, U.c.id == C.c.owner_id))
             .where(S.c.tier == "churn_risk", S.c.orders_last_90 <= S.c.orders_prev_90).order_by(S.c.revenue_12m.desc(), C.c.id).limit(limit))
-    return pd.DataFrame(session.execute(scope(stmt, C, filters)).mappings().all(), columns=CHURN_WARNING_COLUMNS)
+    return pd.DataFrame(session.execute(visible(stmt, C, viewer, filters)).mappings().all(), columns=CHURN_WARNING_COLUMNS)

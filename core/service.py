@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from core import audit, facts, models as m, validators
 from core.business_hours import AROUND_THE_CLOCK, Calendar, parse_intervals
-from core.errors import Conflict, FieldErrors, NotFound, PermissionDenied, ValidationError
+from core.errors import Conflict, FieldErrors, NotFound, ValidationError
 from core.facts import DimKey
-from core.security import Viewer
+from core.access import Viewer, holders, require
 from core.sla import COMPLAINT_TARGET, PRIORITY_TARGETS
 from core.sla_engine import METRICS, Event, MetricResult, Targets, action_of, evaluate
 from core.sla_engine import TicketSla as TicketSlaResult
@@ -31,8 +31,6 @@ T, E, C, U = m.Ticket.__table__, m.TicketEvent.__table__, m.Customer.__table__, 
 P, CAL, HOL = m.SlaPolicy.__table__, m.SlaCalendar.__table__, m.SlaHoliday.__table__
 R, FIRE, TASKS, S = m.TicketSla.__table__, m.SlaFiring.__table__, m.Task.__table__, m.CustomerStat.__table__
 
-SERVICE_ROLES = ("admin", "team_lead", "support_agent")
-LEAD_ROLES = ("admin", "team_lead")
 H = 60.0
 
 # --- defaults shipped (targets: core.sla's priority table, complaints capped at 2 h / 48 h) --------------
@@ -206,8 +204,7 @@ def _policy_values(session: Session, change: PolicyChange, base: dict[str, objec
 
 def create_policy(session: Session, viewer: Viewer, change: PolicyChange, *, now: datetime | None = None) -> int:
     """An administrator adds a policy (tried at its position among the others, for tickets opened from now)."""
-    if viewer.role != "admin":
-        raise PermissionDenied("Only an administrator may change SLA policies.", key="error.admin_only")
+    require(viewer, "service:policies")
     now = now or datetime.now()
     base: dict[str, object] = {"name": "", "position": 5000, "warn_share": 0.8, "warn_offset_minutes": None,
                                "on_warning": "assignee", "on_violation": "team_lead", "on_success": "none",
@@ -225,8 +222,7 @@ def change_policy(session: Session, viewer: Viewer, policy_id: int, change: Poli
     """An administrator edits a policy: this version ends now and a new one starts. With `move_open`, open
     tickets on the old version move to the new one (their clocks recomputed from their own events, so no
     pause time is lost); without it they finish under the version they started with. Audited."""
-    if viewer.role != "admin":
-        raise PermissionDenied("Only an administrator may change SLA policies.", key="error.admin_only")
+    require(viewer, "service:policies")
     now = now or datetime.now()
     old = session.execute(select(P).where(P.c.id == policy_id, P.c.valid_to.is_(None))).mappings().first()
     if old is None:
@@ -460,8 +456,7 @@ def act(session: Session, viewer: Viewer, step: Step, *, now: datetime | None = 
     """Apply one workflow step; returns the ticket's new version. Refused with nothing written when the role
     may not, the step is not legal from the current status, a field is invalid, or the ticket changed since
     the agent loaded it (Conflict: "changed by someone else, reload")."""
-    if viewer.role not in SERVICE_ROLES:
-        raise PermissionDenied("Only the service desk may work tickets.", key="error.service_only")
+    require(viewer, "tickets:work")
     now = (now or datetime.now()).replace(microsecond=0)
     ticket = session.execute(select(T).where(T.c.id == step.ticket_id)).mappings().first()
     if ticket is None:
@@ -534,11 +529,10 @@ def open_ticket_sla(session: Session, ticket: dict[str, object], tier: str | Non
 def assign(session: Session, viewer: Viewer, ticket_ids: list[int], assignee_id: int, *,
            now: datetime | None = None) -> int:
     """Bulk assignment by a team lead or an administrator (an event on each ticket; versions move on)."""
-    if viewer.role not in LEAD_ROLES:
-        raise PermissionDenied("Only a team lead or an administrator may assign tickets.", key="error.lead_only")
+    require(viewer, "tickets:assign")
     now = now or datetime.now()
     agent = session.execute(select(U.c.id, U.c.team).where(U.c.id == assignee_id, U.c.active.is_(True),
-                                                           U.c.role.in_(SERVICE_ROLES))).first()
+                                                           U.c.role.in_(holders("tickets:work")))).first()
     if agent is None:
         raise FieldErrors({"assignee": ("form.error.choice", {})})
     count = 0
@@ -634,8 +628,7 @@ def save_calendar(session: Session, viewer: Viewer, calendar_id: int, *, timezon
                   intervals: str, holidays: str) -> None:
     """An administrator edits a calendar. Refused (nothing written) without working time, with overlapping
     intervals or overlapping holidays, or with an unknown time zone. Open tickets are re-evaluated. Audited."""
-    if viewer.role != "admin":
-        raise PermissionDenied("Only an administrator may change calendars.", key="error.admin_only")
+    require(viewer, "service:policies")
     try:
         days = tuple(sorted({int(d) for d in working_days.replace("，", ",").split(",") if d.strip()}))
     except ValueError:

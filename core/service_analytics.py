@@ -15,22 +15,16 @@ from sqlalchemy.orm import Session
 
 from core import models as m
 from core.db import period_bucket
-from core.errors import NotFound, PermissionDenied
-from core.security import Viewer
-from core.service import SERVICE_ROLES, _events, calendar_of, targets_of
+from core.errors import NotFound
+from core.access import Viewer, holders, require, sees_whole_base
+from core.service import _events, calendar_of, targets_of
 from core.sla_engine import METRICS, Targets, evaluate
 
 T, R, C, U, E, P = (m.Ticket.__table__, m.TicketSla.__table__, m.Customer.__table__, m.User.__table__,
                     m.TicketEvent.__table__, m.SlaPolicy.__table__)
-ANALYTICS_ROLES = ("admin", "team_lead", "executive", "analyst", "support_agent")
 DIMENSIONS = ("month", "priority", "kind", "category", "channel", "team", "agent")
 STATE_ORDER = ("breached", "at_risk", "paused", "running", "met")  # "none": no clock running
 AGE_BUCKETS = ((4, "lt_4h"), (24, "4_24h"), (72, "1_3d"), (168, "3_7d"), (None, "gt_7d"))
-
-
-def require(viewer: Viewer, roles: tuple[str, ...] = ANALYTICS_ROLES) -> None:
-    if viewer.role not in roles:
-        raise PermissionDenied("Your role may not open the service desk.", key="app.no_access")
 
 
 @dataclass(frozen=True)
@@ -56,7 +50,7 @@ def queue(session: Session, viewer: Viewer, wanted: QueueFilter, *, now: datetim
     by its deciding clock — breached ones first, the longest overdue first; then by the instant the next
     clock breaches; paused clocks and tickets with no running clock last. `clock` names that clock.
     """
-    require(viewer, SERVICE_ROLES + ("executive", "analyst"))
+    require(viewer, "page:service")
     open_statuses = (*m.OPEN_TICKET_STATUSES, "resolved")
     stmt = (select(T.c.id.label("ticket"), T.c.version, C.c.code, C.c.name.label("customer"), T.c.kind, T.c.category,
                    T.c.priority, T.c.channel, T.c.status, T.c.team, U.c.display_name.label("assignee"), T.c.created_at,
@@ -121,7 +115,7 @@ class TicketView:
 
 
 def ticket_view(session: Session, viewer: Viewer, ticket_id: int) -> TicketView:
-    require(viewer, SERVICE_ROLES + ("executive", "analyst"))
+    require(viewer, "page:service")
     row = session.execute(select(T, C.c.code, C.c.name.label("customer"), U.c.display_name.label("assignee"))
                           .select_from(T.join(C, C.c.id == T.c.customer_id).outerjoin(U, U.c.id == T.c.assignee_id))
                           .where(T.c.id == ticket_id)).mappings().first()
@@ -154,7 +148,7 @@ def _dimension(name: str):  # type: ignore[no-untyped-def]
 def compliance(session: Session, viewer: Viewer, *, metric: str, by: str, start: datetime, end: datetime) -> pd.DataFrame:
     """% met and failures of `metric` for outcomes known in [start, end), grouped by a dimension ('month'
     too), aggregated in the database on the (metric, known_at) index."""
-    require(viewer)
+    require(viewer, "page:service")
     key = (period_bucket(R.c.known_at, "M") if by == "month" else _dimension(by)).label("value")
     source = R.join(T, T.c.id == R.c.ticket_id)
     if by == "agent":
@@ -175,7 +169,7 @@ def compliance(session: Session, viewer: Viewer, *, metric: str, by: str, start:
 def times(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -> dict[str, dict[str, float | None]]:
     """Median and 90th percentile of first-response and resolution times (working minutes of each ticket's
     calendar) for clocks completed in [start, end)."""
-    require(viewer)
+    require(viewer, "page:service")
     out = {}
     for metric in ("first_response", "resolution"):
         values = pd.Series(session.scalars(select(R.c.elapsed_minutes).where(  # (metric, completed_at) covering index
@@ -187,7 +181,7 @@ def times(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -
 
 def backlog(session: Session, viewer: Viewer, *, now: datetime) -> pd.DataFrame:
     """Open tickets by age bucket and priority."""
-    require(viewer)
+    require(viewer, "page:service")
     rows = session.execute(select(T.c.created_at, T.c.priority).where(T.c.status.in_(m.OPEN_TICKET_STATUSES))).all()
     frame = pd.DataFrame(rows, columns=["created_at", "priority"])
     hours = [(now - c).total_seconds() / 3600 for c in frame["created_at"]]
@@ -201,11 +195,11 @@ class Rates:
     reopened: int
     complaints: int
     complaints_resolved: int
-    active_customers: int = 0
+    active_customers: int | None = None  # None: the viewer's scope is not the whole customer base
 
     @property
     def complaint_rate(self) -> float | None:
-        """Complaints created in the period per 1,000 customers active now."""
+        """Complaints created in the period per 1,000 customers active now (for viewers who see them all)."""
         return 1000 * self.complaints / self.active_customers if self.active_customers else None
 
     @property
@@ -222,20 +216,22 @@ RESOLUTION_TARGET = 0.95  # the seeds: a problem resolution rate of at least 95%
 
 def rates(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -> Rates:
     """Re-open rate (tickets resolved in the period that were ever re-opened) and the complaint resolution
-    rate (complaints created in the period that are resolved or closed by now)."""
-    require(viewer)
+    rate (complaints created in the period that are resolved or closed by now). The complaint rate's
+    denominator counts every active customer, so only roles without a row-level limit get it."""
+    require(viewer, "page:service")
     resolved, reopened = session.execute(select(func.count(), func.sum(case((T.c.reopened > 0, 1), else_=0)))
                                          .where(T.c.resolved_at >= start, T.c.resolved_at < end)).one()
     complaints, done = session.execute(select(func.count(), func.sum(case((T.c.status.in_(("resolved", "closed")), 1),
                                                                           else_=0)))
                                        .where(T.c.kind == "complaint", T.c.created_at >= start, T.c.created_at < end)).one()
-    active = session.scalar(select(func.count()).select_from(C).where(C.c.status == "active"))
-    return Rates(int(resolved or 0), int(reopened or 0), int(complaints or 0), int(done or 0), int(active or 0))
+    active = (int(session.scalar(select(func.count()).select_from(C).where(C.c.status == "active")) or 0)
+              if sees_whole_base(viewer) else None)
+    return Rates(int(resolved or 0), int(reopened or 0), int(complaints or 0), int(done or 0), active)
 
 
 def top_categories(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -> pd.DataFrame:
     """Complaints per category and month over [start, end), for the trend chart (grouped in the database)."""
-    require(viewer)
+    require(viewer, "page:service")
     month = period_bucket(T.c.created_at, "M").label("month")
     stmt = (select(month, T.c.category, func.count().label("complaints"))
             .where(T.c.kind == "complaint", T.c.created_at >= start, T.c.created_at < end).group_by(month, T.c.category))
@@ -245,7 +241,7 @@ def top_categories(session: Session, viewer: Viewer, *, start: datetime, end: da
 def tickets_behind(session: Session, viewer: Viewer, *, metric: str, by: str, value: str, start: datetime,
                    end: datetime, state: str | None = None) -> pd.DataFrame:
     """The tickets behind one bar of `compliance` (click-through)."""
-    require(viewer)
+    require(viewer, "page:service")
     stmt = (select(T.c.id.label("ticket"), T.c.kind, T.c.category, T.c.priority, T.c.channel, T.c.team,
                    U.c.display_name.label("agent"), R.c.state, R.c.elapsed_minutes, R.c.target_minutes, R.c.known_at)
             .select_from(R.join(T, T.c.id == R.c.ticket_id).outerjoin(U, U.c.id == T.c.assignee_id))
@@ -265,7 +261,7 @@ def what_if(session: Session, viewer: Viewer, minutes: dict[str, float], *, star
             limit: int = 20_000) -> pd.DataFrame:
     """Replay the stored events of tickets whose clocks finished in [start, end) under other targets:
     per metric, how many breached with the policy they had, and how many would have with `minutes`."""
-    require(viewer)
+    require(viewer, "page:service")
     ids = session.scalars(select(R.c.ticket_id).where(R.c.metric.in_(list(minutes)), R.c.known_at >= start,
                                                       R.c.known_at < end).distinct().limit(limit)).all()
     actual = pd.DataFrame(session.execute(select(R.c.ticket_id, R.c.metric, R.c.state).where(
@@ -298,7 +294,7 @@ def pause_abuse(session: Session, viewer: Viewer, *, start: datetime, end: datet
     """Tickets paused as 'waiting on the customer' right after the customer had written (no agent reply in
     between), or paused twice or more once `near_deadline_share` of the resolution target had passed since
     creation (wall-clock: a screening heuristic that points at tickets to read, not a verdict)."""
-    require(viewer)
+    require(viewer, "page:service")
     ids = select(T.c.id).where(T.c.created_at >= start, T.c.created_at < end)
     rows = session.execute(select(E.c.ticket_id, E.c.at, E.c.action).where(E.c.ticket_id.in_(ids))
                            .order_by(E.c.ticket_id, E.c.at, E.c.id)).all()
@@ -325,12 +321,12 @@ def pause_abuse(session: Session, viewer: Viewer, *, start: datetime, end: datet
 
 def teams(session: Session, viewer: Viewer) -> list[str]:
     """Teams that hold tickets (the queue's team filter)."""
-    require(viewer, SERVICE_ROLES + ("executive", "analyst"))
+    require(viewer, "page:service")
     return [t for t in session.scalars(select(T.c.team).distinct().order_by(T.c.team)) if t]
 
 
 def agents(session: Session, viewer: Viewer) -> dict[int, str]:
     """Who tickets can be assigned to: active service-desk users, by name."""
-    require(viewer, SERVICE_ROLES + ("executive", "analyst"))
-    return dict(session.execute(select(U.c.id, U.c.display_name).where(U.c.role.in_(SERVICE_ROLES), U.c.active.is_(True))
+    require(viewer, "page:service")
+    return dict(session.execute(select(U.c.id, U.c.display_name).where(U.c.role.in_(holders("tickets:work")), U.c.active.is_(True))
                                 .order_by(U.c.display_name)).all())

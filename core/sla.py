@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from core import models as _m
 from core.db import period_bucket
-from core.facts import scope
+from core.access import scope
 from core.periods import Filters, Period
 
 # priority -> (first-response hours, resolution hours)

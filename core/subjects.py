@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from core import audit, facts, models as m, pii
 from core.customers import customer_profile
-from core.errors import PermissionDenied, ValidationError
+from core.errors import ValidationError
 from core.pii import Keyring
-from core.security import Viewer
+from core.access import Viewer, require
 
 ERASED = "[erased]"
 
@@ -28,8 +28,7 @@ def _rows(session: Session, table, where) -> list[dict[str, object]]:  # type: i
 
 def export_customer(session: Session, *, viewer: Viewer, keyring: Keyring, customer_id: int) -> str:
     """Everything held about one customer as JSON (contact details decrypted); audited."""
-    if viewer.role != "admin":
-        raise PermissionDenied("Only an administrator handles data-subject requests.", key="error.admin_only")
+    require(viewer, "subjects:handle")
     profile = customer_profile(session, viewer=viewer, keyring=keyring, customer_id=customer_id)
     C, T = m.Customer.__table__, m.Ticket.__table__
     record = _rows(session, C, C.c.id == customer_id)[0]
@@ -55,8 +54,7 @@ def export_customer(session: Session, *, viewer: Viewer, keyring: Keyring, custo
 
 def erase_customer(session: Session, *, viewer: Viewer, keyring: Keyring, customer_id: int, reason: str) -> None:
     """Anonymise one customer in one transaction (identity gone, aggregates unchanged); audited."""
-    if viewer.role != "admin":
-        raise PermissionDenied("Only an administrator handles data-subject requests.", key="error.admin_only")
+    require(viewer, "subjects:handle")
     if len(reason.strip()) < 5:
         raise ValidationError("Record why the customer is erased (at least 5 characters).", key="error.reason", n=5)
     profile = customer_profile(session, viewer=viewer, keyring=keyring, customer_id=customer_id)

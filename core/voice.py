@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session
 
 from core import models as m
 from core.db import period_bucket
-from core.facts import scope
 from core.nps import SMALL_SAMPLE, category, nps
 from core.periods import Filters
-from core.security import Viewer, scoped
+from core.access import Viewer, scope, scoped, visible
 
 C, N, T, R, S, TASKS, U = (m.Customer.__table__, m.NpsResponse.__table__, m.Ticket.__table__, m.TicketSla.__table__,
                            m.CustomerStat.__table__, m.Task.__table__, m.User.__table__)
@@ -30,10 +29,6 @@ CHINESE_STOP = set("的 了 是 很 也 都 就 和 还 有 在 我 我们 你 �
 
 
 NPS_COLUMNS = ["responses", "nps", "low", "high", "small_sample", "promoters", "passives", "detractors"]
-
-
-def _scoped(stmt, viewer: Viewer, filters: Filters):  # type: ignore[no-untyped-def]
-    return scope(stmt, C, scoped(viewer, filters))
 
 
 def _dimension(by: str):  # type: ignore[no-untyped-def]
@@ -50,7 +45,7 @@ def _nps_grouped(session: Session, viewer: Viewer, filters: Filters, key, name: 
             .select_from(N.join(C, C.c.id == N.c.customer_id).outerjoin(S, S.c.customer_id == C.c.id))
             .where(N.c.responded_at >= start, N.c.responded_at < end).group_by(key).order_by(key))
     records = []
-    for value, n, promoters, detractors in session.execute(_scoped(stmt, viewer, filters)).all():
+    for value, n, promoters, detractors in session.execute(visible(stmt, C, viewer, filters)).all():
         p, d = int(promoters or 0), int(detractors or 0)
         result = nps(float(p), float(d), float(n))
         records.append({name: value, "responses": result.responses, "nps": result.score, "low": result.low,
@@ -113,7 +108,7 @@ def comments(session: Session, viewer: Viewer, filters: Filters, *, start: datet
     if text.strip():
         needle = "%" + re.sub(r"([%_\\])", r"\\\1", text.strip()) + "%"
         stmt = stmt.where(N.c.comment.ilike(needle, escape="\\"))
-    frame = pd.DataFrame(session.execute(_scoped(stmt, viewer, filters)).all(),
+    frame = pd.DataFrame(session.execute(visible(stmt, C, viewer, filters)).all(),
                          columns=["responded_at", "score", "touchpoint", "comment", "customer_id"])
     frame.insert(2, "category", [category(int(v)) for v in frame["score"]])
     return frame
@@ -151,7 +146,7 @@ def detractor_keywords(session: Session, viewer: Viewer, filters: Filters, *, st
                 .where(N.c.responded_at >= a, N.c.responded_at < b, N.c.score <= 6, N.c.comment.is_not(None))
                 .group_by(N.c.comment))
         found: Counter[str] = Counter()
-        for text, n in session.execute(_scoped(stmt, viewer, filters)).all():
+        for text, n in session.execute(visible(stmt, C, viewer, filters)).all():
             for word in set(words(str(text))):
                 found[word] += int(n)
         return found
@@ -168,7 +163,7 @@ def closed_loop(session: Session, viewer: Viewer, *, start: datetime, end: datet
     stmt = (select(TASKS.c.customer_id, TASKS.c.created_at, TASKS.c.due_date, TASKS.c.done_at)
             .select_from(TASKS.join(C, C.c.id == TASKS.c.customer_id))
             .where(TASKS.c.source.in_(("detractor", "low_csat")), TASKS.c.created_at >= start, TASKS.c.created_at < end))
-    tasks = pd.DataFrame(session.execute(scope(stmt, C, scoped(viewer, Filters()))).all(),
+    tasks = pd.DataFrame(session.execute(visible(stmt, C, viewer)).all(),
                          columns=["customer_id", "created_at", "due_date", "done_at"])
     done = pd.to_datetime(tasks["done_at"])
     in_time = int((done.notna() & (done.dt.normalize() <= pd.to_datetime(tasks["due_date"]))).sum())

@@ -14,7 +14,7 @@ from core.activity import InteractionForm, NpsForm, ProfileForm, TicketForm
 from core.db import make_engine, migrate, session_scope
 from core.errors import AlreadySubmitted, Conflict, FieldErrors, PermissionDenied
 from core.periods import Filters, period_containing
-from core.security import Viewer
+from core.access import Viewer
 from tests import factories as f
 from tests.conftest import TEST_KEYRING
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from core.cli import main
-from core.security import SYSTEM
+from core.access import SYSTEM
 
 
 def test_seed_then_kpis(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,7 +15,7 @@ from core import activity, db, facts, models as m
 from core.activity import InteractionForm, NpsForm, TicketForm
 from core.db import session_scope
 from core.periods import Filters, period_containing
-from core.security import Viewer
+from core.access import Viewer
 from tests import factories as f
 
 WRITERS, WRITES = 8, 25

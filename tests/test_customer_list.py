@@ -15,7 +15,7 @@ from core import facts, models as m, pii
 from core.customer_list import (CustomerQuery, count_customers, customer_page, export_customers, iter_customers)
 from core.db import session_scope
 from core.errors import PermissionDenied, ValidationError
-from core.security import Viewer
+from core.access import Viewer
 from tests import factories as f
 from tests.conftest import TEST_KEYRING, TODAY
 

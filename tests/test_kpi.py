@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from core import facts, kpi
 from core.db import session_scope
-from core.security import SYSTEM
+from core.access import SYSTEM
 from core.periods import Filters, custom_period, period_containing
 from tests import factories as f
 

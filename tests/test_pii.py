@@ -15,11 +15,11 @@ from core.db import make_engine, session_scope
 from core.demo import generate
 from core.errors import ConfigError, NotFound, PermissionDenied, ValidationError
 from core.secrets import add_pii_key, load_secrets
-from core.security import Viewer
+from core.access import Viewer
 from core.store import protect_plaintext
 from tests import factories as f
 from tests.conftest import TEST_KEYRING
-from core.security import SYSTEM
+from core.access import SYSTEM
 
 ROTATED = pii.Keyring({"k1": b"k" * 32, "k2": b"n" * 32}, "k2", b"i" * 32)
 

@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
-from core import audit, models as m, security
+from core import access, audit, models as m, security
 from core.db import session_scope
 from core.errors import PermissionDenied, ValidationError
 from core.periods import Filters
-from core.security import SYSTEM, AccountLocked, SignInFailed, Viewer
+from core.access import SYSTEM, Viewer
+from core.security import AccountLocked, SignInFailed
 
 NOW = datetime(2026, 11, 25, 10, 0)
 PASSWORD = "correct-horse-1"
@@ -92,12 +93,12 @@ def test_user_rules(engine: Engine) -> None:
 
 def test_scope_per_role() -> None:
     asked = Filters(regions=("east",), owner_ids=(7,))
-    assert security.scoped(Viewer(3, "am", "AM", "account_manager"), asked) == Filters(regions=("east",), owner_ids=(3,))
-    assert security.scoped(Viewer(4, "ag", "AG", "support_agent"), asked).with_tickets_only
+    assert access.scoped(Viewer(3, "am", "AM", "account_manager"), asked) == Filters(regions=("east",), owner_ids=(3,))
+    assert access.scoped(Viewer(4, "ag", "AG", "support_agent"), asked).with_tickets_only
     for role in ("admin", "executive", "analyst"):
-        assert security.scoped(Viewer(5, "x", "X", role), asked) == asked
-    assert security.pages_for(Viewer(4, "ag", "AG", "support_agent")) == ["customer", "service", "voice"]
-    assert "admin" not in security.pages_for(Viewer(5, "x", "X", "executive"))
+        assert access.scoped(Viewer(5, "x", "X", role), asked) == asked
+    assert access.pages_for(Viewer(4, "ag", "AG", "support_agent")) == ["customer", "service", "voice"]
+    assert "admin" not in access.pages_for(Viewer(5, "x", "X", "executive"))
 
 
 def test_an_administrator_unlocks_a_locked_name_and_resets_a_password(engine) -> None:  # type: ignore[no-untyped-def]
@@ -109,7 +110,7 @@ def test_an_administrator_unlocks_a_locked_name_and_resets_a_password(engine) ->
     from core.i18n import error_text
 
     now = datetime(2026, 11, 30, 10, 0)
-    admin = security.Viewer(None, "root", "Root", "admin")
+    admin = access.Viewer(None, "root", "Root", "admin")
     with session_scope(engine) as s:
         security.create_user(s, username="dora", display_name="Dora", role="analyst", password="first-pass-1", actor=admin)
     for i in range(security.MAX_FAILURES):
@@ -121,7 +122,7 @@ def test_an_administrator_unlocks_a_locked_name_and_resets_a_password(engine) ->
     with session_scope(engine) as s:
         assert [e["username"] for e in security.locked_names(s, now=now + timedelta(minutes=1))] == ["dora"]
         with pytest.raises(PermissionDenied):
-            security.unlock(s, username="dora", actor=security.Viewer(9, "eve", "Eve", "analyst"))
+            security.unlock(s, username="dora", actor=access.Viewer(9, "eve", "Eve", "analyst"))
         security.unlock(s, username="dora", actor=admin, now=now + timedelta(minutes=1))
     with session_scope(engine) as s:
         assert security.locked_names(s, now=now + timedelta(minutes=2)) == []

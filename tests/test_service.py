@@ -13,7 +13,7 @@ from core import activity, models as m, service
 from core.activity import TicketForm
 from core.db import session_scope
 from core.errors import Conflict, FieldErrors, PermissionDenied, ValidationError
-from core.security import SYSTEM, Viewer
+from core.access import SYSTEM, Viewer
 from core.service import IllegalTransition, PolicyChange, Step
 from tests import factories as f
 

@@ -13,7 +13,7 @@ from core.customers import customer_profile
 from core.db import make_engine, session_scope
 from core.errors import PermissionDenied, ValidationError
 from core.periods import Filters, period_containing
-from core.security import SYSTEM, Viewer
+from core.access import SYSTEM, Viewer
 from core.subjects import export_customer, erase_customer
 from tests.conftest import TEST_KEYRING
 
@@ -82,7 +82,7 @@ def test_the_kpi_export_is_headed_in_the_language_rounded_and_complete(seeded_ur
     from core import exports, kpi
     from core.db import make_engine, session_scope
     from core.periods import Filters
-    from core.security import SYSTEM
+    from core.access import SYSTEM
 
     with session_scope(make_engine(seeded_url)) as s:
         result = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), viewer=SYSTEM, now=datetime.now())

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core import models as m, voice
 from core.db import session_scope
 from core.periods import Filters
-from core.security import SYSTEM
+from core.access import SYSTEM
 from tests import factories as f
 
 START, END = datetime(2026, 1, 1), datetime(2026, 3, 1)
@@ -78,7 +78,7 @@ def test_comments_keywords_and_the_closed_loop(answers: Engine) -> None:
 
 
 def test_scope_an_account_manager_sees_only_their_customers(answers: Engine) -> None:
-    from core.security import Viewer
+    from core.access import Viewer
 
     other = Viewer(999, "bob", "Bob", "account_manager")
     with Session(answers) as s:

@@ -10,10 +10,11 @@ import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
 
-from core import audit, db, pii, security
+from core import access, audit, db, pii, security
 from core.db import session_scope
 from core.errors import CrmError
-from core.security import AccountLocked, SignInFailed, TwoStepNeeded, Viewer
+from core.access import Viewer
+from core.security import AccountLocked, SignInFailed, TwoStepNeeded
 from ui import context
 from ui.context import reason, tr
 
@@ -170,7 +171,7 @@ def require_viewer(on_signed_out: Callable[[], object]) -> Viewer:
         authenticator.authentication_controller.login(token={"username": viewer.username})
         st.session_state["session_since"] = datetime.now()
         authenticator.cookie_controller.set_cookie()
-    if viewer.role == "admin" and context.settings().admin_totp:  # required for administrators: set it up first
+    if access.allowed(viewer, "users:manage") and context.settings().admin_totp:  # administrators: set it up first
         with session_scope(context.engine()) as session:
             enrolled = security.has_totp(session, viewer.username)
         if not enrolled:

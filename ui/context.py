@@ -9,7 +9,7 @@ from core.errors import CrmError
 from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, error_text, t
 from core.pii import Keyring
 from core.secrets import Secrets, load_secrets
-from core.security import Viewer, may_open
+from core.access import Viewer, may_open
 from core.settings import Settings, load_settings
 from core.store import Store
 

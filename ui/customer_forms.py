@@ -13,7 +13,7 @@ import streamlit as st
 from core import activity, models as m
 from core.customers import CustomerProfile
 from core.i18n import label
-from core.security import Viewer
+from core.access import Viewer
 from ui import data
 from ui.context import keyring, lang, tr
 from ui.forms import Slots, submit, token

@@ -17,7 +17,7 @@ from core.customers import (CustomerProfile, FilterOptions, customer_profile, fi
                             record_view, reveal_contact)
 from core.db import session_scope
 from core.periods import Filters, Period
-from core.security import Viewer
+from core.access import Viewer
 from core.settings import load_settings
 from ui import context
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import db, exports
 from core.periods import Filters
-from core.security import Viewer
+from core.access import Viewer
 from ui import context
 from ui.context import tr
 

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 import streamlit as st
 
-from core import charts, models as m, service, service_analytics as sa
+from core import access, charts, models as m, service, service_analytics as sa
 from core.errors import Conflict, CrmError, FieldErrors, NotFound
 from core.i18n import label
-from core.security import Viewer
+from core.access import Viewer
 from core.service import IllegalTransition, PolicyChange, Step
 from ui import data
 from ui.context import lang, reason, tr
@@ -125,7 +125,7 @@ def ticket_panel(viewer: Viewer, wanted: object, now: datetime) -> None:
         st.dataframe(events, hide_index=True, placeholder="", column_config={
             **{c: tr(f"service.event_col.{c}") for c in events.columns},
             "at": st.column_config.DatetimeColumn(tr("service.event_col.at"), format="YYYY-MM-DD HH:mm")})
-    if viewer.role not in service.SERVICE_ROLES:
+    if not access.allowed(viewer, "tickets:work"):
         return
     actions = [a for a, (allowed, _) in service.TRANSITIONS.items() if t["status"] in allowed]
     if not actions:
@@ -164,7 +164,8 @@ def analytics(viewer: Viewer, now: datetime) -> None:
                     border=True, help=tr("service.times.help"),
                     delta=tr("service.p90", n=f"{(figures['p90'] or 0) / 60:.1f}"), delta_color="off", delta_arrow="off")
     cards[4].metric(tr("service.complaint_rate"), f"{rates.complaint_rate:.1f}" if rates.complaint_rate is not None
-                    else "—", border=True, help=tr("service.complaint_rate.help"),
+                    else "—", border=True, help=tr("service.complaint_rate.help" if rates.active_customers is not None
+                                                   else "service.complaint_rate.scoped"),
                     delta=tr("service.complaints", n=f"{rates.complaints:,}"), delta_color="off", delta_arrow="off")
 
     left, right = st.columns([1, 1])

@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from core import charts, exports, formatting
+from core import access, charts, exports, formatting
 from core.i18n import label
 from ui import data
 from ui.cards import kpi_card, plain_card
@@ -15,7 +15,7 @@ from ui.filters import dimension_filters, period_selector
 viewer = page_guard("cockpit")
 current = lang()
 period = period_selector()
-filters = dimension_filters(by_owner=viewer.role != "account_manager")  # core scopes a manager anyway
+filters = dimension_filters(by_owner=not access.own_customers_only(viewer))  # core scopes a manager anyway
 result = data.cockpit(period, filters, viewer)
 
 st.title(tr("cockpit.title"))
@@ -23,7 +23,7 @@ as_of = f"{result.summaries_as_of:%Y-%m-%d}" if result.summaries_as_of else tr("
 st.caption(tr("cockpit.caption", period=period.label(), previous=result.previous.label(), as_of=as_of))
 if result.source == "live":
     st.caption(tr("period.live_note"))
-if viewer.role == "account_manager":
+if access.own_customers_only(viewer):
     st.caption(tr("cockpit.own_customers"))
 csv_download(exports.kpi_table(result, current), what="kpis", file_name=f"kpis-{period.label()}.csv",
              viewer=viewer, filters=filters, key="export_kpis")

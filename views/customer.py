@@ -4,8 +4,8 @@ from datetime import date, datetime
 
 import streamlit as st
 
-from core import activity, charts, customer_view as cv, formatting
-from core.customer_list import LIST_ROLES, SEARCH_MAX, CustomerQuery
+from core import access, activity, charts, customer_view as cv, formatting
+from core.customer_list import SEARCH_MAX, CustomerQuery
 from core.errors import CrmError, NotFound
 from core.i18n import label
 from ui import data
@@ -29,7 +29,7 @@ if len(recent) > 1:
     if again:
         customer_id = str(again)
 try:
-    if typed and viewer.role in LIST_ROLES:
+    if typed and access.may_open(viewer, "customers"):
         matches = data.customers(viewer, CustomerQuery(text=typed, sort="name", descending=False), 1, 25).rows
         if matches.empty:
             raise NotFound(typed)
@@ -77,7 +77,7 @@ if profile.churn_reason:
     st.warning(tr(f"reason.{profile.churn_reason}.detail", last=profile.orders_last_90, previous=profile.orders_prev_90,
                   days=(today - profile.last_order_date).days if profile.last_order_date else 0,
                   gap=round(profile.median_gap_days or 0)), icon=":material/trending_down:")
-if profile.contact_masked and viewer.role == "admin":
+if profile.contact_masked and access.allowed(viewer, "contacts:reveal"):
     with st.expander(tr("customer.reveal")), st.form("reveal", clear_on_submit=True):
         why = st.text_input(tr("customer.reveal_reason"))
         if st.form_submit_button(tr("customer.reveal")):

@@ -5,7 +5,7 @@ from functools import partial
 
 import streamlit as st
 
-from core import exports, formatting
+from core import access, exports, formatting
 from core.customer_list import PAGE_SIZES, SORTS
 from core.customer_view import my_open_tasks, open_task_counts, task_title
 from core.errors import ValidationError
@@ -28,7 +28,7 @@ def open_row(grid: str, customer_ids: list[int]) -> None:
 
 st.title(tr("list.title"))
 
-if viewer.role == "account_manager":
+if access.own_customers_only(viewer):
     tasks = data.read(my_open_tasks, viewer, today=date.today())
     counts = data.read(open_task_counts, viewer, today=date.today())
     with st.expander(tr("list.tasks", open=f"{counts.open:,}", overdue=f"{counts.overdue:,}"), expanded=counts.overdue > 0):
@@ -46,7 +46,7 @@ if viewer.role == "account_manager":
                                         "title": tr("task.title"), "overdue": tr("task.overdue")})
 
 try:
-    query = customer_query(by_owner=viewer.role != "account_manager")  # core scopes a manager anyway
+    query = customer_query(by_owner=not access.own_customers_only(viewer))  # core scopes a manager anyway
 except ValidationError as err:
     st.error(tr("list.bad_filter", reason=reason(err)))
     st.stop()
@@ -64,7 +64,7 @@ if "page" not in st.session_state:
 result = data.customers(viewer, query, st.session_state["page"], st.session_state["size"])
 data.note_list_view(viewer, result)  # contact details in clear (an account manager's own customers) are on record
 st.caption(tr("list.total", total=f"{result.total:,}", page=result.page, pages=f"{result.pages:,}"))
-if viewer.role == "account_manager":
+if access.own_customers_only(viewer):
     st.caption(tr("cockpit.own_customers"))
 
 rows = result.rows

@@ -5,7 +5,7 @@ from functools import partial
 
 import streamlit as st
 
-from core import models as m, service, service_analytics as sa
+from core import access, models as m, service, service_analytics as sa
 from core.i18n import label
 from ui import data
 from ui.context import lang, page_guard, tr
@@ -32,7 +32,7 @@ st.title(tr("service.title"))
 data.tick_if_due()
 now = datetime.now()
 
-tab_names = ["queue", "ticket", "analytics"] + (["policies"] if viewer.role == "admin" else [])
+tab_names = ["queue", "ticket", "analytics"] + (["policies"] if access.allowed(viewer, "service:policies") else [])
 labels = {name: tr(f"service.tab.{name}") for name in tab_names}
 tab_key = f"service_tab_{current}"  # labels differ by language
 if tab_key not in st.session_state and st.query_params.get("ticket"):
@@ -49,7 +49,7 @@ def open_ticket(ticket_id: int) -> None:
 def on_pick(ticket_ids: list[int]) -> None:
     """An agent's selected row opens its ticket (a team lead selects rows to assign them instead)."""
     rows = st.session_state["queue"].selection.rows
-    if len(rows) == 1 and viewer.role not in service.LEAD_ROLES:
+    if len(rows) == 1 and not access.allowed(viewer, "tickets:assign"):
         open_ticket(ticket_ids[rows[0]])
 
 
@@ -81,12 +81,12 @@ if tabs["queue"].open is not False:  # the queue's filters show only where they 
                    "created_at"]
         picked = st.dataframe(shown[columns], hide_index=True, key="queue",
                               on_select=partial(on_pick, [int(i) for i in tickets["ticket"]]),
-                              selection_mode="multi-row" if viewer.role in service.LEAD_ROLES else "single-row",
+                              selection_mode="multi-row" if access.allowed(viewer, "tickets:assign") else "single-row",
                               column_config={**{c: tr(f"service.col.{c}") for c in columns},
                                              "created_at": st.column_config.DatetimeColumn(tr("service.col.created_at"),
                                                                                            format="YYYY-MM-DD HH:mm")})
         rows = picked.selection.rows if picked else []
-        if rows and viewer.role in service.LEAD_ROLES:
+        if rows and access.allowed(viewer, "tickets:assign"):
             chosen = [int(tickets.iloc[r]["ticket"]) for r in rows]
             if len(chosen) == 1:
                 st.button(tr("service.open_ticket", ticket=chosen[0]), on_click=open_ticket, args=(chosen[0],),

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import streamlit as st
 
-from core import charts, voice
+from core import access, charts, voice
 from core.i18n import label
 from ui import data
 from ui.context import lang, page_guard, tr
@@ -14,7 +14,7 @@ from ui.filters import dimension_filters
 viewer = page_guard("voice")
 current = lang()
 st.title(tr("voice.title"))
-filters = dimension_filters(by_owner=viewer.role != "account_manager")
+filters = dimension_filters(by_owner=not access.own_customers_only(viewer))
 now = datetime.now()
 days = st.segmented_control(tr("service.period"), [90, 365, 730], default=365, key="voice_days",
                             format_func=lambda d: tr("voice.days", n=d)) or 365

@@ -16,7 +16,7 @@ import pytest
 
 from core import formatting, kpi
 from core.db import make_engine, session_scope
-from core.security import SYSTEM
+from core.access import SYSTEM
 from core.periods import Filters
 from tests.conftest import DEMO_PASSWORD
 
@@ -116,7 +116,7 @@ def test_the_session_survives_a_reload_until_the_user_is_deactivated(server: str
         page.locator("[data-testid='stMetric']").first.wait_for(timeout=60_000)
         assert page.get_by_text("Page not found").count() == 0
         with session_scope(make_engine(seeded_url)) as s:
-            security.change_user(s, username="executive", active=False, actor=security.SYSTEM)
+            security.change_user(s, username="executive", active=False, actor=SYSTEM)
         page.reload()
         page.get_by_text("Your session has ended").wait_for(timeout=60_000)
         page.locator("input[type='password']").wait_for(timeout=30_000)  # the sign-in form is back

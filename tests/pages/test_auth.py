@@ -6,12 +6,12 @@ from datetime import date, datetime
 
 import pytest
 
-from core import audit, kpi, security
+from core import access, audit, kpi, security
 from core.db import make_engine, session_scope
 from core.formatting import value
 from core.periods import Filters
 from tests.pages.helpers import open_app, sign_in, signed_in
-from core.security import SYSTEM
+from core.access import SYSTEM
 
 PAGES = {"cockpit": "views/cockpit.py", "customer": "views/customer.py", "admin": "views/admin.py"}
 ROLE_USERS = {"admin": "admin", "executive": "executive", "analyst": "analyst", "account_manager": "manager1",
@@ -46,12 +46,12 @@ def test_lockout_is_said_plainly(monkeypatch: pytest.MonkeyPatch, seeded_url: st
 @pytest.mark.parametrize("role", list(ROLE_USERS))
 def test_each_role_opens_exactly_its_pages(monkeypatch: pytest.MonkeyPatch, seeded_url: str, role: str) -> None:
     at = signed_in(monkeypatch, seeded_url, ROLE_USERS[role])
-    viewer = security.Viewer(None, ROLE_USERS[role], "", role)
+    viewer = access.Viewer(None, ROLE_USERS[role], "", role)
     for page, path in PAGES.items():
         at.switch_page(path).run()
         assert not at.exception, (role, page)
         denied = "You have no access to this page." in _errors(at)
-        assert denied != security.may_open(viewer, page), (role, page)
+        assert denied != access.may_open(viewer, page), (role, page)
 
 
 def test_an_account_manager_sees_only_their_customers(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
@@ -59,7 +59,7 @@ def test_an_account_manager_sees_only_their_customers(monkeypatch: pytest.Monkey
     with session_scope(make_engine(seeded_url)) as s:
         manager = security.load_viewer(s, "manager1")
         own = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), viewer=manager, now=datetime.now())
-        everyone = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), viewer=security.SYSTEM,
+        everyone = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), viewer=access.SYSTEM,
                                now=datetime.now())
         other = s.execute(security.U.select().where(security.U.c.username == "manager2")).mappings().one()
         foreign = s.execute(__import__("sqlalchemy").text(
@@ -87,7 +87,7 @@ def test_role_changes_and_deactivation_apply_on_the_next_page_load(monkeypatch: 
     at = signed_in(monkeypatch, seeded_url, "analyst")
     assert len(at.metric) == 15
     with session_scope(make_engine(seeded_url)) as s:
-        security.change_user(s, username="analyst", role="support_agent", actor=security.SYSTEM)
+        security.change_user(s, username="analyst", role="support_agent", actor=access.SYSTEM)
     at.switch_page("views/cockpit.py").run()  # what they may see changed: the session ends, sign in again
     assert any("session has ended" in w.value for w in at.warning) and not at.metric
     at = sign_in(at, "analyst")
@@ -95,7 +95,7 @@ def test_role_changes_and_deactivation_apply_on_the_next_page_load(monkeypatch: 
     with session_scope(make_engine(seeded_url)) as s:  # ...and the refused attempt is on record
         assert "page:cockpit" in list(audit.entries(s, viewer=SYSTEM, username="analyst", action="access_refused")["object"])
     with session_scope(make_engine(seeded_url)) as s:
-        security.change_user(s, username="analyst", active=False, actor=security.SYSTEM)
+        security.change_user(s, username="analyst", active=False, actor=access.SYSTEM)
     at.run()
     assert any("session has ended" in w.value for w in at.warning)
     assert at.text_input(key="sign_in_password") is not None and not at.metric
@@ -148,7 +148,7 @@ def test_two_step_sign_in_asks_for_the_code_and_administrators_can_be_made_to_us
         monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
     import pyotp
 
-    from core.security import Viewer
+    from core.access import Viewer
     from tests.conftest import TEST_KEYRING
 
     secret = security.new_totp_secret()

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import formatting, kpi
 from core.db import make_engine, session_scope
-from core.security import SYSTEM
+from core.access import SYSTEM
 from tests.conftest import DEMO_PASSWORD
 from tests.pages.helpers import APP, signed_in
 from core.periods import Filters

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core import models as m
 from core.customer_list import CustomerQuery, count_customers
 from core.db import make_engine
-from core.security import SYSTEM
+from core.access import SYSTEM
 from tests.conftest import TEST_KEYRING
 from tests.pages.helpers import signed_in
 

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core import activity, models as m, service
 from core.activity import TicketForm
 from core.db import make_engine, session_scope
-from core.security import SYSTEM
+from core.access import SYSTEM
 from core.service import Step
 from tests.pages.helpers import signed_in
 
@@ -80,7 +80,7 @@ def test_the_second_agent_is_told_to_reload(monkeypatch: pytest.MonkeyPatch, see
 
 
 def service_viewer(user_id: int | None):  # type: ignore[no-untyped-def]
-    from core.security import Viewer
+    from core.access import Viewer
 
     return Viewer(user_id, "agent2", "Agent 2", "support_agent")
 
