@@ -143,7 +143,7 @@ def scope(stmt: Select, table, filters: Filters | None) -> Select:  # type: igno
         if values:
             stmt = stmt.where(table.c[column].in_(values))
     if filters.with_tickets_only:
-        customers, tickets = m.Customer.__table__, m.Ticket.__table__
+        customers, tickets = m.table(m.Customer), m.table(m.Ticket)
         if table is not customers:
             raise PermissionDenied("Summaries cannot be limited to customers with tickets.", key="error.role_may_not")
         stmt = stmt.where(select(tickets.c.id).where(tickets.c.customer_id == customers.c.id).exists())

@@ -15,16 +15,16 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, facts, models as m, pii, service, validators
+from core import audit, db, facts, models as m, pii, service, validators
 from core.errors import AlreadySubmitted, Conflict, FieldErrors, NotFound, PermissionDenied
 from core.facts import DimKey
 from core.pii import Keyring
 from core.access import Viewer, allowed, require, visible
 from core.sla import due_times
 
-C, I, T, E, N = (m.Customer.__table__, m.Interaction.__table__, m.Ticket.__table__, m.TicketEvent.__table__,
-                 m.NpsResponse.__table__)
-TASKS, SUB = m.Task.__table__, m.FormSubmission.__table__
+C, I, T, E, N = (m.table(m.Customer), m.table(m.Interaction), m.table(m.Ticket), m.table(m.TicketEvent),
+                 m.table(m.NpsResponse))
+TASKS, SUB = m.table(m.Task), m.table(m.FormSubmission)
 
 NPS_BACKDATE_DAYS = 366  # an offline answer older than this belongs in an import, which rebuilds the summaries
 FOLLOW_UP_DAYS = 366
@@ -117,15 +117,15 @@ def log_interaction(session: Session, viewer: Viewer, form: InteractionForm, *, 
     if errors:
         raise FieldErrors(errors)
     _claim(session, token, "interaction", viewer, now)
-    new_id = int(session.execute(I.insert().values(
+    new_id = int(db.new_id(session, I.insert().values(
         customer_id=customer["id"], user_id=viewer.user_id, channel=form.channel, direction=form.direction,
         occurred_at=form.occurred_at.replace(microsecond=0), subject=subject, notes=notes, outcome=form.outcome,
-        duration_minutes=form.duration_minutes)).inserted_primary_key[0])
+        duration_minutes=form.duration_minutes)))
     if form.follow_up is not None:
         session.execute(TASKS.insert().values(
             customer_id=customer["id"], owner_id=customer["owner_id"] or viewer.user_id, title=subject,
             due_date=form.follow_up, interaction_id=new_id, created_at=now, created_by=viewer.user_id))
-    facts.refresh_customer_row(session, int(customer["id"]))  # type: ignore[arg-type]
+    facts.refresh_customer_row(session, int(customer["id"]))  # type: ignore[call-overload]
     audit.record(session, action="interaction_logged", username=viewer.username, object=f"customer:{customer['code']}",
                  details={"interaction": new_id, "follow_up": form.follow_up})
     return new_id
@@ -174,18 +174,18 @@ def create_ticket(session: Session, viewer: Viewer, form: TicketForm, *, token: 
         raise FieldErrors(errors)
     _claim(session, token, "ticket", viewer, now)
     first_due, resolution_due = due_times(form.kind, form.priority, now)
-    new_id = int(session.execute(T.insert().values(
+    new_id = int(db.new_id(session, T.insert().values(
         customer_id=customer["id"], kind=form.kind, category=form.category, priority=form.priority, channel=form.channel,
         status="new", created_at=now, first_response_due=first_due, resolution_due=resolution_due,
-        description=description)).inserted_primary_key[0])
+        description=description)))
     session.execute(E.insert().values(ticket_id=new_id, at=now, user_id=viewer.user_id, from_status=None,
                                       to_status="new", action="created"))
     service.ensure_defaults(session)  # the service desk's policies decide the clocks
     ticket = {"id": new_id, "kind": form.kind, "priority": form.priority, "category": form.category,
               "channel": form.channel, "team": None}
-    service.open_ticket_sla(session, ticket, service.tier_of(session, int(customer["id"])), now=now)  # type: ignore[arg-type]
+    service.open_ticket_sla(session, ticket, service.tier_of(session, int(customer["id"])), now=now)  # type: ignore[call-overload]
     facts.refresh_period_facts(session, key=_key(customer), since=now.date(), as_of=now.date())
-    facts.refresh_customer_row(session, int(customer["id"]))  # type: ignore[arg-type]
+    facts.refresh_customer_row(session, int(customer["id"]))  # type: ignore[call-overload]
     audit.record(session, action="ticket_created", username=viewer.username, object=f"customer:{customer['code']}",
                  details={"ticket": new_id, "kind": form.kind, "priority": form.priority})
     return new_id
@@ -220,13 +220,13 @@ def record_nps(session: Session, viewer: Viewer, form: NpsForm, *, token: str | 
     if errors:
         raise FieldErrors(errors)
     _claim(session, token, "nps", viewer, now)
-    new_id = int(session.execute(N.insert().values(
+    new_id = int(db.new_id(session, N.insert().values(
         customer_id=customer["id"], score=form.score, comment=comment, responded_at=form.responded_at.replace(microsecond=0),
-        touchpoint=form.touchpoint)).inserted_primary_key[0])
+        touchpoint=form.touchpoint)))
     facts.refresh_period_facts(session, key=_key(customer), since=form.responded_at.date(), as_of=now.date())
-    facts.refresh_customer_row(session, int(customer["id"]))  # type: ignore[arg-type]
+    facts.refresh_customer_row(session, int(customer["id"]))  # type: ignore[call-overload]
     if form.score is not None and form.score <= 6:  # closed loop: the owner calls a detractor back
-        service.follow_up(session, customer_id=int(customer["id"]), owner_id=customer["owner_id"], now=now,  # type: ignore[arg-type]
+        service.follow_up(session, customer_id=int(customer["id"]), owner_id=customer["owner_id"], now=now,  # type: ignore[arg-type, call-overload]
                           source="detractor", title=f"NPS {form.score}: call back")
     audit.record(session, action="nps_recorded", username=viewer.username, object=f"customer:{customer['code']}",
                  details={"response": new_id, "score": form.score})

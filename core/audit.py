@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core import models as m
 from core.access import Viewer, require
 
-A = m.AuditLog.__table__
+A = m.table(m.AuditLog)
 ACTIONS = ("sign_in", "sign_in_failed", "lockout", "sign_out", "password_changed", "user_created", "user_changed",
            "pii_revealed", "export", "customer_exported", "customer_erased", "key_rotated", "interaction_logged",
            "task_done", "ticket_created", "nps_recorded", "customer_updated", "customer_viewed", "sla_policy_changed",

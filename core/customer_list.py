@@ -11,13 +11,13 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pandas as pd
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import RowMapping, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit, exports, models as m, pii
@@ -28,7 +28,7 @@ from core.periods import Filters
 from core.pii import Keyring
 from core.access import Viewer, allowed, require, scoped, visible
 
-S, C, U = m.CustomerStat.__table__, m.Customer.__table__, m.User.__table__
+S, C, U = m.table(m.CustomerStat), m.table(m.Customer), m.table(m.User)
 
 NPS_CATEGORIES = ("promoter", "passive", "detractor", "none")
 CONTACT_AGES = ("7", "30", "90", "over_90", "over_180", "never")  # contacted within N days / not for N days / never
@@ -77,9 +77,11 @@ class CustomerQuery:
                 any(c not in NPS_CATEGORIES for c in self.nps):
             problems.append(f"unknown choice in sort {self.sort!r}, last contact {self.contact!r} or NPS {self.nps!r}")
             keys.append("error.unknown_choice")
-        for low, high, what, key in ((self.revenue_min, self.revenue_max, "revenue", "error.range.revenue"),
-                                     (self.since_from, self.since_to, "customer-since dates", "error.range.since"),
-                                     (self.last_order_from, self.last_order_to, "last-order dates", "error.range.last_order")):
+        bounds: tuple[tuple[Any, Any, str, str], ...] = (
+            (self.revenue_min, self.revenue_max, "revenue", "error.range.revenue"),
+            (self.since_from, self.since_to, "customer-since dates", "error.range.since"),
+            (self.last_order_from, self.last_order_to, "last-order dates", "error.range.last_order"))
+        for low, high, what, key in bounds:
             if low is not None and high is not None and low > high:
                 problems.append(f"the {what} range ends before it starts")
                 keys.append(key)
@@ -202,7 +204,7 @@ def _rows(query: CustomerQuery, dialect: str) -> Select:
             .order_by(*order))
 
 
-def _frame(rows: list, viewer: Viewer, keyring: Keyring) -> pd.DataFrame:  # type: ignore[type-arg]
+def _frame(rows: Sequence[RowMapping], viewer: Viewer, keyring: Keyring) -> pd.DataFrame:
     """Rows as a table, contact details decrypted, then masked unless the viewer's role sees them in clear."""
     clear = allowed(viewer, "contacts:clear")
     records = []

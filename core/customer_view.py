@@ -7,8 +7,10 @@ indexes), after the same scope check as the profile: a customer outside the view
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import case, func, select
@@ -19,9 +21,9 @@ from core.errors import NotFound
 from core.access import Viewer, allowed, visible
 from core.sla import target_state
 
-C, O, I, T, E, N = (m.Customer.__table__, m.Order.__table__, m.Interaction.__table__, m.Ticket.__table__,
-                    m.TicketEvent.__table__, m.NpsResponse.__table__)
-TASKS, U = m.Task.__table__, m.User.__table__
+C, O, I, T, E, N = (m.table(m.Customer), m.table(m.Order), m.table(m.Interaction), m.table(m.Ticket),
+                    m.table(m.TicketEvent), m.table(m.NpsResponse))
+TASKS, U = m.table(m.Task), m.table(m.User)
 TIMELINE_KINDS = ("order", "interaction", "ticket", "nps")
 SLA_EVENTS = ("sla_warning", "sla_violation", "sla_success")  # written by the SLA engine's actions (service._fire)
 TIMELINE_COLUMNS = ["at", "kind", "title", "detail", "labels", "ref"]
@@ -64,6 +66,7 @@ def timeline(session: Session, viewer: Viewer, customer_id: int, *, kinds: tuple
     """
     require_visible(session, viewer, customer_id)
     parts = []
+    rows: Sequence[Any]  # each kind's rows have their own columns
     if "order" in kinds:
         rows = session.execute(select(O.c.order_date, O.c.product_category, O.c.amount, O.c.sales_channel, O.c.id)
                                .where(O.c.customer_id == customer_id)).all()

@@ -16,7 +16,7 @@ from core.pii import Keyring
 from core.access import Viewer, allowed, require, visible
 
 CUSTOMER_CODE = re.compile(r"^[A-Za-z]\d+$")  # C0000001; anything else with 7+ digits is a phone number
-C, S, U, SEG = m.Customer.__table__, m.CustomerStat.__table__, m.User.__table__, m.SegmentFact.__table__
+C, S, U, SEG = m.table(m.Customer), m.table(m.CustomerStat), m.table(m.User), m.table(m.SegmentFact)
 
 
 @dataclass(frozen=True)

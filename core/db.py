@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, String, bindparam, create_engine, event, func, inspect, literal, select, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, CursorResult, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.functions import FunctionElement
 
 from core.errors import ConfigError, StoreError
@@ -166,7 +167,7 @@ def _take_write_lock(session: Session) -> None:
     M = _app_meta()
     locked = session.execute(select(M.c.key).where(M.c.key == WRITE_LOCK_KEY).with_for_update()).first()
     if locked is None:  # a new store (or one a seed emptied): make the row, once, in its own transaction
-        with session.get_bind().connect() as conn:
+        with cast(Engine, session.get_bind()).connect() as conn:
             try:
                 conn.execute(M.insert().values(key=WRITE_LOCK_KEY, value="row locked by every write"))
                 conn.commit()
@@ -194,6 +195,20 @@ def _store_problem(exc: DBAPIError) -> str | None:
     if "readonly database" in text_ or "read-only" in text_ or code in ("25006", 1290, 1036):
         return "read_only"
     return None
+
+
+def new_id(session: Session, insert: Executable) -> int:
+    """Run an INSERT of one row and return its new primary key."""
+    result = cast(CursorResult, session.execute(insert))
+    key = result.inserted_primary_key
+    if key is None:
+        raise StoreError("The store returned no id for a new row.", key="error.store.busy")
+    return int(key[0])
+
+
+def affected(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE and return how many rows it changed (a version check reads 0 as "changed")."""
+    return int(cast(CursorResult, session.execute(statement)).rowcount)
 
 
 @contextmanager
@@ -240,7 +255,7 @@ def migrate(engine: Engine) -> str:
     sqlite = engine.dialect.name == "sqlite"
     try:
         with engine.connect() as conn:
-            raw = conn.connection.driver_connection
+            raw = cast(Any, conn.connection.driver_connection)
             if sqlite:  # batch migrations rebuild tables: keys are checked after, not mid-rebuild
                 raw.execute("PRAGMA foreign_keys=OFF")  # outside any transaction, where SQLite honours it
             try:
@@ -264,7 +279,7 @@ def table_names(engine: Engine) -> list[str]:
 
 
 
-def bulk_insert(conn, table, columns: dict[str, "object"], *, chunk: int = 20_000) -> int:  # type: ignore[no-untyped-def]
+def bulk_insert(conn, table, columns: dict[str, Any], *, chunk: int = 20_000) -> int:  # type: ignore[no-untyped-def]
     """Insert column arrays (numpy or lists) fast: raw executemany on SQLite, chunked core inserts elsewhere.
 
     numpy datetime64[D] columns become dates and datetime64[s] become datetimes; NaT becomes NULL.

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from faker import Faker
@@ -62,6 +63,7 @@ SUBJECTS = {
 }
 STAFF_DOMAIN = "cockpit.example"
 DAY_S = 86_400
+NONE = np.array(None, dtype=object)  # NULL in np.where: an object scalar, so a column stays object
 
 
 @dataclass
@@ -135,7 +137,7 @@ def _seconds(seconds: np.ndarray) -> np.ndarray:
     return result
 
 
-def generate(n: int, *, seed: int = 42, today: date | None = None, months: int = 36) -> dict[str, dict[str, object]]:
+def generate(n: int, *, seed: int = 42, today: date | None = None, months: int = 36) -> dict[str, dict[str, Any]]:
     """Generate all demo tables as column arrays (no database involved)."""
     if n < 1:
         raise ValidationError("The demo needs at least 1 customer.")
@@ -161,7 +163,7 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
     kind = np.where(b2b, "B2B", "B2C").astype(object)
     industry = np.array(INDUSTRIES, dtype=object)[rng.integers(0, len(INDUSTRIES), n)]
     size_idx = rng.choice(4, n, p=[0.45, 0.3, 0.18, 0.07])
-    company_size = np.where(b2b, np.array(COMPANY_SIZES, dtype=object)[size_idx], None)
+    company_size = np.where(b2b, np.array(COMPANY_SIZES, dtype=object)[size_idx], NONE)
     zh = rng.random(n) < 0.7
     name = np.where(
         b2b,
@@ -310,7 +312,7 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
         "direction": np.where(rng.random(len(ic)) < 0.55, "outbound", "inbound").astype(object),
         "occurred_at": _seconds(i_at),
         "subject": np.array([SUBJECTS[c] for c in m.INTERACTION_CHANNELS], dtype=object)[i_channel_idx],
-        "notes": np.where(rng.random(len(ic)) < 0.3, "Discussed needs and next steps.", None),
+        "notes": np.where(rng.random(len(ic)) < 0.3, "Discussed needs and next steps.", NONE),
         "outcome": np.array(OUTCOMES, dtype=object)[rng.choice(4, len(ic), p=[0.35, 0.4, 0.1, 0.15])],
         "duration_minutes": rng.integers(3, 90, len(ic)),
     }
@@ -354,10 +356,10 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
         "resolved_at": _seconds(res_seen), "closed_at": _seconds(close_seen),
         "first_response_due": _seconds(t_created + fr_target * 3600),
         "resolution_due": _seconds(t_created + res_target * 3600),
-        "assignee_id": t_agent, "csat": np.where(feedback, csat, None).astype(object),
+        "assignee_id": t_agent, "csat": np.where(feedback, csat, NONE).astype(object),
         "feedback_at": _seconds(np.where(feedback, close_seen, nan)),
         "description": np.where(t_complaint, "Customer reports a problem and asks for a fix.", "Customer request."),
-        "resolution": np.where(~np.isnan(res_seen), "Resolved and confirmed with the customer.", None),
+        "resolution": np.where(~np.isnan(res_seen), "Resolved and confirmed with the customer.", NONE),
         "reopened": np.zeros(k, dtype=int), "version": np.zeros(k, dtype=int),
         "team": np.full(k, "Service", dtype=object),  # the demo agents' team
     }
@@ -408,18 +410,18 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
         "industry": np.concatenate([industry, np.array(INDUSTRIES, dtype=object)[rng.integers(0, len(INDUSTRIES), extra)]]),
         "region": np.concatenate([region, x_region]),
         "owner_id": np.concatenate([owner, manager_ids[rng.integers(0, len(manager_ids), extra)]]),
-        "converted_customer_id": np.concatenate([np.where(converted, ids, None), np.full(extra, None)]).astype(object),
+        "converted_customer_id": np.concatenate([np.where(converted, ids, NONE), np.full(extra, NONE)]).astype(object),
         "converted_at": _seconds(np.concatenate([np.where(converted, np.maximum(became, 0) * DAY_S + 10 * 3600, nan), np.full(extra, nan)])),
         "disqualified_at": _seconds(np.concatenate([np.full(n, nan), np.where(disqualified, disq_day * DAY_S + 11 * 3600, nan)])),
     }
-    users = {key: [u[key] for u in staff] for key in ("id", "username", "display_name", "email", "role", "team")}
+    users: dict[str, Any] = {key: [u[key] for u in staff] for key in ("id", "username", "display_name", "email", "role", "team")}
     users["active"] = [True] * len(staff)
     users["created_at"] = _seconds(np.full(len(staff), float(window_start * DAY_S)))
     return {"users": users, "customers": customers, "leads": leads, "orders": orders, "interactions": interactions,
             "tickets": tickets, "ticket_events": ticket_events, "nps_responses": nps}
 
 
-def _pauses_and_reopens(tickets: dict, events: dict, analyse_seen: np.ndarray, res_at: np.ndarray,  # type: ignore[type-arg]
+def _pauses_and_reopens(tickets: dict[str, Any], events: dict[str, Any], analyse_seen: np.ndarray, res_at: np.ndarray,
                         close_seen: np.ndarray, agent: np.ndarray, now_s: float) -> None:
     """Give the service desk's history what real desks have: a fifth of analysed tickets wait on the
     customer for a while before resolution, and 4% of closed tickets are re-opened, resolved and closed
@@ -461,7 +463,7 @@ def _pauses_and_reopens(tickets: dict, events: dict, analyse_seen: np.ndarray, r
 def _closed_loop_history(session, now: datetime) -> int:  # type: ignore[no-untyped-def]
     """The call-back tasks the closed loop would have created for past detractors (NPS 0-6) and CSAT 1-2,
     nearly all of the older ones done, most within the two days they are given."""
-    N, T, C = m.NpsResponse.__table__, m.Ticket.__table__, m.Customer.__table__
+    N, T, C = m.table(m.NpsResponse), m.table(m.Ticket), m.table(m.Customer)
     rows = [(r.customer_id, r.owner_id, r.at, f"NPS {r.score}: call back", None, "detractor") for r in session.execute(
         select(N.c.customer_id, C.c.owner_id, N.c.responded_at.label("at"), N.c.score)
         .select_from(N.join(C, C.c.id == N.c.customer_id)).where(N.c.score <= 6))]
@@ -483,7 +485,7 @@ def _closed_loop_history(session, now: datetime) -> int:  # type: ignore[no-unty
                "source": [r[5] for r in rows]}
     done_at = np.array([r[2] + timedelta(hours=float(h)) for r, h in zip(rows, delay_h)], dtype="datetime64[s]")
     columns["done_at"] = np.where(done & (done_at < np.datetime64(now, "s")), done_at, np.datetime64("NaT"))
-    return bulk_insert(session.connection(), m.Task.__table__, columns)
+    return bulk_insert(session.connection(), m.table(m.Task), columns)
 
 
 RAW_TABLES = [m.User, m.Customer, m.Lead, m.Order, m.Interaction, m.Ticket, m.TicketEvent, m.NpsResponse]
@@ -539,30 +541,30 @@ def seed_demo(engine: Engine, *, customers: int, keyring: Keyring, seed: int = 4
     tables = generate(customers, seed=seed, today=today)
     report = SeedReport(customers=customers)
     protect_contacts(tables["customers"], keyring)
-    report.passwords, hashes = _demo_passwords(list(tables["users"]["username"]), demo_password)  # type: ignore[arg-type]
-    tables["users"]["password_hash"] = [hashes[u] for u in tables["users"]["username"]]  # type: ignore[index]
+    report.passwords, hashes = _demo_passwords(list(tables["users"]["username"]), demo_password)
+    tables["users"]["password_hash"] = [hashes[u] for u in tables["users"]["username"]]
     report.phases["generate"] = time.perf_counter() - started
     step("insert", 0.15)
     with engine.begin() as conn:
         for model in [m.CustomerStat, m.SegmentFact, m.PeriodFact, m.TicketSla, m.SlaFiring, m.Task,
                       m.FormSubmission, *reversed(RAW_TABLES)]:  # never the audit log: it records this too
-            conn.execute(delete(model.__table__))
+            conn.execute(delete(m.table(model)))
         if existing:
-            conn.execute(m.AuditLog.__table__.insert().values(
+            conn.execute(m.table(m.AuditLog).insert().values(
                 at=datetime.now(), username="cli", action="store_replaced", object="store",
                 details=json.dumps({"customers": existing, "demo": demo})))
-        conn.execute(delete(m.AppMeta.__table__))
+        conn.execute(delete(m.table(m.AppMeta)))
         # SQLite: secondary indexes are rebuilt after the load (one sort beats millions of random B-tree
         # inserts). MariaDB keeps them: it refuses to drop an index a foreign key relies on.
-        indexes = [index for model in RAW_TABLES for index in model.__table__.indexes] if conn.dialect.name == "sqlite" else []
+        indexes = [index for model in RAW_TABLES for index in m.table(model).indexes] if conn.dialect.name == "sqlite" else []
         for index in indexes:
             index.drop(conn)
         for model in RAW_TABLES:
-            report.rows[model.__tablename__] = bulk_insert(conn, model.__table__, tables[model.__tablename__])
+            report.rows[model.__tablename__] = bulk_insert(conn, m.table(model), tables[model.__tablename__])
         for index in indexes:
             index.create(conn)
-        reset_sequences(conn, [model.__table__ for model in RAW_TABLES])
-        conn.execute(m.AppMeta.__table__.insert(), [{"key": "demo", "value": "true"},
+        reset_sequences(conn, [m.table(model) for model in RAW_TABLES])
+        conn.execute(m.table(m.AppMeta).insert(), [{"key": "demo", "value": "true"},
                                                      {"key": "demo_seed", "value": str(seed)}])
     del tables
     report.phases["insert"] = time.perf_counter() - started - report.phases["generate"]

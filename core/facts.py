@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from sqlalchemy import (ColumnElement, DateTime, FromClause, Select, String, Tab
 from sqlalchemy.orm import Session
 
 from core import models as m
+from core import db
 from core.db import bulk_insert, period_bucket
 from core.access import scope
 from core.periods import GRAINS, Filters, Period, period_containing, periods_between
@@ -32,9 +34,9 @@ MEASURES = ("active_start", "active_end", "ltv_revenue", "new_customers", "churn
             "csat_satisfied", "complaints_created")
 Measures = dict[str, float]
 
-C, O, L = m.Customer.__table__, m.Order.__table__, m.Lead.__table__
-T, N = m.Ticket.__table__, m.NpsResponse.__table__
-F, S, SEG = m.PeriodFact.__table__, m.CustomerStat.__table__, m.SegmentFact.__table__
+C, O, L = m.table(m.Customer), m.table(m.Order), m.table(m.Lead)
+T, N = m.table(m.Ticket), m.table(m.NpsResponse)
+F, S, SEG = m.table(m.PeriodFact), m.table(m.CustomerStat), m.table(m.SegmentFact)
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,11 @@ def _at(d: date) -> datetime:
     return datetime.combine(d, time())
 
 
-def _count_if(condition) -> object:  # type: ignore[no-untyped-def]
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
 
 
-def _at_key(stmt: Select, table, key: DimKey) -> Select:  # type: ignore[no-untyped-def]
+def _at_key(stmt: Any, table: Table, key: DimKey) -> Any:
     """Restrict a statement to one exact dimension key (None matches NULL)."""
     for column in DIMS:
         value = getattr(key, column)
@@ -137,7 +139,7 @@ def _range_selects(start: date, end: date, *, grouped: bool, with_ltv: bool = Tr
     return statements
 
 
-def _number(value: object) -> float:
+def _number(value: Any) -> float:
     return float(value) if value is not None else 0.0
 
 
@@ -395,7 +397,7 @@ def _order_stats(session: Session, as_of: date) -> pd.DataFrame:
 
 
 LIST_COLUMNS = ("code", "name", "region", "industry", "kind", "owner_id", "status", "became_customer_date")
-I = m.Interaction.__table__
+I = m.table(m.Interaction)
 
 
 def _activity(session: Session, customer_id: int | None = None) -> pd.DataFrame:
@@ -406,8 +408,8 @@ def _activity(session: Session, customer_id: int | None = None) -> pd.DataFrame:
     contact = pd.DataFrame(session.execute(one(select(I.c.customer_id, func.max(I.c.occurred_at).label("last_contact_at"))
                                                .group_by(I.c.customer_id), I.c.customer_id)).all(),
                            columns=["customer_id", "last_contact_at"])
-    latest = (select(N.c.customer_id, func.max(N.c.responded_at).label("at")).group_by(N.c.customer_id))
-    latest = one(latest, N.c.customer_id).subquery()
+    latest = one(select(N.c.customer_id, func.max(N.c.responded_at).label("at")).group_by(N.c.customer_id),
+                 N.c.customer_id).subquery()
     nps = pd.DataFrame(session.execute(select(N.c.customer_id, N.c.score, N.c.responded_at).select_from(
         N.join(latest, and_(latest.c.customer_id == N.c.customer_id, latest.c.at == N.c.responded_at)))).all(),
         columns=["customer_id", "latest_nps_score", "latest_nps_at"]).drop_duplicates("customer_id", keep="last")
@@ -434,9 +436,9 @@ def refresh_customer_row(session: Session, customer_id: int) -> None:
         values["latest_nps_score"] = None if pd.isna(found["latest_nps_score"]) else int(found["latest_nps_score"])
         values["open_tickets"] = 0 if pd.isna(found["open_tickets"]) else int(found["open_tickets"])
     for key in ("last_contact_at", "latest_nps_at"):
-        if isinstance(values[key], pd.Timestamp):
-            values[key] = values[key].to_pydatetime()
-    if session.execute(S.update().where(S.c.customer_id == customer_id).values(**values)).rowcount == 0:
+        if isinstance(stamp := values[key], pd.Timestamp):
+            values[key] = stamp.to_pydatetime()
+    if db.affected(session, S.update().where(S.c.customer_id == customer_id).values(**values)) == 0:
         as_of = get_meta(session, "summaries_as_of")
         session.execute(S.insert().values(customer_id=customer_id, lifecycle_stage="prospect",
                                           as_of=date.fromisoformat(as_of) if as_of else date.today(), **values))
@@ -479,12 +481,12 @@ def rebuild_customer_stats(session: Session, *, as_of: date) -> int:
 
 
 def set_meta(session: Session, key: str, value: str) -> None:
-    session.execute(delete(m.AppMeta.__table__).where(m.AppMeta.__table__.c.key == key))
-    session.execute(m.AppMeta.__table__.insert().values(key=key, value=value))
+    session.execute(delete(m.table(m.AppMeta)).where(m.table(m.AppMeta).c.key == key))
+    session.execute(m.table(m.AppMeta).insert().values(key=key, value=value))
 
 
 def get_meta(session: Session, key: str) -> str | None:
-    return session.scalar(select(m.AppMeta.__table__.c.value).where(m.AppMeta.__table__.c.key == key))
+    return session.scalar(select(m.table(m.AppMeta).c.value).where(m.table(m.AppMeta).c.key == key))
 
 
 def rebuild_all(session: Session, *, as_of: date) -> None:

@@ -8,6 +8,7 @@ from core.i18n import t
 def money(value: float, lang: str) -> str:
     """Compact money: ¥89.5M in English, ¥8,954.6万 in Chinese; small amounts in full."""
     sign, amount = ("-" if value < 0 else ""), abs(value)
+    steps: tuple[tuple[float, float, str], ...]
     if lang == "zh":
         steps = ((1e8, 1e8, "亿"), (1e4, 1e4, "万"))
     else:

@@ -155,7 +155,7 @@ class Cockpit:
 
 def _sla_measures(session: Session, period: Period, filters: Filters, now: datetime) -> tuple[Measures, pd.DataFrame]:
     measures: Measures = {}
-    by_priority: dict[str, dict[str, float]] = {}
+    by_priority: dict[str, dict[str, int]] = {}
     for target in sla.TARGETS:
         counts = sla.compliance(session, period, filters, now=now, target=target)
         measures[f"sla_{target}_met"] = float(sum(met for met, _ in counts.values()))
@@ -166,7 +166,7 @@ def _sla_measures(session: Session, period: Period, filters: Filters, now: datet
     rows = []
     for priority in sla.PRIORITY_TARGETS:
         values = by_priority.get(priority, {})
-        row = {"priority": priority}
+        row: dict[str, object] = {"priority": priority}
         for target in sla.TARGETS:
             met, total = values.get(f"{target}_met", 0), values.get(f"{target}_total", 0)
             row.update({f"{target}_met": met, f"{target}_total": total, f"{target}_rate": _ratio(met, total)})

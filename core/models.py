@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    Table,
     Boolean,
     Date,
     DateTime,
@@ -434,3 +435,8 @@ class SegmentFact(Base):
 
 
 __all__ = [name for name in dir() if name[0].isupper()]
+
+
+def table(model: type[Base]) -> Table:
+    """A model's table, typed as a Table (`__table__` is typed as a FromClause) for core's SQL."""
+    return model.__table__  # type: ignore[return-value]

@@ -15,12 +15,12 @@ import pyotp
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit, models as m
+from core import audit, db, models as m
 from core.access import SYSTEM, Viewer, require
 from core.errors import CrmError, ValidationError
 from core.pii import Keyring, decrypt, encrypt
 
-U = m.User.__table__
+U = m.table(m.User)
 MAX_FAILURES = 5  # from one source
 MAX_FAILURES_ANY_SOURCE = 20  # for one name from anywhere
 LOCK_MINUTES = 15
@@ -86,7 +86,7 @@ def locked_until(session: Session, username: str, now: datetime, *, source: str 
     """
     window = timedelta(minutes=LOCK_MINUTES)
     since = now - 2 * window
-    A = m.AuditLog.__table__
+    A = m.table(m.AuditLog)
     last_success = audit.last_at(session, action="sign_in", username=username)
     last_unlock = session.scalar(select(func.max(A.c.at)).where(A.c.action == "unlocked", A.c.object == f"user:{username}"))
     for reset in (last_success, last_unlock):  # a success or an administrator's unlock starts the count again
@@ -135,7 +135,7 @@ def sign_in(session: Session, username: str, password: str, *, now: datetime | N
     _refuse_if_locked(session, name, now, source)  # before the password: nothing to guess with
     row = session.execute(select(U).where(U.c.username == name)).mappings().first()
     valid = check_password(password or "", row["password_hash"] if row else _DUMMY_HASH) and bool(row and row["active"])
-    if not valid:
+    if not valid or row is None:
         _refuse(session, name, now, source, SignInFailed("Username or password is incorrect."))
     if row["totp_secret_enc"] is not None:  # the password was right; the code decides (and is what is recorded)
         raise TwoStepNeeded(name)
@@ -289,9 +289,9 @@ def create_user(session: Session, *, username: str, display_name: str, role: str
     validate_password(password)
     if session.scalar(select(func.count()).select_from(U).where(U.c.username == name)):
         raise ValidationError(f"The username {name!r} is taken.", key="error.username_taken", name=name)
-    new_id = session.execute(U.insert().values(
+    new_id = db.new_id(session, U.insert().values(
         username=name, display_name=display_name.strip(), email=email, role=role, team=team, active=True,
-        password_hash=hash_password(password), created_at=datetime.now())).inserted_primary_key[0]
+        password_hash=hash_password(password), created_at=datetime.now()))
     audit.record(session, action="user_created", username=actor.username, object=f"user:{name}",
                  details={"role": role, "team": team})
     return int(new_id)
@@ -346,7 +346,7 @@ def locked_names(session: Session, *, now: datetime | None = None) -> list[dict[
     """Sign-in names locked right now (real users or not: a lock on any typed name looks the same), with
     when each lock ends, for administrators to unlock."""
     now = now or datetime.now()
-    A = m.AuditLog.__table__
+    A = m.table(m.AuditLog)
     names = session.execute(select(A.c.username, A.c.object).where(A.c.action == "lockout",
                                                                    A.c.at > now - timedelta(minutes=LOCK_MINUTES))
                             .distinct()).all()

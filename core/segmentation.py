@@ -26,7 +26,7 @@ from core import models as m
 from core.access import Viewer, visible
 from core.periods import Filters
 
-C, S, SEG, U = m.Customer.__table__, m.CustomerStat.__table__, m.SegmentFact.__table__, m.User.__table__
+C, S, SEG, U = m.table(m.Customer), m.table(m.CustomerStat), m.table(m.SegmentFact), m.table(m.User)
 
 TIERS = ("high_value", "potential", "general", "churn_risk")
 LIFECYCLE_STAGES = ("prospect", "new", "growing", "mature", "dormant", "churned")
@@ -84,8 +84,9 @@ def classify(stats: pd.DataFrame, *, as_of: date, policy: SegmentPolicy = DEFAUL
     young_growing = (tenure < policy.potential_tenure_days) & (out["revenue_12m"] >= out["revenue_prev_12m"])
     tier = np.select([decline | overdue, high, young_growing | frequent], ["churn_risk", "high_value", "potential"], "general")
     # object dtype keeps None as None (pandas 3 would otherwise infer strings with NaN)
-    out["tier"] = pd.Series(np.where(active, tier, None), index=out.index, dtype=object)
-    out["churn_reason"] = pd.Series(np.where(active & decline, "order_decline", np.where(active & overdue, "overdue", None)),
+    none = np.full(len(out), None, dtype=object)
+    out["tier"] = pd.Series(np.where(active, tier, none), index=out.index, dtype=object)
+    out["churn_reason"] = pd.Series(np.where(active & decline, "order_decline", np.where(active & overdue, "overdue", none)),
                                     index=out.index, dtype=object)
 
     dormant = since_last.isna() | (since_last >= policy.dormant_days)

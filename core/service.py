@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from core import audit, facts, models as m, validators
+from core import audit, db, facts, models as m, validators
 from core.business_hours import AROUND_THE_CLOCK, Calendar, parse_intervals
 from core.errors import Conflict, FieldErrors, NotFound, ValidationError
 from core.facts import DimKey
@@ -27,9 +27,9 @@ from core.sla import COMPLAINT_TARGET, PRIORITY_TARGETS
 from core.sla_engine import METRICS, Event, MetricResult, Targets, action_of, evaluate
 from core.sla_engine import TicketSla as TicketSlaResult
 
-T, E, C, U = m.Ticket.__table__, m.TicketEvent.__table__, m.Customer.__table__, m.User.__table__
-P, CAL, HOL = m.SlaPolicy.__table__, m.SlaCalendar.__table__, m.SlaHoliday.__table__
-R, FIRE, TASKS, S = m.TicketSla.__table__, m.SlaFiring.__table__, m.Task.__table__, m.CustomerStat.__table__
+T, E, C, U = m.table(m.Ticket), m.table(m.TicketEvent), m.table(m.Customer), m.table(m.User)
+P, CAL, HOL = m.table(m.SlaPolicy), m.table(m.SlaCalendar), m.table(m.SlaHoliday)
+R, FIRE, TASKS, S = m.table(m.TicketSla), m.table(m.SlaFiring), m.table(m.Task), m.table(m.CustomerStat)
 
 H = 60.0
 
@@ -75,7 +75,7 @@ def ensure_defaults(session: Session, *, now: datetime | None = None) -> bool:
     if session.scalar(select(func.count()).select_from(P)):
         return False
     now = now or datetime(2000, 1, 1)
-    calendar_id = session.execute(CAL.insert().values(**OFFICE_CALENDAR)).inserted_primary_key[0]
+    calendar_id = db.new_id(session, CAL.insert().values(**OFFICE_CALENDAR))
     for first, last, name in OFFICE_HOLIDAYS:
         session.execute(HOL.insert().values(calendar_id=calendar_id, first_day=first, last_day=last, name=name))
     rows, position = [], 10
@@ -211,7 +211,7 @@ def create_policy(session: Session, viewer: Viewer, change: PolicyChange, *, now
                                "calendar_id": None, **dict.fromkeys(CONDITIONS), **dict.fromkeys(TARGET_COLUMNS)}
     values = _policy_values(session, replace(change, name=change.name or ""), base)
     values.update(valid_from=now, valid_to=None, replaces_id=None)
-    new_id = int(session.execute(P.insert().values(**values)).inserted_primary_key[0])
+    new_id = db.new_id(session, P.insert().values(**values))
     audit.record(session, action="sla_policy_changed", username=viewer.username, object=f"sla_policy:{new_id}",
                  details={"created": True, "targets": change.targets, "conditions": change.conditions}, at=now)
     return new_id
@@ -230,7 +230,7 @@ def change_policy(session: Session, viewer: Viewer, policy_id: int, change: Poli
     values = _policy_values(session, change, {k: v for k, v in old.items() if k != "id"})
     values.update(valid_from=now, valid_to=None, replaces_id=policy_id)
     session.execute(P.update().where(P.c.id == policy_id).values(valid_to=now))
-    new_id = int(session.execute(P.insert().values(**values)).inserted_primary_key[0])
+    new_id = db.new_id(session, P.insert().values(**values))
     moved = 0
     if move_open:
         open_ids = session.scalars(select(T.c.id).where(T.c.policy_id == policy_id,
@@ -321,8 +321,8 @@ def _recipient(session: Session, ticket: dict[str, object], who: str) -> int | N
     if who == "assignee":
         return ticket["assignee_id"]  # type: ignore[return-value]
     if who == "team_lead":
-        lead = session.scalar(select(U.c.id).where(U.c.role == "team_lead", U.c.active.is_(True),
-                                                   or_(U.c.team == ticket["team"], ticket["team"] is None))
+        same_team = true() if ticket["team"] is None else U.c.team == ticket["team"]  # no team: any lead
+        lead = session.scalar(select(U.c.id).where(U.c.role == "team_lead", U.c.active.is_(True), same_team)
                               .order_by(U.c.id))
         if lead is not None:
             return lead
@@ -342,7 +342,7 @@ def _fire(session: Session, ticket: dict[str, object], policy: dict[str, object]
         if action == "warning" and (metric, "violation") in fired:
             continue
         session.execute(FIRE.insert().values(ticket_id=ticket["id"], metric=metric, action=action, at=now))
-        _event(session, int(ticket["id"]), now, None, f"sla_{action}", note=metric)  # type: ignore[arg-type]
+        _event(session, int(ticket["id"]), now, None, f"sla_{action}", note=metric)  # type: ignore[call-overload]
         who = policy[f"on_{action}"]
         if who and who != "none":
             owner = _recipient(session, ticket, str(who))
@@ -488,8 +488,8 @@ def act(session: Session, viewer: Viewer, step: Step, *, now: datetime | None = 
         values["feedback_at"] = now
     if step.action == "reopen":
         values.update(resolved_at=None, closed_at=None, reopened=ticket["reopened"] + 1)
-    changed = session.execute(update(T).where(T.c.id == step.ticket_id, T.c.version == step.version).values(**values))
-    if changed.rowcount != 1:  # someone saved between our read and this write
+    if db.affected(session, update(T).where(T.c.id == step.ticket_id, T.c.version == step.version).values(**values)) != 1:
+        # someone saved between our read and this write
         raise Conflict("This ticket was changed by someone else; reload it and try again.", key="service.conflict")
     _event(session, step.ticket_id, now, viewer, step.action, from_status=status, to_status=new_status, note=step.note)
     recompute(session, step.ticket_id, now=now, store_timezone=store_timezone)
@@ -504,7 +504,7 @@ def act(session: Session, viewer: Viewer, step: Step, *, now: datetime | None = 
     facts.refresh_customer_row(session, customer.id)
     audit.record(session, action="ticket_step", username=viewer.username, object=f"ticket:{step.ticket_id}", at=now,
                  details={"step": step.action, "from": status, "to": new_status})  # what was done, not the words
-    return int(values["version"])  # type: ignore[arg-type]
+    return int(values["version"])  # type: ignore[call-overload]
 
 
 FOLLOW_UP_DAYS = 2  # a detractor or an unhappy CSAT gets a call from the account manager within two days
@@ -522,8 +522,8 @@ def open_ticket_sla(session: Session, ticket: dict[str, object], tier: str | Non
     """Give a new ticket its policy (first match among those valid now) and compute its first clocks."""
     policy = match_policy(current_policies(session, now), {**ticket, "tier": tier})
     session.execute(T.update().where(T.c.id == ticket["id"]).values(policy_id=policy["id"]))
-    recompute(session, int(ticket["id"]), now=now)  # type: ignore[arg-type]
-    return int(policy["id"])  # type: ignore[arg-type]
+    recompute(session, int(ticket["id"]), now=now)  # type: ignore[call-overload]
+    return int(policy["id"])  # type: ignore[call-overload]
 
 
 def assign(session: Session, viewer: Viewer, ticket_ids: list[int], assignee_id: int, *,
@@ -537,9 +537,8 @@ def assign(session: Session, viewer: Viewer, ticket_ids: list[int], assignee_id:
         raise FieldErrors({"assignee": ("form.error.choice", {})})
     count = 0
     for ticket_id in ticket_ids:
-        changed = session.execute(T.update().where(T.c.id == ticket_id, T.c.status != "closed")
-                                  .values(assignee_id=assignee_id, team=agent.team, version=T.c.version + 1))
-        if changed.rowcount:
+        if db.affected(session, T.update().where(T.c.id == ticket_id, T.c.status != "closed")
+                       .values(assignee_id=assignee_id, team=agent.team, version=T.c.version + 1)):
             _event(session, ticket_id, now, viewer, "assign", note=f"user {assignee_id}")
             count += 1
     audit.record(session, action="tickets_assigned", username=viewer.username, object=f"user:{assignee_id}", at=now,
@@ -583,7 +582,7 @@ def rebuild_ticket_sla(session: Session, *, now: datetime, store_timezone: str =
         for ticket_id, policy_id in assigned.items():
             policy = by_id[policy_id]
             if policy["calendar_id"] not in calendars_by_id:
-                calendars_by_id[policy["calendar_id"]] = calendar_of(session, policy["calendar_id"], store_timezone)  # type: ignore[arg-type]
+                calendars_by_id[policy["calendar_id"]] = calendar_of(session, policy["calendar_id"], store_timezone)
             calendar = calendars_by_id[policy["calendar_id"]]
             sla = evaluate(events.get(ticket_id, []), targets_of(policy), calendar, now)
             rows += _result_rows(ticket_id, sla)
@@ -637,9 +636,9 @@ def save_calendar(session: Session, viewer: Viewer, calendar_id: int, *, timezon
     parsed = parse_holidays(holidays)
     Calendar(timezone=timezone, working_days=days, intervals=parse_intervals(intervals),
              holidays=tuple((a, b) for a, b, _ in parsed))  # validates: raises before anything is written
-    if session.execute(CAL.update().where(CAL.c.id == calendar_id).values(
+    if db.affected(session, CAL.update().where(CAL.c.id == calendar_id).values(
             timezone=timezone, working_days=",".join(map(str, days)), intervals=intervals.replace("，", ",").replace(" ", ""))
-            ).rowcount != 1:
+            ) != 1:
         raise NotFound("No such calendar.", key="error.no_calendar")
     session.execute(delete(HOL).where(HOL.c.calendar_id == calendar_id))
     for first, last, name in parsed:

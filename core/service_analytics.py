@@ -20,8 +20,8 @@ from core.access import Viewer, holders, require, sees_whole_base
 from core.service import _events, calendar_of, targets_of
 from core.sla_engine import METRICS, Targets, evaluate
 
-T, R, C, U, E, P = (m.Ticket.__table__, m.TicketSla.__table__, m.Customer.__table__, m.User.__table__,
-                    m.TicketEvent.__table__, m.SlaPolicy.__table__)
+T, R, C, U, E, P = (m.table(m.Ticket), m.table(m.TicketSla), m.table(m.Customer), m.table(m.User),
+                    m.table(m.TicketEvent), m.table(m.SlaPolicy))
 DIMENSIONS = ("month", "priority", "kind", "category", "channel", "team", "agent")
 STATE_ORDER = ("breached", "at_risk", "paused", "running", "met")  # "none": no clock running
 AGE_BUCKETS = ((4, "lt_4h"), (24, "4_24h"), (72, "1_3d"), (168, "3_7d"), (None, "gt_7d"))
@@ -93,12 +93,12 @@ def queue(session: Session, viewer: Viewer, wanted: QueueFilter, *, now: datetim
         if not pd.notna(due_at):
             return None
         if calendar_id not in calendars:
-            calendars[calendar_id] = calendar_of(session, None if pd.isna(calendar_id) else int(calendar_id))  # type: ignore[arg-type]
+            calendars[calendar_id] = calendar_of(session, None if pd.isna(calendar_id) else int(calendar_id))  # type: ignore[call-overload]
         calendar = calendars[calendar_id]
-        due_at = pd.Timestamp(due_at).to_pydatetime()
-        if due_at >= now:
-            return round(calendar.working_minutes(now, due_at))  # type: ignore[attr-defined]
-        return -round(calendar.working_minutes(due_at, now))  # type: ignore[attr-defined]
+        due: datetime = pd.Timestamp(due_at).to_pydatetime()
+        if due >= now:
+            return round(calendar.working_minutes(now, due))  # type: ignore[attr-defined]
+        return -round(calendar.working_minutes(due, now))  # type: ignore[attr-defined]
 
     # only for the rows shown: per-row calendar arithmetic stays off the other open tickets
     frame["minutes_left"] = [working_left(d, c) for d, c in zip(frame["next_due"], frame["calendar_id"])]
@@ -273,7 +273,7 @@ def what_if(session: Session, viewer: Viewer, minutes: dict[str, float], *, star
     for ticket_id in ids:
         policy = policies[tickets[ticket_id]]
         if policy["calendar_id"] not in calendars:
-            calendars[policy["calendar_id"]] = calendar_of(session, policy["calendar_id"])  # type: ignore[arg-type]
+            calendars[policy["calendar_id"]] = calendar_of(session, policy["calendar_id"])
         base = targets_of(policy)
         targets = Targets({**base.minutes, **minutes}, base.warn_share, base.warn_offset_minutes)
         result = evaluate(_events(session, ticket_id), targets, calendars[policy["calendar_id"]], end)  # type: ignore[arg-type]

@@ -10,9 +10,10 @@ or breached once it passed) are the service desk's outcomes (a test compares the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Row, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import models as _m
@@ -47,7 +48,7 @@ def due_times(kind: str, priority: str, created_at: datetime) -> tuple[datetime,
 
 # --- compliance and open complaints (live on indexed due columns; per-ticket results come later) ---
 
-_T, _C = _m.Ticket.__table__, _m.Customer.__table__
+_T, _C = _m.table(_m.Ticket), _m.table(_m.Customer)
 TARGETS = {"first_response": (_T.c.first_response_due, _T.c.first_response_at),
            "resolution": (_T.c.resolution_due, _T.c.resolved_at)}
 _LONGEST_TARGET = timedelta(hours=max(max(t) for t in PRIORITY_TARGETS.values()))
@@ -106,7 +107,7 @@ def open_complaints(session: Session, at: datetime, filters: Filters) -> OpenCom
     """Complaints created before `at` and not closed by then, with how many had breached a target
     or were at risk (>= AT_RISK_SHARE of a running target used) at that moment."""
     columns = (_T.c.created_at, _T.c.first_response_due, _T.c.first_response_at, _T.c.resolution_due, _T.c.resolved_at)
-    rows = []
+    rows: list[Row[Any]] = []
     # not closed yet, or closed after `at`: two selects, each a range on the (kind, closed_at) index
     for still_open in (_T.c.closed_at.is_(None), _T.c.closed_at >= at):
         stmt = (select(*columns).select_from(_tickets(filters))

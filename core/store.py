@@ -53,7 +53,7 @@ def protect_plaintext(engine: Engine, keyring: Keyring, *, batch: int = 5000, ro
 
     SQLite overwrites freed pages while doing it, so no plaintext lingers in the file.
     """
-    C = m.Customer.__table__
+    C = m.table(m.Customer)
     rewritten, last_id = 0, 0
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
@@ -65,7 +65,7 @@ def protect_plaintext(engine: Engine, keyring: Keyring, *, batch: int = 5000, ro
                 break
             last_id = rows[-1].id
             for row in rows:
-                values = {}
+                values: dict[str, str | None] = {}
                 for kind, stored in (("phone", row.phone_enc), ("email", row.email_enc)):
                     if stored is None:
                         continue

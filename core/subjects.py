@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -22,7 +23,7 @@ from core.access import Viewer, require
 ERASED = "[erased]"
 
 
-def _rows(session: Session, table, where) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+def _rows(session: Session, table, where) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
     return [dict(r) for r in session.execute(select(table).where(where)).mappings()]
 
 
@@ -30,7 +31,7 @@ def export_customer(session: Session, *, viewer: Viewer, keyring: Keyring, custo
     """Everything held about one customer as JSON (contact details decrypted); audited."""
     require(viewer, "subjects:handle")
     profile = customer_profile(session, viewer=viewer, keyring=keyring, customer_id=customer_id)
-    C, T = m.Customer.__table__, m.Ticket.__table__
+    C, T = m.table(m.Customer), m.table(m.Ticket)
     record = _rows(session, C, C.c.id == customer_id)[0]
     record["phone"] = pii.decrypt(record.pop("phone_enc"), keyring)
     record["email"] = pii.decrypt(record.pop("email_enc"), keyring)
@@ -39,12 +40,12 @@ def export_customer(session: Session, *, viewer: Viewer, keyring: Keyring, custo
     ticket_ids = [t["id"] for t in tickets]
     data = {
         "customer": record,
-        "leads": _rows(session, m.Lead.__table__, m.Lead.__table__.c.converted_customer_id == customer_id),
-        "orders": _rows(session, m.Order.__table__, m.Order.__table__.c.customer_id == customer_id),
-        "interactions": _rows(session, m.Interaction.__table__, m.Interaction.__table__.c.customer_id == customer_id),
+        "leads": _rows(session, m.table(m.Lead), m.table(m.Lead).c.converted_customer_id == customer_id),
+        "orders": _rows(session, m.table(m.Order), m.table(m.Order).c.customer_id == customer_id),
+        "interactions": _rows(session, m.table(m.Interaction), m.table(m.Interaction).c.customer_id == customer_id),
         "tickets": tickets,
-        "ticket_events": _rows(session, m.TicketEvent.__table__, m.TicketEvent.__table__.c.ticket_id.in_(ticket_ids)),
-        "nps_responses": _rows(session, m.NpsResponse.__table__, m.NpsResponse.__table__.c.customer_id == customer_id),
+        "ticket_events": _rows(session, m.table(m.TicketEvent), m.table(m.TicketEvent).c.ticket_id.in_(ticket_ids)),
+        "nps_responses": _rows(session, m.table(m.NpsResponse), m.table(m.NpsResponse).c.customer_id == customer_id),
     }
     audit.record(session, action="customer_exported", username=viewer.username, object=f"customer:{profile.code}",
                  details={table: len(rows) for table, rows in data.items() if isinstance(rows, list)})
@@ -58,16 +59,16 @@ def erase_customer(session: Session, *, viewer: Viewer, keyring: Keyring, custom
     if len(reason.strip()) < 5:
         raise ValidationError("Record why the customer is erased (at least 5 characters).", key="error.reason", n=5)
     profile = customer_profile(session, viewer=viewer, keyring=keyring, customer_id=customer_id)
-    C = m.Customer.__table__
-    if session.scalar(select(C.c.name).where(C.c.id == customer_id)).startswith(ERASED):
+    C = m.table(m.Customer)
+    if str(session.scalar(select(C.c.name).where(C.c.id == customer_id))).startswith(ERASED):
         raise ValidationError(f"Customer {profile.code} is already erased.", key="error.already_erased", code=profile.code)
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("PRAGMA secure_delete = ON"))  # freed pages are zeroed: the old bytes leave the file
     session.execute(C.update().where(C.c.id == customer_id).values(
         name=f"{ERASED} {profile.code}", phone_enc=None, email_enc=None, phone_hash=None, email_hash=None,
         tags=None, city=None))
-    L, I, T, N, E, K = (m.Lead.__table__, m.Interaction.__table__, m.Ticket.__table__, m.NpsResponse.__table__,
-                        m.TicketEvent.__table__, m.Task.__table__)
+    L, I, T, N, E, K = (m.table(m.Lead), m.table(m.Interaction), m.table(m.Ticket), m.table(m.NpsResponse),
+                        m.table(m.TicketEvent), m.table(m.Task))
     tickets = select(T.c.id).where(T.c.customer_id == customer_id).scalar_subquery()
     # every column that can hold the person's identity or words: what they said and what was noted about them
     session.execute(L.update().where(L.c.converted_customer_id == customer_id).values(company_name=ERASED))

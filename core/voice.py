@@ -19,8 +19,8 @@ from core.nps import SMALL_SAMPLE, category, nps
 from core.periods import Filters
 from core.access import Viewer, scope, scoped, visible
 
-C, N, T, R, S, TASKS, U = (m.Customer.__table__, m.NpsResponse.__table__, m.Ticket.__table__, m.TicketSla.__table__,
-                           m.CustomerStat.__table__, m.Task.__table__, m.User.__table__)
+C, N, T, R, S, TASKS, U = (m.table(m.Customer), m.table(m.NpsResponse), m.table(m.Ticket), m.table(m.TicketSla),
+                           m.table(m.CustomerStat), m.table(m.Task), m.table(m.User))
 NPS_DIMENSIONS = ("tier", "region", "industry", "acquisition_channel", "touchpoint")
 CSAT_DIMENSIONS = ("category", "team", "sla")
 ENGLISH_STOP = set("a an and are as at be but by for from has have i in is it its of on or so that the this to too was "
