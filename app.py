@@ -38,14 +38,26 @@ def pages_for(allowed: list[str]) -> list[st.Page]:
     The landing is the default so that no real page is: Streamlit serves the default page only at "/",
     and a link to its own path (/customer?id=7) would answer "Page not found".
     """
-    pages = {name: st.Page(path, title=context.tr(title), icon=icon, url_path=name,
-                           visibility="visible" if name in allowed else "hidden")
-             for name, path, title, icon in DEFINITIONS}
+    pages = {
+        name: st.Page(
+            path,
+            title=context.tr(title),
+            icon=icon,
+            url_path=name,
+            visibility="visible" if name in allowed else "hidden",
+        )
+        for name, path, title, icon in DEFINITIONS
+    }
     first_view = ROOT / next(path for name, path, *_ in DEFINITIONS if name == allowed[0])
     # the landing draws the role's first view in place: switching pages would rerun at once and drop the
     # session cookie that sign-in has just set in this same run
-    landing = st.Page(lambda: runpy.run_path(str(first_view)), title=context.tr("app.title"), url_path="start",
-                      default=True, visibility="hidden")
+    landing = st.Page(
+        lambda: runpy.run_path(str(first_view)),
+        title=context.tr("app.title"),
+        url_path="start",
+        default=True,
+        visibility="hidden",
+    )
     return [landing, *pages.values()]
 
 

@@ -33,10 +33,10 @@ def _peak_rss_mb() -> float:
 def _everything(url: str) -> dict[str, float]:
     """What the cockpit page loads: filter options, the period list and the cockpit figures."""
     from core import facts, kpi
+    from core.access import SYSTEM
     from core.customers import filter_options
     from core.db import make_engine, session_scope
     from core.periods import Filters, custom_period
-    from core.access import SYSTEM
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -51,8 +51,13 @@ def _everything(url: str) -> dict[str, float]:
         timings[label] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     with session_scope(engine) as session:
-        kpi.cockpit(session, custom_period(period.start, period.last_day), Filters(regions=("east",)), viewer=SYSTEM,
-                    now=datetime.now())
+        kpi.cockpit(
+            session,
+            custom_period(period.start, period.last_day),
+            Filters(regions=("east",)),
+            viewer=SYSTEM,
+            now=datetime.now(),
+        )
     timings["custom_range_live_s"] = round(time.perf_counter() - t0, 3)
     timings["process_s"] = round(time.perf_counter() - started, 3)
     timings["peak_rss_mb"] = _peak_rss_mb()
@@ -91,8 +96,10 @@ def main() -> None:
         result["seed_s"] = round(report.seconds, 1)
         result["seed_phases_s"] = {k: round(v, 1) for k, v in report.phases.items()}
     with session_scope(engine) as session:
-        result["rows_total"] = sum(session.scalar(select(func.count()).select_from(t)) for t in
-                                   (m.Customer, m.Lead, m.Order, m.Interaction, m.Ticket, m.TicketEvent, m.NpsResponse))
+        result["rows_total"] = sum(
+            session.scalar(select(func.count()).select_from(t))
+            for t in (m.Customer, m.Lead, m.Order, m.Interaction, m.Ticket, m.TicketEvent, m.NpsResponse)
+        )
     engine.dispose()
     measured = subprocess.run([sys.executable, __file__, "--measure", url], capture_output=True, text=True, check=True)
     result.update(json.loads(measured.stdout))

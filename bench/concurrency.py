@@ -33,11 +33,11 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from core import activity, db, facts, models as m  # noqa: E402
+from core.access import SYSTEM  # noqa: E402
 from core.activity import InteractionForm, NpsForm, TicketForm  # noqa: E402
 from core.demo import seed_demo  # noqa: E402
 from core.periods import Filters, period_containing  # noqa: E402
 from core.pii import Keyring  # noqa: E402
-from core.access import SYSTEM  # noqa: E402
 
 KEYRING = Keyring({"k1": b"b" * 32}, "k1", b"j" * 32)
 TEMPLATE = ROOT / "data" / "bench-concurrency.db"
@@ -96,15 +96,26 @@ def run(url: str, *, writers: int, seconds: float, think: float) -> dict[str, ob
             try:
                 if kind == 0:
                     form = InteractionForm(customer, "phone", "outbound", now, f"bench {number}/{i}", "", None, 5, None)
-                    db.write(engine, lambda s: activity.log_interaction(s, SYSTEM, form, token=f"{number}-{i}-{uuid.uuid4().hex}"))
+                    db.write(
+                        engine,
+                        lambda s: activity.log_interaction(s, SYSTEM, form, token=f"{number}-{i}-{uuid.uuid4().hex}"),
+                    )
                     table = m.Interaction
                 elif kind == 1:
-                    ticket = TicketForm(customer, "complaint", "billing", "normal", "phone", f"bench ticket {number}/{i}")
-                    db.write(engine, lambda s: activity.create_ticket(s, SYSTEM, ticket, token=f"{number}-{i}-{uuid.uuid4().hex}"))
+                    ticket = TicketForm(
+                        customer, "complaint", "billing", "normal", "phone", f"bench ticket {number}/{i}"
+                    )
+                    db.write(
+                        engine,
+                        lambda s: activity.create_ticket(s, SYSTEM, ticket, token=f"{number}-{i}-{uuid.uuid4().hex}"),
+                    )
                     table = m.Ticket
                 else:
                     answer = NpsForm(customer, rng.randint(0, 10), now - timedelta(minutes=1), "post_service", "")
-                    db.write(engine, lambda s: activity.record_nps(s, SYSTEM, answer, token=f"{number}-{i}-{uuid.uuid4().hex}"))
+                    db.write(
+                        engine,
+                        lambda s: activity.record_nps(s, SYSTEM, answer, token=f"{number}-{i}-{uuid.uuid4().hex}"),
+                    )
                     table = m.NpsResponse
                 outcome = "committed"
             except Exception as exc:  # noqa: BLE001 - counted, not hidden
@@ -132,11 +143,19 @@ def run(url: str, *, writers: int, seconds: float, think: float) -> dict[str, ob
         drift = sorted(k for k in live if abs(summary[k] - live[k]) > 1e-6 * max(1.0, abs(live[k])))  # float sums
     engine.dispose()
     ordered = sorted(latencies)
-    return {"store": make_url(url).get_backend_name(), "writers": writers, "seconds": seconds, "think_s": think,
-            **tally, "lost": sum(made[t] - found[t] for t in made), "summary_drift": drift,
-            "p50_s": round(statistics.median(ordered), 3) if ordered else None,
-            "p95_s": round(ordered[int(0.95 * (len(ordered) - 1))], 3) if ordered else None,
-            "max_s": round(ordered[-1], 3) if ordered else None, "errors": sorted(set(errors))[:3]}
+    return {
+        "store": make_url(url).get_backend_name(),
+        "writers": writers,
+        "seconds": seconds,
+        "think_s": think,
+        **tally,
+        "lost": sum(made[t] - found[t] for t in made),
+        "summary_drift": drift,
+        "p50_s": round(statistics.median(ordered), 3) if ordered else None,
+        "p95_s": round(ordered[int(0.95 * (len(ordered) - 1))], 3) if ordered else None,
+        "max_s": round(ordered[-1], 3) if ordered else None,
+        "errors": sorted(set(errors))[:3],
+    }
 
 
 def main() -> None:

@@ -27,11 +27,11 @@ from bench.cockpit import _peak_rss_mb  # noqa: E402
 def _measure(url: str, formats: list[str]) -> dict[str, object]:
     from datetime import date
 
+    from core.access import SYSTEM, Viewer
     from core.customer_list import CustomerQuery, customer_page, export_customers
     from core.db import make_engine, session_scope
     from core.pii import Keyring
     from core.secrets import load_secrets
-    from core.access import SYSTEM, Viewer
 
     keyring = Keyring.from_secrets(load_secrets())
     engine = make_engine(url)
@@ -39,11 +39,13 @@ def _measure(url: str, formats: list[str]) -> dict[str, object]:
     cases = {
         "default (revenue desc)": CustomerQuery(),
         "region east + tier high_value": CustomerQuery(regions=("east",), tiers=("high_value",)),
-        "detractors not contacted 90d, by last contact": CustomerQuery(nps=("detractor",), contact="over_90",
-                                                                       sort="last_contact_at"),
+        "detractors not contacted 90d, by last contact": CustomerQuery(
+            nps=("detractor",), contact="over_90", sort="last_contact_at"
+        ),
         "name contains, sorted by name": CustomerQuery(text="科技", sort="name", descending=False),
-        "revenue range + customer since 2025": CustomerQuery(revenue_min=10_000, revenue_max=50_000,
-                                                             since_from=date(2025, 1, 1)),
+        "revenue range + customer since 2025": CustomerQuery(
+            revenue_min=10_000, revenue_max=50_000, since_from=date(2025, 1, 1)
+        ),
         "exact phone": CustomerQuery(text="13800000000"),
         "page 1000 of the default": CustomerQuery(),
     }
@@ -51,16 +53,21 @@ def _measure(url: str, formats: list[str]) -> dict[str, object]:
     with session_scope(engine) as session:
         for name, query in cases.items():
             started = time.perf_counter()
-            page = customer_page(session, analyst, query, keyring, page=1000 if name.startswith("page") else 1,
-                                 page_size=50)
+            page = customer_page(
+                session, analyst, query, keyring, page=1000 if name.startswith("page") else 1, page_size=50
+            )
             result["list_s"][name] = {"seconds": round(time.perf_counter() - started, 3), "total": page.total}  # type: ignore[index]
     result["list_rss_mb"] = _peak_rss_mb()
     for fmt in formats:
         with tempfile.TemporaryFile() as out, session_scope(engine) as session:
             started = time.perf_counter()
             rows = export_customers(session, SYSTEM, CustomerQuery(), keyring, out, fmt=fmt)
-            result[f"export_{fmt}"] = {"rows": rows, "seconds": round(time.perf_counter() - started, 1),
-                                       "megabytes": round(out.seek(0, 2) / 1e6, 1), "peak_rss_mb": _peak_rss_mb()}
+            result[f"export_{fmt}"] = {
+                "rows": rows,
+                "seconds": round(time.perf_counter() - started, 1),
+                "megabytes": round(out.seek(0, 2) / 1e6, 1),
+                "peak_rss_mb": _peak_rss_mb(),
+            }
             session.rollback()  # the bench's own audit entry is not kept
     return result
 
@@ -85,8 +92,12 @@ def main() -> None:
     started = time.perf_counter()
     open_store(Settings(database_url=url), Keyring.from_secrets(load_secrets())).dispose()  # migrate, rebuild stale
     result: dict[str, object] = {"customers": args.customers, "open_store_s": round(time.perf_counter() - started, 1)}
-    measured = subprocess.run([sys.executable, __file__, "--measure", url, "--formats", ",".join(formats)],
-                              capture_output=True, text=True, check=True)
+    measured = subprocess.run(
+        [sys.executable, __file__, "--measure", url, "--formats", ",".join(formats)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result.update(json.loads(measured.stdout))
     print(json.dumps(result, ensure_ascii=False))
 

@@ -36,8 +36,8 @@ def _measure(url: str) -> dict[str, object]:
     from sqlalchemy import func, select
 
     from core import models as m, service, service_analytics as sa
-    from core.db import make_engine, session_scope
     from core.access import Viewer
+    from core.db import make_engine, session_scope
 
     engine = make_engine(url)
     lead = Viewer(None, "bench", "Bench", "team_lead")
@@ -45,7 +45,9 @@ def _measure(url: str) -> dict[str, object]:
     result: dict[str, object] = {}
     with session_scope(engine) as session:
         result["tickets"] = session.scalar(select(func.count()).select_from(m.Ticket))
-        result["ticket_sla_rows"] = _timed(result, "rebuild_ticket_sla_s", lambda: service.rebuild_ticket_sla(session, now=now))
+        result["ticket_sla_rows"] = _timed(
+            result, "rebuild_ticket_sla_s", lambda: service.rebuild_ticket_sla(session, now=now)
+        )
         result["tick_evaluated"] = _timed(result, "tick_s", lambda: service.tick(session, now=now))
     with session_scope(engine) as session:
         for days in (30, 365):
@@ -54,17 +56,27 @@ def _measure(url: str) -> dict[str, object]:
             started = time.perf_counter()
             _timed(page, "queue", lambda: sa.queue(session, lead, sa.QueueFilter(), now=now))
             for by in sa.DIMENSIONS:
-                _timed(page, f"compliance_by_{by}", lambda: sa.compliance(session, lead, metric="resolution", by=by,
-                                                                          start=start, end=now))
+                _timed(
+                    page,
+                    f"compliance_by_{by}",
+                    lambda: sa.compliance(session, lead, metric="resolution", by=by, start=start, end=now),
+                )
             _timed(page, "times", lambda: sa.times(session, lead, start=start, end=now))
             _timed(page, "backlog", lambda: sa.backlog(session, lead, now=now))
             _timed(page, "rates", lambda: sa.rates(session, lead, start=start, end=now))
-            _timed(page, "top_categories", lambda: sa.top_categories(session, lead, start=now - timedelta(days=365), end=now))
+            _timed(
+                page,
+                "top_categories",
+                lambda: sa.top_categories(session, lead, start=now - timedelta(days=365), end=now),
+            )
             page["page_total_s"] = round(time.perf_counter() - started, 3)
             result[f"analytics_{days}d"] = page
         start = now - timedelta(days=30)
-        _timed(result, "what_if_30d_s", lambda: sa.what_if(session, lead, {"first_response": 60.0, "resolution": 720.0},
-                                                           start=start, end=now))
+        _timed(
+            result,
+            "what_if_30d_s",
+            lambda: sa.what_if(session, lead, {"first_response": 60.0, "resolution": 720.0}, start=start, end=now),
+        )
         _timed(result, "pause_abuse_30d_s", lambda: sa.pause_abuse(session, lead, start=start, end=now))
         session.rollback()
     result["peak_rss_mb"] = _peak_rss_mb()
@@ -82,8 +94,11 @@ def main() -> None:
         return
     url = args.database_url or f"sqlite:///{ROOT / 'data' / f'bench-{args.customers}.db'}"
     if not args.database_url and not Path(url.split("///")[-1]).exists():
-        subprocess.run([sys.executable, str(ROOT / "bench" / "cockpit.py"), "--customers", str(args.customers)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "cockpit.py"), "--customers", str(args.customers)],
+            check=True,
+            capture_output=True,
+        )
     from core.pii import Keyring
     from core.secrets import load_secrets
     from core.settings import Settings

@@ -138,8 +138,12 @@ def scope(stmt: Select, table, filters: Filters | None) -> Select:  # type: igno
     """Filters as SQL on a table with the customer dimensions (customers or one of their summaries)."""
     if not filters:
         return stmt
-    for column, values in (("region", filters.regions), ("industry", filters.industries),
-                           ("kind", filters.kinds), ("owner_id", filters.owner_ids)):
+    for column, values in (
+        ("region", filters.regions),
+        ("industry", filters.industries),
+        ("kind", filters.kinds),
+        ("owner_id", filters.owner_ids),
+    ):
         if values:
             stmt = stmt.where(table.c[column].in_(values))
     if filters.with_tickets_only:

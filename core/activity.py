@@ -11,19 +11,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit, db, facts, models as m, pii, service, validators
+from core.access import Viewer, allowed, require, visible
 from core.errors import AlreadySubmitted, Conflict, FieldErrors, NotFound, PermissionDenied
 from core.facts import DimKey
 from core.pii import Keyring
-from core.access import Viewer, allowed, require, visible
 from core.sla import due_times
 
-C, I, T, E, N = (m.table(m.Customer), m.table(m.Interaction), m.table(m.Ticket), m.table(m.TicketEvent),
-                 m.table(m.NpsResponse))
+C, I, T, E, N = (
+    m.table(m.Customer),
+    m.table(m.Interaction),
+    m.table(m.Ticket),
+    m.table(m.TicketEvent),
+    m.table(m.NpsResponse),
+)
 TASKS, SUB = m.table(m.Task), m.table(m.FormSubmission)
 
 NPS_BACKDATE_DAYS = 366  # an offline answer older than this belongs in an import, which rebuilds the summaries
@@ -37,13 +43,26 @@ def may_write(viewer: Viewer, form: str) -> bool:
     return allowed(viewer, f"write:{form}")
 
 
-def _customer(session: Session, viewer: Viewer, customer_id: int | None, form: str) -> dict[str, object]:
+def _customer(session: Session, viewer: Viewer, customer_id: int | None, form: str) -> dict[str, Any]:
     """The customer row, if the viewer may write `form` for it; the check every write goes through."""
     require(viewer, f"write:{form}")
     if customer_id is None:
         raise FieldErrors({"customer": ("form.error.required", {})})
-    stmt = select(C.c.id, C.c.code, C.c.region, C.c.industry, C.c.kind, C.c.owner_id, C.c.first_contact_date,
-                  C.c.name, C.c.city, C.c.company_size, C.c.tags, C.c.phone_enc, C.c.email_enc).where(C.c.id == customer_id)
+    stmt = select(
+        C.c.id,
+        C.c.code,
+        C.c.region,
+        C.c.industry,
+        C.c.kind,
+        C.c.owner_id,
+        C.c.first_contact_date,
+        C.c.name,
+        C.c.city,
+        C.c.company_size,
+        C.c.tags,
+        C.c.phone_enc,
+        C.c.email_enc,
+    ).where(C.c.id == customer_id)
     row = session.execute(visible(stmt, C, viewer)).mappings().first()
     if row is None:
         exists = session.scalar(select(C.c.id).where(C.c.id == customer_id))
@@ -83,6 +102,7 @@ def _first_contact(row: dict[str, object]) -> date:
 
 # --- interactions and tasks -----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class InteractionForm:
     customer_id: int | None
@@ -96,8 +116,9 @@ class InteractionForm:
     follow_up: date | None = None
 
 
-def log_interaction(session: Session, viewer: Viewer, form: InteractionForm, *, token: str | None = None,
-                    now: datetime | None = None) -> int:
+def log_interaction(
+    session: Session, viewer: Viewer, form: InteractionForm, *, token: str | None = None, now: datetime | None = None
+) -> int:
     """Log an interaction (and its follow-up task, when a date is given); returns the interaction id."""
     now = now or datetime.now()
     customer = _customer(session, viewer, form.customer_id, "interaction")
@@ -117,25 +138,51 @@ def log_interaction(session: Session, viewer: Viewer, form: InteractionForm, *, 
     if errors:
         raise FieldErrors(errors)
     _claim(session, token, "interaction", viewer, now)
-    new_id = int(db.new_id(session, I.insert().values(
-        customer_id=customer["id"], user_id=viewer.user_id, channel=form.channel, direction=form.direction,
-        occurred_at=form.occurred_at.replace(microsecond=0), subject=subject, notes=notes, outcome=form.outcome,
-        duration_minutes=form.duration_minutes)))
+    new_id = int(
+        db.new_id(
+            session,
+            I.insert().values(
+                customer_id=customer["id"],
+                user_id=viewer.user_id,
+                channel=form.channel,
+                direction=form.direction,
+                occurred_at=form.occurred_at.replace(microsecond=0),
+                subject=subject,
+                notes=notes,
+                outcome=form.outcome,
+                duration_minutes=form.duration_minutes,
+            ),
+        )
+    )
     if form.follow_up is not None:
-        session.execute(TASKS.insert().values(
-            customer_id=customer["id"], owner_id=customer["owner_id"] or viewer.user_id, title=subject,
-            due_date=form.follow_up, interaction_id=new_id, created_at=now, created_by=viewer.user_id))
-    facts.refresh_customer_row(session, int(customer["id"]))  # type: ignore[call-overload]
-    audit.record(session, action="interaction_logged", username=viewer.username, object=f"customer:{customer['code']}",
-                 details={"interaction": new_id, "follow_up": form.follow_up})
+        session.execute(
+            TASKS.insert().values(
+                customer_id=customer["id"],
+                owner_id=customer["owner_id"] or viewer.user_id,
+                title=subject,
+                due_date=form.follow_up,
+                interaction_id=new_id,
+                created_at=now,
+                created_by=viewer.user_id,
+            )
+        )
+    facts.refresh_customer_row(session, int(customer["id"]))
+    audit.record(
+        session,
+        action="interaction_logged",
+        username=viewer.username,
+        object=f"customer:{customer['code']}",
+        details={"interaction": new_id, "follow_up": form.follow_up},
+    )
     return new_id
 
 
 def complete_task(session: Session, viewer: Viewer, task_id: int, *, now: datetime | None = None) -> None:
     """Mark a task done: its owner (a role that works tasks), or an administrator."""
     require(viewer, "write:task")
-    row = session.execute(select(TASKS.c.owner_id, TASKS.c.customer_id, TASKS.c.done_at)
-                          .where(TASKS.c.id == task_id)).first()
+    row = session.execute(
+        select(TASKS.c.owner_id, TASKS.c.customer_id, TASKS.c.done_at).where(TASKS.c.id == task_id)
+    ).first()
     if row is None:
         raise NotFound("No such task.", key="error.no_task")
     if not allowed(viewer, "tasks:everyone") and row.owner_id != viewer.user_id:
@@ -148,6 +195,7 @@ def complete_task(session: Session, viewer: Viewer, task_id: int, *, now: dateti
 
 # --- tickets ------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class TicketForm:
     customer_id: int | None
@@ -158,8 +206,9 @@ class TicketForm:
     description: str
 
 
-def create_ticket(session: Session, viewer: Viewer, form: TicketForm, *, token: str | None = None,
-                  now: datetime | None = None) -> int:
+def create_ticket(
+    session: Session, viewer: Viewer, form: TicketForm, *, token: str | None = None, now: datetime | None = None
+) -> int:
     """Open a ticket or complaint: its SLA clocks start now (due times from core.sla)."""
     now = (now or datetime.now()).replace(microsecond=0)
     customer = _customer(session, viewer, form.customer_id, "ticket")
@@ -168,30 +217,59 @@ def create_ticket(session: Session, viewer: Viewer, form: TicketForm, *, token: 
     _choice(errors, "category", form.category, m.TICKET_CATEGORIES)
     _choice(errors, "priority", form.priority, m.TICKET_PRIORITIES)
     _choice(errors, "channel", form.channel, m.TICKET_CHANNELS)
-    description = _text(errors, "description", form.description, required=True, longest=4000, shortest=5,
-                        multiline=True)
+    description = _text(
+        errors, "description", form.description, required=True, longest=4000, shortest=5, multiline=True
+    )
     if errors:
         raise FieldErrors(errors)
     _claim(session, token, "ticket", viewer, now)
     first_due, resolution_due = due_times(form.kind, form.priority, now)
-    new_id = int(db.new_id(session, T.insert().values(
-        customer_id=customer["id"], kind=form.kind, category=form.category, priority=form.priority, channel=form.channel,
-        status="new", created_at=now, first_response_due=first_due, resolution_due=resolution_due,
-        description=description)))
-    session.execute(E.insert().values(ticket_id=new_id, at=now, user_id=viewer.user_id, from_status=None,
-                                      to_status="new", action="created"))
+    new_id = int(
+        db.new_id(
+            session,
+            T.insert().values(
+                customer_id=customer["id"],
+                kind=form.kind,
+                category=form.category,
+                priority=form.priority,
+                channel=form.channel,
+                status="new",
+                created_at=now,
+                first_response_due=first_due,
+                resolution_due=resolution_due,
+                description=description,
+            ),
+        )
+    )
+    session.execute(
+        E.insert().values(
+            ticket_id=new_id, at=now, user_id=viewer.user_id, from_status=None, to_status="new", action="created"
+        )
+    )
     service.ensure_defaults(session)  # the service desk's policies decide the clocks
-    ticket = {"id": new_id, "kind": form.kind, "priority": form.priority, "category": form.category,
-              "channel": form.channel, "team": None}
-    service.open_ticket_sla(session, ticket, service.tier_of(session, int(customer["id"])), now=now)  # type: ignore[call-overload]
+    ticket = {
+        "id": new_id,
+        "kind": form.kind,
+        "priority": form.priority,
+        "category": form.category,
+        "channel": form.channel,
+        "team": None,
+    }
+    service.open_ticket_sla(session, ticket, service.tier_of(session, int(customer["id"])), now=now)
     facts.refresh_period_facts(session, key=_key(customer), since=now.date(), as_of=now.date())
-    facts.refresh_customer_row(session, int(customer["id"]))  # type: ignore[call-overload]
-    audit.record(session, action="ticket_created", username=viewer.username, object=f"customer:{customer['code']}",
-                 details={"ticket": new_id, "kind": form.kind, "priority": form.priority})
+    facts.refresh_customer_row(session, int(customer["id"]))
+    audit.record(
+        session,
+        action="ticket_created",
+        username=viewer.username,
+        object=f"customer:{customer['code']}",
+        details={"ticket": new_id, "kind": form.kind, "priority": form.priority},
+    )
     return new_id
 
 
 # --- NPS answers received offline --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class NpsForm:
@@ -202,8 +280,9 @@ class NpsForm:
     comment: str | None = None
 
 
-def record_nps(session: Session, viewer: Viewer, form: NpsForm, *, token: str | None = None,
-               now: datetime | None = None) -> int:
+def record_nps(
+    session: Session, viewer: Viewer, form: NpsForm, *, token: str | None = None, now: datetime | None = None
+) -> int:
     """Record an NPS answer given on paper or by phone; the cockpit's NPS of its period is refreshed."""
     now = now or datetime.now()
     customer = _customer(session, viewer, form.customer_id, "nps")
@@ -220,16 +299,36 @@ def record_nps(session: Session, viewer: Viewer, form: NpsForm, *, token: str | 
     if errors:
         raise FieldErrors(errors)
     _claim(session, token, "nps", viewer, now)
-    new_id = int(db.new_id(session, N.insert().values(
-        customer_id=customer["id"], score=form.score, comment=comment, responded_at=form.responded_at.replace(microsecond=0),
-        touchpoint=form.touchpoint)))
+    new_id = int(
+        db.new_id(
+            session,
+            N.insert().values(
+                customer_id=customer["id"],
+                score=form.score,
+                comment=comment,
+                responded_at=form.responded_at.replace(microsecond=0),
+                touchpoint=form.touchpoint,
+            ),
+        )
+    )
     facts.refresh_period_facts(session, key=_key(customer), since=form.responded_at.date(), as_of=now.date())
-    facts.refresh_customer_row(session, int(customer["id"]))  # type: ignore[call-overload]
+    facts.refresh_customer_row(session, int(customer["id"]))
     if form.score is not None and form.score <= 6:  # closed loop: the owner calls a detractor back
-        service.follow_up(session, customer_id=int(customer["id"]), owner_id=customer["owner_id"], now=now,  # type: ignore[arg-type, call-overload]
-                          source="detractor", title=f"NPS {form.score}: call back")
-    audit.record(session, action="nps_recorded", username=viewer.username, object=f"customer:{customer['code']}",
-                 details={"response": new_id, "score": form.score})
+        service.follow_up(
+            session,
+            customer_id=int(customer["id"]),
+            owner_id=customer["owner_id"],
+            now=now,
+            source="detractor",
+            title=f"NPS {form.score}: call back",
+        )
+    audit.record(
+        session,
+        action="nps_recorded",
+        username=viewer.username,
+        object=f"customer:{customer['code']}",
+        details={"response": new_id, "score": form.score},
+    )
     return new_id
 
 
@@ -253,15 +352,29 @@ def current_profile(session: Session, viewer: Viewer, customer_id: int, keyring:
     """The editable fields as stored now. Contact details are masked for roles that see them masked
     elsewhere (an administrator may replace a number, not read it here: revealing takes a reason)."""
     row = _customer(session, viewer, customer_id, "profile")
-    contacts = {kind: pii.decrypt(row[f"{kind}_enc"], keyring) for kind in ("phone", "email")}  # type: ignore[arg-type]
+    contacts = {kind: pii.decrypt(row[f"{kind}_enc"], keyring) for kind in ("phone", "email")}
     if not allowed(viewer, "contacts:clear"):
         contacts = {kind: pii.mask(kind, value) for kind, value in contacts.items()}
-    return ProfileForm(customer_id, row["name"], row["city"], row["company_size"], row["tags"],  # type: ignore[arg-type]
-                       contacts["phone"], contacts["email"])
+    return ProfileForm(
+        customer_id,
+        row["name"],
+        row["city"],
+        row["company_size"],
+        row["tags"],
+        contacts["phone"],
+        contacts["email"],
+    )
 
 
-def update_profile(session: Session, viewer: Viewer, form: ProfileForm, *, seen: ProfileForm, keyring: Keyring,
-                   now: datetime | None = None) -> list[str]:
+def update_profile(
+    session: Session,
+    viewer: Viewer,
+    form: ProfileForm,
+    *,
+    seen: ProfileForm,
+    keyring: Keyring,
+    now: datetime | None = None,
+) -> list[str]:
     """Save the editable fields; `seen` is what the form showed, so a concurrent edit is refused, not overwritten.
 
     Dimensions (region, industry, kind, owner) are not editable here: they key the summaries' history.
@@ -269,12 +382,17 @@ def update_profile(session: Session, viewer: Viewer, form: ProfileForm, *, seen:
     """
     stored = current_profile(session, viewer, form.customer_id, keyring)
     if stored != seen:
-        raise Conflict("Someone else changed this customer since you opened it; reload and try again.", key="error.customer_changed")
+        raise Conflict(
+            "Someone else changed this customer since you opened it; reload and try again.",
+            key="error.customer_changed",
+        )
     errors: Errors = {}
     name = _text(errors, "name", form.name, required=True, longest=200)
     city = _text(errors, "city", form.city, required=False, longest=64)
     _choice(errors, "company_size", form.company_size, m.COMPANY_SIZES, required=False)
-    tags = ",".join(sorted({tag.strip().lower() for tag in (form.tags or "").replace("，", ",").split(",") if tag.strip()}))
+    tags = ",".join(
+        sorted({tag.strip().lower() for tag in (form.tags or "").replace("，", ",").split(",") if tag.strip()})
+    )
     if len(tags) > 200 or any(len(tag) > 32 for tag in tags.split(",")):
         errors["tags"] = ("form.error.tags", {})
     # a contact detail sent back as shown (masked for an administrator) is unchanged, not a bad number
@@ -296,7 +414,9 @@ def update_profile(session: Session, viewer: Viewer, form: ProfileForm, *, seen:
     changed = [f for f in PROFILE_FIELDS if getattr(wanted, f) != getattr(stored, f)]
     if not changed:
         return []
-    values: dict[str, object] = {f: getattr(wanted, f) for f in ("name", "city", "company_size", "tags") if f in changed}
+    values: dict[str, object] = {
+        f: getattr(wanted, f) for f in ("name", "city", "company_size", "tags") if f in changed
+    }
     for kind in ("phone", "email"):
         if kind in changed:
             value = getattr(wanted, kind)
@@ -305,6 +425,12 @@ def update_profile(session: Session, viewer: Viewer, form: ProfileForm, *, seen:
     session.execute(C.update().where(C.c.id == form.customer_id).values(**values))
     facts.refresh_customer_row(session, form.customer_id)
     code = session.scalar(select(C.c.code).where(C.c.id == form.customer_id))
-    audit.record(session, action="customer_updated", username=viewer.username, object=f"customer:{code}",
-                 details={"fields": changed}, at=now)
+    audit.record(
+        session,
+        action="customer_updated",
+        username=viewer.username,
+        object=f"customer:{code}",
+        details={"fields": changed},
+        at=now,
+    )
     return changed

@@ -13,27 +13,71 @@ from core import models as m
 from core.access import Viewer, require
 
 A = m.table(m.AuditLog)
-ACTIONS = ("sign_in", "sign_in_failed", "lockout", "sign_out", "password_changed", "user_created", "user_changed",
-           "pii_revealed", "export", "customer_exported", "customer_erased", "key_rotated", "interaction_logged",
-           "task_done", "ticket_created", "nps_recorded", "customer_updated", "customer_viewed", "sla_policy_changed",
-           "password_reset", "unlocked", "sign_in_locked",
-           "store_replaced", "ticket_step", "tickets_assigned", "access_refused", "reveal_refused", "audit_read",
-           "contacts_listed", "totp_enabled", "totp_reset")
+ACTIONS = (
+    "sign_in",
+    "sign_in_failed",
+    "lockout",
+    "sign_out",
+    "password_changed",
+    "user_created",
+    "user_changed",
+    "pii_revealed",
+    "export",
+    "customer_exported",
+    "customer_erased",
+    "key_rotated",
+    "interaction_logged",
+    "task_done",
+    "ticket_created",
+    "nps_recorded",
+    "customer_updated",
+    "customer_viewed",
+    "sla_policy_changed",
+    "password_reset",
+    "unlocked",
+    "sign_in_locked",
+    "store_replaced",
+    "ticket_step",
+    "tickets_assigned",
+    "access_refused",
+    "reveal_refused",
+    "audit_read",
+    "contacts_listed",
+    "totp_enabled",
+    "totp_reset",
+)
 
 
-def record(session: Session, *, action: str, username: str | None, object: str | None = None,
-           details: dict[str, object] | None = None, at: datetime | None = None) -> None:
+def record(
+    session: Session,
+    *,
+    action: str,
+    username: str | None,
+    object: str | None = None,
+    details: dict[str, object] | None = None,
+    at: datetime | None = None,
+) -> None:
     """Append one entry (inside the caller's transaction, so it commits or rolls back with the change)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    session.execute(A.insert().values(at=at or datetime.now(), username=(username or "")[:64] or None, action=action,
-                                      object=object, details=json.dumps(details, ensure_ascii=False, default=str)
-                                      if details else None))
+    session.execute(
+        A.insert().values(
+            at=at or datetime.now(),
+            username=(username or "")[:64] or None,
+            action=action,
+            object=object,
+            details=json.dumps(details, ensure_ascii=False, default=str) if details else None,
+        )
+    )
 
 
 def count(session: Session, *, action: str, username: str, since: datetime) -> int:
-    return session.scalar(select(func.count()).select_from(A).where(
-        A.c.action == action, A.c.username == username, A.c.at >= since)) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(A).where(A.c.action == action, A.c.username == username, A.c.at >= since)
+        )
+        or 0
+    )
 
 
 def last_at(session: Session, *, action: str, username: str) -> datetime | None:
@@ -43,8 +87,16 @@ def last_at(session: Session, *, action: str, username: str) -> datetime | None:
 AUDIT_COLUMNS = ["at", "username", "action", "object", "details"]
 
 
-def entries(session: Session, *, viewer: Viewer, username: str | None = None, action: str | None = None,
-            since: datetime | None = None, until: datetime | None = None, limit: int = 500) -> pd.DataFrame:
+def entries(
+    session: Session,
+    *,
+    viewer: Viewer,
+    username: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 500,
+) -> pd.DataFrame:
     """Newest first, filtered; at most `limit` rows (the page shows them and exports the same filter).
     Administrators only: the log names who did what to whom."""
     require(viewer, "audit:read")
@@ -60,8 +112,14 @@ def entries(session: Session, *, viewer: Viewer, username: str | None = None, ac
     return pd.DataFrame(session.execute(stmt.limit(limit)).mappings().all(), columns=AUDIT_COLUMNS)
 
 
-_CODED = {"step": "service.event", "from": "ticket_status", "to": "ticket_status", "role": "role", "role.from": "role",
-          "role.to": "role"}
+_CODED = {
+    "step": "service.event",
+    "from": "ticket_status",
+    "to": "ticket_status",
+    "role": "role",
+    "role.from": "role",
+    "role.to": "role",
+}
 
 
 def readable(details: object, lang: str) -> str:

@@ -47,8 +47,15 @@ class Calendar:
         if day.weekday() not in self.working_days or self.is_holiday(day):
             return []
         zone = self._zone()
-        return [(datetime.combine(day, start, zone), datetime.combine(day, end, zone) if end != time(0)
-                 else datetime.combine(day + timedelta(days=1), time(0), zone)) for start, end in self.intervals]
+        return [
+            (
+                datetime.combine(day, start, zone),
+                datetime.combine(day, end, zone)
+                if end != time(0)
+                else datetime.combine(day + timedelta(days=1), time(0), zone),
+            )
+            for start, end in self.intervals
+        ]
 
     def working_minutes(self, start: datetime, end: datetime) -> float:
         """Working minutes between two stored timestamps (0 when end <= start)."""
@@ -92,8 +99,9 @@ def parse_intervals(text: str) -> tuple[tuple[time, time], ...]:
         try:
             low, high = (time.fromisoformat(x.strip()) for x in part.split("-"))
         except ValueError:
-            raise ValidationError(f"{part!r} is not a time interval like 09:00-12:00.", key="error.interval",
-                                  part=part) from None
+            raise ValidationError(
+                f"{part!r} is not a time interval like 09:00-12:00.", key="error.interval", part=part
+            ) from None
         intervals.append((low, high))
     return tuple(intervals)
 
@@ -104,27 +112,38 @@ def validate(calendar: Calendar) -> None:
         ZoneInfo(calendar.timezone)
         ZoneInfo(calendar.store_timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"Unknown time zone {calendar.timezone!r}.", key="error.timezone",
-                              zone=calendar.timezone) from None
+        raise ValidationError(
+            f"Unknown time zone {calendar.timezone!r}.", key="error.timezone", zone=calendar.timezone
+        ) from None
     if calendar.always:
         return
     if not calendar.working_days or any(d not in WEEKDAYS for d in calendar.working_days):
-        raise ValidationError("A calendar needs at least one working day (Monday = 0 ... Sunday = 6).", key="error.no_day")
+        raise ValidationError(
+            "A calendar needs at least one working day (Monday = 0 ... Sunday = 6).", key="error.no_day"
+        )
     if not calendar.intervals:
         raise ValidationError("A calendar needs at least one working interval a day.", key="error.no_interval")
     previous_end: time | None = None
     for start, end in calendar.intervals:
         if not (start < end or end == time(0)):
-            raise ValidationError(f"The interval {start:%H:%M}-{end:%H:%M} ends before it starts.",
-                                  key="error.interval_order", span=f"{start:%H:%M}-{end:%H:%M}")
+            raise ValidationError(
+                f"The interval {start:%H:%M}-{end:%H:%M} ends before it starts.",
+                key="error.interval_order",
+                span=f"{start:%H:%M}-{end:%H:%M}",
+            )
         if previous_end is not None and (start < previous_end or previous_end == time(0)):
-            raise ValidationError("Working intervals must be in order and must not overlap.", key="error.interval_overlap")
+            raise ValidationError(
+                "Working intervals must be in order and must not overlap.", key="error.interval_overlap"
+            )
         previous_end = end
     ordered = sorted(calendar.holidays)
     for first, last in ordered:
         if last < first:
-            raise ValidationError(f"The holiday {first} - {last} ends before it starts.", key="error.holiday_order",
-                                  span=f"{first} – {last}")
+            raise ValidationError(
+                f"The holiday {first} - {last} ends before it starts.",
+                key="error.holiday_order",
+                span=f"{first} – {last}",
+            )
     for (_, last), (first, _) in zip(ordered, ordered[1:]):
         if first <= last:
             raise ValidationError("Holidays overlap; merge them into one range.", key="error.holiday_overlap")

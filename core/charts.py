@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -15,10 +18,13 @@ SLA_COLORS = {"first_response": "#1565c0", "resolution": "#6a1b9a"}
 
 
 def _layout(fig: go.Figure, title: str, *, height: int = 320) -> go.Figure:
-    fig.update_layout(title={"text": title, "x": 0, "font": {"size": 15}}, height=height,
-                      margin={"l": 10, "r": 10, "t": 48, "b": 10},
-                      legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
-                      hovermode="x unified")
+    fig.update_layout(
+        title={"text": title, "x": 0, "font": {"size": 15}},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 48, "b": 10},
+        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+        hovermode="x unified",
+    )
     return fig
 
 
@@ -49,14 +55,26 @@ def revenue_trend(monthly: pd.DataFrame, lang: str) -> go.Figure:
     months = _months(monthly)
     scale, suffix = (1e4, "万") if lang == "zh" else (1, "")
     fig = go.Figure()
-    fig.add_bar(x=months, y=monthly["revenue"] / scale, name=t("chart.revenue.this", lang), marker_color="#1565c0",
-                hovertext=[money(v, lang) for v in monthly["revenue"]], hoverinfo="text+name")
-    fig.add_scatter(x=months, y=monthly["revenue_prev_year"] / scale, name=t("chart.revenue.last_year", lang),
-                    mode="lines+markers", line={"color": "#90a4ae", "dash": "dot"},
-                    hovertext=[money(v, lang) if pd.notna(v) else "" for v in monthly["revenue_prev_year"]],
-                    hoverinfo="text+name")
-    fig.update_yaxes(tickprefix="¥", ticksuffix=suffix, separatethousands=True,
-                     tickformat=",.0f" if lang == "zh" else "~s")
+    fig.add_bar(
+        x=months,
+        y=monthly["revenue"] / scale,
+        name=t("chart.revenue.this", lang),
+        marker_color="#1565c0",
+        hovertext=[money(v, lang) for v in monthly["revenue"]],
+        hoverinfo="text+name",
+    )
+    fig.add_scatter(
+        x=months,
+        y=monthly["revenue_prev_year"] / scale,
+        name=t("chart.revenue.last_year", lang),
+        mode="lines+markers",
+        line={"color": "#90a4ae", "dash": "dot"},
+        hovertext=[money(v, lang) if pd.notna(v) else "" for v in monthly["revenue_prev_year"]],
+        hoverinfo="text+name",
+    )
+    fig.update_yaxes(
+        tickprefix="¥", ticksuffix=suffix, separatethousands=True, tickformat=",.0f" if lang == "zh" else "~s"
+    )
     return _month_axis(_layout(fig, t("chart.revenue", lang)))
 
 
@@ -66,31 +84,61 @@ def nps_trend(monthly: pd.DataFrame, lang: str) -> go.Figure:
     n = monthly["nps_responses"].where(monthly["nps_responses"] > 0)
     fig = go.Figure()
     for group, column in (("detractor", "nps_detractors"), ("passive", "nps_passives"), ("promoter", "nps_promoters")):
-        fig.add_bar(x=months, y=100 * monthly[column] / n, name=t(f"nps.{group}", lang),
-                    marker_color=NPS_COLORS[group], customdata=monthly[column], hovertemplate="%{y:.0f}% (%{customdata:.0f})")
-    fig.add_scatter(x=months, y=monthly["nps"], name=t("chart.nps.line", lang), yaxis="y2", mode="lines+markers",
-                    line={"color": "#212121", "width": 2}, customdata=monthly["nps_responses"],
-                    hovertemplate="%{y:.1f} (n=%{customdata:.0f})")
-    fig.update_layout(barmode="stack", yaxis={"title": t("chart.nps.share", lang), "ticksuffix": "%", "range": [0, 100]},
-                      yaxis2={"overlaying": "y", "side": "right", "range": [-100, 100], "showgrid": False})
+        fig.add_bar(
+            x=months,
+            y=100 * monthly[column] / n,
+            name=t(f"nps.{group}", lang),
+            marker_color=NPS_COLORS[group],
+            customdata=monthly[column],
+            hovertemplate="%{y:.0f}% (%{customdata:.0f})",
+        )
+    fig.add_scatter(
+        x=months,
+        y=monthly["nps"],
+        name=t("chart.nps.line", lang),
+        yaxis="y2",
+        mode="lines+markers",
+        line={"color": "#212121", "width": 2},
+        customdata=monthly["nps_responses"],
+        hovertemplate="%{y:.1f} (n=%{customdata:.0f})",
+    )
+    fig.update_layout(
+        barmode="stack",
+        yaxis={"title": t("chart.nps.share", lang), "ticksuffix": "%", "range": [0, 100]},
+        yaxis2={"overlaying": "y", "side": "right", "range": [-100, 100], "showgrid": False},
+    )
     return _month_axis(_layout(fig, t("chart.nps", lang)))
 
 
 def tier_distribution(tiers: pd.DataFrame, lang: str) -> go.Figure:
     names = [label("tier", v, lang) for v in tiers["tier"]]
-    fig = go.Figure(go.Bar(
-        x=tiers["customers"], y=names, orientation="h", marker_color=[TIER_COLORS[v] for v in tiers["tier"]],
-        text=[f"{c:,.0f} · {money(r, lang)}" for c, r in zip(tiers["customers"], tiers["revenue_12m"])],
-        textposition="auto", hovertemplate="%{y}: %{x:,.0f}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=tiers["customers"],
+            y=names,
+            orientation="h",
+            marker_color=[TIER_COLORS[v] for v in tiers["tier"]],
+            text=[f"{c:,.0f} · {money(r, lang)}" for c, r in zip(tiers["customers"], tiers["revenue_12m"])],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:,.0f}<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title=t("chart.customers", lang))
     return _layout(fig, t("chart.tiers", lang), height=280)
 
 
 def lifecycle_distribution(stages: pd.DataFrame, lang: str) -> go.Figure:
-    fig = go.Figure(go.Bar(x=[label("stage", s, lang) for s in stages["stage"]], y=stages["customers"],
-                           marker_color="#455a64", text=[f"{c:,.0f}" for c in stages["customers"]], textposition="auto",
-                           hovertemplate="%{x}: %{y:,.0f}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=[label("stage", s, lang) for s in stages["stage"]],
+            y=stages["customers"],
+            marker_color="#455a64",
+            text=[f"{c:,.0f}" for c in stages["customers"]],
+            textposition="auto",
+            hovertemplate="%{x}: %{y:,.0f}<extra></extra>",
+        )
+    )
     fig.update_yaxes(title=t("chart.customers", lang))
     return _layout(fig, t("chart.lifecycle", lang), height=280)
 
@@ -101,10 +149,16 @@ def sla_by_month(monthly: pd.DataFrame, lang: str) -> go.Figure:
     for target in ("first_response", "resolution"):
         totals = monthly[f"sla_{target}_total"]
         small = [not (n >= SMALL_SAMPLE) for n in totals]  # a month of a few tickets: a hollow point, not a solid one
-        fig.add_scatter(x=months, y=100 * monthly[f"{target}_rate"].astype(float), name=t(f"sla.{target}", lang),
-                        mode="lines+markers", line={"color": SLA_COLORS[target]},
-                        marker={"symbol": ["circle-open" if s else "circle" for s in small], "size": 8},
-                        customdata=totals, hovertemplate="%{y:.1f}% (n=%{customdata:.0f})")
+        fig.add_scatter(
+            x=months,
+            y=100 * monthly[f"{target}_rate"].astype(float),
+            name=t(f"sla.{target}", lang),
+            mode="lines+markers",
+            line={"color": SLA_COLORS[target]},
+            marker={"symbol": ["circle-open" if s else "circle" for s in small], "size": 8},
+            customdata=totals,
+            hovertemplate="%{y:.1f}% (n=%{customdata:.0f})",
+        )
     fig.update_yaxes(title=t("chart.rate", lang), ticksuffix="%", range=[0, 101])
     return _month_axis(_layout(fig, t("chart.sla_month", lang)))
 
@@ -114,9 +168,16 @@ def sla_by_priority(by_priority: pd.DataFrame, lang: str) -> go.Figure:
     fig = go.Figure()
     for target in ("first_response", "resolution"):
         rates = by_priority[f"{target}_rate"].astype(float)
-        fig.add_bar(x=names, y=100 * rates, name=t(f"sla.{target}", lang), marker_color=SLA_COLORS[target],
-                    customdata=by_priority[f"{target}_total"], text=[f"{100 * r:.0f}%" if pd.notna(r) else "" for r in rates],
-                    textposition="auto", hovertemplate="%{y:.1f}% (n=%{customdata:.0f})")
+        fig.add_bar(
+            x=names,
+            y=100 * rates,
+            name=t(f"sla.{target}", lang),
+            marker_color=SLA_COLORS[target],
+            customdata=by_priority[f"{target}_total"],
+            text=[f"{100 * r:.0f}%" if pd.notna(r) else "" for r in rates],
+            textposition="auto",
+            hovertemplate="%{y:.1f}% (n=%{customdata:.0f})",
+        )
     fig.update_layout(barmode="group")
     fig.update_yaxes(title=t("chart.rate", lang), ticksuffix="%", range=[0, 101])
     return _layout(fig, t("chart.sla_priority", lang))
@@ -124,11 +185,18 @@ def sla_by_priority(by_priority: pd.DataFrame, lang: str) -> go.Figure:
 
 # --- one customer (360° view) -----------------------------------------------------------------------
 
+
 def customer_revenue(monthly: pd.DataFrame, lang: str) -> go.Figure:
     """A customer's revenue per month (columns month, revenue)."""
     fig = go.Figure()
-    fig.add_bar(x=[f"{d:%Y-%m}" for d in monthly["month"]], y=monthly["revenue"], marker_color="#1565c0",
-                hovertext=[money(v, lang) for v in monthly["revenue"]], hoverinfo="text", name=t("chart.revenue", lang))
+    fig.add_bar(
+        x=[f"{d:%Y-%m}" for d in monthly["month"]],
+        y=monthly["revenue"],
+        marker_color="#1565c0",
+        hovertext=[money(v, lang) for v in monthly["revenue"]],
+        hoverinfo="text",
+        name=t("chart.revenue", lang),
+    )
     fig.update_yaxes(tickprefix="¥", separatethousands=True)
     return _month_axis(_layout(fig, t("chart.customer_revenue", lang), height=300))
 
@@ -137,7 +205,9 @@ def customer_channels(per_month: pd.DataFrame, lang: str) -> go.Figure:
     """Interactions per month, stacked by channel (columns month, channel, interactions)."""
     fig = go.Figure()
     for channel, rows in per_month.groupby("channel", sort=True):
-        fig.add_bar(x=[f"{d:%Y-%m}" for d in rows["month"]], y=rows["interactions"], name=label("channel", channel, lang))
+        fig.add_bar(
+            x=[f"{d:%Y-%m}" for d in rows["month"]], y=rows["interactions"], name=label("channel", channel, lang)
+        )
     fig.update_layout(barmode="stack")
     return _month_axis(_layout(fig, t("chart.customer_channels", lang), height=300))
 
@@ -145,12 +215,20 @@ def customer_channels(per_month: pd.DataFrame, lang: str) -> go.Figure:
 def customer_nps(history: pd.DataFrame, lang: str) -> go.Figure:
     """Each NPS answer over time, coloured by category, on the 0-10 scale."""
     scores = history["score"].astype(int) if not history.empty else history["score"]
-    colors = [NPS_COLORS["promoter"] if s >= 9 else NPS_COLORS["passive"] if s >= 7 else NPS_COLORS["detractor"]
-              for s in scores]
+    colors = [
+        NPS_COLORS["promoter"] if s >= 9 else NPS_COLORS["passive"] if s >= 7 else NPS_COLORS["detractor"]
+        for s in scores
+    ]
     fig = go.Figure()
-    fig.add_scatter(x=list(history["at"]), y=list(scores), mode="lines+markers", marker={"color": colors, "size": 10},
-                    line={"color": "#b0bec5"}, name=t("chart.nps", lang),
-                    hovertext=[label("touchpoint", v, lang) for v in history["touchpoint"]])
+    fig.add_scatter(
+        x=list(history["at"]),
+        y=list(scores),
+        mode="lines+markers",
+        marker={"color": colors, "size": 10},
+        line={"color": "#b0bec5"},
+        name=t("chart.nps", lang),
+        hovertext=[label("touchpoint", v, lang) for v in history["touchpoint"]],
+    )
     fig.update_yaxes(range=[-0.5, 10.5], dtick=2)
     fig.update_xaxes(tickformat="%Y-%m")  # numeric months in every language (no English month names)
     return _layout(fig, t("chart.customer_nps", lang), height=300)
@@ -158,24 +236,41 @@ def customer_nps(history: pd.DataFrame, lang: str) -> go.Figure:
 
 # --- service desk and voice of the customer ----------------------------------------------------------
 
+
 def compliance_bars(frame: pd.DataFrame, title: str, value_label, lang: str, *, months: bool = False) -> go.Figure:  # type: ignore[no-untyped-def]
     """% met per group (columns value, met, breached, total, rate), with n on each bar and the failure count in
     the hover; groups under SMALL_SAMPLE tickets are drawn pale, so one ticket does not read like hundreds."""
     small = frame["total"] < SMALL_SAMPLE
     fig = go.Figure()
-    fig.add_bar(x=[value_label(v) for v in frame["value"]], y=frame["rate"] * 100,
-                marker={"color": ["#90caf9" if s else "#1565c0" for s in small]},
-                text=[f"n={int(n):,}" for n in frame["total"]], textposition="outside",
-                hovertext=[t("chart.sla_hover", lang, met=int(a), total=int(n), breached=int(b))
-                           for a, n, b in zip(frame["met"], frame["total"], frame["breached"])], hoverinfo="text")
+    fig.add_bar(
+        x=[value_label(v) for v in frame["value"]],
+        y=frame["rate"] * 100,
+        marker={"color": ["#90caf9" if s else "#1565c0" for s in small]},
+        text=[f"n={int(n):,}" for n in frame["total"]],
+        textposition="outside",
+        hovertext=[
+            t("chart.sla_hover", lang, met=int(a), total=int(n), breached=int(b))
+            for a, n, b in zip(frame["met"], frame["total"], frame["breached"])
+        ],
+        hoverinfo="text",
+    )
     fig.update_yaxes(range=[0, 110], tickvals=[0, 20, 40, 60, 80, 100], ticktext=[f"{v}%" for v in range(0, 101, 20)])
     fig.update_layout(hovermode="closest")
     fig.update_xaxes(type="category")  # month codes and group names, never a date axis with weekly ticks
     return _month_axis(_layout(fig, title, height=300)) if months else _layout(fig, title, height=300)
 
 
-def stacked_counts(frame: pd.DataFrame, x: str, stack: str, y: str, title: str, x_label, stack_label, *,  # type: ignore[no-untyped-def]
-                   order: list[object] | None = None) -> go.Figure:
+def stacked_counts(
+    frame: pd.DataFrame,
+    x: str,
+    stack: str,
+    y: str,
+    title: str,
+    x_label: Callable[[Any], str],
+    stack_label: Callable[[Any], str],
+    *,
+    order: list[object] | None = None,
+) -> go.Figure:
     """Counts per x, stacked by another column (backlog by age and priority, complaints by month and category).
     x is shown in `order` when given (age buckets), else as months in calendar order."""
     fig = go.Figure()
@@ -183,8 +278,9 @@ def stacked_counts(frame: pd.DataFrame, x: str, stack: str, y: str, title: str, 
         fig.add_bar(x=[x_label(v) for v in rows[x]], y=rows[y], name=stack_label(key))
     fig.update_layout(barmode="stack")
     _layout(fig, title, height=340)
-    fig.update_layout(legend={"orientation": "h", "y": -0.15, "x": 0, "xanchor": "left", "yanchor": "top"},
-                      margin={"b": 60})  # many stacks: the legend goes under the chart, clear of the title
+    fig.update_layout(
+        legend={"orientation": "h", "y": -0.15, "x": 0, "xanchor": "left", "yanchor": "top"}, margin={"b": 60}
+    )  # many stacks: the legend goes under the chart, clear of the title
     if order is None:
         return _month_axis(fig)
     return fig.update_xaxes(type="category", categoryorder="array", categoryarray=[x_label(v) for v in order])
@@ -194,10 +290,21 @@ def nps_monthly(frame: pd.DataFrame, lang: str) -> go.Figure:
     """NPS per month with its 95% interval as error bars; months with few answers drawn hollow."""
     fig = go.Figure()
     small = frame["small_sample"].astype(bool)
-    fig.add_scatter(x=frame["month"], y=frame["nps"], mode="lines+markers", name=t("chart.nps.line", lang),
-                    marker={"symbol": ["circle-open" if s else "circle" for s in small], "size": 9, "color": "#1565c0"},
-                    error_y={"type": "data", "symmetric": False, "array": frame["high"] - frame["nps"],
-                             "arrayminus": frame["nps"] - frame["low"], "color": "#90a4ae"},
-                    hovertext=[t("chart.nps_hover", lang, n=int(n)) for n in frame["responses"]], hoverinfo="text+y")
+    fig.add_scatter(
+        x=frame["month"],
+        y=frame["nps"],
+        mode="lines+markers",
+        name=t("chart.nps.line", lang),
+        marker={"symbol": ["circle-open" if s else "circle" for s in small], "size": 9, "color": "#1565c0"},
+        error_y={
+            "type": "data",
+            "symmetric": False,
+            "array": frame["high"] - frame["nps"],
+            "arrayminus": frame["nps"] - frame["low"],
+            "color": "#90a4ae",
+        },
+        hovertext=[t("chart.nps_hover", lang, n=int(n)) for n in frame["responses"]],
+        hoverinfo="text+y",
+    )
     fig.update_yaxes(range=[-100, 100])
     return _month_axis(_layout(fig, t("chart.nps_interval", lang), height=320))

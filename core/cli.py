@@ -23,7 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
     seed.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     seed.add_argument("--today", type=date.fromisoformat, help="last day of the history, YYYY-MM-DD (default today)")
-    seed.add_argument("--replace", action="store_true", help="wipe every row first (refused without it on a non-empty store)")
+    seed.add_argument(
+        "--replace", action="store_true", help="wipe every row first (refused without it on a non-empty store)"
+    )
     seed.add_argument("--demo-password", help="password of every demo user (default: a random one each, printed)")
     seed.add_argument("--force", action="store_true", help="with --replace: wipe a store that is not a demo too")
 
@@ -38,8 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="bring the schema to the latest revision")
 
     rotate = commands.add_parser("rotate-key", help="add a new personal-data key and re-encrypt phone/email with it")
-    rotate.add_argument("--reencrypt-only", action="store_true",
-                        help="only re-encrypt under the active key (when keys come from CRM_PII_KEYS)")
+    rotate.add_argument(
+        "--reencrypt-only",
+        action="store_true",
+        help="only re-encrypt under the active key (when keys come from CRM_PII_KEYS)",
+    )
 
     refresh = commands.add_parser("refresh", help="rebuild the summary tables (period facts, customer stats, tiers)")
     refresh.add_argument("--as-of", type=date.fromisoformat, help="date the statistics are taken at (default today)")
@@ -70,10 +75,9 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     settings = load_settings(database_url=args.database_url)
     from core.db import safe_url, session_scope, write
-    from core.store import open_store
-
     from core.pii import Keyring
     from core.secrets import load_secrets
+    from core.store import open_store
 
     keyring = Keyring.from_secrets(load_secrets())
     engine = open_store(settings, keyring)
@@ -82,10 +86,20 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "seed":
         from core.demo import seed_demo
 
-        report = seed_demo(engine, customers=args.customers, seed=args.seed, today=args.today, replace=args.replace,
-                           demo_password=args.demo_password, keyring=keyring, force=args.force)
-        print(f"seeded {report.customers} customers, {report.rows_total} rows in {report.seconds:.1f} s "
-              f"into {safe_url(engine.url)}")
+        report = seed_demo(
+            engine,
+            customers=args.customers,
+            seed=args.seed,
+            today=args.today,
+            replace=args.replace,
+            demo_password=args.demo_password,
+            keyring=keyring,
+            force=args.force,
+        )
+        print(
+            f"seeded {report.customers} customers, {report.rows_total} rows in {report.seconds:.1f} s "
+            f"into {safe_url(engine.url)}"
+        )
         for table, rows in report.rows.items():
             print(f"  {table:15} {rows:>10}")
         print("demo users and passwords:" if args.demo_password is None else "demo users (password as given):")
@@ -97,9 +111,18 @@ def _run(args: argparse.Namespace) -> int:
         from core import security
 
         password = args.password or getpass.getpass(f"Password for {args.username}: ")
-        write(engine, lambda session: security.create_user(session, username=args.username, display_name=args.name,
-                                                          role=args.role, password=password, email=args.email,
-                                                          team=args.team))
+        write(
+            engine,
+            lambda session: security.create_user(
+                session,
+                username=args.username,
+                display_name=args.name,
+                role=args.role,
+                password=password,
+                email=args.email,
+                team=args.team,
+            ),
+        )
         print(f"user {args.username} created with role {args.role}")
     elif args.command == "rotate-key":
         from core import audit
@@ -107,15 +130,21 @@ def _run(args: argparse.Namespace) -> int:
         from core.store import protect_plaintext
 
         if os.environ.get("CRM_PII_KEYS") and not args.reencrypt_only:
-            raise ConfigError("The keys come from CRM_PII_KEYS: put a new key first in that variable (keep the old "
-                              "ones after it), then run rotate-key again with --reencrypt-only.")
+            raise ConfigError(
+                "The keys come from CRM_PII_KEYS: put a new key first in that variable (keep the old "
+                "ones after it), then run rotate-key again with --reencrypt-only."
+            )
         if not args.reencrypt_only:
             kid = add_pii_key()
             keyring = Keyring.from_secrets(load_secrets())
             print(f"new active key {kid} added to .streamlit/secrets.toml (old keys kept for backups)")
         rewritten = protect_plaintext(engine, keyring, rotate=True)
-        write(engine, lambda session: audit.record(session, action="key_rotated", username="cli",
-                                                   details={"active": keyring.active, "rows": rewritten}))
+        write(
+            engine,
+            lambda session: audit.record(
+                session, action="key_rotated", username="cli", details={"active": keyring.active, "rows": rewritten}
+            ),
+        )
         print(f"{rewritten} customers re-encrypted under key {keyring.active}")
     elif args.command == "refresh":
         from core import facts
@@ -133,16 +162,28 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{evaluated} open tickets evaluated, {fired} actions fired")
     elif args.command == "kpis":
         from core import kpi
-        from core.periods import Filters, period_containing
         from core.access import SYSTEM
+        from core.periods import Filters, period_containing
 
         today = date.today()
-        period = (period_containing(date.fromisoformat(args.month + "-01"), "M") if args.month
-                  else kpi.latest_complete_month(today))
+        period = (
+            period_containing(date.fromisoformat(args.month + "-01"), "M")
+            if args.month
+            else kpi.latest_complete_month(today)
+        )
         with session_scope(engine) as session:
             result = kpi.cockpit(session, period, Filters(), viewer=SYSTEM, now=datetime.now())
-        print(json.dumps({"period": period.label(), "source": result.source,
-                          **{k.key: k.value for k in result.kpis}, "revenue_at_risk": result.revenue_at_risk,
-                          "open_complaints": result.open_complaints.open}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "period": period.label(),
+                    "source": result.source,
+                    **{k.key: k.value for k in result.kpis},
+                    "revenue_at_risk": result.revenue_at_risk,
+                    "open_complaints": result.open_complaints.open,
+                },
+                ensure_ascii=False,
+            )
+        )
     engine.dispose()
     return 0

@@ -21,26 +21,53 @@ from sqlalchemy import RowMapping, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit, exports, models as m, pii
+from core.access import Viewer, allowed, require, scoped, visible
 from core.customers import CUSTOMER_CODE
 from core.errors import ValidationError
 from core.i18n import label, t
 from core.periods import Filters
 from core.pii import Keyring
-from core.access import Viewer, allowed, require, scoped, visible
 
 S, C, U = m.table(m.CustomerStat), m.table(m.Customer), m.table(m.User)
 
 NPS_CATEGORIES = ("promoter", "passive", "detractor", "none")
 CONTACT_AGES = ("7", "30", "90", "over_90", "over_180", "never")  # contacted within N days / not for N days / never
-SORTS = ("revenue_12m", "revenue_total", "name", "code", "last_order_date", "last_contact_at", "became_customer_date",
-         "latest_nps_score", "open_tickets")
+SORTS = (
+    "revenue_12m",
+    "revenue_total",
+    "name",
+    "code",
+    "last_order_date",
+    "last_contact_at",
+    "became_customer_date",
+    "latest_nps_score",
+    "open_tickets",
+)
 NEVER = datetime(1900, 1, 1)
 PAGE_SIZES = (25, 50, 100, 200)
 SEARCH_MAX = 100  # a name, a code, a phone number or an email; a longer "search" is refused, not run
 XLSX_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
-COLUMNS = ("code", "name", "kind", "industry", "region", "owner", "tier", "lifecycle_stage", "revenue_12m",
-           "revenue_total", "orders_12m", "last_order_date", "last_contact_at", "latest_nps_score", "open_tickets",
-           "became_customer_date", "tags", "phone", "email")
+COLUMNS = (
+    "code",
+    "name",
+    "kind",
+    "industry",
+    "region",
+    "owner",
+    "tier",
+    "lifecycle_stage",
+    "revenue_12m",
+    "revenue_total",
+    "orders_12m",
+    "last_order_date",
+    "last_contact_at",
+    "latest_nps_score",
+    "open_tickets",
+    "became_customer_date",
+    "tags",
+    "phone",
+    "email",
+)
 
 
 @dataclass(frozen=True)
@@ -73,14 +100,18 @@ class CustomerQuery:
         if any(v is not None and not math.isfinite(v) for v in (self.revenue_min, self.revenue_max)):
             problems.append("a revenue bound is not a number")
             keys.append("error.unknown_choice")
-        if self.sort not in SORTS or (self.contact is not None and self.contact not in CONTACT_AGES) or \
-                any(c not in NPS_CATEGORIES for c in self.nps):
+        if (
+            self.sort not in SORTS
+            or (self.contact is not None and self.contact not in CONTACT_AGES)
+            or any(c not in NPS_CATEGORIES for c in self.nps)
+        ):
             problems.append(f"unknown choice in sort {self.sort!r}, last contact {self.contact!r} or NPS {self.nps!r}")
             keys.append("error.unknown_choice")
         bounds: tuple[tuple[Any, Any, str, str], ...] = (
             (self.revenue_min, self.revenue_max, "revenue", "error.range.revenue"),
             (self.since_from, self.since_to, "customer-since dates", "error.range.since"),
-            (self.last_order_from, self.last_order_to, "last-order dates", "error.range.last_order"))
+            (self.last_order_from, self.last_order_to, "last-order dates", "error.range.last_order"),
+        )
         for low, high, what, key in bounds:
             if low is not None and high is not None and low > high:
                 problems.append(f"the {what} range ends before it starts")
@@ -154,8 +185,12 @@ def _contact_condition(choice: str, now: datetime):  # type: ignore[no-untyped-d
 
 def _nps_condition(categories: tuple[str, ...]):  # type: ignore[no-untyped-def]
     score = S.c.latest_nps_score
-    parts = {"promoter": score >= 9, "passive": and_(score >= 7, score <= 8), "detractor": score <= 6,
-             "none": score.is_(None)}
+    parts = {
+        "promoter": score >= 9,
+        "passive": and_(score >= 7, score <= 8),
+        "detractor": score <= 6,
+        "none": score.is_(None),
+    }
     return or_(*(parts[c] for c in categories))
 
 
@@ -178,8 +213,10 @@ def _where(stmt: Select, viewer: Viewer, query: CustomerQuery, keyring: Keyring,
         conditions.append(S.c.revenue_12m >= query.revenue_min)
     if query.revenue_max is not None:
         conditions.append(S.c.revenue_12m <= query.revenue_max)
-    for column, low, high in ((S.c.became_customer_date, query.since_from, query.since_to),
-                              (S.c.last_order_date, query.last_order_from, query.last_order_to)):
+    for column, low, high in (
+        (S.c.became_customer_date, query.since_from, query.since_to),
+        (S.c.last_order_date, query.last_order_from, query.last_order_to),
+    ):
         if low is not None:
             conditions.append(column >= low)
         if high is not None:
@@ -192,16 +229,38 @@ def _rows(query: CustomerQuery, dialect: str) -> Select:
     # the id makes pages stable under ties, and with it an index on the sort column serves the order.
     # An empty value (never contacted, no order) sorts as the smallest, as SQLite and MariaDB do natively;
     # PostgreSQL is told so explicitly
-    order = [sort.desc() if query.descending else sort.asc(),
-             S.c.customer_id.desc() if query.descending else S.c.customer_id.asc()]
+    order = [
+        sort.desc() if query.descending else sort.asc(),
+        S.c.customer_id.desc() if query.descending else S.c.customer_id.asc(),
+    ]
     if dialect == "postgresql":
         order[0] = order[0].nulls_last() if query.descending else order[0].nulls_first()
-    return (select(S.c.customer_id, S.c.code, S.c.name, S.c.kind, S.c.industry, S.c.region,
-                   U.c.display_name.label("owner"), S.c.tier, S.c.lifecycle_stage, S.c.revenue_12m, S.c.revenue_total,
-                   S.c.orders_12m, S.c.last_order_date, S.c.last_contact_at, S.c.latest_nps_score, S.c.open_tickets,
-                   S.c.became_customer_date, C.c.tags, C.c.phone_enc, C.c.email_enc)
-            .select_from(S.join(C, C.c.id == S.c.customer_id).outerjoin(U, U.c.id == S.c.owner_id))
-            .order_by(*order))
+    return (
+        select(
+            S.c.customer_id,
+            S.c.code,
+            S.c.name,
+            S.c.kind,
+            S.c.industry,
+            S.c.region,
+            U.c.display_name.label("owner"),
+            S.c.tier,
+            S.c.lifecycle_stage,
+            S.c.revenue_12m,
+            S.c.revenue_total,
+            S.c.orders_12m,
+            S.c.last_order_date,
+            S.c.last_contact_at,
+            S.c.latest_nps_score,
+            S.c.open_tickets,
+            S.c.became_customer_date,
+            C.c.tags,
+            C.c.phone_enc,
+            C.c.email_enc,
+        )
+        .select_from(S.join(C, C.c.id == S.c.customer_id).outerjoin(U, U.c.id == S.c.owner_id))
+        .order_by(*order)
+    )
 
 
 def _frame(rows: Sequence[RowMapping], viewer: Viewer, keyring: Keyring) -> pd.DataFrame:
@@ -217,19 +276,31 @@ def _frame(rows: Sequence[RowMapping], viewer: Viewer, keyring: Keyring) -> pd.D
     return pd.DataFrame(records, columns=["customer_id", *COLUMNS], dtype=object)
 
 
-def count_customers(session: Session, viewer: Viewer, query: CustomerQuery, keyring: Keyring, *,
-                    now: datetime | None = None) -> int:
+def count_customers(
+    session: Session, viewer: Viewer, query: CustomerQuery, keyring: Keyring, *, now: datetime | None = None
+) -> int:
     stmt = select(func.count()).select_from(S)
     dialect = session.get_bind().dialect.name
     return int(session.scalar(_where(stmt, viewer, query, keyring, now or datetime.now(), dialect)) or 0)
 
 
-def customer_page(session: Session, viewer: Viewer, query: CustomerQuery, keyring: Keyring, *, page: int = 1,
-                  page_size: int = 50, now: datetime | None = None) -> CustomerPage:
+def customer_page(
+    session: Session,
+    viewer: Viewer,
+    query: CustomerQuery,
+    keyring: Keyring,
+    *,
+    page: int = 1,
+    page_size: int = 50,
+    now: datetime | None = None,
+) -> CustomerPage:
     """One page of the filtered, sorted list and the total count (page numbers from 1; past the end: the last)."""
     if page_size not in PAGE_SIZES:
-        raise ValidationError(f"A page holds {', '.join(map(str, PAGE_SIZES))} rows.", key="error.page_size",
-                              sizes=", ".join(map(str, PAGE_SIZES)))
+        raise ValidationError(
+            f"A page holds {', '.join(map(str, PAGE_SIZES))} rows.",
+            key="error.page_size",
+            sizes=", ".join(map(str, PAGE_SIZES)),
+        )
     now = now or datetime.now()
     total = count_customers(session, viewer, query, keyring, now=now)
     page = min(max(1, page), max(1, -(-total // page_size)))
@@ -239,8 +310,15 @@ def customer_page(session: Session, viewer: Viewer, query: CustomerQuery, keyrin
     return CustomerPage(_frame(session.execute(stmt).mappings().all(), viewer, keyring), total, page, page_size)
 
 
-def iter_customers(session: Session, viewer: Viewer, query: CustomerQuery, keyring: Keyring, *,
-                   chunk: int = 20_000, now: datetime | None = None) -> Iterator[pd.DataFrame]:
+def iter_customers(
+    session: Session,
+    viewer: Viewer,
+    query: CustomerQuery,
+    keyring: Keyring,
+    *,
+    chunk: int = 20_000,
+    now: datetime | None = None,
+) -> Iterator[pd.DataFrame]:
     """Every filtered row, in the list's order, a chunk at a time (a server-side cursor where there is one)."""
     dialect = session.get_bind().dialect.name
     stmt = _where(_rows(query, dialect), viewer, query, keyring, now or datetime.now(), dialect)
@@ -264,18 +342,34 @@ def _export_frame(frame: pd.DataFrame, lang: str, *, typed: bool = False) -> pd.
     for column in ("revenue_12m", "revenue_total"):
         out[column] = [round(float(v), 2) if v is not None and v == v else None for v in out[column]]
     for column in ("last_order_date", "became_customer_date"):
-        out[column] = [(v if typed else v.isoformat()) if isinstance(v, date) else ("" if v is None else str(v))
-                       for v in out[column]]
-    out["last_contact_at"] = [(v.replace(second=0, microsecond=0) if typed else v.strftime("%Y-%m-%d %H:%M"))
-                              if isinstance(v, datetime) else "" for v in out["last_contact_at"]]
+        out[column] = [
+            (v if typed else v.isoformat()) if isinstance(v, date) else ("" if v is None else str(v))
+            for v in out[column]
+        ]
+    out["last_contact_at"] = [
+        (v.replace(second=0, microsecond=0) if typed else v.strftime("%Y-%m-%d %H:%M"))
+        if isinstance(v, datetime)
+        else ""
+        for v in out["last_contact_at"]
+    ]
     for column in ("code", "name", "owner", "tags", "phone", "email"):  # typed by people: never a live formula
         out[column] = [exports.neutralise(v) for v in out[column]]
     out.columns = [t(f"list.col.{c}", lang) for c in out.columns]
     return out
 
 
-def export_customers(session: Session, viewer: Viewer, query: CustomerQuery, keyring: Keyring, out: BinaryIO, *,
-                     fmt: str, lang: str = "en", chunk: int = 20_000, now: datetime | None = None) -> int:
+def export_customers(
+    session: Session,
+    viewer: Viewer,
+    query: CustomerQuery,
+    keyring: Keyring,
+    out: BinaryIO,
+    *,
+    fmt: str,
+    lang: str = "en",
+    chunk: int = 20_000,
+    now: datetime | None = None,
+) -> int:
     """Write every filtered row to `out` as CSV (UTF-8 with BOM) or Excel, chunk by chunk, and audit it.
 
     Memory stays flat: rows are read a chunk at a time and Excel is written in openpyxl's write-only mode.
@@ -288,13 +382,25 @@ def export_customers(session: Session, viewer: Viewer, query: CustomerQuery, key
     if fmt == "xlsx":
         total = count_customers(session, viewer, query, keyring, now=now)
         if total > XLSX_MAX_ROWS:
-            raise ValidationError(f"{total:,} rows do not fit in one Excel sheet ({XLSX_MAX_ROWS:,} at most); "
-                                  "export as CSV or narrow the filters.", key="error.xlsx_rows", total=f"{total:,}",
-                                  most=f"{XLSX_MAX_ROWS:,}")
-    rows = _write_csv(session, viewer, query, keyring, out, lang, chunk, now) if fmt == "csv" else \
-        _write_xlsx(session, viewer, query, keyring, out, lang, chunk, now)
-    audit.record(session, action="export", username=viewer.username, object="customers",
-                 details={"rows": rows, "format": fmt, "query": query.as_audit(), "scope": asdict(scoped(viewer, Filters()))})
+            raise ValidationError(
+                f"{total:,} rows do not fit in one Excel sheet ({XLSX_MAX_ROWS:,} at most); "
+                "export as CSV or narrow the filters.",
+                key="error.xlsx_rows",
+                total=f"{total:,}",
+                most=f"{XLSX_MAX_ROWS:,}",
+            )
+    rows = (
+        _write_csv(session, viewer, query, keyring, out, lang, chunk, now)
+        if fmt == "csv"
+        else _write_xlsx(session, viewer, query, keyring, out, lang, chunk, now)
+    )
+    audit.record(
+        session,
+        action="export",
+        username=viewer.username,
+        object="customers",
+        details={"rows": rows, "format": fmt, "query": query.as_audit(), "scope": asdict(scoped(viewer, Filters()))},
+    )
     return rows
 
 

@@ -16,7 +16,14 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, String, bindparam, create_engine, event, func, inspect, literal, select, text
 from sqlalchemy.engine import URL, CursorResult, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
@@ -25,8 +32,12 @@ from sqlalchemy.sql.functions import FunctionElement
 from core.errors import ConfigError, StoreError
 
 SUPPORTED = "sqlite:///path/to/file.db, postgresql+psycopg://user@host/db or mysql+pymysql://user@host/db"
-_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg",
-            "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
+_DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -35,13 +46,17 @@ def parse_database_url(raw: str) -> URL:
     try:
         url = make_url(raw)
     except ArgumentError:
-        raise ConfigError(f"CRM_DATABASE_URL {raw!r} is not a database URL. Use {SUPPORTED}.", key="error.db_url",
-                          supported=SUPPORTED) from None
+        raise ConfigError(
+            f"CRM_DATABASE_URL {raw!r} is not a database URL. Use {SUPPORTED}.", key="error.db_url", supported=SUPPORTED
+        ) from None
     if url.drivername in _DRIVERS:
         url = url.set(drivername=_DRIVERS[url.drivername])
     if url.get_backend_name() not in ("sqlite", "postgresql", "mysql", "mariadb"):
-        raise ConfigError(f"Unsupported database {url.get_backend_name()!r} in CRM_DATABASE_URL. Use {SUPPORTED}.",
-                          key="error.db_url", supported=SUPPORTED)
+        raise ConfigError(
+            f"Unsupported database {url.get_backend_name()!r} in CRM_DATABASE_URL. Use {SUPPORTED}.",
+            key="error.db_url",
+            supported=SUPPORTED,
+        )
     return url
 
 
@@ -64,7 +79,10 @@ def _prepare_sqlite_file(url: URL) -> None:
         raise ConfigError(
             f"Cannot write the database folder {folder} ({exc.strerror or exc}). "
             "Make it writable or set CRM_DATABASE_URL to a writable location.",
-            key="error.db_folder", folder=str(folder), reason=str(exc.strerror or exc)) from None
+            key="error.db_folder",
+            folder=str(folder),
+            reason=str(exc.strerror or exc),
+        ) from None
 
 
 def make_engine(raw_url: str, *, echo: bool = False) -> Engine:
@@ -84,24 +102,31 @@ def make_engine(raw_url: str, *, echo: bool = False) -> Engine:
     try:
         engine = create_engine(url, **kwargs)
     except NoSuchModuleError:
-        raise ConfigError(f"No driver for {url.drivername!r}. Use {SUPPORTED}.", key="error.db_url",
-                          supported=SUPPORTED) from None
+        raise ConfigError(
+            f"No driver for {url.drivername!r}. Use {SUPPORTED}.", key="error.db_url", supported=SUPPORTED
+        ) from None
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         # SQLAlchemy, not the driver, decides where transactions start, so DDL (migrations) is
         # transactional too and a failed migration leaves nothing behind (SQLAlchemy's pysqlite recipe)
         # a write transaction takes the write lock at its start (BEGIN IMMEDIATE), so a busy store makes it
         # wait up to the busy timeout instead of failing at its first write after reading (see `write`)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(
-            "BEGIN IMMEDIATE" if conn.get_execution_options().get("crm_write") else "BEGIN"))
+        event.listen(
+            engine,
+            "begin",
+            lambda conn: conn.exec_driver_sql(
+                "BEGIN IMMEDIATE" if conn.get_execution_options().get("crm_write") else "BEGIN"
+            ),
+        )
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except (OperationalError, SQLAlchemyError) as exc:
         engine.dispose()
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise ConfigError(f"Cannot open the database {safe_url(url)}: {reason}", key="error.db_open", url=safe_url(url),
-                          reason=reason) from None
+        raise ConfigError(
+            f"Cannot open the database {safe_url(url)}: {reason}", key="error.db_open", url=safe_url(url), reason=reason
+        ) from None
     return engine
 
 
@@ -113,7 +138,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
-
 
 
 T_ = TypeVar("T_")
@@ -144,7 +168,7 @@ def write(engine: Engine, work: Callable[[Session], T_], *, attempts: int = WRIT
             if problem is None:
                 raise
             if problem == "busy" and attempt < attempts:
-                time.sleep(min(2.0, 0.05 * 2 ** attempt) * (0.5 + random.random()))
+                time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
                 continue
             raise StoreError(_STORE_MESSAGES[problem], key=f"error.store.{problem}") from None
         except BaseException:
@@ -155,9 +179,11 @@ def write(engine: Engine, work: Callable[[Session], T_], *, attempts: int = WRIT
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
-_STORE_MESSAGES = {"busy": "The store is busy; your entry was not saved. Try again.",
-                   "disk_full": "The store's disk is full; your entry was not saved.",
-                   "read_only": "The store is read-only; your entry was not saved."}
+_STORE_MESSAGES = {
+    "busy": "The store is busy; your entry was not saved. Try again.",
+    "disk_full": "The store's disk is full; your entry was not saved.",
+    "read_only": "The store is read-only; your entry was not saved.",
+}
 
 
 def _take_write_lock(session: Session) -> None:
@@ -186,9 +212,14 @@ def _store_problem(exc: DBAPIError) -> str | None:
     """busy / disk_full / read_only for the errors a store raises under load or out of space, else None."""
     orig = getattr(exc, "orig", None)
     text_ = str(orig or exc).lower()
-    code = getattr(orig, "sqlstate", None) or (orig.args[0] if orig is not None and getattr(orig, "args", None) else None)
-    if "database is locked" in text_ or "database table is locked" in text_ or code in (
-            "40001", "40P01", "55P03", 1213, 1205):  # serialization, deadlock, lock not available / timeout
+    code = getattr(orig, "sqlstate", None) or (
+        orig.args[0] if orig is not None and getattr(orig, "args", None) else None
+    )
+    if (
+        "database is locked" in text_
+        or "database table is locked" in text_
+        or code in ("40001", "40P01", "55P03", 1213, 1205)
+    ):  # serialization, deadlock, lock not available / timeout
         return "busy"
     if "disk is full" in text_ or "disk full" in text_ or code in ("53100", 1021, 28):
         return "disk_full"
@@ -262,21 +293,26 @@ def migrate(engine: Engine) -> str:
                 with conn.begin():
                     command.upgrade(_alembic_config(conn), "head")
                     if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
-                        raise ConfigError("The schema upgrade would break references between tables; nothing was "
-                                          "changed.", key="error.db_references")
+                        raise ConfigError(
+                            "The schema upgrade would break references between tables; nothing was changed.",
+                            key="error.db_references",
+                        )
             finally:
                 if sqlite:
                     raw.execute("PRAGMA foreign_keys=ON")
     except (OperationalError, IntegrityError) as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise ConfigError(f"Cannot update the schema of {safe_url(engine.url)}: {reason}", key="error.db_schema",
-                          url=safe_url(engine.url), reason=reason) from None
+        raise ConfigError(
+            f"Cannot update the schema of {safe_url(engine.url)}: {reason}",
+            key="error.db_schema",
+            url=safe_url(engine.url),
+            reason=reason,
+        ) from None
     return head
 
 
 def table_names(engine: Engine) -> list[str]:
     return inspect(engine).get_table_names()
-
 
 
 def bulk_insert(conn, table, columns: dict[str, Any], *, chunk: int = 20_000) -> int:  # type: ignore[no-untyped-def]
@@ -299,7 +335,9 @@ def bulk_insert(conn, table, columns: dict[str, Any], *, chunk: int = 20_000) ->
             if sqlite:
                 text_values = np.datetime_as_string(values, unit="D" if unit == "D" else "s").astype(object)
                 if unit != "D":
-                    text_values = np.char.add(np.char.replace(text_values.astype(str), "T", " "), ".000000").astype(object)
+                    text_values = np.char.add(np.char.replace(text_values.astype(str), "T", " "), ".000000").astype(
+                        object
+                    )
                 text_values[np.isnat(values)] = None
                 prepared.append(text_values.tolist())
             else:
@@ -317,7 +355,7 @@ def bulk_insert(conn, table, columns: dict[str, Any], *, chunk: int = 20_000) ->
         conn.exec_driver_sql(str(statement), rows)
     else:
         for i in range(0, len(rows), chunk):
-            conn.execute(table.insert(), [dict(zip(names, row)) for row in rows[i:i + chunk]])
+            conn.execute(table.insert(), [dict(zip(names, row)) for row in rows[i : i + chunk]])
     return len(rows)
 
 
@@ -362,8 +400,10 @@ def _bucket_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
         return f"strftime('%Y-%m', {column})"
     if element.grain == "Y":
         return f"strftime('%Y', {column}) || '-01'"
-    return (f"strftime('%Y', {column}) || '-' || "
-            f"printf('%02d', ((CAST(strftime('%m', {column}) AS INTEGER) - 1) / 3) * 3 + 1)")
+    return (
+        f"strftime('%Y', {column}) || '-' || "
+        f"printf('%02d', ((CAST(strftime('%m', {column}) AS INTEGER) - 1) / 3) * 3 + 1)"
+    )
 
 
 @compiles(period_bucket, "postgresql")

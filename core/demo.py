@@ -36,8 +36,18 @@ REGIONS = {
     "northwest": (0.05, ["Xi'an", "Lanzhou", "Urumqi"]),
     "northeast": (0.05, ["Shenyang", "Dalian", "Harbin"]),
 }
-INDUSTRIES = ["manufacturing", "retail", "finance", "healthcare", "education", "it_services",
-              "logistics", "energy", "real_estate", "hospitality"]
+INDUSTRIES = [
+    "manufacturing",
+    "retail",
+    "finance",
+    "healthcare",
+    "education",
+    "it_services",
+    "logistics",
+    "energy",
+    "real_estate",
+    "hospitality",
+]
 COMPANY_SIZES = list(m.COMPANY_SIZES)
 PRODUCT_CATEGORIES = ["software", "hardware", "services", "consumables", "training", "subscription"]
 SALES_CHANNELS = ["direct", "online", "distributor", "partner"]
@@ -48,18 +58,40 @@ TAGS = ["vip", "key_account", "wechat", "newsletter", "price_sensitive", "refere
 OUTCOMES = list(m.INTERACTION_OUTCOMES)
 SEASON = np.array([0.85, 0.80, 0.95, 1.0, 1.0, 1.05, 1.0, 0.95, 1.0, 1.05, 1.30, 1.20])
 COMMENTS = {
-    "promoter": ["服务很专业，响应及时", "产品质量稳定，值得推荐", "Great support team, very responsive",
-                 "Reliable product, would recommend", "交付准时，沟通顺畅", "Smooth onboarding and fair pricing"],
-    "passive": ["整体还可以，价格略高", "Good product but pricing is high", "发货速度一般",
-                "Support is fine, documentation could be better", "功能够用，希望更新更快"],
-    "detractor": ["客服响应太慢", "发货延迟，多次催促无果", "Support took days to reply",
-                  "Delivery was late again", "产品质量有问题，退换麻烦", "Billing errors every month",
-                  "价格太贵，性价比低", "Too expensive for what it does"],
+    "promoter": [
+        "服务很专业，响应及时",
+        "产品质量稳定，值得推荐",
+        "Great support team, very responsive",
+        "Reliable product, would recommend",
+        "交付准时，沟通顺畅",
+        "Smooth onboarding and fair pricing",
+    ],
+    "passive": [
+        "整体还可以，价格略高",
+        "Good product but pricing is high",
+        "发货速度一般",
+        "Support is fine, documentation could be better",
+        "功能够用，希望更新更快",
+    ],
+    "detractor": [
+        "客服响应太慢",
+        "发货延迟，多次催促无果",
+        "Support took days to reply",
+        "Delivery was late again",
+        "产品质量有问题，退换麻烦",
+        "Billing errors every month",
+        "价格太贵，性价比低",
+        "Too expensive for what it does",
+    ],
 }
 SUBJECTS = {
-    "phone": "Follow-up call", "email": "Proposal sent", "online_chat": "Chat about product usage",
-    "visit": "Account review meeting", "social_media": "Message via WeChat",
-    "self_service": "Portal self-service request", "on_site": "On-site support",
+    "phone": "Follow-up call",
+    "email": "Proposal sent",
+    "online_chat": "Chat about product usage",
+    "visit": "Account review meeting",
+    "social_media": "Message via WeChat",
+    "self_service": "Portal self-service request",
+    "on_site": "On-site support",
 }
 STAFF_DOMAIN = "cockpit.example"
 DAY_S = 86_400
@@ -116,13 +148,19 @@ def _staff(n_customers: int) -> list[dict[str, object]]:
         ("executive", "Executive", "executive", None),
         ("analyst", "Analyst", "analyst", None),
     ]
-    people += [(f"manager{i}", f"Account Manager {i}", "account_manager", "Sales North" if i % 2 else "Sales South")
-               for i in range(1, managers + 1)]
-    people += [("agent" if i == 1 else f"agent{i}", f"Support Agent {i}", "support_agent", "Service")
-               for i in range(1, agents + 1)]
+    people += [
+        (f"manager{i}", f"Account Manager {i}", "account_manager", "Sales North" if i % 2 else "Sales South")
+        for i in range(1, managers + 1)
+    ]
+    people += [
+        ("agent" if i == 1 else f"agent{i}", f"Support Agent {i}", "support_agent", "Service")
+        for i in range(1, agents + 1)
+    ]
     people += [("lead", "Service Team Lead", "team_lead", "Service")]
-    return [{"id": i, "username": u, "display_name": d, "email": f"{u}@{STAFF_DOMAIN}", "role": r, "team": t}
-            for i, (u, d, r, t) in enumerate(people, start=1)]
+    return [
+        {"id": i, "username": u, "display_name": d, "email": f"{u}@{STAFF_DOMAIN}", "role": r, "team": t}
+        for i, (u, d, r, t) in enumerate(people, start=1)
+    ]
 
 
 def _days(ordinals: np.ndarray) -> np.ndarray:
@@ -158,7 +196,9 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
     region_names = list(REGIONS)
     region_idx = rng.choice(len(region_names), n, p=[REGIONS[r][0] for r in region_names])
     region = np.array(region_names, dtype=object)[region_idx]
-    city = np.array([REGIONS[r][1][k % len(REGIONS[r][1])] for r, k in zip(region, rng.integers(0, 100, n))], dtype=object)
+    city = np.array(
+        [REGIONS[r][1][k % len(REGIONS[r][1])] for r, k in zip(region, rng.integers(0, 100, n))], dtype=object
+    )
     b2b = rng.random(n) < 0.4
     kind = np.where(b2b, "B2B", "B2C").astype(object)
     industry = np.array(INDUSTRIES, dtype=object)[rng.integers(0, len(INDUSTRIES), n)]
@@ -167,10 +207,16 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
     zh = rng.random(n) < 0.7
     name = np.where(
         b2b,
-        np.where(zh, np.array(pools["zh_company"], dtype=object)[rng.integers(0, len(pools["zh_company"]), n)],
-                 np.array(pools["en_company"], dtype=object)[rng.integers(0, len(pools["en_company"]), n)]),
-        np.where(zh, np.array(pools["zh_person"], dtype=object)[rng.integers(0, len(pools["zh_person"]), n)],
-                 np.array(pools["en_person"], dtype=object)[rng.integers(0, len(pools["en_person"]), n)]),
+        np.where(
+            zh,
+            np.array(pools["zh_company"], dtype=object)[rng.integers(0, len(pools["zh_company"]), n)],
+            np.array(pools["en_company"], dtype=object)[rng.integers(0, len(pools["en_company"]), n)],
+        ),
+        np.where(
+            zh,
+            np.array(pools["zh_person"], dtype=object)[rng.integers(0, len(pools["zh_person"]), n)],
+            np.array(pools["en_person"], dtype=object)[rng.integers(0, len(pools["en_person"]), n)],
+        ),
     )
     owner = manager_ids[rng.integers(0, len(manager_ids), n)]
     channel = np.array(m.ACQUISITION_CHANNELS, dtype=object)[rng.choice(6, n, p=[0.3, 0.2, 0.1, 0.15, 0.15, 0.1])]
@@ -180,11 +226,19 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
     converts = rng.random(n) < 0.88
     became = np.where(converts, first_contact + 1 + rng.exponential(35, n).astype(int), -1)
     became = np.where(became >= now_day, -1, became)
-    phone = np.where(zh, [f"1{p}{x:08d}" for p, x in zip(rng.choice([38, 39, 58, 86, 77], n), rng.integers(0, 10**8, n))],
-                     [f"+1-555-{x // 10000:03d}-{x % 10000:04d}" for x in rng.integers(0, 10**7, n)])
-    email = np.array([f"c{i:07d}@{d}" for i, d in zip(ids, rng.choice(["qq.com", "163.com", "example.com", "mail.example.cn"], n))], dtype=object)
+    phone = np.where(
+        zh,
+        [f"1{p}{x:08d}" for p, x in zip(rng.choice([38, 39, 58, 86, 77], n), rng.integers(0, 10**8, n))],
+        [f"+1-555-{x // 10000:03d}-{x % 10000:04d}" for x in rng.integers(0, 10**7, n)],
+    )
+    email = np.array(
+        [f"c{i:07d}@{d}" for i, d in zip(ids, rng.choice(["qq.com", "163.com", "example.com", "mail.example.cn"], n))],
+        dtype=object,
+    )
     tag_a, tag_b = rng.integers(-4, len(TAGS), n), rng.integers(-8, len(TAGS), n)
-    tags = np.array([",".join(sorted({TAGS[a] for a in (x, y) if a >= 0})) or None for x, y in zip(tag_a, tag_b)], dtype=object)
+    tags = np.array(
+        [",".join(sorted({TAGS[a] for a in (x, y) if a >= 0})) or None for x, y in zip(tag_a, tag_b)], dtype=object
+    )
 
     # hidden state
     mu = rng.normal(0, 0.7, n)
@@ -194,13 +248,15 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
     base_amount = np.where(b2b, np.log(6000), np.log(450)) + np.log(size_factor) + rng.normal(0, 0.4, n)
     churn_day = np.full(n, -1)
     decline = np.zeros(n)  # monthly downward drift of a customer in a declining episode (0 when not)
-    last_breach = np.full(n, -10**6)
+    last_breach = np.full(n, -(10**6))
 
     orders_c, orders_lo, orders_hi, orders_first = [], [], [], []
     inter_c, inter_lo, inter_hi = [], [], []
     tix: dict[str, list[np.ndarray]] = {k: [] for k in ("c", "created", "complaint", "prio", "fr", "res", "agent")}
     nps_c, nps_day, nps_score = [], [], []
-    prio_targets = {p: (targets_hours("service_request", p), targets_hours("complaint", p)) for p in m.TICKET_PRIORITIES}
+    prio_targets = {
+        p: (targets_hours("service_request", p), targets_hours("complaint", p)) for p in m.TICKET_PRIORITIES
+    }
 
     for t, month_start in enumerate(starts):
         lo_m = _ordinal(month_start)
@@ -244,18 +300,31 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
         sel = t_count > 0
         c_idx = np.repeat(ids[sel] - 1, t_count[sel])
         k = len(c_idx)
-        created = (np.repeat(lo[sel], t_count[sel]) + rng.random(k) * np.repeat(hi[sel] - lo[sel], t_count[sel])) * DAY_S
+        created = (
+            np.repeat(lo[sel], t_count[sel]) + rng.random(k) * np.repeat(hi[sel] - lo[sel], t_count[sel])
+        ) * DAY_S
         created = np.floor(created / 60) * 60
         complaint = rng.random(k) < np.clip(0.35 - 0.15 * health[c_idx], 0.1, 0.8)
         prio = rng.choice(4, k, p=[0.06, 0.22, 0.52, 0.20])
         agent = rng.integers(0, len(agent_ids), k)
-        fr_target = np.array([[prio_targets[p][c][0] for c in (0, 1)] for p in m.TICKET_PRIORITIES])[prio, complaint.astype(int)]
-        res_target = np.array([[prio_targets[p][c][1] for c in (0, 1)] for p in m.TICKET_PRIORITIES])[prio, complaint.astype(int)]
+        fr_target = np.array([[prio_targets[p][c][0] for c in (0, 1)] for p in m.TICKET_PRIORITIES])[
+            prio, complaint.astype(int)
+        ]
+        res_target = np.array([[prio_targets[p][c][1] for c in (0, 1)] for p in m.TICKET_PRIORITIES])[
+            prio, complaint.astype(int)
+        ]
         fr_hours = fr_target * rng.lognormal(np.log(0.5), 0.6, k) * agent_speed[agent]
         res_hours = np.maximum(fr_hours + 0.5, res_target * rng.lognormal(np.log(0.42), 0.7, k) * agent_speed[agent])
         breached = (fr_hours > fr_target) | (res_hours > res_target)
-        for key, arr in (("c", c_idx), ("created", created), ("complaint", complaint), ("prio", prio),
-                         ("fr", fr_hours), ("res", res_hours), ("agent", agent)):
+        for key, arr in (
+            ("c", c_idx),
+            ("created", created),
+            ("complaint", complaint),
+            ("prio", prio),
+            ("fr", fr_hours),
+            ("res", res_hours),
+            ("agent", agent),
+        ):
             tix[key].append(arr)
         if breached.any():
             hurt = c_idx[breached]
@@ -265,7 +334,9 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
         n_count = rng.poisson(0.13 * frac)
         sel = n_count > 0
         c_idx = np.repeat(ids[sel] - 1, n_count[sel])
-        day = np.repeat(lo[sel], n_count[sel]) + (rng.random(len(c_idx)) * np.repeat(hi[sel] - lo[sel], n_count[sel])).astype(int)
+        day = np.repeat(lo[sel], n_count[sel]) + (
+            rng.random(len(c_idx)) * np.repeat(hi[sel] - lo[sel], n_count[sel])
+        ).astype(int)
         recent_breach = (day - last_breach[c_idx] >= 0) & (day - last_breach[c_idx] <= 60)
         latent = 8.0 + 1.5 * health[c_idx] - 2.6 * recent_breach + rng.normal(0, 1.4, len(c_idx))
         nps_c.append(c_idx)
@@ -274,13 +345,23 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
 
     status = np.where(became < 0, "prospect", np.where(churn_day >= 0, "churned", "active")).astype(object)
     customers = {
-        "id": ids, "code": np.array([f"C{i:07d}" for i in ids], dtype=object), "name": name, "kind": kind,
-        "industry": industry, "company_size": company_size, "region": region, "city": city, "owner_id": owner,
-        "acquisition_channel": channel, "first_contact_date": _days(first_contact),
+        "id": ids,
+        "code": np.array([f"C{i:07d}" for i in ids], dtype=object),
+        "name": name,
+        "kind": kind,
+        "industry": industry,
+        "company_size": company_size,
+        "region": region,
+        "city": city,
+        "owner_id": owner,
+        "acquisition_channel": channel,
+        "first_contact_date": _days(first_contact),
         "became_customer_date": np.where(became >= 0, _days(np.maximum(became, 0)), np.datetime64("NaT")),
         "status": status,
         "churned_date": np.where(churn_day >= 0, _days(np.maximum(churn_day, 0)), np.datetime64("NaT")),
-        "phone": np.array(phone, dtype=object), "email": email, "tags": tags,  # plaintext: seed_demo encrypts
+        "phone": np.array(phone, dtype=object),
+        "email": email,
+        "tags": tags,  # plaintext: seed_demo encrypts
     }
 
     # --- orders -----------------------------------------------------------------------------------
@@ -292,7 +373,9 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
     oc, o_day = oc[order_sort], o_day[order_sort]
     amount = np.round(np.exp(base_amount[oc] + rng.normal(0, 0.55, len(oc))), 2)
     orders = {
-        "customer_id": ids[oc], "order_date": _days(o_day), "amount": amount,
+        "customer_id": ids[oc],
+        "order_date": _days(o_day),
+        "amount": amount,
         "product_category": np.array(PRODUCT_CATEGORIES, dtype=object)[rng.integers(0, 6, len(oc))],
         "sales_channel": np.array(SALES_CHANNELS, dtype=object)[rng.choice(4, len(oc), p=[0.35, 0.35, 0.2, 0.1])],
     }
@@ -325,11 +408,21 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
     t_prio = np.concatenate(tix["prio"])
     fr_h, res_h = np.concatenate(tix["fr"]), np.concatenate(tix["res"])
     t_agent = agent_ids[np.concatenate(tix["agent"])]
-    fr_target = np.array([targets_hours("complaint" if c else "service_request", m.TICKET_PRIORITIES[p])[0]
-                          for c, p in zip(t_complaint, t_prio)])
-    res_target = np.array([targets_hours("complaint" if c else "service_request", m.TICKET_PRIORITIES[p])[1]
-                           for c, p in zip(t_complaint, t_prio)])
-    t_kind = np.where(t_complaint, "complaint", np.where(rng.random(k) < 0.6, "service_request", "inquiry")).astype(object)
+    fr_target = np.array(
+        [
+            targets_hours("complaint" if c else "service_request", m.TICKET_PRIORITIES[p])[0]
+            for c, p in zip(t_complaint, t_prio)
+        ]
+    )
+    res_target = np.array(
+        [
+            targets_hours("complaint" if c else "service_request", m.TICKET_PRIORITIES[p])[1]
+            for c, p in zip(t_complaint, t_prio)
+        ]
+    )
+    t_kind = np.where(t_complaint, "complaint", np.where(rng.random(k) < 0.6, "service_request", "inquiry")).astype(
+        object
+    )
     fr_at = np.floor((t_created + fr_h * 3600) / 60) * 60
     analyse_at = fr_at + np.floor(rng.random(k) * np.maximum(res_h - fr_h, 0.1) * 0.4 * 3600 / 60) * 60
     res_at = np.floor((t_created + res_h * 3600) / 60) * 60
@@ -343,28 +436,43 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
     analyse_seen = np.where(analyse_at < now_s, analyse_at, nan)
     res_seen = np.where(res_at < now_s, res_at, nan)
     close_seen = np.where(close_at < now_s, close_at, nan)
-    t_status = np.select([~np.isnan(close_seen), ~np.isnan(res_seen), ~np.isnan(analyse_seen), ~np.isnan(fr_seen)],
-                         ["closed", "resolved", "analysing", "accepted"], "new").astype(object)
+    t_status = np.select(
+        [~np.isnan(close_seen), ~np.isnan(res_seen), ~np.isnan(analyse_seen), ~np.isnan(fr_seen)],
+        ["closed", "resolved", "analysing", "accepted"],
+        "new",
+    ).astype(object)
     feedback = gave_feedback & ~np.isnan(close_seen)
     ticket_ids = np.arange(1, k + 1)
     tickets = {
-        "id": ticket_ids, "customer_id": ids[tc], "kind": t_kind,
+        "id": ticket_ids,
+        "customer_id": ids[tc],
+        "kind": t_kind,
         "category": np.array(TICKET_CATEGORIES, dtype=object)[rng.choice(6, k, p=[0.25, 0.2, 0.15, 0.1, 0.2, 0.1])],
         "priority": np.array(m.TICKET_PRIORITIES, dtype=object)[t_prio],
         "channel": np.array(TICKET_CHANNELS, dtype=object)[rng.choice(5, k, p=[0.35, 0.25, 0.2, 0.1, 0.1])],
-        "status": t_status, "created_at": _seconds(t_created), "first_response_at": _seconds(fr_seen),
-        "resolved_at": _seconds(res_seen), "closed_at": _seconds(close_seen),
+        "status": t_status,
+        "created_at": _seconds(t_created),
+        "first_response_at": _seconds(fr_seen),
+        "resolved_at": _seconds(res_seen),
+        "closed_at": _seconds(close_seen),
         "first_response_due": _seconds(t_created + fr_target * 3600),
         "resolution_due": _seconds(t_created + res_target * 3600),
-        "assignee_id": t_agent, "csat": np.where(feedback, csat, NONE).astype(object),
+        "assignee_id": t_agent,
+        "csat": np.where(feedback, csat, NONE).astype(object),
         "feedback_at": _seconds(np.where(feedback, close_seen, nan)),
         "description": np.where(t_complaint, "Customer reports a problem and asks for a fix.", "Customer request."),
         "resolution": np.where(~np.isnan(res_seen), "Resolved and confirmed with the customer.", NONE),
-        "reopened": np.zeros(k, dtype=int), "version": np.zeros(k, dtype=int),
+        "reopened": np.zeros(k, dtype=int),
+        "version": np.zeros(k, dtype=int),
         "team": np.full(k, "Service", dtype=object),  # the demo agents' team
     }
-    steps = [(t_created, None, "new", None), (fr_seen, "new", "accepted", t_agent), (analyse_seen, "accepted", "analysing", t_agent),
-             (res_seen, "analysing", "resolved", t_agent), (close_seen, "resolved", "closed", t_agent)]
+    steps = [
+        (t_created, None, "new", None),
+        (fr_seen, "new", "accepted", t_agent),
+        (analyse_seen, "accepted", "analysing", t_agent),
+        (res_seen, "analysing", "resolved", t_agent),
+        (close_seen, "resolved", "closed", t_agent),
+    ]
     ev_ticket, ev_at, ev_from, ev_to, ev_user = [], [], [], [], []
     for at, before, after, user in steps:
         ok = ~np.isnan(at)
@@ -373,9 +481,14 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
         ev_from.append(np.full(ok.sum(), before, dtype=object))
         ev_to.append(np.full(ok.sum(), after, dtype=object))
         ev_user.append(user[ok] if user is not None else np.full(ok.sum(), None, dtype=object))
-    ticket_events = {"ticket_id": np.concatenate(ev_ticket), "at": _seconds(np.concatenate(ev_at)),
-                     "user_id": np.concatenate(ev_user).astype(object), "from_status": np.concatenate(ev_from),
-                     "to_status": np.concatenate(ev_to), "note": np.full(sum(len(x) for x in ev_ticket), None, dtype=object)}
+    ticket_events = {
+        "ticket_id": np.concatenate(ev_ticket),
+        "at": _seconds(np.concatenate(ev_at)),
+        "user_id": np.concatenate(ev_user).astype(object),
+        "from_status": np.concatenate(ev_from),
+        "to_status": np.concatenate(ev_to),
+        "note": np.full(sum(len(x) for x in ev_ticket), None, dtype=object),
+    }
     ticket_events["action"] = np.array([STATUS_ACTIONS[s_] for s_ in ticket_events["to_status"]], dtype=object)
     with_feedback = np.isin(ticket_events["ticket_id"], ticket_ids[feedback]) & (ticket_events["to_status"] == "closed")
     ticket_events["action"][with_feedback] = "feedback"
@@ -384,45 +497,90 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
     # --- NPS ----------------------------------------------------------------------------------------
     nc, n_day, score = np.concatenate(nps_c), np.concatenate(nps_day), np.concatenate(nps_score)
     category = np.where(score >= 9, "promoter", np.where(score >= 7, "passive", "detractor"))
-    comment = np.array([COMMENTS[c][j % len(COMMENTS[c])] for c, j in zip(category, rng.integers(0, 1000, len(nc)))], dtype=object)
+    comment = np.array(
+        [COMMENTS[c][j % len(COMMENTS[c])] for c, j in zip(category, rng.integers(0, 1000, len(nc)))], dtype=object
+    )
     comment[rng.random(len(nc)) < 0.45] = None
-    nps = {"customer_id": ids[nc], "score": score,
-           "comment": comment, "responded_at": _seconds(n_day * DAY_S + rng.integers(8 * 3600, 21 * 3600, len(nc))),
-           "touchpoint": np.array(NPS_TOUCHPOINTS, dtype=object)[rng.choice(4, len(nc), p=[0.4, 0.25, 0.25, 0.1])]}
+    nps = {
+        "customer_id": ids[nc],
+        "score": score,
+        "comment": comment,
+        "responded_at": _seconds(n_day * DAY_S + rng.integers(8 * 3600, 21 * 3600, len(nc))),
+        "touchpoint": np.array(NPS_TOUCHPOINTS, dtype=object)[rng.choice(4, len(nc), p=[0.4, 0.25, 0.25, 0.1])],
+    }
 
     # --- leads: one per account (converted when it became a customer) plus leads that never did ---
     extra = int(round(n * 1.9))
-    lead_created_day = np.concatenate([np.minimum(first_contact, now_day - 1),
-                                       window_start - 730 + (rng.random(extra) * span).astype(int)])
+    lead_created_day = np.concatenate(
+        [np.minimum(first_contact, now_day - 1), window_start - 730 + (rng.random(extra) * span).astype(int)]
+    )
     lead_created = lead_created_day * DAY_S + rng.integers(8 * 3600, 19 * 3600, n + extra)
     disq_day = lead_created_day[n:] + 1 + rng.exponential(25, extra).astype(int)
     disqualified = (rng.random(extra) < 0.62) & (disq_day < now_day)
     converted = became >= 0
-    lead_status = np.concatenate([np.where(converted, "converted", "qualified"),
-                                  np.where(disqualified, "disqualified", np.where(rng.random(extra) < 0.5, "new", "qualified"))]).astype(object)
-    x_region = np.array(region_names, dtype=object)[rng.choice(len(region_names), extra, p=[REGIONS[r][0] for r in region_names])]
+    lead_status = np.concatenate(
+        [
+            np.where(converted, "converted", "qualified"),
+            np.where(disqualified, "disqualified", np.where(rng.random(extra) < 0.5, "new", "qualified")),
+        ]
+    ).astype(object)
+    x_region = np.array(region_names, dtype=object)[
+        rng.choice(len(region_names), extra, p=[REGIONS[r][0] for r in region_names])
+    ]
     leads = {
-        "company_name": np.concatenate([name, np.array(pools["zh_company"] + pools["en_company"], dtype=object)[
-            rng.integers(0, len(pools["zh_company"]) + len(pools["en_company"]), extra)]]),
-        "source_channel": np.concatenate([channel, np.array(m.ACQUISITION_CHANNELS, dtype=object)[rng.integers(0, 6, extra)]]),
-        "created_at": _seconds(lead_created), "status": lead_status,
+        "company_name": np.concatenate(
+            [
+                name,
+                np.array(pools["zh_company"] + pools["en_company"], dtype=object)[
+                    rng.integers(0, len(pools["zh_company"]) + len(pools["en_company"]), extra)
+                ],
+            ]
+        ),
+        "source_channel": np.concatenate(
+            [channel, np.array(m.ACQUISITION_CHANNELS, dtype=object)[rng.integers(0, 6, extra)]]
+        ),
+        "created_at": _seconds(lead_created),
+        "status": lead_status,
         "kind": np.concatenate([kind, np.where(rng.random(extra) < 0.4, "B2B", "B2C").astype(object)]),
-        "industry": np.concatenate([industry, np.array(INDUSTRIES, dtype=object)[rng.integers(0, len(INDUSTRIES), extra)]]),
+        "industry": np.concatenate(
+            [industry, np.array(INDUSTRIES, dtype=object)[rng.integers(0, len(INDUSTRIES), extra)]]
+        ),
         "region": np.concatenate([region, x_region]),
         "owner_id": np.concatenate([owner, manager_ids[rng.integers(0, len(manager_ids), extra)]]),
         "converted_customer_id": np.concatenate([np.where(converted, ids, NONE), np.full(extra, NONE)]).astype(object),
-        "converted_at": _seconds(np.concatenate([np.where(converted, np.maximum(became, 0) * DAY_S + 10 * 3600, nan), np.full(extra, nan)])),
-        "disqualified_at": _seconds(np.concatenate([np.full(n, nan), np.where(disqualified, disq_day * DAY_S + 11 * 3600, nan)])),
+        "converted_at": _seconds(
+            np.concatenate([np.where(converted, np.maximum(became, 0) * DAY_S + 10 * 3600, nan), np.full(extra, nan)])
+        ),
+        "disqualified_at": _seconds(
+            np.concatenate([np.full(n, nan), np.where(disqualified, disq_day * DAY_S + 11 * 3600, nan)])
+        ),
     }
-    users: dict[str, Any] = {key: [u[key] for u in staff] for key in ("id", "username", "display_name", "email", "role", "team")}
+    users: dict[str, Any] = {
+        key: [u[key] for u in staff] for key in ("id", "username", "display_name", "email", "role", "team")
+    }
     users["active"] = [True] * len(staff)
     users["created_at"] = _seconds(np.full(len(staff), float(window_start * DAY_S)))
-    return {"users": users, "customers": customers, "leads": leads, "orders": orders, "interactions": interactions,
-            "tickets": tickets, "ticket_events": ticket_events, "nps_responses": nps}
+    return {
+        "users": users,
+        "customers": customers,
+        "leads": leads,
+        "orders": orders,
+        "interactions": interactions,
+        "tickets": tickets,
+        "ticket_events": ticket_events,
+        "nps_responses": nps,
+    }
 
 
-def _pauses_and_reopens(tickets: dict[str, Any], events: dict[str, Any], analyse_seen: np.ndarray, res_at: np.ndarray,
-                        close_seen: np.ndarray, agent: np.ndarray, now_s: float) -> None:
+def _pauses_and_reopens(
+    tickets: dict[str, Any],
+    events: dict[str, Any],
+    analyse_seen: np.ndarray,
+    res_at: np.ndarray,
+    close_seen: np.ndarray,
+    agent: np.ndarray,
+    now_s: float,
+) -> None:
     """Give the service desk's history what real desks have: a fifth of analysed tickets wait on the
     customer for a while before resolution, and 4% of closed tickets are re-opened, resolved and closed
     again. A separate generator keeps every other generated figure as it was."""
@@ -440,22 +598,33 @@ def _pauses_and_reopens(tickets: dict[str, Any], events: dict[str, Any], analyse
     reresolve_at = minute(reopen_at + rng.exponential(10, k) * 3600 + 600)
     reclose_at = minute(reresolve_at + rng.exponential(20, k) * 3600 + 600)
     reopens &= reopen_at < now_s
-    new = [(waits, wait_at, "analysing", "waiting", "wait"), (reply_seen, reply_at, "waiting", "analysing", "customer_reply"),
-           (reopens, reopen_at, "closed", "accepted", "reopen"),
-           (reopens & (reresolve_at < now_s), reresolve_at, "accepted", "resolved", "resolve"),
-           (reopens & (reclose_at < now_s), reclose_at, "resolved", "closed", "close")]
+    new = [
+        (waits, wait_at, "analysing", "waiting", "wait"),
+        (reply_seen, reply_at, "waiting", "analysing", "customer_reply"),
+        (reopens, reopen_at, "closed", "accepted", "reopen"),
+        (reopens & (reresolve_at < now_s), reresolve_at, "accepted", "resolved", "resolve"),
+        (reopens & (reclose_at < now_s), reclose_at, "resolved", "closed", "close"),
+    ]
     for mask, at, before, after, action in new:
         n = int(mask.sum())
-        for key, values in (("ticket_id", ids[mask]), ("at", _seconds(at[mask])), ("user_id", agent[mask].astype(object)),
-                            ("from_status", np.full(n, before, dtype=object)), ("to_status", np.full(n, after, dtype=object)),
-                            ("note", np.full(n, None, dtype=object)), ("action", np.full(n, action, dtype=object))):
+        for key, values in (
+            ("ticket_id", ids[mask]),
+            ("at", _seconds(at[mask])),
+            ("user_id", agent[mask].astype(object)),
+            ("from_status", np.full(n, before, dtype=object)),
+            ("to_status", np.full(n, after, dtype=object)),
+            ("note", np.full(n, None, dtype=object)),
+            ("action", np.full(n, action, dtype=object)),
+        ):
             events[key] = np.concatenate([events[key], values])
     status = np.asarray(tickets["status"], dtype=object)
     status[waits & ~reply_seen & (status == "analysing")] = "waiting"
     resolved_again, closed_again = reopens & (reresolve_at < now_s), reopens & (reclose_at < now_s)
     status[reopens] = np.where(closed_again, "closed", np.where(resolved_again, "resolved", "accepted"))[reopens]
     tickets["status"] = status
-    tickets["resolved_at"] = np.where(reopens, _seconds(np.where(resolved_again, reresolve_at, np.nan)), tickets["resolved_at"])
+    tickets["resolved_at"] = np.where(
+        reopens, _seconds(np.where(resolved_again, reresolve_at, np.nan)), tickets["resolved_at"]
+    )
     tickets["closed_at"] = np.where(reopens, _seconds(np.where(closed_again, reclose_at, np.nan)), tickets["closed_at"])
     tickets["reopened"] = reopens.astype(int)
 
@@ -464,12 +633,22 @@ def _closed_loop_history(session, now: datetime) -> int:  # type: ignore[no-unty
     """The call-back tasks the closed loop would have created for past detractors (NPS 0-6) and CSAT 1-2,
     nearly all of the older ones done, most within the two days they are given."""
     N, T, C = m.table(m.NpsResponse), m.table(m.Ticket), m.table(m.Customer)
-    rows = [(r.customer_id, r.owner_id, r.at, f"NPS {r.score}: call back", None, "detractor") for r in session.execute(
-        select(N.c.customer_id, C.c.owner_id, N.c.responded_at.label("at"), N.c.score)
-        .select_from(N.join(C, C.c.id == N.c.customer_id)).where(N.c.score <= 6))]
-    rows += [(r.customer_id, r.owner_id, r.at, f"CSAT {r.csat} on ticket #{r.id}", r.id, "low_csat") for r in session.execute(
-        select(T.c.id, T.c.customer_id, C.c.owner_id, T.c.feedback_at.label("at"), T.c.csat)
-        .select_from(T.join(C, C.c.id == T.c.customer_id)).where(T.c.csat <= 2, T.c.feedback_at.is_not(None)))]
+    rows = [
+        (r.customer_id, r.owner_id, r.at, f"NPS {r.score}: call back", None, "detractor")
+        for r in session.execute(
+            select(N.c.customer_id, C.c.owner_id, N.c.responded_at.label("at"), N.c.score)
+            .select_from(N.join(C, C.c.id == N.c.customer_id))
+            .where(N.c.score <= 6)
+        )
+    ]
+    rows += [
+        (r.customer_id, r.owner_id, r.at, f"CSAT {r.csat} on ticket #{r.id}", r.id, "low_csat")
+        for r in session.execute(
+            select(T.c.id, T.c.customer_id, C.c.owner_id, T.c.feedback_at.label("at"), T.c.csat)
+            .select_from(T.join(C, C.c.id == T.c.customer_id))
+            .where(T.c.csat <= 2, T.c.feedback_at.is_not(None))
+        )
+    ]
     if not rows:
         return 0
     rng = np.random.default_rng([len(rows), 7])
@@ -478,11 +657,17 @@ def _closed_loop_history(session, now: datetime) -> int:  # type: ignore[no-unty
     age_days = np.array([(now - r[2]).total_seconds() / 86400 for r in rows])
     done = rng.random(len(rows)) < np.select([age_days > 14, age_days > 2], [0.99, 0.85], 0.3)
     delay_h = rng.gamma(1.2, 20, len(rows))
-    columns = {"customer_id": [r[0] for r in rows], "owner_id": [r[1] for r in rows], "title": [r[3] for r in rows],
-               "due_date": np.array([(r[2] + timedelta(days=service.FOLLOW_UP_DAYS)).date() for r in rows],
-                                    dtype="datetime64[D]"),
-               "created_at": np.array([r[2] for r in rows], dtype="datetime64[s]"), "ticket_id": [r[4] for r in rows],
-               "source": [r[5] for r in rows]}
+    columns = {
+        "customer_id": [r[0] for r in rows],
+        "owner_id": [r[1] for r in rows],
+        "title": [r[3] for r in rows],
+        "due_date": np.array(
+            [(r[2] + timedelta(days=service.FOLLOW_UP_DAYS)).date() for r in rows], dtype="datetime64[D]"
+        ),
+        "created_at": np.array([r[2] for r in rows], dtype="datetime64[s]"),
+        "ticket_id": [r[4] for r in rows],
+        "source": [r[5] for r in rows],
+    }
     done_at = np.array([r[2] + timedelta(hours=float(h)) for r, h in zip(rows, delay_h)], dtype="datetime64[s]")
     columns["done_at"] = np.where(done & (done_at < np.datetime64(now, "s")), done_at, np.datetime64("NaT"))
     return bulk_insert(session.connection(), m.table(m.Task), columns)
@@ -511,9 +696,18 @@ def protect_contacts(customers: dict[str, object], keyring: Keyring) -> None:
         customers[f"{kind}_hash"] = [search_hash(kind, v, keyring) for v in plain]
 
 
-def seed_demo(engine: Engine, *, customers: int, keyring: Keyring, seed: int = 42, today: date | None = None,
-              replace: bool = False, demo_password: str | None = None,
-              progress: Callable[[str, float], None] | None = None, force: bool = False) -> SeedReport:
+def seed_demo(
+    engine: Engine,
+    *,
+    customers: int,
+    keyring: Keyring,
+    seed: int = 42,
+    today: date | None = None,
+    replace: bool = False,
+    demo_password: str | None = None,
+    progress: Callable[[str, float], None] | None = None,
+    force: bool = False,
+) -> SeedReport:
     """Write a demo data set in one transaction, then rebuild the summary tables.
 
     Refuses a database that already holds customers unless `replace` is set (which wipes every row but the
@@ -536,8 +730,10 @@ def seed_demo(engine: Engine, *, customers: int, keyring: Keyring, seed: int = 4
             raise ValidationError(f"The database already holds {existing} customers; use --replace to wipe it first.")
         demo = session.scalar(select(m.AppMeta.value).where(m.AppMeta.key == "demo")) == "true"
         if existing and not demo and not force:
-            raise ValidationError(f"The store holds {existing} customers that are not demo data; --replace would "
-                                  "wipe them. Add --force if that is what you want.")
+            raise ValidationError(
+                f"The store holds {existing} customers that are not demo data; --replace would "
+                "wipe them. Add --force if that is what you want."
+            )
     tables = generate(customers, seed=seed, today=today)
     report = SeedReport(customers=customers)
     protect_contacts(tables["customers"], keyring)
@@ -546,17 +742,35 @@ def seed_demo(engine: Engine, *, customers: int, keyring: Keyring, seed: int = 4
     report.phases["generate"] = time.perf_counter() - started
     step("insert", 0.15)
     with engine.begin() as conn:
-        for model in [m.CustomerStat, m.SegmentFact, m.PeriodFact, m.TicketSla, m.SlaFiring, m.Task,
-                      m.FormSubmission, *reversed(RAW_TABLES)]:  # never the audit log: it records this too
+        for model in [
+            m.CustomerStat,
+            m.SegmentFact,
+            m.PeriodFact,
+            m.TicketSla,
+            m.SlaFiring,
+            m.Task,
+            m.FormSubmission,
+            *reversed(RAW_TABLES),
+        ]:  # never the audit log: it records this too
             conn.execute(delete(m.table(model)))
         if existing:
-            conn.execute(m.table(m.AuditLog).insert().values(
-                at=datetime.now(), username="cli", action="store_replaced", object="store",
-                details=json.dumps({"customers": existing, "demo": demo})))
+            conn.execute(
+                m.table(m.AuditLog)
+                .insert()
+                .values(
+                    at=datetime.now(),
+                    username="cli",
+                    action="store_replaced",
+                    object="store",
+                    details=json.dumps({"customers": existing, "demo": demo}),
+                )
+            )
         conn.execute(delete(m.table(m.AppMeta)))
         # SQLite: secondary indexes are rebuilt after the load (one sort beats millions of random B-tree
         # inserts). MariaDB keeps them: it refuses to drop an index a foreign key relies on.
-        indexes = [index for model in RAW_TABLES for index in m.table(model).indexes] if conn.dialect.name == "sqlite" else []
+        indexes = (
+            [index for model in RAW_TABLES for index in m.table(model).indexes] if conn.dialect.name == "sqlite" else []
+        )
         for index in indexes:
             index.drop(conn)
         for model in RAW_TABLES:
@@ -564,8 +778,9 @@ def seed_demo(engine: Engine, *, customers: int, keyring: Keyring, seed: int = 4
         for index in indexes:
             index.create(conn)
         reset_sequences(conn, [m.table(model) for model in RAW_TABLES])
-        conn.execute(m.table(m.AppMeta).insert(), [{"key": "demo", "value": "true"},
-                                                     {"key": "demo_seed", "value": str(seed)}])
+        conn.execute(
+            m.table(m.AppMeta).insert(), [{"key": "demo", "value": "true"}, {"key": "demo_seed", "value": str(seed)}]
+        )
     del tables
     report.phases["insert"] = time.perf_counter() - started - report.phases["generate"]
     step("summaries", 0.55)

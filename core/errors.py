@@ -40,8 +40,10 @@ class FieldErrors(ValidationError):
     def __init__(self, errors: dict[str, tuple[str, dict[str, object]]]) -> None:
         from core.i18n import t
 
-        super().__init__("; ".join(f"{name}: {t(key, 'en', **values)}" for name, (key, values) in errors.items()),
-                         key="form.fix_fields")
+        super().__init__(
+            "; ".join(f"{name}: {t(key, 'en', **values)}" for name, (key, values) in errors.items()),
+            key="form.fix_fields",
+        )
         self.errors = errors
 
 

@@ -9,10 +9,11 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from core import audit, formatting
+from core.access import Viewer, allowed, require
 from core.i18n import t
 from core.kpi import Cockpit
 from core.periods import Filters
-from core.access import Viewer, allowed, require
+
 
 def may_export(viewer: Viewer, what: str) -> bool:
     """Whether the viewer may export `what` (kpis, customers, service_sla, voice, audit_log): `core.access`."""
@@ -31,19 +32,46 @@ def kpi_table(result: Cockpit, lang: str) -> pd.DataFrame:
             return None
         return round(100 * number, 1) if unit == "percent" else round(number, 2 if unit == "money" else 1)
 
-    rows = [{"kpi": t(f"kpi.{k.key}", lang), "period": result.period.label(), "value": rounded(k.value, k.unit),
-             "previous_period": result.previous.label(), "previous": rounded(k.previous, k.unit),
-             "shown": formatting.value(k.value, k.unit, lang), "unit": t(f"export.unit.{k.unit}", lang)}
-            for k in result.kpis]
+    rows = [
+        {
+            "kpi": t(f"kpi.{k.key}", lang),
+            "period": result.period.label(),
+            "value": rounded(k.value, k.unit),
+            "previous_period": result.previous.label(),
+            "previous": rounded(k.previous, k.unit),
+            "shown": formatting.value(k.value, k.unit, lang),
+            "unit": t(f"export.unit.{k.unit}", lang),
+        }
+        for k in result.kpis
+    ]
     complaints = result.open_complaints
     as_of = f"{result.period.last_day:%Y-%m-%d}"
     for key, number, unit, shown in (
-            ("open_complaints", complaints.open, "count",
-             t("export.open_complaints", lang, open=f"{complaints.open:,}", breached=f"{complaints.breached:,}",
-               at_risk=f"{complaints.at_risk:,}")),
-            ("revenue_at_risk", result.revenue_at_risk, "money", formatting.money(result.revenue_at_risk, lang))):
-        rows.append({"kpi": t(f"kpi.{key}", lang), "period": as_of, "value": rounded(float(number), unit),
-                     "previous_period": "", "previous": None, "shown": shown, "unit": t(f"export.unit.{unit}", lang)})
+        (
+            "open_complaints",
+            complaints.open,
+            "count",
+            t(
+                "export.open_complaints",
+                lang,
+                open=f"{complaints.open:,}",
+                breached=f"{complaints.breached:,}",
+                at_risk=f"{complaints.at_risk:,}",
+            ),
+        ),
+        ("revenue_at_risk", result.revenue_at_risk, "money", formatting.money(result.revenue_at_risk, lang)),
+    ):
+        rows.append(
+            {
+                "kpi": t(f"kpi.{key}", lang),
+                "period": as_of,
+                "value": rounded(float(number), unit),
+                "previous_period": "",
+                "previous": None,
+                "shown": shown,
+                "unit": t(f"export.unit.{unit}", lang),
+            }
+        )
     frame = pd.DataFrame(rows, columns=list(KPI_COLUMNS))
     return frame.rename(columns={c: t(f"export.col.{c}", lang) for c in KPI_COLUMNS})
 
@@ -82,9 +110,21 @@ def to_xlsx(frame: pd.DataFrame, sheet: str = "data") -> bytes:
     return buffer.getvalue()
 
 
-def record_export(session: Session, *, viewer: Viewer, what: str, rows: int, filters: Filters | None = None,
-                  details: dict[str, object] | None = None) -> None:
+def record_export(
+    session: Session,
+    *,
+    viewer: Viewer,
+    what: str,
+    rows: int,
+    filters: Filters | None = None,
+    details: dict[str, object] | None = None,
+) -> None:
     """Audit one export (who, when, what, which filters, how many rows); refuses a role without the right."""
     require(viewer, f"export:{what}")
-    audit.record(session, action="export", username=viewer.username, object=what,
-                 details={"rows": rows, "filters": asdict(filters) if filters else None, **(details or {})})
+    audit.record(
+        session,
+        action="export",
+        username=viewer.username,
+        object=what,
+        details={"rows": rows, "filters": asdict(filters) if filters else None, **(details or {})},
+    )

@@ -17,21 +17,50 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import (ColumnElement, DateTime, FromClause, Select, String, Table, and_, case, delete, func, or_,
-                        select, type_coerce)
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    FromClause,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
-from core import models as m
-from core import db
-from core.db import bulk_insert, period_bucket
+from core import db, models as m
 from core.access import scope
+from core.db import bulk_insert, period_bucket
 from core.periods import GRAINS, Filters, Period, period_containing, periods_between
 
 DIMS = ("region", "industry", "kind", "owner_id")
-MEASURES = ("active_start", "active_end", "ltv_revenue", "new_customers", "churned_customers", "churned_lifetime_revenue",
-            "revenue", "orders", "buyers", "repeat_buyers", "leads_created", "leads_converted",
-            "leads_disqualified", "nps_responses", "nps_promoters", "nps_detractors", "csat_ratings",
-            "csat_satisfied", "complaints_created")
+MEASURES = (
+    "active_start",
+    "active_end",
+    "ltv_revenue",
+    "new_customers",
+    "churned_customers",
+    "churned_lifetime_revenue",
+    "revenue",
+    "orders",
+    "buyers",
+    "repeat_buyers",
+    "leads_created",
+    "leads_converted",
+    "leads_disqualified",
+    "nps_responses",
+    "nps_promoters",
+    "nps_detractors",
+    "csat_ratings",
+    "csat_satisfied",
+    "complaints_created",
+)
 Measures = dict[str, float]
 
 C, O, L = m.table(m.Customer), m.table(m.Order), m.table(m.Lead)
@@ -90,19 +119,46 @@ FAMILIES: tuple[Family, ...] = (
     Family(C, C, C.c.became_customer_date, (lambda: func.count().label("new_customers"),)),
     Family(C, C, C.c.churned_date, (lambda: func.count().label("churned_customers"),)),
     # lifetime revenue of customers who churned in the period: subtracted from cumulative revenue for LTV
-    Family(C, C.join(O, O.c.customer_id == C.c.id), C.c.churned_date,
-           (lambda: func.sum(O.c.amount).label("churned_lifetime_revenue"),)),
-    Family(L, L, L.c.created_at, (lambda: func.count().label("leads_created"),
-                                  lambda: _count_if(L.c.status == "converted").label("leads_converted"),
-                                  lambda: _count_if(L.c.status == "disqualified").label("leads_disqualified"))),
-    Family(C, C.join(N, N.c.customer_id == C.c.id), N.c.responded_at,
-           (lambda: func.count().label("nps_responses"), lambda: _count_if(N.c.score >= 9).label("nps_promoters"),
-            lambda: _count_if(N.c.score <= 6).label("nps_detractors"))),
-    Family(C, C.join(T, T.c.customer_id == C.c.id), T.c.feedback_at,
-           (lambda: func.count().label("csat_ratings"), lambda: _count_if(T.c.csat >= 4).label("csat_satisfied")),
-           (T.c.csat.is_not(None),)),
-    Family(C, C.join(T, T.c.customer_id == C.c.id), T.c.created_at,
-           (lambda: func.count().label("complaints_created"),), (T.c.kind == "complaint",)),
+    Family(
+        C,
+        C.join(O, O.c.customer_id == C.c.id),
+        C.c.churned_date,
+        (lambda: func.sum(O.c.amount).label("churned_lifetime_revenue"),),
+    ),
+    Family(
+        L,
+        L,
+        L.c.created_at,
+        (
+            lambda: func.count().label("leads_created"),
+            lambda: _count_if(L.c.status == "converted").label("leads_converted"),
+            lambda: _count_if(L.c.status == "disqualified").label("leads_disqualified"),
+        ),
+    ),
+    Family(
+        C,
+        C.join(N, N.c.customer_id == C.c.id),
+        N.c.responded_at,
+        (
+            lambda: func.count().label("nps_responses"),
+            lambda: _count_if(N.c.score >= 9).label("nps_promoters"),
+            lambda: _count_if(N.c.score <= 6).label("nps_detractors"),
+        ),
+    ),
+    Family(
+        C,
+        C.join(T, T.c.customer_id == C.c.id),
+        T.c.feedback_at,
+        (lambda: func.count().label("csat_ratings"), lambda: _count_if(T.c.csat >= 4).label("csat_satisfied")),
+        (T.c.csat.is_not(None),),
+    ),
+    Family(
+        C,
+        C.join(T, T.c.customer_id == C.c.id),
+        T.c.created_at,
+        (lambda: func.count().label("complaints_created"),),
+        (T.c.kind == "complaint",),
+    ),
 )
 ORDER_MEASURES = ("revenue", "orders", "buyers", "repeat_buyers")
 ACTIVE_MEASURES = ("active_start", "active_end", "ltv_revenue")  # point-in-time: not summed over months
@@ -120,20 +176,36 @@ def _range_selects(start: date, end: date, *, grouped: bool, with_ltv: bool = Tr
     """
     statements: list[tuple[Select, Table]] = []
     for family in FAMILIES:
-        stmt = (select(*(_dims(family.dim_table) if grouped else []), *(make() for make in family.measures))
-                .select_from(family.source).where(*family.where, *family.in_range(start, end)))
+        stmt = (
+            select(*(_dims(family.dim_table) if grouped else []), *(make() for make in family.measures))
+            .select_from(family.source)
+            .where(*family.where, *family.in_range(start, end))
+        )
         statements.append((stmt.group_by(*_dims(family.dim_table)) if grouped else stmt, family.dim_table))
-    per_customer = (select(O.c.customer_id, func.count().label("n"), func.sum(O.c.amount).label("r"))
-                    .where(O.c.order_date >= start, O.c.order_date < end).group_by(O.c.customer_id).subquery())
-    orders = (select(*(_dims(C) if grouped else []), func.sum(per_customer.c.r).label("revenue"),
-                     func.sum(per_customer.c.n).label("orders"), func.count().label("buyers"),
-                     _count_if(per_customer.c.n >= 2).label("repeat_buyers"))
-              .select_from(C.join(per_customer, per_customer.c.customer_id == C.c.id)))
-    active = select(*(_dims(C) if grouped else []), _count_if(_active_at(start)).label("active_start"),
-                    _count_if(_active_at(end)).label("active_end")).select_from(C)
+    per_customer = (
+        select(O.c.customer_id, func.count().label("n"), func.sum(O.c.amount).label("r"))
+        .where(O.c.order_date >= start, O.c.order_date < end)
+        .group_by(O.c.customer_id)
+        .subquery()
+    )
+    orders = select(
+        *(_dims(C) if grouped else []),
+        func.sum(per_customer.c.r).label("revenue"),
+        func.sum(per_customer.c.n).label("orders"),
+        func.count().label("buyers"),
+        _count_if(per_customer.c.n >= 2).label("repeat_buyers"),
+    ).select_from(C.join(per_customer, per_customer.c.customer_id == C.c.id))
+    active = select(
+        *(_dims(C) if grouped else []),
+        _count_if(_active_at(start)).label("active_start"),
+        _count_if(_active_at(end)).label("active_end"),
+    ).select_from(C)
     # revenue before `end` of the customers active at `end`: numerator of historical LTV
-    ltv = (select(*(_dims(C) if grouped else []), func.sum(O.c.amount).label("ltv_revenue"))
-           .select_from(C.join(O, O.c.customer_id == C.c.id)).where(O.c.order_date < end, _active_at(end)))
+    ltv = (
+        select(*(_dims(C) if grouped else []), func.sum(O.c.amount).label("ltv_revenue"))
+        .select_from(C.join(O, O.c.customer_id == C.c.id))
+        .where(O.c.order_date < end, _active_at(end))
+    )
     for stmt in (orders, active, ltv) if with_ltv else (orders, active):
         statements.append((stmt.group_by(*_dims(C)) if grouped else stmt, C))
     return statements
@@ -165,21 +237,30 @@ def ltv_revenue_at(session: Session, end: date, filters: Filters) -> float:
     base = _number(session.scalar(scope(base_stmt, F, filters)))
     if end == month.start:
         return base
-    left = (select(func.sum(O.c.amount)).select_from(C.join(O, O.c.customer_id == C.c.id))
-            .where(C.c.churned_date >= month.start, C.c.churned_date < end, O.c.order_date < month.start))
-    added = (select(func.sum(O.c.amount)).select_from(C.join(O, O.c.customer_id == C.c.id))
-             .where(O.c.order_date >= month.start, O.c.order_date < end, _active_at(end)))
+    left = (
+        select(func.sum(O.c.amount))
+        .select_from(C.join(O, O.c.customer_id == C.c.id))
+        .where(C.c.churned_date >= month.start, C.c.churned_date < end, O.c.order_date < month.start)
+    )
+    added = (
+        select(func.sum(O.c.amount))
+        .select_from(C.join(O, O.c.customer_id == C.c.id))
+        .where(O.c.order_date >= month.start, O.c.order_date < end, _active_at(end))
+    )
     return base - _number(session.scalar(scope(left, C, filters))) + _number(session.scalar(scope(added, C, filters)))
 
 
 # --- period_facts ---------------------------------------------------------------------------------
 
+
 def _first_data_day(session: Session) -> date | None:
-    candidates = [session.scalar(select(func.min(O.c.order_date))),
-                  session.scalar(select(func.min(C.c.became_customer_date))),
-                  session.scalar(select(func.min(L.c.created_at))),
-                  session.scalar(select(func.min(N.c.responded_at))),
-                  session.scalar(select(func.min(T.c.created_at)))]
+    candidates = [
+        session.scalar(select(func.min(O.c.order_date))),
+        session.scalar(select(func.min(C.c.became_customer_date))),
+        session.scalar(select(func.min(L.c.created_at))),
+        session.scalar(select(func.min(N.c.responded_at))),
+        session.scalar(select(func.min(T.c.created_at))),
+    ]
     days = [c.date() if isinstance(c, datetime) else c for c in candidates if c is not None]
     return min(days) if days else None
 
@@ -208,9 +289,12 @@ def _bucketed_families(session: Session) -> pd.DataFrame:
     parts = []
     for family in FAMILIES:
         bucket = period_bucket(family.date_column, "M").label("bucket")
-        stmt = (select(bucket, *_dims(family.dim_table), *(make() for make in family.measures))
-                .select_from(family.source).where(*family.where, family.date_column.is_not(None))
-                .group_by(bucket, *_dims(family.dim_table)))
+        stmt = (
+            select(bucket, *_dims(family.dim_table), *(make() for make in family.measures))
+            .select_from(family.source)
+            .where(*family.where, family.date_column.is_not(None))
+            .group_by(bucket, *_dims(family.dim_table))
+        )
         parts.append(_bucket_frame(session, stmt))
     return _sum_by_key(parts)
 
@@ -229,8 +313,9 @@ def _order_measures(session: Session, months: list[date]) -> dict[str, pd.DataFr
     rows, so the distinct buyer counts of every grain come from one pass over the orders table.
     """
     bucket = period_bucket(O.c.order_date, "M")
-    stmt = (select(O.c.customer_id, bucket.label("bucket"), func.count().label("n"), func.sum(O.c.amount).label("r"))
-            .group_by(O.c.customer_id, bucket))
+    stmt = select(
+        O.c.customer_id, bucket.label("bucket"), func.count().label("n"), func.sum(O.c.amount).label("r")
+    ).group_by(O.c.customer_id, bucket)
     per_month = _bucket_frame(session, stmt)
     result: dict[str, pd.DataFrame] = {}
     if per_month.empty:
@@ -243,9 +328,11 @@ def _order_measures(session: Session, months: list[date]) -> dict[str, pd.DataFr
         frame = per_month.assign(period_start=per_month["period_start"].map(start_of)).dropna(subset=["period_start"])
         per_customer = frame.groupby(["customer_id", "period_start"], sort=False)[["n", "r"]].sum().reset_index()
         per_customer["repeat"] = (per_customer["n"] >= 2).astype(float)
-        grouped = (per_customer.merge(dims, on="customer_id")
-                   .groupby(["period_start", *DIMS], dropna=False)
-                   .agg(revenue=("r", "sum"), orders=("n", "sum"), buyers=("n", "size"), repeat_buyers=("repeat", "sum")))
+        grouped = (
+            per_customer.merge(dims, on="customer_id")
+            .groupby(["period_start", *DIMS], dropna=False)
+            .agg(revenue=("r", "sum"), orders=("n", "sum"), buyers=("n", "size"), repeat_buyers=("repeat", "sum"))
+        )
         result[grain] = grouped.reset_index()
     return result
 
@@ -275,7 +362,9 @@ def rebuild_period_facts(session: Session, *, as_of: date) -> int:
     monthly["active_start"] = monthly["active_end"] - net
     # a churned customer orders nothing after churning, so the revenue to date of those still active is
     # all revenue to date minus the lifetime revenue of those who churned
-    monthly["ltv_revenue"] = (monthly["revenue"] - monthly["churned_lifetime_revenue"]).groupby(by_dims, dropna=False).cumsum()
+    monthly["ltv_revenue"] = (
+        (monthly["revenue"] - monthly["churned_lifetime_revenue"]).groupby(by_dims, dropna=False).cumsum()
+    )
     frames = [monthly.assign(grain="M")]
     for grain in ("Q", "Y"):
         start_of = {m_: period_containing(m_, grain).start for m_ in months}
@@ -325,16 +414,20 @@ def refresh_period_facts(session: Session, *, key: DimKey, since: date, as_of: d
 def summary_measures(session: Session, period: Period, filters: Filters) -> Measures:
     """Every measure of one calendar period from period_facts (milliseconds instead of a raw scan)."""
     stmt = select(*(func.sum(F.c[name]).label(name) for name in MEASURES)).where(
-        F.c.grain == period.grain, F.c.period_start == period.start)
+        F.c.grain == period.grain, F.c.period_start == period.start
+    )
     row = session.execute(scope(stmt, F, filters)).mappings().one()
     return {k: _number(v) for k, v in row.items()}
 
 
 def monthly_series(session: Session, first: date, end: date, filters: Filters) -> pd.DataFrame:
     """One row of measures per month in [first, end), from period_facts; months with no data are zero."""
-    stmt = (select(F.c.period_start, *(func.sum(F.c[name]).label(name) for name in MEASURES))
-            .where(F.c.grain == "M", F.c.period_start >= first, F.c.period_start < end)
-            .group_by(F.c.period_start).order_by(F.c.period_start))
+    stmt = (
+        select(F.c.period_start, *(func.sum(F.c[name]).label(name) for name in MEASURES))
+        .where(F.c.grain == "M", F.c.period_start >= first, F.c.period_start < end)
+        .group_by(F.c.period_start)
+        .order_by(F.c.period_start)
+    )
     frame = pd.DataFrame(session.execute(scope(stmt, F, filters)).mappings().all(), columns=["period_start", *MEASURES])
     months = [p.start for p in periods_between(first, end - timedelta(days=1), "M")]
     frame["period_start"] = [v if isinstance(v, date) else date.fromisoformat(str(v)) for v in frame["period_start"]]
@@ -345,15 +438,19 @@ def monthly_series(session: Session, first: date, end: date, filters: Filters) -
 
 def facts_range(session: Session) -> tuple[date, date] | None:
     """First and last month held in period_facts (what the period selector can offer)."""
-    low, high = session.execute(select(func.min(F.c.period_start), func.max(F.c.period_start))
-                                .where(F.c.grain == "M")).one()
+    low, high = session.execute(
+        select(func.min(F.c.period_start), func.max(F.c.period_start)).where(F.c.grain == "M")
+    ).one()
     if low is None:
         return None
-    return (low if isinstance(low, date) else date.fromisoformat(str(low)),
-            high if isinstance(high, date) else date.fromisoformat(str(high)))
+    return (
+        low if isinstance(low, date) else date.fromisoformat(str(low)),
+        high if isinstance(high, date) else date.fromisoformat(str(high)),
+    )
 
 
 # --- customer_stats and segment_facts --------------------------------------------------------------
+
 
 def _median_gaps(session: Session) -> pd.Series:
     """Median days between consecutive orders per customer, streamed in chunks of ordered rows."""
@@ -364,8 +461,9 @@ def _median_gaps(session: Session) -> pd.Series:
     result = session.execute(stmt.execution_options(yield_per=200_000))
     for chunk in result.partitions():
         ids = np.fromiter((r[0] for r in chunk), dtype="int64", count=len(chunk))
-        days = np.array([r[1] if isinstance(r[1], str) else r[1].isoformat() for r in chunk],
-                        dtype="datetime64[D]").astype("int64")
+        days = np.array(
+            [r[1] if isinstance(r[1], str) else r[1].isoformat() for r in chunk], dtype="datetime64[D]"
+        ).astype("int64")
         if carry_id is not None:
             ids, days = np.concatenate([[carry_id], ids]), np.concatenate([[carry_day], days])
         same = ids[1:] == ids[:-1]
@@ -382,18 +480,37 @@ def _order_stats(session: Session, as_of: date) -> pd.DataFrame:
     d365, d730 = as_of - timedelta(days=365), as_of - timedelta(days=730)
     d90, d180 = as_of - timedelta(days=90), as_of - timedelta(days=180)
     in_range = lambda lo, hi: and_(O.c.order_date >= lo, O.c.order_date < hi)  # noqa: E731
-    stmt = (select(O.c.customer_id,
-                   func.count().label("orders_total"), func.sum(O.c.amount).label("revenue_total"),
-                   func.min(O.c.order_date).label("first_order_date"), func.max(O.c.order_date).label("last_order_date"),
-                   _count_if(in_range(d365, as_of)).label("orders_12m"),
-                   func.sum(case((in_range(d365, as_of), O.c.amount), else_=0)).label("revenue_12m"),
-                   func.sum(case((in_range(d730, d365), O.c.amount), else_=0)).label("revenue_prev_12m"),
-                   _count_if(in_range(d90, as_of)).label("orders_last_90"),
-                   _count_if(in_range(d180, d90)).label("orders_prev_90"))
-            .where(O.c.order_date < as_of).group_by(O.c.customer_id))
-    return pd.DataFrame(session.execute(stmt).mappings().all(),
-                        columns=["customer_id", "orders_total", "revenue_total", "first_order_date", "last_order_date",
-                                 "orders_12m", "revenue_12m", "revenue_prev_12m", "orders_last_90", "orders_prev_90"])
+    stmt = (
+        select(
+            O.c.customer_id,
+            func.count().label("orders_total"),
+            func.sum(O.c.amount).label("revenue_total"),
+            func.min(O.c.order_date).label("first_order_date"),
+            func.max(O.c.order_date).label("last_order_date"),
+            _count_if(in_range(d365, as_of)).label("orders_12m"),
+            func.sum(case((in_range(d365, as_of), O.c.amount), else_=0)).label("revenue_12m"),
+            func.sum(case((in_range(d730, d365), O.c.amount), else_=0)).label("revenue_prev_12m"),
+            _count_if(in_range(d90, as_of)).label("orders_last_90"),
+            _count_if(in_range(d180, d90)).label("orders_prev_90"),
+        )
+        .where(O.c.order_date < as_of)
+        .group_by(O.c.customer_id)
+    )
+    return pd.DataFrame(
+        session.execute(stmt).mappings().all(),
+        columns=[
+            "customer_id",
+            "orders_total",
+            "revenue_total",
+            "first_order_date",
+            "last_order_date",
+            "orders_12m",
+            "revenue_12m",
+            "revenue_prev_12m",
+            "orders_last_90",
+            "orders_prev_90",
+        ],
+    )
 
 
 LIST_COLUMNS = ("code", "name", "region", "industry", "kind", "owner_id", "status", "became_customer_date")
@@ -402,21 +519,41 @@ I = m.table(m.Interaction)
 
 def _activity(session: Session, customer_id: int | None = None) -> pd.DataFrame:
     """Last contact, latest NPS answer and open tickets per customer (all customers, or one)."""
+
     def one(stmt: Select, column) -> Select:  # type: ignore[no-untyped-def]
         return stmt if customer_id is None else stmt.where(column == customer_id)
 
-    contact = pd.DataFrame(session.execute(one(select(I.c.customer_id, func.max(I.c.occurred_at).label("last_contact_at"))
-                                               .group_by(I.c.customer_id), I.c.customer_id)).all(),
-                           columns=["customer_id", "last_contact_at"])
-    latest = one(select(N.c.customer_id, func.max(N.c.responded_at).label("at")).group_by(N.c.customer_id),
-                 N.c.customer_id).subquery()
-    nps = pd.DataFrame(session.execute(select(N.c.customer_id, N.c.score, N.c.responded_at).select_from(
-        N.join(latest, and_(latest.c.customer_id == N.c.customer_id, latest.c.at == N.c.responded_at)))).all(),
-        columns=["customer_id", "latest_nps_score", "latest_nps_at"]).drop_duplicates("customer_id", keep="last")
-    tickets = pd.DataFrame(session.execute(one(select(T.c.customer_id, func.count().label("open_tickets"))
-                                               .where(T.c.status.in_(m.OPEN_TICKET_STATUSES))
-                                               .group_by(T.c.customer_id), T.c.customer_id)).all(),
-                           columns=["customer_id", "open_tickets"])
+    contact = pd.DataFrame(
+        session.execute(
+            one(
+                select(I.c.customer_id, func.max(I.c.occurred_at).label("last_contact_at")).group_by(I.c.customer_id),
+                I.c.customer_id,
+            )
+        ).all(),
+        columns=["customer_id", "last_contact_at"],
+    )
+    latest = one(
+        select(N.c.customer_id, func.max(N.c.responded_at).label("at")).group_by(N.c.customer_id), N.c.customer_id
+    ).subquery()
+    nps = pd.DataFrame(
+        session.execute(
+            select(N.c.customer_id, N.c.score, N.c.responded_at).select_from(
+                N.join(latest, and_(latest.c.customer_id == N.c.customer_id, latest.c.at == N.c.responded_at))
+            )
+        ).all(),
+        columns=["customer_id", "latest_nps_score", "latest_nps_at"],
+    ).drop_duplicates("customer_id", keep="last")
+    tickets = pd.DataFrame(
+        session.execute(
+            one(
+                select(T.c.customer_id, func.count().label("open_tickets"))
+                .where(T.c.status.in_(m.OPEN_TICKET_STATUSES))
+                .group_by(T.c.customer_id),
+                T.c.customer_id,
+            )
+        ).all(),
+        columns=["customer_id", "open_tickets"],
+    )
     return contact.merge(nps, on="customer_id", how="outer").merge(tickets, on="customer_id", how="outer")
 
 
@@ -428,8 +565,13 @@ def refresh_customer_row(session: Session, customer_id: int) -> None:
     """
     row = session.execute(select(*(C.c[c] for c in LIST_COLUMNS)).where(C.c.id == customer_id)).mappings().one()
     activity = _activity(session, customer_id)
-    values: dict[str, object] = {**row, "last_contact_at": None, "latest_nps_score": None, "latest_nps_at": None,
-                                 "open_tickets": 0}
+    values: dict[str, object] = {
+        **row,
+        "last_contact_at": None,
+        "latest_nps_score": None,
+        "latest_nps_at": None,
+        "open_tickets": 0,
+    }
     if not activity.empty:
         found = activity.iloc[0]
         values.update({k: None if pd.isna(found[k]) else found[k] for k in ("last_contact_at", "latest_nps_at")})
@@ -440,25 +582,42 @@ def refresh_customer_row(session: Session, customer_id: int) -> None:
             values[key] = stamp.to_pydatetime()
     if db.affected(session, S.update().where(S.c.customer_id == customer_id).values(**values)) == 0:
         as_of = get_meta(session, "summaries_as_of")
-        session.execute(S.insert().values(customer_id=customer_id, lifecycle_stage="prospect",
-                                          as_of=date.fromisoformat(as_of) if as_of else date.today(), **values))
+        session.execute(
+            S.insert().values(
+                customer_id=customer_id,
+                lifecycle_stage="prospect",
+                as_of=date.fromisoformat(as_of) if as_of else date.today(),
+                **values,
+            )
+        )
 
 
 def rebuild_customer_stats(session: Session, *, as_of: date) -> int:
     """Recompute every customer's order statistics, value tier, lifecycle stage and list columns as of `as_of`."""
     from core.segmentation import DEFAULT_POLICY, classify
 
-    customers = pd.DataFrame(session.execute(select(C.c.id.label("customer_id"), *(C.c[c] for c in LIST_COLUMNS),
-                                                    C.c.churned_date)).mappings().all(),
-                             columns=["customer_id", *LIST_COLUMNS, "churned_date"])
+    customers = pd.DataFrame(
+        session.execute(select(C.c.id.label("customer_id"), *(C.c[c] for c in LIST_COLUMNS), C.c.churned_date))
+        .mappings()
+        .all(),
+        columns=["customer_id", *LIST_COLUMNS, "churned_date"],
+    )
     stats = customers.merge(_order_stats(session, as_of), on="customer_id", how="left")
     stats["median_gap_days"] = stats["customer_id"].map(_median_gaps(session))
     stats = stats.merge(_activity(session), on="customer_id", how="left")
     stats = classify(stats, as_of=as_of, policy=DEFAULT_POLICY)
     session.execute(delete(SEG))
     session.execute(delete(S))
-    numeric = ["orders_total", "revenue_total", "orders_12m", "revenue_12m", "revenue_prev_12m", "orders_last_90",
-               "orders_prev_90", "open_tickets"]
+    numeric = [
+        "orders_total",
+        "revenue_total",
+        "orders_12m",
+        "revenue_12m",
+        "revenue_prev_12m",
+        "orders_last_90",
+        "orders_prev_90",
+        "open_tickets",
+    ]
     stats[numeric] = stats[numeric].fillna(0)
     columns: dict[str, object] = {"customer_id": stats["customer_id"].to_numpy(), "as_of": [as_of] * len(stats)}
     for name in ("first_order_date", "last_order_date", "became_customer_date"):
@@ -473,9 +632,13 @@ def rebuild_customer_stats(session: Session, *, as_of: date) -> int:
     for name in ("tier", "lifecycle_stage", "churn_reason", "code", "name", "region", "industry", "kind", "status"):
         columns[name] = [None if pd.isna(v) else v for v in stats[name]]
     written = bulk_insert(session.connection(), S, columns)
-    grouped = (select(*(S.c[d] for d in DIMS), S.c.tier, S.c.lifecycle_stage, func.count().label("customers"),
-                      func.sum(S.c.revenue_12m).label("revenue_12m"))
-               .group_by(*(S.c[d] for d in DIMS), S.c.tier, S.c.lifecycle_stage))
+    grouped = select(
+        *(S.c[d] for d in DIMS),
+        S.c.tier,
+        S.c.lifecycle_stage,
+        func.count().label("customers"),
+        func.sum(S.c.revenue_12m).label("revenue_12m"),
+    ).group_by(*(S.c[d] for d in DIMS), S.c.tier, S.c.lifecycle_stage)
     session.execute(SEG.insert().from_select([*DIMS, "tier", "lifecycle_stage", "customers", "revenue_12m"], grouped))
     return written
 

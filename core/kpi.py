@@ -174,8 +174,9 @@ def _sla_measures(session: Session, period: Period, filters: Filters, now: datet
     return measures, pd.DataFrame(rows)
 
 
-def period_measures(session: Session, period: Period, filters: Filters, *,
-                    now: datetime) -> tuple[Measures, str, pd.DataFrame]:
+def period_measures(
+    session: Session, period: Period, filters: Filters, *, now: datetime
+) -> tuple[Measures, str, pd.DataFrame]:
     """All measures of a period, where they came from ("summary" for calendar periods, else "live"),
     and its SLA compliance by priority."""
     if period.grain == "custom":
@@ -202,8 +203,9 @@ def _monthly(session: Session, last_month: Period, filters: Filters, now: dateti
     return series
 
 
-def cockpit(session: Session, period: Period, filters: Filters, *, viewer: Viewer,
-            now: datetime | None = None) -> Cockpit:
+def cockpit(
+    session: Session, period: Period, filters: Filters, *, viewer: Viewer, now: datetime | None = None
+) -> Cockpit:
     """Compute every figure of the cockpit for `period` (compared with the previous one) and `filters`,
     within what `viewer` may see (an account manager: their own customers only)."""
     require(viewer, "page:cockpit")
@@ -214,13 +216,24 @@ def cockpit(session: Session, period: Period, filters: Filters, *, viewer: Viewe
     before, _, _ = period_measures(session, previous, filters, now=now)
     monthly = _monthly(session, period_containing(min(period.last_day, now.date()), "M"), filters, now)
     month_rows = monthly.to_dict("records")
-    kpis = {spec.key: Kpi(spec.key, spec.unit, spec.formula(current), spec.formula(before), spec.higher_is_better,
-                          [spec.formula(row) for row in month_rows]) for spec in KPI_SPECS}
+    kpis = {
+        spec.key: Kpi(
+            spec.key,
+            spec.unit,
+            spec.formula(current),
+            spec.formula(before),
+            spec.higher_is_better,
+            [spec.formula(row) for row in month_rows],
+        )
+        for spec in KPI_SPECS
+    }
     score = nps_math.nps(current["nps_promoters"], current["nps_detractors"], current["nps_responses"])
-    kpis["nps"].detail.update({"responses": score.responses, "low": score.low, "high": score.high,
-                               "small_sample": score.small_sample})
+    kpis["nps"].detail.update(
+        {"responses": score.responses, "low": score.low, "high": score.high, "small_sample": score.small_sample}
+    )
     kpis["lead_conversion_rate"].detail.update(
-        {"invalid_lead_rate": invalid_lead_rate(current), "leads_created": current["leads_created"]})
+        {"invalid_lead_rate": invalid_lead_rate(current), "leads_created": current["leads_created"]}
+    )
     for target in sla.TARGETS:
         kpis[f"{target}_sla"].detail["tickets"] = current[f"sla_{target}_total"]
     at = min(datetime.combine(period.end, time()), now)
@@ -234,11 +247,16 @@ def cockpit(session: Session, period: Period, filters: Filters, *, viewer: Viewe
         resolution_rate=[resolution_sla(r) for r in month_rows],
     )
     return Cockpit(
-        period=period, previous=previous, source=source,
+        period=period,
+        previous=previous,
+        source=source,
         summaries_as_of=date.fromisoformat(summaries) if summaries else None,
-        kpis=list(kpis.values()), open_complaints=sla.open_complaints(session, at, filters),
+        kpis=list(kpis.values()),
+        open_complaints=sla.open_complaints(session, at, filters),
         revenue_at_risk=float(tiers.loc[tiers["tier"] == "churn_risk", "revenue_12m"].sum()),
-        tiers=tiers, lifecycle=segmentation.lifecycle_distribution(session, filters, viewer=viewer), monthly=monthly,
+        tiers=tiers,
+        lifecycle=segmentation.lifecycle_distribution(session, filters, viewer=viewer),
+        monthly=monthly,
         sla_by_priority=by_priority,
         churn_warnings=segmentation.churn_warnings(session, filters, viewer=viewer),
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Table,
     Boolean,
     Date,
     DateTime,
@@ -21,6 +20,7 @@ from sqlalchemy import (
     Numeric,
     SmallInteger,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.dialects import mysql
@@ -73,7 +73,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     # sessions (cookies, open pages) that began before this instant are over (security.revoke_sessions)
-    sessions_valid_after: Mapped[datetime | None] = mapped_column(DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql"))
+    sessions_valid_after: Mapped[datetime | None] = mapped_column(
+        DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
+    )
     totp_secret_enc: Mapped[str | None] = mapped_column(String(200))  # two-step sign-in, encrypted (core.pii)
 
 
@@ -179,8 +181,14 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_status_resolution_due", "status", "resolution_due"),
         # covering for the cockpit's SLA counts: due time, done time and priority read from the index alone
-        Index("ix_tickets_kind_first_response_due", "kind", "first_response_due", "first_response_at", "priority",
-              "customer_id"),
+        Index(
+            "ix_tickets_kind_first_response_due",
+            "kind",
+            "first_response_due",
+            "first_response_at",
+            "priority",
+            "customer_id",
+        ),
         Index("ix_tickets_kind_resolution_due", "kind", "resolution_due", "resolved_at", "priority", "customer_id"),
         Index("ix_tickets_kind_closed_at", "kind", "closed_at"),
     )
@@ -266,9 +274,11 @@ class TicketSla(Base):
     known_at: Mapped[datetime | None] = mapped_column(DateTime)  # when met or breached became known
     wait_minutes: Mapped[float | None] = mapped_column(Float)  # resolution row: the customer's total wait
     agent_minutes: Mapped[float | None] = mapped_column(Float)  # resolution row: working time with agents
-    __table_args__ = (Index("ix_ticket_sla_metric_known", "metric", "known_at", "state"),
-                      Index("ix_ticket_sla_metric_completed", "metric", "completed_at", "elapsed_minutes"),
-                      Index("ix_ticket_sla_state_due", "state", "due_at"))
+    __table_args__ = (
+        Index("ix_ticket_sla_metric_known", "metric", "known_at", "state"),
+        Index("ix_ticket_sla_metric_completed", "metric", "completed_at", "elapsed_minutes"),
+        Index("ix_ticket_sla_state_due", "state", "due_at"),
+    )
 
 
 class SlaFiring(Base):
@@ -340,6 +350,7 @@ class AppMeta(Base):
 
 # --- summary tables (derived; owner: core/facts.py) -------------------------------------------
 
+
 class PeriodFact(Base):
     """Measures of one calendar period (grain M/Q/Y) for one combination of customer dimensions."""
 
@@ -409,14 +420,27 @@ class CustomerStat(Base):
     tier: Mapped[str | None] = mapped_column(String(16))
     lifecycle_stage: Mapped[str] = mapped_column(String(16))
     churn_reason: Mapped[str | None] = mapped_column(String(32))
-    __table_args__ = (Index("ix_customer_stats_tier_revenue", "tier", "revenue_12m"),
-                      # revenue ranges and sorts, with the date filters checked inside the index
-                      Index("ix_customer_stats_revenue_dates", "revenue_12m", "became_customer_date", "last_order_date"),
-                      Index("ix_customer_stats_owner_revenue", "owner_id", "revenue_12m"),
-                      # every list filter column: a count over any filter reads this index, not the wide rows
-                      Index("ix_customer_stats_list_filters", "tier", "lifecycle_stage", "region", "industry", "kind",
-                            "owner_id", "latest_nps_score", "last_contact_at", "revenue_12m", "became_customer_date",
-                            "last_order_date"))
+    __table_args__ = (
+        Index("ix_customer_stats_tier_revenue", "tier", "revenue_12m"),
+        # revenue ranges and sorts, with the date filters checked inside the index
+        Index("ix_customer_stats_revenue_dates", "revenue_12m", "became_customer_date", "last_order_date"),
+        Index("ix_customer_stats_owner_revenue", "owner_id", "revenue_12m"),
+        # every list filter column: a count over any filter reads this index, not the wide rows
+        Index(
+            "ix_customer_stats_list_filters",
+            "tier",
+            "lifecycle_stage",
+            "region",
+            "industry",
+            "kind",
+            "owner_id",
+            "latest_nps_score",
+            "last_contact_at",
+            "revenue_12m",
+            "became_customer_date",
+            "last_order_date",
+        ),
+    )
 
 
 class SegmentFact(Base):

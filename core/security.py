@@ -6,8 +6,8 @@ What a signed-in user may see and do is decided in `core.access`.
 from __future__ import annotations
 
 import re
-from typing import NoReturn
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 import bcrypt
 import jwt
@@ -42,6 +42,7 @@ class AccountLocked(CrmError):
 
 # --- passwords and sign-in -------------------------------------------------------------------------
 
+
 def hash_password(password: str) -> str:
     """bcrypt, the same format streamlit-authenticator checks."""
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=12)).decode()
@@ -61,8 +62,11 @@ _DUMMY_HASH = bcrypt.hashpw(b"timing-equaliser", bcrypt.gensalt(rounds=12)).deco
 
 def validate_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.", key="error.password_short",
-                              n=MIN_PASSWORD_LENGTH)
+        raise ValidationError(
+            f"A password needs at least {MIN_PASSWORD_LENGTH} characters.",
+            key="error.password_short",
+            n=MIN_PASSWORD_LENGTH,
+        )
     if password.isdigit() or password.isalpha():
         raise ValidationError("A password needs both letters and digits or symbols.", key="error.password_mix")
 
@@ -88,15 +92,23 @@ def locked_until(session: Session, username: str, now: datetime, *, source: str 
     since = now - 2 * window
     A = m.table(m.AuditLog)
     last_success = audit.last_at(session, action="sign_in", username=username)
-    last_unlock = session.scalar(select(func.max(A.c.at)).where(A.c.action == "unlocked", A.c.object == f"user:{username}"))
+    last_unlock = session.scalar(
+        select(func.max(A.c.at)).where(A.c.action == "unlocked", A.c.object == f"user:{username}")
+    )
     for reset in (last_success, last_unlock):  # a success or an administrator's unlock starts the count again
         if reset and reset > since:
             since = reset
     recent = select(A.c.at, A.c.object).where(A.c.action == "sign_in_failed", A.c.username == username, A.c.at > since)
     rows = session.execute(recent.order_by(A.c.at.desc()).limit(MAX_FAILURES_ANY_SOURCE)).all()
     same = [r.at for r in rows if source is None or r.object == f"source:{source}"]
-    ends = [end for end in (_lock_after(same, MAX_FAILURES, window),
-                            _lock_after([r.at for r in rows], MAX_FAILURES_ANY_SOURCE, window)) if end and end > now]
+    ends = [
+        end
+        for end in (
+            _lock_after(same, MAX_FAILURES, window),
+            _lock_after([r.at for r in rows], MAX_FAILURES_ANY_SOURCE, window),
+        )
+        if end and end > now
+    ]
     return max(ends) if ends else None
 
 
@@ -114,20 +126,24 @@ def _refuse_if_locked(session: Session, name: str, now: datetime, source: str | 
         raise AccountLocked(until)
 
 
-def _refuse(session: Session, name: str, now: datetime, source: str | None, refusal: CrmError,
-            **details: object) -> NoReturn:
+def _refuse(
+    session: Session, name: str, now: datetime, source: str | None, refusal: CrmError, **details: object
+) -> NoReturn:
     """A wrong password or code: recorded as a failure (it counts towards the lockout, which may start now)."""
     where = _where(source)
     audit.record(session, action="sign_in_failed", username=name, object=where, at=now, details=details or None)
     until = locked_until(session, name, now, source=source)
     if until is not None:
-        audit.record(session, action="lockout", username=name, object=where, at=now, details={"until": until.isoformat()})
+        audit.record(
+            session, action="lockout", username=name, object=where, at=now, details={"until": until.isoformat()}
+        )
     session.commit()  # the refusal below must not roll back its own audit entries
     raise AccountLocked(until) if until is not None else refusal
 
 
-def sign_in(session: Session, username: str, password: str, *, now: datetime | None = None,
-            source: str | None = None) -> Viewer:
+def sign_in(
+    session: Session, username: str, password: str, *, now: datetime | None = None, source: str | None = None
+) -> Viewer:
     """Check a sign-in attempt against the users table; every outcome is written to the audit log.
     `source`: a keyed hash of where the attempt comes from (see locked_until)."""
     now = now or datetime.now()
@@ -172,16 +188,22 @@ def has_totp(session: Session, username: str) -> bool:
 
 def _code_ok(secret: str, code: object, now: datetime) -> bool:
     text = str(code or "").strip().replace(" ", "")
-    return text.isascii() and text.isdigit() and len(text) == 6 and \
-        pyotp.TOTP(secret).verify(text, for_time=now, valid_window=1)
+    return (
+        text.isascii()
+        and text.isdigit()
+        and len(text) == 6
+        and pyotp.TOTP(secret).verify(text, for_time=now, valid_window=1)
+    )
 
 
-def enable_totp(session: Session, *, viewer: Viewer, secret: str, code: str, keyring: Keyring,
-                now: datetime | None = None) -> None:
+def enable_totp(
+    session: Session, *, viewer: Viewer, secret: str, code: str, keyring: Keyring, now: datetime | None = None
+) -> None:
     """Turn two-step sign-in on for oneself, proven by a first code from the app (the secret stored encrypted)."""
     if not _code_ok(secret, code, now or datetime.now()):
-        raise ValidationError("That code does not match; check the app's clock and try the next code.",
-                              key="error.totp_code")
+        raise ValidationError(
+            "That code does not match; check the app's clock and try the next code.", key="error.totp_code"
+        )
     session.execute(U.update().where(U.c.username == viewer.username).values(totp_secret_enc=encrypt(secret, keyring)))
     audit.record(session, action="totp_enabled", username=viewer.username, object=f"user:{viewer.username}")
 
@@ -194,8 +216,16 @@ def reset_totp(session: Session, *, username: str, actor: Viewer) -> None:
     audit.record(session, action="totp_reset", username=actor.username, object=f"user:{username}")
 
 
-def sign_in_second_step(session: Session, username: str, code: str, *, keyring: Keyring, started: datetime,
-                        now: datetime | None = None, source: str | None = None) -> Viewer:
+def sign_in_second_step(
+    session: Session,
+    username: str,
+    code: str,
+    *,
+    keyring: Keyring,
+    started: datetime,
+    now: datetime | None = None,
+    source: str | None = None,
+) -> Viewer:
     """The code after a right password: a wrong one counts towards the lockout like a wrong password."""
     now = now or datetime.now()
     name = (username or "").strip().lower()[:64]
@@ -204,8 +234,14 @@ def sign_in_second_step(session: Session, username: str, code: str, *, keyring: 
     secret = decrypt(row["totp_secret_enc"], keyring) if row and row["totp_secret_enc"] else None
     fresh = now - started <= timedelta(minutes=TWO_STEP_MINUTES)
     if secret is None or not fresh or not _code_ok(secret, code, now):
-        _refuse(session, name, now, source, SignInFailed("The code is not right, or came too late; sign in again.",
-                                                         key="auth.totp_failed"), step="code")
+        _refuse(
+            session,
+            name,
+            now,
+            source,
+            SignInFailed("The code is not right, or came too late; sign in again.", key="auth.totp_failed"),
+            step="code",
+        )
     audit.record(session, action="sign_in", username=name, object=_where(source), at=now, details={"two_step": True})
     return _viewer(row)
 
@@ -231,8 +267,9 @@ def load_viewer(session: Session, username: str | None, *, since: datetime | Non
 SESSION_DAYS = 1  # the signed cookie's life (ui.auth gives streamlit-authenticator the same)
 
 
-def session_from_token(token: str | None, cookie_key: str, *,
-                       now: datetime | None = None) -> tuple[str, datetime] | None:
+def session_from_token(
+    token: str | None, cookie_key: str, *, now: datetime | None = None
+) -> tuple[str, datetime] | None:
     """The username in a streamlit-authenticator session cookie (HS256 JWT) and when that session began,
     if its signature and expiry hold."""
     if not token:
@@ -264,22 +301,47 @@ def revoke_sessions(session: Session, *, username: str, now: datetime | None = N
 
 def authenticator_credentials(session: Session) -> dict[str, dict[str, dict[str, object]]]:
     """The streamlit-authenticator credentials dict, fed from the users table (active users only)."""
-    rows = session.execute(select(U.c.username, U.c.display_name, U.c.email, U.c.role, U.c.password_hash)
-                           .where(U.c.active.is_(True), U.c.password_hash.is_not(None))).all()
-    return {"usernames": {r.username: {"email": r.email or "", "first_name": r.display_name, "last_name": "",
-                                       "password": r.password_hash, "roles": [r.role]} for r in rows}}
+    rows = session.execute(
+        select(U.c.username, U.c.display_name, U.c.email, U.c.role, U.c.password_hash).where(
+            U.c.active.is_(True), U.c.password_hash.is_not(None)
+        )
+    ).all()
+    return {
+        "usernames": {
+            r.username: {
+                "email": r.email or "",
+                "first_name": r.display_name,
+                "last_name": "",
+                "password": r.password_hash,
+                "roles": [r.role],
+            }
+            for r in rows
+        }
+    }
 
 
 # --- users ---------------------------------------------------------------------------------------
 
-def create_user(session: Session, *, username: str, display_name: str, role: str | None, password: str,
-                email: str | None = None, team: str | None = None, actor: Viewer = SYSTEM) -> int:
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    role: str | None,
+    password: str,
+    email: str | None = None,
+    team: str | None = None,
+    actor: Viewer = SYSTEM,
+) -> int:
     """Create a user (validated, password hashed, audited); returns the new id."""
     require(actor, "users:manage")
     name = username.strip().lower()
     if not USERNAME.match(name):
-        raise ValidationError("A username is 2-64 characters: lower-case letters, digits, '.', '_' or '-', "
-                              "starting with a letter.", key="error.username_format")
+        raise ValidationError(
+            "A username is 2-64 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter.",
+            key="error.username_format",
+        )
     if role not in m.ROLES:  # None too: the form has no default role, an administrator chooses one
         raise ValidationError(f"Unknown role {role!r}; use one of {', '.join(m.ROLES)}.", key="error.role_required")
     if not display_name.strip():
@@ -289,16 +351,38 @@ def create_user(session: Session, *, username: str, display_name: str, role: str
     validate_password(password)
     if session.scalar(select(func.count()).select_from(U).where(U.c.username == name)):
         raise ValidationError(f"The username {name!r} is taken.", key="error.username_taken", name=name)
-    new_id = db.new_id(session, U.insert().values(
-        username=name, display_name=display_name.strip(), email=email, role=role, team=team, active=True,
-        password_hash=hash_password(password), created_at=datetime.now()))
-    audit.record(session, action="user_created", username=actor.username, object=f"user:{name}",
-                 details={"role": role, "team": team})
+    new_id = db.new_id(
+        session,
+        U.insert().values(
+            username=name,
+            display_name=display_name.strip(),
+            email=email,
+            role=role,
+            team=team,
+            active=True,
+            password_hash=hash_password(password),
+            created_at=datetime.now(),
+        ),
+    )
+    audit.record(
+        session,
+        action="user_created",
+        username=actor.username,
+        object=f"user:{name}",
+        details={"role": role, "team": team},
+    )
     return int(new_id)
 
 
-def change_user(session: Session, *, username: str, actor: Viewer, role: str | None = None,
-                active: bool | None = None, team: str | None = None) -> None:
+def change_user(
+    session: Session,
+    *,
+    username: str,
+    actor: Viewer,
+    role: str | None = None,
+    active: bool | None = None,
+    team: str | None = None,
+) -> None:
     """An administrator changes a user's role, team or active flag (audited; effective on the next page load)."""
     require(actor, "users:manage")
     row = session.execute(select(U).where(U.c.username == username)).mappings().first()
@@ -307,15 +391,22 @@ def change_user(session: Session, *, username: str, actor: Viewer, role: str | N
     if role is not None and role not in m.ROLES:
         raise ValidationError(f"Unknown role {role!r}.", key="error.role_required")
     if username == actor.username and (active is False or (role is not None and role != "admin")):
-        raise ValidationError("You cannot deactivate or demote yourself; ask another administrator.", key="error.not_yourself")
+        raise ValidationError(
+            "You cannot deactivate or demote yourself; ask another administrator.", key="error.not_yourself"
+        )
     changes = {k: v for k, v in (("role", role), ("active", active), ("team", team)) if v is not None and v != row[k]}
     if not changes:
         return
     session.execute(U.update().where(U.c.username == username).values(**changes))
     if "role" in changes or changes.get("active") is False:  # what they may see has changed: sign in again
         revoke_sessions(session, username=username)
-    audit.record(session, action="user_changed", username=actor.username, object=f"user:{username}",
-                 details={k: {"from": row[k], "to": v} for k, v in changes.items()})
+    audit.record(
+        session,
+        action="user_changed",
+        username=actor.username,
+        object=f"user:{username}",
+        details={k: {"from": row[k], "to": v} for k, v in changes.items()},
+    )
 
 
 def change_password(session: Session, *, viewer: Viewer, current: str, new: str) -> None:
@@ -347,9 +438,11 @@ def locked_names(session: Session, *, now: datetime | None = None) -> list[dict[
     when each lock ends, for administrators to unlock."""
     now = now or datetime.now()
     A = m.table(m.AuditLog)
-    names = session.execute(select(A.c.username, A.c.object).where(A.c.action == "lockout",
-                                                                   A.c.at > now - timedelta(minutes=LOCK_MINUTES))
-                            .distinct()).all()
+    names = session.execute(
+        select(A.c.username, A.c.object)
+        .where(A.c.action == "lockout", A.c.at > now - timedelta(minutes=LOCK_MINUTES))
+        .distinct()
+    ).all()
     found: dict[str, datetime] = {}
     for name, where in names:
         source = where.removeprefix("source:") if where and where.startswith("source:") else None
@@ -369,5 +462,11 @@ def unlock(session: Session, *, username: str, actor: Viewer, now: datetime | No
 def list_users(session: Session, *, viewer: Viewer) -> list[dict[str, object]]:
     """Every user with role and team, for administrators."""
     require(viewer, "users:manage")
-    return [dict(r) for r in session.execute(select(U.c.username, U.c.display_name, U.c.email, U.c.role, U.c.team,
-                                                    U.c.active).order_by(U.c.role, U.c.username)).mappings()]
+    return [
+        dict(r)
+        for r in session.execute(
+            select(U.c.username, U.c.display_name, U.c.email, U.c.role, U.c.team, U.c.active).order_by(
+                U.c.role, U.c.username
+            )
+        ).mappings()
+    ]

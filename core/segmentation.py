@@ -82,47 +82,91 @@ def classify(stats: pd.DataFrame, *, as_of: date, policy: SegmentPolicy = DEFAUL
     high[active] = _top_share(out.loc[active, "revenue_12m"], policy.high_value_share)
     frequent[active] = _top_share(out.loc[active, "orders_12m"], policy.potential_frequency_share)
     young_growing = (tenure < policy.potential_tenure_days) & (out["revenue_12m"] >= out["revenue_prev_12m"])
-    tier = np.select([decline | overdue, high, young_growing | frequent], ["churn_risk", "high_value", "potential"], "general")
+    tier = np.select(
+        [decline | overdue, high, young_growing | frequent], ["churn_risk", "high_value", "potential"], "general"
+    )
     # object dtype keeps None as None (pandas 3 would otherwise infer strings with NaN)
     none = np.full(len(out), None, dtype=object)
     out["tier"] = pd.Series(np.where(active, tier, none), index=out.index, dtype=object)
-    out["churn_reason"] = pd.Series(np.where(active & decline, "order_decline", np.where(active & overdue, "overdue", none)),
-                                    index=out.index, dtype=object)
+    out["churn_reason"] = pd.Series(
+        np.where(active & decline, "order_decline", np.where(active & overdue, "overdue", none)),
+        index=out.index,
+        dtype=object,
+    )
 
     dormant = since_last.isna() | (since_last >= policy.dormant_days)
     stage = np.select([tenure < policy.new_days, dormant, tenure < 365], ["new", "dormant", "growing"], "mature")
-    out["lifecycle_stage"] = np.select([out["status"] == "prospect", out["status"] == "churned"], ["prospect", "churned"], stage)
+    out["lifecycle_stage"] = np.select(
+        [out["status"] == "prospect", out["status"] == "churned"], ["prospect", "churned"], stage
+    )
     return out
 
 
 # --- queries over the summaries (the viewer's scope and filters applied by core.access) -----------
 
+
 def tier_distribution(session: Session, filters: Filters, *, viewer: Viewer) -> pd.DataFrame:
     """Active customers and their 12-month revenue per value tier (every tier present, zeros included)."""
-    stmt = (select(SEG.c.tier, func.sum(SEG.c.customers).label("customers"), func.sum(SEG.c.revenue_12m).label("revenue_12m"))
-            .where(SEG.c.tier.is_not(None)).group_by(SEG.c.tier))
-    rows = {r.tier: (float(r.customers or 0), float(r.revenue_12m or 0)) for r in session.execute(visible(stmt, SEG, viewer, filters))}
-    return pd.DataFrame([{"tier": t, "customers": rows.get(t, (0, 0))[0], "revenue_12m": rows.get(t, (0, 0))[1]}
-                         for t in TIERS], columns=["tier", "customers", "revenue_12m"])
+    stmt = (
+        select(
+            SEG.c.tier, func.sum(SEG.c.customers).label("customers"), func.sum(SEG.c.revenue_12m).label("revenue_12m")
+        )
+        .where(SEG.c.tier.is_not(None))
+        .group_by(SEG.c.tier)
+    )
+    rows = {
+        r.tier: (float(r.customers or 0), float(r.revenue_12m or 0))
+        for r in session.execute(visible(stmt, SEG, viewer, filters))
+    }
+    return pd.DataFrame(
+        [{"tier": t, "customers": rows.get(t, (0, 0))[0], "revenue_12m": rows.get(t, (0, 0))[1]} for t in TIERS],
+        columns=["tier", "customers", "revenue_12m"],
+    )
 
 
 def lifecycle_distribution(session: Session, filters: Filters, *, viewer: Viewer) -> pd.DataFrame:
     """Customers per lifecycle stage, prospects and churned included."""
     stmt = select(SEG.c.lifecycle_stage, func.sum(SEG.c.customers).label("customers")).group_by(SEG.c.lifecycle_stage)
     rows = {r.lifecycle_stage: float(r.customers or 0) for r in session.execute(visible(stmt, SEG, viewer, filters))}
-    return pd.DataFrame([{"stage": s, "customers": rows.get(s, 0.0)} for s in LIFECYCLE_STAGES], columns=["stage", "customers"])
+    return pd.DataFrame(
+        [{"stage": s, "customers": rows.get(s, 0.0)} for s in LIFECYCLE_STAGES], columns=["stage", "customers"]
+    )
 
 
-CHURN_WARNING_COLUMNS = ["customer_id", "code", "name", "owner", "revenue_12m", "orders_last_90", "orders_prev_90",
-                         "last_order_date", "churn_reason"]
+CHURN_WARNING_COLUMNS = [
+    "customer_id",
+    "code",
+    "name",
+    "owner",
+    "revenue_12m",
+    "orders_last_90",
+    "orders_prev_90",
+    "last_order_date",
+    "churn_reason",
+]
 
 
 def churn_warnings(session: Session, filters: Filters, *, viewer: Viewer, limit: int = 10) -> pd.DataFrame:
     """The highest-value customers in the churn-risk tier, with what their decline looks like. A customer whose
     orders grew (last 90 days above the 90 before) is left out: a single long gap flags them under the rule,
     but telling an executive they are leaving would be wrong (until the learned churn model replaces it)."""
-    stmt = (select(C.c.id.label("customer_id"), C.c.code, C.c.name, U.c.display_name.label("owner"), S.c.revenue_12m,
-                   S.c.orders_last_90, S.c.orders_prev_90, S.c.last_order_date, S.c.churn_reason)
-            .select_from(S.join(C, C.c.id == S.c.customer_id).outerjoin(U, U.c.id == C.c.owner_id))
-            .where(S.c.tier == "churn_risk", S.c.orders_last_90 <= S.c.orders_prev_90).order_by(S.c.revenue_12m.desc(), C.c.id).limit(limit))
-    return pd.DataFrame(session.execute(visible(stmt, C, viewer, filters)).mappings().all(), columns=CHURN_WARNING_COLUMNS)
+    stmt = (
+        select(
+            C.c.id.label("customer_id"),
+            C.c.code,
+            C.c.name,
+            U.c.display_name.label("owner"),
+            S.c.revenue_12m,
+            S.c.orders_last_90,
+            S.c.orders_prev_90,
+            S.c.last_order_date,
+            S.c.churn_reason,
+        )
+        .select_from(S.join(C, C.c.id == S.c.customer_id).outerjoin(U, U.c.id == C.c.owner_id))
+        .where(S.c.tier == "churn_risk", S.c.orders_last_90 <= S.c.orders_prev_90)
+        .order_by(S.c.revenue_12m.desc(), C.c.id)
+        .limit(limit)
+    )
+    return pd.DataFrame(
+        session.execute(visible(stmt, C, viewer, filters)).mappings().all(), columns=CHURN_WARNING_COLUMNS
+    )

@@ -19,13 +19,12 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from core import audit, db, facts, models as m, validators
+from core.access import Viewer, holders, require
 from core.business_hours import AROUND_THE_CLOCK, Calendar, parse_intervals
 from core.errors import Conflict, FieldErrors, NotFound, ValidationError
 from core.facts import DimKey
-from core.access import Viewer, holders, require
 from core.sla import COMPLAINT_TARGET, PRIORITY_TARGETS
-from core.sla_engine import METRICS, Event, MetricResult, Targets, action_of, evaluate
-from core.sla_engine import TicketSla as TicketSlaResult
+from core.sla_engine import METRICS, Event, MetricResult, Targets, TicketSla as TicketSlaResult, action_of, evaluate
 
 T, E, C, U = m.table(m.Ticket), m.table(m.TicketEvent), m.table(m.Customer), m.table(m.User)
 P, CAL, HOL = m.table(m.SlaPolicy), m.table(m.SlaCalendar), m.table(m.SlaHoliday)
@@ -36,19 +35,49 @@ H = 60.0
 # --- defaults shipped (targets: core.sla's priority table, complaints capped at 2 h / 48 h) --------------
 
 TIGHTER = {"urgent": "urgent", "high": "urgent", "normal": "high", "low": "normal"}  # high-value: one step tighter
-OFFICE_CALENDAR = {"name": "China office", "timezone": "Asia/Shanghai", "working_days": "0,1,2,3,4",
-                   "intervals": "09:00-12:00,13:30-18:00"}
-OFFICE_HOLIDAYS = [(date(2026, 1, 1), date(2026, 1, 3), "New Year"), (date(2026, 2, 15), date(2026, 2, 23), "Spring Festival"),
-                   (date(2026, 4, 4), date(2026, 4, 6), "Qingming"), (date(2026, 5, 1), date(2026, 5, 5), "Labour Day"),
-                   (date(2026, 6, 19), date(2026, 6, 21), "Dragon Boat"), (date(2026, 10, 1), date(2026, 10, 8), "National Day")]
+OFFICE_CALENDAR = {
+    "name": "China office",
+    "timezone": "Asia/Shanghai",
+    "working_days": "0,1,2,3,4",
+    "intervals": "09:00-12:00,13:30-18:00",
+}
+OFFICE_HOLIDAYS = [
+    (date(2026, 1, 1), date(2026, 1, 3), "New Year"),
+    (date(2026, 2, 15), date(2026, 2, 23), "Spring Festival"),
+    (date(2026, 4, 4), date(2026, 4, 6), "Qingming"),
+    (date(2026, 5, 1), date(2026, 5, 5), "Labour Day"),
+    (date(2026, 6, 19), date(2026, 6, 21), "Dragon Boat"),
+    (date(2026, 10, 1), date(2026, 10, 8), "National Day"),
+]
 
 
-def _policy_row(name: str, position: int, *, first: float, resolution: float, calendar_id: int | None,
-                now: datetime, **conditions: object) -> dict[str, object]:
-    return {"name": name, "position": position, "first_response_minutes": first * H, "next_response_minutes": first * H,
-            "accept_minutes": first * H, "analyse_minutes": resolution * H / 2, "resolution_minutes": resolution * H,
-            "feedback_minutes": 72 * H, "warn_share": 0.8, "on_warning": "assignee", "on_violation": "team_lead",
-            "on_success": "none", "calendar_id": calendar_id, "valid_from": now, **conditions}
+def _policy_row(
+    name: str,
+    position: int,
+    *,
+    first: float,
+    resolution: float,
+    calendar_id: int | None,
+    now: datetime,
+    **conditions: object,
+) -> dict[str, object]:
+    return {
+        "name": name,
+        "position": position,
+        "first_response_minutes": first * H,
+        "next_response_minutes": first * H,
+        "accept_minutes": first * H,
+        "analyse_minutes": resolution * H / 2,
+        "resolution_minutes": resolution * H,
+        "feedback_minutes": 72 * H,
+        "warn_share": 0.8,
+        "on_warning": "assignee",
+        "on_violation": "team_lead",
+        "on_success": "none",
+        "calendar_id": calendar_id,
+        "valid_from": now,
+        **conditions,
+    }
 
 
 def _shipped_name(kind: str | None, priority: str | None, tier: str | None) -> str:
@@ -65,8 +94,11 @@ def policy_label(policy: Mapping[str, object] | None, lang: str) -> str:
     kind, priority, tier = (policy.get(k) for k in ("kind", "priority", "tier"))
     if policy.get("name") != _shipped_name(kind, priority, tier):  # type: ignore[arg-type]
         return str(policy.get("name"))
-    parts = [label(group, code, lang) for group, code in (("ticket_kind", kind), ("priority", priority), ("tier", tier))
-             if code]
+    parts = [
+        label(group, code, lang)
+        for group, code in (("ticket_kind", kind), ("priority", priority), ("tier", tier))
+        if code
+    ]
     return " · ".join(parts) or t("service.policy.default", lang)
 
 
@@ -86,12 +118,33 @@ def ensure_defaults(session: Session, *, now: datetime | None = None) -> bool:
                 if kind:
                     fr, res = min(fr, COMPLAINT_TARGET[0]), min(res, COMPLAINT_TARGET[1])
                 name = _shipped_name(kind, priority, tier)
-                rows.append(_policy_row(name, position, first=fr, resolution=res,
-                                        calendar_id=None if kind else calendar_id, now=now, kind=kind, tier=tier,
-                                        priority=priority))
+                rows.append(
+                    _policy_row(
+                        name,
+                        position,
+                        first=fr,
+                        resolution=res,
+                        calendar_id=None if kind else calendar_id,
+                        now=now,
+                        kind=kind,
+                        tier=tier,
+                        priority=priority,
+                    )
+                )
                 position += 10
-    rows.append(_policy_row(_shipped_name(None, None, None), 10_000, first=4, resolution=48, calendar_id=calendar_id, now=now,  # catch-all
-                            kind=None, tier=None, priority=None))
+    rows.append(
+        _policy_row(
+            _shipped_name(None, None, None),
+            10_000,
+            first=4,
+            resolution=48,
+            calendar_id=calendar_id,
+            now=now,  # catch-all
+            kind=None,
+            tier=None,
+            priority=None,
+        )
+    )
     session.execute(P.insert(), rows)
     return True
 
@@ -105,8 +158,11 @@ TARGET_COLUMNS = tuple(f"{metric}_minutes" for metric in METRICS)
 def current_policies(session: Session, at: datetime | None = None) -> list[dict[str, object]]:
     """Policies valid at `at` (default now), in the order they are tried."""
     at = at or datetime.now()
-    stmt = (select(P).where(P.c.valid_from <= at, or_(P.c.valid_to.is_(None), P.c.valid_to > at))
-            .order_by(P.c.position, P.c.id))
+    stmt = (
+        select(P)
+        .where(P.c.valid_from <= at, or_(P.c.valid_to.is_(None), P.c.valid_to > at))
+        .order_by(P.c.position, P.c.id)
+    )
     return [dict(r) for r in session.execute(stmt).mappings()]
 
 
@@ -127,10 +183,17 @@ def calendar_of(session: Session, calendar_id: int | None, store_timezone: str =
     if calendar_id is None:
         return AROUND_THE_CLOCK
     row = session.execute(select(CAL).where(CAL.c.id == calendar_id)).mappings().one()
-    holidays = tuple((h.first_day, h.last_day) for h in session.execute(
-        select(HOL.c.first_day, HOL.c.last_day).where(HOL.c.calendar_id == calendar_id)))
-    return Calendar(timezone=row["timezone"], working_days=tuple(int(d) for d in row["working_days"].split(",") if d),
-                    intervals=parse_intervals(row["intervals"]), holidays=holidays, store_timezone=store_timezone)
+    holidays = tuple(
+        (h.first_day, h.last_day)
+        for h in session.execute(select(HOL.c.first_day, HOL.c.last_day).where(HOL.c.calendar_id == calendar_id))
+    )
+    return Calendar(
+        timezone=row["timezone"],
+        working_days=tuple(int(d) for d in row["working_days"].split(",") if d),
+        intervals=parse_intervals(row["intervals"]),
+        holidays=holidays,
+        store_timezone=store_timezone,
+    )
 
 
 KEEP = "keep"
@@ -156,8 +219,13 @@ class PolicyChange:
 
 
 CONDITION_CODES: dict[str, tuple[str, ...] | None] = {
-    "kind": m.TICKET_KINDS, "priority": m.TICKET_PRIORITIES, "category": m.TICKET_CATEGORIES,
-    "channel": m.TICKET_CHANNELS, "tier": ("high_value", "potential", "general", "churn_risk"), "team": None}
+    "kind": m.TICKET_KINDS,
+    "priority": m.TICKET_PRIORITIES,
+    "category": m.TICKET_CATEGORIES,
+    "channel": m.TICKET_CHANNELS,
+    "tier": ("high_value", "potential", "general", "churn_risk"),
+    "team": None,
+}
 
 
 def _policy_values(session: Session, change: PolicyChange, base: dict[str, object]) -> dict[str, object]:
@@ -172,7 +240,10 @@ def _policy_values(session: Session, change: PolicyChange, base: dict[str, objec
         allowed = CONDITION_CODES.get(name, ())
         if name not in CONDITION_CODES or (value is not None and allowed is not None and value not in allowed):
             errors[name] = ("form.error.choice", {})
-    if change.calendar not in (KEEP, "always") and session.scalar(select(CAL.c.id).where(CAL.c.id == change.calendar)) is None:
+    if (
+        change.calendar not in (KEEP, "always")
+        and session.scalar(select(CAL.c.id).where(CAL.c.id == change.calendar)) is None
+    ):
         errors["calendar"] = ("form.error.choice", {})
     if change.name is not None and not change.name.strip():
         errors["name"] = ("form.error.required", {})
@@ -206,19 +277,41 @@ def create_policy(session: Session, viewer: Viewer, change: PolicyChange, *, now
     """An administrator adds a policy (tried at its position among the others, for tickets opened from now)."""
     require(viewer, "service:policies")
     now = now or datetime.now()
-    base: dict[str, object] = {"name": "", "position": 5000, "warn_share": 0.8, "warn_offset_minutes": None,
-                               "on_warning": "assignee", "on_violation": "team_lead", "on_success": "none",
-                               "calendar_id": None, **dict.fromkeys(CONDITIONS), **dict.fromkeys(TARGET_COLUMNS)}
+    base: dict[str, object] = {
+        "name": "",
+        "position": 5000,
+        "warn_share": 0.8,
+        "warn_offset_minutes": None,
+        "on_warning": "assignee",
+        "on_violation": "team_lead",
+        "on_success": "none",
+        "calendar_id": None,
+        **dict.fromkeys(CONDITIONS),
+        **dict.fromkeys(TARGET_COLUMNS),
+    }
     values = _policy_values(session, replace(change, name=change.name or ""), base)
     values.update(valid_from=now, valid_to=None, replaces_id=None)
     new_id = db.new_id(session, P.insert().values(**values))
-    audit.record(session, action="sla_policy_changed", username=viewer.username, object=f"sla_policy:{new_id}",
-                 details={"created": True, "targets": change.targets, "conditions": change.conditions}, at=now)
+    audit.record(
+        session,
+        action="sla_policy_changed",
+        username=viewer.username,
+        object=f"sla_policy:{new_id}",
+        details={"created": True, "targets": change.targets, "conditions": change.conditions},
+        at=now,
+    )
     return new_id
 
 
-def change_policy(session: Session, viewer: Viewer, policy_id: int, change: PolicyChange, *, move_open: bool,
-                  now: datetime | None = None) -> int:
+def change_policy(
+    session: Session,
+    viewer: Viewer,
+    policy_id: int,
+    change: PolicyChange,
+    *,
+    move_open: bool,
+    now: datetime | None = None,
+) -> int:
     """An administrator edits a policy: this version ends now and a new one starts. With `move_open`, open
     tickets on the old version move to the new one (their clocks recomputed from their own events, so no
     pause time is lost); without it they finish under the version they started with. Audited."""
@@ -233,24 +326,38 @@ def change_policy(session: Session, viewer: Viewer, policy_id: int, change: Poli
     new_id = db.new_id(session, P.insert().values(**values))
     moved = 0
     if move_open:
-        open_ids = session.scalars(select(T.c.id).where(T.c.policy_id == policy_id,
-                                                        T.c.status.in_(m.OPEN_TICKET_STATUSES))).all()
+        open_ids = session.scalars(
+            select(T.c.id).where(T.c.policy_id == policy_id, T.c.status.in_(m.OPEN_TICKET_STATUSES))
+        ).all()
         for ticket_id in open_ids:
             session.execute(T.update().where(T.c.id == ticket_id).values(policy_id=new_id, version=T.c.version + 1))
             _event(session, ticket_id, now, viewer, "policy_change", note=f"policy {policy_id} -> {new_id}")
             recompute(session, ticket_id, now=now)
         moved = len(open_ids)
-    audit.record(session, action="sla_policy_changed", username=viewer.username, object=f"sla_policy:{policy_id}",
-                 details={"new_version": new_id, "move_open": move_open, "moved": moved,
-                          "targets": change.targets, "conditions": change.conditions}, at=now)
+    audit.record(
+        session,
+        action="sla_policy_changed",
+        username=viewer.username,
+        object=f"sla_policy:{policy_id}",
+        details={
+            "new_version": new_id,
+            "move_open": move_open,
+            "moved": moved,
+            "targets": change.targets,
+            "conditions": change.conditions,
+        },
+        at=now,
+    )
     return new_id
 
 
 # --- per-ticket results ------------------------------------------------------------------------------
 
+
 def _events(session: Session, ticket_id: int) -> list[Event]:
-    rows = session.execute(select(E.c.at, E.c.action, E.c.to_status).where(E.c.ticket_id == ticket_id)
-                           .order_by(E.c.at, E.c.id)).all()
+    rows = session.execute(
+        select(E.c.at, E.c.action, E.c.to_status).where(E.c.ticket_id == ticket_id).order_by(E.c.at, E.c.id)
+    ).all()
     return [Event(r.at, action_of(r.action, r.to_status)) for r in rows]
 
 
@@ -262,12 +369,17 @@ def _known_at(result: MetricResult) -> datetime | None:
     return None
 
 
-def recompute(session: Session, ticket_id: int, *, now: datetime, store_timezone: str = "UTC") -> dict[str, MetricResult]:
+def recompute(
+    session: Session, ticket_id: int, *, now: datetime, store_timezone: str = "UTC"
+) -> dict[str, MetricResult]:
     """Evaluate one ticket's clocks from its events, store them in ticket_sla, mirror the first-response
     and resolution due times onto the ticket (what the cockpit counts), and fire due actions."""
     ticket = session.execute(select(T).where(T.c.id == ticket_id)).mappings().one()
-    policy = session.execute(select(P).where(P.c.id == ticket["policy_id"])).mappings().first() if ticket["policy_id"] \
+    policy = (
+        session.execute(select(P).where(P.c.id == ticket["policy_id"])).mappings().first()
+        if ticket["policy_id"]
         else None
+    )
     if policy is None:
         return {}
     calendar = calendar_of(session, policy["calendar_id"], store_timezone)
@@ -288,12 +400,22 @@ def _result_rows(ticket_id: int, sla: TicketSlaResult) -> list[dict[str, object]
     rows = []
     for metric, result in sla.metrics.items():
         resolution = metric == "resolution"
-        rows.append({"ticket_id": ticket_id, "metric": metric, "target_minutes": result.target_minutes,
-                     "elapsed_minutes": round(result.elapsed_minutes, 2), "state": result.state, "due_at": result.due_at,
-                     "warn_at": result.warn_at, "completed_at": result.completed_at, "breached_at": result.breached_at,
-                     "known_at": _known_at(result),
-                     "wait_minutes": round(sla.customer_wait_minutes, 2) if resolution else None,
-                     "agent_minutes": round(sla.agent_minutes, 2) if resolution else None})
+        rows.append(
+            {
+                "ticket_id": ticket_id,
+                "metric": metric,
+                "target_minutes": result.target_minutes,
+                "elapsed_minutes": round(result.elapsed_minutes, 2),
+                "state": result.state,
+                "due_at": result.due_at,
+                "warn_at": result.warn_at,
+                "completed_at": result.completed_at,
+                "breached_at": result.breached_at,
+                "known_at": _known_at(result),
+                "wait_minutes": round(sla.customer_wait_minutes, 2) if resolution else None,
+                "agent_minutes": round(sla.agent_minutes, 2) if resolution else None,
+            }
+        )
     return rows
 
 
@@ -322,18 +444,26 @@ def _recipient(session: Session, ticket: dict[str, object], who: str) -> int | N
         return ticket["assignee_id"]  # type: ignore[return-value]
     if who == "team_lead":
         same_team = true() if ticket["team"] is None else U.c.team == ticket["team"]  # no team: any lead
-        lead = session.scalar(select(U.c.id).where(U.c.role == "team_lead", U.c.active.is_(True), same_team)
-                              .order_by(U.c.id))
+        lead = session.scalar(
+            select(U.c.id).where(U.c.role == "team_lead", U.c.active.is_(True), same_team).order_by(U.c.id)
+        )
         if lead is not None:
             return lead
     return session.scalar(select(U.c.id).where(U.c.role == "admin", U.c.active.is_(True)).order_by(U.c.id))
 
 
-def _fire(session: Session, ticket: dict[str, object], policy: dict[str, object], metrics: dict[str, MetricResult],
-          now: datetime) -> int:
+def _fire(
+    session: Session,
+    ticket: dict[str, object],
+    policy: dict[str, object],
+    metrics: dict[str, MetricResult],
+    now: datetime,
+) -> int:
     """Fire each (metric, action) at most once per ticket: an event on the ticket, and a task for the recipient."""
-    fired = {(r.metric, r.action) for r in session.execute(select(FIRE.c.metric, FIRE.c.action)
-                                                           .where(FIRE.c.ticket_id == ticket["id"]))}
+    fired = {
+        (r.metric, r.action)
+        for r in session.execute(select(FIRE.c.metric, FIRE.c.action).where(FIRE.c.ticket_id == ticket["id"]))
+    }
     count = 0
     for metric, result in metrics.items():
         action = ACTION_OF_STATE.get(result.state)
@@ -347,9 +477,17 @@ def _fire(session: Session, ticket: dict[str, object], policy: dict[str, object]
         if who and who != "none":
             owner = _recipient(session, ticket, str(who))
             if owner is not None:
-                session.execute(TASKS.insert().values(
-                    customer_id=ticket["customer_id"], owner_id=owner, title=f"SLA {action}: #{ticket['id']} {metric}",
-                    due_date=now.date(), created_at=now, ticket_id=ticket["id"], source="sla"))
+                session.execute(
+                    TASKS.insert().values(
+                        customer_id=ticket["customer_id"],
+                        owner_id=owner,
+                        title=f"SLA {action}: #{ticket['id']} {metric}",
+                        due_date=now.date(),
+                        created_at=now,
+                        ticket_id=ticket["id"],
+                        source="sla",
+                    )
+                )
         count += 1
     return count
 
@@ -360,8 +498,11 @@ def tick(session: Session, *, now: datetime | None = None, store_timezone: str =
     now = now or datetime.now()
     # only clocks whose state changes by `now`: a running one reaching its warning point or target, an
     # at-risk one reaching its target, and paused ones (their mirrored due time moves on)
-    due = or_(and_(R.c.state == "running", or_(R.c.warn_at <= now, R.c.due_at <= now)),
-              and_(R.c.state == "at_risk", R.c.due_at <= now), R.c.state == "paused")
+    due = or_(
+        and_(R.c.state == "running", or_(R.c.warn_at <= now, R.c.due_at <= now)),
+        and_(R.c.state == "at_risk", R.c.due_at <= now),
+        R.c.state == "paused",
+    )
     ids = session.scalars(select(R.c.ticket_id).where(due).distinct()).all()
     for ticket_id in ids:
         recompute(session, ticket_id, now=now, store_timezone=store_timezone)
@@ -406,29 +547,48 @@ class Step:
     note: str | None = None
 
 
-def _event(session: Session, ticket_id: int, at: datetime, viewer: Viewer | None, action: str, *,
-           from_status: str | None = None, to_status: str | None = None, note: str | None = None) -> None:
+def _event(
+    session: Session,
+    ticket_id: int,
+    at: datetime,
+    viewer: Viewer | None,
+    action: str,
+    *,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    note: str | None = None,
+) -> None:
     if to_status is None:
         to_status = session.scalar(select(T.c.status).where(T.c.id == ticket_id))
-    session.execute(E.insert().values(ticket_id=ticket_id, at=at, user_id=viewer.user_id if viewer else None,
-                                      from_status=from_status, to_status=to_status, action=action,
-                                      note=(note or None) and note[:200]))
+    session.execute(
+        E.insert().values(
+            ticket_id=ticket_id,
+            at=at,
+            user_id=viewer.user_id if viewer else None,
+            from_status=from_status,
+            to_status=to_status,
+            action=action,
+            note=(note or None) and note[:200],
+        )
+    )
 
 
 def _validate(step: Step) -> dict[str, object]:
     errors: dict[str, tuple[str, dict[str, object]]] = {}
     values: dict[str, object] = {}
     if step.action == "analyse":
-        findings = validators.text(errors, "findings", step.findings, required=False, shortest=5, longest=4000,
-                                   multiline=True)
+        findings = validators.text(
+            errors, "findings", step.findings, required=False, shortest=5, longest=4000, multiline=True
+        )
         if findings is None:
             errors.setdefault("findings", ("form.error.too_short", {"n": 5}))
         if step.root_cause not in m.ROOT_CAUSES:
             errors["root_cause"] = ("form.error.choice", {})
         values.update(findings=findings, root_cause=step.root_cause)
     if step.action == "resolve":
-        resolution = validators.text(errors, "resolution", step.resolution, required=False, shortest=5, longest=4000,
-                                     multiline=True)
+        resolution = validators.text(
+            errors, "resolution", step.resolution, required=False, shortest=5, longest=4000, multiline=True
+        )
         if resolution is None:
             errors.setdefault("resolution", ("form.error.too_short", {"n": 5}))
         values["resolution"] = resolution
@@ -451,8 +611,9 @@ class IllegalTransition(ValidationError):
         self.key = key
 
 
-def act(session: Session, viewer: Viewer, step: Step, *, now: datetime | None = None,
-        store_timezone: str = "UTC") -> int:
+def act(
+    session: Session, viewer: Viewer, step: Step, *, now: datetime | None = None, store_timezone: str = "UTC"
+) -> int:
     """Apply one workflow step; returns the ticket's new version. Refused with nothing written when the role
     may not, the step is not legal from the current status, a field is invalid, or the ticket changed since
     the agent loaded it (Conflict: "changed by someone else, reload")."""
@@ -472,8 +633,14 @@ def act(session: Session, viewer: Viewer, step: Step, *, now: datetime | None = 
         raise IllegalTransition(key, f"Cannot {step.action.replace('_', ' ')} a ticket that is {status}.")
     values = _validate(step)
     if step.action == "customer_reply":
-        target = session.scalar(select(E.c.from_status).where(E.c.ticket_id == step.ticket_id, E.c.action == "wait")
-                                .order_by(E.c.at.desc(), E.c.id.desc())) or "accepted"
+        target = (
+            session.scalar(
+                select(E.c.from_status)
+                .where(E.c.ticket_id == step.ticket_id, E.c.action == "wait")
+                .order_by(E.c.at.desc(), E.c.id.desc())
+            )
+            or "accepted"
+        )
     new_status = target or status
     values.update(status=new_status, version=ticket["version"] + 1)
     if step.action in ("accept", "agent_reply") and ticket["first_response_at"] is None:
@@ -488,34 +655,71 @@ def act(session: Session, viewer: Viewer, step: Step, *, now: datetime | None = 
         values["feedback_at"] = now
     if step.action == "reopen":
         values.update(resolved_at=None, closed_at=None, reopened=ticket["reopened"] + 1)
-    if db.affected(session, update(T).where(T.c.id == step.ticket_id, T.c.version == step.version).values(**values)) != 1:
+    if (
+        db.affected(session, update(T).where(T.c.id == step.ticket_id, T.c.version == step.version).values(**values))
+        != 1
+    ):
         # someone saved between our read and this write
         raise Conflict("This ticket was changed by someone else; reload it and try again.", key="service.conflict")
     _event(session, step.ticket_id, now, viewer, step.action, from_status=status, to_status=new_status, note=step.note)
     recompute(session, step.ticket_id, now=now, store_timezone=store_timezone)
-    customer = session.execute(select(C.c.region, C.c.industry, C.c.kind, C.c.owner_id, C.c.id)
-                               .where(C.c.id == ticket["customer_id"])).one()
+    customer = session.execute(
+        select(C.c.region, C.c.industry, C.c.kind, C.c.owner_id, C.c.id).where(C.c.id == ticket["customer_id"])
+    ).one()
     if step.action == "feedback":  # CSAT is summarised by the month its feedback arrived
-        facts.refresh_period_facts(session, key=DimKey(customer.region, customer.industry, customer.kind,
-                                                       customer.owner_id), since=now.date(), as_of=now.date())
+        facts.refresh_period_facts(
+            session,
+            key=DimKey(customer.region, customer.industry, customer.kind, customer.owner_id),
+            since=now.date(),
+            as_of=now.date(),
+        )
         if step.csat is not None and step.csat <= 2:
-            follow_up(session, customer_id=customer.id, owner_id=customer.owner_id, now=now, source="low_csat",
-                      title=f"CSAT {step.csat} on ticket #{step.ticket_id}", ticket_id=step.ticket_id)
+            follow_up(
+                session,
+                customer_id=customer.id,
+                owner_id=customer.owner_id,
+                now=now,
+                source="low_csat",
+                title=f"CSAT {step.csat} on ticket #{step.ticket_id}",
+                ticket_id=step.ticket_id,
+            )
     facts.refresh_customer_row(session, customer.id)
-    audit.record(session, action="ticket_step", username=viewer.username, object=f"ticket:{step.ticket_id}", at=now,
-                 details={"step": step.action, "from": status, "to": new_status})  # what was done, not the words
+    audit.record(
+        session,
+        action="ticket_step",
+        username=viewer.username,
+        object=f"ticket:{step.ticket_id}",
+        at=now,
+        details={"step": step.action, "from": status, "to": new_status},
+    )  # what was done, not the words
     return int(values["version"])  # type: ignore[call-overload]
 
 
 FOLLOW_UP_DAYS = 2  # a detractor or an unhappy CSAT gets a call from the account manager within two days
 
 
-def follow_up(session: Session, *, customer_id: int, owner_id: int | None, now: datetime, source: str, title: str,
-              ticket_id: int | None = None) -> None:
+def follow_up(
+    session: Session,
+    *,
+    customer_id: int,
+    owner_id: int | None,
+    now: datetime,
+    source: str,
+    title: str,
+    ticket_id: int | None = None,
+) -> None:
     """Closed loop: a follow-up task for the customer's owner, due FOLLOW_UP_DAYS later."""
-    session.execute(TASKS.insert().values(customer_id=customer_id, owner_id=owner_id, title=title[:200],
-                                          due_date=now.date() + timedelta(days=FOLLOW_UP_DAYS), created_at=now,
-                                          ticket_id=ticket_id, source=source))
+    session.execute(
+        TASKS.insert().values(
+            customer_id=customer_id,
+            owner_id=owner_id,
+            title=title[:200],
+            due_date=now.date() + timedelta(days=FOLLOW_UP_DAYS),
+            created_at=now,
+            ticket_id=ticket_id,
+            source=source,
+        )
+    )
 
 
 def open_ticket_sla(session: Session, ticket: dict[str, object], tier: str | None, *, now: datetime) -> int:
@@ -526,29 +730,42 @@ def open_ticket_sla(session: Session, ticket: dict[str, object], tier: str | Non
     return int(policy["id"])  # type: ignore[call-overload]
 
 
-def assign(session: Session, viewer: Viewer, ticket_ids: list[int], assignee_id: int, *,
-           now: datetime | None = None) -> int:
+def assign(
+    session: Session, viewer: Viewer, ticket_ids: list[int], assignee_id: int, *, now: datetime | None = None
+) -> int:
     """Bulk assignment by a team lead or an administrator (an event on each ticket; versions move on)."""
     require(viewer, "tickets:assign")
     now = now or datetime.now()
-    agent = session.execute(select(U.c.id, U.c.team).where(U.c.id == assignee_id, U.c.active.is_(True),
-                                                           U.c.role.in_(holders("tickets:work")))).first()
+    agent = session.execute(
+        select(U.c.id, U.c.team).where(
+            U.c.id == assignee_id, U.c.active.is_(True), U.c.role.in_(holders("tickets:work"))
+        )
+    ).first()
     if agent is None:
         raise FieldErrors({"assignee": ("form.error.choice", {})})
     count = 0
     for ticket_id in ticket_ids:
-        if db.affected(session, T.update().where(T.c.id == ticket_id, T.c.status != "closed")
-                       .values(assignee_id=assignee_id, team=agent.team, version=T.c.version + 1)):
+        if db.affected(
+            session,
+            T.update()
+            .where(T.c.id == ticket_id, T.c.status != "closed")
+            .values(assignee_id=assignee_id, team=agent.team, version=T.c.version + 1),
+        ):
             _event(session, ticket_id, now, viewer, "assign", note=f"user {assignee_id}")
             count += 1
-    audit.record(session, action="tickets_assigned", username=viewer.username, object=f"user:{assignee_id}", at=now,
-                 details={"tickets": count})
+    audit.record(
+        session,
+        action="tickets_assigned",
+        username=viewer.username,
+        object=f"user:{assignee_id}",
+        at=now,
+        details={"tickets": count},
+    )
     return count
 
 
 def tier_of(session: Session, customer_id: int) -> str | None:
     return session.scalar(select(S.c.tier).where(S.c.customer_id == customer_id))
-
 
 
 def rebuild_ticket_sla(session: Session, *, now: datetime, store_timezone: str = "UTC", chunk: int = 20_000) -> int:
@@ -562,21 +779,42 @@ def rebuild_ticket_sla(session: Session, *, now: datetime, store_timezone: str =
     session.execute(delete(R))
     written, last_id = 0, 0
     while True:
-        tickets = session.execute(select(T.c.id, T.c.kind, T.c.priority, T.c.category, T.c.channel, T.c.team,
-                                         T.c.customer_id, T.c.policy_id, S.c.tier)
-                                  .select_from(T.outerjoin(S, S.c.customer_id == T.c.customer_id))
-                                  .where(T.c.id > last_id).order_by(T.c.id).limit(chunk)).mappings().all()
+        tickets = (
+            session.execute(
+                select(
+                    T.c.id,
+                    T.c.kind,
+                    T.c.priority,
+                    T.c.category,
+                    T.c.channel,
+                    T.c.team,
+                    T.c.customer_id,
+                    T.c.policy_id,
+                    S.c.tier,
+                )
+                .select_from(T.outerjoin(S, S.c.customer_id == T.c.customer_id))
+                .where(T.c.id > last_id)
+                .order_by(T.c.id)
+                .limit(chunk)
+            )
+            .mappings()
+            .all()
+        )
         if not tickets:
             break
         first, last_id = tickets[0]["id"], tickets[-1]["id"]
         assigned = {t["id"]: int(t["policy_id"] or match_policy(policies, dict(t))["id"]) for t in tickets}  # type: ignore[arg-type]
         new_policies = [{"tid": t["id"], "pid": assigned[t["id"]]} for t in tickets if not t["policy_id"]]
         if new_policies:
-            session.execute(update(T).where(T.c.id == bindparam("tid")).values(policy_id=bindparam("pid")), new_policies)
+            session.execute(
+                update(T).where(T.c.id == bindparam("tid")).values(policy_id=bindparam("pid")), new_policies
+            )
         events: dict[int, list[Event]] = {}
-        for row in session.execute(select(E.c.ticket_id, E.c.at, E.c.action, E.c.to_status)
-                                   .where(E.c.ticket_id >= first, E.c.ticket_id <= last_id)
-                                   .order_by(E.c.ticket_id, E.c.at, E.c.id)):
+        for row in session.execute(
+            select(E.c.ticket_id, E.c.at, E.c.action, E.c.to_status)
+            .where(E.c.ticket_id >= first, E.c.ticket_id <= last_id)
+            .order_by(E.c.ticket_id, E.c.at, E.c.id)
+        ):
             events.setdefault(row.ticket_id, []).append(Event(row.at, action_of(row.action, row.to_status)))
         rows, mirrors = [], []
         for ticket_id, policy_id in assigned.items():
@@ -592,8 +830,12 @@ def rebuild_ticket_sla(session: Session, *, now: datetime, store_timezone: str =
         if rows:
             session.execute(R.insert(), rows)
         if mirrors:
-            session.execute(update(T).where(T.c.id == bindparam("tid")).values(
-                first_response_due=bindparam("fr"), resolution_due=bindparam("res")), mirrors)
+            session.execute(
+                update(T)
+                .where(T.c.id == bindparam("tid"))
+                .values(first_response_due=bindparam("fr"), resolution_due=bindparam("res")),
+                mirrors,
+            )
         written += len(rows)
     facts.set_meta(session, "ticket_sla_as_of", now.isoformat(timespec="seconds"))
     return written
@@ -603,8 +845,11 @@ def calendars(session: Session) -> list[dict[str, object]]:
     """Every calendar with its holidays as text ('2026-10-01..2026-10-08 National Day' per line)."""
     out = []
     for row in session.execute(select(CAL).order_by(CAL.c.id)).mappings():
-        holidays = session.execute(select(HOL.c.first_day, HOL.c.last_day, HOL.c.name)
-                                   .where(HOL.c.calendar_id == row["id"]).order_by(HOL.c.first_day)).all()
+        holidays = session.execute(
+            select(HOL.c.first_day, HOL.c.last_day, HOL.c.name)
+            .where(HOL.c.calendar_id == row["id"])
+            .order_by(HOL.c.first_day)
+        ).all()
         out.append({**row, "holidays": "\n".join(f"{a}..{b} {n or ''}".strip() for a, b, n in holidays)})
     return out
 
@@ -618,35 +863,69 @@ def parse_holidays(text: str) -> list[tuple[date, date, str | None]]:
         try:
             holidays.append((date.fromisoformat(first), date.fromisoformat(last or first), name.strip() or None))
         except ValueError:
-            raise ValidationError(f"{line!r} is not a holiday like 2026-10-01..2026-10-08 National Day.",
-                                  key="error.holiday_line", line=line) from None
+            raise ValidationError(
+                f"{line!r} is not a holiday like 2026-10-01..2026-10-08 National Day.",
+                key="error.holiday_line",
+                line=line,
+            ) from None
     return holidays
 
 
-def save_calendar(session: Session, viewer: Viewer, calendar_id: int, *, timezone: str, working_days: str,
-                  intervals: str, holidays: str) -> None:
+def save_calendar(
+    session: Session,
+    viewer: Viewer,
+    calendar_id: int,
+    *,
+    timezone: str,
+    working_days: str,
+    intervals: str,
+    holidays: str,
+) -> None:
     """An administrator edits a calendar. Refused (nothing written) without working time, with overlapping
     intervals or overlapping holidays, or with an unknown time zone. Open tickets are re-evaluated. Audited."""
     require(viewer, "service:policies")
     try:
         days = tuple(sorted({int(d) for d in working_days.replace("，", ",").split(",") if d.strip()}))
     except ValueError:
-        raise ValidationError("Working days are numbers from 0 (Monday) to 6 (Sunday), separated by commas.",
-                              key="error.working_days") from None
+        raise ValidationError(
+            "Working days are numbers from 0 (Monday) to 6 (Sunday), separated by commas.", key="error.working_days"
+        ) from None
     parsed = parse_holidays(holidays)
-    Calendar(timezone=timezone, working_days=days, intervals=parse_intervals(intervals),
-             holidays=tuple((a, b) for a, b, _ in parsed))  # validates: raises before anything is written
-    if db.affected(session, CAL.update().where(CAL.c.id == calendar_id).values(
-            timezone=timezone, working_days=",".join(map(str, days)), intervals=intervals.replace("，", ",").replace(" ", ""))
-            ) != 1:
+    Calendar(
+        timezone=timezone,
+        working_days=days,
+        intervals=parse_intervals(intervals),
+        holidays=tuple((a, b) for a, b, _ in parsed),
+    )  # validates: raises before anything is written
+    if (
+        db.affected(
+            session,
+            CAL.update()
+            .where(CAL.c.id == calendar_id)
+            .values(
+                timezone=timezone,
+                working_days=",".join(map(str, days)),
+                intervals=intervals.replace("，", ",").replace(" ", ""),
+            ),
+        )
+        != 1
+    ):
         raise NotFound("No such calendar.", key="error.no_calendar")
     session.execute(delete(HOL).where(HOL.c.calendar_id == calendar_id))
     for first, last, name in parsed:
         session.execute(HOL.insert().values(calendar_id=calendar_id, first_day=first, last_day=last, name=name))
     now = datetime.now()
-    open_ids = session.scalars(select(T.c.id).select_from(T.join(P, P.c.id == T.c.policy_id))
-                               .where(P.c.calendar_id == calendar_id, T.c.status.in_(m.OPEN_TICKET_STATUSES))).all()
+    open_ids = session.scalars(
+        select(T.c.id)
+        .select_from(T.join(P, P.c.id == T.c.policy_id))
+        .where(P.c.calendar_id == calendar_id, T.c.status.in_(m.OPEN_TICKET_STATUSES))
+    ).all()
     for ticket_id in open_ids:
         recompute(session, ticket_id, now=now)
-    audit.record(session, action="sla_policy_changed", username=viewer.username, object=f"sla_calendar:{calendar_id}",
-                 details={"timezone": timezone, "working_days": days, "intervals": intervals, "holidays": len(parsed)})
+    audit.record(
+        session,
+        action="sla_policy_changed",
+        username=viewer.username,
+        object=f"sla_calendar:{calendar_id}",
+        details={"timezone": timezone, "working_days": days, "intervals": intervals, "holidays": len(parsed)},
+    )

@@ -14,14 +14,20 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from core import models as m
+from core.access import Viewer, holders, require, sees_whole_base
 from core.db import period_bucket
 from core.errors import NotFound
-from core.access import Viewer, holders, require, sees_whole_base
 from core.service import _events, calendar_of, targets_of
 from core.sla_engine import METRICS, Targets, evaluate
 
-T, R, C, U, E, P = (m.table(m.Ticket), m.table(m.TicketSla), m.table(m.Customer), m.table(m.User),
-                    m.table(m.TicketEvent), m.table(m.SlaPolicy))
+T, R, C, U, E, P = (
+    m.table(m.Ticket),
+    m.table(m.TicketSla),
+    m.table(m.Customer),
+    m.table(m.User),
+    m.table(m.TicketEvent),
+    m.table(m.SlaPolicy),
+)
 DIMENSIONS = ("month", "priority", "kind", "category", "channel", "team", "agent")
 STATE_ORDER = ("breached", "at_risk", "paused", "running", "met")  # "none": no clock running
 AGE_BUCKETS = ((4, "lt_4h"), (24, "4_24h"), (72, "1_3d"), (168, "3_7d"), (None, "gt_7d"))
@@ -39,8 +45,24 @@ class QueueFilter:
     mine: bool = False
 
 
-QUEUE_COLUMNS = ["ticket", "version", "code", "customer", "kind", "category", "priority", "channel", "status", "team",
-                 "assignee", "created_at", "state", "clock", "next_due", "minutes_left"]
+QUEUE_COLUMNS = [
+    "ticket",
+    "version",
+    "code",
+    "customer",
+    "kind",
+    "category",
+    "priority",
+    "channel",
+    "status",
+    "team",
+    "assignee",
+    "created_at",
+    "state",
+    "clock",
+    "next_due",
+    "minutes_left",
+]
 
 
 def queue(session: Session, viewer: Viewer, wanted: QueueFilter, *, now: datetime, limit: int = 500) -> pd.DataFrame:
@@ -52,34 +74,68 @@ def queue(session: Session, viewer: Viewer, wanted: QueueFilter, *, now: datetim
     """
     require(viewer, "page:service")
     open_statuses = (*m.OPEN_TICKET_STATUSES, "resolved")
-    stmt = (select(T.c.id.label("ticket"), T.c.version, C.c.code, C.c.name.label("customer"), T.c.kind, T.c.category,
-                   T.c.priority, T.c.channel, T.c.status, T.c.team, U.c.display_name.label("assignee"), T.c.created_at,
-                   P.c.calendar_id)
-            .select_from(T.join(C, C.c.id == T.c.customer_id).outerjoin(U, U.c.id == T.c.assignee_id)
-                         .outerjoin(P, P.c.id == T.c.policy_id))
-            .where(T.c.status.in_(open_statuses)))
-    for column, values in ((T.c.priority, wanted.priorities), (T.c.kind, wanted.kinds), (T.c.category, wanted.categories),
-                           (T.c.channel, wanted.channels), (T.c.team, wanted.teams), (T.c.assignee_id, wanted.assignee_ids)):
+    stmt = (
+        select(
+            T.c.id.label("ticket"),
+            T.c.version,
+            C.c.code,
+            C.c.name.label("customer"),
+            T.c.kind,
+            T.c.category,
+            T.c.priority,
+            T.c.channel,
+            T.c.status,
+            T.c.team,
+            U.c.display_name.label("assignee"),
+            T.c.created_at,
+            P.c.calendar_id,
+        )
+        .select_from(
+            T.join(C, C.c.id == T.c.customer_id)
+            .outerjoin(U, U.c.id == T.c.assignee_id)
+            .outerjoin(P, P.c.id == T.c.policy_id)
+        )
+        .where(T.c.status.in_(open_statuses))
+    )
+    for column, values in (
+        (T.c.priority, wanted.priorities),
+        (T.c.kind, wanted.kinds),
+        (T.c.category, wanted.categories),
+        (T.c.channel, wanted.channels),
+        (T.c.team, wanted.teams),
+        (T.c.assignee_id, wanted.assignee_ids),
+    ):
         if values:
             stmt = stmt.where(column.in_(values))
     if wanted.mine:
         stmt = stmt.where(T.c.assignee_id == viewer.user_id)
-    tickets = pd.DataFrame([dict(r) for r in session.execute(stmt.limit(20_000)).mappings()],
-                           columns=[*QUEUE_COLUMNS[:12], "calendar_id"]).astype({"ticket": "int64"})
+    tickets = pd.DataFrame(
+        [dict(r) for r in session.execute(stmt.limit(20_000)).mappings()], columns=[*QUEUE_COLUMNS[:12], "calendar_id"]
+    ).astype({"ticket": "int64"})
     # the running clocks of the same tickets (completed ones, met or breached, are not work any more)
-    clocks = pd.DataFrame(session.execute(
-        select(R.c.ticket_id, R.c.metric, R.c.state, R.c.due_at, R.c.breached_at)
-        .where(R.c.completed_at.is_(None), R.c.state != "met",
-               R.c.ticket_id.in_(stmt.with_only_columns(T.c.id)))).all(),
-        columns=["ticket", "clock", "state", "due_at", "breached_at"]).astype({"ticket": "int64"})
-    clocks["next_due"] = [b if s == "breached" and pd.notna(b) else (d if s != "paused" else pd.NaT)
-                          for s, b, d in zip(clocks["state"], clocks["breached_at"], clocks["due_at"])]
-    clocks["rank"] = [0 if s == "breached" else 2 if s == "paused" or pd.isna(d) else 1
-                      for s, d in zip(clocks["state"], clocks["next_due"])]
+    clocks = pd.DataFrame(
+        session.execute(
+            select(R.c.ticket_id, R.c.metric, R.c.state, R.c.due_at, R.c.breached_at).where(
+                R.c.completed_at.is_(None), R.c.state != "met", R.c.ticket_id.in_(stmt.with_only_columns(T.c.id))
+            )
+        ).all(),
+        columns=["ticket", "clock", "state", "due_at", "breached_at"],
+    ).astype({"ticket": "int64"})
+    clocks["next_due"] = [
+        b if s == "breached" and pd.notna(b) else (d if s != "paused" else pd.NaT)
+        for s, b, d in zip(clocks["state"], clocks["breached_at"], clocks["due_at"])
+    ]
+    clocks["rank"] = [
+        0 if s == "breached" else 2 if s == "paused" or pd.isna(d) else 1
+        for s, d in zip(clocks["state"], clocks["next_due"])
+    ]
     clocks["next_due"] = pd.to_datetime(clocks["next_due"])
-    clocks["order"] = [METRICS.index(c) if c in METRICS else len(METRICS) for c in clocks["clock"]]  # ties: the customer-facing clock
-    deciding = (clocks.sort_values(["rank", "next_due", "order"], kind="stable", na_position="last")
-                .drop_duplicates("ticket")[["ticket", "clock", "state", "next_due", "rank"]])
+    clocks["order"] = [
+        METRICS.index(c) if c in METRICS else len(METRICS) for c in clocks["clock"]
+    ]  # ties: the customer-facing clock
+    deciding = clocks.sort_values(["rank", "next_due", "order"], kind="stable", na_position="last").drop_duplicates(
+        "ticket"
+    )[["ticket", "clock", "state", "next_due", "rank"]]
     frame = tickets.merge(deciding, on="ticket", how="left")
     frame["state"] = frame["state"].fillna("none")
     frame["rank"] = frame["rank"].fillna(3)
@@ -116,36 +172,75 @@ class TicketView:
 
 def ticket_view(session: Session, viewer: Viewer, ticket_id: int) -> TicketView:
     require(viewer, "page:service")
-    row = session.execute(select(T, C.c.code, C.c.name.label("customer"), U.c.display_name.label("assignee"))
-                          .select_from(T.join(C, C.c.id == T.c.customer_id).outerjoin(U, U.c.id == T.c.assignee_id))
-                          .where(T.c.id == ticket_id)).mappings().first()
+    row = (
+        session.execute(
+            select(T, C.c.code, C.c.name.label("customer"), U.c.display_name.label("assignee"))
+            .select_from(T.join(C, C.c.id == T.c.customer_id).outerjoin(U, U.c.id == T.c.assignee_id))
+            .where(T.c.id == ticket_id)
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFound("No such ticket.", key="service.no_ticket")
-    events = pd.DataFrame(session.execute(select(E.c.at, E.c.action, E.c.from_status, E.c.to_status, E.c.note,
-                                                 U.c.display_name.label("by"))
-                                          .select_from(E.outerjoin(U, U.c.id == E.c.user_id))
-                                          .where(E.c.ticket_id == ticket_id).order_by(E.c.at, E.c.id)).mappings().all(),
-                          columns=["at", "action", "from_status", "to_status", "note", "by"])
-    times = session.execute(select(R.c.wait_minutes, R.c.agent_minutes).where(R.c.ticket_id == ticket_id,
-                                                                              R.c.metric == "resolution")).first()
-    sla = pd.DataFrame(session.execute(select(R.c.metric, R.c.state, R.c.target_minutes, R.c.elapsed_minutes, R.c.due_at,
-                                              R.c.completed_at, R.c.breached_at).where(R.c.ticket_id == ticket_id))
-                       .mappings().all(), columns=["metric", "state", "target_minutes", "elapsed_minutes", "due_at",
-                                                   "completed_at", "breached_at"])
-    policy = session.execute(select(P.c.name, P.c.kind, P.c.priority, P.c.tier).where(P.c.id == row["policy_id"])
-                             ).mappings().first() if row["policy_id"] else None
+    events = pd.DataFrame(
+        session.execute(
+            select(E.c.at, E.c.action, E.c.from_status, E.c.to_status, E.c.note, U.c.display_name.label("by"))
+            .select_from(E.outerjoin(U, U.c.id == E.c.user_id))
+            .where(E.c.ticket_id == ticket_id)
+            .order_by(E.c.at, E.c.id)
+        )
+        .mappings()
+        .all(),
+        columns=["at", "action", "from_status", "to_status", "note", "by"],
+    )
+    times = session.execute(
+        select(R.c.wait_minutes, R.c.agent_minutes).where(R.c.ticket_id == ticket_id, R.c.metric == "resolution")
+    ).first()
+    sla = pd.DataFrame(
+        session.execute(
+            select(
+                R.c.metric,
+                R.c.state,
+                R.c.target_minutes,
+                R.c.elapsed_minutes,
+                R.c.due_at,
+                R.c.completed_at,
+                R.c.breached_at,
+            ).where(R.c.ticket_id == ticket_id)
+        )
+        .mappings()
+        .all(),
+        columns=["metric", "state", "target_minutes", "elapsed_minutes", "due_at", "completed_at", "breached_at"],
+    )
+    policy = (
+        session.execute(select(P.c.name, P.c.kind, P.c.priority, P.c.tier).where(P.c.id == row["policy_id"]))
+        .mappings()
+        .first()
+        if row["policy_id"]
+        else None
+    )
     extra = {"wait_minutes": times.wait_minutes, "agent_minutes": times.agent_minutes} if times else {}
     return TicketView(dict(row), events, sla, dict(policy) if policy else None, extra)
 
 
 # --- analytics over ticket_sla ----------------------------------------------------------------------
 
+
 def _dimension(name: str):  # type: ignore[no-untyped-def]
-    return {"priority": T.c.priority, "kind": T.c.kind, "category": T.c.category, "channel": T.c.channel,
-            "team": T.c.team, "agent": U.c.display_name}[name]
+    return {
+        "priority": T.c.priority,
+        "kind": T.c.kind,
+        "category": T.c.category,
+        "channel": T.c.channel,
+        "team": T.c.team,
+        "agent": U.c.display_name,
+    }[name]
 
 
-def compliance(session: Session, viewer: Viewer, *, metric: str, by: str, start: datetime, end: datetime) -> pd.DataFrame:
+def compliance(
+    session: Session, viewer: Viewer, *, metric: str, by: str, start: datetime, end: datetime
+) -> pd.DataFrame:
     """% met and failures of `metric` for outcomes known in [start, end), grouped by a dimension ('month'
     too), aggregated in the database on the (metric, known_at) index."""
     require(viewer, "page:service")
@@ -153,9 +248,16 @@ def compliance(session: Session, viewer: Viewer, *, metric: str, by: str, start:
     source = R.join(T, T.c.id == R.c.ticket_id)
     if by == "agent":
         source = source.outerjoin(U, U.c.id == T.c.assignee_id)
-    stmt = (select(key, func.sum(case((R.c.state == "met", 1), else_=0)).label("met"),
-                   func.sum(case((R.c.state == "breached", 1), else_=0)).label("breached"))
-            .select_from(source).where(R.c.metric == metric, R.c.known_at >= start, R.c.known_at < end).group_by(key))
+    stmt = (
+        select(
+            key,
+            func.sum(case((R.c.state == "met", 1), else_=0)).label("met"),
+            func.sum(case((R.c.state == "breached", 1), else_=0)).label("breached"),
+        )
+        .select_from(source)
+        .where(R.c.metric == metric, R.c.known_at >= start, R.c.known_at < end)
+        .group_by(key)
+    )
     frame = pd.DataFrame(session.execute(stmt).all(), columns=["value", "met", "breached"])
     if frame.empty:
         return pd.DataFrame(columns=["value", "met", "breached", "total", "rate"])
@@ -172,10 +274,19 @@ def times(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -
     require(viewer, "page:service")
     out = {}
     for metric in ("first_response", "resolution"):
-        values = pd.Series(session.scalars(select(R.c.elapsed_minutes).where(  # (metric, completed_at) covering index
-            R.c.metric == metric, R.c.completed_at >= start, R.c.completed_at < end)).all(), dtype=float)
-        out[metric] = {"median": float(values.median()) if len(values) else None,
-                       "p90": float(values.quantile(0.9)) if len(values) else None, "n": float(len(values))}
+        values = pd.Series(
+            session.scalars(
+                select(R.c.elapsed_minutes).where(  # (metric, completed_at) covering index
+                    R.c.metric == metric, R.c.completed_at >= start, R.c.completed_at < end
+                )
+            ).all(),
+            dtype=float,
+        )
+        out[metric] = {
+            "median": float(values.median()) if len(values) else None,
+            "p90": float(values.quantile(0.9)) if len(values) else None,
+            "n": float(len(values)),
+        }
     return out
 
 
@@ -219,13 +330,21 @@ def rates(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -
     rate (complaints created in the period that are resolved or closed by now). The complaint rate's
     denominator counts every active customer, so only roles without a row-level limit get it."""
     require(viewer, "page:service")
-    resolved, reopened = session.execute(select(func.count(), func.sum(case((T.c.reopened > 0, 1), else_=0)))
-                                         .where(T.c.resolved_at >= start, T.c.resolved_at < end)).one()
-    complaints, done = session.execute(select(func.count(), func.sum(case((T.c.status.in_(("resolved", "closed")), 1),
-                                                                          else_=0)))
-                                       .where(T.c.kind == "complaint", T.c.created_at >= start, T.c.created_at < end)).one()
-    active = (int(session.scalar(select(func.count()).select_from(C).where(C.c.status == "active")) or 0)
-              if sees_whole_base(viewer) else None)
+    resolved, reopened = session.execute(
+        select(func.count(), func.sum(case((T.c.reopened > 0, 1), else_=0))).where(
+            T.c.resolved_at >= start, T.c.resolved_at < end
+        )
+    ).one()
+    complaints, done = session.execute(
+        select(func.count(), func.sum(case((T.c.status.in_(("resolved", "closed")), 1), else_=0))).where(
+            T.c.kind == "complaint", T.c.created_at >= start, T.c.created_at < end
+        )
+    ).one()
+    active = (
+        int(session.scalar(select(func.count()).select_from(C).where(C.c.status == "active")) or 0)
+        if sees_whole_base(viewer)
+        else None
+    )
     return Rates(int(resolved or 0), int(reopened or 0), int(complaints or 0), int(done or 0), active)
 
 
@@ -233,19 +352,44 @@ def top_categories(session: Session, viewer: Viewer, *, start: datetime, end: da
     """Complaints per category and month over [start, end), for the trend chart (grouped in the database)."""
     require(viewer, "page:service")
     month = period_bucket(T.c.created_at, "M").label("month")
-    stmt = (select(month, T.c.category, func.count().label("complaints"))
-            .where(T.c.kind == "complaint", T.c.created_at >= start, T.c.created_at < end).group_by(month, T.c.category))
+    stmt = (
+        select(month, T.c.category, func.count().label("complaints"))
+        .where(T.c.kind == "complaint", T.c.created_at >= start, T.c.created_at < end)
+        .group_by(month, T.c.category)
+    )
     return pd.DataFrame(session.execute(stmt).all(), columns=["month", "category", "complaints"])
 
 
-def tickets_behind(session: Session, viewer: Viewer, *, metric: str, by: str, value: str, start: datetime,
-                   end: datetime, state: str | None = None) -> pd.DataFrame:
+def tickets_behind(
+    session: Session,
+    viewer: Viewer,
+    *,
+    metric: str,
+    by: str,
+    value: str,
+    start: datetime,
+    end: datetime,
+    state: str | None = None,
+) -> pd.DataFrame:
     """The tickets behind one bar of `compliance` (click-through)."""
     require(viewer, "page:service")
-    stmt = (select(T.c.id.label("ticket"), T.c.kind, T.c.category, T.c.priority, T.c.channel, T.c.team,
-                   U.c.display_name.label("agent"), R.c.state, R.c.elapsed_minutes, R.c.target_minutes, R.c.known_at)
-            .select_from(R.join(T, T.c.id == R.c.ticket_id).outerjoin(U, U.c.id == T.c.assignee_id))
-            .where(R.c.metric == metric, R.c.known_at >= start, R.c.known_at < end))
+    stmt = (
+        select(
+            T.c.id.label("ticket"),
+            T.c.kind,
+            T.c.category,
+            T.c.priority,
+            T.c.channel,
+            T.c.team,
+            U.c.display_name.label("agent"),
+            R.c.state,
+            R.c.elapsed_minutes,
+            R.c.target_minutes,
+            R.c.known_at,
+        )
+        .select_from(R.join(T, T.c.id == R.c.ticket_id).outerjoin(U, U.c.id == T.c.assignee_id))
+        .where(R.c.metric == metric, R.c.known_at >= start, R.c.known_at < end)
+    )
     if state:
         stmt = stmt.where(R.c.state == state)
     frame = pd.DataFrame(session.execute(stmt).mappings().all())
@@ -257,15 +401,25 @@ def tickets_behind(session: Session, viewer: Viewer, *, metric: str, by: str, va
 
 # --- beyond what help desks offer -------------------------------------------------------------------------
 
-def what_if(session: Session, viewer: Viewer, minutes: dict[str, float], *, start: datetime, end: datetime,
-            limit: int = 20_000) -> pd.DataFrame:
+
+def what_if(
+    session: Session, viewer: Viewer, minutes: dict[str, float], *, start: datetime, end: datetime, limit: int = 20_000
+) -> pd.DataFrame:
     """Replay the stored events of tickets whose clocks finished in [start, end) under other targets:
     per metric, how many breached with the policy they had, and how many would have with `minutes`."""
     require(viewer, "page:service")
-    ids = session.scalars(select(R.c.ticket_id).where(R.c.metric.in_(list(minutes)), R.c.known_at >= start,
-                                                      R.c.known_at < end).distinct().limit(limit)).all()
-    actual = pd.DataFrame(session.execute(select(R.c.ticket_id, R.c.metric, R.c.state).where(
-        R.c.ticket_id.in_(ids), R.c.metric.in_(list(minutes)))).all(), columns=["ticket_id", "metric", "state"])
+    ids = session.scalars(
+        select(R.c.ticket_id)
+        .where(R.c.metric.in_(list(minutes)), R.c.known_at >= start, R.c.known_at < end)
+        .distinct()
+        .limit(limit)
+    ).all()
+    actual = pd.DataFrame(
+        session.execute(
+            select(R.c.ticket_id, R.c.metric, R.c.state).where(R.c.ticket_id.in_(ids), R.c.metric.in_(list(minutes)))
+        ).all(),
+        columns=["ticket_id", "metric", "state"],
+    )
     policies = {r["id"]: dict(r) for r in session.execute(select(P)).mappings()}
     calendars: dict[object, object] = {}
     tickets = dict(session.execute(select(T.c.id, T.c.policy_id).where(T.c.id.in_(ids))).all())
@@ -284,22 +438,33 @@ def what_if(session: Session, viewer: Viewer, minutes: dict[str, float], *, star
     summary = []
     for metric in minutes:
         a, w = actual[actual["metric"] == metric], would[would["metric"] == metric]
-        summary.append({"metric": metric, "tickets": len(a), "breached_actual": int((a["state"] == "breached").sum()),
-                        "breached_what_if": int((w["state"] == "breached").sum())})
+        summary.append(
+            {
+                "metric": metric,
+                "tickets": len(a),
+                "breached_actual": int((a["state"] == "breached").sum()),
+                "breached_what_if": int((w["state"] == "breached").sum()),
+            }
+        )
     return pd.DataFrame(summary, columns=["metric", "tickets", "breached_actual", "breached_what_if"])
 
 
-def pause_abuse(session: Session, viewer: Viewer, *, start: datetime, end: datetime,
-                near_deadline_share: float = 0.9) -> pd.DataFrame:
+def pause_abuse(
+    session: Session, viewer: Viewer, *, start: datetime, end: datetime, near_deadline_share: float = 0.9
+) -> pd.DataFrame:
     """Tickets paused as 'waiting on the customer' right after the customer had written (no agent reply in
     between), or paused twice or more once `near_deadline_share` of the resolution target had passed since
     creation (wall-clock: a screening heuristic that points at tickets to read, not a verdict)."""
     require(viewer, "page:service")
     ids = select(T.c.id).where(T.c.created_at >= start, T.c.created_at < end)
-    rows = session.execute(select(E.c.ticket_id, E.c.at, E.c.action).where(E.c.ticket_id.in_(ids))
-                           .order_by(E.c.ticket_id, E.c.at, E.c.id)).all()
-    targets = dict(session.execute(select(R.c.ticket_id, R.c.target_minutes).where(
-        R.c.metric == "resolution", R.c.ticket_id.in_(ids))).all())
+    rows = session.execute(
+        select(E.c.ticket_id, E.c.at, E.c.action).where(E.c.ticket_id.in_(ids)).order_by(E.c.ticket_id, E.c.at, E.c.id)
+    ).all()
+    targets = dict(
+        session.execute(
+            select(R.c.ticket_id, R.c.target_minutes).where(R.c.metric == "resolution", R.c.ticket_id.in_(ids))
+        ).all()
+    )
     findings: dict[int, dict[str, object]] = {}
     last: dict[int, str] = {}
     created: dict[int, datetime] = {}
@@ -311,12 +476,15 @@ def pause_abuse(session: Session, viewer: Viewer, *, start: datetime, end: datet
             if last.get(ticket_id) in ("customer_message", "customer_reply"):
                 entry["after_customer_message"] = int(entry["after_customer_message"]) + 1  # type: ignore[call-overload]
             target = targets.get(ticket_id)
-            if target and ticket_id in created and (at - created[ticket_id]).total_seconds() / 60 >= near_deadline_share * target:
+            if (
+                target
+                and ticket_id in created
+                and (at - created[ticket_id]).total_seconds() / 60 >= near_deadline_share * target
+            ):
                 entry["late_pauses"] = int(entry["late_pauses"]) + 1  # type: ignore[call-overload]
         last[ticket_id] = action or ""
     flagged = [f for f in findings.values() if f["after_customer_message"] or int(f["late_pauses"]) >= 2]  # type: ignore[call-overload]
     return pd.DataFrame(flagged, columns=["ticket", "after_customer_message", "late_pauses"])
-
 
 
 def teams(session: Session, viewer: Viewer) -> list[str]:
@@ -328,5 +496,10 @@ def teams(session: Session, viewer: Viewer) -> list[str]:
 def agents(session: Session, viewer: Viewer) -> dict[int, str]:
     """Who tickets can be assigned to: active service-desk users, by name."""
     require(viewer, "page:service")
-    return dict(session.execute(select(U.c.id, U.c.display_name).where(U.c.role.in_(holders("tickets:work")), U.c.active.is_(True))
-                                .order_by(U.c.display_name)).all())
+    return dict(
+        session.execute(
+            select(U.c.id, U.c.display_name)
+            .where(U.c.role.in_(holders("tickets:work")), U.c.active.is_(True))
+            .order_by(U.c.display_name)
+        ).all()
+    )

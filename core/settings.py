@@ -26,13 +26,17 @@ class Settings:
 
     database_url: str = field(
         default=DEFAULT_DATABASE_URL,
-        metadata=_help("SQLAlchemy URL of the store (env CRM_DATABASE_URL). SQLite by default; "
-                       "postgresql+psycopg://... or mysql+pymysql://... for a server."),
+        metadata=_help(
+            "SQLAlchemy URL of the store (env CRM_DATABASE_URL). SQLite by default; "
+            "postgresql+psycopg://... or mysql+pymysql://... for a server."
+        ),
     )
     demo_customers: int = field(
         default=5000,
-        metadata=_help("Customers the app seeds into an empty default database on first start "
-                       "(env CRM_DEMO_CUSTOMERS; 0 disables the automatic demo)."),
+        metadata=_help(
+            "Customers the app seeds into an empty default database on first start "
+            "(env CRM_DEMO_CUSTOMERS; 0 disables the automatic demo)."
+        ),
     )
     demo_seed: int = field(
         default=42,
@@ -40,24 +44,32 @@ class Settings:
     )
     admin_totp: int = field(
         default=0,
-        metadata=_help("1: administrators must use two-step sign-in (an authenticator app's code after the password; "
-                       "env CRM_ADMIN_TOTP). Anyone may turn it on for themselves either way."),
+        metadata=_help(
+            "1: administrators must use two-step sign-in (an authenticator app's code after the password; "
+            "env CRM_ADMIN_TOTP). Anyone may turn it on for themselves either way."
+        ),
     )
     show_errors: int = field(
         default=0,
-        metadata=_help("Developers only (env CRM_SHOW_ERRORS=1): an unexpected error reaches the page with its "
-                       "traceback. Off, the user sees a short message with a reference and the traceback goes "
-                       "to the server log only."),
+        metadata=_help(
+            "Developers only (env CRM_SHOW_ERRORS=1): an unexpected error reaches the page with its "
+            "traceback. Off, the user sees a short message with a reference and the traceback goes "
+            "to the server log only."
+        ),
     )
     demo_password: str | None = field(
         default=None,
-        metadata=_help("Password of every demo user when the app seeds the demo on first start (env "
-                       "CRM_DEMO_PASSWORD); unset, each demo user gets a random one, printed in the terminal."),
+        metadata=_help(
+            "Password of every demo user when the app seeds the demo on first start (env "
+            "CRM_DEMO_PASSWORD); unset, each demo user gets a random one, printed in the terminal."
+        ),
     )
     cache_ttl_seconds: int = field(
         default=300,
-        metadata=_help("How long the UI may reuse a computed figure before asking the database "
-                       "again (env CRM_CACHE_TTL_SECONDS); writes clear the cache at once."),
+        metadata=_help(
+            "How long the UI may reuse a computed figure before asking the database "
+            "again (env CRM_CACHE_TTL_SECONDS); writes clear the cache at once."
+        ),
     )
 
     @property

@@ -10,15 +10,15 @@ or breached once it passed) are the service desk's outcomes (a test compares the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import Row, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import models as _m
-from core.db import period_bucket
 from core.access import scope
+from core.db import period_bucket
 from core.periods import Filters, Period
 
 # priority -> (first-response hours, resolution hours)
@@ -49,8 +49,10 @@ def due_times(kind: str, priority: str, created_at: datetime) -> tuple[datetime,
 # --- compliance and open complaints (live on indexed due columns; per-ticket results come later) ---
 
 _T, _C = _m.table(_m.Ticket), _m.table(_m.Customer)
-TARGETS = {"first_response": (_T.c.first_response_due, _T.c.first_response_at),
-           "resolution": (_T.c.resolution_due, _T.c.resolved_at)}
+TARGETS = {
+    "first_response": (_T.c.first_response_due, _T.c.first_response_at),
+    "resolution": (_T.c.resolution_due, _T.c.resolved_at),
+}
 _LONGEST_TARGET = timedelta(hours=max(max(t) for t in PRIORITY_TARGETS.values()))
 
 
@@ -75,25 +77,37 @@ def _tickets(filters: Filters):  # type: ignore[no-untyped-def]
     return _T if filters.is_empty() else _T.join(_C, _C.c.id == _T.c.customer_id)
 
 
-def compliance(session: Session, period: Period, filters: Filters, *, now: datetime,
-               target: str) -> dict[str, tuple[int, int]]:
+def compliance(
+    session: Session, period: Period, filters: Filters, *, now: datetime, target: str
+) -> dict[str, tuple[int, int]]:
     """Complaints whose `target` outcome became known in the period: {priority: (met, total)}."""
     start, end = datetime.combine(period.start, time()), datetime.combine(period.end, time())
     met, _, where = _outcomes(target, start, end, now)
-    stmt = (select(_T.c.priority, func.sum(case((met, 1), else_=0)).label("met"), func.count().label("total"))
-            .select_from(_tickets(filters)).where(where).group_by(_T.c.priority))
+    stmt = (
+        select(_T.c.priority, func.sum(case((met, 1), else_=0)).label("met"), func.count().label("total"))
+        .select_from(_tickets(filters))
+        .where(where)
+        .group_by(_T.c.priority)
+    )
     return {row.priority: (int(row.met or 0), int(row.total)) for row in session.execute(scope(stmt, _C, filters))}
 
 
-def compliance_by_month(session: Session, first: date, end: date, filters: Filters, *, now: datetime,
-                        target: str) -> dict[date, tuple[int, int]]:
+def compliance_by_month(
+    session: Session, first: date, end: date, filters: Filters, *, now: datetime, target: str
+) -> dict[date, tuple[int, int]]:
     """The same counts for every month in [first, end) in one grouped query: {month start: (met, total)}."""
     met, known_at, where = _outcomes(target, datetime.combine(first, time()), datetime.combine(end, time()), now)
     bucket = period_bucket(known_at, "M").label("bucket")
-    stmt = (select(bucket, func.sum(case((met, 1), else_=0)).label("met"), func.count().label("total"))
-            .select_from(_tickets(filters)).where(where).group_by(bucket))
-    return {date(int(row.bucket[:4]), int(row.bucket[5:7]), 1): (int(row.met or 0), int(row.total))
-            for row in session.execute(scope(stmt, _C, filters))}
+    stmt = (
+        select(bucket, func.sum(case((met, 1), else_=0)).label("met"), func.count().label("total"))
+        .select_from(_tickets(filters))
+        .where(where)
+        .group_by(bucket)
+    )
+    return {
+        date(int(row.bucket[:4]), int(row.bucket[5:7]), 1): (int(row.met or 0), int(row.total))
+        for row in session.execute(scope(stmt, _C, filters))
+    }
 
 
 @dataclass(frozen=True)
@@ -110,14 +124,19 @@ def open_complaints(session: Session, at: datetime, filters: Filters) -> OpenCom
     rows: list[Row[Any]] = []
     # not closed yet, or closed after `at`: two selects, each a range on the (kind, closed_at) index
     for still_open in (_T.c.closed_at.is_(None), _T.c.closed_at >= at):
-        stmt = (select(*columns).select_from(_tickets(filters))
-                .where(_T.c.kind == "complaint", still_open, _T.c.created_at < at))
+        stmt = (
+            select(*columns)
+            .select_from(_tickets(filters))
+            .where(_T.c.kind == "complaint", still_open, _T.c.created_at < at)
+        )
         rows += session.execute(scope(stmt, _C, filters)).all()
     total = breached = at_risk = 0
     for row in rows:
         total += 1
-        states = [target_state(row.created_at, row.first_response_due, row.first_response_at, at),
-                  target_state(row.created_at, row.resolution_due, row.resolved_at, at)]
+        states = [
+            target_state(row.created_at, row.first_response_due, row.first_response_at, at),
+            target_state(row.created_at, row.resolution_due, row.resolved_at, at),
+        ]
         if "breached" in states:
             breached += 1
         elif "at_risk" in states:

@@ -29,7 +29,13 @@ PAUSES = ("wait",)
 RESUMES = ("customer_reply",)
 CUSTOMER_MESSAGES = ("customer_message", "customer_reply")
 # the action that led to each status: for events written before the action was recorded (migration 0006, demo)
-STATUS_ACTIONS = {"new": "created", "accepted": "accept", "analysing": "analyse", "resolved": "resolve", "closed": "close"}
+STATUS_ACTIONS = {
+    "new": "created",
+    "accepted": "accept",
+    "analysing": "analyse",
+    "resolved": "resolve",
+    "closed": "close",
+}
 
 
 def action_of(action: str | None, to_status: str) -> str:
@@ -82,8 +88,15 @@ class TicketSla:
     reopened: int = 0
 
 
-def _running_spans(events: Sequence[Event], start_actions: tuple[str, ...], stop_actions: tuple[str, ...],
-                   now: datetime, *, pausable: bool, restart_actions: tuple[str, ...] = ()) -> tuple[list[tuple[datetime, datetime]], datetime | None, bool]:
+def _running_spans(
+    events: Sequence[Event],
+    start_actions: tuple[str, ...],
+    stop_actions: tuple[str, ...],
+    now: datetime,
+    *,
+    pausable: bool,
+    restart_actions: tuple[str, ...] = (),
+) -> tuple[list[tuple[datetime, datetime]], datetime | None, bool]:
     """Spans during which a clock runs, the time it was completed (None if still open), and whether it is
     paused now. The clock starts at the first start action; stops at a stop action; with `pausable` it
     halts on a pause and goes on at a resume; a restart action (re-open) sets it running again."""
@@ -115,8 +128,16 @@ def _running_spans(events: Sequence[Event], start_actions: tuple[str, ...], stop
     return spans, completed, paused and not done
 
 
-def _result(metric: str, spans: list[tuple[datetime, datetime]], completed: datetime | None, paused: bool,
-            target: float, targets: Targets, calendar: Calendar, now: datetime) -> MetricResult:
+def _result(
+    metric: str,
+    spans: list[tuple[datetime, datetime]],
+    completed: datetime | None,
+    paused: bool,
+    target: float,
+    targets: Targets,
+    calendar: Calendar,
+    now: datetime,
+) -> MetricResult:
     elapsed, breached_at = 0.0, None
     for low, high in spans:
         minutes = calendar.working_minutes(low, high)
@@ -134,12 +155,19 @@ def _result(metric: str, spans: list[tuple[datetime, datetime]], completed: date
     warn = targets.warn_at(target)
     if elapsed >= warn:
         return MetricResult(metric, target, elapsed, "at_risk", due)
-    return MetricResult(metric, target, elapsed, "running", due,
-                        warn_at=calendar.add_working_minutes(now, warn - elapsed) if spans else None)
+    return MetricResult(
+        metric,
+        target,
+        elapsed,
+        "running",
+        due,
+        warn_at=calendar.add_working_minutes(now, warn - elapsed) if spans else None,
+    )
 
 
-def _next_response(events: Sequence[Event], target: float, targets: Targets, calendar: Calendar,
-                   now: datetime) -> MetricResult | None:
+def _next_response(
+    events: Sequence[Event], target: float, targets: Targets, calendar: Calendar, now: datetime
+) -> MetricResult | None:
     """Each customer message after the first response opens a cycle that the next agent reply closes;
     the result is the open cycle's if it is running, else the worst closed cycle's."""
     first_done = False
@@ -152,7 +180,9 @@ def _next_response(events: Sequence[Event], target: float, targets: Targets, cal
         if event.action in CUSTOMER_MESSAGES and opened is None:
             opened = event.at
         elif event.action in (*AGENT_RESPONSES, "wait") and opened is not None:
-            cycles.append(_result("next_response", [(opened, event.at)], event.at, False, target, targets, calendar, now))
+            cycles.append(
+                _result("next_response", [(opened, event.at)], event.at, False, target, targets, calendar, now)
+            )
             opened = None
     if opened is not None:
         current = _result("next_response", [(opened, now)], None, False, target, targets, calendar, now)

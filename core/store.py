@@ -8,9 +8,8 @@ from datetime import date, datetime
 
 from sqlalchemy import Engine, func, select
 
-from core import models as m
+from core import models as m, pii
 from core.db import make_engine, migrate, session_scope
-from core import pii
 from core.pii import Keyring
 from core.settings import Settings
 
@@ -18,8 +17,13 @@ log = logging.getLogger("crm.store")
 Store = Engine  # what the UI holds and hands back to core: an engine at the latest schema
 
 
-def open_store(settings: Settings, keyring: Keyring, *, seed_demo_if_empty: bool = False,
-               progress: Callable[[str, float], None] | None = None) -> Store:
+def open_store(
+    settings: Settings,
+    keyring: Keyring,
+    *,
+    seed_demo_if_empty: bool = False,
+    progress: Callable[[str, float], None] | None = None,
+) -> Store:
     """Engine at the latest schema; on the default SQLite file an empty store is seeded with the demo
     (`progress` follows the seed's phases).
 
@@ -36,11 +40,19 @@ def open_store(settings: Settings, keyring: Keyring, *, seed_demo_if_empty: bool
             if progress is not None:
                 progress(phase, share)
 
-        report = seed_demo(engine, customers=settings.demo_customers, seed=settings.demo_seed, keyring=keyring,
-                           demo_password=settings.demo_password, progress=told)
+        report = seed_demo(
+            engine,
+            customers=settings.demo_customers,
+            seed=settings.demo_seed,
+            keyring=keyring,
+            demo_password=settings.demo_password,
+            progress=told,
+        )
         if settings.demo_password is None:
-            log.warning("Demo users created; their passwords (shown once):\n%s",
-                        "\n".join(f"  {user:12} {password}" for user, password in report.passwords.items()))
+            log.warning(
+                "Demo users created; their passwords (shown once):\n%s",
+                "\n".join(f"  {user:12} {password}" for user, password in report.passwords.items()),
+            )
     elif not empty:
         _rebuild_stale_summaries(engine)
         protect_plaintext(engine, keyring)
@@ -59,8 +71,9 @@ def protect_plaintext(engine: Engine, keyring: Keyring, *, batch: int = 5000, ro
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA secure_delete = ON")  # allowed inside a transaction
         while True:
-            rows = conn.execute(select(C.c.id, C.c.phone_enc, C.c.email_enc).where(C.c.id > last_id)
-                                .order_by(C.c.id).limit(batch)).all()
+            rows = conn.execute(
+                select(C.c.id, C.c.phone_enc, C.c.email_enc).where(C.c.id > last_id).order_by(C.c.id).limit(batch)
+            ).all()
             if not rows:
                 break
             last_id = rows[-1].id
@@ -70,8 +83,10 @@ def protect_plaintext(engine: Engine, keyring: Keyring, *, batch: int = 5000, ro
                     if stored is None:
                         continue
                     if not pii.is_encrypted(stored):
-                        values |= {f"{kind}_enc": pii.encrypt(stored, keyring),
-                                   f"{kind}_hash": pii.search_hash(kind, stored, keyring)}
+                        values |= {
+                            f"{kind}_enc": pii.encrypt(stored, keyring),
+                            f"{kind}_hash": pii.search_hash(kind, stored, keyring),
+                        }
                     elif rotate and not stored.startswith(f"{keyring.active}:"):
                         values[f"{kind}_enc"] = pii.encrypt(pii.decrypt(stored, keyring), keyring)
                 if values:
@@ -84,9 +99,7 @@ def protect_plaintext(engine: Engine, keyring: Keyring, *, batch: int = 5000, ro
 
 def _rebuild_stale_summaries(engine: Engine) -> None:
     """A migration that changes a summary table clears `summaries_as_of`; rebuild before anyone reads them."""
-    from core import facts
-
-    from core import service
+    from core import facts, service
 
     with session_scope(engine) as session:
         if facts.get_meta(session, "summaries_as_of") is None:

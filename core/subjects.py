@@ -15,10 +15,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core import audit, facts, models as m, pii
+from core.access import Viewer, require
 from core.customers import customer_profile
 from core.errors import ValidationError
 from core.pii import Keyring
-from core.access import Viewer, require
 
 ERASED = "[erased]"
 
@@ -47,10 +47,19 @@ def export_customer(session: Session, *, viewer: Viewer, keyring: Keyring, custo
         "ticket_events": _rows(session, m.table(m.TicketEvent), m.table(m.TicketEvent).c.ticket_id.in_(ticket_ids)),
         "nps_responses": _rows(session, m.table(m.NpsResponse), m.table(m.NpsResponse).c.customer_id == customer_id),
     }
-    audit.record(session, action="customer_exported", username=viewer.username, object=f"customer:{profile.code}",
-                 details={table: len(rows) for table, rows in data.items() if isinstance(rows, list)})
-    return json.dumps(data, ensure_ascii=False, indent=1,
-                      default=lambda v: v.isoformat() if isinstance(v, (date, datetime)) else str(v))
+    audit.record(
+        session,
+        action="customer_exported",
+        username=viewer.username,
+        object=f"customer:{profile.code}",
+        details={table: len(rows) for table, rows in data.items() if isinstance(rows, list)},
+    )
+    return json.dumps(
+        data,
+        ensure_ascii=False,
+        indent=1,
+        default=lambda v: v.isoformat() if isinstance(v, (date, datetime)) else str(v),
+    )
 
 
 def erase_customer(session: Session, *, viewer: Viewer, keyring: Keyring, customer_id: int, reason: str) -> None:
@@ -61,23 +70,49 @@ def erase_customer(session: Session, *, viewer: Viewer, keyring: Keyring, custom
     profile = customer_profile(session, viewer=viewer, keyring=keyring, customer_id=customer_id)
     C = m.table(m.Customer)
     if str(session.scalar(select(C.c.name).where(C.c.id == customer_id))).startswith(ERASED):
-        raise ValidationError(f"Customer {profile.code} is already erased.", key="error.already_erased", code=profile.code)
+        raise ValidationError(
+            f"Customer {profile.code} is already erased.", key="error.already_erased", code=profile.code
+        )
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("PRAGMA secure_delete = ON"))  # freed pages are zeroed: the old bytes leave the file
-    session.execute(C.update().where(C.c.id == customer_id).values(
-        name=f"{ERASED} {profile.code}", phone_enc=None, email_enc=None, phone_hash=None, email_hash=None,
-        tags=None, city=None))
-    L, I, T, N, E, K = (m.table(m.Lead), m.table(m.Interaction), m.table(m.Ticket), m.table(m.NpsResponse),
-                        m.table(m.TicketEvent), m.table(m.Task))
+    session.execute(
+        C.update()
+        .where(C.c.id == customer_id)
+        .values(
+            name=f"{ERASED} {profile.code}",
+            phone_enc=None,
+            email_enc=None,
+            phone_hash=None,
+            email_hash=None,
+            tags=None,
+            city=None,
+        )
+    )
+    L, I, T, N, E, K = (
+        m.table(m.Lead),
+        m.table(m.Interaction),
+        m.table(m.Ticket),
+        m.table(m.NpsResponse),
+        m.table(m.TicketEvent),
+        m.table(m.Task),
+    )
     tickets = select(T.c.id).where(T.c.customer_id == customer_id).scalar_subquery()
     # every column that can hold the person's identity or words: what they said and what was noted about them
     session.execute(L.update().where(L.c.converted_customer_id == customer_id).values(company_name=ERASED))
     session.execute(I.update().where(I.c.customer_id == customer_id).values(subject=ERASED, notes=None))
-    session.execute(T.update().where(T.c.customer_id == customer_id).values(
-        description=ERASED, resolution=None, findings=None, feedback_comment=None))
+    session.execute(
+        T.update()
+        .where(T.c.customer_id == customer_id)
+        .values(description=ERASED, resolution=None, findings=None, feedback_comment=None)
+    )
     session.execute(E.update().where(E.c.ticket_id.in_(tickets)).values(note=None))
     session.execute(K.update().where(K.c.customer_id == customer_id).values(title=ERASED))
     session.execute(N.update().where(N.c.customer_id == customer_id).values(comment=None))
     facts.refresh_customer_row(session, customer_id)  # the list shows and finds the erased name no more
-    audit.record(session, action="customer_erased", username=viewer.username, object=f"customer:{profile.code}",
-                 details={"reason": reason.strip()})
+    audit.record(
+        session,
+        action="customer_erased",
+        username=viewer.username,
+        object=f"customer:{profile.code}",
+        details={"reason": reason.strip()},
+    )

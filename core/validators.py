@@ -15,8 +15,16 @@ _CONTROL_OR_BREAK = re.compile(r"[\x00-\x1f\x7f]")  # ... and line breaks, for o
 _PHONE = re.compile(r"\+?[0-9][0-9 ()./-]{5,24}")
 
 
-def text(errors: Errors, name: str, value: object, *, required: bool, longest: int, shortest: int = 0,
-         multiline: bool = False) -> str | None:
+def text(
+    errors: Errors,
+    name: str,
+    value: object,
+    *,
+    required: bool,
+    longest: int,
+    shortest: int = 0,
+    multiline: bool = False,
+) -> str | None:
     """Trimmed text within [shortest, longest] characters, without NUL or control characters (line breaks
     only where the field has several lines); None when empty."""
     cleaned = (value if isinstance(value, str) else "" if value is None else str(value)).strip()
@@ -37,8 +45,11 @@ def whole_number(errors: Errors, name: str, value: object, *, low: int, high: in
         if required:
             errors[name] = ("form.error.range", {"low": low, "high": high})
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-            (isinstance(value, float) and (not math.isfinite(value) or not value.is_integer())):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()))
+    ):
         errors[name] = ("form.error.whole", {})
         return None
     number = int(value)

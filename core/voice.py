@@ -8,23 +8,33 @@ from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import models as m
+from core.access import Viewer, scope, scoped, visible
 from core.db import period_bucket
 from core.nps import SMALL_SAMPLE, category, nps
 from core.periods import Filters
-from core.access import Viewer, scope, scoped, visible
 
-C, N, T, R, S, TASKS, U = (m.table(m.Customer), m.table(m.NpsResponse), m.table(m.Ticket), m.table(m.TicketSla),
-                           m.table(m.CustomerStat), m.table(m.Task), m.table(m.User))
+C, N, T, R, S, TASKS, U = (
+    m.table(m.Customer),
+    m.table(m.NpsResponse),
+    m.table(m.Ticket),
+    m.table(m.TicketSla),
+    m.table(m.CustomerStat),
+    m.table(m.Task),
+    m.table(m.User),
+)
 NPS_DIMENSIONS = ("tier", "region", "industry", "acquisition_channel", "touchpoint")
 CSAT_DIMENSIONS = ("category", "team", "sla")
-ENGLISH_STOP = set("a an and are as at be but by for from has have i in is it its of on or so that the this to too was "
-                   "were with we you your our they them very again every what does did do not no".split())
+ENGLISH_STOP = set(
+    "a an and are as at be but by for from has have i in is it its of on or so that the this to too was "
+    "were with we you your our they them very again every what does did do not no".split()
+)
 CHINESE_STOP = set("的 了 是 很 也 都 就 和 还 有 在 我 我们 你 他 她 这 那 太 多次 一般 整体 希望 可以".split())
 
 
@@ -32,25 +42,54 @@ NPS_COLUMNS = ["responses", "nps", "low", "high", "small_sample", "promoters", "
 
 
 def _dimension(by: str):  # type: ignore[no-untyped-def]
-    return {"tier": S.c.tier, "region": C.c.region, "industry": C.c.industry,
-            "acquisition_channel": C.c.acquisition_channel, "touchpoint": N.c.touchpoint}[by]
+    return {
+        "tier": S.c.tier,
+        "region": C.c.region,
+        "industry": C.c.industry,
+        "acquisition_channel": C.c.acquisition_channel,
+        "touchpoint": N.c.touchpoint,
+    }[by]
 
 
-def _nps_grouped(session: Session, viewer: Viewer, filters: Filters, key, name: str, start: datetime,  # type: ignore[no-untyped-def]
-                 end: datetime) -> pd.DataFrame:
+def _nps_grouped(
+    session: Session,
+    viewer: Viewer,
+    filters: Filters,
+    key: ColumnElement[Any],
+    name: str,
+    start: datetime,
+    end: datetime,
+) -> pd.DataFrame:
     """Promoters, detractors and answers per value of `key`, counted in the database, with NPS and its interval."""
-    stmt = (select(key.label(name), func.count().label("n"),
-                   func.sum(case((N.c.score >= 9, 1), else_=0)).label("p"),
-                   func.sum(case((N.c.score <= 6, 1), else_=0)).label("d"))
-            .select_from(N.join(C, C.c.id == N.c.customer_id).outerjoin(S, S.c.customer_id == C.c.id))
-            .where(N.c.responded_at >= start, N.c.responded_at < end).group_by(key).order_by(key))
+    stmt = (
+        select(
+            key.label(name),
+            func.count().label("n"),
+            func.sum(case((N.c.score >= 9, 1), else_=0)).label("p"),
+            func.sum(case((N.c.score <= 6, 1), else_=0)).label("d"),
+        )
+        .select_from(N.join(C, C.c.id == N.c.customer_id).outerjoin(S, S.c.customer_id == C.c.id))
+        .where(N.c.responded_at >= start, N.c.responded_at < end)
+        .group_by(key)
+        .order_by(key)
+    )
     records = []
     for value, n, promoters, detractors in session.execute(visible(stmt, C, viewer, filters)).all():
         p, d = int(promoters or 0), int(detractors or 0)
         result = nps(float(p), float(d), float(n))
-        records.append({name: value, "responses": result.responses, "nps": result.score, "low": result.low,
-                        "high": result.high, "small_sample": result.small_sample, "promoters": p,
-                        "passives": int(n) - p - d, "detractors": d})
+        records.append(
+            {
+                name: value,
+                "responses": result.responses,
+                "nps": result.score,
+                "low": result.low,
+                "high": result.high,
+                "small_sample": result.small_sample,
+                "promoters": p,
+                "passives": int(n) - p - d,
+                "detractors": d,
+            }
+        )
     return pd.DataFrame(records, columns=[name, *NPS_COLUMNS])
 
 
@@ -59,7 +98,9 @@ def nps_by_month(session: Session, viewer: Viewer, filters: Filters, *, start: d
     return _nps_grouped(session, viewer, filters, period_bucket(N.c.responded_at, "M"), "month", start, end)
 
 
-def nps_by(session: Session, viewer: Viewer, filters: Filters, *, by: str, start: datetime, end: datetime) -> pd.DataFrame:
+def nps_by(
+    session: Session, viewer: Viewer, filters: Filters, *, by: str, start: datetime, end: datetime
+) -> pd.DataFrame:
     """NPS per tier, region, industry, acquisition channel or touchpoint over [start, end)."""
     if by not in NPS_DIMENSIONS:
         raise ValueError(by)
@@ -71,16 +112,26 @@ def csat_by(session: Session, viewer: Viewer, *, by: str, start: datetime, end: 
     resolution SLA was met: the two rates with their n side by side."""
     if by not in CSAT_DIMENSIONS:
         raise ValueError(by)
-    stmt = (select(T.c.csat, T.c.category, T.c.team, R.c.state.label("sla"))
-            .select_from(T.join(C, C.c.id == T.c.customer_id)
-                         .outerjoin(R, (R.c.ticket_id == T.c.id) & (R.c.metric == "resolution")))
-            .where(T.c.csat.is_not(None), T.c.feedback_at >= start, T.c.feedback_at < end))
+    stmt = (
+        select(T.c.csat, T.c.category, T.c.team, R.c.state.label("sla"))
+        .select_from(
+            T.join(C, C.c.id == T.c.customer_id).outerjoin(R, (R.c.ticket_id == T.c.id) & (R.c.metric == "resolution"))
+        )
+        .where(T.c.csat.is_not(None), T.c.feedback_at >= start, T.c.feedback_at < end)
+    )
     # rows are tickets already: a "customers with tickets" scope holds by construction (and its EXISTS
     # would correlate to this query's own tickets)
     key = {"category": T.c.category, "team": T.c.team, "sla": func.coalesce(R.c.state, "unknown")}[by].label("value")
-    stmt = stmt.with_only_columns(key, func.count().label("ratings"),
-                                  func.sum(case((T.c.csat >= 4, 1), else_=0)).label("satisfied"),
-                                  func.avg(T.c.csat).label("average")).group_by(key).order_by(key)
+    stmt = (
+        stmt.with_only_columns(
+            key,
+            func.count().label("ratings"),
+            func.sum(case((T.c.csat >= 4, 1), else_=0)).label("satisfied"),
+            func.avg(T.c.csat).label("average"),
+        )
+        .group_by(key)
+        .order_by(key)
+    )
     rows = session.execute(scope(stmt, C, replace(scoped(viewer, Filters()), with_tickets_only=False))).all()
     grouped = pd.DataFrame(rows, columns=["value", "ratings", "satisfied", "average"])
     grouped["value"] = grouped["value"].fillna("—")
@@ -96,20 +147,34 @@ def _category_condition(categories: tuple[str, ...]):  # type: ignore[no-untyped
     return or_(*(parts[c] for c in categories))
 
 
-def comments(session: Session, viewer: Viewer, filters: Filters, *, start: datetime, end: datetime, text: str = "",
-             categories: tuple[str, ...] = (), limit: int = 500) -> pd.DataFrame:
+def comments(
+    session: Session,
+    viewer: Viewer,
+    filters: Filters,
+    *,
+    start: datetime,
+    end: datetime,
+    text: str = "",
+    categories: tuple[str, ...] = (),
+    limit: int = 500,
+) -> pd.DataFrame:
     """The newest `limit` NPS comments in [start, end), searchable and filterable by category (in the database)."""
-    stmt = (select(N.c.responded_at, N.c.score, N.c.touchpoint, N.c.comment, N.c.customer_id)
-            .select_from(N.join(C, C.c.id == N.c.customer_id))
-            .where(N.c.responded_at >= start, N.c.responded_at < end, N.c.comment.is_not(None), N.c.comment != "")
-            .order_by(N.c.responded_at.desc(), N.c.id.desc()).limit(limit))
+    stmt = (
+        select(N.c.responded_at, N.c.score, N.c.touchpoint, N.c.comment, N.c.customer_id)
+        .select_from(N.join(C, C.c.id == N.c.customer_id))
+        .where(N.c.responded_at >= start, N.c.responded_at < end, N.c.comment.is_not(None), N.c.comment != "")
+        .order_by(N.c.responded_at.desc(), N.c.id.desc())
+        .limit(limit)
+    )
     if categories:
         stmt = stmt.where(_category_condition(categories))
     if text.strip():
         needle = "%" + re.sub(r"([%_\\])", r"\\\1", text.strip()) + "%"
         stmt = stmt.where(N.c.comment.ilike(needle, escape="\\"))
-    frame = pd.DataFrame(session.execute(visible(stmt, C, viewer, filters)).all(),
-                         columns=["responded_at", "score", "touchpoint", "comment", "customer_id"])
+    frame = pd.DataFrame(
+        session.execute(visible(stmt, C, viewer, filters)).all(),
+        columns=["responded_at", "score", "touchpoint", "comment", "customer_id"],
+    )
     frame.insert(2, "category", [category(int(v)) for v in frame["score"]])
     return frame
 
@@ -135,16 +200,20 @@ def words(text: str) -> list[str]:
     return out
 
 
-def detractor_keywords(session: Session, viewer: Viewer, filters: Filters, *, start: datetime, end: datetime,
-                       top: int = 15) -> pd.DataFrame:
+def detractor_keywords(
+    session: Session, viewer: Viewer, filters: Filters, *, start: datetime, end: datetime, top: int = 15
+) -> pd.DataFrame:
     """The most frequent words in detractor comments, with their count in the previous same-length period."""
     previous_start = start - (end - start)
 
     def counts(a: datetime, b: datetime) -> Counter[str]:
         # each distinct comment is segmented once and weighted by how many detractors wrote it
-        stmt = (select(N.c.comment, func.count()).select_from(N.join(C, C.c.id == N.c.customer_id))
-                .where(N.c.responded_at >= a, N.c.responded_at < b, N.c.score <= 6, N.c.comment.is_not(None))
-                .group_by(N.c.comment))
+        stmt = (
+            select(N.c.comment, func.count())
+            .select_from(N.join(C, C.c.id == N.c.customer_id))
+            .where(N.c.responded_at >= a, N.c.responded_at < b, N.c.score <= 6, N.c.comment.is_not(None))
+            .group_by(N.c.comment)
+        )
         found: Counter[str] = Counter()
         for text, n in session.execute(visible(stmt, C, viewer, filters)).all():
             for word in set(words(str(text))):
@@ -152,34 +221,53 @@ def detractor_keywords(session: Session, viewer: Viewer, filters: Filters, *, st
         return found
 
     now_counts, before = counts(start, end), counts(previous_start, start)
-    rows = [{"keyword": w, "count": n, "previous": before.get(w, 0), "change": n - before.get(w, 0)}
-            for w, n in now_counts.most_common(top)]
+    rows = [
+        {"keyword": w, "count": n, "previous": before.get(w, 0), "change": n - before.get(w, 0)}
+        for w, n in now_counts.most_common(top)
+    ]
     return pd.DataFrame(rows, columns=["keyword", "count", "previous", "change"])
 
 
 def closed_loop(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -> dict[str, float | None]:
     """Follow-ups created in [start, end) for detractors and CSAT 1-2: how many, how many done by their due
     day, and the next NPS score of those customers after the follow-up was created (average, n)."""
-    stmt = (select(TASKS.c.customer_id, TASKS.c.created_at, TASKS.c.due_date, TASKS.c.done_at)
-            .select_from(TASKS.join(C, C.c.id == TASKS.c.customer_id))
-            .where(TASKS.c.source.in_(("detractor", "low_csat")), TASKS.c.created_at >= start, TASKS.c.created_at < end))
-    tasks = pd.DataFrame(session.execute(visible(stmt, C, viewer)).all(),
-                         columns=["customer_id", "created_at", "due_date", "done_at"])
+    stmt = (
+        select(TASKS.c.customer_id, TASKS.c.created_at, TASKS.c.due_date, TASKS.c.done_at)
+        .select_from(TASKS.join(C, C.c.id == TASKS.c.customer_id))
+        .where(TASKS.c.source.in_(("detractor", "low_csat")), TASKS.c.created_at >= start, TASKS.c.created_at < end)
+    )
+    tasks = pd.DataFrame(
+        session.execute(visible(stmt, C, viewer)).all(), columns=["customer_id", "created_at", "due_date", "done_at"]
+    )
     done = pd.to_datetime(tasks["done_at"])
     in_time = int((done.notna() & (done.dt.normalize() <= pd.to_datetime(tasks["due_date"]))).sum())
     # each follow-up's next NPS answer from that customer: one query and an as-of join, not one query a task
-    answers = pd.DataFrame(session.execute(select(N.c.customer_id, N.c.responded_at, N.c.score).where(
-        N.c.customer_id.in_(stmt.with_only_columns(TASKS.c.customer_id)), N.c.responded_at >= start)).all(),
-        columns=["customer_id", "responded_at", "score"])
+    answers = pd.DataFrame(
+        session.execute(
+            select(N.c.customer_id, N.c.responded_at, N.c.score).where(
+                N.c.customer_id.in_(stmt.with_only_columns(TASKS.c.customer_id)), N.c.responded_at >= start
+            )
+        ).all(),
+        columns=["customer_id", "responded_at", "score"],
+    )
     next_scores: list[int] = []
     if not tasks.empty and not answers.empty:
         left = tasks.assign(at=pd.to_datetime(tasks["created_at"])).sort_values("at")
         right = answers.assign(at=pd.to_datetime(answers["responded_at"])).sort_values("at")
-        joined = pd.merge_asof(left, right[["customer_id", "at", "score"]], on="at", by="customer_id",
-                               direction="forward", allow_exact_matches=False)
+        joined = pd.merge_asof(
+            left,
+            right[["customer_id", "at", "score"]],
+            on="at",
+            by="customer_id",
+            direction="forward",
+            allow_exact_matches=False,
+        )
         next_scores = [int(v) for v in joined["score"].dropna()]
-    return {"follow_ups": float(len(tasks)), "in_time": float(in_time),
-            "in_time_share": in_time / len(tasks) if len(tasks) else None,
-            "next_score_avg": sum(next_scores) / len(next_scores) if next_scores else None,
-            "next_score_n": float(len(next_scores)),
-            "next_promoter_share": sum(1 for s in next_scores if s >= 9) / len(next_scores) if next_scores else None}
+    return {
+        "follow_ups": float(len(tasks)),
+        "in_time": float(in_time),
+        "in_time_share": in_time / len(tasks) if len(tasks) else None,
+        "next_score_avg": sum(next_scores) / len(next_scores) if next_scores else None,
+        "next_score_n": float(len(next_scores)),
+        "next_promoter_share": sum(1 for s in next_scores if s >= 9) / len(next_scores) if next_scores else None,
+    }

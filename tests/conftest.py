@@ -21,7 +21,9 @@ from core.pii import Keyring
 TODAY = date(2026, 11, 25)
 TEST_KEY = base64.b64encode(b"k" * 32).decode()
 TEST_INDEX_KEY = base64.b64encode(b"i" * 32).decode()
-TEST_KEYRING = Keyring({"k1": b"k" * 32}, "k1", b"i" * 32)  # fixed "today" of every generated data set, so expectations never drift
+TEST_KEYRING = Keyring(
+    {"k1": b"k" * 32}, "k1", b"i" * 32
+)  # fixed "today" of every generated data set, so expectations never drift
 SERVER_URLS = {"postgresql": "CRM_TEST_POSTGRES_URL", "mysql": "CRM_TEST_MYSQL_URL"}
 
 

@@ -14,8 +14,24 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from core import (access, activity, audit, customer_list, customer_view as cv, customers, exports, facts, kpi,
-                  models as m, pii, security, service, service_analytics as sa, subjects, voice)
+from core import (
+    access,
+    activity,
+    audit,
+    customer_list,
+    customer_view as cv,
+    customers,
+    exports,
+    facts,
+    kpi,
+    models as m,
+    pii,
+    security,
+    service,
+    service_analytics as sa,
+    subjects,
+    voice,
+)
 from core.access import Viewer
 from core.activity import InteractionForm, NpsForm, TicketForm
 from core.customer_list import CustomerQuery
@@ -38,31 +54,71 @@ def build_world(engine: Engine) -> dict[str, object]:
         users = {role: f.user(s, f"u_{role}", role=role) for role in access.ROLES}
         bob = f.user(s, "bob")
         amy = users["account_manager"]
-        world: dict[str, object] = {"viewers": {role: Viewer(u.id, u.username, u.display_name, role)
-                                                for role, u in users.items()},
-                                    "bob": Viewer(bob.id, "bob", "Bob", "account_manager"), "agent_id": users["support_agent"].id}
-        for name, owner, ticket, word, score in (("mine", amy, True, "alphaword", 2), ("theirs", bob, True, "zuluword", 1),
-                                                 ("quiet", bob, False, "quietword", 0)):
+        world: dict[str, object] = {
+            "viewers": {role: Viewer(u.id, u.username, u.display_name, role) for role, u in users.items()},
+            "bob": Viewer(bob.id, "bob", "Bob", "account_manager"),
+            "agent_id": users["support_agent"].id,
+        }
+        for name, owner, ticket, word, score in (
+            ("mine", amy, True, "alphaword", 2),
+            ("theirs", bob, True, "zuluword", 1),
+            ("quiet", bob, False, "quietword", 0),
+        ):
             who = f.customer(s, owner=owner, became=date(2024, 3, 1))
             who.phone_enc = pii.encrypt(f"1381234567{len(name)}", TEST_KEYRING)
             f.order(s, who, NOW.date() - timedelta(days=20), 100)
-            s.add(m.NpsResponse(customer_id=who.id, score=score, responded_at=NOW - timedelta(days=3),
-                                touchpoint="post_purchase", comment=f"{word} broken again"))
-            s.add(m.Interaction(customer_id=who.id, user_id=owner.id, channel="phone", direction="outbound",
-                                occurred_at=NOW - timedelta(days=2), subject=f"{word} call", notes=word))
-            s.add(m.Task(customer_id=who.id, owner_id=owner.id, title=f"{word} task", due_date=NOW.date(),
-                         created_at=NOW - timedelta(days=1), source="detractor"))
+            s.add(
+                m.NpsResponse(
+                    customer_id=who.id,
+                    score=score,
+                    responded_at=NOW - timedelta(days=3),
+                    touchpoint="post_purchase",
+                    comment=f"{word} broken again",
+                )
+            )
+            s.add(
+                m.Interaction(
+                    customer_id=who.id,
+                    user_id=owner.id,
+                    channel="phone",
+                    direction="outbound",
+                    occurred_at=NOW - timedelta(days=2),
+                    subject=f"{word} call",
+                    notes=word,
+                )
+            )
+            s.add(
+                m.Task(
+                    customer_id=who.id,
+                    owner_id=owner.id,
+                    title=f"{word} task",
+                    due_date=NOW.date(),
+                    created_at=NOW - timedelta(days=1),
+                    source="detractor",
+                )
+            )
             if ticket:
-                f.ticket(s, who, NOW - timedelta(days=1), responded=NOW - timedelta(hours=20),
-                         resolved=NOW - timedelta(hours=10), closed=NOW - timedelta(hours=9),
-                         csat=5 if name == "mine" else 1, feedback=NOW - timedelta(hours=9))
+                f.ticket(
+                    s,
+                    who,
+                    NOW - timedelta(days=1),
+                    responded=NOW - timedelta(hours=20),
+                    resolved=NOW - timedelta(hours=10),
+                    closed=NOW - timedelta(hours=9),
+                    csat=5 if name == "mine" else 1,
+                    feedback=NOW - timedelta(hours=9),
+                )
             s.flush()
             world[name] = who.id
         s.flush()
         facts.rebuild_all(s, as_of=NOW.date())
     with session_scope(engine) as s:  # an open ticket on `mine` for the desk's steps
-        world["open_ticket"] = activity.create_ticket(s, access.SYSTEM, TicketForm(
-            world["mine"], "complaint", "billing", "normal", "email", "Charged twice"), now=NOW - timedelta(hours=1))  # type: ignore[arg-type]
+        world["open_ticket"] = activity.create_ticket(
+            s,
+            access.SYSTEM,
+            TicketForm(world["mine"], "complaint", "billing", "normal", "email", "Charged twice"),
+            now=NOW - timedelta(hours=1),
+        )  # type: ignore[arg-type]
         world["task_of_bob"] = s.scalar(select(m.Task.id).where(m.Task.owner_id == bob.id).limit(1))
         world["task_of_amy"] = s.scalar(select(m.Task.id).where(m.Task.owner_id == amy.id).limit(1))
     return world
@@ -88,6 +144,7 @@ def _version(s: Session, ticket_id: object) -> int:
 def _profile_write(s: Session, v: Viewer, w: dict[str, object]) -> object:
     seen = activity.current_profile(s, v, w["mine"], TEST_KEYRING)  # type: ignore[arg-type]
     from dataclasses import replace
+
     return activity.update_profile(s, v, replace(seen, city="Hangzhou"), seen=seen, keyring=TEST_KEYRING, now=NOW)
 
 
@@ -99,39 +156,87 @@ def _subjects(s: Session, v: Viewer, w: dict[str, object]) -> object:
 PROBES: dict[str, Probe] = {
     "page:cockpit": lambda s, v, w: kpi.cockpit(s, period_containing(NOW.date(), "M"), Filters(), viewer=v, now=NOW),
     "page:customers": lambda s, v, w: customer_list.customer_page(s, v, CustomerQuery(), TEST_KEYRING, now=NOW),
-    "page:customer": lambda s, v, w: customers.customer_profile(s, viewer=v, keyring=TEST_KEYRING, customer_id=w["mine"]),  # type: ignore[arg-type]
+    "page:customer": lambda s, v, w: customers.customer_profile(
+        s, viewer=v, keyring=TEST_KEYRING, customer_id=w["mine"]
+    ),  # type: ignore[arg-type]
     "page:service": lambda s, v, w: sa.queue(s, v, sa.QueueFilter(), now=NOW),
     "page:voice": lambda s, v, w: voice.comments(s, v, Filters(), start=START, end=END),
     "page:admin": lambda s, v, w: security.list_users(s, viewer=v),
-    "contacts:clear": lambda s, v, w: not customers.customer_profile(s, viewer=v, keyring=TEST_KEYRING,
-                                                                     customer_id=w["mine"]).contact_masked,  # type: ignore[arg-type]
-    "contacts:reveal": lambda s, v, w: customers.reveal_contact(s, viewer=v, keyring=TEST_KEYRING, customer_id=w["mine"],  # type: ignore[arg-type]
-                                                                reason="calling back about the refund"),
+    "contacts:clear": lambda s, v, w: (
+        not customers.customer_profile(s, viewer=v, keyring=TEST_KEYRING, customer_id=w["mine"]).contact_masked
+    ),  # type: ignore[arg-type]
+    "contacts:reveal": lambda s, v, w: customers.reveal_contact(
+        s,
+        viewer=v,
+        keyring=TEST_KEYRING,
+        customer_id=w["mine"],  # type: ignore[arg-type]
+        reason="calling back about the refund",
+    ),
     "subjects:handle": _subjects,
     "export:kpis": lambda s, v, w: exports.record_export(s, viewer=v, what="kpis", rows=1),
-    "export:customers": lambda s, v, w: customer_list.export_customers(s, v, CustomerQuery(), TEST_KEYRING, io.BytesIO(),
-                                                                       fmt="csv", now=NOW),
+    "export:customers": lambda s, v, w: customer_list.export_customers(
+        s, v, CustomerQuery(), TEST_KEYRING, io.BytesIO(), fmt="csv", now=NOW
+    ),
     "export:service_sla": lambda s, v, w: exports.record_export(s, viewer=v, what="service_sla", rows=1),
     "export:voice": lambda s, v, w: exports.record_export(s, viewer=v, what="voice", rows=1),
     "export:audit_log": lambda s, v, w: exports.record_export(s, viewer=v, what="audit_log", rows=1),
-    "write:interaction": lambda s, v, w: activity.log_interaction(s, v, InteractionForm(
-        w["mine"], "phone", "outbound", NOW - timedelta(hours=1), "Review", None, "follow_up", 5, None), now=NOW),  # type: ignore[arg-type]
-    "write:ticket": lambda s, v, w: activity.create_ticket(s, v, TicketForm(w["mine"], "inquiry", "billing", "low", "email",  # type: ignore[arg-type]
-                                                                            "Invoice question"), now=NOW),
-    "write:nps": lambda s, v, w: activity.record_nps(s, v, NpsForm(w["mine"], 9, NOW - timedelta(hours=1), "post_purchase"),  # type: ignore[arg-type]
-                                                     now=NOW),
+    "write:interaction": lambda s, v, w: activity.log_interaction(
+        s,
+        v,
+        InteractionForm(w["mine"], "phone", "outbound", NOW - timedelta(hours=1), "Review", None, "follow_up", 5, None),
+        now=NOW,
+    ),  # type: ignore[arg-type]
+    "write:ticket": lambda s, v, w: activity.create_ticket(
+        s,
+        v,
+        TicketForm(
+            w["mine"],
+            "inquiry",
+            "billing",
+            "low",
+            "email",  # type: ignore[arg-type]
+            "Invoice question",
+        ),
+        now=NOW,
+    ),
+    "write:nps": lambda s, v, w: activity.record_nps(
+        s,
+        v,
+        NpsForm(w["mine"], 9, NOW - timedelta(hours=1), "post_purchase"),  # type: ignore[arg-type]
+        now=NOW,
+    ),
     "write:profile": _profile_write,
     "write:task": lambda s, v, w: activity.complete_task(s, v, w["task_of_amy"], now=NOW),  # type: ignore[arg-type]
     "tasks:everyone": lambda s, v, w: w["task_of_bob"] in set(cv.my_open_tasks(s, v, today=NOW.date())["task"]),
-    "tickets:work": lambda s, v, w: service.act(s, v, Step(w["open_ticket"], "accept", _version(s, w["open_ticket"])),  # type: ignore[arg-type]
-                                                now=NOW),
+    "tickets:work": lambda s, v, w: service.act(
+        s,
+        v,
+        Step(w["open_ticket"], "accept", _version(s, w["open_ticket"])),  # type: ignore[arg-type]
+        now=NOW,
+    ),
     "tickets:assign": lambda s, v, w: service.assign(s, v, [w["open_ticket"]], w["agent_id"], now=NOW),  # type: ignore[list-item,arg-type]
-    "service:policies": lambda s, v, w: service.create_policy(s, v, PolicyChange(
-        targets={"first_response": 15, "resolution": 240}, name="Fast lane", position=1, calendar="always",
-        conditions={"category": "billing", "kind": None, "priority": None, "channel": None, "tier": None, "team": None}),
-        now=NOW),
-    "users:manage": lambda s, v, w: security.create_user(s, username="newcomer", display_name="New", role="analyst",
-                                                         password="a-long-pass-2026", actor=v),
+    "service:policies": lambda s, v, w: service.create_policy(
+        s,
+        v,
+        PolicyChange(
+            targets={"first_response": 15, "resolution": 240},
+            name="Fast lane",
+            position=1,
+            calendar="always",
+            conditions={
+                "category": "billing",
+                "kind": None,
+                "priority": None,
+                "channel": None,
+                "tier": None,
+                "team": None,
+            },
+        ),
+        now=NOW,
+    ),
+    "users:manage": lambda s, v, w: security.create_user(
+        s, username="newcomer", display_name="New", role="analyst", password="a-long-pass-2026", actor=v
+    ),
     "audit:read": lambda s, v, w: audit.entries(s, viewer=v),
 }
 
@@ -139,8 +244,11 @@ PROBES: dict[str, Probe] = {
 def test_every_action_in_the_registry_has_a_probe_and_every_page_a_view() -> None:
     assert set(PROBES) == set(access.ACTIONS)
     app = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
-    definitions = next(node.value for node in ast.walk(app) if isinstance(node, ast.Assign)
-                       and any(getattr(t, "id", "") == "DEFINITIONS" for t in node.targets))
+    definitions = next(
+        node.value
+        for node in ast.walk(app)
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "DEFINITIONS" for t in node.targets)
+    )
     pages = [elt.elts[0].value for elt in definitions.elts]  # type: ignore[attr-defined]
     assert pages == list(access.PAGES)  # the navigation is built from the registry's pages, in its order
     assert all((ROOT / "views" / f"{page}.py").exists() for page in pages)
@@ -149,24 +257,47 @@ def test_every_action_in_the_registry_has_a_probe_and_every_page_a_view() -> Non
 def test_the_registry_grants_what_the_product_promises() -> None:
     """A second, hand-written statement of the sensitive rights, so a registry edit that widens one fails here."""
     admin_only = {action for action, roles in access.ACTIONS.items() if roles == ("admin",)}
-    assert admin_only == {"page:admin", "contacts:reveal", "subjects:handle", "export:audit_log", "tasks:everyone",
-                          "service:policies", "users:manage", "audit:read"}
+    assert admin_only == {
+        "page:admin",
+        "contacts:reveal",
+        "subjects:handle",
+        "export:audit_log",
+        "tasks:everyone",
+        "service:policies",
+        "users:manage",
+        "audit:read",
+    }
     assert set(access.ACTIONS["export:customers"]) == {"admin", "executive", "analyst"}  # not the account managers
     assert set(access.ACTIONS["contacts:clear"]) == {"account_manager", "support_agent", "team_lead"}
     assert set(access.ACTIONS["tickets:work"]) == {"admin", "team_lead", "support_agent"}
     assert set(access.ACTIONS["tickets:assign"]) == {"admin", "team_lead"}
-    assert not any(access.allowed(Viewer(1, "x", "X", role), f"write:{form}") for role in ("executive", "analyst")
-                   for form in ("interaction", "ticket", "nps", "profile", "task"))  # read-only roles
+    assert not any(
+        access.allowed(Viewer(1, "x", "X", role), f"write:{form}")
+        for role in ("executive", "analyst")
+        for form in ("interaction", "ticket", "nps", "profile", "task")
+    )  # read-only roles
 
 
 # what an allowed action leaves in the audit log (reads of pages are not audited, except contact details in
 # clear, which the pages record once per customer and session)
-AUDITED = {"contacts:reveal": {"pii_revealed"}, "subjects:handle": {"customer_exported", "customer_erased"},
-           "export:kpis": {"export"}, "export:customers": {"export"}, "export:service_sla": {"export"},
-           "export:voice": {"export"}, "export:audit_log": {"export"}, "write:interaction": {"interaction_logged"},
-           "write:ticket": {"ticket_created"}, "write:nps": {"nps_recorded"}, "write:profile": {"customer_updated"},
-           "write:task": {"task_done"}, "tickets:work": {"ticket_step"}, "tickets:assign": {"tickets_assigned"},
-           "service:policies": {"sla_policy_changed"}, "users:manage": {"user_created"}}
+AUDITED = {
+    "contacts:reveal": {"pii_revealed"},
+    "subjects:handle": {"customer_exported", "customer_erased"},
+    "export:kpis": {"export"},
+    "export:customers": {"export"},
+    "export:service_sla": {"export"},
+    "export:voice": {"export"},
+    "export:audit_log": {"export"},
+    "write:interaction": {"interaction_logged"},
+    "write:ticket": {"ticket_created"},
+    "write:nps": {"nps_recorded"},
+    "write:profile": {"customer_updated"},
+    "write:task": {"task_done"},
+    "tickets:work": {"ticket_step"},
+    "tickets:assign": {"tickets_assigned"},
+    "service:policies": {"sla_policy_changed"},
+    "users:manage": {"user_created"},
+}
 CLEAR_VALUES = ("13812345674", "13812345676", "13812345675", "Customer ")  # the world's phone numbers and names
 
 
@@ -183,8 +314,9 @@ def test_role_by_action_matrix(world_db, action: str, role: str) -> None:  # typ
             done = PROBES[action](s, viewer, world)
         except PermissionDenied:
             done = False
-        written = s.execute(select(m.AuditLog.action, m.AuditLog.username, m.AuditLog.details)
-                            .where(m.AuditLog.id > last)).all()
+        written = s.execute(
+            select(m.AuditLog.action, m.AuditLog.username, m.AuditLog.details).where(m.AuditLog.id > last)
+        ).all()
         s.rollback()
     assert (done is not False) == access.allowed(viewer, action), (role, action)
     if done is not False and action in AUDITED:
@@ -194,6 +326,7 @@ def test_role_by_action_matrix(world_db, action: str, role: str) -> None:  # typ
 
 
 # --- reads: nothing outside the scope ------------------------------------------------------------------
+
 
 def _words(frame_texts: object) -> str:
     return " ".join(map(str, frame_texts))  # type: ignore[call-overload]
@@ -212,10 +345,22 @@ def test_an_account_manager_reads_nothing_of_another_managers_customers(engine: 
         for other in (world["theirs"], world["quiet"]):
             with pytest.raises(NotFound):
                 customers.customer_profile(s, viewer=amy, keyring=TEST_KEYRING, customer_id=other)  # type: ignore[arg-type]
-            for read in (cv.timeline, cv.nps_history, cv.customer_tasks, cv.monthly_revenue, cv.interactions_by_channel,
-                         cv.order_comparison, cv.open_tickets):
-                kwargs = {"today": NOW.date()} if read in (cv.customer_tasks, cv.monthly_revenue, cv.interactions_by_channel,
-                                                           cv.order_comparison) else {"now": NOW} if read is cv.open_tickets else {}
+            for read in (
+                cv.timeline,
+                cv.nps_history,
+                cv.customer_tasks,
+                cv.monthly_revenue,
+                cv.interactions_by_channel,
+                cv.order_comparison,
+                cv.open_tickets,
+            ):
+                kwargs = (
+                    {"today": NOW.date()}
+                    if read in (cv.customer_tasks, cv.monthly_revenue, cv.interactions_by_channel, cv.order_comparison)
+                    else {"now": NOW}
+                    if read is cv.open_tickets
+                    else {}
+                )
                 with pytest.raises(NotFound):
                     read(s, amy, other, **kwargs)  # type: ignore[operator]
         texts = _words(voice.comments(s, amy, Filters(), start=START, end=END)["comment"])

@@ -6,13 +6,29 @@ import json
 
 import pytest
 
-from core.cli import main
 from core.access import SYSTEM
+from core.cli import main
 
 
 def test_seed_then_kpis(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--database-url", sqlite_url, "seed", "--customers", "60", "--seed", "2", "--today", "2026-11-25",
-                 "--demo-password", "demo-pass-2026"]) == 0
+    assert (
+        main(
+            [
+                "--database-url",
+                sqlite_url,
+                "seed",
+                "--customers",
+                "60",
+                "--seed",
+                "2",
+                "--today",
+                "2026-11-25",
+                "--demo-password",
+                "demo-pass-2026",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "seeded 60 customers" in out and "manager1" in out and "demo-pass-2026" not in out
     assert main(["--database-url", sqlite_url, "kpis", "--month", "2026-10"]) == 0
@@ -46,8 +62,12 @@ def test_create_user_for_a_fresh_store(sqlite_url: str, capsys: pytest.CaptureFi
     assert "is taken" in capsys.readouterr().err
 
 
-def test_rotate_key_re_encrypts_everything(sqlite_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_rotate_key_re_encrypts_everything(
+    sqlite_url: str,
+    tmp_path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from sqlalchemy import select
 
     from core import models as m, secrets
@@ -71,15 +91,20 @@ def test_rotate_key_re_encrypts_everything(sqlite_url: str, tmp_path, monkeypatc
     monkeypatch.delenv("CRM_PII_KEYS")
     current = secrets.load_secrets()  # the file's keys (k2 active, k1 kept)
     fresh = base64.b64encode(b"3" * 32).decode()
-    monkeypatch.setenv("CRM_PII_KEYS", ",".join([f"k3={fresh}", *(f"{kid}={base64.b64encode(key).decode()}"
-                                                                    for kid, key in current.pii_keys.items())]))
+    monkeypatch.setenv(
+        "CRM_PII_KEYS",
+        ",".join(
+            [f"k3={fresh}", *(f"{kid}={base64.b64encode(key).decode()}" for kid, key in current.pii_keys.items())]
+        ),
+    )
     assert main(["--database-url", sqlite_url, "rotate-key", "--reencrypt-only"]) == 0
     with session_scope(make_engine(sqlite_url)) as s:
         assert all(v.startswith("k3:") for v in s.scalars(select(m.Customer.phone_enc)).all())
 
 
-def test_seed_replace_keeps_the_audit_log_and_spares_real_data_unless_forced(sqlite_url: str,
-                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_seed_replace_keeps_the_audit_log_and_spares_real_data_unless_forced(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     from sqlalchemy import delete, func, select
 
     from core import audit, models as m

@@ -12,10 +12,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from core import activity, db, facts, models as m
+from core.access import Viewer
 from core.activity import InteractionForm, NpsForm, TicketForm
 from core.db import session_scope
 from core.periods import Filters, period_containing
-from core.access import Viewer
 from tests import factories as f
 
 WRITERS, WRITES = 8, 25
@@ -25,8 +25,9 @@ def test_eight_writers_at_once_lose_nothing_and_keep_the_summaries_right(engine:
     now = datetime.now().replace(microsecond=0)
     with session_scope(engine) as s:
         owner = f.user(s, "amy")
-        customers = [f.customer(s, owner=owner, became=date(2024, 3, 1), region=("east", "north")[i % 2])
-                     for i in range(4)]
+        customers = [
+            f.customer(s, owner=owner, became=date(2024, 3, 1), region=("east", "north")[i % 2]) for i in range(4)
+        ]
         s.flush()
         facts.rebuild_all(s, as_of=now.date())
         ids = [c.id for c in customers]
@@ -42,11 +43,22 @@ def test_eight_writers_at_once_lose_nothing_and_keep_the_summaries_right(engine:
             started = time.perf_counter()
             try:
                 if kind == 0:
-                    form = InteractionForm(customer, "phone", "outbound", now - timedelta(minutes=i), f"call {number}/{i}",
-                                           "", None, 5, None)
+                    form = InteractionForm(
+                        customer,
+                        "phone",
+                        "outbound",
+                        now - timedelta(minutes=i),
+                        f"call {number}/{i}",
+                        "",
+                        None,
+                        5,
+                        None,
+                    )
                     db.write(engine, lambda s: activity.log_interaction(s, amy, form, token=f"i{number}-{i}", now=now))
                 elif kind == 1:
-                    ticket = TicketForm(customer, "complaint", "billing", "normal", "phone", f"charged twice {number}/{i}")
+                    ticket = TicketForm(
+                        customer, "complaint", "billing", "normal", "phone", f"charged twice {number}/{i}"
+                    )
                     db.write(engine, lambda s: activity.create_ticket(s, amy, ticket, token=f"t{number}-{i}", now=now))
                 else:
                     answer = NpsForm(customer, rng.randint(0, 10), now - timedelta(minutes=i), "post_service", "")
@@ -123,7 +135,9 @@ def test_parallel_wrong_passwords_cannot_overshoot_the_lockout(engine: Engine) -
 
     admin = Viewer(None, "root", "Root", "admin")
     with session_scope(engine) as s:
-        security.create_user(s, username="ivy", display_name="Ivy", role="analyst", password="first-pass-1", actor=admin)
+        security.create_user(
+            s, username="ivy", display_name="Ivy", role="analyst", password="first-pass-1", actor=admin
+        )
     outcomes: list[str] = []
     start = threading.Barrier(12)
 

@@ -12,10 +12,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from core import facts, models as m, pii
-from core.customer_list import (CustomerQuery, count_customers, customer_page, export_customers, iter_customers)
+from core.access import Viewer
+from core.customer_list import CustomerQuery, count_customers, customer_page, export_customers, iter_customers
 from core.db import session_scope
 from core.errors import PermissionDenied, ValidationError
-from core.access import Viewer
 from tests import factories as f
 from tests.conftest import TEST_KEYRING, TODAY
 
@@ -37,17 +37,25 @@ def fixture(engine: Engine) -> dict[str, object]:
     """
     with session_scope(engine) as s:
         amy, bob = f.user(s, "amy"), f.user(s, "bob")
-        c = [f.customer(s, owner=amy, became=date(2024, 3, 1), region="east"),
-             f.customer(s, owner=bob, became=date(2025, 5, 1), region="east", kind="B2C"),
-             f.customer(s, owner=amy, became=date(2026, 2, 1), region="north"),
-             f.customer(s, owner=bob, became=date(2026, 10, 1), region="south"),
-             f.customer(s, became=date(2023, 5, 1), churned=date(2025, 1, 1), region="north", kind="B2C"),
-             f.customer(s, owner=amy, became=date(2025, 1, 1), region="east", kind="B2C")]
+        c = [
+            f.customer(s, owner=amy, became=date(2024, 3, 1), region="east"),
+            f.customer(s, owner=bob, became=date(2025, 5, 1), region="east", kind="B2C"),
+            f.customer(s, owner=amy, became=date(2026, 2, 1), region="north"),
+            f.customer(s, owner=bob, became=date(2026, 10, 1), region="south"),
+            f.customer(s, became=date(2023, 5, 1), churned=date(2025, 1, 1), region="north", kind="B2C"),
+            f.customer(s, owner=amy, became=date(2025, 1, 1), region="east", kind="B2C"),
+        ]
         names = ["Acme 上海", "Beta Trading", "宏达科技", "Delta", "Echo", "Foxtrot"]
         for row, name in zip(c, names):
             row.name = name
-        c[0].phone_enc, c[0].phone_hash = pii.encrypt("13812345678", TEST_KEYRING), pii.search_hash("phone", "13812345678", TEST_KEYRING)
-        c[1].email_enc, c[1].email_hash = pii.encrypt("beta@example.com", TEST_KEYRING), pii.search_hash("email", "beta@example.com", TEST_KEYRING)
+        c[0].phone_enc, c[0].phone_hash = (
+            pii.encrypt("13812345678", TEST_KEYRING),
+            pii.search_hash("phone", "13812345678", TEST_KEYRING),
+        )
+        c[1].email_enc, c[1].email_hash = (
+            pii.encrypt("beta@example.com", TEST_KEYRING),
+            pii.search_hash("email", "beta@example.com", TEST_KEYRING),
+        )
         for day in (date(2026, 2, 1), date(2026, 5, 1), date(2026, 8, 1)):
             f.order(s, c[0], day, 1000)
         f.order(s, c[1], date(2026, 10, 1), 500)
@@ -55,9 +63,15 @@ def fixture(engine: Engine) -> dict[str, object]:
         f.order(s, c[4], date(2024, 1, 10), 300)
         f.order(s, c[5], date(2026, 11, 2), 2500)
         f.order(s, c[5], date(2026, 11, 9), 2500)
-        for who, at in ((c[0], datetime(2026, 11, 20)), (c[1], datetime(2026, 6, 1)), (c[3], datetime(2026, 11, 24)),
-                        (c[5], datetime(2025, 1, 1))):
-            s.add(m.Interaction(customer_id=who.id, channel="phone", direction="outbound", occurred_at=at, subject="Call"))
+        for who, at in (
+            (c[0], datetime(2026, 11, 20)),
+            (c[1], datetime(2026, 6, 1)),
+            (c[3], datetime(2026, 11, 24)),
+            (c[5], datetime(2025, 1, 1)),
+        ):
+            s.add(
+                m.Interaction(customer_id=who.id, channel="phone", direction="outbound", occurred_at=at, subject="Call")
+            )
         f.nps(s, c[0], datetime(2026, 10, 1), 10)
         f.nps(s, c[1], datetime(2026, 10, 1), 5)
         f.nps(s, c[2], datetime(2026, 10, 1), 7)
@@ -66,8 +80,12 @@ def fixture(engine: Engine) -> dict[str, object]:
         f.ticket(s, c[3], datetime(2026, 11, 24, 9))
         s.flush()
         facts.rebuild_all(s, as_of=TODAY)
-        return {"codes": [x.code for x in c], "amy": Viewer(amy.id, "amy", "Amy", "account_manager"),
-                "bob_id": bob.id, "amy_id": amy.id}
+        return {
+            "codes": [x.code for x in c],
+            "amy": Viewer(amy.id, "amy", "Amy", "account_manager"),
+            "bob_id": bob.id,
+            "amy_id": amy.id,
+        }
 
 
 def codes(engine: Engine, query: CustomerQuery, viewer: Viewer = ANALYST) -> list[str]:
@@ -113,8 +131,11 @@ CASES = [
 
 def test_each_filter_alone_and_combined(engine: Engine, fixture) -> None:  # type: ignore[no-untyped-def]
     """One database per dialect for all cases; every case is checked and every mismatch reported."""
-    wrong = {repr(query): sorted(got) for query, expected in CASES
-             if (got := set(codes(engine, query))) != idx(fixture, *expected)}
+    wrong = {
+        repr(query): sorted(got)
+        for query, expected in CASES
+        if (got := set(codes(engine, query))) != idx(fixture, *expected)
+    }
     assert not wrong
 
 
@@ -133,12 +154,20 @@ def test_sorting_and_pages(engine: Engine, fixture) -> None:  # type: ignore[no-
     by_contact = codes(engine, CustomerQuery(sort="last_contact_at", descending=False))
     assert set(by_contact[:2]) == idx(fixture, 3, 5) and by_contact[2:4] == [fixture["codes"][5], fixture["codes"][1]]
     newest_first = codes(engine, CustomerQuery(sort="last_contact_at"))
-    assert newest_first[:2] == [fixture["codes"][3], fixture["codes"][0]] and set(newest_first[-2:]) == idx(fixture, 3, 5)
+    assert newest_first[:2] == [fixture["codes"][3], fixture["codes"][0]] and set(newest_first[-2:]) == idx(
+        fixture, 3, 5
+    )
     with Session(engine) as s:
-        pages = [customer_page(s, ANALYST, CustomerQuery(sort="name", descending=False), TEST_KEYRING, page=p,
-                               page_size=25, now=NOW) for p in (1, 2)]
+        pages = [
+            customer_page(
+                s, ANALYST, CustomerQuery(sort="name", descending=False), TEST_KEYRING, page=p, page_size=25, now=NOW
+            )
+            for p in (1, 2)
+        ]
         assert pages[0].total == 6 and pages[0].pages == 1 and pages[1].page == 1  # past the end: the last page
-        chunks = list(iter_customers(s, ANALYST, CustomerQuery(sort="name", descending=False), TEST_KEYRING, chunk=4, now=NOW))
+        chunks = list(
+            iter_customers(s, ANALYST, CustomerQuery(sort="name", descending=False), TEST_KEYRING, chunk=4, now=NOW)
+        )
     assert [len(c) for c in chunks] == [4, 2]
     assert [*chunks[0]["code"], *chunks[1]["code"]] == list(pages[0].rows["code"])
 
@@ -208,8 +237,11 @@ def test_exported_text_never_becomes_a_live_formula(engine: Engine, fixture) -> 
 
     with session_scope(engine) as s:  # a name typed as a formula (the list reads it from customer_stats)
         for model in (m.Customer, m.CustomerStat):
-            s.execute(model.__table__.update().where(model.__table__.c.code == fixture["codes"][0])
-                      .values(name='=HYPERLINK("http://x.example","open")'))
+            s.execute(
+                model.__table__.update()
+                .where(model.__table__.c.code == fixture["codes"][0])
+                .values(name='=HYPERLINK("http://x.example","open")')
+            )
     for fmt in ("csv", "xlsx"):
         out = io.BytesIO()
         with session_scope(engine) as s:
@@ -219,16 +251,22 @@ def test_exported_text_never_becomes_a_live_formula(engine: Engine, fixture) -> 
         else:
             sheet = load_workbook(io.BytesIO(out.getvalue()), read_only=True).worksheets[0]
             cells = [str(c) for r in sheet.iter_rows(values_only=True) for c in r if c is not None]
-        assert "'=HYPERLINK(\"http://x.example\",\"open\")" in cells and not any(c.startswith("=") for c in cells)
-    table = exports.for_spreadsheet(__import__("pandas").DataFrame({"a": ["@SUM(1)", "ok", "-1+2"], "b": [1 / 3, 0.5, 2.0]}))
+        assert '\'=HYPERLINK("http://x.example","open")' in cells and not any(c.startswith("=") for c in cells)
+    table = exports.for_spreadsheet(
+        __import__("pandas").DataFrame({"a": ["@SUM(1)", "ok", "-1+2"], "b": [1 / 3, 0.5, 2.0]})
+    )
     assert list(table["a"]) == ["'@SUM(1)", "ok", "'-1+2"] and list(table["b"]) == [0.3333, 0.5, 2.0]
 
 
 def test_hostile_list_input_is_refused_with_a_message() -> None:
     from core.i18n import error_text
 
-    for query in (dict(text="x" * 100_001), dict(text="a\x00b"), dict(revenue_min=float("nan")),
-                  dict(revenue_max=float("inf"))):
+    for query in (
+        dict(text="x" * 100_001),
+        dict(text="a\x00b"),
+        dict(revenue_min=float("nan")),
+        dict(revenue_max=float("inf")),
+    ):
         with pytest.raises(ValidationError) as refused:
             CustomerQuery(**query)  # type: ignore[arg-type]
         assert error_text(refused.value, "zh") != error_text(refused.value, "en")  # in both languages

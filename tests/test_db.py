@@ -16,11 +16,14 @@ from core.errors import ConfigError
 from tests import factories as f
 
 
-@pytest.mark.parametrize("url, message", [
-    ("nonsense", "is not a database URL"),
-    ("oracle://u@h/db", "Unsupported database"),
-    ("postgresql://postgres@127.0.0.1:1/none", "Cannot open the database"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("nonsense", "is not a database URL"),
+        ("oracle://u@h/db", "Unsupported database"),
+        ("postgresql://postgres@127.0.0.1:1/none", "Cannot open the database"),
+    ],
+)
 def test_bad_urls_give_one_clear_message(url: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         make_engine(url)
@@ -82,11 +85,21 @@ def test_upgrading_a_filled_store_keeps_its_rows(engine: Engine) -> None:
     with engine.begin() as conn:
         command.downgrade(_alembic_config(conn), "0003")
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO customers (id, code, name, kind, industry, region, acquisition_channel, "
-                          "first_contact_date, status, phone, email) VALUES (1, 'C1', 'Old', 'B2B', 'retail', "
-                          "'east', 'website', :d, 'prospect', '13800001234', 'old@example.com')"), {"d": date(2025, 1, 1)})
-        conn.execute(text("INSERT INTO orders (customer_id, order_date, amount, product_category, sales_channel) "
-                          "VALUES (1, :d, 10, 'software', 'direct')"), {"d": date(2025, 2, 1)})
+        conn.execute(
+            text(
+                "INSERT INTO customers (id, code, name, kind, industry, region, acquisition_channel, "
+                "first_contact_date, status, phone, email) VALUES (1, 'C1', 'Old', 'B2B', 'retail', "
+                "'east', 'website', :d, 'prospect', '13800001234', 'old@example.com')"
+            ),
+            {"d": date(2025, 1, 1)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO orders (customer_id, order_date, amount, product_category, sales_channel) "
+                "VALUES (1, :d, 10, 'software', 'direct')"
+            ),
+            {"d": date(2025, 2, 1)},
+        )
     migrate(engine)
     assert protect_plaintext(engine, TEST_KEYRING) == 1
     with engine.connect() as conn:
@@ -107,14 +120,18 @@ def test_a_refused_upgrade_changes_nothing(sqlite_url: str) -> None:
         command.upgrade(_alembic_config(conn), "0003")
     raw = engine.raw_connection()
     raw.driver_connection.execute("PRAGMA foreign_keys=OFF")
-    raw.driver_connection.execute("INSERT INTO orders (customer_id, order_date, amount, product_category, "
-                                  "sales_channel) VALUES (999, '2025-01-01', 1, 'x', 'y')")  # a dangling reference
+    raw.driver_connection.execute(
+        "INSERT INTO orders (customer_id, order_date, amount, product_category, "
+        "sales_channel) VALUES (999, '2025-01-01', 1, 'x', 'y')"
+    )  # a dangling reference
     raw.close()
     with pytest.raises(ConfigError, match="nothing was changed"):
         migrate(engine)
     assert schema_revision(engine)[0] == "0003"
     tables = inspect(engine).get_table_names()
-    assert "_alembic_tmp_customers" not in tables and "phone_hash" not in {c["name"] for c in inspect(engine).get_columns("customers")}
+    assert "_alembic_tmp_customers" not in tables and "phone_hash" not in {
+        c["name"] for c in inspect(engine).get_columns("customers")
+    }
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM orders")).scalar() == 1
 

@@ -24,12 +24,16 @@ def test_same_seed_same_data_other_seed_other_data() -> None:
     a, b, c = generate(200, seed=5, today=TODAY), generate(200, seed=5, today=TODAY), generate(200, seed=6, today=TODAY)
     for table in ("customers", "orders", "tickets", "nps_responses"):
         for column in a[table]:
-            assert np.array_equal(np.asarray(a[table][column], dtype=object), np.asarray(b[table][column], dtype=object))
+            assert np.array_equal(
+                np.asarray(a[table][column], dtype=object), np.asarray(b[table][column], dtype=object)
+            )
     assert not np.array_equal(a["orders"]["amount"], c["orders"]["amount"])
 
 
 def test_sizes_per_customer(data: dict) -> None:
-    per_customer = {t: len(next(iter(data[t].values()))) / N for t in ("orders", "interactions", "tickets", "nps_responses")}
+    per_customer = {
+        t: len(next(iter(data[t].values()))) / N for t in ("orders", "interactions", "tickets", "nps_responses")
+    }
     assert 17 <= per_customer["orders"] <= 23
     assert 12 <= per_customer["interactions"] <= 18
     assert 1.2 <= per_customer["tickets"] <= 1.8
@@ -83,7 +87,9 @@ def test_seed_refuses_a_filled_store_unless_replacing(engine: Engine) -> None:
     assert len(set(report.passwords.values())) == len(report.passwords)  # random, one each
     with pytest.raises(ValidationError, match="--replace"):
         seed_demo(engine, customers=30, seed=1, today=TODAY, keyring=TEST_KEYRING, demo_password=DEMO_PASSWORD)
-    report = seed_demo(engine, customers=40, seed=1, today=TODAY, keyring=TEST_KEYRING, replace=True, demo_password=DEMO_PASSWORD)
+    report = seed_demo(
+        engine, customers=40, seed=1, today=TODAY, keyring=TEST_KEYRING, replace=True, demo_password=DEMO_PASSWORD
+    )
     assert report.rows["customers"] == 40 and report.rows_total > 40 * 20
     assert set(report.passwords.values()) == {DEMO_PASSWORD}
 
@@ -92,11 +98,17 @@ def test_a_breached_ticket_lowers_the_next_nps_answer(data: dict) -> None:
     import pandas as pd
 
     t, n = data["tickets"], data["nps_responses"]
-    late = ((t["first_response_at"] > t["first_response_due"]) | (t["resolved_at"] > t["resolution_due"]))
+    late = (t["first_response_at"] > t["first_response_due"]) | (t["resolved_at"] > t["resolution_due"])
     breaches = pd.DataFrame({"customer_id": t["customer_id"][late], "breach_at": t["created_at"][late]})
     answers = pd.DataFrame({"customer_id": n["customer_id"], "at": n["responded_at"], "score": n["score"]})
-    merged = pd.merge_asof(answers.sort_values("at"), breaches.sort_values("breach_at"), left_on="at",
-                           right_on="breach_at", by="customer_id", direction="backward")
+    merged = pd.merge_asof(
+        answers.sort_values("at"),
+        breaches.sort_values("breach_at"),
+        left_on="at",
+        right_on="breach_at",
+        by="customer_id",
+        direction="backward",
+    )
     recent = (merged["at"] - merged["breach_at"]) <= pd.Timedelta(days=60)
     assert recent.sum() > 50
     assert merged.loc[recent, "score"].mean() < merged.loc[~recent, "score"].mean() - 1.0
@@ -114,10 +126,14 @@ def test_the_demo_call_back_history_is_mostly_done_in_time(seeded_url: str) -> N
     T = m.Task.__table__
     old = date.today() - timedelta(days=30)
     with session_scope(make_engine(seeded_url)) as s:
-        due_before, still_open = s.execute(select(func.count(), func.sum(T.c.done_at.is_(None).cast(Integer)))
-                                           .where(T.c.due_date < old)).one()
-        done, in_time = s.execute(select(func.count(), func.sum(
-            (T.c.done_at < func.datetime(T.c.due_date, "+1 day")).cast(Integer))).where(T.c.done_at.is_not(None))).one()
+        due_before, still_open = s.execute(
+            select(func.count(), func.sum(T.c.done_at.is_(None).cast(Integer))).where(T.c.due_date < old)
+        ).one()
+        done, in_time = s.execute(
+            select(func.count(), func.sum((T.c.done_at < func.datetime(T.c.due_date, "+1 day")).cast(Integer))).where(
+                T.c.done_at.is_not(None)
+            )
+        ).one()
     assert due_before > 50
     assert (still_open or 0) / due_before < 0.03
     assert in_time / done > 0.8

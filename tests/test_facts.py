@@ -66,7 +66,9 @@ def test_refresh_after_a_write_equals_a_full_rebuild(demo: Engine) -> None:
 def test_customer_stats_match_raw_orders(demo: Engine) -> None:
     with session_scope(demo) as s:
         stats = {r.customer_id: r for r in s.scalars(select(m.CustomerStat))}
-        totals = dict(s.execute(select(m.Order.customer_id, func.sum(m.Order.amount)).group_by(m.Order.customer_id)).all())
+        totals = dict(
+            s.execute(select(m.Order.customer_id, func.sum(m.Order.amount)).group_by(m.Order.customer_id)).all()
+        )
         assert len(stats) == s.scalar(select(func.count()).select_from(m.Customer))
         for customer_id, revenue in totals.items():
             assert stats[customer_id].revenue_total == pytest.approx(float(revenue))

@@ -30,7 +30,9 @@ def test_catalogs_have_the_same_keys_and_placeholders() -> None:
 def test_every_key_used_in_code_exists() -> None:
     used = set()
     for path in SOURCES:
-        used |= set(re.findall(r"""\b(?:tr|t)\(\s*["']([a-z_]+\.[A-Za-z0-9_.]+)["']""", path.read_text(encoding="utf-8")))
+        used |= set(
+            re.findall(r"""\b(?:tr|t)\(\s*["']([a-z_]+\.[A-Za-z0-9_.]+)["']""", path.read_text(encoding="utf-8"))
+        )
     assert used, "the scan found no keys: the pattern is broken"
     missing = sorted(k for k in used if k not in catalog("en"))
     assert not missing
@@ -41,13 +43,27 @@ def test_every_data_code_and_kpi_is_translated() -> None:
     from core.demo import INDUSTRIES, PRODUCT_CATEGORIES, REGIONS, SALES_CHANNELS
     from core.kpi import KPI_SPECS
 
-    groups = {"tier": TIERS, "stage": LIFECYCLE_STAGES, "reason": CHURN_REASONS, "priority": TICKET_PRIORITIES,
-              "region": list(REGIONS), "industry": INDUSTRIES, "kind": ("B2B", "B2C"),
-              "city": [city for _, cities in REGIONS.values() for city in cities], "audit": ACTIONS,
-              "channel": m.INTERACTION_CHANNELS + m.TICKET_CHANNELS, "direction": m.INTERACTION_DIRECTIONS,
-              "outcome": m.INTERACTION_OUTCOMES, "ticket_kind": m.TICKET_KINDS, "category": m.TICKET_CATEGORIES,
-              "ticket_status": m.TICKET_STATUSES, "touchpoint": m.NPS_TOUCHPOINTS, "size": m.COMPANY_SIZES,
-              "product": PRODUCT_CATEGORIES, "sales_channel": SALES_CHANNELS}
+    groups = {
+        "tier": TIERS,
+        "stage": LIFECYCLE_STAGES,
+        "reason": CHURN_REASONS,
+        "priority": TICKET_PRIORITIES,
+        "region": list(REGIONS),
+        "industry": INDUSTRIES,
+        "kind": ("B2B", "B2C"),
+        "city": [city for _, cities in REGIONS.values() for city in cities],
+        "audit": ACTIONS,
+        "channel": m.INTERACTION_CHANNELS + m.TICKET_CHANNELS,
+        "direction": m.INTERACTION_DIRECTIONS,
+        "outcome": m.INTERACTION_OUTCOMES,
+        "ticket_kind": m.TICKET_KINDS,
+        "category": m.TICKET_CATEGORIES,
+        "ticket_status": m.TICKET_STATUSES,
+        "touchpoint": m.NPS_TOUCHPOINTS,
+        "size": m.COMPANY_SIZES,
+        "product": PRODUCT_CATEGORIES,
+        "sales_channel": SALES_CHANNELS,
+    }
     for group, codes in groups.items():
         for code in codes:
             assert f"{group}.{code}" in catalog("zh"), (group, code)
@@ -64,7 +80,11 @@ def test_every_key_like_literal_in_the_views_exists() -> None:
     missing = []
     for path in [*ROOT.glob("views/*.py"), *ROOT.glob("ui/*.py"), ROOT / "app.py"]:
         for literal in re.findall(r"""["']([a-z_]+\.[a-z0-9_.]+)["']""", path.read_text(encoding="utf-8")):
-            if literal.split(".")[0] in prefixes and literal not in en and not any(k.startswith(literal + ".") for k in en):
+            if (
+                literal.split(".")[0] in prefixes
+                and literal not in en
+                and not any(k.startswith(literal + ".") for k in en)
+            ):
                 missing.append((path.name, literal))
     assert not missing
 
@@ -80,8 +100,11 @@ def test_every_refusal_a_page_can_show_names_its_message_in_the_catalogs() -> No
     """Core's refusals reach Chinese pages through their keys (CrmError(key=...)); an English-only one would show
     inside a Chinese sentence. Only the operator's tools (CLI, demo, secrets, keys, settings) speak English."""
     operator_only = {"cli.py", "demo.py", "secrets.py", "pii.py", "settings.py"}
-    raises = re.compile(r"raise (ValidationError|PermissionDenied|NotFound|CrmError|Conflict|ConfigError|StoreError)\((.*?)\)"
-                        r"(?: from None)?\n", re.S)
+    raises = re.compile(
+        r"raise (ValidationError|PermissionDenied|NotFound|CrmError|Conflict|ConfigError|StoreError)\((.*?)\)"
+        r"(?: from None)?\n",
+        re.S,
+    )
     missing, keys = [], set()
     for path in ROOT.glob("core/*.py"):
         if path.name in operator_only:

@@ -8,9 +8,9 @@ from core.nps import category, nps
 
 
 def test_score_and_interval_by_hand() -> None:
-    result = nps(promoters=5, detractors=2, responses=10)   # p = .5, d = .2
+    result = nps(promoters=5, detractors=2, responses=10)  # p = .5, d = .2
     assert result.score == pytest.approx(30)
-    half = 1.96 * 100 * math.sqrt((0.5 + 0.2 - 0.3 ** 2) / 10)
+    half = 1.96 * 100 * math.sqrt((0.5 + 0.2 - 0.3**2) / 10)
     assert (result.low, result.high) == (pytest.approx(30 - half), pytest.approx(30 + half))
     assert result.small_sample
 

@@ -10,16 +10,15 @@ import pytest
 from sqlalchemy import Engine, select
 
 from core import audit, models as m, pii
+from core.access import SYSTEM, Viewer
 from core.customers import customer_profile, reveal_contact
 from core.db import make_engine, session_scope
 from core.demo import generate
 from core.errors import ConfigError, NotFound, PermissionDenied, ValidationError
 from core.secrets import add_pii_key, load_secrets
-from core.access import Viewer
 from core.store import protect_plaintext
 from tests import factories as f
 from tests.conftest import TEST_KEYRING
-from core.access import SYSTEM
 
 ROTATED = pii.Keyring({"k1": b"k" * 32, "k2": b"n" * 32}, "k2", b"i" * 32)
 
@@ -40,15 +39,22 @@ def test_round_trip_and_tampering() -> None:
 def test_masks_and_search_hashes() -> None:
     assert pii.mask("phone", "13812345678") == "138****5678"
     assert pii.mask("email", "john.doe@example.com") == "j***@example.com"
-    assert pii.search_hash("phone", "138 1234 5678", TEST_KEYRING) == pii.search_hash("phone", "13812345678", TEST_KEYRING)
-    assert pii.search_hash("email", " John@Example.com", TEST_KEYRING) == pii.search_hash("email", "john@example.com", ROTATED)
+    assert pii.search_hash("phone", "138 1234 5678", TEST_KEYRING) == pii.search_hash(
+        "phone", "13812345678", TEST_KEYRING
+    )
+    assert pii.search_hash("email", " John@Example.com", TEST_KEYRING) == pii.search_hash(
+        "email", "john@example.com", ROTATED
+    )
 
 
 def _legacy_customer(engine: Engine) -> int:
     with session_scope(engine) as s:
         who = f.customer(s, became=date(2025, 1, 1))
-        s.execute(m.Customer.__table__.update().where(m.Customer.id == who.id)
-                  .values(phone_enc="13900001111", email_enc="legacy.person@example.com"))
+        s.execute(
+            m.Customer.__table__.update()
+            .where(m.Customer.id == who.id)
+            .values(phone_enc="13900001111", email_enc="legacy.person@example.com")
+        )
         return who.id
 
 
@@ -56,8 +62,11 @@ def test_plaintext_is_protected_and_keys_rotate(engine: Engine) -> None:
     customer_id = _legacy_customer(engine)
     assert protect_plaintext(engine, TEST_KEYRING) == 1
     with session_scope(engine) as s:
-        row = s.execute(select(m.Customer.phone_enc, m.Customer.email_enc, m.Customer.phone_hash)
-                        .where(m.Customer.id == customer_id)).one()
+        row = s.execute(
+            select(m.Customer.phone_enc, m.Customer.email_enc, m.Customer.phone_hash).where(
+                m.Customer.id == customer_id
+            )
+        ).one()
     assert row.phone_enc.startswith("k1:") and pii.decrypt(row.email_enc, TEST_KEYRING) == "legacy.person@example.com"
     assert row.phone_hash == pii.search_hash("phone", "13900001111", TEST_KEYRING)
     assert protect_plaintext(engine, ROTATED, rotate=True) == 1
@@ -83,16 +92,24 @@ def test_no_plaintext_contact_details_in_the_database_file(seeded_url: str, tmp_
         assert value.encode() not in data, value
 
 
-ROLES = {"agent": "support_agent", "manager": "account_manager", "exec": "executive", "analyst": "analyst",
-         "admin": "admin"}
+ROLES = {
+    "agent": "support_agent",
+    "manager": "account_manager",
+    "exec": "executive",
+    "analyst": "analyst",
+    "admin": "admin",
+}
 
 
 def test_contact_details_per_role_and_reveal_with_reason(seeded_url: str) -> None:
     engine = make_engine(seeded_url)
     with session_scope(engine) as s:
         ticket_customer = s.scalar(select(m.Ticket.customer_id).limit(1))
-        owner = s.execute(select(m.User.id, m.User.username).join(m.Customer, m.Customer.owner_id == m.User.id)
-                          .where(m.Customer.id == ticket_customer)).one()
+        owner = s.execute(
+            select(m.User.id, m.User.username)
+            .join(m.Customer, m.Customer.owner_id == m.User.id)
+            .where(m.Customer.id == ticket_customer)
+        ).one()
         shown = {}
         for name, role in ROLES.items():
             viewer = Viewer(owner.id if role == "account_manager" else 1, name, name, role)
@@ -106,10 +123,16 @@ def test_contact_details_per_role_and_reveal_with_reason(seeded_url: str) -> Non
         with pytest.raises(ValidationError):
             reveal_contact(s, viewer=admin, keyring=TEST_KEYRING, customer_id=ticket_customer, reason="x")
         with pytest.raises(PermissionDenied):
-            reveal_contact(s, viewer=Viewer(2, "exec", "E", "executive"), keyring=TEST_KEYRING,
-                           customer_id=ticket_customer, reason="customer asked for a callback")
-        phone, _ = reveal_contact(s, viewer=admin, keyring=TEST_KEYRING, customer_id=ticket_customer,
-                                  reason="customer asked for a callback")
+            reveal_contact(
+                s,
+                viewer=Viewer(2, "exec", "E", "executive"),
+                keyring=TEST_KEYRING,
+                customer_id=ticket_customer,
+                reason="customer asked for a callback",
+            )
+        phone, _ = reveal_contact(
+            s, viewer=admin, keyring=TEST_KEYRING, customer_id=ticket_customer, reason="customer asked for a callback"
+        )
     assert phone == clear_phone
     with session_scope(engine) as s:
         log = audit.entries(s, viewer=SYSTEM, action="pii_revealed")

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from core import access, audit, models as m, security
+from core.access import SYSTEM, Viewer
 from core.db import session_scope
 from core.errors import PermissionDenied, ValidationError
 from core.periods import Filters
-from core.access import SYSTEM, Viewer
 from core.security import AccountLocked, SignInFailed
 
 NOW = datetime(2026, 11, 25, 10, 0)
@@ -76,15 +76,25 @@ def test_user_rules(engine: Engine) -> None:
     with session_scope(engine) as s:
         security.create_user(s, username="root", display_name="Root", role="admin", password=PASSWORD)
         admin = security.load_viewer(s, "root")
-        for bad, message in [({"username": "Bad Name"}, "username"), ({"role": "king"}, "Unknown role"),
-                             ({"password": "short"}, "at least"), ({"username": "ann"}, "taken"),
-                             ({"email": "not-an-email"}, "email")]:
+        for bad, message in [
+            ({"username": "Bad Name"}, "username"),
+            ({"role": "king"}, "Unknown role"),
+            ({"password": "short"}, "at least"),
+            ({"username": "ann"}, "taken"),
+            ({"email": "not-an-email"}, "email"),
+        ]:
             args = {"username": "carol", "display_name": "Carol", "role": "analyst", "password": PASSWORD, **bad}
             with pytest.raises(ValidationError, match=message):
                 security.create_user(s, **args, actor=admin)
         with pytest.raises(PermissionDenied):
-            security.create_user(s, username="carol", display_name="C", role="analyst", password=PASSWORD,
-                                 actor=security.load_viewer(s, "bob"))
+            security.create_user(
+                s,
+                username="carol",
+                display_name="C",
+                role="analyst",
+                password=PASSWORD,
+                actor=security.load_viewer(s, "bob"),
+            )
         with pytest.raises(ValidationError, match="yourself"):
             security.change_user(s, username="root", active=False, actor=admin)
         security.change_user(s, username="ann", role="analyst", actor=admin)
@@ -112,7 +122,9 @@ def test_an_administrator_unlocks_a_locked_name_and_resets_a_password(engine) ->
     now = datetime(2026, 11, 30, 10, 0)
     admin = access.Viewer(None, "root", "Root", "admin")
     with session_scope(engine) as s:
-        security.create_user(s, username="dora", display_name="Dora", role="analyst", password="first-pass-1", actor=admin)
+        security.create_user(
+            s, username="dora", display_name="Dora", role="analyst", password="first-pass-1", actor=admin
+        )
     for i in range(security.MAX_FAILURES):
         with session_scope(engine) as s:
             try:
@@ -134,15 +146,19 @@ def test_an_administrator_unlocks_a_locked_name_and_resets_a_password(engine) ->
         assert security.sign_in(s, "dora", "second-pass-2", now=now + timedelta(minutes=3)).username == "dora"
         assert {"unlocked", "password_reset"} <= set(audit.entries(s, viewer=SYSTEM)["action"])
         with pytest.raises(ValidationError) as no_role:
-            security.create_user(s, username="fred", display_name="Fred", role=None, password="first-pass-1", actor=admin)
+            security.create_user(
+                s, username="fred", display_name="Fred", role=None, password="first-pass-1", actor=admin
+            )
         assert error_text(no_role.value, "zh") == "请选择角色。"
 
 
 def test_audit_details_read_as_words_not_json() -> None:
     from core import audit
 
-    assert audit.readable('{"rows": 12, "format": "csv", "query": {"tiers": ["high_value"]}, "x": null}', "zh") == \
-        "行数: 12 · 格式: csv · 筛选 价值分层: high_value"
+    assert (
+        audit.readable('{"rows": 12, "format": "csv", "query": {"tiers": ["high_value"]}, "x": null}', "zh")
+        == "行数: 12 · 格式: csv · 筛选 价值分层: high_value"
+    )
 
 
 def test_a_lock_holds_for_the_source_that_guessed_and_a_cap_holds_for_the_name(engine) -> None:  # type: ignore[no-untyped-def]
@@ -155,7 +171,9 @@ def test_a_lock_holds_for_the_source_that_guessed_and_a_cap_holds_for_the_name(e
     now = datetime(2026, 11, 30, 9, 0)
     admin = Viewer(None, "root", "Root", "admin")
     with session_scope(engine) as s:
-        security.create_user(s, username="gil", display_name="Gil", role="analyst", password="first-pass-1", actor=admin)
+        security.create_user(
+            s, username="gil", display_name="Gil", role="analyst", password="first-pass-1", actor=admin
+        )
     mallory, gil_desk = source_hash("203.0.113.9", TEST_KEYRING), source_hash("198.51.100.4", TEST_KEYRING)
     assert mallory != gil_desk and "203.0" not in (mallory or "")  # the address itself is never stored
     for i in range(security.MAX_FAILURES):
@@ -164,7 +182,10 @@ def test_a_lock_holds_for_the_source_that_guessed_and_a_cap_holds_for_the_name(e
     with session_scope(engine) as s:
         with pytest.raises(AccountLocked):  # the guesser's machine is locked out...
             security.sign_in(s, "gil", "first-pass-1", now=now + timedelta(minutes=1), source=mallory)
-        assert security.sign_in(s, "gil", "first-pass-1", now=now + timedelta(minutes=1), source=gil_desk).username == "gil"
+        assert (
+            security.sign_in(s, "gil", "first-pass-1", now=now + timedelta(minutes=1), source=gil_desk).username
+            == "gil"
+        )
     later = now + timedelta(hours=1)
     for i in range(security.MAX_FAILURES_ANY_SOURCE):  # ...and 20 guesses from 20 places lock the name everywhere
         with session_scope(engine) as s, pytest.raises(security.CrmError):
@@ -185,10 +206,15 @@ def test_revoked_sessions_no_longer_sign_in(engine) -> None:  # type: ignore[no-
     key = "k" * 40
     admin = Viewer(None, "root", "Root", "admin")
     with session_scope(engine) as s:
-        security.create_user(s, username="hal", display_name="Hal", role="analyst", password="first-pass-1", actor=admin)
+        security.create_user(
+            s, username="hal", display_name="Hal", role="analyst", password="first-pass-1", actor=admin
+        )
     issued = datetime.now() - timedelta(hours=1)
-    cookie = pyjwt.encode({"username": "hal", "exp_date": (issued + timedelta(days=security.SESSION_DAYS)).timestamp()},
-                          key, algorithm="HS256")
+    cookie = pyjwt.encode(
+        {"username": "hal", "exp_date": (issued + timedelta(days=security.SESSION_DAYS)).timestamp()},
+        key,
+        algorithm="HS256",
+    )
     username, since = security.session_from_token(cookie, key)  # type: ignore[misc]
     assert username == "hal" and abs((since - issued).total_seconds()) < 1
     with session_scope(engine) as s:
@@ -199,7 +225,9 @@ def test_revoked_sessions_no_longer_sign_in(engine) -> None:  # type: ignore[no-
         assert security.load_viewer(s, "hal", since=datetime.now()) is not None  # a new sign-in is fine
     later = datetime.now()
     with session_scope(engine) as s:
-        security.change_password(s, viewer=Viewer(None, "hal", "Hal", "analyst"), current="first-pass-1", new="second-pass-2")
+        security.change_password(
+            s, viewer=Viewer(None, "hal", "Hal", "analyst"), current="first-pass-1", new="second-pass-2"
+        )
     with session_scope(engine) as s:
         assert security.load_viewer(s, "hal", since=later) is None
     later = datetime.now()
@@ -241,7 +269,9 @@ def test_two_step_sign_in_with_an_authenticator_code(engine) -> None:  # type: i
     with session_scope(engine) as s, pytest.raises(ValidationError):  # a wrong first code: not turned on
         security.enable_totp(s, viewer=kim, secret=secret, code="000000", keyring=TEST_KEYRING, now=now)
     with session_scope(engine) as s:
-        security.enable_totp(s, viewer=kim, secret=secret, code=pyotp.TOTP(secret).at(now), keyring=TEST_KEYRING, now=now)
+        security.enable_totp(
+            s, viewer=kim, secret=secret, code=pyotp.TOTP(secret).at(now), keyring=TEST_KEYRING, now=now
+        )
         stored = s.scalar(select(m.User.totp_secret_enc).where(m.User.username == "kim"))
     assert stored and secret not in stored  # kept encrypted
     with session_scope(engine) as s, pytest.raises(security.TwoStepNeeded):  # the password alone no longer signs in
@@ -250,13 +280,22 @@ def test_two_step_sign_in_with_an_authenticator_code(engine) -> None:  # type: i
     with session_scope(engine) as s, pytest.raises(SignInFailed):
         security.sign_in_second_step(s, "kim", "123456", keyring=TEST_KEYRING, started=now, now=later)
     with session_scope(engine) as s, pytest.raises(SignInFailed):  # the right code, but long after the password
-        security.sign_in_second_step(s, "kim", pyotp.TOTP(secret).at(now + timedelta(minutes=9)), keyring=TEST_KEYRING,
-                                     started=now, now=now + timedelta(minutes=9))
+        security.sign_in_second_step(
+            s,
+            "kim",
+            pyotp.TOTP(secret).at(now + timedelta(minutes=9)),
+            keyring=TEST_KEYRING,
+            started=now,
+            now=now + timedelta(minutes=9),
+        )
     with session_scope(engine) as s:
-        signed = security.sign_in_second_step(s, "kim", pyotp.TOTP(secret).at(later), keyring=TEST_KEYRING,
-                                              started=now, now=later)
+        signed = security.sign_in_second_step(
+            s, "kim", pyotp.TOTP(secret).at(later), keyring=TEST_KEYRING, started=now, now=later
+        )
         assert signed.username == "kim"
-        failed = s.scalar(select(func.count()).where(m.AuditLog.action == "sign_in_failed", m.AuditLog.username == "kim"))
+        failed = s.scalar(
+            select(func.count()).where(m.AuditLog.action == "sign_in_failed", m.AuditLog.username == "kim")
+        )
         assert failed == 2  # wrong codes count towards the lockout like wrong passwords
         security.reset_totp(s, username="kim", actor=admin)  # a lost phone
     with session_scope(engine) as s:

@@ -10,10 +10,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from core import activity, models as m, service
+from core.access import SYSTEM, Viewer
 from core.activity import TicketForm
 from core.db import session_scope
 from core.errors import Conflict, FieldErrors, PermissionDenied, ValidationError
-from core.access import SYSTEM, Viewer
 from core.service import IllegalTransition, PolicyChange, Step
 from tests import factories as f
 
@@ -29,12 +29,28 @@ def desk(engine: Engine) -> dict[str, object]:
         lead = f.user(s, "lee", role="team_lead")
         customer = f.customer(s, owner=owner, became=date(2024, 1, 1))
         s.flush()
-        ids = {"agent": Viewer(agent.id, "ann", "Ann", "support_agent"), "lead": Viewer(lead.id, "lee", "Lee", "team_lead"),
-               "amy": Viewer(owner.id, "amy", "Amy", "account_manager"), "customer": customer.id, "lead_id": lead.id,
-               "owner_id": owner.id}
+        ids = {
+            "agent": Viewer(agent.id, "ann", "Ann", "support_agent"),
+            "lead": Viewer(lead.id, "lee", "Lee", "team_lead"),
+            "amy": Viewer(owner.id, "amy", "Amy", "account_manager"),
+            "customer": customer.id,
+            "lead_id": lead.id,
+            "owner_id": owner.id,
+        }
     with session_scope(engine) as s:
-        ids["ticket"] = activity.create_ticket(s, ids["amy"], TicketForm(customer.id, "complaint", "billing", "normal",  # type: ignore[arg-type]
-                                                                          "email", "Charged twice"), now=T0)
+        ids["ticket"] = activity.create_ticket(
+            s,
+            ids["amy"],
+            TicketForm(
+                customer.id,
+                "complaint",
+                "billing",
+                "normal",  # type: ignore[arg-type]
+                "email",
+                "Charged twice",
+            ),
+            now=T0,
+        )
     return ids
 
 
@@ -47,13 +63,24 @@ def step(engine: Engine, viewer: Viewer, ticket: int, action: str, at: datetime,
 
 def sla(engine: Engine, ticket: int) -> dict[str, tuple[str, float]]:
     with Session(engine) as s:
-        return {r.metric: (r.state, r.elapsed_minutes) for r in s.execute(select(m.TicketSla).where(m.TicketSla.ticket_id == ticket)).scalars()}
+        return {
+            r.metric: (r.state, r.elapsed_minutes)
+            for r in s.execute(select(m.TicketSla).where(m.TicketSla.ticket_id == ticket)).scalars()
+        }
 
 
 def test_the_four_steps_with_a_pause(engine: Engine, desk) -> None:  # type: ignore[no-untyped-def]
     agent, ticket = desk["agent"], desk["ticket"]
     step(engine, agent, ticket, "accept", T0 + timedelta(minutes=30))
-    step(engine, agent, ticket, "analyse", T0 + timedelta(hours=1), findings="Duplicate invoice run", root_cause="process")
+    step(
+        engine,
+        agent,
+        ticket,
+        "analyse",
+        T0 + timedelta(hours=1),
+        findings="Duplicate invoice run",
+        root_cause="process",
+    )
     step(engine, agent, ticket, "wait", T0 + timedelta(hours=2))
     step(engine, agent, ticket, "customer_reply", T0 + timedelta(hours=30))  # 28 h waiting on the customer
     assert sla(engine, ticket)["resolution"] == ("running", 120.0)  # the 2 h before the wait; the wait not counted
@@ -62,19 +89,31 @@ def test_the_four_steps_with_a_pause(engine: Engine, desk) -> None:  # type: ign
     with Session(engine) as s:
         row = s.get(m.Ticket, ticket)
         assert row is not None and row.status == "closed" and row.csat == 5 and row.root_cause == "process"
-        actions = s.scalars(select(m.TicketEvent.action).where(m.TicketEvent.ticket_id == ticket).order_by(m.TicketEvent.id)).all()
-    assert [a for a in actions if not a.startswith("sla_")] == ["created", "accept", "analyse", "wait", "customer_reply",
-                                                                 "resolve", "feedback"]
+        actions = s.scalars(
+            select(m.TicketEvent.action).where(m.TicketEvent.ticket_id == ticket).order_by(m.TicketEvent.id)
+        ).all()
+    assert [a for a in actions if not a.startswith("sla_")] == [
+        "created",
+        "accept",
+        "analyse",
+        "wait",
+        "customer_reply",
+        "resolve",
+        "feedback",
+    ]
     results = sla(engine, ticket)
     assert results["first_response"] == ("met", 30.0) and results["resolution"] == ("met", 720.0)  # 2 h + 10 h of 48
     assert results["feedback"][0] == "met"
 
 
-@pytest.mark.parametrize("before, action, fields, key", [
-    ((), "resolve", {"resolution": "Fixed it"}, "service.illegal.resolve"),   # never accepted
-    (("accept",), "feedback", {"csat": 4}, "service.illegal.feedback"),       # before resolution
-    (("accept",), "customer_reply", {}, "service.illegal.customer_reply"),    # not waiting
-])
+@pytest.mark.parametrize(
+    "before, action, fields, key",
+    [
+        ((), "resolve", {"resolution": "Fixed it"}, "service.illegal.resolve"),  # never accepted
+        (("accept",), "feedback", {"csat": 4}, "service.illegal.feedback"),  # before resolution
+        (("accept",), "customer_reply", {}, "service.illegal.customer_reply"),  # not waiting
+    ],
+)
 def test_illegal_steps_are_refused_and_write_nothing(engine: Engine, desk, before, action, fields, key) -> None:  # type: ignore[no-untyped-def]
     for i, earlier in enumerate(before):
         step(engine, desk["agent"], desk["ticket"], earlier, T0 + timedelta(minutes=10 + i))
@@ -127,8 +166,12 @@ def test_tick_fires_each_action_once_with_a_task(engine: Engine, desk) -> None: 
     with Session(engine) as s:
         fired = s.execute(select(m.SlaFiring.metric, m.SlaFiring.action).where(m.SlaFiring.ticket_id == ticket)).all()
         tasks = s.execute(select(m.Task.owner_id, m.Task.title).where(m.Task.source == "sla")).all()
-    assert sorted(fired) == [("accept", "violation"), ("accept", "warning"), ("first_response", "violation"),
-                             ("first_response", "warning")]
+    assert sorted(fired) == [
+        ("accept", "violation"),
+        ("accept", "warning"),
+        ("first_response", "violation"),
+        ("first_response", "warning"),
+    ]
     assert {owner for owner, _ in tasks if "violation" in _} == {desk["lead_id"]}
     assert sla(engine, ticket)["first_response"][0] == "breached"
 
@@ -142,15 +185,23 @@ def test_policy_change_mid_ticket(engine: Engine, desk, move_open: bool) -> None
     with Session(engine) as s:
         old_policy = s.scalar(select(m.Ticket.policy_id).where(m.Ticket.id == ticket))
     with session_scope(engine) as s:  # resolution target 48 h -> 2 h
-        new_policy = service.change_policy(s, ADMIN, int(old_policy or 0), PolicyChange({"resolution": 120}),
-                                           move_open=move_open, now=T0 + timedelta(hours=11, minutes=30))
+        new_policy = service.change_policy(
+            s,
+            ADMIN,
+            int(old_policy or 0),
+            PolicyChange({"resolution": 120}),
+            move_open=move_open,
+            now=T0 + timedelta(hours=11, minutes=30),
+        )
     with session_scope(engine) as s:
         service.tick(s, now=T0 + timedelta(hours=12))
     with Session(engine) as s:
         policy = s.scalar(select(m.Ticket.policy_id).where(m.Ticket.id == ticket))
     state, elapsed = sla(engine, ticket)["resolution"]
     with Session(engine) as s:
-        due = s.scalar(select(m.TicketSla.due_at).where(m.TicketSla.ticket_id == ticket, m.TicketSla.metric == "resolution"))
+        due = s.scalar(
+            select(m.TicketSla.due_at).where(m.TicketSla.ticket_id == ticket, m.TicketSla.metric == "resolution")
+        )
     if move_open:  # 1 h before the pause + 1 h after: the 10 h pause is never counted; 120 of 120 min: at risk
         assert policy == new_policy and (state, elapsed) == ("at_risk", 120.0) and due == T0 + timedelta(hours=12)
     else:  # still 48 h: 47 h left after the reply at 11:00; nothing for the tick to do yet
@@ -170,22 +221,41 @@ def test_calendar_edits_are_validated_and_audited(engine: Engine, desk) -> None:
     with Session(engine) as s:
         calendar = service.calendars(s)[0]
     assert "National Day" in str(calendar["holidays"])
-    for bad in (dict(working_days=""), dict(intervals="09:00-13:00,12:00-18:00"),
-                dict(holidays="2026-10-01..2026-10-07\n2026-10-05..2026-10-09"), dict(timezone="Mars/Base")):
-        values = {"timezone": "Asia/Shanghai", "working_days": "0,1,2,3,4", "intervals": "09:00-12:00,13:00-18:00",
-                  "holidays": "2026-10-01..2026-10-07 National Day", **bad}
+    for bad in (
+        dict(working_days=""),
+        dict(intervals="09:00-13:00,12:00-18:00"),
+        dict(holidays="2026-10-01..2026-10-07\n2026-10-05..2026-10-09"),
+        dict(timezone="Mars/Base"),
+    ):
+        values = {
+            "timezone": "Asia/Shanghai",
+            "working_days": "0,1,2,3,4",
+            "intervals": "09:00-12:00,13:00-18:00",
+            "holidays": "2026-10-01..2026-10-07 National Day",
+            **bad,
+        }
         with pytest.raises(ValidationError), session_scope(engine) as s:
             service.save_calendar(s, ADMIN, int(calendar["id"]), **values)  # type: ignore[arg-type]
     with session_scope(engine) as s:
-        service.save_calendar(s, ADMIN, int(calendar["id"]), timezone="Asia/Shanghai", working_days="0,1,2,3,4,5",
-                              intervals="09:00-12:00, 13:00-18:00", holidays="2026-10-01..2026-10-07 National Day")
+        service.save_calendar(
+            s,
+            ADMIN,
+            int(calendar["id"]),
+            timezone="Asia/Shanghai",
+            working_days="0,1,2,3,4,5",
+            intervals="09:00-12:00, 13:00-18:00",
+            holidays="2026-10-01..2026-10-07 National Day",
+        )
     with Session(engine) as s:
         saved = service.calendars(s)[0]
         assert saved["working_days"] == "0,1,2,3,4,5" and saved["holidays"] == "2026-10-01..2026-10-07 National Day"
-        assert s.scalar(select(func.count()).select_from(m.AuditLog).where(m.AuditLog.action == "sla_policy_changed")) == 1
+        assert (
+            s.scalar(select(func.count()).select_from(m.AuditLog).where(m.AuditLog.action == "sla_policy_changed")) == 1
+        )
     with pytest.raises(PermissionDenied), session_scope(engine) as s:
-        service.save_calendar(s, desk["lead"], int(calendar["id"]), timezone="UTC", working_days="0",
-                              intervals="09:00-10:00", holidays="")
+        service.save_calendar(
+            s, desk["lead"], int(calendar["id"]), timezone="UTC", working_days="0", intervals="09:00-10:00", holidays=""
+        )
 
 
 def test_bulk_rebuild_in_chunks_equals_recomputing_each_ticket(seeded_url: str) -> None:
@@ -193,8 +263,14 @@ def test_bulk_rebuild_in_chunks_equals_recomputing_each_ticket(seeded_url: str) 
 
     engine = make_engine(seeded_url)
     now = datetime(2026, 11, 20, 12, 0)
-    columns = (m.TicketSla.ticket_id, m.TicketSla.metric, m.TicketSla.state, m.TicketSla.elapsed_minutes,
-               m.TicketSla.due_at, m.TicketSla.breached_at)
+    columns = (
+        m.TicketSla.ticket_id,
+        m.TicketSla.metric,
+        m.TicketSla.state,
+        m.TicketSla.elapsed_minutes,
+        m.TicketSla.due_at,
+        m.TicketSla.breached_at,
+    )
     with session_scope(engine) as s:
         service.rebuild_ticket_sla(s, now=now, chunk=7)  # many small chunks, boundaries inside the data
         bulk = set(s.execute(select(*columns)).all())
@@ -208,8 +284,7 @@ def test_bulk_rebuild_in_chunks_equals_recomputing_each_ticket(seeded_url: str) 
 def test_the_cockpit_counts_complaint_sla_as_the_service_desk_does(seeded_url: str) -> None:
     """One definition: the cockpit's complaint compliance (kpi/sla on the tickets' due times) equals the
     Service desk's (per-ticket results), for both targets, over the last 12 months."""
-    from core import service_analytics as sa
-    from core import sla
+    from core import service_analytics as sa, sla
     from core.db import make_engine
     from core.periods import Filters, custom_period
 
@@ -226,23 +301,37 @@ def test_the_cockpit_counts_complaint_sla_as_the_service_desk_does(seeded_url: s
 
 
 def test_a_new_policy_with_conditions_applies_to_new_tickets(engine: Engine, desk) -> None:  # type: ignore[no-untyped-def]
-    change = PolicyChange(targets={"first_response": 15, "resolution": 240}, name="Billing fast lane", position=1,
-                          conditions={"category": "billing", "kind": None, "priority": None, "channel": None,
-                                      "tier": None, "team": None}, calendar="always")
+    change = PolicyChange(
+        targets={"first_response": 15, "resolution": 240},
+        name="Billing fast lane",
+        position=1,
+        conditions={"category": "billing", "kind": None, "priority": None, "channel": None, "tier": None, "team": None},
+        calendar="always",
+    )
     with pytest.raises(FieldErrors) as err, session_scope(engine) as s:
         service.create_policy(s, ADMIN, PolicyChange(targets={"resolution": 0}, conditions={"category": "weather"}))
     assert {"resolution", "category", "name"} <= set(err.value.errors)
     with session_scope(engine) as s:
         policy_id = service.create_policy(s, ADMIN, change, now=T0)
     with session_scope(engine) as s:
-        ticket = activity.create_ticket(s, desk["amy"], TicketForm(desk["customer"], "inquiry", "billing", "low", "email",
-                                                                   "Invoice question"), now=T0 + timedelta(hours=1))
-        other = activity.create_ticket(s, desk["amy"], TicketForm(desk["customer"], "inquiry", "delivery", "low", "email",
-                                                                  "Where is it"), now=T0 + timedelta(hours=1))
+        ticket = activity.create_ticket(
+            s,
+            desk["amy"],
+            TicketForm(desk["customer"], "inquiry", "billing", "low", "email", "Invoice question"),
+            now=T0 + timedelta(hours=1),
+        )
+        other = activity.create_ticket(
+            s,
+            desk["amy"],
+            TicketForm(desk["customer"], "inquiry", "delivery", "low", "email", "Where is it"),
+            now=T0 + timedelta(hours=1),
+        )
     with Session(engine) as s:
         assert s.scalar(select(m.Ticket.policy_id).where(m.Ticket.id == ticket)) == policy_id
         assert s.scalar(select(m.Ticket.policy_id).where(m.Ticket.id == other)) != policy_id
-        assert s.scalar(select(m.Ticket.first_response_due).where(m.Ticket.id == ticket)) == T0 + timedelta(hours=1, minutes=15)
+        assert s.scalar(select(m.Ticket.first_response_due).where(m.Ticket.id == ticket)) == T0 + timedelta(
+            hours=1, minutes=15
+        )
 
 
 def test_the_queue_puts_live_breaches_first_and_names_the_clock(engine: Engine, desk) -> None:  # type: ignore[no-untyped-def]
@@ -258,8 +347,12 @@ def test_the_queue_puts_live_breaches_first_and_names_the_clock(engine: Engine, 
     created = {}
     for name, hours in (("overdue_28h", 40), ("overdue_18h", 50), ("due_in_1h", 69)):
         with session_scope(engine) as s:
-            created[name] = activity.create_ticket(s, amy, TicketForm(customer, "complaint", "billing", "normal", "email",
-                                                                      name), now=T0 + timedelta(hours=hours))
+            created[name] = activity.create_ticket(
+                s,
+                amy,
+                TicketForm(customer, "complaint", "billing", "normal", "email", name),
+                now=T0 + timedelta(hours=hours),
+            )
     now = T0 + timedelta(hours=70)
     with session_scope(engine) as s:
         service.tick(s, now=now)
@@ -286,4 +379,6 @@ def test_workflow_steps_and_bulk_assignment_are_on_record(engine: Engine, desk) 
     steps = log[log["action"] == "ticket_step"]
     assert len(steps) == 1 and steps.iloc[0]["username"] == "ann" and '"step": "accept"' in steps.iloc[0]["details"]
     assigned = log[log["action"] == "tickets_assigned"]
-    assert len(assigned) == 1 and assigned.iloc[0]["username"] == "lee" and '"tickets": 1' in assigned.iloc[0]["details"]
+    assert (
+        len(assigned) == 1 and assigned.iloc[0]["username"] == "lee" and '"tickets": 1' in assigned.iloc[0]["details"]
+    )

@@ -43,14 +43,20 @@ def test_time_zones() -> None:
 
 def test_pause_and_resume() -> None:
     # resolution 8 working hours, around the clock: 2 h running, 10 h waiting on the customer, 1 h running
-    events = ev(("2026-03-02T08:00", "created"), ("2026-03-02T08:30", "accept"), ("2026-03-02T10:00", "wait"),
-                ("2026-03-02T20:00", "customer_reply"))
+    events = ev(
+        ("2026-03-02T08:00", "created"),
+        ("2026-03-02T08:30", "accept"),
+        ("2026-03-02T10:00", "wait"),
+        ("2026-03-02T20:00", "customer_reply"),
+    )
     sla = evaluate(events, Targets({"resolution": 8 * H}), AROUND_THE_CLOCK, datetime(2026, 3, 2, 21))
     resolution = sla.metrics["resolution"]
     assert resolution.elapsed_minutes == 3 * H and resolution.state == "running"
     assert resolution.due_at == datetime(2026, 3, 3, 2)  # 5 h left from 21:00
     paused = evaluate(events[:3], Targets({"resolution": 8 * H}), AROUND_THE_CLOCK, datetime(2026, 3, 2, 21))
-    assert paused.metrics["resolution"].state == "paused" and paused.paused and paused.metrics["resolution"].due_at is None
+    assert (
+        paused.metrics["resolution"].state == "paused" and paused.paused and paused.metrics["resolution"].due_at is None
+    )
 
 
 def test_exactly_at_the_deadline_is_met_a_minute_later_is_breached() -> None:
@@ -77,8 +83,13 @@ def test_breach_while_paused() -> None:
 
 def test_reopen_after_close_keeps_the_history_and_counts() -> None:
     # resolved after 3 h (met, target 4 h), closed, re-opened next day: the clock goes on from 3 h
-    events = ev(("2026-03-02T08:00", "created"), ("2026-03-02T08:10", "accept"), ("2026-03-02T11:00", "resolve"),
-                ("2026-03-02T12:00", "close"), ("2026-03-03T08:00", "reopen"))
+    events = ev(
+        ("2026-03-02T08:00", "created"),
+        ("2026-03-02T08:10", "accept"),
+        ("2026-03-02T11:00", "resolve"),
+        ("2026-03-02T12:00", "close"),
+        ("2026-03-03T08:00", "reopen"),
+    )
     targets = Targets({"resolution": 4 * H})
     result = evaluate(events, targets, AROUND_THE_CLOCK, datetime(2026, 3, 3, 8, 30))
     assert result.reopened == 1 and result.metrics["resolution"].elapsed_minutes == 3.5 * H
@@ -89,9 +100,13 @@ def test_reopen_after_close_keeps_the_history_and_counts() -> None:
 
 def test_next_response_restarts_on_each_customer_message() -> None:
     targets = Targets({"next_response": 1 * H})
-    events = ev(("2026-03-02T08:00", "created"), ("2026-03-02T08:05", "accept"),
-                ("2026-03-02T09:00", "customer_message"), ("2026-03-02T09:40", "agent_reply"),  # 40 min: met
-                ("2026-03-02T10:00", "customer_message"))
+    events = ev(
+        ("2026-03-02T08:00", "created"),
+        ("2026-03-02T08:05", "accept"),
+        ("2026-03-02T09:00", "customer_message"),
+        ("2026-03-02T09:40", "agent_reply"),  # 40 min: met
+        ("2026-03-02T10:00", "customer_message"),
+    )
     result = evaluate(events, targets, AROUND_THE_CLOCK, datetime(2026, 3, 2, 10, 30)).metrics["next_response"]
     assert result.state == "running" and result.elapsed_minutes == 30 and result.due_at == datetime(2026, 3, 2, 11)
     late = evaluate(events, targets, AROUND_THE_CLOCK, datetime(2026, 3, 2, 11, 5)).metrics["next_response"]
@@ -100,27 +115,42 @@ def test_next_response_restarts_on_each_customer_message() -> None:
 
 def test_business_hours_clock_over_a_night() -> None:
     # first response 2 working hours; created 17:00 Monday: 1 h Monday, 1 h Tuesday from 09:00 -> due 10:00
-    events = ev(("2026-03-02T17:00", "created"),)
+    events = ev(
+        ("2026-03-02T17:00", "created"),
+    )
     result = evaluate(events, Targets({"first_response": 2 * H}), OFFICE, datetime(2026, 3, 2, 20))
     assert result.metrics["first_response"].due_at == datetime(2026, 3, 3, 10)
-    assert result.metrics["first_response"].elapsed_minutes == 60 and result.metrics["first_response"].state == "running"
+    assert (
+        result.metrics["first_response"].elapsed_minutes == 60 and result.metrics["first_response"].state == "running"
+    )
 
 
 def test_warning_by_offset() -> None:
-    events = ev(("2026-03-02T08:00", "created"),)
+    events = ev(
+        ("2026-03-02T08:00", "created"),
+    )
     targets = Targets({"first_response": 4 * H}, warn_offset_minutes=30)
-    assert evaluate(events, targets, AROUND_THE_CLOCK, datetime(2026, 3, 2, 11, 20)).metrics["first_response"].state == "running"
-    assert evaluate(events, targets, AROUND_THE_CLOCK, datetime(2026, 3, 2, 11, 30)).metrics["first_response"].state == "at_risk"
+    assert (
+        evaluate(events, targets, AROUND_THE_CLOCK, datetime(2026, 3, 2, 11, 20)).metrics["first_response"].state
+        == "running"
+    )
+    assert (
+        evaluate(events, targets, AROUND_THE_CLOCK, datetime(2026, 3, 2, 11, 30)).metrics["first_response"].state
+        == "at_risk"
+    )
 
 
-@pytest.mark.parametrize("calendar, message", [
-    (dict(working_days=()), "working day"),
-    (dict(intervals=()), "interval"),
-    (dict(intervals=((time(12), time(9)),)), "ends before"),
-    (dict(intervals=((time(9), time(13)), (time(12), time(18)))), "overlap"),
-    (dict(holidays=((date(2026, 10, 1), date(2026, 10, 7)), (date(2026, 10, 5), date(2026, 10, 8)))), "overlap"),
-    (dict(timezone="Mars/Olympus"), "time zone"),
-])
+@pytest.mark.parametrize(
+    "calendar, message",
+    [
+        (dict(working_days=()), "working day"),
+        (dict(intervals=()), "interval"),
+        (dict(intervals=((time(12), time(9)),)), "ends before"),
+        (dict(intervals=((time(9), time(13)), (time(12), time(18)))), "overlap"),
+        (dict(holidays=((date(2026, 10, 1), date(2026, 10, 7)), (date(2026, 10, 5), date(2026, 10, 8)))), "overlap"),
+        (dict(timezone="Mars/Olympus"), "time zone"),
+    ],
+)
 def test_bad_calendars_are_refused(calendar: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         Calendar(**calendar)  # type: ignore[arg-type]

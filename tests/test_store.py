@@ -37,8 +37,14 @@ def test_the_first_seed_reports_its_progress(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     migrate(engine)
     told: list[tuple[str, float]] = []
-    seed_demo(engine, customers=60, seed=3, keyring=TEST_KEYRING, demo_password="demo-pass-2026",
-              progress=lambda phase, share: told.append((phase, share)))
+    seed_demo(
+        engine,
+        customers=60,
+        seed=3,
+        keyring=TEST_KEYRING,
+        demo_password="demo-pass-2026",
+        progress=lambda phase, share: told.append((phase, share)),
+    )
     assert [phase for phase, _ in told] == ["generate", "insert", "summaries", "service", "done"]
     shares = [share for _, share in told]
     assert shares == sorted(shares) and shares[-1] == 1.0

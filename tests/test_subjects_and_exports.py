@@ -9,28 +9,30 @@ import pytest
 from sqlalchemy import func, select, text
 
 from core import audit, exports, facts, models as m
+from core.access import SYSTEM, Viewer
 from core.customers import customer_profile
 from core.db import make_engine, session_scope
 from core.errors import PermissionDenied, ValidationError
 from core.periods import Filters, period_containing
-from core.access import SYSTEM, Viewer
-from core.subjects import export_customer, erase_customer
+from core.subjects import erase_customer, export_customer
 from tests.conftest import TEST_KEYRING
 
 ADMIN = Viewer(1, "admin", "Admin", "admin")
 
 
 def _busy_customer(s) -> int:  # type: ignore[no-untyped-def]
-    return s.scalar(select(m.Ticket.customer_id).join(m.NpsResponse, m.NpsResponse.customer_id == m.Ticket.customer_id)
-                    .limit(1))
+    return s.scalar(
+        select(m.Ticket.customer_id).join(m.NpsResponse, m.NpsResponse.customer_id == m.Ticket.customer_id).limit(1)
+    )
 
 
 def test_export_holds_everything_with_contacts_in_clear(seeded_url: str) -> None:
     with session_scope(make_engine(seeded_url)) as s:
         customer_id = _busy_customer(s)
         data = json.loads(export_customer(s, viewer=ADMIN, keyring=TEST_KEYRING, customer_id=customer_id))
-        orders = s.scalar(select(__import__("sqlalchemy").func.count()).select_from(m.Order)
-                          .where(m.Order.customer_id == customer_id))
+        orders = s.scalar(
+            select(__import__("sqlalchemy").func.count()).select_from(m.Order).where(m.Order.customer_id == customer_id)
+        )
         with pytest.raises(PermissionDenied):
             export_customer(s, viewer=Viewer(2, "e", "E", "executive"), keyring=TEST_KEYRING, customer_id=customer_id)
     assert data["customer"]["id"] == customer_id and "@" in data["customer"]["email"]
@@ -64,8 +66,9 @@ def test_erasure_removes_identity_and_keeps_every_figure(seeded_url: str) -> Non
 
 def test_exports_are_audited_and_refused_without_the_right(seeded_url: str) -> None:
     with session_scope(make_engine(seeded_url)) as s:
-        exports.record_export(s, viewer=Viewer(2, "exec", "E", "executive"), what="kpis", rows=13,
-                              filters=Filters(regions=("east",)))
+        exports.record_export(
+            s, viewer=Viewer(2, "exec", "E", "executive"), what="kpis", rows=13, filters=Filters(regions=("east",))
+        )
         with pytest.raises(PermissionDenied):
             exports.record_export(s, viewer=Viewer(3, "am", "AM", "account_manager"), what="kpis", rows=13)
         with pytest.raises(PermissionDenied):
@@ -80,9 +83,9 @@ def test_the_kpi_export_is_headed_in_the_language_rounded_and_complete(seeded_ur
     from datetime import date, datetime
 
     from core import exports, kpi
+    from core.access import SYSTEM
     from core.db import make_engine, session_scope
     from core.periods import Filters
-    from core.access import SYSTEM
 
     with session_scope(make_engine(seeded_url)) as s:
         result = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), viewer=SYSTEM, now=datetime.now())
@@ -107,21 +110,36 @@ def test_erasure_leaves_no_trace_of_the_person_in_any_table_or_the_file(seeded_u
     from core.service import Step
 
     engine = make_engine(seeded_url)
-    marks = {"name": "Zebulon Quartermaine", "note": "zq-note-7731", "finding": "zq-finding-5520",
-             "resolution": "zq-resolution-8842", "comment": "zq-comment-1199", "task": "zq-task-3310"}
+    marks = {
+        "name": "Zebulon Quartermaine",
+        "note": "zq-note-7731",
+        "finding": "zq-finding-5520",
+        "resolution": "zq-resolution-8842",
+        "comment": "zq-comment-1199",
+        "task": "zq-task-3310",
+    }
     now = datetime.now().replace(microsecond=0)
     with session_scope(engine) as s:
         customer_id = _busy_customer(s)
         s.execute(m.Customer.__table__.update().where(m.Customer.id == customer_id).values(name=marks["name"]))
         facts.refresh_customer_row(s, customer_id)
-        activity.log_interaction(s, ADMIN, InteractionForm(customer_id, "phone", "outbound", now, "call", marks["note"],
-                                                           None, 5, None), now=now)
-        ticket = activity.create_ticket(s, ADMIN, TicketForm(customer_id, "complaint", "billing", "high", "phone",
-                                                             "charged twice"), now=now)
+        activity.log_interaction(
+            s,
+            ADMIN,
+            InteractionForm(customer_id, "phone", "outbound", now, "call", marks["note"], None, 5, None),
+            now=now,
+        )
+        ticket = activity.create_ticket(
+            s, ADMIN, TicketForm(customer_id, "complaint", "billing", "high", "phone", "charged twice"), now=now
+        )
         s.add(m.Task(customer_id=customer_id, title=marks["task"], due_date=now.date(), created_at=now))
-    for action, fields in (("accept", {}), ("analyse", {"findings": marks["finding"], "root_cause": "process"}),
-                           ("agent_reply", {"note": marks["note"]}), ("resolve", {"resolution": marks["resolution"]}),
-                           ("feedback", {"csat": 2, "comment": marks["comment"]})):
+    for action, fields in (
+        ("accept", {}),
+        ("analyse", {"findings": marks["finding"], "root_cause": "process"}),
+        ("agent_reply", {"note": marks["note"]}),
+        ("resolve", {"resolution": marks["resolution"]}),
+        ("feedback", {"csat": 2, "comment": marks["comment"]}),
+    ):
         with session_scope(engine) as s:
             version = s.scalar(select(m.Ticket.version).where(m.Ticket.id == ticket))
             service.act(s, ADMIN, Step(ticket, action, int(version), **fields), now=now)  # type: ignore[arg-type]

@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from core import models as m, voice
+from core.access import SYSTEM
 from core.db import session_scope
 from core.periods import Filters
-from core.access import SYSTEM
 from tests import factories as f
 
 START, END = datetime(2026, 1, 1), datetime(2026, 3, 1)
@@ -27,20 +27,41 @@ def answers(engine: Engine) -> Engine:
         a = f.customer(s, owner=owner, became=date(2024, 1, 1), region="east")
         b = f.customer(s, owner=owner, became=date(2024, 1, 1), region="north")
         # January: 10, 9, 8, 3, 2 -> 2 promoters, 2 detractors of 5: NPS 0
-        for score, who, comment in ((10, a, "Great support"), (9, a, None), (8, b, None), (3, b, "客服响应太慢"),
-                                    (2, a, "Support too slow, delivery late")):
+        for score, who, comment in (
+            (10, a, "Great support"),
+            (9, a, None),
+            (8, b, None),
+            (3, b, "客服响应太慢"),
+            (2, a, "Support too slow, delivery late"),
+        ):
             n = f.nps(s, who, datetime(2026, 1, 10), score)
             n.comment = comment
         f.nps(s, b, datetime(2026, 2, 5), 9)  # February: one promoter
         # tickets with feedback: met SLA rated 5 and 4, breached SLA rated 2
         for csat, state in ((5, "met"), (4, "met"), (2, "breached")):
-            t = f.ticket(s, a, datetime(2026, 1, 5), resolved=datetime(2026, 1, 6), closed=datetime(2026, 1, 7),
-                         csat=csat, feedback=datetime(2026, 1, 7))
+            t = f.ticket(
+                s,
+                a,
+                datetime(2026, 1, 5),
+                resolved=datetime(2026, 1, 6),
+                closed=datetime(2026, 1, 7),
+                csat=csat,
+                feedback=datetime(2026, 1, 7),
+            )
             s.flush()
             s.add(m.TicketSla(ticket_id=t.id, metric="resolution", target_minutes=60, elapsed_minutes=30, state=state))
         # a follow-up for the January detractor of customer b, done the next day; b's next answer is the 9
-        s.add(m.Task(customer_id=b.id, owner_id=owner.id, title="NPS 3: call back", due_date=date(2026, 1, 12),
-                     created_at=datetime(2026, 1, 10), done_at=datetime(2026, 1, 11), source="detractor"))
+        s.add(
+            m.Task(
+                customer_id=b.id,
+                owner_id=owner.id,
+                title="NPS 3: call back",
+                due_date=date(2026, 1, 12),
+                created_at=datetime(2026, 1, 10),
+                done_at=datetime(2026, 1, 11),
+                source="detractor",
+            )
+        )
     return engine
 
 
@@ -49,7 +70,8 @@ def test_nps_by_month_with_its_interval(answers: Engine) -> None:
         months = voice.nps_by_month(s, SYSTEM, Filters(), start=START, end=END).set_index("month")
     january = months.loc["2026-01"]
     assert (january["responses"], january["promoters"], january["passives"], january["detractors"]) == (5, 2, 1, 2)
-    # per-answer values +1, +1, 0, -1, -1: mean 0, variance p + d - (p - d)^2 = 0.8; half-width 1.96 * 100 * sqrt(0.8 / 5)
+    # per-answer values +1, +1, 0, -1, -1: mean 0, variance p + d - (p - d)^2 = 0.8;
+    # half-width 1.96 * 100 * sqrt(0.8 / 5)
     half = 1.96 * 100 * math.sqrt(0.8 / 5)
     assert january["nps"] == 0 and january["high"] == pytest.approx(half) and january["low"] == pytest.approx(-half)
     assert bool(january["small_sample"]) and months.loc["2026-02", "nps"] == 100
@@ -84,4 +106,3 @@ def test_scope_an_account_manager_sees_only_their_customers(answers: Engine) -> 
     with Session(answers) as s:
         assert voice.nps_by_month(s, other, Filters(), start=START, end=END).empty
         assert voice.closed_loop(s, other, start=START, end=END)["follow_ups"] == 0
-

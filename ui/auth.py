@@ -11,9 +11,9 @@ import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
 
 from core import access, audit, db, pii, security
+from core.access import Viewer
 from core.db import session_scope
 from core.errors import CrmError
-from core.access import Viewer
 from core.security import AccountLocked, SignInFailed, TwoStepNeeded
 from ui import context
 from ui.context import reason, tr
@@ -24,8 +24,13 @@ COOKIE_NAME = "crm_cockpit_session"
 def _authenticator() -> stauth.Authenticate:
     with session_scope(context.engine()) as session:
         credentials = security.authenticator_credentials(session)
-    return stauth.Authenticate(credentials, cookie_name=COOKIE_NAME, cookie_key=context.secrets().cookie_key,
-                               cookie_expiry_days=security.SESSION_DAYS, auto_hash=False)
+    return stauth.Authenticate(
+        credentials,
+        cookie_name=COOKIE_NAME,
+        cookie_key=context.secrets().cookie_key,
+        cookie_expiry_days=security.SESSION_DAYS,
+        auto_hash=False,
+    )
 
 
 def _source() -> str | None:
@@ -78,8 +83,12 @@ def _code_form(username: str, started: datetime) -> Viewer | None:
         return None
     source = _source()
     try:
-        viewer = db.write(context.engine(), lambda session: security.sign_in_second_step(
-            session, username, code, keyring=context.keyring(), started=started, source=source))
+        viewer = db.write(
+            context.engine(),
+            lambda session: security.sign_in_second_step(
+                session, username, code, keyring=context.keyring(), started=started, source=source
+            ),
+        )
     except AccountLocked as locked:
         refusal = tr("auth.locked", time=f"{locked.until:%H:%M}")
     except SignInFailed:
@@ -112,8 +121,12 @@ def two_step_setup(viewer: Viewer, *, where: object = None) -> None:
             code = st.text_input(tr("auth.totp_code"), max_chars=8)
             if st.form_submit_button(tr("auth.two_step.enable")):
                 try:
-                    db.write(context.engine(), lambda session: security.enable_totp(
-                        session, viewer=viewer, secret=secret, code=code, keyring=context.keyring()))
+                    db.write(
+                        context.engine(),
+                        lambda session: security.enable_totp(
+                            session, viewer=viewer, secret=secret, code=code, keyring=context.keyring()
+                        ),
+                    )
                 except CrmError as err:
                     st.error(reason(err))
                 else:
@@ -195,8 +208,10 @@ def password_form(viewer: Viewer) -> None:
                 st.error(tr("auth.passwords_differ"))
                 return
             try:
-                db.write(context.engine(), lambda session: security.change_password(session, viewer=viewer,
-                                                                                   current=current, new=new))
+                db.write(
+                    context.engine(),
+                    lambda session: security.change_password(session, viewer=viewer, current=current, new=new),
+                )
             except CrmError as err:
                 st.error(tr("auth.password_refused", reason=reason(err)))
             else:  # every other session of this user has ended; this one carries on with a fresh cookie

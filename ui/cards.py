@@ -17,15 +17,26 @@ def kpi_card(kpi: Kpi, *, note: str | None = None) -> None:
         help_text += "\n\n" + note
     trend = [v for v in kpi.trend if v is not None]
     st.metric(
-        tr(f"kpi.{kpi.key}"), formatting.value(kpi.value, kpi.unit, current),
+        tr(f"kpi.{kpi.key}"),
+        formatting.value(kpi.value, kpi.unit, current),
         delta=formatting.delta(kpi.value, kpi.previous, kpi.unit, current),
         delta_color="normal" if kpi.higher_is_better else "inverse",
         delta_description=tr("cockpit.previous", value=previous) if previous else tr("cockpit.no_previous"),
-        help=help_text, border=True, chart_data=trend if len(trend) > 1 else None, chart_type="area",
+        help=help_text,
+        border=True,
+        chart_data=trend if len(trend) > 1 else None,
+        chart_type="area",
     )
 
 
 def plain_card(title_key: str, value: str, detail: str) -> None:
     """A card without a previous-period delta (point-in-time figures)."""
-    st.metric(tr(title_key), value, help=tr(f"{title_key}.help"), border=True, delta=detail, delta_color="off",
-              delta_arrow="off")
+    st.metric(
+        tr(title_key),
+        value,
+        help=tr(f"{title_key}.help"),
+        border=True,
+        delta=detail,
+        delta_color="off",
+        delta_arrow="off",
+    )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 
 import streamlit as st
+
+from core.access import Viewer, may_open
 from core.errors import CrmError
 from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, error_text, t
 from core.pii import Keyring
 from core.secrets import Secrets, load_secrets
-from core.access import Viewer, may_open
 from core.settings import Settings, load_settings
 from core.store import Store
 
@@ -32,8 +33,13 @@ def keyring() -> Keyring:
 def _engine(database_url: str, demo_customers: int, demo_seed: int, demo_password: str | None) -> Store:
     from core.store import open_store
 
-    return open_store(Settings(database_url=database_url, demo_customers=demo_customers, demo_seed=demo_seed,
-                               demo_password=demo_password), keyring(), seed_demo_if_empty=True)
+    return open_store(
+        Settings(
+            database_url=database_url, demo_customers=demo_customers, demo_seed=demo_seed, demo_password=demo_password
+        ),
+        keyring(),
+        seed_demo_if_empty=True,
+    )
 
 
 _FIRST_START = threading.Lock()
@@ -44,15 +50,19 @@ def _first_start(config: Settings) -> None:
     """The first start on the default file seeds the demo here, with a progress bar, outside the cached engine
     (a cached function would replay the bar on every later page). Once per process and store; a second
     session arriving meanwhile waits for the first."""
-    from core.store import open_store, needs_demo
+    from core.store import needs_demo, open_store
 
     with _FIRST_START:
         if config.database_url in _checked:
             return
         if needs_demo(config):
             bar = st.progress(0.0, text=tr("app.seed.generate"))
-            open_store(config, keyring(), seed_demo_if_empty=True,
-                       progress=lambda phase, share: bar.progress(share, text=tr(f"app.seed.{phase}")))
+            open_store(
+                config,
+                keyring(),
+                seed_demo_if_empty=True,
+                progress=lambda phase, share: bar.progress(share, text=tr(f"app.seed.{phase}")),
+            )
             bar.empty()
         _checked.add(config.database_url)
 
@@ -84,8 +94,12 @@ def page_guard(page: str) -> Viewer:
         if current is not None:  # a signed-in user asked for a page their role may not open: on record
             from core import audit, db
 
-            db.write(engine(), lambda session: audit.record(session, action="access_refused",
-                                                            username=current.username, object=f"page:{page}"))
+            db.write(
+                engine(),
+                lambda session: audit.record(
+                    session, action="access_refused", username=current.username, object=f"page:{page}"
+                ),
+            )
         st.error(tr("app.no_access"))
         st.stop()
     return current
@@ -112,8 +126,12 @@ def language_switch(where: object = st.sidebar) -> None:
     if "lang" not in st.session_state:
         wanted = st.query_params.get("lang", DEFAULT_LANGUAGE)
         st.session_state["lang"] = wanted if wanted in LANGUAGES else DEFAULT_LANGUAGE
-    chosen = where.selectbox(t("app.language", lang()), list(LANGUAGES), format_func=LANGUAGES.get,  # type: ignore[attr-defined]
-                             key="lang")
+    chosen = where.selectbox(
+        t("app.language", lang()),
+        list(LANGUAGES),
+        format_func=LANGUAGES.get,  # type: ignore[attr-defined]
+        key="lang",
+    )
     if chosen == DEFAULT_LANGUAGE:
         st.query_params.pop("lang", None)
     else:

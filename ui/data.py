@@ -10,14 +10,21 @@ from typing import TypeVar
 import streamlit as st
 
 from core import audit, db, facts, kpi
-from core.errors import CrmError
-from core.customer_list import CustomerPage, CustomerQuery, customer_page, export_customers
-from core.customers import (CustomerProfile, FilterOptions, customer_profile, filter_options,
-                            lists_contacts_in_clear, record_list_view,
-                            record_view, reveal_contact)
-from core.db import session_scope
-from core.periods import Filters, Period
 from core.access import Viewer
+from core.customer_list import CustomerPage, CustomerQuery, customer_page, export_customers
+from core.customers import (
+    CustomerProfile,
+    FilterOptions,
+    customer_profile,
+    filter_options,
+    lists_contacts_in_clear,
+    record_list_view,
+    record_view,
+    reveal_contact,
+)
+from core.db import session_scope
+from core.errors import CrmError
+from core.periods import Filters, Period
 from core.settings import load_settings
 from ui import context
 
@@ -32,17 +39,22 @@ def _now_bucket() -> datetime:
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def _cockpit(database_url: str, period: tuple[date, date, str], filters: tuple, viewer: tuple,
-             now: datetime) -> kpi.Cockpit:
+def _cockpit(
+    database_url: str, period: tuple[date, date, str], filters: tuple, viewer: tuple, now: datetime
+) -> kpi.Cockpit:
     # the viewer is part of the key: an account manager's figures are never served to anyone else
     with session_scope(context.engine()) as session:
         return kpi.cockpit(session, Period(*period), Filters(*filters), viewer=Viewer(*viewer), now=now)
 
 
 def cockpit(period: Period, filters: Filters, viewer: Viewer) -> kpi.Cockpit:
-    return _cockpit(context.settings().database_url, (period.start, period.end, period.grain),
-                    (filters.regions, filters.industries, filters.kinds, filters.owner_ids),
-                    _viewer_key(viewer), _now_bucket())
+    return _cockpit(
+        context.settings().database_url,
+        (period.start, period.end, period.grain),
+        (filters.regions, filters.industries, filters.kinds, filters.owner_ids),
+        _viewer_key(viewer),
+        _now_bucket(),
+    )
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -93,28 +105,43 @@ def note_list_view(viewer: Viewer, page: CustomerPage) -> None:
 def reveal(viewer: Viewer, customer_id: int, reason: str) -> tuple[str | None, str | None]:
     """Reveal contact details (audited); a refusal is audited too, in its own transaction."""
     try:
-        return db.write(context.engine(), lambda session: reveal_contact(
-            session, viewer=viewer, keyring=context.keyring(), customer_id=customer_id, reason=reason))
+        return db.write(
+            context.engine(),
+            lambda session: reveal_contact(
+                session, viewer=viewer, keyring=context.keyring(), customer_id=customer_id, reason=reason
+            ),
+        )
     except CrmError as refused:
         why = refused.key or type(refused).__name__
-        db.write(context.engine(), lambda session: audit.record(
-            session, action="reveal_refused", username=viewer.username, object=f"customer:{customer_id}",
-            details={"refusal": why}))
+        db.write(
+            context.engine(),
+            lambda session: audit.record(
+                session,
+                action="reveal_refused",
+                username=viewer.username,
+                object=f"customer:{customer_id}",
+                details={"refusal": why},
+            ),
+        )
         raise
 
 
 # --- the customer list and the 360° view -------------------------------------------------------------
+
 
 def _viewer_key(viewer: Viewer) -> tuple:
     return (viewer.user_id, viewer.username, viewer.display_name, viewer.role, viewer.team)
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def _customer_page(database_url: str, viewer: tuple, query: CustomerQuery, page: int, page_size: int,
-                   now: datetime) -> CustomerPage:
+def _customer_page(
+    database_url: str, viewer: tuple, query: CustomerQuery, page: int, page_size: int, now: datetime
+) -> CustomerPage:
     # keyed on the viewer: an account manager's list (and clear contact details) is never served to anyone else
     with session_scope(context.engine()) as session:
-        return customer_page(session, Viewer(*viewer), query, context.keyring(), page=page, page_size=page_size, now=now)
+        return customer_page(
+            session, Viewer(*viewer), query, context.keyring(), page=page, page_size=page_size, now=now
+        )
 
 
 def customers(viewer: Viewer, query: CustomerQuery, page: int, page_size: int) -> CustomerPage:

@@ -13,8 +13,8 @@ import streamlit as st
 
 from core.customer_list import CONTACT_AGES, NPS_CATEGORIES, SEARCH_MAX, SORTS, CustomerQuery, search_kind
 from core.i18n import label
-from core.segmentation import LIFECYCLE_STAGES, TIERS
 from core.periods import Filters, Period, custom_period, period_containing, periods_between
+from core.segmentation import LIFECYCLE_STAGES, TIERS
 from ui import data
 from ui.context import lang, tr
 
@@ -50,14 +50,19 @@ def period_selector(today: date | None = None) -> Period:
     today = today or date.today()
     st.sidebar.subheader(tr("period.header"))
     _restore("grain", GRAIN_OPTIONS, "M")
-    grain = st.sidebar.segmented_control(tr("period.grain"), GRAIN_OPTIONS, key="grain",
-                                         format_func=lambda g: tr(f"period.grain.{g}")) or "M"
+    grain = (
+        st.sidebar.segmented_control(
+            tr("period.grain"), GRAIN_OPTIONS, key="grain", format_func=lambda g: tr(f"period.grain.{g}")
+        )
+        or "M"
+    )
     _publish("grain", grain, "M")
     if grain == "custom":
         st.query_params.pop("period", None)
         last_month = period_containing(today.replace(day=1) - timedelta(days=1), "M")
-        picked = st.sidebar.date_input(tr("period.range"), value=(last_month.start, last_month.last_day),
-                                       max_value=today, key="range")
+        picked = st.sidebar.date_input(
+            tr("period.range"), value=(last_month.start, last_month.last_day), max_value=today, key="range"
+        )
         if isinstance(picked, tuple) and len(picked) == 2:
             return custom_period(picked[0], picked[1])
         st.sidebar.info(tr("period.incomplete_range"))
@@ -71,8 +76,11 @@ def period_selector(today: date | None = None) -> Period:
         st.session_state[key] = st.query_params["period"]
     _restore(key, labels, default)
     chosen = st.sidebar.selectbox(
-        tr("period.pick"), labels, key=key,
-        format_func=lambda text: tr("period.to_date", label=text) if choices[labels.index(text)].end > today else text)
+        tr("period.pick"),
+        labels,
+        key=key,
+        format_func=lambda text: tr("period.to_date", label=text) if choices[labels.index(text)].end > today else text,
+    )
     _publish("period", chosen, default)
     return choices[labels.index(chosen)]
 
@@ -134,7 +142,7 @@ def _date_range(key: str, title: str) -> tuple[date | None, date | None]:
                 pass
         st.session_state[key] = tuple(days) if len(days) == 2 else ()
     picked = st.sidebar.date_input(tr(title), key=key, format="YYYY-MM-DD")
-    low, high = (picked if isinstance(picked, tuple) and len(picked) == 2 else (None, None))
+    low, high = picked if isinstance(picked, tuple) and len(picked) == 2 else (None, None)
     _publish(low_key, low.isoformat() if low else None, None)
     _publish(high_key, high.isoformat() if high else None, None)
     return low, high
@@ -156,8 +164,9 @@ def customer_query(*, by_owner: bool) -> CustomerQuery:
     stages = _multi("stage", "list.stage", list(LIFECYCLE_STAGES), lambda c: label("stage", c, current))
     nps = _multi("nps", "list.nps", list(NPS_CATEGORIES), lambda c: tr(f"list.nps.{c}"))
     _restore("contact", ["", *CONTACT_AGES], "")
-    contact = st.sidebar.selectbox(tr("list.contact"), ["", *CONTACT_AGES], key="contact",
-                                   format_func=lambda c: tr(f"list.contact.{c or 'any'}"))
+    contact = st.sidebar.selectbox(
+        tr("list.contact"), ["", *CONTACT_AGES], key="contact", format_func=lambda c: tr(f"list.contact.{c or 'any'}")
+    )
     _publish("contact", contact or None, None)
     low_col, high_col = st.sidebar.columns(2)
     amounts = []
@@ -168,11 +177,24 @@ def customer_query(*, by_owner: bool) -> CustomerQuery:
         amounts.append(value)
     since = _date_range("since", "list.since")
     last_order = _date_range("ordered", "list.last_order")
-    return CustomerQuery(text=text.strip(), regions=base.regions, industries=base.industries, kinds=base.kinds,
-                         owner_ids=base.owner_ids, tiers=tuple(tiers), stages=tuple(stages), nps=tuple(nps),
-                         contact=contact or None, revenue_min=amounts[0], revenue_max=amounts[1],
-                         since_from=since[0], since_to=since[1], last_order_from=last_order[0],
-                         last_order_to=last_order[1], **sort_choice())
+    return CustomerQuery(
+        text=text.strip(),
+        regions=base.regions,
+        industries=base.industries,
+        kinds=base.kinds,
+        owner_ids=base.owner_ids,
+        tiers=tuple(tiers),
+        stages=tuple(stages),
+        nps=tuple(nps),
+        contact=contact or None,
+        revenue_min=amounts[0],
+        revenue_max=amounts[1],
+        since_from=since[0],
+        since_to=since[1],
+        last_order_from=last_order[0],
+        last_order_to=last_order[1],
+        **sort_choice(),
+    )
 
 
 def sort_choice() -> dict[str, object]:

@@ -8,8 +8,8 @@ from core import access, charts, exports, formatting
 from core.i18n import label
 from ui import data
 from ui.cards import kpi_card, plain_card
-from ui.downloads import csv_download
 from ui.context import lang, page_guard, tr
+from ui.downloads import csv_download
 from ui.filters import dimension_filters, period_selector
 
 viewer = page_guard("cockpit")
@@ -25,13 +25,27 @@ if result.source == "live":
     st.caption(tr("period.live_note"))
 if access.own_customers_only(viewer):
     st.caption(tr("cockpit.own_customers"))
-csv_download(exports.kpi_table(result, current), what="kpis", file_name=f"kpis-{period.label()}.csv",
-             viewer=viewer, filters=filters, key="export_kpis")
+csv_download(
+    exports.kpi_table(result, current),
+    what="kpis",
+    file_name=f"kpis-{period.label()}.csv",
+    viewer=viewer,
+    filters=filters,
+    key="export_kpis",
+)
 
 kpis = {k.key: k for k in result.kpis}
 nps = kpis["nps"]
-nps_note = (tr("cockpit.nps_interval", n=nps.detail["responses"], low=f"{nps.detail['low']:.0f}", high=f"{nps.detail['high']:.0f}")
-            if nps.detail.get("low") is not None else tr("cockpit.nps_n", n=nps.detail.get("responses", 0)))
+nps_note = (
+    tr(
+        "cockpit.nps_interval",
+        n=nps.detail["responses"],
+        low=f"{nps.detail['low']:.0f}",
+        high=f"{nps.detail['high']:.0f}",
+    )
+    if nps.detail.get("low") is not None
+    else tr("cockpit.nps_n", n=nps.detail.get("responses", 0))
+)
 if nps.detail["small_sample"]:
     nps_note += " · " + tr("cockpit.small_sample")
 conversion = kpis["lead_conversion_rate"]
@@ -42,19 +56,40 @@ notes = {
     "first_response_sla": tr("cockpit.sla_tickets", n=int(kpis["first_response_sla"].detail.get("tickets") or 0)),
     "resolution_sla": tr("cockpit.sla_tickets", n=int(kpis["resolution_sla"].detail.get("tickets") or 0)),
 }
-order = ["active_customers", "new_customers", "revenue", "average_order_value", "repurchase_rate",
-         "lead_conversion_rate", "lifetime_value", "churn_rate", "nps", "csat",
-         "first_response_sla", "resolution_sla", "complaint_rate"]
+order = [
+    "active_customers",
+    "new_customers",
+    "revenue",
+    "average_order_value",
+    "repurchase_rate",
+    "lead_conversion_rate",
+    "lifetime_value",
+    "churn_rate",
+    "nps",
+    "csat",
+    "first_response_sla",
+    "resolution_sla",
+    "complaint_rate",
+]
 st.subheader(tr("cockpit.section.kpis"))
 complaints = result.open_complaints
 at_risk_customers = int(result.tiers.loc[result.tiers["tier"] == "churn_risk", "customers"].sum())
 cards = [partial(kpi_card, kpis[key], note=notes.get(key)) for key in order] + [
-    partial(plain_card, "kpi.open_complaints", f"{complaints.open:,}",
-            tr("cockpit.open_detail", breached=complaints.breached, at_risk=complaints.at_risk)),
-    partial(plain_card, "kpi.revenue_at_risk", formatting.money(result.revenue_at_risk, current),
-            tr("cockpit.at_risk_detail", customers=f"{at_risk_customers:,}"))]
+    partial(
+        plain_card,
+        "kpi.open_complaints",
+        f"{complaints.open:,}",
+        tr("cockpit.open_detail", breached=complaints.breached, at_risk=complaints.at_risk),
+    ),
+    partial(
+        plain_card,
+        "kpi.revenue_at_risk",
+        formatting.money(result.revenue_at_risk, current),
+        tr("cockpit.at_risk_detail", customers=f"{at_risk_customers:,}"),
+    ),
+]
 for first in range(0, len(cards), 5):  # one row of columns per five cards: a phone stacks them in reading order
-    for column, card in zip(st.columns(5), cards[first:first + 5]):
+    for column, card in zip(st.columns(5), cards[first : first + 5]):
         with column:
             card()
 
@@ -69,8 +104,10 @@ left.plotly_chart(charts.revenue_trend(result.monthly, current), key="revenue_tr
 right.plotly_chart(charts.nps_trend(result.monthly, current), key="nps_trend")
 
 st.subheader(tr("cockpit.section.sla"))
-st.caption(f"{tr('kpi.open_complaints')}: {complaints.open:,} · "
-           + tr("cockpit.open_detail", breached=complaints.breached, at_risk=complaints.at_risk))
+st.caption(
+    f"{tr('kpi.open_complaints')}: {complaints.open:,} · "
+    + tr("cockpit.open_detail", breached=complaints.breached, at_risk=complaints.at_risk)
+)
 left, right = st.columns(2)
 left.plotly_chart(charts.sla_by_month(result.monthly, current), key="sla_month")
 right.plotly_chart(charts.sla_by_priority(result.sla_by_priority, current), key="sla_priority")
@@ -87,12 +124,21 @@ else:
     )
     columns_shown = ["code", "name", "owner", "revenue_12m", "orders_trend", "last_order_date", "churn_reason"]
     picked = st.dataframe(
-        table[columns_shown], hide_index=True, on_select="rerun", selection_mode="single-row", key="warnings",
+        table[columns_shown],
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="warnings",
         column_config={
-            "code": tr("column.code"), "name": tr("column.name"), "owner": tr("column.owner"),
-            "revenue_12m": tr("column.revenue_12m"), "orders_trend": tr("column.orders_trend"),
-            "last_order_date": st.column_config.DateColumn(tr("column.last_order")), "churn_reason": tr("column.reason"),
-        })
+            "code": tr("column.code"),
+            "name": tr("column.name"),
+            "owner": tr("column.owner"),
+            "revenue_12m": tr("column.revenue_12m"),
+            "orders_trend": tr("column.orders_trend"),
+            "last_order_date": st.column_config.DateColumn(tr("column.last_order")),
+            "churn_reason": tr("column.reason"),
+        },
+    )
     rows = picked.selection.rows if picked else []
     if rows:
         st.switch_page("views/customer.py", query_params={"id": str(int(warnings.iloc[rows[0]]["customer_id"]))})

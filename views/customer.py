@@ -20,12 +20,18 @@ money, plain = formatting.money, formatting.plain
 st.title(tr("customer.title"))
 flash()
 
-recent: list[tuple[int, str, str]] = st.session_state.setdefault("recent_customers", [])  # (id, code, name), newest first
+recent: list[tuple[int, str, str]] = st.session_state.setdefault(
+    "recent_customers", []
+)  # (id, code, name), newest first
 typed = st.text_input(tr("customer.pick"), value="", placeholder=tr("customer.pick_hint"), max_chars=SEARCH_MAX)
 customer_id = st.query_params.get("id") or (str(recent[0][0]) if recent else None)  # the navigation remembers
 if len(recent) > 1:
-    again = st.pills(tr("customer.recent"), [r[0] for r in recent[1:]], key=f"recent_{recent[0][0]}",
-                     format_func=lambda i: next(plain(f"{c} · {n}") for r_id, c, n in recent if r_id == i))
+    again = st.pills(
+        tr("customer.recent"),
+        [r[0] for r in recent[1:]],
+        key=f"recent_{recent[0][0]}",
+        format_func=lambda i: next(plain(f"{c} · {n}") for r_id, c, n in recent if r_id == i),
+    )
     if again:
         customer_id = str(again)
 try:
@@ -33,8 +39,11 @@ try:
         matches = data.customers(viewer, CustomerQuery(text=typed, sort="name", descending=False), 1, 25).rows
         if matches.empty:
             raise NotFound(typed)
-        choice = st.selectbox(tr("customer.matches", n=len(matches)), matches.index,
-                              format_func=lambda i: f"{matches.at[i, 'code']} · {matches.at[i, 'name']}")
+        choice = st.selectbox(
+            tr("customer.matches", n=len(matches)),
+            matches.index,
+            format_func=lambda i: f"{matches.at[i, 'code']} · {matches.at[i, 'name']}",
+        )
         profile = data.profile(viewer, customer_id=int(matches.at[choice, "customer_id"]))
     elif typed:
         profile = data.profile(viewer, code=typed)
@@ -47,36 +56,70 @@ except NotFound:
     st.warning(tr("customer.not_found"))
     st.stop()
 st.query_params["id"] = str(profile.id)
-st.session_state["recent_customers"] = [(profile.id, profile.code, profile.name),
-                                        *[r for r in recent if r[0] != profile.id]][:8]
+st.session_state["recent_customers"] = [
+    (profile.id, profile.code, profile.name),
+    *[r for r in recent if r[0] != profile.id],
+][:8]
 data.note_view(viewer, profile)
 today, now = date.today(), datetime.now()
 
 st.header(f"{plain(profile.name)} · {profile.code}")
-badges = [label("tier", profile.tier, current) if profile.tier else None, label("stage", profile.lifecycle_stage, current),
-          tr("customer.owned_by", owner=profile.owner or tr("common.none")),
-          *[f"#{tag.strip()}" for tag in (profile.tags or "").split(",") if tag.strip()]]
+badges = [
+    label("tier", profile.tier, current) if profile.tier else None,
+    label("stage", profile.lifecycle_stage, current),
+    tr("customer.owned_by", owner=profile.owner or tr("common.none")),
+    *[f"#{tag.strip()}" for tag in (profile.tags or "").split(",") if tag.strip()],
+]
 st.markdown(" ".join(f":gray-badge[{plain(b)}]" for b in badges if b))
-st.caption(" · ".join(plain(x) for x in (label("kind", profile.kind, current), label("industry", profile.industry, current),
-                                   label("region", profile.region, current), label("city", profile.city, current),
-                                   f"{tr('customer.field.phone')}: {profile.phone or tr('common.none')}",
-                                   f"{tr('customer.field.email')}: {profile.email or tr('common.none')}") if x))
+st.caption(
+    " · ".join(
+        plain(x)
+        for x in (
+            label("kind", profile.kind, current),
+            label("industry", profile.industry, current),
+            label("region", profile.region, current),
+            label("city", profile.city, current),
+            f"{tr('customer.field.phone')}: {profile.phone or tr('common.none')}",
+            f"{tr('customer.field.email')}: {profile.email or tr('common.none')}",
+        )
+        if x
+    )
+)
 compare = data.read(cv.order_comparison, viewer, profile.id, today=today)
 cards = st.columns(5)
 cards[0].metric(tr("customer.field.revenue_total"), money(profile.revenue_total, current), border=True)
-cards[1].metric(tr("customer.orders_12m"), f"{compare.orders_12m:,}", border=True,
-                delta=compare.orders_12m - compare.orders_prev_12m,
-                delta_description=tr("customer.previous_12m", n=compare.orders_prev_12m))
-cards[2].metric(tr("customer.last_contact"), tr("customer.days_ago", n=(today - profile.last_contact_at.date()).days)
-                if profile.last_contact_at else tr("common.none"), border=True,
-                help=f"{profile.last_contact_at:%Y-%m-%d %H:%M}" if profile.last_contact_at else None)
+cards[1].metric(
+    tr("customer.orders_12m"),
+    f"{compare.orders_12m:,}",
+    border=True,
+    delta=compare.orders_12m - compare.orders_prev_12m,
+    delta_description=tr("customer.previous_12m", n=compare.orders_prev_12m),
+)
+cards[2].metric(
+    tr("customer.last_contact"),
+    tr("customer.days_ago", n=(today - profile.last_contact_at.date()).days)
+    if profile.last_contact_at
+    else tr("common.none"),
+    border=True,
+    help=f"{profile.last_contact_at:%Y-%m-%d %H:%M}" if profile.last_contact_at else None,
+)
 cards[3].metric(tr("customer.open_tickets"), f"{profile.open_tickets:,}", border=True)
-cards[4].metric(tr("customer.latest_nps"), str(profile.latest_nps_score) if profile.latest_nps_score is not None
-                else tr("common.none"), border=True)
+cards[4].metric(
+    tr("customer.latest_nps"),
+    str(profile.latest_nps_score) if profile.latest_nps_score is not None else tr("common.none"),
+    border=True,
+)
 if profile.churn_reason:
-    st.warning(tr(f"reason.{profile.churn_reason}.detail", last=profile.orders_last_90, previous=profile.orders_prev_90,
-                  days=(today - profile.last_order_date).days if profile.last_order_date else 0,
-                  gap=round(profile.median_gap_days or 0)), icon=":material/trending_down:")
+    st.warning(
+        tr(
+            f"reason.{profile.churn_reason}.detail",
+            last=profile.orders_last_90,
+            previous=profile.orders_prev_90,
+            days=(today - profile.last_order_date).days if profile.last_order_date else 0,
+            gap=round(profile.median_gap_days or 0),
+        ),
+        icon=":material/trending_down:",
+    )
 if profile.contact_masked and access.allowed(viewer, "contacts:reveal"):
     with st.expander(tr("customer.reveal")), st.form("reveal", clear_on_submit=True):
         why = st.text_input(tr("customer.reveal_reason"))
@@ -88,31 +131,53 @@ if profile.contact_masked and access.allowed(viewer, "contacts:reveal"):
             else:
                 st.info(tr("customer.revealed", phone=phone or tr("common.none"), email=email or tr("common.none")))
 
-tabs = st.tabs([tr("customer.tab.timeline"), tr("customer.tab.charts"), tr("customer.tab.service"), tr("customer.tab.log")])
+tabs = st.tabs(
+    [tr("customer.tab.timeline"), tr("customer.tab.charts"), tr("customer.tab.service"), tr("customer.tab.log")]
+)
 with tabs[0]:
     left, middle, right = st.columns([2, 2, 2])
-    kinds = left.multiselect(tr("timeline.kinds"), cv.TIMELINE_KINDS, default=list(cv.TIMELINE_KINDS),
-                             placeholder=tr("timeline.kinds.none"),
-                             format_func=lambda k: tr(f"timeline.kind.{k}"))
+    kinds = left.multiselect(
+        tr("timeline.kinds"),
+        cv.TIMELINE_KINDS,
+        default=list(cv.TIMELINE_KINDS),
+        placeholder=tr("timeline.kinds.none"),
+        format_func=lambda k: tr(f"timeline.kind.{k}"),
+    )
     span = middle.date_input(tr("timeline.range"), value=(), format="YYYY-MM-DD")
     text = right.text_input(tr("timeline.search"))
     since, until = span if isinstance(span, tuple) and len(span) == 2 else (None, None)
     events = data.read(cv.timeline, viewer, profile.id, kinds=tuple(kinds), since=since, until=until, text=text)
     st.caption(tr("timeline.count", n=len(events)))
-    shown = events.assign(at=[f"{at:%Y-%m-%d}" if kind == "order" else f"{at:%Y-%m-%d %H:%M}"  # orders have a day only
-                              for at, kind in zip(events["at"], events["kind"])],
-                          kind=[tr(f"timeline.kind.{k}") for k in events["kind"]],
-                          status=[" · ".join(label(g, c, current) for g, c in pairs if c) for pairs in events["labels"]])
-    st.dataframe(shown[["at", "kind", "title", "detail", "status"]], hide_index=True, height=420,
-                 column_config={"at": tr("timeline.at"),
-                                "kind": tr("timeline.kind"), "title": tr("timeline.title"),
-                                "detail": tr("timeline.detail"), "status": tr("timeline.status")})
+    shown = events.assign(
+        at=[
+            f"{at:%Y-%m-%d}" if kind == "order" else f"{at:%Y-%m-%d %H:%M}"  # orders have a day only
+            for at, kind in zip(events["at"], events["kind"])
+        ],
+        kind=[tr(f"timeline.kind.{k}") for k in events["kind"]],
+        status=[" · ".join(label(g, c, current) for g, c in pairs if c) for pairs in events["labels"]],
+    )
+    st.dataframe(
+        shown[["at", "kind", "title", "detail", "status"]],
+        hide_index=True,
+        height=420,
+        column_config={
+            "at": tr("timeline.at"),
+            "kind": tr("timeline.kind"),
+            "title": tr("timeline.title"),
+            "detail": tr("timeline.detail"),
+            "status": tr("timeline.status"),
+        },
+    )
 with tabs[1]:
     left, middle, right = st.columns(3)
-    left.plotly_chart(charts.customer_revenue(data.read(cv.monthly_revenue, viewer, profile.id, today=today), current),
-                      key="c_revenue")
-    middle.plotly_chart(charts.customer_channels(data.read(cv.interactions_by_channel, viewer, profile.id, today=today),
-                                                 current), key="c_channels")
+    left.plotly_chart(
+        charts.customer_revenue(data.read(cv.monthly_revenue, viewer, profile.id, today=today), current),
+        key="c_revenue",
+    )
+    middle.plotly_chart(
+        charts.customer_channels(data.read(cv.interactions_by_channel, viewer, profile.id, today=today), current),
+        key="c_channels",
+    )
     right.plotly_chart(charts.customer_nps(data.read(cv.nps_history, viewer, profile.id), current), key="c_nps")
 with tabs[2]:
     st.subheader(tr("customer.open_tickets"))
@@ -120,22 +185,28 @@ with tabs[2]:
     if tickets.empty:
         st.caption(tr("customer.no_open_tickets"))
     else:
-        st.dataframe(tickets.assign(
-            kind=[label("ticket_kind", v, current) for v in tickets["kind"]],
-            category=[label("category", v, current) for v in tickets["category"]],
-            priority=[label("priority", v, current) for v in tickets["priority"]],
-            status=[label("ticket_status", v, current) for v in tickets["status"]],
-            first_response=[tr(f"sla.state.{v}") for v in tickets["first_response"]],
-            resolution=[tr(f"sla.state.{v}") for v in tickets["resolution"]]),
-            hide_index=True, column_config={c: tr(f"ticket.col.{c}") for c in tickets.columns})
+        st.dataframe(
+            tickets.assign(
+                kind=[label("ticket_kind", v, current) for v in tickets["kind"]],
+                category=[label("category", v, current) for v in tickets["category"]],
+                priority=[label("priority", v, current) for v in tickets["priority"]],
+                status=[label("ticket_status", v, current) for v in tickets["status"]],
+                first_response=[tr(f"sla.state.{v}") for v in tickets["first_response"]],
+                resolution=[tr(f"sla.state.{v}") for v in tickets["resolution"]],
+            ),
+            hide_index=True,
+            column_config={c: tr(f"ticket.col.{c}") for c in tickets.columns},
+        )
     st.subheader(tr("customer.tasks"))
     tasks = data.read(cv.customer_tasks, viewer, profile.id, today=today)
     if tasks.empty:
         st.caption(tr("list.no_tasks"))
     for row in tasks.itertuples():
         done = row.done_at is not None and str(row.done_at) != "NaT"
-        line = plain(f"{row.due_date:%Y-%m-%d} · {cv.task_title(row.title, row.source, current)} · "
-                     f"{row.owner or tr('common.none')}")
+        line = plain(
+            f"{row.due_date:%Y-%m-%d} · {cv.task_title(row.title, row.source, current)} · "
+            f"{row.owner or tr('common.none')}"
+        )
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.markdown(f"~~{line}~~" if done else (f":red[{line}] ({tr('task.overdue')})" if row.overdue else line))
         if not done and activity.may_write(viewer, "task") and right.button(tr("task.done"), key=f"task_{row.task}"):
@@ -151,7 +222,16 @@ with tabs[3]:
     if not forms:
         st.info(tr("customer.read_only"))
     else:
-        choice = st.segmented_control(tr("customer.log_what"), forms, default=forms[0], key="log_what",
-                                      format_func=lambda f: tr(f"form.{f}.title")) or forms[0]
-        {"interaction": interaction_form, "ticket": ticket_form, "nps": nps_form,
-         "profile": profile_form}[choice](viewer, profile)
+        choice = (
+            st.segmented_control(
+                tr("customer.log_what"),
+                forms,
+                default=forms[0],
+                key="log_what",
+                format_func=lambda f: tr(f"form.{f}.title"),
+            )
+            or forms[0]
+        )
+        {"interaction": interaction_form, "ticket": ticket_form, "nps": nps_form, "profile": profile_form}[choice](
+            viewer, profile
+        )

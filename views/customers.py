@@ -31,19 +31,31 @@ st.title(tr("list.title"))
 if access.own_customers_only(viewer):
     tasks = data.read(my_open_tasks, viewer, today=date.today())
     counts = data.read(open_task_counts, viewer, today=date.today())
-    with st.expander(tr("list.tasks", open=f"{counts.open:,}", overdue=f"{counts.overdue:,}"), expanded=counts.overdue > 0):
+    with st.expander(
+        tr("list.tasks", open=f"{counts.open:,}", overdue=f"{counts.overdue:,}"), expanded=counts.overdue > 0
+    ):
         if tasks.empty:
             st.caption(tr("list.no_tasks"))
         else:
             if counts.open > len(tasks):
                 st.caption(tr("list.tasks_first", n=len(tasks)))
-            st.dataframe(tasks.assign(overdue=[tr("common.yes") if o else "" for o in tasks["overdue"]],
-                                      title=[task_title(t, s, current) for t, s in zip(tasks["title"], tasks["source"])])
-                         [["due_date", "code", "name", "title", "overdue"]], hide_index=True, key="tasks_grid",
-                         on_select=partial(open_row, "tasks_grid", [int(i) for i in tasks["customer_id"]]),
-                         selection_mode="single-row", column_config={"due_date": st.column_config.DateColumn(tr("task.due")),
-                                        "code": tr("column.code"), "name": tr("column.name"),
-                                        "title": tr("task.title"), "overdue": tr("task.overdue")})
+            st.dataframe(
+                tasks.assign(
+                    overdue=[tr("common.yes") if o else "" for o in tasks["overdue"]],
+                    title=[task_title(t, s, current) for t, s in zip(tasks["title"], tasks["source"])],
+                )[["due_date", "code", "name", "title", "overdue"]],
+                hide_index=True,
+                key="tasks_grid",
+                on_select=partial(open_row, "tasks_grid", [int(i) for i in tasks["customer_id"]]),
+                selection_mode="single-row",
+                column_config={
+                    "due_date": st.column_config.DateColumn(tr("task.due")),
+                    "code": tr("column.code"),
+                    "name": tr("column.name"),
+                    "title": tr("task.title"),
+                    "overdue": tr("task.overdue"),
+                },
+            )
 
 try:
     query = customer_query(by_owner=not access.own_customers_only(viewer))  # core scopes a manager anyway
@@ -78,12 +90,32 @@ table = rows.assign(
     revenue_12m=[money(v, current) for v in rows["revenue_12m"]],
     revenue_total=[money(v, current) for v in rows["revenue_total"]],
 )
-shown = ["code", "name", "tier", "lifecycle_stage", "owner", "region", "industry", "kind", "revenue_12m",
-         "revenue_total", "orders_12m", "last_order_date", "last_contact_at", "latest_nps_score", "open_tickets",
-         "phone", "email"]
+shown = [
+    "code",
+    "name",
+    "tier",
+    "lifecycle_stage",
+    "owner",
+    "region",
+    "industry",
+    "kind",
+    "revenue_12m",
+    "revenue_total",
+    "orders_12m",
+    "last_order_date",
+    "last_contact_at",
+    "latest_nps_score",
+    "open_tickets",
+    "phone",
+    "email",
+]
 config = {c: tr(f"list.col.{c}") for c in shown}
-config.update({"last_order_date": st.column_config.DateColumn(tr("list.col.last_order_date")),
-               "last_contact_at": st.column_config.DatetimeColumn(tr("list.col.last_contact_at"), format="YYYY-MM-DD HH:mm")})
+config.update(
+    {
+        "last_order_date": st.column_config.DateColumn(tr("list.col.last_order_date")),
+        "last_contact_at": st.column_config.DatetimeColumn(tr("list.col.last_contact_at"), format="YYYY-MM-DD HH:mm"),
+    }
+)
 st.session_state.setdefault("list_grid", 0)
 
 
@@ -101,8 +133,14 @@ def sort_by_header(grid: str, customer_ids: list[int]) -> None:
 
 
 grid = f"list_{st.session_state['list_grid']}"
-st.dataframe(table[shown], hide_index=True, key=grid, column_config=config, selection_mode=["single-row", "single-column"],
-             on_select=partial(sort_by_header, grid, [int(i) for i in rows["customer_id"]]))
+st.dataframe(
+    table[shown],
+    hide_index=True,
+    key=grid,
+    column_config=config,
+    selection_mode=["single-row", "single-column"],
+    on_select=partial(sort_by_header, grid, [int(i) for i in rows["customer_id"]]),
+)
 st.caption(tr("list.sort_hint"))
 
 left, middle, right = st.columns([1, 1, 2], vertical_alignment="bottom")
@@ -115,8 +153,21 @@ if exports.may_export(viewer, "customers") and result.total:
     with right:
         st.caption(tr("list.export_note", total=f"{result.total:,}"))
         csv_col, xlsx_col = st.columns(2)
-        csv_col.download_button(tr("export.csv"), data.export_file(viewer, query, "csv"), file_name="customers.csv",
-                                mime="text/csv", icon=":material/download:", key="export_csv", on_click="ignore")
-        xlsx_col.download_button(tr("export.xlsx"), data.export_file(viewer, query, "xlsx"), file_name="customers.xlsx",
-                                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                 icon=":material/table:", key="export_xlsx", on_click="ignore")
+        csv_col.download_button(
+            tr("export.csv"),
+            data.export_file(viewer, query, "csv"),
+            file_name="customers.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            key="export_csv",
+            on_click="ignore",
+        )
+        xlsx_col.download_button(
+            tr("export.xlsx"),
+            data.export_file(viewer, query, "xlsx"),
+            file_name="customers.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            icon=":material/table:",
+            key="export_xlsx",
+            on_click="ignore",
+        )

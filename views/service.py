@@ -14,7 +14,6 @@ from ui.forms import flash
 from ui.service_parts import analytics, policies, ticket_panel
 
 
-
 def _left(minutes: object) -> str:
     """Time to the next deadline (or past it): minutes under two hours, hours beyond."""
     if minutes is None or minutes != minutes:
@@ -57,15 +56,24 @@ if tabs["queue"].open is not False:  # the queue's filters show only where they 
     st.sidebar.subheader(tr("service.filters"))
     agents = data.read(sa.agents, viewer)
     wanted = sa.QueueFilter(
-        priorities=multi_filter("t_priority", "form.priority", m.TICKET_PRIORITIES, lambda c: label("priority", c, current)),
+        priorities=multi_filter(
+            "t_priority", "form.priority", m.TICKET_PRIORITIES, lambda c: label("priority", c, current)
+        ),
         kinds=multi_filter("t_kind", "form.kind", m.TICKET_KINDS, lambda c: label("ticket_kind", c, current)),
-        categories=multi_filter("t_category", "form.category", m.TICKET_CATEGORIES, lambda c: label("category", c, current)),
+        categories=multi_filter(
+            "t_category", "form.category", m.TICKET_CATEGORIES, lambda c: label("category", c, current)
+        ),
         channels=multi_filter("t_channel", "form.channel", m.TICKET_CHANNELS, lambda c: label("channel", c, current)),
         states=multi_filter("t_state", "service.state", [*sa.STATE_ORDER, "none"], lambda c: tr(f"sla.state.{c}")),
         teams=multi_filter("t_team", "service.dim.team", data.read(sa.teams, viewer), str),
-        assignee_ids=tuple(int(i) for i in multi_filter("t_assignee", "service.dim.agent", [str(i) for i in agents],
-                                                         lambda i: agents.get(int(i), i))),
-        mine=st.sidebar.toggle(tr("service.mine"), key="t_mine"))
+        assignee_ids=tuple(
+            int(i)
+            for i in multi_filter(
+                "t_assignee", "service.dim.agent", [str(i) for i in agents], lambda i: agents.get(int(i), i)
+            )
+        ),
+        mine=st.sidebar.toggle(tr("service.mine"), key="t_mine"),
+    )
     with tabs["queue"]:
         tickets = data.read(sa.queue, viewer, wanted, now=now)
         st.caption(tr("service.queue_count", n=len(tickets)))
@@ -76,21 +84,42 @@ if tabs["queue"].open is not False:  # the queue's filters show only where they 
             status=[label("ticket_status", v, current) for v in tickets["status"]],
             state=[tr(f"sla.state.{v}") for v in tickets["state"]],
             clock=[tr(f"sla.metric.{v}") if isinstance(v, str) else "" for v in tickets["clock"]],
-            left=[_left(v) for v in tickets["minutes_left"]])
-        columns = ["ticket", "state", "clock", "left", "priority", "kind", "category", "status", "customer", "assignee",
-                   "created_at"]
-        picked = st.dataframe(shown[columns], hide_index=True, key="queue",
-                              on_select=partial(on_pick, [int(i) for i in tickets["ticket"]]),
-                              selection_mode="multi-row" if access.allowed(viewer, "tickets:assign") else "single-row",
-                              column_config={**{c: tr(f"service.col.{c}") for c in columns},
-                                             "created_at": st.column_config.DatetimeColumn(tr("service.col.created_at"),
-                                                                                           format="YYYY-MM-DD HH:mm")})
+            left=[_left(v) for v in tickets["minutes_left"]],
+        )
+        columns = [
+            "ticket",
+            "state",
+            "clock",
+            "left",
+            "priority",
+            "kind",
+            "category",
+            "status",
+            "customer",
+            "assignee",
+            "created_at",
+        ]
+        picked = st.dataframe(
+            shown[columns],
+            hide_index=True,
+            key="queue",
+            on_select=partial(on_pick, [int(i) for i in tickets["ticket"]]),
+            selection_mode="multi-row" if access.allowed(viewer, "tickets:assign") else "single-row",
+            column_config={
+                **{c: tr(f"service.col.{c}") for c in columns},
+                "created_at": st.column_config.DatetimeColumn(tr("service.col.created_at"), format="YYYY-MM-DD HH:mm"),
+            },
+        )
         rows = picked.selection.rows if picked else []
         if rows and access.allowed(viewer, "tickets:assign"):
             chosen = [int(tickets.iloc[r]["ticket"]) for r in rows]
             if len(chosen) == 1:
-                st.button(tr("service.open_ticket", ticket=chosen[0]), on_click=open_ticket, args=(chosen[0],),
-                          icon=":material/open_in_new:")
+                st.button(
+                    tr("service.open_ticket", ticket=chosen[0]),
+                    on_click=open_ticket,
+                    args=(chosen[0],),
+                    icon=":material/open_in_new:",
+                )
             with st.form("bulk_assign"):
                 who = st.selectbox(tr("service.assign_to"), list(agents), format_func=lambda i: agents[i])
                 if st.form_submit_button(tr("service.assign", n=len(rows))):

@@ -16,8 +16,12 @@ current = lang()
 st.title(tr("voice.title"))
 filters = dimension_filters(by_owner=not access.own_customers_only(viewer))
 now = datetime.now()
-days = st.segmented_control(tr("service.period"), [90, 365, 730], default=365, key="voice_days",
-                            format_func=lambda d: tr("voice.days", n=d)) or 365
+days = (
+    st.segmented_control(
+        tr("service.period"), [90, 365, 730], default=365, key="voice_days", format_func=lambda d: tr("voice.days", n=d)
+    )
+    or 365
+)
 start, end = now - timedelta(days=days), now
 
 monthly = data.read(voice.nps_by_month, viewer, filters, start=start, end=end)
@@ -28,69 +32,159 @@ else:
     small = monthly[monthly["small_sample"]]
     if not small.empty:
         st.caption(tr("voice.small_months", months=", ".join(small["month"]), n=voice.SMALL_SAMPLE))
-    headers = {"month": tr("chart.month"), "responses": "n", "nps": "NPS", "low": tr("voice.low"), "high": tr("voice.high"),
-               "small_sample": tr("voice.small"), "promoters": tr("nps.promoter"), "passives": tr("nps.passive"),
-               "detractors": tr("nps.detractor")}
+    headers = {
+        "month": tr("chart.month"),
+        "responses": "n",
+        "nps": "NPS",
+        "low": tr("voice.low"),
+        "high": tr("voice.high"),
+        "small_sample": tr("voice.small"),
+        "promoters": tr("nps.promoter"),
+        "passives": tr("nps.passive"),
+        "detractors": tr("nps.detractor"),
+    }
     with st.expander(tr("voice.months")):
-        st.dataframe(monthly.assign(nps=["—" if v is None or v != v else f"{v:.0f}" for v in monthly["nps"]]),
-                     hide_index=True, column_config={**headers,
-                                                     "low": st.column_config.NumberColumn(headers["low"], format="%.0f"),
-                                                     "high": st.column_config.NumberColumn(headers["high"], format="%.0f")})
-    csv_download(monthly.rename(columns=headers), what="voice", file_name="nps-by-month.csv", viewer=viewer,
-                 filters=filters, key="voice_export")  # headed as the table reads
+        st.dataframe(
+            monthly.assign(nps=["—" if v is None or v != v else f"{v:.0f}" for v in monthly["nps"]]),
+            hide_index=True,
+            column_config={
+                **headers,
+                "low": st.column_config.NumberColumn(headers["low"], format="%.0f"),
+                "high": st.column_config.NumberColumn(headers["high"], format="%.0f"),
+            },
+        )
+    csv_download(
+        monthly.rename(columns=headers),
+        what="voice",
+        file_name="nps-by-month.csv",
+        viewer=viewer,
+        filters=filters,
+        key="voice_export",
+    )  # headed as the table reads
 
 left, right = st.columns(2)
-by = left.selectbox(tr("voice.nps_by"), voice.NPS_DIMENSIONS, format_func=lambda d: tr(f"voice.dim.{d}"), key="voice_by")
-groups = {"tier": "tier", "region": "region", "industry": "industry", "touchpoint": "touchpoint",
-          "acquisition_channel": "acquisition"}
+by = left.selectbox(
+    tr("voice.nps_by"), voice.NPS_DIMENSIONS, format_func=lambda d: tr(f"voice.dim.{d}"), key="voice_by"
+)
+groups = {
+    "tier": "tier",
+    "region": "region",
+    "industry": "industry",
+    "touchpoint": "touchpoint",
+    "acquisition_channel": "acquisition",
+}
 segments = data.read(voice.nps_by, viewer, filters, by=by, start=start, end=end)
-segments = segments.assign(**{by: [tr("voice.no_value") if not isinstance(v, str) else  # no tier: not an active customer
-                                   label(groups[by], v, current) if by in groups else v for v in segments[by]],
-                              # a small segment shows its interval only: its point would be noise
-                              "nps": ["—" if s or v is None else f"{v:.0f}" for v, s in zip(segments["nps"],
-                                                                                            segments["small_sample"])]})
-left.dataframe(segments[[by, "responses", "nps", "low", "high", "promoters", "passives", "detractors"]], hide_index=True,
-               column_config={by: tr(f"voice.dim.{by}"), "responses": "n", "nps": "NPS",
-                              "low": st.column_config.NumberColumn(tr("voice.low"), format="%.0f"),
-                              "high": st.column_config.NumberColumn(tr("voice.high"), format="%.0f"),
-                              "promoters": tr("nps.promoter"), "passives": tr("nps.passive"), "detractors": tr("nps.detractor")})
+segments = segments.assign(
+    **{
+        by: [
+            tr("voice.no_value")
+            if not isinstance(v, str)
+            # no tier: not an active customer
+            else label(groups[by], v, current)
+            if by in groups
+            else v
+            for v in segments[by]
+        ],
+        # a small segment shows its interval only: its point would be noise
+        "nps": ["—" if s or v is None else f"{v:.0f}" for v, s in zip(segments["nps"], segments["small_sample"])],
+    }
+)
+left.dataframe(
+    segments[[by, "responses", "nps", "low", "high", "promoters", "passives", "detractors"]],
+    hide_index=True,
+    column_config={
+        by: tr(f"voice.dim.{by}"),
+        "responses": "n",
+        "nps": "NPS",
+        "low": st.column_config.NumberColumn(tr("voice.low"), format="%.0f"),
+        "high": st.column_config.NumberColumn(tr("voice.high"), format="%.0f"),
+        "promoters": tr("nps.promoter"),
+        "passives": tr("nps.passive"),
+        "detractors": tr("nps.detractor"),
+    },
+)
 left.caption(tr("voice.small_note", n=voice.SMALL_SAMPLE))
 
-csat_by = right.selectbox(tr("voice.csat_by"), voice.CSAT_DIMENSIONS, format_func=lambda d: tr(f"voice.csat_dim.{d}"),
-                          key="voice_csat_by")
+csat_by = right.selectbox(
+    tr("voice.csat_by"), voice.CSAT_DIMENSIONS, format_func=lambda d: tr(f"voice.csat_dim.{d}"), key="voice_csat_by"
+)
 csat = data.read(voice.csat_by, viewer, by=csat_by, start=start, end=end)
-right.dataframe(csat.assign(value=[tr(f"sla.state.{v}") if csat_by == "sla" else
-                                   (label("category", v, current) if csat_by == "category" else str(v)) for v in csat["value"]],
-                            csat=csat["csat"] * 100),
-                hide_index=True, column_config={"value": tr(f"voice.csat_dim.{csat_by}"), "ratings": "n",
-                                                "satisfied": tr("voice.satisfied"),
-                                                "average": st.column_config.NumberColumn(tr("voice.average"), format="%.2f"),
-                                                "csat": st.column_config.NumberColumn("CSAT", format="%.1f%%"),
-                                                "small_sample": tr("voice.small")})
+right.dataframe(
+    csat.assign(
+        value=[
+            tr(f"sla.state.{v}")
+            if csat_by == "sla"
+            else (label("category", v, current) if csat_by == "category" else str(v))
+            for v in csat["value"]
+        ],
+        csat=csat["csat"] * 100,
+    ),
+    hide_index=True,
+    column_config={
+        "value": tr(f"voice.csat_dim.{csat_by}"),
+        "ratings": "n",
+        "satisfied": tr("voice.satisfied"),
+        "average": st.column_config.NumberColumn(tr("voice.average"), format="%.2f"),
+        "csat": st.column_config.NumberColumn("CSAT", format="%.1f%%"),
+        "small_sample": tr("voice.small"),
+    },
+)
 
 st.subheader(tr("voice.comments"))
 left, right = st.columns([2, 1])
 text = left.text_input(tr("voice.search"), key="voice_text")
-wanted = right.multiselect(tr("voice.categories"), ("promoter", "passive", "detractor"), key="voice_cat",
-                           placeholder=tr("common.all"),
-                           format_func=lambda c: tr(f"nps.{c}"))
+wanted = right.multiselect(
+    tr("voice.categories"),
+    ("promoter", "passive", "detractor"),
+    key="voice_cat",
+    placeholder=tr("common.all"),
+    format_func=lambda c: tr(f"nps.{c}"),
+)
 found = data.read(voice.comments, viewer, filters, start=start, end=end, text=text, categories=tuple(wanted))
-st.dataframe(found.assign(category=[tr(f"nps.{c}") for c in found["category"]],
-                          touchpoint=[label("touchpoint", v, current) for v in found["touchpoint"]]).head(500),
-             hide_index=True, column_config={"responded_at": st.column_config.DatetimeColumn(tr("timeline.at"), format="YYYY-MM-DD"),
-                                             "score": tr("form.score"), "category": tr("voice.category"),
-                                             "touchpoint": tr("form.touchpoint"), "comment": tr("form.comment"),
-                                             "customer_id": None})
+st.dataframe(
+    found.assign(
+        category=[tr(f"nps.{c}") for c in found["category"]],
+        touchpoint=[label("touchpoint", v, current) for v in found["touchpoint"]],
+    ).head(500),
+    hide_index=True,
+    column_config={
+        "responded_at": st.column_config.DatetimeColumn(tr("timeline.at"), format="YYYY-MM-DD"),
+        "score": tr("form.score"),
+        "category": tr("voice.category"),
+        "touchpoint": tr("form.touchpoint"),
+        "comment": tr("form.comment"),
+        "customer_id": None,
+    },
+)
 left, right = st.columns(2)
 keywords = data.read(voice.detractor_keywords, viewer, filters, start=start, end=end)
 left.subheader(tr("voice.keywords"))
-left.dataframe(keywords, hide_index=True, column_config={"keyword": tr("voice.keyword"), "count": tr("voice.count"),
-                                                         "previous": tr("voice.previous"), "change": tr("voice.change")})
+left.dataframe(
+    keywords,
+    hide_index=True,
+    column_config={
+        "keyword": tr("voice.keyword"),
+        "count": tr("voice.count"),
+        "previous": tr("voice.previous"),
+        "change": tr("voice.change"),
+    },
+)
 loop = data.read(voice.closed_loop, viewer, start=start, end=end)
 right.subheader(tr("voice.loop"))
-right.metric(tr("voice.loop.follow_ups"), f"{int(loop['follow_ups'] or 0):,}", border=True,
-             delta=tr("voice.loop.in_time", share=f"{loop['in_time_share']:.0%}") if loop["in_time_share"] is not None else None,
-             delta_color="off", delta_arrow="off")
-right.metric(tr("voice.loop.next_score"), f"{loop['next_score_avg']:.1f}" if loop["next_score_avg"] is not None else "—",
-             border=True, delta=tr("voice.loop.next_n", n=int(loop["next_score_n"] or 0)), delta_color="off", delta_arrow="off")
+right.metric(
+    tr("voice.loop.follow_ups"),
+    f"{int(loop['follow_ups'] or 0):,}",
+    border=True,
+    delta=tr("voice.loop.in_time", share=f"{loop['in_time_share']:.0%}") if loop["in_time_share"] is not None else None,
+    delta_color="off",
+    delta_arrow="off",
+)
+right.metric(
+    tr("voice.loop.next_score"),
+    f"{loop['next_score_avg']:.1f}" if loop["next_score_avg"] is not None else "—",
+    border=True,
+    delta=tr("voice.loop.next_n", n=int(loop["next_score_n"] or 0)),
+    delta_color="off",
+    delta_arrow="off",
+)
 right.caption(tr("voice.loop.help"))

@@ -19,25 +19,53 @@ from core import models as m
 from core.db import make_engine, session_scope
 from core.i18n import catalog
 from tests.conftest import DEMO_PASSWORD
-from ui.auth import COOKIE_NAME
 from tests.e2e.test_browser import CHROMIUM, FLAGS, server  # noqa: F401  (the app-server fixture)
+from ui.auth import COOKIE_NAME
 
 MISSING = re.compile(r"(?<![\w.])(None|nan|NaN|NaT)(?![\w.])")
 MASKED_PHONE = re.compile(r"\d{3}\*{4}\d{4}")
 MONTH = re.compile(r"^\d{4}-\d{2}$")
 # data codes that have a label: shown raw on a Chinese page, they are untranslated (roles are left out:
 # the demo's usernames are role names)
-CODE_GROUPS = ("ticket_status", "ticket_kind", "priority", "category", "channel", "tier", "stage", "sla.metric",
-               "sla.state", "root_cause", "outcome", "direction", "touchpoint", "kind", "region", "industry",
-               "service.event")
+CODE_GROUPS = (
+    "ticket_status",
+    "ticket_kind",
+    "priority",
+    "category",
+    "channel",
+    "tier",
+    "stage",
+    "sla.metric",
+    "sla.state",
+    "root_cause",
+    "outcome",
+    "direction",
+    "touchpoint",
+    "kind",
+    "region",
+    "industry",
+    "service.event",
+)
 KEYS = {k for k in catalog("en") if "." in k}
 CODES = {k.rsplit(".", 1)[1] for k in catalog("en") if k.rsplit(".", 1)[0] in CODE_GROUPS} - {"other", "none", "email"}
 RAW = re.compile(r"(?<![\w@.*-])(" + "|".join(sorted(map(re.escape, CODES), key=len, reverse=True)) + r")(?![\w@.*-])")
 
 BEHIND = {"en": r"tickets? behind", "zh": r"对应的 \d+ 个工单"}  # service.behind
-CARD_ORDER = ["active_customers", "new_customers", "revenue", "average_order_value", "repurchase_rate",
-              "lead_conversion_rate", "lifetime_value", "churn_rate", "nps", "csat", "first_response_sla",
-              "resolution_sla", "complaint_rate"]  # views/cockpit.py
+CARD_ORDER = [
+    "active_customers",
+    "new_customers",
+    "revenue",
+    "average_order_value",
+    "repurchase_rate",
+    "lead_conversion_rate",
+    "lifetime_value",
+    "churn_rate",
+    "nps",
+    "csat",
+    "first_response_sla",
+    "resolution_sla",
+    "complaint_rate",
+]  # views/cockpit.py
 STREAMLIT_ENGLISH = ("Choose an option", "Choose options", "No options to select", "No results")
 TEXT_JS = """(skip) => {
   const parts = [document.body.innerText];
@@ -56,14 +84,18 @@ def settle(page, *, limit: float = 60.0) -> None:  # type: ignore[no-untyped-def
     changing (1 s)."""
     page.wait_for_selector("[data-testid='stMain'] h1", timeout=limit * 1000)
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=limit * 1000)
-    page.wait_for_function("""() => {
+    page.wait_for_function(
+        """() => {
         const now = document.querySelectorAll('[data-testid]').length + ':' +
                     document.querySelector("[data-testid='stApp']").getAttribute('data-test-script-state') + ':' +
                     document.querySelectorAll("[data-testid='stStatusWidget']").length;
         const w = window.__settle || (window.__settle = {last: '', since: Date.now()});
         if (now !== w.last) { w.last = now; w.since = Date.now(); return false; }
         return Date.now() - w.since > 1000 && now.endsWith('notRunning:0');
-    }""", polling=100, timeout=limit * 1000)
+    }""",
+        polling=100,
+        timeout=limit * 1000,
+    )
 
 
 def sign_in(page, url: str, username: str) -> None:  # type: ignore[no-untyped-def]
@@ -74,7 +106,9 @@ def sign_in(page, url: str, username: str) -> None:  # type: ignore[no-untyped-d
     page.locator("[data-testid='stFormSubmitButton'] button").first.click()
     page.locator("[data-testid='stSidebarNav']").wait_for(timeout=60_000)
     # the session cookie is set by a component after the first signed-in run: the next page load needs it
-    page.wait_for_function("(name) => document.cookie.includes(name + '=')", arg=COOKIE_NAME, polling=100, timeout=60_000)
+    page.wait_for_function(
+        "(name) => document.cookie.includes(name + '=')", arg=COOKIE_NAME, polling=100, timeout=60_000
+    )
 
 
 def check_page(page, lang: str, where: str, *, free_text: tuple[int, ...] = ()) -> str:  # type: ignore[no-untyped-def]
@@ -149,9 +183,11 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         manager = s.execute(select(m.User.id).where(m.User.username == "manager1")).scalar_one()
         own = s.scalar(select(m.Customer.id).where(m.Customer.owner_id == manager).order_by(m.Customer.id))
         anyone = s.scalar(select(m.Customer.id).where(m.Customer.owner_id != manager).order_by(m.Customer.id))
-        ticket, resolution = s.execute(select(m.Ticket.id, m.Ticket.resolution).where(m.Ticket.status == "closed",
-                                                                                     m.Ticket.resolution.is_not(None))
-                                       .order_by(m.Ticket.id.desc())).first()  # type: ignore[misc]
+        ticket, resolution = s.execute(
+            select(m.Ticket.id, m.Ticket.resolution)
+            .where(m.Ticket.status == "closed", m.Ticket.resolution.is_not(None))
+            .order_by(m.Ticket.id.desc())
+        ).first()  # type: ignore[misc]
         first_code, last_code = s.scalar(select(func.min(m.Customer.code))), s.scalar(select(func.max(m.Customer.code)))
     q = f"lang={lang}"
     with sync_playwright() as p:
@@ -171,7 +207,8 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         if lang == "zh":  # on a phone the cards stack in reading order, row by row
             page.set_viewport_size({"width": 390, "height": 3000})
             settle(page)
-            tops = page.evaluate("""() => Array.from(document.querySelectorAll("[data-testid='stMetric'] [data-testid='stMetricLabel']"))
+            tops = page.evaluate("""() => Array.from(
+                document.querySelectorAll("[data-testid='stMetric'] [data-testid='stMetricLabel']"))
                 .map(e => [e.getBoundingClientRect().top, e.textContent.trim()])""")
             keys = [*CARD_ORDER, "open_complaints", "revenue_at_risk"]
             assert [label for _, label in sorted(tops)] == [catalog(lang)[f"kpi.{k}"] for k in keys]
@@ -191,7 +228,9 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         for rows in exported:
             assert len(rows) - 1 > 50 and len({len(r) for r in rows}) == 1
             flat = " ".join(str(c) for r in rows[1:] for c in r if c is not None)
-            assert MASKED_PHONE.search(flat) and not re.search(r"(?<![\d.])1\d{10}(?![\d.])", flat)  # masked, never in clear
+            assert MASKED_PHONE.search(flat) and not re.search(
+                r"(?<![\d.])1\d{10}(?![\d.])", flat
+            )  # masked, never in clear
             assert not re.search(r"\d\.\d{3,}", flat), "money in cents, not binary-float tails"
         if lang == "en":  # a header click sorts the whole list in the database, a second click reverses it
             codes = [first_code, last_code]
@@ -203,13 +242,19 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
                 if "sort=code" in page.url:
                     break
             assert "sort=code" in page.url and "asc=1" in page.url
-            page.wait_for_function("(code) => document.querySelector(\"[data-testid='glide-cell-1-0']\")?.textContent === code",
-                                   arg=codes[0], timeout=30_000)  # the first customer of all pages, not of this one
+            page.wait_for_function(
+                "(code) => document.querySelector(\"[data-testid='glide-cell-1-0']\")?.textContent === code",
+                arg=codes[0],
+                timeout=30_000,
+            )  # the first customer of all pages, not of this one
             page.mouse.click(box["x"] + x, box["y"] + 17)
             settle(page)
             assert "asc=1" not in page.url
-            page.wait_for_function("(code) => document.querySelector(\"[data-testid='glide-cell-1-0']\")?.textContent === code",
-                                   arg=codes[1], timeout=30_000)
+            page.wait_for_function(
+                "(code) => document.querySelector(\"[data-testid='glide-cell-1-0']\")?.textContent === code",
+                arg=codes[1],
+                timeout=30_000,
+            )
         page.goto(f"{server}/customer?id={anyone}&{q}")
         text = click_tabs(page, lang, "customer 360 (analyst)")
         assert MASKED_PHONE.search(text), "the masked phone shows as stored (no Markdown bold)"
@@ -228,8 +273,9 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
             box = grid.bounding_box()
             first = page.locator("[data-testid='glide-cell-1-0']").text_content()
             page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
-            page.locator("[data-testid='stTabs'] [role='tab'][aria-selected='true']").filter(has_text="Ticket").wait_for(
-                timeout=30_000)
+            page.locator("[data-testid='stTabs'] [role='tab'][aria-selected='true']").filter(
+                has_text="Ticket"
+            ).wait_for(timeout=30_000)
             page.locator("h3").filter(has_text=f"#{first}").first.wait_for(timeout=30_000)
 
         page = as_user("lead")  # the queue, one ticket's history and SLA, analytics and their exports

@@ -7,15 +7,20 @@ from datetime import date, datetime
 import pytest
 
 from core import access, audit, kpi, security
+from core.access import SYSTEM
 from core.db import make_engine, session_scope
 from core.formatting import value
 from core.periods import Filters
 from tests.pages.helpers import open_app, sign_in, signed_in
-from core.access import SYSTEM
 
 PAGES = {"cockpit": "views/cockpit.py", "customer": "views/customer.py", "admin": "views/admin.py"}
-ROLE_USERS = {"admin": "admin", "executive": "executive", "analyst": "analyst", "account_manager": "manager1",
-              "support_agent": "agent"}
+ROLE_USERS = {
+    "admin": "admin",
+    "executive": "executive",
+    "analyst": "analyst",
+    "account_manager": "manager1",
+    "support_agent": "agent",
+}
 
 
 def _errors(at) -> list[str]:  # type: ignore[no-untyped-def]
@@ -59,11 +64,13 @@ def test_an_account_manager_sees_only_their_customers(monkeypatch: pytest.Monkey
     with session_scope(make_engine(seeded_url)) as s:
         manager = security.load_viewer(s, "manager1")
         own = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), viewer=manager, now=datetime.now())
-        everyone = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), viewer=access.SYSTEM,
-                               now=datetime.now())
+        everyone = kpi.cockpit(
+            s, kpi.latest_complete_month(date.today()), Filters(), viewer=access.SYSTEM, now=datetime.now()
+        )
         other = s.execute(security.U.select().where(security.U.c.username == "manager2")).mappings().one()
-        foreign = s.execute(__import__("sqlalchemy").text(
-            "SELECT id FROM customers WHERE owner_id = :o LIMIT 1"), {"o": other["id"]}).scalar()
+        foreign = s.execute(
+            __import__("sqlalchemy").text("SELECT id FROM customers WHERE owner_id = :o LIMIT 1"), {"o": other["id"]}
+        ).scalar()
     shown = {m.label: m.value for m in at.metric}
     assert shown["Active customers"] == value(own.kpi("active_customers").value, "count", "en")
     assert any("your own customers" in c.value for c in at.caption)
@@ -82,8 +89,9 @@ def test_no_pages_folder_beside_the_app() -> None:
     assert not (__import__("pathlib").Path(APP).parent / "pages").exists()
 
 
-def test_role_changes_and_deactivation_apply_on_the_next_page_load(monkeypatch: pytest.MonkeyPatch,
-                                                                   seeded_url: str) -> None:
+def test_role_changes_and_deactivation_apply_on_the_next_page_load(
+    monkeypatch: pytest.MonkeyPatch, seeded_url: str
+) -> None:
     at = signed_in(monkeypatch, seeded_url, "analyst")
     assert len(at.metric) == 15
     with session_scope(make_engine(seeded_url)) as s:
@@ -93,7 +101,9 @@ def test_role_changes_and_deactivation_apply_on_the_next_page_load(monkeypatch: 
     at = sign_in(at, "analyst")
     assert "You have no access to this page." in _errors(at)  # a support agent has no cockpit
     with session_scope(make_engine(seeded_url)) as s:  # ...and the refused attempt is on record
-        assert "page:cockpit" in list(audit.entries(s, viewer=SYSTEM, username="analyst", action="access_refused")["object"])
+        assert "page:cockpit" in list(
+            audit.entries(s, viewer=SYSTEM, username="analyst", action="access_refused")["object"]
+        )
     with session_scope(make_engine(seeded_url)) as s:
         security.change_user(s, username="analyst", active=False, actor=access.SYSTEM)
     at.run()
@@ -102,8 +112,9 @@ def test_role_changes_and_deactivation_apply_on_the_next_page_load(monkeypatch: 
 
 
 @pytest.mark.parametrize("username, allowed", [("executive", True), ("analyst", True), ("manager1", False)])
-def test_export_buttons_follow_the_right_to_export(monkeypatch: pytest.MonkeyPatch, seeded_url: str,
-                                                   username: str, allowed: bool) -> None:
+def test_export_buttons_follow_the_right_to_export(
+    monkeypatch: pytest.MonkeyPatch, seeded_url: str, username: str, allowed: bool
+) -> None:
     at = signed_in(monkeypatch, seeded_url, username)
     assert (len(at.get("download_button")) == 1) == allowed
 
@@ -134,8 +145,23 @@ def test_every_page_survives_an_empty_store(monkeypatch: pytest.MonkeyPatch, sql
     from core.cli import main
     from tests.conftest import DEMO_PASSWORD
 
-    assert main(["--database-url", sqlite_url, "create-user", "admin", "--role", "admin", "--name", "Admin",
-                 "--password", DEMO_PASSWORD]) == 0
+    assert (
+        main(
+            [
+                "--database-url",
+                sqlite_url,
+                "create-user",
+                "admin",
+                "--role",
+                "admin",
+                "--name",
+                "Admin",
+                "--password",
+                DEMO_PASSWORD,
+            ]
+        )
+        == 0
+    )
     at = signed_in(monkeypatch, sqlite_url, "admin")
     for path in PAGES.values():
         at.switch_page(path).run()
@@ -145,7 +171,8 @@ def test_every_page_survives_an_empty_store(monkeypatch: pytest.MonkeyPatch, sql
 
 
 def test_two_step_sign_in_asks_for_the_code_and_administrators_can_be_made_to_use_it(
-        monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    monkeypatch: pytest.MonkeyPatch, seeded_url: str
+) -> None:
     import pyotp
 
     from core.access import Viewer
@@ -153,8 +180,13 @@ def test_two_step_sign_in_asks_for_the_code_and_administrators_can_be_made_to_us
 
     secret = security.new_totp_secret()
     with session_scope(make_engine(seeded_url)) as s:
-        security.enable_totp(s, viewer=Viewer(None, "analyst", "Analyst", "analyst"), secret=secret,
-                             code=pyotp.TOTP(secret).now(), keyring=TEST_KEYRING)
+        security.enable_totp(
+            s,
+            viewer=Viewer(None, "analyst", "Analyst", "analyst"),
+            secret=secret,
+            code=pyotp.TOTP(secret).now(),
+            keyring=TEST_KEYRING,
+        )
     at = sign_in(open_app(monkeypatch, seeded_url), "analyst")
     assert not at.metric and at.text_input(key="sign_in_code") is not None  # the password alone is not enough
     at.text_input(key="sign_in_code").input("000000")

@@ -9,12 +9,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import formatting, kpi
-from core.db import make_engine, session_scope
 from core.access import SYSTEM
+from core.db import make_engine, session_scope
+from core.periods import Filters
 from tests.conftest import DEMO_PASSWORD
 from tests.pages.helpers import APP, signed_in
-from core.periods import Filters
-
 
 
 def _app(monkeypatch: pytest.MonkeyPatch, url: str, **query: str) -> AppTest:
@@ -38,8 +37,13 @@ def test_cockpit_shows_the_core_figures(monkeypatch: pytest.MonkeyPatch, seeded_
     expected = _expected(seeded_url)
     shown = _metrics(at)
     assert len(shown) == 15
-    for key, label in [("active_customers", "Active customers"), ("revenue", "Revenue"), ("nps", "NPS"),
-                       ("repurchase_rate", "Repurchase rate"), ("first_response_sla", "First-response SLA")]:
+    for key, label in [
+        ("active_customers", "Active customers"),
+        ("revenue", "Revenue"),
+        ("nps", "NPS"),
+        ("repurchase_rate", "Repurchase rate"),
+        ("first_response_sla", "First-response SLA"),
+    ]:
         k = expected.kpi(key)
         assert shown[label] == formatting.value(k.value, k.unit, "en"), key
     assert expected.kpi("active_customers").value > 0
@@ -53,8 +57,9 @@ def test_region_filter_narrows_the_figures(monkeypatch: pytest.MonkeyPatch, seed
     assert not at.exception
     expected = _expected(seeded_url, Filters(regions=("north",)))
     assert _metrics(at)["Active customers"] == formatting.value(expected.kpi("active_customers").value, "count", "en")
-    assert _metrics(at)["Active customers"] != formatting.value(_expected(seeded_url).kpi("active_customers").value,
-                                                                 "count", "en")
+    assert _metrics(at)["Active customers"] != formatting.value(
+        _expected(seeded_url).kpi("active_customers").value, "count", "en"
+    )
 
 
 def test_chinese_and_custom_range(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
@@ -77,8 +82,23 @@ def test_a_bookmarked_url_restores_the_view(monkeypatch: pytest.MonkeyPatch, see
 def test_empty_store_renders_without_errors(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
     from core.cli import main
 
-    assert main(["--database-url", sqlite_url, "create-user", "admin", "--role", "admin", "--name", "Admin",
-                 "--password", DEMO_PASSWORD]) == 0
+    assert (
+        main(
+            [
+                "--database-url",
+                sqlite_url,
+                "create-user",
+                "admin",
+                "--role",
+                "admin",
+                "--name",
+                "Admin",
+                "--password",
+                DEMO_PASSWORD,
+            ]
+        )
+        == 0
+    )
     at = _app(monkeypatch, sqlite_url)
     assert not at.exception and not at.error
     shown = _metrics(at)

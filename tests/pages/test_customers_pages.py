@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
 from core import models as m
+from core.access import SYSTEM
 from core.customer_list import CustomerQuery, count_customers
 from core.db import make_engine
-from core.access import SYSTEM
 from tests.conftest import TEST_KEYRING
 from tests.pages.helpers import signed_in
 
@@ -34,15 +34,26 @@ def _manager(url: str) -> tuple[int, int]:
     return user_id, customer_id
 
 
-def test_the_list_follows_url_filters_and_counts_in_the_database(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+def test_the_list_follows_url_filters_and_counts_in_the_database(
+    monkeypatch: pytest.MonkeyPatch, seeded_url: str
+) -> None:
     # (the cockpit, where sign-in lands, has its own region widget: list-only filters come from the URL here,
     # and region is set through its widget)
-    at = _open(monkeypatch, seeded_url, "analyst", "views/customers.py", tier="high_value", nps="promoter",
-               sort="name", asc="1")
+    at = _open(
+        monkeypatch,
+        seeded_url,
+        "analyst",
+        "views/customers.py",
+        tier="high_value",
+        nps="promoter",
+        sort="name",
+        asc="1",
+    )
     at.multiselect(key="region").set_value(["east"]).run()
     with Session(make_engine(seeded_url)) as s:
-        total = count_customers(s, SYSTEM, CustomerQuery(regions=("east",), tiers=("high_value",), nps=("promoter",)),
-                                TEST_KEYRING)
+        total = count_customers(
+            s, SYSTEM, CustomerQuery(regions=("east",), tiers=("high_value",), nps=("promoter",)), TEST_KEYRING
+        )
     assert total > 0
     assert any(f"{total:,} customers" in c.value for c in at.caption), [c.value for c in at.caption]
     table = at.dataframe[0].value
@@ -55,7 +66,9 @@ def test_the_list_follows_url_filters_and_counts_in_the_database(monkeypatch: py
     assert at.query_params["contact"] in ("never", ["never"]) and at.query_params["region"] in ("east", ["east"])
 
 
-def test_an_account_manager_sees_only_their_customers_and_tasks(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+def test_an_account_manager_sees_only_their_customers_and_tasks(
+    monkeypatch: pytest.MonkeyPatch, seeded_url: str
+) -> None:
     user_id, _ = _manager(seeded_url)
     at = _open(monkeypatch, seeded_url, "manager1", "views/customers.py", owner="999")
     with Session(make_engine(seeded_url)) as s:
@@ -81,8 +94,9 @@ def test_the_support_agent_has_no_list(monkeypatch: pytest.MonkeyPatch, seeded_u
 def test_the_360_view_and_logging_an_interaction(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
     user_id, customer_id = _manager(seeded_url)
     at = _open(monkeypatch, seeded_url, "manager1", "views/customer.py", id=str(customer_id))
-    assert {"Lifetime revenue", "Orders, last 12 months", "Last contact", "Open tickets", "Latest NPS score"} <= \
-        {x.label for x in at.metric}
+    assert {"Lifetime revenue", "Orders, last 12 months", "Last contact", "Open tickets", "Latest NPS score"} <= {
+        x.label for x in at.metric
+    }
     timeline_before = at.dataframe[0].value
     engine = make_engine(seeded_url)
     with Session(engine) as s:
@@ -115,8 +129,11 @@ def test_the_360_view_and_logging_an_interaction(monkeypatch: pytest.MonkeyPatch
     # the navigation remembers the open customer and offers the ones viewed before
     with Session(engine) as s:
         first_code = s.scalar(select(m.Customer.code).where(m.Customer.id == customer_id))
-        other, other_code = s.execute(select(m.Customer.id, m.Customer.code).where(
-            m.Customer.owner_id == user_id, m.Customer.id != customer_id).order_by(m.Customer.id)).first()  # type: ignore[misc]
+        other, other_code = s.execute(
+            select(m.Customer.id, m.Customer.code)
+            .where(m.Customer.owner_id == user_id, m.Customer.id != customer_id)
+            .order_by(m.Customer.id)
+        ).first()  # type: ignore[misc]
     at.query_params["id"] = str(other)  # another customer...
     at.switch_page("views/customer.py").run()
     at.query_params.pop("id", None)  # ...then "Customer" from the navigation, with no id
@@ -125,12 +142,21 @@ def test_the_360_view_and_logging_an_interaction(monkeypatch: pytest.MonkeyPatch
     assert any(o.startswith(first_code) for o in at.pills(key=f"recent_{other}").options)  # and the one before offered
 
 
-@pytest.mark.parametrize("form, button, field_label, message", [
-    ("ticket", "Open ticket", "Description", "At least 5 characters"),
-    ("nps", "Save NPS answer", None, None),
-])
-def test_ticket_and_nps_forms(monkeypatch: pytest.MonkeyPatch, seeded_url: str, form: str, button: str,
-                              field_label: str | None, message: str | None) -> None:
+@pytest.mark.parametrize(
+    "form, button, field_label, message",
+    [
+        ("ticket", "Open ticket", "Description", "At least 5 characters"),
+        ("nps", "Save NPS answer", None, None),
+    ],
+)
+def test_ticket_and_nps_forms(
+    monkeypatch: pytest.MonkeyPatch,
+    seeded_url: str,
+    form: str,
+    button: str,
+    field_label: str | None,
+    message: str | None,
+) -> None:
     _, customer_id = _manager(seeded_url)
     at = _open(monkeypatch, seeded_url, "manager1", "views/customer.py", id=str(customer_id))
     at.segmented_control(key="log_what").set_value(form).run()
@@ -163,16 +189,18 @@ def test_an_executive_reads_but_cannot_record(monkeypatch: pytest.MonkeyPatch, s
 
 
 @pytest.mark.parametrize("wanted", ["²", str(2**63), "1e3", "12abc"])
-def test_a_hostile_id_in_the_url_is_no_customer_not_a_traceback(monkeypatch: pytest.MonkeyPatch, seeded_url: str,
-                                                                 wanted: str) -> None:
+def test_a_hostile_id_in_the_url_is_no_customer_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, seeded_url: str, wanted: str
+) -> None:
     at = _open(monkeypatch, seeded_url, "analyst", "views/customer.py", id=wanted)
     from core.i18n import t
 
     assert not at.exception and any(i.value == t("customer.prompt") for i in at.info)  # asked to pick one
 
 
-def test_an_unexpected_error_shows_a_reference_not_a_traceback(monkeypatch: pytest.MonkeyPatch, seeded_url: str,
-                                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unexpected_error_shows_a_reference_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, seeded_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     from core import customer_view
 
     def broken(*_args: object, **_kwargs: object) -> None:

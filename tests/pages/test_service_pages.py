@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
 from core import activity, models as m, service
+from core.access import SYSTEM
 from core.activity import TicketForm
 from core.db import make_engine, session_scope
-from core.access import SYSTEM
 from core.service import Step
 from tests.pages.helpers import signed_in
 
@@ -21,8 +21,12 @@ def _new_ticket(url: str) -> int:
     engine = make_engine(url)
     with session_scope(engine) as s:
         customer = s.scalar(select(m.Ticket.customer_id).order_by(m.Ticket.id))  # a customer agents may see
-        return activity.create_ticket(s, SYSTEM, TicketForm(customer, "complaint", "billing", "high", "phone",
-                                                            "Invoice charged twice"), now=datetime.now())
+        return activity.create_ticket(
+            s,
+            SYSTEM,
+            TicketForm(customer, "complaint", "billing", "high", "phone", "Invoice charged twice"),
+            now=datetime.now(),
+        )
 
 
 def _ticket_page(monkeypatch: pytest.MonkeyPatch, url: str, user: str, ticket: int) -> AppTest:
@@ -147,9 +151,13 @@ def test_the_other_steps_through_the_page(monkeypatch: pytest.MonkeyPatch, seede
     """Customer message, reply, waiting and the customer's reply, resolve, close without feedback, re-open."""
     ticket = _new_ticket(seeded_url)
     at = _ticket_page(monkeypatch, seeded_url, "lead", ticket)
-    steps = [("customer_message", "Log customer message", "new"), ("agent_reply", "Log reply", "new"),
-             ("accept", "Accept (受理)", "accepted"), ("wait", "Wait on customer", "waiting"),
-             ("customer_reply", "Customer replied", "accepted")]
+    steps = [
+        ("customer_message", "Log customer message", "new"),
+        ("agent_reply", "Log reply", "new"),
+        ("accept", "Accept (受理)", "accepted"),
+        ("wait", "Wait on customer", "waiting"),
+        ("customer_reply", "Customer replied", "accepted"),
+    ]
     for action, button, status in steps:
         at.segmented_control(key=f"step_{ticket}").set_value(action).run()
         _click(at, button)
