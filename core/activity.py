@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from core import audit, db, facts, models as m, pii, service, validators
 from core.access import Viewer, allowed, require, visible
 from core.errors import AlreadySubmitted, Conflict, FieldErrors, NotFound, PermissionDenied
-from core.facts import DimKey
 from core.pii import Keyring
 from core.sla import due_times
 
@@ -89,10 +88,6 @@ def _choice(errors: Errors, name: str, value: str | None, allowed: tuple[str, ..
         return
     if value not in allowed:
         errors[name] = ("form.error.choice", {})
-
-
-def _key(row: dict[str, object]) -> DimKey:
-    return DimKey(row["region"], row["industry"], row["kind"], row["owner_id"])  # type: ignore[arg-type]
 
 
 def _first_contact(row: dict[str, object]) -> date:
@@ -166,7 +161,7 @@ def log_interaction(
                 created_by=viewer.user_id,
             )
         )
-    facts.refresh_customer_row(session, int(customer["id"]))
+    facts.customer_changed(session, [customer["id"]])
     audit.record(
         session,
         action="interaction_logged",
@@ -256,8 +251,7 @@ def create_ticket(
         "team": None,
     }
     service.open_ticket_sla(session, ticket, service.tier_of(session, int(customer["id"])), now=now)
-    facts.refresh_period_facts(session, key=_key(customer), since=now.date(), as_of=now.date())
-    facts.refresh_customer_row(session, int(customer["id"]))
+    facts.customer_changed(session, [customer["id"]], since=now.date(), as_of=now.date())
     audit.record(
         session,
         action="ticket_created",
@@ -311,8 +305,7 @@ def record_nps(
             ),
         )
     )
-    facts.refresh_period_facts(session, key=_key(customer), since=form.responded_at.date(), as_of=now.date())
-    facts.refresh_customer_row(session, int(customer["id"]))
+    facts.customer_changed(session, [customer["id"]], since=form.responded_at.date(), as_of=now.date())
     if form.score is not None and form.score <= 6:  # closed loop: the owner calls a detractor back
         service.follow_up(
             session,
@@ -423,7 +416,7 @@ def update_profile(
             values[f"{kind}_enc"] = pii.encrypt(value, keyring) if value else None
             values[f"{kind}_hash"] = pii.search_hash(kind, value, keyring)
     session.execute(C.update().where(C.c.id == form.customer_id).values(**values))
-    facts.refresh_customer_row(session, form.customer_id)
+    facts.customer_changed(session, [form.customer_id])
     code = session.scalar(select(C.c.code).where(C.c.id == form.customer_id))
     audit.record(
         session,

@@ -10,7 +10,7 @@ uses, so a summarised figure cannot drift from the raw one:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -590,6 +590,33 @@ def refresh_customer_row(session: Session, customer_id: int) -> None:
                 **values,
             )
         )
+
+
+def customer_changed(
+    session: Session,
+    customer_ids: Iterable[int],
+    *,
+    since: date | None = None,
+    as_of: date | None = None,
+    previous_keys: Iterable[DimKey] = (),
+) -> None:
+    """The one hook every writer calls, in its own transaction, after changing customers or their rows.
+
+    Refreshes each customer's list row (contact, NPS, open tickets, name) and, when `since` is given (a
+    summarised row was added or changed on that day or later), the period summaries of their dimension
+    keys, and of `previous_keys` too when a write moved customers to another region, industry, kind or
+    owner, from `since` to `as_of` (today by default).
+    """
+    ids = sorted(set(customer_ids))
+    for customer_id in ids:
+        refresh_customer_row(session, customer_id)
+    if since is None or not ids:
+        return
+    rows = session.execute(select(C.c.region, C.c.industry, C.c.kind, C.c.owner_id).where(C.c.id.in_(ids))).all()
+    keys = {DimKey(*row) for row in rows} | set(previous_keys)
+    end = as_of or date.today()
+    for key in sorted(keys, key=repr):  # one order for every writer: row locks taken alike, no deadlock
+        refresh_period_facts(session, key=key, since=min(since, end), as_of=end)
 
 
 def rebuild_customer_stats(session: Session, *, as_of: date) -> int:

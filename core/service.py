@@ -22,7 +22,6 @@ from core import audit, db, facts, models as m, validators
 from core.access import Viewer, holders, require
 from core.business_hours import AROUND_THE_CLOCK, Calendar, parse_intervals
 from core.errors import Conflict, FieldErrors, NotFound, ValidationError
-from core.facts import DimKey
 from core.sla import COMPLAINT_TARGET, PRIORITY_TARGETS
 from core.sla_engine import METRICS, Event, MetricResult, Targets, TicketSla as TicketSlaResult, action_of, evaluate
 
@@ -667,12 +666,6 @@ def act(
         select(C.c.region, C.c.industry, C.c.kind, C.c.owner_id, C.c.id).where(C.c.id == ticket["customer_id"])
     ).one()
     if step.action == "feedback":  # CSAT is summarised by the month its feedback arrived
-        facts.refresh_period_facts(
-            session,
-            key=DimKey(customer.region, customer.industry, customer.kind, customer.owner_id),
-            since=now.date(),
-            as_of=now.date(),
-        )
         if step.csat is not None and step.csat <= 2:
             follow_up(
                 session,
@@ -683,7 +676,9 @@ def act(
                 title=f"CSAT {step.csat} on ticket #{step.ticket_id}",
                 ticket_id=step.ticket_id,
             )
-    facts.refresh_customer_row(session, customer.id)
+    facts.customer_changed(
+        session, [customer.id], since=now.date() if step.action == "feedback" else None, as_of=now.date()
+    )
     audit.record(
         session,
         action="ticket_step",

@@ -108,7 +108,7 @@ def erase_customer(session: Session, *, viewer: Viewer, keyring: Keyring, custom
     session.execute(E.update().where(E.c.ticket_id.in_(tickets)).values(note=None))
     session.execute(K.update().where(K.c.customer_id == customer_id).values(title=ERASED))
     session.execute(N.update().where(N.c.customer_id == customer_id).values(comment=None))
-    facts.refresh_customer_row(session, customer_id)  # the list shows and finds the erased name no more
+    facts.customer_changed(session, [customer_id])  # the list shows and finds the erased name no more
     audit.record(
         session,
         action="customer_erased",

@@ -63,6 +63,34 @@ def test_refresh_after_a_write_equals_a_full_rebuild(demo: Engine) -> None:
             _assert_same(measures, facts.live_measures(s, period_containing(day, grain), Filters()))
 
 
+def test_customer_changed_after_a_hand_over_equals_a_full_rebuild(demo: Engine) -> None:
+    """A customer moved to another owner (as an import or a hand-over will): the one hook refreshes both the
+    old and the new owner's summaries from the first day they hold rows, and the list row."""
+    with session_scope(demo) as s:
+        who = s.scalars(
+            select(m.Customer)
+            .where(m.Customer.status == "active", m.Customer.owner_id.is_not(None))
+            .order_by(m.Customer.id)
+        ).first()
+        assert who is not None
+        new_owner = s.scalar(select(m.User.id).where(m.User.role == "account_manager", m.User.id != who.owner_id))
+        old_key = facts.DimKey(who.region, who.industry, who.kind, who.owner_id)
+        first_day = min(who.first_contact_date, who.became_customer_date or who.first_contact_date)
+        who.owner_id = new_owner
+        s.flush()
+        facts.customer_changed(s, [who.id], since=first_day, as_of=TODAY, previous_keys=[old_key])
+        assert s.scalar(select(m.CustomerStat.owner_id).where(m.CustomerStat.customer_id == who.id)) == new_owner
+        months = [period_containing(first_day + timedelta(days=31 * i), "M") for i in range(0, 30, 7)]
+        by_owner = {
+            owner: [facts.summary_measures(s, p, Filters(owner_ids=(owner,))) for p in months]
+            for owner in (old_key.owner_id, new_owner)
+        }
+        facts.rebuild_period_facts(s, as_of=TODAY)
+        for owner, refreshed in by_owner.items():
+            for period, measures in zip(months, refreshed):
+                _assert_same(measures, facts.summary_measures(s, period, Filters(owner_ids=(owner,))))
+
+
 def test_customer_stats_match_raw_orders(demo: Engine) -> None:
     with session_scope(demo) as s:
         stats = {r.customer_id: r for r in s.scalars(select(m.CustomerStat))}
