@@ -28,6 +28,7 @@ DEFINITIONS = [
     ("customer", "views/customer.py", "nav.customer", ":material/person:"),
     ("service", "views/service.py", "nav.service", ":material/support_agent:"),
     ("voice", "views/voice.py", "nav.voice", ":material/reviews:"),
+    ("import", "views/data_import.py", "nav.import", ":material/upload_file:"),
     ("admin", "views/admin.py", "nav.admin", ":material/admin_panel_settings:"),
 ]
 

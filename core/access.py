@@ -32,6 +32,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "customer": _ALL,
     "service": _DESK + ("executive", "analyst"),
     "voice": _ALL,
+    "import": ("admin", "analyst"),
     "admin": _ADMIN,
 }
 
@@ -59,6 +60,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "tickets:work": _DESK,  # accept, analyse, resolve, feedback, reopen
     "tickets:assign": _LEADS,
     "service:policies": _ADMIN,  # SLA policies and business calendars
+    # bringing data in (files of customers and orders; new records, never deletions)
+    "import:run": ("admin", "analyst"),
     # administration
     "users:manage": _ADMIN,
     "audit:read": _ADMIN,

@@ -45,6 +45,7 @@ ACTIONS = (
     "contacts_listed",
     "totp_enabled",
     "totp_reset",
+    "import",
 )
 
 

@@ -36,21 +36,10 @@ REGIONS = {
     "northwest": (0.05, ["Xi'an", "Lanzhou", "Urumqi"]),
     "northeast": (0.05, ["Shenyang", "Dalian", "Harbin"]),
 }
-INDUSTRIES = [
-    "manufacturing",
-    "retail",
-    "finance",
-    "healthcare",
-    "education",
-    "it_services",
-    "logistics",
-    "energy",
-    "real_estate",
-    "hospitality",
-]
+INDUSTRIES = list(m.INDUSTRIES)
 COMPANY_SIZES = list(m.COMPANY_SIZES)
-PRODUCT_CATEGORIES = ["software", "hardware", "services", "consumables", "training", "subscription"]
-SALES_CHANNELS = ["direct", "online", "distributor", "partner"]
+PRODUCT_CATEGORIES = list(m.PRODUCT_CATEGORIES)
+SALES_CHANNELS = list(m.SALES_CHANNELS)
 TICKET_CATEGORIES = list(m.TICKET_CATEGORIES)
 TICKET_CHANNELS = list(m.TICKET_CHANNELS)
 NPS_TOUCHPOINTS = list(m.NPS_TOUCHPOINTS)

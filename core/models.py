@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -55,6 +56,21 @@ TICKET_CATEGORIES = ("product_quality", "delivery", "billing", "service_attitude
 TICKET_CHANNELS = ("phone", "email", "online_chat", "self_service", "social_media")
 NPS_TOUCHPOINTS = ("post_purchase", "post_service", "quarterly_survey", "onboarding")
 COMPANY_SIZES = ("small", "medium", "large", "enterprise")
+REGIONS = ("east", "north", "south", "central", "southwest", "northwest", "northeast")
+INDUSTRIES = (
+    "manufacturing",
+    "retail",
+    "finance",
+    "healthcare",
+    "education",
+    "it_services",
+    "logistics",
+    "energy",
+    "real_estate",
+    "hospitality",
+)
+PRODUCT_CATEGORIES = ("software", "hardware", "services", "consumables", "training", "subscription")
+SALES_CHANNELS = ("direct", "online", "distributor", "partner")
 
 
 class Base(DeclarativeBase):
@@ -338,6 +354,45 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     object: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[str | None] = mapped_column(Text)
+
+
+class ExternalId(Base):
+    """A record's id in a source system (an ERP's customer number, a shop's order number): re-importing the
+    same file finds the same records instead of adding them again."""
+
+    __tablename__ = "external_ids"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # customer, order
+    external_id: Mapped[str] = mapped_column(String(128))
+    record_id: Mapped[int] = mapped_column(Integer, index=True)
+    __table_args__ = (UniqueConstraint("source", "kind", "external_id"),)
+
+
+class ImportMapping(Base):
+    """A saved column mapping (file column per field, fixed values, value synonyms), reused by name."""
+
+    __tablename__ = "import_mappings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[str] = mapped_column(Text)  # JSON
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class ImportBatch(Base):
+    """One import: who, which file (name and SHA-256), what it did; written in the import's transaction."""
+
+    __tablename__ = "import_batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    counts: Mapped[str] = mapped_column(Text)  # JSON
 
 
 class AppMeta(Base):

@@ -37,6 +37,8 @@ from core.activity import InteractionForm, NpsForm, TicketForm
 from core.customer_list import CustomerQuery
 from core.db import make_engine, migrate, session_scope
 from core.errors import NotFound, PermissionDenied
+from core.ingest import batch
+from core.ingest.fields import propose
 from core.periods import Filters, period_containing
 from core.service import PolicyChange, Step
 from tests import factories as f
@@ -153,6 +155,11 @@ def _subjects(s: Session, v: Viewer, w: dict[str, object]) -> object:
     return subjects.erase_customer(s, viewer=v, keyring=TEST_KEYRING, customer_id=w["mine"], reason="asked by letter")  # type: ignore[arg-type]
 
 
+IMPORT_FILE = (
+    b"name,kind,industry,region,acquisition channel,customer since\nProbe Ltd,B2B,retail,east,website,2025-01-02\n"
+)
+IMPORT_TABLE = batch.read(IMPORT_FILE, kind="customers", file_name="probe.csv")
+
 PROBES: dict[str, Probe] = {
     "page:cockpit": lambda s, v, w: kpi.cockpit(s, period_containing(NOW.date(), "M"), Filters(), viewer=v, now=NOW),
     "page:customers": lambda s, v, w: customer_list.customer_page(s, v, CustomerQuery(), TEST_KEYRING, now=NOW),
@@ -234,6 +241,18 @@ PROBES: dict[str, Probe] = {
         ),
         now=NOW,
     ),
+    "page:import": lambda s, v, w: batch.mappings(s, v, kind="customers"),
+    "import:run": lambda s, v, w: batch.run(
+        s,
+        v,
+        kind="customers",
+        table=IMPORT_TABLE,
+        mapping=propose("customers", IMPORT_TABLE.header),
+        source="probe",
+        keyring=TEST_KEYRING,
+        file_name="probe.csv",
+        data=IMPORT_FILE,
+    ),
     "users:manage": lambda s, v, w: security.create_user(
         s, username="newcomer", display_name="New", role="analyst", password="a-long-pass-2026", actor=v
     ),
@@ -251,7 +270,7 @@ def test_every_action_in_the_registry_has_a_probe_and_every_page_a_view() -> Non
     )
     pages = [elt.elts[0].value for elt in definitions.elts]  # type: ignore[attr-defined]
     assert pages == list(access.PAGES)  # the navigation is built from the registry's pages, in its order
-    assert all((ROOT / "views" / f"{page}.py").exists() for page in pages)
+    assert all((ROOT / elt.elts[1].value).exists() for elt in definitions.elts)  # type: ignore[attr-defined]
 
 
 def test_the_registry_grants_what_the_product_promises() -> None:

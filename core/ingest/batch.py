@@ -1,0 +1,574 @@
+"""Preview and import: every row cleaned, checked and matched before anything is written; the import itself
+is one transaction (through `core.db.write` at the caller), so a refused or interrupted batch leaves nothing.
+
+Matching: a row's external id in its source finds the record it made before (import twice = once); a
+customer without one is matched by our code, then by phone, then by email (keyed hashes: the values stay
+encrypted). A row repeating an earlier row of the same file (same id, phone or email) is a duplicate.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import audit, db, exports, facts, models as m, pii
+from core.access import Viewer, require
+from core.errors import ValidationError
+from core.i18n import t
+from core.ingest import clean
+from core.ingest.fields import CUSTOMER_KEYS, FIELDS, KINDS, Field, Mapping, code_for, field_of, known_headers
+from core.ingest.files import Table, read_table
+from core.pii import Keyring
+
+C, O, X = m.table(m.Customer), m.table(m.Order), m.table(m.ExternalId)
+U, MAP, B = m.table(m.User), m.table(m.ImportMapping), m.table(m.ImportBatch)
+SOURCE_LONGEST = 64
+CHUNK = 1000  # look-ups by IN lists of this size
+ACTIONS = ("new", "update", "unchanged", "duplicate", "rejected")
+
+
+@dataclass
+class Issue:
+    """Why a row was refused (or what was fixed in it): the file's line, the field, a catalog key."""
+
+    line: int
+    field_name: str | None
+    key: str
+    values: dict[str, object] = field(default_factory=dict)
+
+    def text(self, lang: str) -> str:
+        where = t(f"import.field.{self.field_name}", lang) if self.field_name else ""
+        reason = t(self.key, lang, **self.values)
+        return f"{where}: {reason}" if where else reason
+
+
+@dataclass
+class PlannedRow:
+    line: int
+    action: str
+    values: dict[str, Any]
+    record_id: int | None = None
+    changed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    """What an import would do (a preview) or did: counts per action, the refused rows with their reasons,
+    what was fixed, the values of coded fields nobody knows, and problems with the mapping itself."""
+
+    kind: str
+    source: str
+    problems: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    rows: list[PlannedRow] = field(default_factory=list)
+    rejected: list[Issue] = field(default_factory=list)
+    fixed: Counter[tuple[str, str]] = field(default_factory=Counter)
+    unknown: dict[str, Counter[str]] = field(default_factory=dict)
+    written: bool = False
+
+    @property
+    def counts(self) -> dict[str, int]:
+        found = Counter(row.action for row in self.rows)
+        return {action: found.get(action, 0) for action in ACTIONS}
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems
+
+
+# --- reading and mapping ----------------------------------------------------------------------------------
+
+
+def read(data: bytes, *, kind: str, file_name: str, encoding: str | None = None, sheet: str | None = None) -> Table:
+    """The file as a table, its header found among the first rows by the kind's field names."""
+    if kind not in KINDS:
+        raise ValidationError(f"Import one of: {', '.join(KINDS)}.", key="import.error.kind")
+    return read_table(data, file_name=file_name, known=known_headers(kind), encoding=encoding, sheet=sheet)
+
+
+def _problems(kind: str, table: Table, mapping: Mapping) -> list[tuple[str, dict[str, object]]]:
+    problems: list[tuple[str, dict[str, object]]] = []
+    for column in mapping.columns.values():
+        if column and column not in table.header:
+            problems.append(("import.problem.missing_column", {"column": column}))
+    for spec in FIELDS[kind]:
+        if spec.required and not mapping.columns.get(spec.name) and not mapping.fixed.get(spec.name):
+            problems.append(("import.problem.required", {"field": spec.name}))
+    if kind == "orders" and not any(mapping.columns.get(name) for name in CUSTOMER_KEYS):
+        problems.append(("import.problem.customer_key", {}))
+    if kind == "orders" and not mapping.columns.get("external_id"):
+        problems.append(("import.problem.order_id", {}))
+    return problems
+
+
+def _owners(session: Session) -> dict[str, int]:
+    """Account managers by username and by display name (normalised), for the owner column."""
+    from core.ingest.files import normalise_header
+
+    found: dict[str, int] = {}
+    for row in session.execute(select(U.c.id, U.c.username, U.c.display_name).where(U.c.active.is_(True))):
+        found[normalise_header(row.username)] = row.id
+        found.setdefault(normalise_header(row.display_name), row.id)
+    return found
+
+
+def _clean_value(spec: Field, raw: str, mapping: Mapping, today: date) -> tuple[Any, str | None]:
+    if spec.type == "text":
+        return clean.text(raw, longest=spec.longest)
+    if spec.type == "key":
+        return clean.key(raw)
+    if spec.type == "phone":
+        return clean.phone(raw)
+    if spec.type == "email":
+        return clean.email(raw)
+    if spec.type == "date":
+        return clean.day(raw, today=today)
+    if spec.type == "amount":
+        return clean.amount(raw)
+    if spec.type == "code":
+        value, _ = clean.text(raw, longest=200)
+        if value is None:
+            return None, None
+        code = code_for(spec, value, mapping.values.get(spec.name))
+        if code is None:
+            raise clean.Problem("unknown value", key="import.reason.unknown_value", value=value[:40])
+        return code, None
+    return clean.text(raw, longest=200)  # owner: resolved by the caller
+
+
+def _cleaned_rows(
+    kind: str, table: Table, mapping: Mapping, plan: Plan, today: date
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each row's fields cleaned; a row with a refused value is recorded in the plan and not yielded."""
+    positions = {name: table.header.index(col) for name, col in mapping.columns.items() if col in table.header}
+    for line, cells in table.rows:
+        values: dict[str, Any] = {}
+        issues: list[Issue] = []
+        fixes: list[tuple[str, str]] = []  # counted for the rows that are kept
+        for spec in FIELDS[kind]:
+            raw = cells[positions[spec.name]] if spec.name in positions else mapping.fixed.get(spec.name, "")
+            try:
+                value, fixed = _clean_value(spec, raw, mapping, today)
+            except clean.Problem as problem:
+                if problem.key == "import.reason.unknown_value":
+                    plan.unknown.setdefault(spec.name, Counter())[str(problem.values["value"])] += 1
+                issues.append(Issue(line, spec.name, problem.key or "import.reason.invalid", problem.values))
+                continue
+            if fixed:
+                fixes.append((spec.name, fixed))
+            if value is None and spec.required:
+                issues.append(Issue(line, spec.name, "import.reason.required"))
+            values[spec.name] = value
+        if issues:
+            plan.rejected.extend(issues)
+            plan.rows.append(PlannedRow(line, "rejected", {}))
+            continue
+        plan.fixed.update(fixes)
+        yield line, values
+
+
+def _chunks(items: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _lookup(session: Session, column: Any, key_column: Any, keys: Iterable[Any], where: Any = None) -> dict[Any, int]:
+    """key -> id for the keys present, by IN lists (never a whole-table read)."""
+    found: dict[Any, int] = {}
+    for part in _chunks(sorted({k for k in keys if k is not None})):
+        stmt = select(key_column, column).where(key_column.in_(part))
+        if where is not None:
+            stmt = stmt.where(where)
+        found.update({key: record for key, record in session.execute(stmt).all()})
+    return found
+
+
+def _external(session: Session, source: str, kind: str, ids: Iterable[Any]) -> dict[Any, int]:
+    return _lookup(session, X.c.record_id, X.c.external_id, ids, (X.c.source == source) & (X.c.kind == kind))
+
+
+# --- customers --------------------------------------------------------------------------------------------
+
+
+def _plan_customers(
+    session: Session, table: Table, mapping: Mapping, plan: Plan, keyring: Keyring, today: date
+) -> None:
+    owners = _owners(session)
+    from core.ingest.files import normalise_header
+
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for line, values in _cleaned_rows("customers", table, mapping, plan, today):
+        if values.get("owner"):
+            owner_id = owners.get(normalise_header(values["owner"]))
+            if owner_id is None:
+                plan.rejected.append(Issue(line, "owner", "import.reason.owner"))
+                plan.rows.append(PlannedRow(line, "rejected", {}))
+                continue
+            values["owner_id"] = owner_id
+        values.pop("owner", None)
+        problem = _customer_dates(values, today)
+        if problem:
+            plan.rejected.append(Issue(line, problem[0], problem[1]))
+            plan.rows.append(PlannedRow(line, "rejected", {}))
+            continue
+        values["phone_hash"] = pii.search_hash("phone", values.get("phone"), keyring)
+        values["email_hash"] = pii.search_hash("email", values.get("email"), keyring)
+        rows.append((line, values))
+    by_external = _external(session, plan.source, "customer", (v.get("external_id") for _, v in rows))
+    by_code = _lookup(session, C.c.id, C.c.code, (v.get("code") for _, v in rows))
+    by_phone = _lookup(session, C.c.id, C.c.phone_hash, (v["phone_hash"] for _, v in rows))
+    by_email = _lookup(session, C.c.id, C.c.email_hash, (v["email_hash"] for _, v in rows))
+    stored = _stored_customers(
+        session, {*by_external.values(), *by_code.values(), *by_phone.values(), *by_email.values()}
+    )
+    seen: set[tuple[str, str]] = set()
+    for line, values in rows:
+        keys = {(name, values[name]) for name in ("external_id", "phone_hash", "email_hash") if values.get(name)}
+        if keys & seen:
+            plan.rows.append(PlannedRow(line, "duplicate", values))
+            continue
+        seen |= keys
+        record = (
+            by_external.get(values.get("external_id"))
+            or by_code.get(values.get("code"))
+            or by_phone.get(values["phone_hash"])
+            or by_email.get(values["email_hash"])
+        )
+        if record is None:
+            plan.rows.append(PlannedRow(line, "new", values))
+            continue
+        changed = [
+            name
+            for name, value in _customer_columns(values).items()
+            if value is not None and stored[record].get(name) != value
+        ]
+        linked = values.get("external_id") is None or values["external_id"] in by_external
+        plan.rows.append(PlannedRow(line, "update" if changed or not linked else "unchanged", values, record, changed))
+
+
+def _customer_dates(values: dict[str, Any], today: date) -> tuple[str, str] | None:
+    """Status from the dates when not given; a first contact after becoming a customer is moved to that day."""
+    became, churned = values.get("became_customer_date"), values.get("churned_date")
+    status = values.get("status") or ("churned" if churned else "active" if became else "prospect")
+    if status in ("active", "churned") and became is None:
+        became = values.get("first_contact_date")
+        if became is None:
+            return "became_customer_date", "import.reason.required"
+    if status == "churned" and churned is None:
+        return "churned_date", "import.reason.required"
+    if churned is not None and became is not None and churned < became:
+        return "churned_date", "import.reason.churn_before"
+    first = values.get("first_contact_date") or became or today
+    if became is not None and first > became:
+        first = became
+    values.update(
+        status=status,
+        became_customer_date=became if status != "prospect" else None,
+        churned_date=churned if status == "churned" else None,
+        first_contact_date=first,
+    )
+    return None
+
+
+CUSTOMER_COLUMNS = (
+    "name",
+    "kind",
+    "industry",
+    "region",
+    "city",
+    "company_size",
+    "owner_id",
+    "acquisition_channel",
+    "first_contact_date",
+    "became_customer_date",
+    "churned_date",
+    "status",
+    "tags",
+    "phone_hash",
+    "email_hash",
+)
+
+
+def _customer_columns(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: values.get(name) for name in CUSTOMER_COLUMNS}
+
+
+def _stored_customers(session: Session, ids: set[int]) -> dict[int, dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {}
+    for part in _chunks(sorted(ids)):
+        for row in session.execute(
+            select(C.c.id, *(C.c[c] for c in CUSTOMER_COLUMNS)).where(C.c.id.in_(part))
+        ).mappings():
+            found[row["id"]] = dict(row)
+    return found
+
+
+def _next_codes(session: Session, n: int) -> list[str]:
+    """Codes C0000001... after the highest one in use."""
+    highest = session.scalar(select(func.max(C.c.code)).where(C.c.code.like("C%"))) or "C0"
+    start = int(highest[1:]) + 1 if highest[1:].isdigit() else 1
+    return [f"C{start + i:07d}" for i in range(n)]
+
+
+def _write_customers(session: Session, plan: Plan, keyring: Keyring) -> list[int]:
+    new = [row for row in plan.rows if row.action == "new"]
+    touched: list[int] = []
+    if new:
+        records = []
+        for code, row in zip(_next_codes(session, len(new)), new):
+            values = row.values
+            records.append(
+                {
+                    **_customer_columns(values),
+                    "code": code,
+                    "phone_enc": pii.encrypt(values.get("phone"), keyring) if values.get("phone") else None,
+                    "email_enc": pii.encrypt(values.get("email"), keyring) if values.get("email") else None,
+                }
+            )
+        ids = session.scalars(C.insert().returning(C.c.id, sort_by_parameter_order=True), records).all()
+        for row, record_id in zip(new, ids):
+            row.record_id = int(record_id)
+    for row in plan.rows:
+        if row.action == "update" and row.record_id is not None:
+            changes = {name: row.values[name] for name in row.changed}
+            for kind in ("phone", "email"):
+                if f"{kind}_hash" in changes:
+                    changes[f"{kind}_enc"] = pii.encrypt(row.values[kind], keyring)
+            if changes:
+                session.execute(C.update().where(C.c.id == row.record_id).values(**changes))
+    for row in plan.rows:
+        if row.action in ("new", "update", "unchanged") and row.record_id is not None:
+            touched.append(row.record_id)
+    _link(session, plan, "customer")
+    return touched
+
+
+def _link(session: Session, plan: Plan, kind: str) -> None:
+    """External ids for the rows that brought one and are not linked yet."""
+    wanted = {
+        row.values["external_id"]: row.record_id
+        for row in plan.rows
+        if row.action in ("new", "update", "unchanged") and row.values.get("external_id") and row.record_id
+    }
+    known = _external(session, plan.source, kind, wanted)
+    links = [
+        {"source": plan.source, "kind": kind, "external_id": key, "record_id": record}
+        for key, record in wanted.items()
+        if key not in known
+    ]
+    if links:
+        session.execute(X.insert(), links)
+
+
+# --- orders -----------------------------------------------------------------------------------------------
+
+
+ORDER_COLUMNS = ("customer_id", "order_date", "amount", "product_category", "sales_channel")
+
+
+def _plan_orders(session: Session, table: Table, mapping: Mapping, plan: Plan, keyring: Keyring, today: date) -> None:
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for line, values in _cleaned_rows("orders", table, mapping, plan, today):
+        if values["amount"] < 0:
+            plan.rejected.append(Issue(line, "amount", "import.reason.negative"))
+            plan.rows.append(PlannedRow(line, "rejected", {}))
+            continue
+        values["phone_hash"] = pii.search_hash("phone", values.get("customer_phone"), keyring)
+        values["email_hash"] = pii.search_hash("email", values.get("customer_email"), keyring)
+        rows.append((line, values))
+    by_external = _external(session, plan.source, "customer", (v.get("customer_external_id") for _, v in rows))
+    by_code = _lookup(session, C.c.id, C.c.code, (v.get("customer_code") for _, v in rows))
+    by_phone = _lookup(session, C.c.id, C.c.phone_hash, (v["phone_hash"] for _, v in rows))
+    by_email = _lookup(session, C.c.id, C.c.email_hash, (v["email_hash"] for _, v in rows))
+    orders = _external(session, plan.source, "order", (v.get("external_id") for _, v in rows))
+    stored: dict[int, dict[str, Any]] = {}
+    for part in _chunks(sorted(set(orders.values()))):
+        for row in session.execute(select(O.c.id, *(O.c[c] for c in ORDER_COLUMNS)).where(O.c.id.in_(part))).mappings():
+            stored[row["id"]] = dict(row)
+    seen: set[Any] = set()
+    for line, values in rows:
+        customer = (
+            by_external.get(values.get("customer_external_id"))
+            or by_code.get(values.get("customer_code"))
+            or by_phone.get(values["phone_hash"])
+            or by_email.get(values["email_hash"])
+        )
+        if customer is None:
+            plan.rejected.append(Issue(line, None, "import.reason.no_customer"))
+            plan.rows.append(PlannedRow(line, "rejected", {}))
+            continue
+        values["customer_id"] = customer
+        key = values.get("external_id")
+        if key in seen:
+            plan.rows.append(PlannedRow(line, "duplicate", values))
+            continue
+        seen.add(key)
+        record = orders.get(key)
+        if record is None:
+            plan.rows.append(PlannedRow(line, "new", values))
+            continue
+        changed = [c for c in ORDER_COLUMNS if stored[record].get(c) != values[c]]
+        plan.rows.append(PlannedRow(line, "update" if changed else "unchanged", values, record, changed))
+
+
+def _write_orders(session: Session, plan: Plan) -> list[int]:
+    new = [row for row in plan.rows if row.action == "new"]
+    if new:
+        ids = session.scalars(
+            O.insert().returning(O.c.id, sort_by_parameter_order=True),
+            [{c: row.values[c] for c in ORDER_COLUMNS} for row in new],
+        ).all()
+        for row, record_id in zip(new, ids):
+            row.record_id = int(record_id)
+    touched: set[int] = set()
+    for row in plan.rows:
+        if row.action == "update" and row.record_id is not None:
+            session.execute(O.update().where(O.c.id == row.record_id).values(**{c: row.values[c] for c in row.changed}))
+        if row.action in ("new", "update"):
+            touched.add(row.values["customer_id"])
+    _link(session, plan, "order")
+    return sorted(touched)
+
+
+# --- the two entry points -----------------------------------------------------------------------------------
+
+
+def _source(source: str) -> str:
+    value, _ = clean.text(source or "", longest=SOURCE_LONGEST)
+    if not value:
+        raise ValidationError("Name the source system (e.g. erp, shop).", key="import.error.source")
+    return value.lower()
+
+
+def preview(
+    session: Session,
+    viewer: Viewer,
+    *,
+    kind: str,
+    table: Table,
+    mapping: Mapping,
+    source: str,
+    keyring: Keyring,
+    today: date | None = None,
+) -> Plan:
+    """What the import would do; nothing is written."""
+    require(viewer, "import:run")
+    plan = Plan(kind=kind, source=_source(source), problems=_problems(kind, table, mapping))
+    if plan.problems:
+        return plan
+    if kind == "customers":
+        _plan_customers(session, table, mapping, plan, keyring, today or date.today())
+    else:
+        _plan_orders(session, table, mapping, plan, keyring, today or date.today())
+    plan.rejected.sort(key=lambda issue: issue.line)
+    plan.rows.sort(key=lambda row: row.line)
+    return plan
+
+
+def run(
+    session: Session,
+    viewer: Viewer,
+    *,
+    kind: str,
+    table: Table,
+    mapping: Mapping,
+    source: str,
+    keyring: Keyring,
+    file_name: str,
+    data: bytes,
+    today: date | None = None,
+    now: datetime | None = None,
+) -> Plan:
+    """Plan again inside the write transaction (what others wrote since the preview counts) and write it:
+    records, external ids, the batch record and its audit row; then every summary is rebuilt. Refused, with
+    nothing written, when the mapping has problems."""
+    today = today or date.today()
+    plan = preview(
+        session, viewer=viewer, kind=kind, table=table, mapping=mapping, source=source, keyring=keyring, today=today
+    )
+    if plan.problems:
+        key, values = plan.problems[0]
+        raise ValidationError("The mapping is not complete.", key=key, **values)
+    touched = _write_customers(session, plan, keyring) if kind == "customers" else _write_orders(session, plan)
+    counts = plan.counts
+    digest = hashlib.sha256(data).hexdigest()
+    at = now or datetime.now()
+    session.execute(
+        B.insert().values(
+            kind=kind,
+            source=plan.source,
+            file_name=file_name[:200],
+            file_sha256=digest,
+            username=viewer.username,
+            at=at,
+            counts=json.dumps(counts),
+        )
+    )
+    audit.record(
+        session,
+        action="import",
+        username=viewer.username,
+        object=f"import:{kind}",
+        details={"source": plan.source, "file": file_name[:200], "sha256": digest, **counts},
+        at=at,
+    )
+    if touched:
+        facts.rebuild_all(session, as_of=today)  # tiers are a top-20% rule over everyone: rebuilt, not patched
+    plan.written = True
+    return plan
+
+
+def rejected_csv(table: Table, plan: Plan, lang: str) -> bytes:
+    """The refused rows as they were in the file, with the line and the reasons, formula cells neutralised."""
+    reasons: dict[int, list[str]] = {}
+    for issue in plan.rejected:
+        reasons.setdefault(issue.line, []).append(issue.text(lang))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([t("import.col.line", lang), *table.header, t("import.col.reason", lang)])
+    for line, cells in table.rows:
+        if line in reasons:
+            writer.writerow([line, *(exports.neutralise(c) for c in cells), "; ".join(reasons[line])])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# --- saved mappings ---------------------------------------------------------------------------------------------
+
+
+def save_mapping(session: Session, viewer: Viewer, *, name: str, mapping: Mapping, now: datetime | None = None) -> None:
+    """Save (or replace) a mapping under a name, to reuse for the next file from the same source."""
+    require(viewer, "import:run")
+    clean_name, _ = clean.text(name or "", longest=64)
+    if not clean_name:
+        raise ValidationError("Name the mapping.", key="import.error.mapping_name")
+    values = {
+        "kind": mapping.kind,
+        "spec": mapping.to_json(),
+        "updated_at": now or datetime.now(),
+        "updated_by": viewer.username,
+    }
+    if db.affected(session, MAP.update().where(MAP.c.name == clean_name).values(**values)) == 0:
+        session.execute(MAP.insert().values(name=clean_name, **values))
+
+
+def mappings(session: Session, viewer: Viewer, *, kind: str) -> dict[str, Mapping]:
+    require(viewer, "import:run")
+    rows = session.execute(select(MAP.c.name, MAP.c.spec).where(MAP.c.kind == kind).order_by(MAP.c.name)).all()
+    return {row.name: Mapping.from_json(row.spec) for row in rows}
+
+
+def field_names(kind: str) -> list[str]:
+    return [spec.name for spec in FIELDS[kind]]
+
+
+def spec_of(kind: str, name: str) -> Field:
+    return field_of(kind, name)

@@ -1,0 +1,359 @@
+"""What each kind of import holds: its fields, the header names that propose a column for each (English and
+Chinese), the words that name each code of a coded field, and the mapping a user confirms and may save."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import cache
+
+from core import models as m
+from core.i18n import catalog
+from core.ingest.files import normalise_header
+
+KINDS = ("customers", "orders")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str  # text, code, date, amount, phone, email, owner, key (an id in the source system)
+    required: bool = False
+    codes: tuple[str, ...] = ()  # a coded field's values
+    labels: str | None = None  # the catalog group that names its codes in both languages
+    synonyms: tuple[str, ...] = ()
+    longest: int = 200
+
+
+CUSTOMER_FIELDS = (
+    Field(
+        "external_id",
+        "key",
+        synonyms=(
+            "客户编号",
+            "客户id",
+            "客户号",
+            "customer id",
+            "customer no",
+            "customer number",
+            "id",
+            "编号",
+            "external id",
+        ),
+    ),
+    Field("code", "key", synonyms=("code", "customer code", "系统编号", "驾驶舱编号")),
+    Field(
+        "name",
+        "text",
+        required=True,
+        synonyms=(
+            "客户名称",
+            "客户名",
+            "公司名称",
+            "企业名称",
+            "单位名称",
+            "名称",
+            "姓名",
+            "name",
+            "customer name",
+            "company",
+            "company name",
+        ),
+    ),
+    Field(
+        "kind",
+        "code",
+        required=True,
+        codes=m.CUSTOMER_KINDS,
+        labels="kind",
+        synonyms=("客户类型", "类型", "kind", "type", "customer type"),
+    ),
+    Field(
+        "industry",
+        "code",
+        required=True,
+        codes=m.INDUSTRIES,
+        labels="industry",
+        synonyms=("行业", "所属行业", "industry", "sector"),
+    ),
+    Field(
+        "region",
+        "code",
+        required=True,
+        codes=m.REGIONS,
+        labels="region",
+        synonyms=("区域", "大区", "地区", "所属区域", "省份", "省", "region", "area", "province"),
+    ),
+    Field("city", "text", synonyms=("城市", "所在城市", "city"), longest=64),
+    Field(
+        "company_size",
+        "code",
+        codes=m.COMPANY_SIZES,
+        labels="size",
+        synonyms=("规模", "企业规模", "公司规模", "company size", "size"),
+    ),
+    Field(
+        "owner",
+        "owner",
+        synonyms=("负责人", "客户经理", "销售", "归属人", "所属销售", "owner", "account manager", "sales rep"),
+    ),
+    Field(
+        "acquisition_channel",
+        "code",
+        required=True,
+        codes=m.ACQUISITION_CHANNELS,
+        labels="acquisition",
+        synonyms=("获客渠道", "来源渠道", "来源", "渠道", "acquisition channel", "source", "channel"),
+    ),
+    Field(
+        "first_contact_date",
+        "date",
+        synonyms=(
+            "首次接触日期",
+            "首次联系日期",
+            "创建日期",
+            "建档日期",
+            "first contact",
+            "first contact date",
+            "created",
+            "created at",
+        ),
+    ),
+    Field(
+        "became_customer_date",
+        "date",
+        synonyms=("成为客户日期", "签约日期", "成交日期", "开户日期", "customer since", "became customer", "since"),
+    ),
+    Field("churned_date", "date", synonyms=("流失日期", "churned", "churn date", "churned date")),
+    Field("status", "code", codes=m.CUSTOMER_STATUSES, labels="status", synonyms=("状态", "客户状态", "status")),
+    Field(
+        "phone",
+        "phone",
+        synonyms=("手机", "手机号", "手机号码", "电话", "联系电话", "联系方式", "phone", "mobile", "tel", "telephone"),
+    ),
+    Field("email", "email", synonyms=("邮箱", "电子邮箱", "电子邮件", "email", "e-mail", "mail")),
+    Field("tags", "text", synonyms=("标签", "tags")),
+)
+
+ORDER_FIELDS = (
+    Field("external_id", "key", synonyms=("订单号", "订单编号", "单号", "order id", "order no", "order number")),
+    Field(
+        "customer_external_id",
+        "key",
+        synonyms=("客户编号", "客户id", "客户号", "customer id", "customer no", "customer number"),
+    ),
+    Field("customer_code", "key", synonyms=("客户代码", "customer code", "code")),
+    Field("customer_phone", "phone", synonyms=("手机", "手机号", "电话", "联系电话", "phone", "mobile")),
+    Field("customer_email", "email", synonyms=("邮箱", "电子邮箱", "email", "e-mail")),
+    Field(
+        "order_date", "date", required=True, synonyms=("下单日期", "订单日期", "日期", "下单时间", "order date", "date")
+    ),
+    Field(
+        "amount",
+        "amount",
+        required=True,
+        synonyms=("金额", "订单金额", "实付金额", "成交金额", "amount", "total", "order amount"),
+    ),
+    Field(
+        "product_category",
+        "code",
+        required=True,
+        codes=m.PRODUCT_CATEGORIES,
+        labels="product",
+        synonyms=("产品类别", "产品", "品类", "产品分类", "product", "category", "product category"),
+    ),
+    Field(
+        "sales_channel",
+        "code",
+        required=True,
+        codes=m.SALES_CHANNELS,
+        labels="sales_channel",
+        synonyms=("销售渠道", "渠道", "sales channel", "channel"),
+    ),
+)
+
+FIELDS: dict[str, tuple[Field, ...]] = {"customers": CUSTOMER_FIELDS, "orders": ORDER_FIELDS}
+CUSTOMER_KEYS = ("customer_external_id", "customer_code", "customer_phone", "customer_email")  # an order needs one
+
+# words people use for codes beyond the code and its two catalog labels
+VALUE_SYNONYMS: dict[str, dict[str, str]] = {
+    "kind": {
+        "企业": "B2B",
+        "公司": "B2B",
+        "对公": "B2B",
+        "business": "B2B",
+        "company": "B2B",
+        "个人": "B2C",
+        "个体": "B2C",
+        "consumer": "B2C",
+        "person": "B2C",
+        "individual": "B2C",
+    },
+    "industry": {
+        "制造": "manufacturing",
+        "零售业": "retail",
+        "金融服务": "finance",
+        "银行": "finance",
+        "保险": "finance",
+        "医疗": "healthcare",
+        "医药": "healthcare",
+        "教育培训": "education",
+        "it": "it_services",
+        "互联网": "it_services",
+        "软件": "it_services",
+        "物流运输": "logistics",
+        "运输": "logistics",
+        "地产": "real_estate",
+        "酒店": "hospitality",
+        "餐饮": "hospitality",
+    },
+    "company_size": {
+        "小": "small",
+        "小型": "small",
+        "中": "medium",
+        "大": "large",
+        "超大": "enterprise",
+        "集团公司": "enterprise",
+    },
+    "acquisition_channel": {
+        "网站": "website",
+        "官方网站": "website",
+        "web": "website",
+        "展会": "trade_show",
+        "推荐": "referral",
+        "介绍": "referral",
+        "电销": "outbound",
+        "外呼": "outbound",
+        "渠道商": "partner",
+        "代理商": "partner",
+        "微信": "social_media",
+        "抖音": "social_media",
+        "社交": "social_media",
+    },
+    "status": {
+        "正常": "active",
+        "有效": "active",
+        "客户": "active",
+        "已流失": "churned",
+        "停用": "churned",
+        "流失客户": "churned",
+        "意向": "prospect",
+        "潜在": "prospect",
+        "线索": "prospect",
+    },
+    "product_category": {
+        "软件产品": "software",
+        "硬件产品": "hardware",
+        "服务费": "services",
+        "耗材类": "consumables",
+        "课程": "training",
+        "订阅服务": "subscription",
+        "saas": "subscription",
+    },
+    "sales_channel": {
+        "直营": "direct",
+        "电商": "online",
+        "网店": "online",
+        "线上商城": "online",
+        "分销": "distributor",
+        "代理": "distributor",
+        "渠道": "partner",
+    },
+}
+# provinces and municipalities by sales region (the names without 省/市/自治区)
+PROVINCES = {
+    "east": "上海 江苏 浙江 安徽 福建 江西 山东 shanghai jiangsu zhejiang anhui fujian jiangxi shandong",
+    "north": "北京 天津 河北 山西 内蒙古 beijing tianjin hebei shanxi innermongolia",
+    "south": "广东 广西 海南 香港 澳门 guangdong guangxi hainan hongkong macau",
+    "central": "河南 湖北 湖南 henan hubei hunan",
+    "southwest": "重庆 四川 贵州 云南 西藏 chongqing sichuan guizhou yunnan tibet",
+    "northwest": "陕西 甘肃 青海 宁夏 新疆 shaanxi gansu qinghai ningxia xinjiang",
+    "northeast": "辽宁 吉林 黑龙江 liaoning jilin heilongjiang",
+}
+REGION_SUFFIXES = ("地区", "大区", "区域", "省", "市", "自治区", "region", "area", "china")
+
+
+def field_of(kind: str, name: str) -> Field:
+    return next(f for f in FIELDS[kind] if f.name == name)
+
+
+def known_headers(kind: str) -> set[str]:
+    """Every normalised header name that proposes a column, for finding the header row."""
+    return {normalise_header(word) for spec in FIELDS[kind] for word in (spec.name, *spec.synonyms)}
+
+
+@cache
+def value_words(spec: Field) -> dict[str, str]:
+    """Normalised word -> code for a coded field: the code, its English and Chinese labels, common synonyms."""
+    words: dict[str, str] = {}
+    for code in spec.codes:
+        words[normalise_header(code)] = code
+        for lang in ("en", "zh"):
+            label = catalog(lang).get(f"{spec.labels}.{code}")
+            if label:
+                words[normalise_header(label)] = code
+    for word, code in VALUE_SYNONYMS.get(spec.name, {}).items():
+        words[normalise_header(word)] = code
+    if spec.name == "region":
+        for code, names in PROVINCES.items():
+            words.update({normalise_header(name): code for name in names.split()})
+    return words
+
+
+def code_for(spec: Field, raw: str, extra: dict[str, str] | None = None) -> str | None:
+    """The code a value names (through the user's own value mapping first), or None when unknown."""
+    if extra and raw in extra:
+        return extra[raw] or None
+    words = value_words(spec)
+    key = normalise_header(raw)
+    if key in words:
+        return words[key]
+    if spec.name == "region":
+        for suffix in REGION_SUFFIXES:
+            if key.endswith(normalise_header(suffix)) and key[: -len(normalise_header(suffix))] in words:
+                return words[key[: -len(normalise_header(suffix))]]
+    return None
+
+
+@dataclass
+class Mapping:
+    """Which file column feeds each field, a fixed value for fields with no column, and the user's own
+    value mapping for codes ("" rejects that value)."""
+
+    kind: str
+    columns: dict[str, str] = field(default_factory=dict)
+    fixed: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Mapping:
+        data = json.loads(text)
+        return cls(
+            kind=data["kind"],
+            columns=dict(data.get("columns", {})),
+            fixed=dict(data.get("fixed", {})),
+            values={k: dict(v) for k, v in data.get("values", {}).items()},
+        )
+
+
+def propose(kind: str, header: list[str]) -> Mapping:
+    """A column for each field whose name, synonym or label matches a header cell; each column used once."""
+    normalised = [normalise_header(cell) for cell in header]
+    taken: set[int] = set()
+    columns: dict[str, str] = {}
+    for spec in FIELDS[kind]:
+        words = [normalise_header(w) for w in (spec.name, *spec.synonyms)]
+        for lang in ("en", "zh"):
+            label = catalog(lang).get(f"import.field.{spec.name}")
+            if label:
+                words.append(normalise_header(label))
+        for word in words:
+            index = next((i for i, cell in enumerate(normalised) if cell == word and i not in taken), None)
+            if index is not None:
+                columns[spec.name] = header[index]
+                taken.add(index)
+                break
+    return Mapping(kind=kind, columns=columns)

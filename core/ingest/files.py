@@ -1,0 +1,154 @@
+"""Reading an uploaded or dropped file into a header and rows of text, whatever produced it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+import charset_normalizer
+
+from core.errors import ValidationError
+
+MAX_BYTES = 200 * 1024 * 1024
+ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "big5", "utf-16", "latin-1")  # offered when detection is wrong
+HEADER_SEARCH_ROWS = 10  # a title, a date line or merged header rows may sit above the real header
+
+
+@dataclass
+class Table:
+    """A file as text: its header, its rows (each with the file's line or row number), how it was read."""
+
+    header: list[str]
+    rows: list[tuple[int, list[str]]]
+    encoding: str | None = None
+    sheet: str | None = None
+    sheets: list[str] = field(default_factory=list)
+    skipped_above_header: int = 0
+
+
+def _text(value: object) -> str:
+    """A cell as text: Excel dates as ISO dates, whole numbers without ".0"."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def detect_encoding(data: bytes) -> str:
+    """UTF-8 (with or without BOM) when the bytes are valid UTF-8, else charset-normalizer's best guess
+    (GB18030 covers GBK and GB2312)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(data[:1_000_000]).best()
+    if best is None:
+        raise ValidationError("The file is not text in any encoding we know.", key="import.error.not_text")
+    name = best.encoding.replace("_", "-").lower()
+    return "gb18030" if name in ("gb2312", "gbk", "gb18030", "hz") else name
+
+
+def _header_index(rows: list[list[str]], known: set[str]) -> int:
+    """The header is the row among the first few that names most known fields (else the first row with two or
+    more filled cells): title rows and merged cells above it are skipped."""
+    best, best_score = None, 0
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        score = sum(1 for cell in row if normalise_header(cell) in known)
+        if score > best_score:
+            best, best_score = i, score
+    if best is not None:
+        return best
+    return next((i for i, row in enumerate(rows) if sum(1 for c in row if c.strip()) >= 2), 0)
+
+
+def normalise_header(text: str) -> str:
+    """Full-width to half-width, case folded, spaces, underscores, brackets and colons dropped."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(c for c in folded if c.isalnum())
+
+
+def _table(raw: list[list[str]], numbers: list[int], known: set[str], **how: object) -> Table:
+    keep = [(n, [c.strip() for c in row]) for n, row in zip(numbers, raw) if any(c.strip() for c in row)]
+    if not keep:
+        raise ValidationError("The file has no rows.", key="import.error.empty")
+    at = _header_index([row for _, row in keep], known)
+    header = [c or f"column {i + 1}" for i, c in enumerate(keep[at][1])]
+    width = len(header)
+    rows = [(n, (row + [""] * width)[:width]) for n, row in keep[at + 1 :]]
+    return Table(header=header, rows=rows, skipped_above_header=at, **how)  # type: ignore[arg-type]
+
+
+def read_table(
+    data: bytes, *, file_name: str, known: set[str], encoding: str | None = None, sheet: str | None = None
+) -> Table:
+    """Read CSV (any common encoding and delimiter) or Excel (.xlsx/.xls, first sheet unless `sheet`).
+    `known` holds the normalised header names of the fields, to find the header row."""
+    if len(data) > MAX_BYTES:
+        raise ValidationError("The file is larger than 200 MB.", key="import.error.too_big")
+    if not data.strip():
+        raise ValidationError("The file has no rows.", key="import.error.empty")
+    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return _read_excel(data, known=known, sheet=sheet)
+    if file_name.lower().endswith((".xlsx", ".xls", ".xlsm")):
+        raise ValidationError("The file is named like an Excel file but is not one.", key="import.error.not_excel")
+    if b"\x00" in data[:65536] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValidationError("The file is not text (it holds binary data).", key="import.error.not_text")
+    chosen = encoding or detect_encoding(data)
+    try:
+        text = data.decode(chosen)
+    except (UnicodeDecodeError, LookupError):
+        raise ValidationError(
+            f"The file cannot be read as {chosen}; choose another encoding.",
+            key="import.error.encoding",
+            encoding=chosen,
+        ) from None
+    text = text.lstrip("\ufeff")
+    if sum(1 for c in text[:65536] if unicodedata.category(c) == "Cc" and c not in "\r\n\t") > 10:
+        raise ValidationError("The file is not text (it holds binary data).", key="import.error.not_text")
+    sample = text[:65536]
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    raw, numbers = [], []
+    try:
+        for row in reader:
+            raw.append(row)
+            numbers.append(reader.line_num)
+    except csv.Error as exc:
+        raise ValidationError(
+            f"The CSV is broken near line {reader.line_num}: {exc}", key="import.error.csv", line=reader.line_num
+        ) from None
+    return _table(raw, numbers, known, encoding=chosen)
+
+
+def _read_excel(data: bytes, *, known: set[str], sheet: str | None) -> Table:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - calamine raises its own error types for every kind of damage
+        raise ValidationError(
+            "The Excel file cannot be read (damaged or protected).", key="import.error.excel"
+        ) from None
+    names = list(workbook.sheet_names)
+    if not names:
+        raise ValidationError("The file has no rows.", key="import.error.empty")
+    chosen = sheet if sheet in names else names[0]
+    cells = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
+    raw = [[_text(v) for v in row] for row in cells]
+    return _table(raw, list(range(1, len(raw) + 1)), known, sheet=chosen, sheets=names)
