@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     imp = commands.add_parser("import", help="import customers or orders from a CSV or Excel file")
     imp.add_argument("kind", choices=["customers", "orders"])
     imp.add_argument("file", help="a .csv (any common encoding) or .xlsx file")
-    imp.add_argument("--source", help="the system the file comes from (default: the file name without extension)")
+    imp.add_argument("--source", help="the system the file comes from (default: the file name up to its first - or _)")
     imp.add_argument("--mapping", help="a mapping saved in the app (default: columns proposed from the header)")
     imp.add_argument("--encoding", help="the CSV's encoding when detection is wrong (e.g. gb18030, utf-8)")
     imp.add_argument("--sheet", help="the Excel sheet (default: the first)")
@@ -92,7 +92,7 @@ def _import(args: argparse.Namespace, engine, keyring) -> int:  # type: ignore[n
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from None
     table = batch.read(data, kind=args.kind, file_name=path.name, encoding=args.encoding, sheet=args.sheet)
-    source = args.source or path.stem
+    source = args.source or batch.default_source(path.name)
     if args.mapping:
         with session_scope(engine) as session:
             saved = batch.mappings(session, SYSTEM, kind=args.kind)

@@ -357,14 +357,11 @@ def test_saved_mappings_and_the_command_line(store: Engine, tmp_path: Path, caps
 
 
 def test_the_sample_files_import_in_both_languages(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's walk-through: customers, then their orders, from each sample source (named by the file)."""
     assert main(["--database-url", sqlite_url, "seed", "--customers", "200", "--demo-password", "demo-pass-2026"]) == 0
-    for name, source in (
-        ("customers_zh.csv", "erp"),
-        ("orders_zh.csv", "erp"),
-        ("customers_en.csv", "shop"),
-        ("orders_en.csv", "shop"),
-    ):
-        kind = name.split("_")[0]
-        assert main(["--database-url", sqlite_url, "import", kind, str(SAMPLES / name), "--source", source]) == 0
+    for name in ("erp-customers-zh.csv", "erp-orders-zh.csv", "shop-customers-en.csv", "shop-orders-en.csv"):
+        kind = name.split("-")[1]
+        assert main(["--database-url", sqlite_url, "import", kind, str(SAMPLES / name)]) == 0
         out = capsys.readouterr().out
         assert "imported: new" in out and " new 0," not in out, (name, out)
+    assert batch.default_source("erp-orders-zh.csv") == "erp" and batch.default_source("x/Shop_2026.xlsx") == "shop"

@@ -28,10 +28,29 @@ kind = st.segmented_control(
 )
 kind = kind or KINDS[0]
 upload = st.file_uploader(tr("import.file"), type=["csv", "txt", "tsv", "xlsx", "xls"], key="imp_file")
-samples = sorted(p.name for p in SAMPLES.glob(f"{kind}_*"))
+samples = sorted(p.name for p in SAMPLES.glob(f"*-{kind}-*"))
 sample = None if upload else st.selectbox(tr("import.sample"), samples, index=None, key="imp_sample")
 if upload is None and sample is None:
     st.info(tr("import.start"))
+    history = data.read(batch.recent_batches, viewer)
+    if history:
+        st.subheader(tr("import.history"))
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        tr("import.col.at"): b["at"],
+                        tr("import.col.user"): b["username"],
+                        tr("import.kind"): tr(f"import.kind.{b['kind']}"),
+                        tr("import.source"): b["source"],
+                        tr("import.col.file"): b["file_name"],
+                        **{tr(f"import.count.{k}"): v for k, v in b["counts"].items()},
+                    }
+                    for b in history
+                ]
+            ),
+            hide_index=True,
+        )
     st.stop()
 file_name = upload.name if upload else str(sample)
 content = upload.getvalue() if upload else (SAMPLES / str(sample)).read_bytes()
@@ -40,7 +59,7 @@ digest = hashlib.sha256(content).hexdigest()
 left, middle, right = st.columns(3)
 source = left.text_input(
     tr("import.source"),
-    value=Path(file_name).stem.split("_")[0].lower(),
+    value=batch.default_source(file_name),
     max_chars=64,
     help=tr("import.source.help"),
     key=f"imp_source_{digest[:12]}",
@@ -97,7 +116,7 @@ with st.expander(tr("import.mapping"), expanded=True):
         )
         if column:
             mapping.columns[spec.name] = column
-        elif spec.type == "code":  # no column: one value for every row
+        elif spec.type == "code" and spec.required:  # no column: one value for every row
             fixed = where.selectbox(
                 tr("import.fixed_value", field=tr(f"import.field.{spec.name}")),
                 [None, *spec.codes],
@@ -110,15 +129,14 @@ with st.expander(tr("import.mapping"), expanded=True):
             if fixed:
                 mapping.fixed[spec.name] = fixed
 
-plan_key = (digest, kind, source, table.encoding, table.sheet, mapping.to_json())
-last = st.session_state.get("imp_plan")
-plan = last[1] if last and last[0] == plan_key else None
-if plan and plan.unknown:  # values nobody knows: map each to a code, or leave it to refuse those rows
+# values nobody knows, from every check of this file: map each to a code, or leave it to refuse those rows
+unknown: dict[str, dict[str, int]] = st.session_state.setdefault(f"imp_unknown_{stamp}", {})
+if unknown:
     with st.container(border=True):
         st.markdown(tr("import.unknown"))
-        for name, counts in plan.unknown.items():
+        for name, counts in unknown.items():
             spec = batch.spec_of(kind, name)
-            for value, n in counts.most_common(20):
+            for value, n in sorted(counts.items(), key=lambda item: -item[1])[:20]:
                 picked = st.selectbox(
                     tr("import.unknown_value", field=tr(f"import.field.{name}"), value=value, n=n),
                     [None, *spec.codes],
@@ -129,7 +147,9 @@ if plan and plan.unknown:  # values nobody knows: map each to a code, or leave i
                 )
                 if picked:
                     mapping.values.setdefault(name, {})[value] = picked
-        plan_key = (digest, kind, source, table.encoding, table.sheet, mapping.to_json())
+plan_key = (digest, kind, source, table.encoding, table.sheet, mapping.to_json())
+last = st.session_state.get("imp_plan")
+plan = last[1] if last and last[0] == plan_key else None
 
 with st.expander(tr("import.save_mapping")):
     with st.form("imp_save_mapping", clear_on_submit=False):
@@ -151,8 +171,12 @@ if st.button(tr("import.check"), key="imp_check", type="secondary" if plan else 
         st.error(reason(err))
         st.stop()
     st.session_state["imp_plan"] = (plan_key, plan)
+    for name, counts in plan.unknown.items():
+        unknown.setdefault(name, {}).update(counts)
     st.rerun()  # the unknown values (if any) are offered above
 if plan is None:
+    if last:  # the mapping changed since the last check
+        st.info(tr("import.check_again"))
     st.stop()
 for key, values in plan.problems:
     st.error(tr(key, **{k: tr(f"import.field.{v}") if k == "field" else v for k, v in values.items()}))

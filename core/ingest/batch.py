@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -440,6 +441,22 @@ def _write_orders(session: Session, plan: Plan) -> list[int]:
 
 
 # --- the two entry points -----------------------------------------------------------------------------------
+
+
+def default_source(file_name: str) -> str:
+    """The source a file's name suggests: erp-customers.csv -> erp (files from one system share it)."""
+    stem = file_name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return re.split(r"[-_ .]", stem, maxsplit=1)[0].lower()[:SOURCE_LONGEST] or "file"
+
+
+BATCH_COLUMNS = ["at", "username", "kind", "source", "file_name", "counts"]
+
+
+def recent_batches(session: Session, viewer: Viewer, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The last imports, newest first (the page shows them; the data-quality page will judge freshness)."""
+    require(viewer, "import:run")
+    rows = session.execute(select(*(B.c[c] for c in BATCH_COLUMNS)).order_by(B.c.at.desc(), B.c.id.desc()).limit(limit))
+    return [{**row, "counts": json.loads(row["counts"])} for row in rows.mappings()]
 
 
 def _source(source: str) -> str:
