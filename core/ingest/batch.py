@@ -60,6 +60,7 @@ class PlannedRow:
     values: dict[str, Any]
     record_id: int | None = None
     changed: list[str] = field(default_factory=list)
+    linked: bool = False  # the record already carries this row's external id
 
 
 @dataclass
@@ -151,19 +152,30 @@ def _cleaned_rows(
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Each row's fields cleaned; a row with a refused value is recorded in the plan and not yielded."""
     positions = {name: table.header.index(col) for name, col in mapping.columns.items() if col in table.header}
+    specs = [(spec, positions.get(spec.name), mapping.fixed.get(spec.name, "")) for spec in FIELDS[kind]]
+    # each distinct value of a field is cleaned once (codes, dates and amounts repeat; ids do not)
+    memo: dict[str, dict[str, tuple[Any, str | None] | clean.Problem]] = {spec.name: {} for spec in FIELDS[kind]}
     for line, cells in table.rows:
         values: dict[str, Any] = {}
         issues: list[Issue] = []
         fixes: list[tuple[str, str]] = []  # counted for the rows that are kept
-        for spec in FIELDS[kind]:
-            raw = cells[positions[spec.name]] if spec.name in positions else mapping.fixed.get(spec.name, "")
-            try:
-                value, fixed = _clean_value(spec, raw, mapping, today)
-            except clean.Problem as problem:
-                if problem.key == "import.reason.unknown_value":
-                    plan.unknown.setdefault(spec.name, Counter())[str(problem.values["value"])] += 1
-                issues.append(Issue(line, spec.name, problem.key or "import.reason.invalid", problem.values))
+        for spec, position, fixed_value in specs:
+            raw = cells[position] if position is not None else fixed_value
+            seen = memo[spec.name]
+            outcome = seen.get(raw)
+            if outcome is None:
+                try:
+                    outcome = _clean_value(spec, raw, mapping, today)
+                except clean.Problem as problem:
+                    outcome = problem
+                if spec.type not in ("key", "phone", "email"):
+                    seen[raw] = outcome
+            if isinstance(outcome, clean.Problem):
+                if outcome.key == "import.reason.unknown_value":
+                    plan.unknown.setdefault(spec.name, Counter())[str(outcome.values["value"])] += 1
+                issues.append(Issue(line, spec.name, outcome.key or "import.reason.invalid", outcome.values))
                 continue
+            value, fixed = outcome
             if fixed:
                 fixes.append((spec.name, fixed))
             if value is None and spec.required:
@@ -253,7 +265,8 @@ def _plan_customers(
             if value is not None and stored[record].get(name) != value
         ]
         linked = values.get("external_id") is None or values["external_id"] in by_external
-        plan.rows.append(PlannedRow(line, "update" if changed or not linked else "unchanged", values, record, changed))
+        action = "update" if changed or not linked else "unchanged"
+        plan.rows.append(PlannedRow(line, action, values, record, changed, linked))
 
 
 def _customer_dates(values: dict[str, Any], today: date) -> tuple[str, str] | None:
@@ -335,9 +348,8 @@ def _write_customers(session: Session, plan: Plan, keyring: Keyring) -> list[int
                     "email_enc": pii.encrypt(values.get("email"), keyring) if values.get("email") else None,
                 }
             )
-        ids = session.scalars(C.insert().returning(C.c.id, sort_by_parameter_order=True), records).all()
-        for row, record_id in zip(new, ids):
-            row.record_id = int(record_id)
+        for row, record_id in zip(new, _insert_new(session, C, records)):
+            row.record_id = record_id
     for row in plan.rows:
         if row.action == "update" and row.record_id is not None:
             changes = {name: row.values[name] for name in row.changed}
@@ -353,21 +365,34 @@ def _write_customers(session: Session, plan: Plan, keyring: Keyring) -> list[int
     return touched
 
 
+def _insert_new(session: Session, table: Any, records: list[dict[str, Any]]) -> list[int]:
+    """Insert many rows fast (raw executemany on SQLite) with ids taken after the highest one: safe, since
+    an import holds the write lock; PostgreSQL's sequence is moved past them."""
+    if not records:
+        return []
+    start = int(session.scalar(select(func.max(table.c.id))) or 0) + 1
+    ids = list(range(start, start + len(records)))
+    columns = {"id": ids, **{name: [r[name] for r in records] for name in records[0]}}
+    connection = session.connection()
+    db.bulk_insert(connection, table, columns)
+    db.reset_sequences(connection, [table])
+    return ids
+
+
 def _link(session: Session, plan: Plan, kind: str) -> None:
-    """External ids for the rows that brought one and are not linked yet."""
+    """External ids for the rows that brought one and whose record does not carry it yet."""
     wanted = {
         row.values["external_id"]: row.record_id
         for row in plan.rows
-        if row.action in ("new", "update", "unchanged") and row.values.get("external_id") and row.record_id
+        if row.action in ("new", "update", "unchanged")
+        and row.values.get("external_id")
+        and row.record_id
+        and not row.linked
     }
-    known = _external(session, plan.source, kind, wanted)
     links = [
-        {"source": plan.source, "kind": kind, "external_id": key, "record_id": record}
-        for key, record in wanted.items()
-        if key not in known
+        {"source": plan.source, "kind": kind, "external_id": key, "record_id": record} for key, record in wanted.items()
     ]
-    if links:
-        session.execute(X.insert(), links)
+    _insert_new(session, X, links)
 
 
 # --- orders -----------------------------------------------------------------------------------------------
@@ -418,18 +443,15 @@ def _plan_orders(session: Session, table: Table, mapping: Mapping, plan: Plan, k
             plan.rows.append(PlannedRow(line, "new", values))
             continue
         changed = [c for c in ORDER_COLUMNS if stored[record].get(c) != values[c]]
-        plan.rows.append(PlannedRow(line, "update" if changed else "unchanged", values, record, changed))
+        plan.rows.append(PlannedRow(line, "update" if changed else "unchanged", values, record, changed, True))
 
 
 def _write_orders(session: Session, plan: Plan) -> list[int]:
     new = [row for row in plan.rows if row.action == "new"]
     if new:
-        ids = session.scalars(
-            O.insert().returning(O.c.id, sort_by_parameter_order=True),
-            [{c: row.values[c] for c in ORDER_COLUMNS} for row in new],
-        ).all()
-        for row, record_id in zip(new, ids):
-            row.record_id = int(record_id)
+        records = [{c: row.values[c] for c in ORDER_COLUMNS} for row in new]
+        for row, record_id in zip(new, _insert_new(session, O, records)):
+            row.record_id = record_id
     touched: set[int] = set()
     for row in plan.rows:
         if row.action == "update" and row.record_id is not None:

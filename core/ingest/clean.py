@@ -24,12 +24,15 @@ class Problem(CrmError):
 def text(raw: str, *, longest: int) -> tuple[str | None, str | None]:
     """Full-width to half-width (NFKC), trimmed, inner runs of spaces made one; control characters and
     spreadsheet formulas refused."""
-    value = unicodedata.normalize("NFKC", raw)
-    value = re.sub(r"\s+", " ", value).strip()
+    if raw.isascii() and raw.isprintable() and raw == raw.strip() and "  " not in raw:
+        value = raw  # the common case, without the Unicode work (printable: no control characters)
+    else:
+        value = unicodedata.normalize("NFKC", raw)
+        value = re.sub(r"\s+", " ", value).strip()
+        if any(unicodedata.category(c) == "Cc" for c in value):
+            raise Problem("control characters", key="import.reason.control")
     if not value:
         return None, None
-    if any(unicodedata.category(c) == "Cc" for c in value):
-        raise Problem("control characters", key="import.reason.control")
     if FORMULA.match(value):
         raise Problem("a spreadsheet formula, not a value", key="import.reason.formula")
     if len(value) > longest:
