@@ -50,9 +50,11 @@ def write_files(folder: Path, customers: int, orders: int, rng: random.Random) -
             phone = f"13{rng.randint(0, 9)}{i:08d}"
             shown = phone if i % 3 else f"{phone[:3]} {phone[3:7]} {phone[7:]}"
             since = start + timedelta(days=rng.randint(0, 1000))
-            out.write(f"E{i},客户{i}有限公司,{'企业' if i % 5 else '个人'},{rng.choice(INDUSTRIES)},"
-                      f"{rng.choice(PROVINCES)},bench_am,{rng.choice(CHANNELS)},{since:%Y/%m/%d},{shown},"
-                      f"c{i}@example.com\n")
+            out.write(
+                f"E{i},客户{i}有限公司,{'企业' if i % 5 else '个人'},{rng.choice(INDUSTRIES)},"
+                f"{rng.choice(PROVINCES)},bench_am,{rng.choice(CHANNELS)},{since:%Y/%m/%d},{shown},"
+                f"c{i}@example.com\n"
+            )
     with opath.open("w", encoding="utf-8", newline="") as out:
         out.write("订单号,客户编号,下单日期,订单金额,产品类别,销售渠道\n")
         for i in range(orders):
@@ -67,8 +69,15 @@ def run(url: str, files: tuple[Path, Path]) -> dict[str, object]:
     engine = db.make_engine(url)
     db.migrate(engine)
     with db.session_scope(engine) as s:
-        s.add(m.User(username="bench_am", display_name="Bench AM", role="account_manager", active=True,
-                     created_at=date.today()))
+        s.add(
+            m.User(
+                username="bench_am",
+                display_name="Bench AM",
+                role="account_manager",
+                active=True,
+                created_at=date.today(),
+            )
+        )
     figures: dict[str, object] = {"store": engine.dialect.name}
     for kind, path in zip(("customers", "orders"), files):
         started = time.perf_counter()
@@ -76,11 +85,28 @@ def run(url: str, files: tuple[Path, Path]) -> dict[str, object]:
         table = batch.read(data, kind=kind, file_name=path.name)
         read_s = time.perf_counter() - started
         mapping = propose(kind, table.header)
-        plan = db.write(engine, lambda s: batch.run(s, SYSTEM, kind=kind, table=table, mapping=mapping, source="erp",
-                                                    keyring=KEYRING, file_name=path.name, data=data))
+        plan = db.write(
+            engine,
+            lambda s: batch.run(
+                s,
+                SYSTEM,
+                kind=kind,
+                table=table,
+                mapping=mapping,
+                source="erp",
+                keyring=KEYRING,
+                file_name=path.name,
+                data=data,
+            ),
+        )
         total = time.perf_counter() - started
-        figures[kind] = {"rows": len(table.rows), "read_s": round(read_s, 1), "total_s": round(total, 1),
-                         "rows_per_s": round(len(table.rows) / total), **plan.counts}
+        figures[kind] = {
+            "rows": len(table.rows),
+            "read_s": round(read_s, 1),
+            "total_s": round(total, 1),
+            "rows_per_s": round(len(table.rows) / total),
+            **plan.counts,
+        }
     with engine.connect() as conn:
         figures["orders_in_store"] = conn.scalar(select(func.count()).select_from(m.Order))
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -97,8 +123,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         files = write_files(Path(folder), args.customers, args.orders, random.Random(7))
-        print(json.dumps({"files_written_s": round(time.perf_counter() - started, 1),
-                          "mb": round(sum(f.stat().st_size for f in files) / 1e6)}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "files_written_s": round(time.perf_counter() - started, 1),
+                    "mb": round(sum(f.stat().st_size for f in files) / 1e6),
+                }
+            ),
+            flush=True,
+        )
         print(json.dumps(run(f"sqlite:///{folder}/bench-import.db", files)), flush=True)
         if args.postgres:
             name = f"bench_import_{uuid.uuid4().hex[:8]}"

@@ -60,6 +60,9 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "tickets:work": _DESK,  # accept, analyse, resolve, feedback, reopen
     "tickets:assign": _LEADS,
     "service:policies": _ADMIN,  # SLA policies and business calendars
+    # customers kept by hand: a new one (an account manager's own), handing customers to another manager
+    "customers:create": ("admin", "account_manager"),
+    "customers:hand_over": _LEADS,
     # bringing data in (files of customers and orders; new records, never deletions)
     "import:run": ("admin", "analyst"),
     # administration

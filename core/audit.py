@@ -46,6 +46,8 @@ ACTIONS = (
     "totp_enabled",
     "totp_reset",
     "import",
+    "customer_created",
+    "customers_handed_over",
 )
 
 

@@ -284,6 +284,15 @@ def count_customers(
     return int(session.scalar(_where(stmt, viewer, query, keyring, now or datetime.now(), dialect)) or 0)
 
 
+def matching_ids(
+    session: Session, viewer: Viewer, query: CustomerQuery, keyring: Keyring, *, now: datetime | None = None
+) -> list[int]:
+    """The ids of every customer the query finds, in the viewer's scope (a hand-over of a filtered set)."""
+    dialect = session.get_bind().dialect.name
+    stmt = _where(select(S.c.customer_id), viewer, query, keyring, now or datetime.now(), dialect)
+    return [int(i) for i in session.scalars(stmt.order_by(S.c.customer_id))]
+
+
 def customer_page(
     session: Session,
     viewer: Viewer,

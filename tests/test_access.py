@@ -18,6 +18,7 @@ from core import (
     access,
     activity,
     audit,
+    customer_changes,
     customer_list,
     customer_view as cv,
     customers,
@@ -253,6 +254,17 @@ PROBES: dict[str, Probe] = {
         file_name="probe.csv",
         data=IMPORT_FILE,
     ),
+    "customers:create": lambda s, v, w: customer_changes.create_customer(
+        s,
+        v,
+        customer_changes.CustomerForm("Probe Trading Ltd", "B2B", "retail", "east", "referral"),
+        keyring=TEST_KEYRING,
+        confirmed=True,
+        now=NOW,
+    ),
+    "customers:hand_over": lambda s, v, w: customer_changes.hand_over(
+        s, v, [w["mine"]], to_owner_id=w["bob"].user_id, reason="probe of a hand-over", now=NOW
+    ),  # type: ignore[attr-defined]
     "users:manage": lambda s, v, w: security.create_user(
         s, username="newcomer", display_name="New", role="analyst", password="a-long-pass-2026", actor=v
     ),
@@ -316,6 +328,9 @@ AUDITED = {
     "tickets:assign": {"tickets_assigned"},
     "service:policies": {"sla_policy_changed"},
     "users:manage": {"user_created"},
+    "import:run": {"import"},
+    "customers:create": {"customer_created"},
+    "customers:hand_over": {"customers_handed_over"},
 }
 CLEAR_VALUES = ("13812345674", "13812345676", "13812345675", "Customer ")  # the world's phone numbers and names
 

@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 
 import streamlit as st
 
-from core import activity, models as m
+from core import access, activity, models as m
 from core.access import Viewer
 from core.customers import CustomerProfile
 from core.i18n import label
@@ -199,3 +199,142 @@ def profile_form(viewer: Viewer, profile: CustomerProfile) -> None:
                 return changed
 
             submit("profile", slots, save, done=tr("form.profile.saved"))
+
+
+def new_customer_form(viewer: Viewer) -> None:
+    """A customer typed in by hand: checked field by field like an import; a possible duplicate is shown
+    first and saved only when the user says it is another customer."""
+    from core import customer_changes as cc
+
+    current, key, slots = lang(), token("new_customer"), Slots()
+    owners = data.read(cc.account_managers, viewer) if access.allowed(viewer, "customers:hand_over") else {}
+    with st.form(f"new_customer_{key}"):
+        slots.top()
+        name = st.text_input(tr("customer_form.name"), key=f"n_name_{key}", max_chars=200)
+        slots("name")
+        left, middle, right = st.columns(3)
+        choices = {}
+        for column, field, codes, group in (
+            (left, "kind", m.CUSTOMER_KINDS, "kind"),
+            (middle, "industry", m.INDUSTRIES, "industry"),
+            (right, "region", m.REGIONS, "region"),
+            (left, "acquisition_channel", m.ACQUISITION_CHANNELS, "acquisition"),
+            (middle, "company_size", m.COMPANY_SIZES, "size"),
+        ):
+            with column:
+                choices[field] = st.selectbox(
+                    tr(f"import.field.{field}"),
+                    codes,
+                    index=None,
+                    placeholder=tr("customer_form.choose"),
+                    key=f"n_{field}_{key}",
+                    format_func=lambda c, g=group: label(g, c, current),
+                )
+                slots(field)
+        with right:
+            city = st.text_input(tr("import.field.city"), key=f"n_city_{key}", max_chars=64)
+            slots("city")
+        left, right = st.columns(2)
+        phone = left.text_input(tr("import.field.phone"), key=f"n_phone_{key}", max_chars=40)
+        with left:
+            slots("phone")
+        email = right.text_input(tr("import.field.email"), key=f"n_email_{key}", max_chars=200)
+        with right:
+            slots("email")
+        left, right = st.columns(2)
+        first = left.date_input(
+            tr("import.field.first_contact_date"), value=None, key=f"n_first_{key}", format="YYYY-MM-DD", **ANY_DATE
+        )
+        with left:
+            slots("first_contact_date")
+        became = right.date_input(
+            tr("import.field.became_customer_date"),
+            value=None,
+            key=f"n_became_{key}",
+            format="YYYY-MM-DD",
+            help=tr("customer_form.became.help"),
+            **ANY_DATE,
+        )
+        with right:
+            slots("became_customer_date")
+        owner = None
+        if owners:
+            owner = st.selectbox(
+                tr("import.field.owner"),
+                list(owners),
+                index=None,
+                key=f"n_owner_{key}",
+                format_func=lambda i: owners[i],
+                placeholder=tr("customer_form.no_owner"),
+            )
+            slots("owner_id")
+        tags = st.text_input(tr("import.field.tags"), key=f"n_tags_{key}", max_chars=200)
+        slots("tags")
+        pending = st.session_state.get(f"n_duplicates_{key}")
+        confirmed = False
+        if pending:
+            st.warning(tr("customer_form.duplicate"))
+            for match in pending:
+                st.text(
+                    tr(
+                        f"customer_form.match.{match.why}",
+                        code=match.code or tr("customer_form.not_yours"),
+                        name=match.name or "",
+                    )
+                )
+            confirmed = st.checkbox(tr("customer_form.confirm"), key=f"n_confirm_{key}")
+        if st.form_submit_button(tr("customer_form.submit"), type="primary"):
+            form = cc.CustomerForm(
+                name,
+                choices["kind"],
+                choices["industry"],
+                choices["region"],
+                choices["acquisition_channel"],
+                first,
+                became,
+                city or None,
+                choices["company_size"],
+                phone or None,
+                email or None,
+                tags or None,
+                owner,
+            )
+
+            def save(_token: str) -> int:
+                try:
+                    return data.write(cc.create_customer, viewer, form, keyring=keyring(), confirmed=confirmed)
+                except cc.PossibleDuplicate as err:  # shown above the button on the next run
+                    st.session_state[f"n_duplicates_{key}"] = err.matches
+                    st.rerun()
+
+            new_id = submit("new_customer", slots, save, done=tr("customer_form.saved", name=name.strip()))
+            if new_id:
+                st.session_state.pop(f"n_duplicates_{key}", None)
+
+
+def hand_over_form(viewer: Viewer, customer_ids: list[int], *, key: str) -> None:
+    """Move these customers (one, or the filtered list) to another account manager, with a reason."""
+    from core import customer_changes as cc
+
+    slots = Slots()
+    owners = data.read(cc.account_managers, viewer)
+    with st.form(f"hand_over_{key}"):
+        slots.top()
+        to = st.selectbox(
+            tr("handover.to"),
+            list(owners),
+            index=None,
+            format_func=lambda i: owners[i],
+            placeholder=tr("customer_form.choose"),
+            key=f"h_to_{key}",
+        )
+        slots("to_owner_id")
+        why = st.text_input(tr("handover.reason"), max_chars=500, key=f"h_reason_{key}")
+        slots("reason")
+        if st.form_submit_button(tr("handover.submit", n=f"{len(customer_ids):,}"), type="primary"):
+            submit(
+                f"hand_over_{key}",
+                slots,
+                lambda _token: data.write(cc.hand_over, viewer, customer_ids, to_owner_id=to if to else -1, reason=why),
+                done=tr("handover.done", n=f"{len(customer_ids):,}", name=owners.get(to or -1, "")),
+            )

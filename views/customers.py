@@ -6,13 +6,15 @@ from functools import partial
 import streamlit as st
 
 from core import access, exports, formatting
-from core.customer_list import PAGE_SIZES, SORTS
+from core.customer_list import PAGE_SIZES, SORTS, matching_ids
 from core.customer_view import my_open_tasks, open_task_counts, task_title
 from core.errors import ValidationError
 from core.i18n import label
-from ui import data
+from ui import context, data
 from ui.context import lang, page_guard, reason, tr
+from ui.customer_forms import hand_over_form, new_customer_form
 from ui.filters import customer_query, url_int
+from ui.forms import flash
 
 viewer = page_guard("customers")
 current = lang()
@@ -27,6 +29,10 @@ def open_row(grid: str, customer_ids: list[int]) -> None:
 
 
 st.title(tr("list.title"))
+flash()
+if access.allowed(viewer, "customers:create"):
+    with st.expander(tr("customer_form.title"), icon=":material/person_add:"):
+        new_customer_form(viewer)
 
 if access.own_customers_only(viewer):
     tasks = data.read(my_open_tasks, viewer, today=date.today())
@@ -149,6 +155,10 @@ left.number_input(tr("list.page"), min_value=1, max_value=result.pages, step=1, 
 middle.selectbox(tr("list.page_size"), PAGE_SIZES, key="size")
 st.query_params["page"] = str(st.session_state["page"])
 st.query_params["size"] = str(st.session_state["size"])
+if access.allowed(viewer, "customers:hand_over") and result.total:
+    with st.expander(tr("handover.found", total=f"{result.total:,}")):
+        if st.toggle(tr("handover.start"), key="handover_found"):  # the ids are read only when asked for
+            hand_over_form(viewer, data.read(matching_ids, viewer, query, context.keyring()), key="found")
 if exports.may_export(viewer, "customers") and result.total:
     with right:
         st.caption(tr("list.export_note", total=f"{result.total:,}"))

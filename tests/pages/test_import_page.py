@@ -24,7 +24,9 @@ def _customers(url: str) -> int:
         return int(s.scalar(select(func.count()).select_from(m.Customer)) or 0)
 
 
-def test_an_analyst_previews_maps_an_unknown_value_and_imports(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+def test_an_analyst_previews_maps_an_unknown_value_and_imports(
+    monkeypatch: pytest.MonkeyPatch, seeded_url: str
+) -> None:
     before = _customers(seeded_url)
     at = signed_in(monkeypatch, seeded_url, "analyst")
     at.switch_page("views/data_import.py").run()
