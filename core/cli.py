@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--rejects", help="write the refused rows, with their reasons, to this CSV file")
     imp.add_argument("--dry-run", action="store_true", help="only report what would happen; write nothing")
 
+    feeds = commands.add_parser("import-folder", help="import every file waiting in the watched folder (for cron)")
+    feeds.add_argument("folder", nargs="?", help="the watched folder (default: CRM_IMPORT_FOLDER, data/feeds)")
+
     commands.add_parser("sla-tick", help="recompute open tickets' SLA clocks and fire due warnings/violations")
     commands.add_parser("settings", help="list every setting with its environment variable and help")
     return parser
@@ -217,6 +220,20 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{rewritten} customers re-encrypted under key {keyring.active}")
     elif args.command == "import":
         return _import(args, engine, keyring)
+    elif args.command == "import-folder":
+        from pathlib import Path
+
+        from core.ingest.folder import import_folder
+
+        def said(result):  # type: ignore[no-untyped-def]
+            print(f"{result.outcome:6} {result.source}/{result.file}: {result.summary}")
+
+        results = import_folder(engine, Path(args.folder or settings.import_folder), keyring, progress=said)
+        print(
+            f"{len(results)} files: {sum(r.outcome == 'done' for r in results)} done, "
+            f"{sum(r.outcome == 'failed' for r in results)} failed"
+        )
+        return 1 if any(r.outcome == "failed" for r in results) else 0
     elif args.command == "refresh":
         from core import facts
 

@@ -64,6 +64,14 @@ class Settings:
             "CRM_DEMO_PASSWORD); unset, each demo user gets a random one, printed in the terminal."
         ),
     )
+    import_folder: str = field(
+        default="data/feeds",
+        metadata=_help(
+            "Watched folder of `python -m core import-folder` (env CRM_IMPORT_FOLDER): one sub-folder per "
+            "source (data/feeds/erp/...), each file imported with the source's saved mapping and moved to "
+            "done/ or failed/ beside its report."
+        ),
+    )
     cache_ttl_seconds: int = field(
         default=300,
         metadata=_help(
@@ -85,6 +93,7 @@ _ENV = {
     "demo_password": "CRM_DEMO_PASSWORD",
     "show_errors": "CRM_SHOW_ERRORS",
     "admin_totp": "CRM_ADMIN_TOTP",
+    "import_folder": "CRM_IMPORT_FOLDER",
 }
 
 

@@ -365,3 +365,28 @@ def test_the_sample_files_import_in_both_languages(sqlite_url: str, capsys: pyte
         out = capsys.readouterr().out
         assert "imported: new" in out and " new 0," not in out, (name, out)
     assert batch.default_source("erp-orders-zh.csv") == "erp" and batch.default_source("x/Shop_2026.xlsx") == "shop"
+
+
+def test_the_watched_folder_imports_each_source_and_files_away_each_file(
+    store: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feeds = tmp_path / "feeds"
+    (feeds / "erp").mkdir(parents=True)
+    (feeds / "erp" / "erp-订单-1130.csv").write_text(ORDERS, encoding="utf-8")  # orders first by name...
+    (feeds / "erp" / "erp-客户-1130.csv").write_text(CUSTOMERS, encoding="gb18030")  # ...customers go first
+    (feeds / "erp" / "notes.csv").write_text("whatever,else\n1,2\n")  # neither kind in its name
+    (feeds / "shop").mkdir()
+    (feeds / "shop" / "shop-customers.csv").write_text("nothing,useful\n1,2\n")  # no required column
+    url = store.url.render_as_string(hide_password=False)
+    assert main(["--database-url", url, "import-folder", str(feeds)]) == 1  # one failed: cron hears of it
+    out = capsys.readouterr().out
+    assert "4 files: 2 done, 2 failed" in out
+    assert out.index("erp-客户") < out.index("erp-订单")
+    assert _count(store, m.Customer) == 3 and _count(store, m.Order) == 3
+    done, failed = sorted(p.name for p in (feeds / "erp" / "done").iterdir()), (feeds / "erp" / "failed")
+    assert len([n for n in done if n.endswith(".report.txt")]) == 2 and any(n.endswith(".rejected.csv") for n in done)
+    assert [p.name for p in (feeds / "erp").iterdir() if p.is_file()] == []  # nothing left waiting
+    assert "neither customers nor orders" in next(failed.glob("*.report.txt")).read_text(encoding="utf-8")
+    assert "Map a column" in next((feeds / "shop" / "failed").glob("*.report.txt")).read_text(encoding="utf-8")
+    assert main(["--database-url", url, "import-folder", str(feeds)]) == 0  # nothing new: nothing done
+    assert "0 files" in capsys.readouterr().out and _count(store, m.Customer) == 3

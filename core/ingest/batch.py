@@ -535,8 +535,7 @@ def run(
         session, viewer=viewer, kind=kind, table=table, mapping=mapping, source=source, keyring=keyring, today=today
     )
     if plan.problems:
-        key, values = plan.problems[0]
-        raise ValidationError("The mapping is not complete.", key=key, **values)
+        raise ValidationError("The mapping misses a required field.", key="import.error.mapping_incomplete")
     touched = _write_customers(session, plan, keyring) if kind == "customers" else _write_orders(session, plan)
     counts = plan.counts
     digest = hashlib.sha256(data).hexdigest()
