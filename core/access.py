@@ -33,6 +33,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "service": _DESK + ("executive", "analyst"),
     "voice": _ALL,
     "import": ("admin", "analyst"),
+    "quality": _WHOLE_BASE,
     "admin": _ADMIN,
 }
 

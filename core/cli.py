@@ -235,9 +235,13 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 1 if any(r.outcome == "failed" for r in results) else 0
     elif args.command == "refresh":
-        from core import facts
+        from core import facts, quality
 
-        write(engine, lambda session: facts.rebuild_all(session, as_of=args.as_of or date.today()))
+        def rebuild(session):  # type: ignore[no-untyped-def]
+            facts.rebuild_all(session, as_of=args.as_of or date.today())
+            quality.snapshot(session)
+
+        write(engine, rebuild)
         print("summary tables rebuilt")
     elif args.command == "sla-tick":
         from core import service

@@ -395,6 +395,16 @@ class ImportBatch(Base):
     counts: Mapped[str] = mapped_column(Text)  # JSON
 
 
+class QualitySnapshot(Base):
+    """One data-quality figure at one moment (written by imports and `refresh`): the page's trends."""
+
+    __tablename__ = "quality_snapshots"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    figure: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+
+
 class AppMeta(Base):
     """Small key/value facts about this database: demo or not, when summaries were built."""
 

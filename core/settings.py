@@ -72,6 +72,13 @@ class Settings:
             "done/ or failed/ beside its report."
         ),
     )
+    feed_max_age_hours: int = field(
+        default=1,
+        metadata=_help(
+            "The data-quality page flags a source whose last import is older than this many hours "
+            "(env CRM_FEED_MAX_AGE_HOURS; the integration delay target is one hour)."
+        ),
+    )
     cache_ttl_seconds: int = field(
         default=300,
         metadata=_help(
@@ -94,6 +101,7 @@ _ENV = {
     "show_errors": "CRM_SHOW_ERRORS",
     "admin_totp": "CRM_ADMIN_TOTP",
     "import_folder": "CRM_IMPORT_FOLDER",
+    "feed_max_age_hours": "CRM_FEED_MAX_AGE_HOURS",
 }
 
 

@@ -27,6 +27,7 @@ from core import (
     kpi,
     models as m,
     pii,
+    quality,
     security,
     service,
     service_analytics as sa,
@@ -243,6 +244,7 @@ PROBES: dict[str, Probe] = {
         now=NOW,
     ),
     "page:import": lambda s, v, w: batch.mappings(s, v, kind="customers"),
+    "page:quality": lambda s, v, w: quality.issues(s, v, today=NOW.date()),
     "import:run": lambda s, v, w: batch.run(
         s,
         v,

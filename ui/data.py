@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import streamlit as st
 
-from core import audit, db, facts, kpi
+from core import audit, db, facts, kpi, quality
 from core.access import Viewer
 from core.customer_list import CustomerPage, CustomerQuery, customer_page, export_customers
 from core.customers import (
@@ -55,6 +55,17 @@ def cockpit(period: Period, filters: Filters, viewer: Viewer) -> kpi.Cockpit:
         _viewer_key(viewer),
         _now_bucket(),
     )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _completeness(database_url: str, viewer_key: tuple, bucket: datetime) -> quality.Completeness:  # type: ignore[type-arg]
+    with session_scope(context.engine()) as session:
+        return quality.completeness(session, Viewer(*viewer_key))
+
+
+def completeness(viewer: Viewer) -> quality.Completeness:
+    """The share of customers holding each field, in the viewer's scope (the cockpit's data-completeness card)."""
+    return _completeness(context.settings().database_url, _viewer_key(viewer), _now_bucket())
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from core import access, charts, exports, formatting
+from core import access, charts, exports, formatting, quality
 from core.i18n import label
 from ui import data
 from ui.cards import kpi_card, plain_card
@@ -73,6 +73,7 @@ order = [
 ]
 st.subheader(tr("cockpit.section.kpis"))
 complaints = result.open_complaints
+completeness = data.completeness(viewer)  # core fields, in the viewer's scope
 at_risk_customers = int(result.tiers.loc[result.tiers["tier"] == "churn_risk", "customers"].sum())
 cards = [partial(kpi_card, kpis[key], note=notes.get(key)) for key in order] + [
     partial(
@@ -86,6 +87,12 @@ cards = [partial(kpi_card, kpis[key], note=notes.get(key)) for key in order] + [
         "kpi.revenue_at_risk",
         formatting.money(result.revenue_at_risk, current),
         tr("cockpit.at_risk_detail", customers=f"{at_risk_customers:,}"),
+    ),
+    partial(
+        plain_card,
+        "kpi.data_completeness",
+        f"{completeness.core:.1%}" if completeness.core is not None else "—",
+        tr("cockpit.completeness_detail", target=f"{quality.TARGET:.0%}"),
     ),
 ]
 for first in range(0, len(cards), 5):  # one row of columns per five cards: a phone stacks them in reading order

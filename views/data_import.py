@@ -29,7 +29,13 @@ kind = st.segmented_control(
 kind = kind or KINDS[0]
 upload = st.file_uploader(tr("import.file"), type=["csv", "txt", "tsv", "xlsx", "xls"], key="imp_file")
 samples = sorted(p.name for p in SAMPLES.glob(f"*-{kind}-*"))
-sample = None if upload else st.selectbox(tr("import.sample"), samples, index=None, key="imp_sample")
+sample = (
+    None
+    if upload
+    else st.selectbox(
+        tr("import.sample"), samples, index=None, key="imp_sample", placeholder=tr("customer_form.choose")
+    )
+)
 if upload is None and sample is None:
     st.info(tr("import.start"))
     history = data.read(batch.recent_batches, viewer)

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit, db, exports, facts, models as m, pii
+from core import audit, db, exports, facts, models as m, pii, quality
 from core.access import Viewer, require
 from core.errors import ValidationError
 from core.i18n import t
@@ -561,6 +561,7 @@ def run(
     )
     if touched:
         facts.rebuild_all(session, as_of=today)  # tiers are a top-20% rule over everyone: rebuilt, not patched
+    quality.snapshot(session, now=at)
     plan.written = True
     return plan
 

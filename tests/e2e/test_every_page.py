@@ -210,7 +210,7 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
             tops = page.evaluate("""() => Array.from(
                 document.querySelectorAll("[data-testid='stMetric'] [data-testid='stMetricLabel']"))
                 .map(e => [e.getBoundingClientRect().top, e.textContent.trim()])""")
-            keys = [*CARD_ORDER, "open_complaints", "revenue_at_risk"]
+            keys = [*CARD_ORDER, "open_complaints", "revenue_at_risk", "data_completeness"]
             assert [label for _, label in sorted(tops)] == [catalog(lang)[f"kpi.{k}"] for k in keys]
             page.set_viewport_size({"width": 1440, "height": 1800})
             settle(page)
@@ -291,6 +291,12 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
         page.get_by_text(re.compile(BEHIND[lang])).first.wait_for(timeout=30_000)
         check_page(page, lang, "service analytics, the tickets behind a row")
+
+        page = as_user("analyst")  # bringing data in, and how good it is
+        page.goto(f"{server}/import?{q}")
+        check_page(page, lang, "import")
+        page.goto(f"{server}/quality?{q}")
+        check_page(page, lang, "data quality")
 
         page = as_user("admin")  # users, the audit log (and its export), data-subject requests
         page.goto(f"{server}/admin?{q}")

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
-from core import formatting, kpi
+from core import formatting, kpi, quality
 from core.access import SYSTEM
 from core.db import make_engine, session_scope
 from core.periods import Filters
@@ -36,7 +37,10 @@ def test_cockpit_shows_the_core_figures(monkeypatch: pytest.MonkeyPatch, seeded_
     assert not at.exception and not at.error
     expected = _expected(seeded_url)
     shown = _metrics(at)
-    assert len(shown) == 15
+    assert len(shown) == 16
+    with Session(make_engine(seeded_url)) as s:
+        core = quality.completeness(s, SYSTEM).core
+    assert core is not None and shown["Data completeness"] == f"{core:.1%}"
     for key, label in [
         ("active_customers", "Active customers"),
         ("revenue", "Revenue"),

@@ -1,4 +1,4 @@
-"""imports: external ids per source, saved column mappings, import batches
+"""imports: external ids per source, saved column mappings, import batches, data-quality snapshots
 
 Revision ID: 0009
 Revises: 0008
@@ -51,9 +51,19 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_import_batches_source"), "import_batches", ["source"])
     op.create_index(op.f("ix_import_batches_at"), "import_batches", ["at"])
+    op.create_table(
+        "quality_snapshots",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("figure", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_quality_snapshots")),
+    )
+    op.create_index(op.f("ix_quality_snapshots_at"), "quality_snapshots", ["at"])
 
 
 def downgrade() -> None:
+    op.drop_table("quality_snapshots")
     op.drop_table("import_batches")
     op.drop_table("import_mappings")
     op.drop_index(op.f("ix_external_ids_record_id"), table_name="external_ids")
