@@ -64,6 +64,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     # customers kept by hand: a new one (an account manager's own), handing customers to another manager
     "customers:create": ("admin", "account_manager"),
     "customers:hand_over": _LEADS,
+    "customers:merge": ("admin", "analyst"),  # the duplicate review queue: merge, keep apart, undo
     # bringing data in (files of customers and orders; new records, never deletions)
     "import:run": ("admin", "analyst"),
     # administration

@@ -48,6 +48,9 @@ ACTIONS = (
     "import",
     "customer_created",
     "customers_handed_over",
+    "customers_merged",
+    "merge_undone",
+    "duplicates_kept_apart",
 )
 
 

@@ -395,6 +395,33 @@ class ImportBatch(Base):
     counts: Mapped[str] = mapped_column(Text)  # JSON
 
 
+class CustomerMerge(Base):
+    """Two records found to be one customer: `merged_id`'s rows moved to `survivor_id`, its own row kept
+    here (as stored, contact details still encrypted) so the merge can be undone for 30 days."""
+
+    __tablename__ = "customer_merges"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(Integer, index=True)
+    merged_id: Mapped[int] = mapped_column(Integer, index=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    username: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(500))
+    record: Mapped[str] = mapped_column(Text)  # JSON: the merged row, the moved row ids, the survivor's filled fields
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class DuplicateDecision(Base):
+    """A pair a person looked at and kept apart: it leaves the review queue."""
+
+    __tablename__ = "duplicate_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_id: Mapped[int] = mapped_column(Integer)
+    second_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    username: Mapped[str | None] = mapped_column(String(64))
+    __table_args__ = (UniqueConstraint("first_id", "second_id"),)
+
+
 class QualitySnapshot(Base):
     """One data-quality figure at one moment (written by imports and `refresh`): the page's trends."""
 

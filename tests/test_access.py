@@ -25,6 +25,7 @@ from core import (
     exports,
     facts,
     kpi,
+    merging,
     models as m,
     pii,
     quality,
@@ -267,6 +268,7 @@ PROBES: dict[str, Probe] = {
     "customers:hand_over": lambda s, v, w: customer_changes.hand_over(
         s, v, [w["mine"]], to_owner_id=w["bob"].user_id, reason="probe of a hand-over", now=NOW
     ),  # type: ignore[attr-defined]
+    "customers:merge": lambda s, v, w: merging.keep_apart(s, v, w["mine"], w["theirs"], now=NOW),  # type: ignore[arg-type]
     "users:manage": lambda s, v, w: security.create_user(
         s, username="newcomer", display_name="New", role="analyst", password="a-long-pass-2026", actor=v
     ),
@@ -333,6 +335,7 @@ AUDITED = {
     "import:run": {"import"},
     "customers:create": {"customer_created"},
     "customers:hand_over": {"customers_handed_over"},
+    "customers:merge": {"duplicates_kept_apart"},
 }
 CLEAR_VALUES = ("13812345674", "13812345676", "13812345675", "Customer ")  # the world's phone numbers and names
 

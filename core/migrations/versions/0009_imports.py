@@ -1,4 +1,5 @@
-"""imports: external ids per source, saved column mappings, import batches, data-quality snapshots
+"""imports: external ids per source, saved column mappings, import batches, data-quality snapshots,
+merges of duplicate customers and the pairs kept apart
 
 Revision ID: 0009
 Revises: 0008
@@ -60,9 +61,35 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quality_snapshots")),
     )
     op.create_index(op.f("ix_quality_snapshots_at"), "quality_snapshots", ["at"])
+    op.create_table(
+        "customer_merges",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("survivor_id", sa.Integer(), nullable=False),
+        sa.Column("merged_id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=True),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("record", sa.Text(), nullable=False),
+        sa.Column("undone_at", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_merges")),
+    )
+    op.create_index(op.f("ix_customer_merges_survivor_id"), "customer_merges", ["survivor_id"])
+    op.create_index(op.f("ix_customer_merges_merged_id"), "customer_merges", ["merged_id"])
+    op.create_table(
+        "duplicate_decisions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("first_id", sa.Integer(), nullable=False),
+        sa.Column("second_id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_duplicate_decisions")),
+        sa.UniqueConstraint("first_id", "second_id", name=op.f("uq_duplicate_decisions_first_id_second_id")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("duplicate_decisions")
+    op.drop_table("customer_merges")
     op.drop_table("quality_snapshots")
     op.drop_table("import_batches")
     op.drop_table("import_mappings")
