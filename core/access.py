@@ -65,6 +65,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "customers:create": ("admin", "account_manager"),
     "customers:hand_over": _LEADS,
     "customers:merge": ("admin", "analyst"),  # the duplicate review queue: merge, keep apart, undo
+    "customers:dimensions": _ADMIN,  # region, industry and type: they key the summaries' history
     # bringing data in (files of customers and orders; new records, never deletions)
     "import:run": ("admin", "analyst"),
     # administration

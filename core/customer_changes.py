@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, db, facts, models as m, pii, validators
 from core.access import Viewer, allowed, require, visible
-from core.errors import CrmError, FieldErrors, ValidationError
+from core.errors import CrmError, FieldErrors, NotFound, ValidationError
 from core.ingest import clean
 from core.pii import Keyring
 
@@ -264,3 +264,67 @@ def hand_over(
         details={"customers": len(ids), "from": sorted({r.owner_id for r in moving if r.owner_id}), "reason": why},
     )
     return len(ids)
+
+
+DIMENSIONS = {"region": m.REGIONS, "industry": m.INDUSTRIES, "kind": m.CUSTOMER_KINDS}
+
+
+def change_dimensions(
+    session: Session,
+    viewer: Viewer,
+    customer_id: int,
+    *,
+    region: str,
+    industry: str,
+    kind: str,
+    reason: str,
+    now: datetime | None = None,
+) -> list[str]:
+    """An administrator corrects a customer's region, industry or type. The summaries keyed on them are
+    restated from the customer's first day (the old and the new keys), like a hand-over. Audited."""
+    require(viewer, "customers:dimensions")
+    now = now or datetime.now()
+    errors: validators.Errors = {}
+    why = validators.text(errors, "reason", reason, required=True, longest=500, shortest=5)
+    wanted = {"region": region, "industry": industry, "kind": kind}
+    for name, value in wanted.items():
+        if value not in DIMENSIONS[name]:
+            errors[name] = ("form.error.choice", {})
+    if errors:
+        raise FieldErrors(errors)
+    row = session.execute(
+        visible(
+            select(C.c.code, C.c.region, C.c.industry, C.c.kind, C.c.owner_id, C.c.first_contact_date).where(
+                C.c.id == customer_id
+            ),
+            C,
+            viewer,
+        )
+    ).first()
+    if row is None:
+        raise NotFound("No customer with that code or id.", key="customer.not_found")
+    changed = [name for name, value in wanted.items() if getattr(row, name) != value]
+    if not changed:
+        return []
+    session.execute(C.update().where(C.c.id == customer_id).values(**{name: wanted[name] for name in changed}))
+    facts.customer_changed(
+        session,
+        [customer_id],
+        since=row.first_contact_date,
+        as_of=now.date(),
+        previous_keys=[facts.DimKey(row.region, row.industry, row.kind, row.owner_id)],
+    )
+    audit.record(
+        session,
+        action="customer_updated",
+        username=viewer.username,
+        object=f"customer:{row.code}",
+        at=now,
+        details={
+            "fields": changed,
+            "reason": why,
+            **{f"{name}.from": getattr(row, name) for name in changed},
+            **{f"{name}.to": wanted[name] for name in changed},
+        },
+    )
+    return changed

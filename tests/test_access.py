@@ -268,6 +268,9 @@ PROBES: dict[str, Probe] = {
     "customers:hand_over": lambda s, v, w: customer_changes.hand_over(
         s, v, [w["mine"]], to_owner_id=w["bob"].user_id, reason="probe of a hand-over", now=NOW
     ),  # type: ignore[attr-defined]
+    "customers:dimensions": lambda s, v, w: customer_changes.change_dimensions(
+        s, v, w["mine"], region="north", industry="finance", kind="B2C", reason="probe of a correction", now=NOW
+    ),  # type: ignore[arg-type]
     "customers:merge": lambda s, v, w: merging.keep_apart(s, v, w["mine"], w["theirs"], now=NOW),  # type: ignore[arg-type]
     "users:manage": lambda s, v, w: security.create_user(
         s, username="newcomer", display_name="New", role="analyst", password="a-long-pass-2026", actor=v
@@ -301,6 +304,7 @@ def test_the_registry_grants_what_the_product_promises() -> None:
         "service:policies",
         "users:manage",
         "audit:read",
+        "customers:dimensions",
     }
     assert set(access.ACTIONS["export:customers"]) == {"admin", "executive", "analyst"}  # not the account managers
     assert set(access.ACTIONS["contacts:clear"]) == {"account_manager", "support_agent", "team_lead"}
@@ -336,6 +340,7 @@ AUDITED = {
     "customers:create": {"customer_created"},
     "customers:hand_over": {"customers_handed_over"},
     "customers:merge": {"duplicates_kept_apart"},
+    "customers:dimensions": {"customer_updated"},
 }
 CLEAR_VALUES = ("13812345674", "13812345676", "13812345675", "Customer ")  # the world's phone numbers and names
 

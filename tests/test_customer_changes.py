@@ -151,3 +151,36 @@ def test_a_hand_over_moves_open_tasks_and_restates_both_owners(engine: Engine, s
     with pytest.raises(FieldErrors) as err:
         write(engine, lambda s: cc.hand_over(s, shop["admin"], [shop["mine"]], to_owner_id=-5, reason="no"))
     assert set(err.value.errors) == {"reason", "to_owner_id"}
+
+
+def test_an_administrator_corrects_a_region_and_both_regions_are_restated(engine: Engine, shop) -> None:  # type: ignore[no-untyped-def]
+    october = period_containing(date(2026, 10, 1), "M")
+    changed = write(
+        engine,
+        lambda s: cc.change_dimensions(
+            s,
+            shop["admin"],
+            shop["mine"],
+            region="north",
+            industry="retail",
+            kind="B2B",
+            reason="moved office",
+            now=NOW,
+        ),
+    )
+    assert changed == ["region"]
+    with session_scope(engine) as s:
+        east = facts.summary_measures(s, october, Filters(regions=("east",)))
+        north = facts.summary_measures(s, october, Filters(regions=("north",)))
+        assert east["revenue"] == pytest.approx(700) and north["revenue"] == pytest.approx(500)
+        facts.rebuild_period_facts(s, as_of=NOW.date())
+        assert facts.summary_measures(s, october, Filters(regions=("north",))) == pytest.approx(north)
+        assert facts.summary_measures(s, october, Filters(regions=("east",))) == pytest.approx(east)
+    with pytest.raises(FieldErrors) as err:
+        write(
+            engine,
+            lambda s: cc.change_dimensions(
+                s, shop["admin"], shop["mine"], region="mars", industry="retail", kind="B2B", reason="x"
+            ),
+        )
+    assert set(err.value.errors) == {"region", "reason"}

@@ -338,3 +338,34 @@ def hand_over_form(viewer: Viewer, customer_ids: list[int], *, key: str) -> None
                 lambda _token: data.write(cc.hand_over, viewer, customer_ids, to_owner_id=to if to else -1, reason=why),
                 done=tr("handover.done", n=f"{len(customer_ids):,}", name=owners.get(to or -1, "")),
             )
+
+
+def dimensions_form(viewer: Viewer, profile: CustomerProfile) -> None:
+    """An administrator corrects region, industry or type (the summaries are restated from its first day)."""
+    from core import customer_changes as cc
+
+    current, slots, key = lang(), Slots(), f"dims_{profile.id}"
+    with st.form(key):
+        slots.top()
+        columns = st.columns(3)
+        chosen = {}
+        for column, (name, group) in zip(columns, (("region", "region"), ("industry", "industry"), ("kind", "kind"))):
+            codes = cc.DIMENSIONS[name]
+            with column:
+                chosen[name] = st.selectbox(
+                    tr(f"import.field.{name}"),
+                    codes,
+                    index=codes.index(getattr(profile, name)),
+                    format_func=lambda c, g=group: label(g, c, current),
+                    key=f"{key}_{name}",
+                )
+                slots(name)
+        why = st.text_input(tr("handover.reason"), max_chars=500, key=f"{key}_reason")
+        slots("reason")
+        if st.form_submit_button(tr("dimensions.submit")):
+            submit(
+                key,
+                slots,
+                lambda _token: data.write(cc.change_dimensions, viewer, profile.id, reason=why, **chosen),
+                done=tr("dimensions.done"),
+            )

@@ -10,7 +10,7 @@ from core.errors import CrmError, NotFound
 from core.i18n import label
 from ui import data
 from ui.context import lang, page_guard, reason, tr
-from ui.customer_forms import hand_over_form, interaction_form, nps_form, profile_form, ticket_form
+from ui.customer_forms import dimensions_form, hand_over_form, interaction_form, nps_form, profile_form, ticket_form
 from ui.filters import url_int
 from ui.forms import flash
 
@@ -131,6 +131,9 @@ if profile.contact_masked and access.allowed(viewer, "contacts:reveal"):
             else:
                 st.info(tr("customer.revealed", phone=phone or tr("common.none"), email=email or tr("common.none")))
 
+if access.allowed(viewer, "customers:dimensions"):
+    with st.expander(tr("dimensions.title")):
+        dimensions_form(viewer, profile)
 if access.allowed(viewer, "customers:hand_over"):
     with st.expander(tr("handover.one", owner=profile.owner or tr("common.none"))):
         hand_over_form(viewer, [profile.id], key=f"one_{profile.id}")
