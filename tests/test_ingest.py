@@ -356,10 +356,46 @@ def test_saved_mappings_and_the_command_line(store: Engine, tmp_path: Path, caps
     assert "Map a column" in capsys.readouterr().err  # the saved mapping lacks required fields
 
 
+def test_nps_answers_find_their_customers_and_import_once(store: Engine) -> None:
+    _import(store, "customers", CUSTOMERS)
+    answers = (
+        "回复编号,客户编号,回复日期,评分,调查场景,评论\n"
+        "R1,E1,2026-10-12,9,购买后,交付很快\n"
+        "R2,E2,2026/10/20,4,售后,发票开错了\n"
+        "R3,E3,2026-11-02,11,售后,\n"  # out of range
+        "R4,E3,2026-11-03,7.5,售后,\n"  # not a whole number
+        "R5,E9,2026-11-04,8,售后,\n"  # no such customer
+    )
+    plan = _import(store, "nps", answers)
+    assert plan.counts == {"new": 2, "update": 0, "unchanged": 0, "duplicate": 0, "rejected": 3}
+    assert {i.line: i.key for i in plan.rejected} == {
+        4: "import.reason.score",
+        5: "import.reason.score",
+        6: "import.reason.no_customer",
+    }
+    assert _import(store, "nps", answers).counts["unchanged"] == 2 and _count(store, m.NpsResponse) == 2
+    with session_scope(store) as s:
+        rows = s.execute(
+            select(m.NpsResponse.score, m.NpsResponse.touchpoint, m.NpsResponse.comment).order_by(m.NpsResponse.score)
+        ).all()
+        assert [tuple(r) for r in rows] == [(4, "post_service", "发票开错了"), (9, "post_purchase", "交付很快")]
+        october = period_containing(date(2026, 10, 1), "M")
+        figures = facts.summary_measures(s, october, Filters())
+        assert (figures["nps_responses"], figures["nps_promoters"], figures["nps_detractors"]) == (2, 1, 1)
+        facts.rebuild_period_facts(s, as_of=TODAY)
+        assert facts.summary_measures(s, october, Filters()) == pytest.approx(figures)
+
+
 def test_the_sample_files_import_in_both_languages(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     """The README's walk-through: customers, then their orders, from each sample source (named by the file)."""
     assert main(["--database-url", sqlite_url, "seed", "--customers", "200", "--demo-password", "demo-pass-2026"]) == 0
-    for name in ("erp-customers-zh.csv", "erp-orders-zh.csv", "shop-customers-en.csv", "shop-orders-en.csv"):
+    for name in (
+        "erp-customers-zh.csv",
+        "erp-orders-zh.csv",
+        "erp-nps-zh.csv",
+        "shop-customers-en.csv",
+        "shop-orders-en.csv",
+    ):
         kind = name.split("-")[1]
         assert main(["--database-url", sqlite_url, "import", kind, str(SAMPLES / name)]) == 0
         out = capsys.readouterr().out
@@ -386,7 +422,7 @@ def test_the_watched_folder_imports_each_source_and_files_away_each_file(
     done, failed = sorted(p.name for p in (feeds / "erp" / "done").iterdir()), (feeds / "erp" / "failed")
     assert len([n for n in done if n.endswith(".report.txt")]) == 2 and any(n.endswith(".rejected.csv") for n in done)
     assert [p.name for p in (feeds / "erp").iterdir() if p.is_file()] == []  # nothing left waiting
-    assert "neither customers nor orders" in next(failed.glob("*.report.txt")).read_text(encoding="utf-8")
+    assert "neither customers, orders nor NPS answers" in next(failed.glob("*.report.txt")).read_text(encoding="utf-8")
     assert "Map a column" in next((feeds / "shop" / "failed").glob("*.report.txt")).read_text(encoding="utf-8")
     assert main(["--database-url", url, "import-folder", str(feeds)]) == 0  # nothing new: nothing done
     assert "0 files" in capsys.readouterr().out and _count(store, m.Customer) == 3

@@ -31,7 +31,7 @@ from core.ingest.fields import CUSTOMER_KEYS, FIELDS, KINDS, Field, Mapping, cod
 from core.ingest.files import Table, read_table
 from core.pii import Keyring
 
-C, O, X = m.table(m.Customer), m.table(m.Order), m.table(m.ExternalId)
+C, O, X, N = m.table(m.Customer), m.table(m.Order), m.table(m.ExternalId), m.table(m.NpsResponse)
 U, MAP, B = m.table(m.User), m.table(m.ImportMapping), m.table(m.ImportBatch)
 SOURCE_LONGEST = 64
 CHUNK = 1000  # look-ups by IN lists of this size
@@ -105,9 +105,9 @@ def _problems(kind: str, table: Table, mapping: Mapping) -> list[tuple[str, dict
     for spec in FIELDS[kind]:
         if spec.required and not mapping.columns.get(spec.name) and not mapping.fixed.get(spec.name):
             problems.append(("import.problem.required", {"field": spec.name}))
-    if kind == "orders" and not any(mapping.columns.get(name) for name in CUSTOMER_KEYS):
+    if kind != "customers" and not any(mapping.columns.get(name) for name in CUSTOMER_KEYS):
         problems.append(("import.problem.customer_key", {}))
-    if kind == "orders" and not mapping.columns.get("external_id"):
+    if kind != "customers" and not mapping.columns.get("external_id"):
         problems.append(("import.problem.order_id", {}))
     return problems
 
@@ -398,14 +398,45 @@ def _link(session: Session, plan: Plan, kind: str) -> None:
 # --- orders -----------------------------------------------------------------------------------------------
 
 
-ORDER_COLUMNS = ("customer_id", "order_date", "amount", "product_category", "sales_channel")
+@dataclass(frozen=True)
+class Linked:
+    """A kind of row that belongs to a customer: its table, its columns, the kind its external ids carry."""
+
+    table: Any
+    columns: tuple[str, ...]
+    id_kind: str
 
 
-def _plan_orders(session: Session, table: Table, mapping: Mapping, plan: Plan, keyring: Keyring, today: date) -> None:
+LINKED = {
+    "orders": Linked(O, ("customer_id", "order_date", "amount", "product_category", "sales_channel"), "order"),
+    "nps": Linked(N, ("customer_id", "responded_at", "score", "touchpoint", "comment"), "nps"),
+}
+
+
+def _row_problem(kind: str, values: dict[str, Any]) -> tuple[str, str] | None:
+    """A rule beyond each field's own: (field, reason key) when the row cannot be used."""
+    if kind == "orders" and values["amount"] < 0:
+        return "amount", "import.reason.negative"
+    if kind == "nps":
+        score = values["score"]
+        if score != int(score) or not 0 <= score <= 10:
+            return "score", "import.reason.score"
+        values["score"] = int(score)
+        values["responded_at"] = datetime.combine(values["responded_at"], datetime.min.time())
+    return None
+
+
+def _plan_linked(
+    session: Session, kind: str, table: Table, mapping: Mapping, plan: Plan, keyring: Keyring, today: date
+) -> None:
+    """Orders or survey answers: each finds its customer (the source's customer id, our code, phone, email) and
+    its own earlier import by its id in the source."""
+    linked = LINKED[kind]
     rows: list[tuple[int, dict[str, Any]]] = []
-    for line, values in _cleaned_rows("orders", table, mapping, plan, today):
-        if values["amount"] < 0:
-            plan.rejected.append(Issue(line, "amount", "import.reason.negative"))
+    for line, values in _cleaned_rows(kind, table, mapping, plan, today):
+        problem = _row_problem(kind, values)
+        if problem:
+            plan.rejected.append(Issue(line, problem[0], problem[1]))
             plan.rows.append(PlannedRow(line, "rejected", {}))
             continue
         values["phone_hash"] = pii.search_hash("phone", values.get("customer_phone"), keyring)
@@ -415,10 +446,12 @@ def _plan_orders(session: Session, table: Table, mapping: Mapping, plan: Plan, k
     by_code = _lookup(session, C.c.id, C.c.code, (v.get("customer_code") for _, v in rows))
     by_phone = _lookup(session, C.c.id, C.c.phone_hash, (v["phone_hash"] for _, v in rows))
     by_email = _lookup(session, C.c.id, C.c.email_hash, (v["email_hash"] for _, v in rows))
-    orders = _external(session, plan.source, "order", (v.get("external_id") for _, v in rows))
+    known = _external(session, plan.source, linked.id_kind, (v.get("external_id") for _, v in rows))
     stored: dict[int, dict[str, Any]] = {}
-    for part in _chunks(sorted(set(orders.values()))):
-        for row in session.execute(select(O.c.id, *(O.c[c] for c in ORDER_COLUMNS)).where(O.c.id.in_(part))).mappings():
+    target = linked.table
+    for part in _chunks(sorted(set(known.values()))):
+        stmt = select(target.c.id, *(target.c[c] for c in linked.columns)).where(target.c.id.in_(part))
+        for row in session.execute(stmt).mappings():
             stored[row["id"]] = dict(row)
     seen: set[Any] = set()
     for line, values in rows:
@@ -438,27 +471,30 @@ def _plan_orders(session: Session, table: Table, mapping: Mapping, plan: Plan, k
             plan.rows.append(PlannedRow(line, "duplicate", values))
             continue
         seen.add(key)
-        record = orders.get(key)
+        record = known.get(key)
         if record is None:
             plan.rows.append(PlannedRow(line, "new", values))
             continue
-        changed = [c for c in ORDER_COLUMNS if stored[record].get(c) != values[c]]
+        changed = [c for c in linked.columns if stored[record].get(c) != values.get(c)]
         plan.rows.append(PlannedRow(line, "update" if changed else "unchanged", values, record, changed, True))
 
 
-def _write_orders(session: Session, plan: Plan) -> list[int]:
+def _write_linked(session: Session, kind: str, plan: Plan) -> list[int]:
+    linked = LINKED[kind]
+    target = linked.table
     new = [row for row in plan.rows if row.action == "new"]
     if new:
-        records = [{c: row.values[c] for c in ORDER_COLUMNS} for row in new]
-        for row, record_id in zip(new, _insert_new(session, O, records)):
+        records = [{c: row.values.get(c) for c in linked.columns} for row in new]
+        for row, record_id in zip(new, _insert_new(session, target, records)):
             row.record_id = record_id
     touched: set[int] = set()
     for row in plan.rows:
         if row.action == "update" and row.record_id is not None:
-            session.execute(O.update().where(O.c.id == row.record_id).values(**{c: row.values[c] for c in row.changed}))
+            changes = {c: row.values.get(c) for c in row.changed}
+            session.execute(target.update().where(target.c.id == row.record_id).values(**changes))
         if row.action in ("new", "update"):
             touched.add(row.values["customer_id"])
-    _link(session, plan, "order")
+    _link(session, plan, linked.id_kind)
     return sorted(touched)
 
 
@@ -507,7 +543,7 @@ def preview(
     if kind == "customers":
         _plan_customers(session, table, mapping, plan, keyring, today or date.today())
     else:
-        _plan_orders(session, table, mapping, plan, keyring, today or date.today())
+        _plan_linked(session, kind, table, mapping, plan, keyring, today or date.today())
     plan.rejected.sort(key=lambda issue: issue.line)
     plan.rows.sort(key=lambda row: row.line)
     return plan
@@ -536,7 +572,7 @@ def run(
     )
     if plan.problems:
         raise ValidationError("The mapping misses a required field.", key="import.error.mapping_incomplete")
-    touched = _write_customers(session, plan, keyring) if kind == "customers" else _write_orders(session, plan)
+    touched = _write_customers(session, plan, keyring) if kind == "customers" else _write_linked(session, kind, plan)
     counts = plan.counts
     digest = hashlib.sha256(data).hexdigest()
     at = now or datetime.now()

@@ -11,7 +11,7 @@ from core import models as m
 from core.i18n import catalog
 from core.ingest.files import normalise_header
 
-KINDS = ("customers", "orders")
+KINDS = ("customers", "orders", "nps")
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,30 @@ ORDER_FIELDS = (
     ),
 )
 
-FIELDS: dict[str, tuple[Field, ...]] = {"customers": CUSTOMER_FIELDS, "orders": ORDER_FIELDS}
+NPS_FIELDS = (
+    Field("external_id", "key", synonyms=("回复编号", "答卷编号", "问卷编号", "response id", "answer id", "survey id")),
+    *ORDER_FIELDS[1:5],  # the customer: the source's customer id, our code, phone or email
+    Field(
+        "responded_at",
+        "date",
+        required=True,
+        synonyms=("回复日期", "答卷日期", "提交时间", "日期", "responded at", "response date", "date"),
+    ),
+    Field("score", "amount", required=True, synonyms=("评分", "得分", "推荐评分", "nps", "nps评分", "score", "rating")),
+    Field(
+        "touchpoint",
+        "code",
+        required=True,
+        codes=m.NPS_TOUCHPOINTS,
+        labels="touchpoint",
+        synonyms=("触点", "调查场景", "场景", "touchpoint", "survey"),
+    ),
+    Field(
+        "comment", "text", synonyms=("评论", "意见", "反馈", "留言", "comment", "feedback", "verbatim"), longest=2000
+    ),
+)
+
+FIELDS: dict[str, tuple[Field, ...]] = {"customers": CUSTOMER_FIELDS, "orders": ORDER_FIELDS, "nps": NPS_FIELDS}
 CUSTOMER_KEYS = ("customer_external_id", "customer_code", "customer_phone", "customer_email")  # an order needs one
 
 # words people use for codes beyond the code and its two catalog labels
@@ -249,6 +272,15 @@ VALUE_SYNONYMS: dict[str, dict[str, str]] = {
         "课程": "training",
         "订阅服务": "subscription",
         "saas": "subscription",
+    },
+    "touchpoint": {
+        "购买后": "post_purchase",
+        "售后": "post_service",
+        "服务后": "post_service",
+        "季度调查": "quarterly_survey",
+        "季度": "quarterly_survey",
+        "新手": "onboarding",
+        "开通": "onboarding",
     },
     "sales_channel": {
         "直营": "direct",

@@ -1,7 +1,7 @@
 """Scheduled feeds: a watched folder with one sub-folder per source (data/feeds/erp/, data/feeds/shop/...).
 
 `python -m core import-folder` (from cron, every few minutes) imports each file found there: its kind from
-its name (customers/客户 or orders/订单; customers first, so new orders find them), its mapping the one saved
+its name (customers/客户, orders/订单 or nps/问卷; customers first, so the rest find them), its mapping the one saved
 as "<source>-<kind>" when there is one, else the one proposed from the header. Each file is one transaction;
 it then moves to done/ (rows refused inside it are listed in its report and a rejected CSV) or to failed/
 (unreadable, or a mapping that misses a required field: nothing written), with a report beside it.
@@ -25,7 +25,7 @@ from core.ingest import batch
 from core.ingest.fields import KINDS, propose
 from core.pii import Keyring
 
-KIND_WORDS = {"customers": ("customer", "客户"), "orders": ("order", "订单")}
+KIND_WORDS = {"customers": ("customer", "客户"), "orders": ("order", "订单"), "nps": ("nps", "survey", "问卷")}
 SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xls")
 
 
@@ -85,7 +85,8 @@ def _import_one(engine: Engine, source: str, path: Path, keyring: Keyring) -> tu
     kind = kind_of(path.name)
     if kind is None:
         raise CrmError(
-            "The file name says neither customers nor orders (客户 / 订单).", key="import.error.kind_from_name"
+            "The file name says neither customers, orders nor NPS answers (客户 / 订单 / 问卷).",
+            key="import.error.kind_from_name",
         )
     data = path.read_bytes()
     table = batch.read(data, kind=kind, file_name=path.name)
