@@ -386,6 +386,28 @@ def test_nps_answers_find_their_customers_and_import_once(store: Engine) -> None
         assert facts.summary_measures(s, october, Filters()) == pytest.approx(figures)
 
 
+def test_interactions_import_with_their_customers(store: Engine) -> None:
+    _import(store, "customers", CUSTOMERS)
+    log = (
+        "记录编号,客户编号,日期,方式,方向,主题,内容,结果,时长\n"
+        "A1,E1,2026-11-02,电话,呼出,季度回访,客户希望降价,follow_up,25\n"
+        "A2,E3,2026-11-03,拜访,呼出,上门演示,,positive,90\n"
+        "A3,E3,2026-11-04,电话,呼入,咨询,,neutral,2000\n"  # longer than a day
+    )
+    plan = _import(store, "interactions", log)
+    assert plan.counts == {"new": 2, "update": 0, "unchanged": 0, "duplicate": 0, "rejected": 1}
+    assert _import(store, "interactions", log).counts["unchanged"] == 2
+    with Session(store) as s:
+        rows = s.execute(
+            select(m.Interaction.channel, m.Interaction.direction, m.Interaction.duration_minutes).order_by(
+                m.Interaction.occurred_at
+            )
+        ).all()
+        assert [tuple(r) for r in rows] == [("phone", "outbound", 25), ("visit", "outbound", 90)]
+        last = s.scalar(select(func.max(m.CustomerStat.last_contact_at)))
+        assert last == datetime(2026, 11, 3)  # the list's "last contact" follows
+
+
 def test_the_sample_files_import_in_both_languages(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     """The README's walk-through: customers, then their orders, from each sample source (named by the file)."""
     assert main(["--database-url", sqlite_url, "seed", "--customers", "200", "--demo-password", "demo-pass-2026"]) == 0

@@ -32,6 +32,7 @@ from core.ingest.files import Table, read_table
 from core.pii import Keyring
 
 C, O, X, N = m.table(m.Customer), m.table(m.Order), m.table(m.ExternalId), m.table(m.NpsResponse)
+I = m.table(m.Interaction)
 U, MAP, B = m.table(m.User), m.table(m.ImportMapping), m.table(m.ImportBatch)
 SOURCE_LONGEST = 64
 CHUNK = 1000  # look-ups by IN lists of this size
@@ -410,6 +411,11 @@ class Linked:
 LINKED = {
     "orders": Linked(O, ("customer_id", "order_date", "amount", "product_category", "sales_channel"), "order"),
     "nps": Linked(N, ("customer_id", "responded_at", "score", "touchpoint", "comment"), "nps"),
+    "interactions": Linked(
+        I,
+        ("customer_id", "occurred_at", "channel", "direction", "subject", "notes", "outcome", "duration_minutes"),
+        "interaction",
+    ),
 }
 
 
@@ -423,6 +429,12 @@ def _row_problem(kind: str, values: dict[str, Any]) -> tuple[str, str] | None:
             return "score", "import.reason.score"
         values["score"] = int(score)
         values["responded_at"] = datetime.combine(values["responded_at"], datetime.min.time())
+    if kind == "interactions":
+        minutes = values.get("duration_minutes")
+        if minutes is not None and (minutes != int(minutes) or not 0 <= minutes <= 24 * 60):
+            return "duration_minutes", "import.reason.duration"
+        values["duration_minutes"] = None if minutes is None else int(minutes)
+        values["occurred_at"] = datetime.combine(values["occurred_at"], datetime.min.time())
     return None
 
 

@@ -11,7 +11,7 @@ from core import models as m
 from core.i18n import catalog
 from core.ingest.files import normalise_header
 
-KINDS = ("customers", "orders", "nps")
+KINDS = ("customers", "orders", "nps", "interactions")
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,47 @@ NPS_FIELDS = (
     ),
 )
 
-FIELDS: dict[str, tuple[Field, ...]] = {"customers": CUSTOMER_FIELDS, "orders": ORDER_FIELDS, "nps": NPS_FIELDS}
+INTERACTION_FIELDS = (
+    Field(
+        "external_id",
+        "key",
+        synonyms=("记录编号", "活动编号", "跟进编号", "activity id", "interaction id", "record id"),
+    ),
+    *ORDER_FIELDS[1:5],  # the customer: the source's customer id, our code, phone or email
+    Field(
+        "occurred_at",
+        "date",
+        required=True,
+        synonyms=("日期", "跟进日期", "联系日期", "活动日期", "date", "occurred at", "activity date"),
+    ),
+    Field(
+        "channel",
+        "code",
+        required=True,
+        codes=m.INTERACTION_CHANNELS,
+        labels="channel",
+        synonyms=("方式", "联系方式", "渠道", "channel", "type"),
+    ),
+    Field(
+        "direction",
+        "code",
+        required=True,
+        codes=m.INTERACTION_DIRECTIONS,
+        labels="direction",
+        synonyms=("方向", "呼入呼出", "direction"),
+    ),
+    Field("subject", "text", required=True, synonyms=("主题", "标题", "事由", "subject", "title")),
+    Field("notes", "text", synonyms=("内容", "备注", "记录", "notes", "details"), longest=4000),
+    Field("outcome", "code", codes=m.INTERACTION_OUTCOMES, labels="outcome", synonyms=("结果", "outcome", "result")),
+    Field("duration_minutes", "amount", synonyms=("时长", "时长分钟", "通话时长", "duration", "minutes")),
+)
+
+FIELDS: dict[str, tuple[Field, ...]] = {
+    "customers": CUSTOMER_FIELDS,
+    "orders": ORDER_FIELDS,
+    "nps": NPS_FIELDS,
+    "interactions": INTERACTION_FIELDS,
+}
 CUSTOMER_KEYS = ("customer_external_id", "customer_code", "customer_phone", "customer_email")  # an order needs one
 
 # words people use for codes beyond the code and its two catalog labels
@@ -273,6 +313,7 @@ VALUE_SYNONYMS: dict[str, dict[str, str]] = {
         "订阅服务": "subscription",
         "saas": "subscription",
     },
+    "direction": {"呼入": "inbound", "来电": "inbound", "呼出": "outbound", "去电": "outbound", "拜访": "outbound"},
     "touchpoint": {
         "购买后": "post_purchase",
         "售后": "post_service",

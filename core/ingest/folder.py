@@ -25,7 +25,12 @@ from core.ingest import batch
 from core.ingest.fields import KINDS, propose
 from core.pii import Keyring
 
-KIND_WORDS = {"customers": ("customer", "客户"), "orders": ("order", "订单"), "nps": ("nps", "survey", "问卷")}
+KIND_WORDS = {
+    "customers": ("customer", "客户"),
+    "orders": ("order", "订单"),
+    "nps": ("nps", "survey", "问卷"),
+    "interactions": ("interaction", "activit", "跟进", "互动"),
+}
 SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xls")
 
 
