@@ -307,6 +307,22 @@ def test_a_mapped_value_and_a_changed_row_update_the_same_record(store: Engine) 
         assert s.scalar(select(func.count()).where(m.Customer.name.like("杭州云帆%"))) == 1
 
 
+def test_an_update_leaves_the_fields_the_file_does_not_carry(store: Engine) -> None:
+    _import(store, "customers", CUSTOMERS)
+    with session_scope(store) as s:
+        s.execute(m.table(m.Customer).update().values(status="churned", churned_date=date(2026, 6, 1), city="杭州"))
+    names_only = "客户编号,客户名称\nE1,杭州云帆科技有限公司\nE3,北京智远教育（新名）\n"
+    plan = _import(store, "customers", names_only)
+    assert plan.counts["update"] == 1 and plan.counts["unchanged"] == 1
+    with Session(store) as s:
+        rows = s.execute(select(m.Customer.name, m.Customer.status, m.Customer.city).order_by(m.Customer.id)).all()
+    assert [tuple(r) for r in rows][2] == (
+        "北京智远教育(新名)",
+        "churned",
+        "杭州",
+    )  # half-width brackets  # status and city kept
+
+
 def test_orders_find_their_customers_and_the_summaries_equal_a_rebuild(store: Engine) -> None:
     _import(store, "customers", CUSTOMERS)
     plan = _import(store, "orders", ORDERS)
@@ -339,7 +355,7 @@ def test_only_importing_roles_import(store: Engine) -> None:
 
 def test_saved_mappings_and_the_command_line(store: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = store.url.render_as_string(hide_password=False)
-    mapping = Mapping(kind="customers", columns={"name": "客户名称"}, fixed={"region": "east"})
+    mapping = Mapping(kind="customers", columns={"external_id": "客户编号"}, fixed={"region": "east"})
     write(store, lambda s: batch.save_mapping(s, SYSTEM, name="erp", mapping=mapping))
     with Session(store) as s:
         assert batch.mappings(s, SYSTEM, kind="customers")["erp"] == mapping

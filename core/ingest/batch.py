@@ -104,6 +104,10 @@ def _problems(kind: str, table: Table, mapping: Mapping) -> list[tuple[str, dict
         if column and column not in table.header:
             problems.append(("import.problem.missing_column", {"column": column}))
     for spec in FIELDS[kind]:
+        # a customers file may update a few fields of known customers: beyond the name, its required fields
+        # are checked on the rows that would create a customer
+        if kind == "customers" and spec.name != "name":
+            continue
         if spec.required and not mapping.columns.get(spec.name) and not mapping.fixed.get(spec.name):
             problems.append(("import.problem.required", {"field": spec.name}))
     if kind != "customers" and not any(mapping.columns.get(name) for name in CUSTOMER_KEYS):
@@ -179,7 +183,7 @@ def _cleaned_rows(
             value, fixed = outcome
             if fixed:
                 fixes.append((spec.name, fixed))
-            if value is None and spec.required:
+            if value is None and spec.required and (position is not None or fixed_value):
                 issues.append(Issue(line, spec.name, "import.reason.required"))
             values[spec.name] = value
         if issues:
@@ -244,6 +248,7 @@ def _plan_customers(
     stored = _stored_customers(
         session, {*by_external.values(), *by_code.values(), *by_phone.values(), *by_email.values()}
     )
+    given = _given(mapping)
     seen: set[tuple[str, str]] = set()
     for line, values in rows:
         keys = {(name, values[name]) for name in ("external_id", "phone_hash", "email_hash") if values.get(name)}
@@ -258,16 +263,33 @@ def _plan_customers(
             or by_email.get(values["email_hash"])
         )
         if record is None:
+            missing = [spec.name for spec in FIELDS["customers"] if spec.required and values.get(spec.name) is None]
+            if missing:  # a new customer needs every required field
+                plan.rejected.append(Issue(line, missing[0], "import.reason.required"))
+                plan.rows.append(PlannedRow(line, "rejected", {}))
+                continue
             plan.rows.append(PlannedRow(line, "new", values))
             continue
         changed = [
             name
             for name, value in _customer_columns(values).items()
-            if value is not None and stored[record].get(name) != value
+            if name in given and value is not None and stored[record].get(name) != value
         ]
         linked = values.get("external_id") is None or values["external_id"] in by_external
         action = "update" if changed or not linked else "unchanged"
         plan.rows.append(PlannedRow(line, action, values, record, changed, linked))
+
+
+def _given(mapping: Mapping) -> set[str]:
+    """The stored columns a file speaks for: an update leaves the others (and what is derived from fields
+    the file lacks, such as the status) as they are."""
+    fields = {name for name, column in mapping.columns.items() if column} | {n for n, v in mapping.fixed.items() if v}
+    given = set(fields)
+    given |= {"owner_id"} if "owner" in fields else set()
+    given |= {f"{kind}_hash" for kind in ("phone", "email") if kind in fields}
+    if fields & {"status", "first_contact_date", "became_customer_date", "churned_date"}:
+        given |= {"status", "first_contact_date", "became_customer_date", "churned_date"}
+    return given
 
 
 def _customer_dates(values: dict[str, Any], today: date) -> tuple[str, str] | None:
