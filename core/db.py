@@ -316,7 +316,8 @@ def table_names(engine: Engine) -> list[str]:
 
 
 def bulk_insert(conn, table, columns: dict[str, Any], *, chunk: int = 20_000) -> int:  # type: ignore[no-untyped-def]
-    """Insert column arrays (numpy or lists) fast: raw executemany on SQLite, chunked core inserts elsewhere.
+    """Insert column arrays (numpy or lists) fast: raw executemany on SQLite, COPY on PostgreSQL, chunked core
+    inserts elsewhere.
 
     numpy datetime64[D] columns become dates and datetime64[s] become datetimes; NaT becomes NULL.
     """
@@ -353,6 +354,16 @@ def bulk_insert(conn, table, columns: dict[str, Any], *, chunk: int = 20_000) ->
     if sqlite:
         statement = table.insert().values({name: bindparam(name) for name in names}).compile(dialect=conn.dialect)
         conn.exec_driver_sql(str(statement), rows)
+    elif conn.dialect.name == "postgresql":  # COPY on the same connection, so in the same transaction
+        from sqlalchemy import Integer
+
+        whole = [isinstance(table.c[name].type, Integer) for name in names]  # COPY takes no "3.0" for an integer
+        if any(whole):
+            rows = [tuple(int(v) if w and v is not None else v for v, w in zip(row, whole)) for row in rows]
+        target = f'"{table.name}" ({", ".join(f"{chr(34)}{name}{chr(34)}" for name in names)})'
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
     else:
         for i in range(0, len(rows), chunk):
             conn.execute(table.insert(), [dict(zip(names, row)) for row in rows[i : i + chunk]])
