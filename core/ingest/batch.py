@@ -87,6 +87,11 @@ class Plan:
     def ready(self) -> bool:
         return not self.problems
 
+    def reject(self, line: int, field_name: str | None, key: str) -> None:
+        """A row refused for one reason (a field's, or the row's when `field_name` is None)."""
+        self.rejected.append(Issue(line, field_name, key))
+        self.rows.append(PlannedRow(line, "rejected", {}))
+
 
 # --- reading and mapping ----------------------------------------------------------------------------------
 
@@ -214,6 +219,28 @@ def _external(session: Session, source: str, kind: str, ids: Iterable[Any]) -> d
     return _lookup(session, X.c.record_id, X.c.external_id, ids, (X.c.source == source) & (X.c.kind == kind))
 
 
+def _customers_of(
+    session: Session, source: str, rows: list[dict[str, Any]], *, external: str, code: str
+) -> dict[int, tuple[int, bool]]:
+    """Row index -> (customer id, found by the source's own id): by the source's external id, then our code,
+    then phone, then email hash (the rows carry `phone_hash` and `email_hash`); rows with no match are left out."""
+    by_external = _external(session, source, "customer", (v.get(external) for v in rows))
+    by_code = _lookup(session, C.c.id, C.c.code, (v.get(code) for v in rows))
+    by_phone = _lookup(session, C.c.id, C.c.phone_hash, (v["phone_hash"] for v in rows))
+    by_email = _lookup(session, C.c.id, C.c.email_hash, (v["email_hash"] for v in rows))
+    found = {}
+    for i, v in enumerate(rows):
+        match = (
+            by_external.get(v.get(external))
+            or by_code.get(v.get(code))
+            or by_phone.get(v["phone_hash"])
+            or by_email.get(v["email_hash"])
+        )
+        if match is not None:
+            found[i] = (match, v.get(external) in by_external)
+    return found
+
+
 # --- customers --------------------------------------------------------------------------------------------
 
 
@@ -228,54 +255,41 @@ def _plan_customers(
         if values.get("owner"):
             owner_id = owners.get(normalise_header(values["owner"]))
             if owner_id is None:
-                plan.rejected.append(Issue(line, "owner", "import.reason.owner"))
-                plan.rows.append(PlannedRow(line, "rejected", {}))
+                plan.reject(line, "owner", "import.reason.owner")
                 continue
             values["owner_id"] = owner_id
         values.pop("owner", None)
         problem = _customer_dates(values, today)
         if problem:
-            plan.rejected.append(Issue(line, problem[0], problem[1]))
-            plan.rows.append(PlannedRow(line, "rejected", {}))
+            plan.reject(line, problem[0], problem[1])
             continue
         values["phone_hash"] = pii.search_hash("phone", values.get("phone"), keyring)
         values["email_hash"] = pii.search_hash("email", values.get("email"), keyring)
         rows.append((line, values))
-    by_external = _external(session, plan.source, "customer", (v.get("external_id") for _, v in rows))
-    by_code = _lookup(session, C.c.id, C.c.code, (v.get("code") for _, v in rows))
-    by_phone = _lookup(session, C.c.id, C.c.phone_hash, (v["phone_hash"] for _, v in rows))
-    by_email = _lookup(session, C.c.id, C.c.email_hash, (v["email_hash"] for _, v in rows))
-    stored = _stored_customers(
-        session, {*by_external.values(), *by_code.values(), *by_phone.values(), *by_email.values()}
-    )
+    matches = _customers_of(session, plan.source, [v for _, v in rows], external="external_id", code="code")
+    stored = _stored_customers(session, {record for record, _ in matches.values()})
     given = _given(mapping)
     seen: set[tuple[str, str]] = set()
-    for line, values in rows:
+    for i, (line, values) in enumerate(rows):
         keys = {(name, values[name]) for name in ("external_id", "phone_hash", "email_hash") if values.get(name)}
         if keys & seen:
             plan.rows.append(PlannedRow(line, "duplicate", values))
             continue
         seen |= keys
-        record = (
-            by_external.get(values.get("external_id"))
-            or by_code.get(values.get("code"))
-            or by_phone.get(values["phone_hash"])
-            or by_email.get(values["email_hash"])
-        )
-        if record is None:
+        if i not in matches:
             missing = [spec.name for spec in FIELDS["customers"] if spec.required and values.get(spec.name) is None]
             if missing:  # a new customer needs every required field
-                plan.rejected.append(Issue(line, missing[0], "import.reason.required"))
-                plan.rows.append(PlannedRow(line, "rejected", {}))
+                plan.reject(line, missing[0], "import.reason.required")
                 continue
             plan.rows.append(PlannedRow(line, "new", values))
             continue
+        record, by_own_id = matches[i]
         changed = [
             name
             for name, value in _customer_columns(values).items()
             if name in given and value is not None and stored[record].get(name) != value
         ]
-        linked = values.get("external_id") is None or values["external_id"] in by_external
+        linked = values.get("external_id") is None or by_own_id
         action = "update" if changed or not linked else "unchanged"
         plan.rows.append(PlannedRow(line, action, values, record, changed, linked))
 
@@ -470,16 +484,14 @@ def _plan_linked(
     for line, values in _cleaned_rows(kind, table, mapping, plan, today):
         problem = _row_problem(kind, values)
         if problem:
-            plan.rejected.append(Issue(line, problem[0], problem[1]))
-            plan.rows.append(PlannedRow(line, "rejected", {}))
+            plan.reject(line, problem[0], problem[1])
             continue
         values["phone_hash"] = pii.search_hash("phone", values.get("customer_phone"), keyring)
         values["email_hash"] = pii.search_hash("email", values.get("customer_email"), keyring)
         rows.append((line, values))
-    by_external = _external(session, plan.source, "customer", (v.get("customer_external_id") for _, v in rows))
-    by_code = _lookup(session, C.c.id, C.c.code, (v.get("customer_code") for _, v in rows))
-    by_phone = _lookup(session, C.c.id, C.c.phone_hash, (v["phone_hash"] for _, v in rows))
-    by_email = _lookup(session, C.c.id, C.c.email_hash, (v["email_hash"] for _, v in rows))
+    matches = _customers_of(
+        session, plan.source, [v for _, v in rows], external="customer_external_id", code="customer_code"
+    )
     known = _external(session, plan.source, linked.id_kind, (v.get("external_id") for _, v in rows))
     stored: dict[int, dict[str, Any]] = {}
     target = linked.table
@@ -488,18 +500,11 @@ def _plan_linked(
         for row in session.execute(stmt).mappings():
             stored[row["id"]] = dict(row)
     seen: set[Any] = set()
-    for line, values in rows:
-        customer = (
-            by_external.get(values.get("customer_external_id"))
-            or by_code.get(values.get("customer_code"))
-            or by_phone.get(values["phone_hash"])
-            or by_email.get(values["email_hash"])
-        )
-        if customer is None:
-            plan.rejected.append(Issue(line, None, "import.reason.no_customer"))
-            plan.rows.append(PlannedRow(line, "rejected", {}))
+    for i, (line, values) in enumerate(rows):
+        if i not in matches:
+            plan.reject(line, None, "import.reason.no_customer")
             continue
-        values["customer_id"] = customer
+        values["customer_id"] = matches[i][0]
         key = values.get("external_id")
         if key in seen:
             plan.rows.append(PlannedRow(line, "duplicate", values))
