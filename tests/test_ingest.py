@@ -323,6 +323,19 @@ def test_an_update_leaves_the_fields_the_file_does_not_carry(store: Engine) -> N
     )  # half-width brackets  # status and city kept
 
 
+def test_a_file_of_contact_details_updates_known_customers_only(store: Engine) -> None:
+    _import(store, "customers", CUSTOMERS)
+    contacts = "客户编号,手机,邮箱\nE1,139 0000 1111,New@YunFan.example\nE99,138 0000 2222,x@y.example\n"
+    plan = _import(store, "customers", contacts)
+    assert plan.counts == {"new": 0, "update": 1, "unchanged": 0, "duplicate": 0, "rejected": 1}
+    assert plan.rejected[0].key == "import.reason.required"  # E99 would be a new customer without a name
+    with Session(store) as s:
+        row = s.execute(select(m.Customer).where(m.Customer.name == "杭州云帆科技有限公司")).scalar_one()
+        assert pii.decrypt(row.phone_enc, TEST_KEYRING) == "13900001111"
+        assert pii.decrypt(row.email_enc, TEST_KEYRING) == "new@yunfan.example"
+        assert row.phone_hash == pii.search_hash("phone", "13900001111", TEST_KEYRING)
+
+
 def test_orders_find_their_customers_and_the_summaries_equal_a_rebuild(store: Engine) -> None:
     _import(store, "customers", CUSTOMERS)
     plan = _import(store, "orders", ORDERS)
@@ -355,7 +368,7 @@ def test_only_importing_roles_import(store: Engine) -> None:
 
 def test_saved_mappings_and_the_command_line(store: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = store.url.render_as_string(hide_password=False)
-    mapping = Mapping(kind="customers", columns={"external_id": "客户编号"}, fixed={"region": "east"})
+    mapping = Mapping(kind="customers", columns={"tags": "客户类型"}, fixed={"region": "east"})
     write(store, lambda s: batch.save_mapping(s, SYSTEM, name="erp", mapping=mapping))
     with Session(store) as s:
         assert batch.mappings(s, SYSTEM, kind="customers")["erp"] == mapping

@@ -108,13 +108,15 @@ def _problems(kind: str, table: Table, mapping: Mapping) -> list[tuple[str, dict
     for column in mapping.columns.values():
         if column and column not in table.header:
             problems.append(("import.problem.missing_column", {"column": column}))
-    for spec in FIELDS[kind]:
-        # a customers file may update a few fields of known customers: beyond the name, its required fields
-        # are checked on the rows that would create a customer
-        if kind == "customers" and spec.name != "name":
-            continue
-        if spec.required and not mapping.columns.get(spec.name) and not mapping.fixed.get(spec.name):
-            problems.append(("import.problem.required", {"field": spec.name}))
+    if kind == "customers":
+        # a customers file may update a few fields of known customers (their contact details, say): it needs a
+        # name or a way to find them; the required fields are checked on the rows that would create a customer
+        if not any(mapping.columns.get(name) for name in ("name", "external_id", "code", "phone", "email")):
+            problems.append(("import.problem.required", {"field": "name"}))
+    else:
+        for spec in FIELDS[kind]:
+            if spec.required and not mapping.columns.get(spec.name) and not mapping.fixed.get(spec.name):
+                problems.append(("import.problem.required", {"field": spec.name}))
     if kind != "customers" and not any(mapping.columns.get(name) for name in CUSTOMER_KEYS):
         problems.append(("import.problem.customer_key", {}))
     if kind != "customers" and not mapping.columns.get("external_id"):
