@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     kpis.add_argument("--month", help="YYYY-MM instead of the last complete month")
 
     imp = commands.add_parser("import", help="import customers, orders or NPS answers from a CSV or Excel file")
-    imp.add_argument("kind", choices=["customers", "orders", "nps", "interactions"])
+    imp.add_argument("kind", choices=["customers", "orders", "nps", "interactions", "leads"])
     imp.add_argument("file", help="a .csv (any common encoding) or .xlsx file")
     imp.add_argument("--source", help="the system the file comes from (default: the file name up to its first - or _)")
     imp.add_argument("--mapping", help="a mapping saved in the app (default: columns proposed from the header)")

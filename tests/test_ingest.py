@@ -437,6 +437,29 @@ def test_interactions_import_with_their_customers(store: Engine) -> None:
         assert last == datetime(2026, 11, 3)  # the list's "last contact" follows
 
 
+def test_leads_import_and_feed_the_conversion_rate(store: Engine) -> None:
+    _import(store, "customers", CUSTOMERS)
+    leads = (
+        "线索编号,公司名称,线索来源,创建日期,线索状态,类型,行业,区域,负责人,转化日期,客户编号\n"
+        "L1,云帆科技,展会,2026-10-03,已转化,企业,信息技术服务,浙江,amy,2026-10-20,E1\n"
+        "L2,海天贸易,官网,2026-10-05,新线索,企业,零售,上海,,,\n"
+        "L3,星河教育,转介绍,2026-10-07,无效,企业,教育,北京,bob,,\n"
+        "L4,早转化,官网,2026-10-09,已转化,企业,零售,上海,amy,2026-10-01,\n"  # converted before it was created
+    )
+    plan = _import(store, "leads", leads)
+    assert plan.counts == {"new": 3, "update": 0, "unchanged": 0, "duplicate": 0, "rejected": 1}
+    assert plan.rejected[0].key == "import.reason.lead_dates"
+    assert _import(store, "leads", leads).counts["unchanged"] == 3
+    with session_scope(store) as s:
+        converted = s.execute(
+            select(m.Lead.converted_customer_id, m.Lead.converted_at).where(m.Lead.status == "converted")
+        ).one()
+        assert converted.converted_at == datetime(2026, 10, 20) and converted.converted_customer_id is not None
+        october = period_containing(date(2026, 10, 1), "M")
+        figures = facts.summary_measures(s, october, Filters())
+        assert (figures["leads_created"], figures["leads_converted"], figures["leads_disqualified"]) == (3, 1, 1)
+
+
 def test_the_sample_files_import_in_both_languages(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     """The README's walk-through: customers, then their orders, from each sample source (named by the file)."""
     assert main(["--database-url", sqlite_url, "seed", "--customers", "200", "--demo-password", "demo-pass-2026"]) == 0

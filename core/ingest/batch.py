@@ -28,11 +28,11 @@ from core.errors import ValidationError
 from core.i18n import t
 from core.ingest import clean
 from core.ingest.fields import CUSTOMER_KEYS, FIELDS, KINDS, Field, Mapping, code_for, field_of, known_headers
-from core.ingest.files import Table, read_table
+from core.ingest.files import Table, normalise_header, read_table
 from core.pii import Keyring
 
 C, O, X, N = m.table(m.Customer), m.table(m.Order), m.table(m.ExternalId), m.table(m.NpsResponse)
-I = m.table(m.Interaction)
+I, L = m.table(m.Interaction), m.table(m.Lead)
 U, MAP, B = m.table(m.User), m.table(m.ImportMapping), m.table(m.ImportBatch)
 SOURCE_LONGEST = 64
 CHUNK = 1000  # look-ups by IN lists of this size
@@ -117,7 +117,11 @@ def _problems(kind: str, table: Table, mapping: Mapping) -> list[tuple[str, dict
         for spec in FIELDS[kind]:
             if spec.required and not mapping.columns.get(spec.name) and not mapping.fixed.get(spec.name):
                 problems.append(("import.problem.required", {"field": spec.name}))
-    if kind != "customers" and not any(mapping.columns.get(name) for name in CUSTOMER_KEYS):
+    if (
+        kind != "customers"
+        and LINKED[kind].customer_required
+        and not any(mapping.columns.get(n) for n in CUSTOMER_KEYS)
+    ):
         problems.append(("import.problem.customer_key", {}))
     if kind != "customers" and not mapping.columns.get("external_id"):
         problems.append(("import.problem.order_id", {}))
@@ -126,8 +130,6 @@ def _problems(kind: str, table: Table, mapping: Mapping) -> list[tuple[str, dict
 
 def _owners(session: Session) -> dict[str, int]:
     """Account managers by username and by display name (normalised), for the owner column."""
-    from core.ingest.files import normalise_header
-
     found: dict[str, int] = {}
     for row in session.execute(select(U.c.id, U.c.username, U.c.display_name).where(U.c.active.is_(True))):
         found[normalise_header(row.username)] = row.id
@@ -250,8 +252,6 @@ def _plan_customers(
     session: Session, table: Table, mapping: Mapping, plan: Plan, keyring: Keyring, today: date
 ) -> None:
     owners = _owners(session)
-    from core.ingest.files import normalise_header
-
     rows: list[tuple[int, dict[str, Any]]] = []
     for line, values in _cleaned_rows("customers", table, mapping, plan, today):
         if values.get("owner"):
@@ -444,6 +444,8 @@ class Linked:
     table: Any
     columns: tuple[str, ...]
     id_kind: str
+    customer_column: str = "customer_id"
+    customer_required: bool = True  # a lead may name the customer it became, or none
 
 
 LINKED = {
@@ -453,6 +455,25 @@ LINKED = {
         I,
         ("customer_id", "occurred_at", "channel", "direction", "subject", "notes", "outcome", "duration_minutes"),
         "interaction",
+    ),
+    "leads": Linked(
+        L,
+        (
+            "company_name",
+            "source_channel",
+            "created_at",
+            "status",
+            "kind",
+            "industry",
+            "region",
+            "owner_id",
+            "converted_customer_id",
+            "converted_at",
+            "disqualified_at",
+        ),
+        "lead",
+        customer_column="converted_customer_id",
+        customer_required=False,
     ),
 }
 
@@ -467,6 +488,20 @@ def _row_problem(kind: str, values: dict[str, Any]) -> tuple[str, str] | None:
             return "score", "import.reason.score"
         values["score"] = int(score)
         values["responded_at"] = datetime.combine(values["responded_at"], datetime.min.time())
+    if kind == "leads":
+        moment = {
+            name: datetime.combine(values[name], datetime.min.time()) if values.get(name) else None
+            for name in ("created_at", "converted_at", "disqualified_at")
+        }
+        status = values["status"]
+        moment["converted_at"] = (moment["converted_at"] or moment["created_at"]) if status == "converted" else None
+        moment["disqualified_at"] = (
+            (moment["disqualified_at"] or moment["created_at"]) if status == "disqualified" else None
+        )
+        created = moment["created_at"]
+        if created and any(later and later < created for later in (moment["converted_at"], moment["disqualified_at"])):
+            return "created_at", "import.reason.lead_dates"
+        values.update(moment)
     if kind == "interactions":
         minutes = values.get("duration_minutes")
         if minutes is not None and (minutes != int(minutes) or not 0 <= minutes <= 24 * 60):
@@ -482,12 +517,18 @@ def _plan_linked(
     """Orders or survey answers: each finds its customer (the source's customer id, our code, phone, email) and
     its own earlier import by its id in the source."""
     linked = LINKED[kind]
+    owners = _owners(session) if any(spec.type == "owner" for spec in FIELDS[kind]) else {}
     rows: list[tuple[int, dict[str, Any]]] = []
     for line, values in _cleaned_rows(kind, table, mapping, plan, today):
         problem = _row_problem(kind, values)
         if problem:
             plan.reject(line, problem[0], problem[1])
             continue
+        if values.get("owner"):
+            values["owner_id"] = owners.get(normalise_header(values["owner"]))
+            if values["owner_id"] is None:
+                plan.reject(line, "owner", "import.reason.owner")
+                continue
         values["phone_hash"] = pii.search_hash("phone", values.get("customer_phone"), keyring)
         values["email_hash"] = pii.search_hash("email", values.get("customer_email"), keyring)
         rows.append((line, values))
@@ -503,10 +544,10 @@ def _plan_linked(
             stored[row["id"]] = dict(row)
     seen: set[Any] = set()
     for i, (line, values) in enumerate(rows):
-        if i not in matches:
+        if i not in matches and linked.customer_required:
             plan.reject(line, None, "import.reason.no_customer")
             continue
-        values["customer_id"] = matches[i][0]
+        values[linked.customer_column] = matches[i][0] if i in matches else None
         key = values.get("external_id")
         if key in seen:
             plan.rows.append(PlannedRow(line, "duplicate", values))
@@ -533,8 +574,8 @@ def _write_linked(session: Session, kind: str, plan: Plan) -> list[int]:
         if row.action == "update" and row.record_id is not None:
             changes = {c: row.values.get(c) for c in row.changed}
             session.execute(target.update().where(target.c.id == row.record_id).values(**changes))
-        if row.action in ("new", "update"):
-            touched.add(row.values["customer_id"])
+        if row.action in ("new", "update") and row.values.get(linked.customer_column):
+            touched.add(row.values[linked.customer_column])
     _link(session, plan, linked.id_kind)
     return sorted(touched)
 
@@ -636,7 +677,7 @@ def run(
         details={"source": plan.source, "file": file_name[:200], "sha256": digest, **counts},
         at=at,
     )
-    if touched:
+    if touched or plan.counts["new"] or plan.counts["update"]:
         facts.rebuild_all(session, as_of=today)  # tiers are a top-20% rule over everyone: rebuilt, not patched
     quality.snapshot(session, now=at)
     plan.written = True

@@ -11,7 +11,7 @@ from core import models as m
 from core.i18n import catalog
 from core.ingest.files import normalise_header
 
-KINDS = ("customers", "orders", "nps", "interactions")
+KINDS = ("customers", "orders", "nps", "interactions", "leads")
 
 
 @dataclass(frozen=True)
@@ -230,11 +230,55 @@ INTERACTION_FIELDS = (
     Field("duration_minutes", "amount", synonyms=("时长", "时长分钟", "通话时长", "duration", "minutes")),
 )
 
+LEAD_FIELDS = (
+    Field("external_id", "key", synonyms=("线索编号", "线索id", "lead id", "lead no", "lead number")),
+    Field(
+        "company_name",
+        "text",
+        required=True,
+        synonyms=("公司名称", "企业名称", "线索名称", "名称", "company", "company name", "name"),
+    ),
+    Field(
+        "source_channel",
+        "code",
+        required=True,
+        codes=m.ACQUISITION_CHANNELS,
+        labels="acquisition",
+        synonyms=("来源", "线索来源", "来源渠道", "渠道", "source", "channel", "source channel"),
+    ),
+    Field(
+        "created_at", "date", required=True, synonyms=("创建日期", "创建时间", "日期", "created", "created at", "date")
+    ),
+    Field(
+        "status",
+        "code",
+        required=True,
+        codes=m.LEAD_STATUSES,
+        labels="lead_status",
+        synonyms=("状态", "线索状态", "status"),
+    ),
+    Field("kind", "code", required=True, codes=m.CUSTOMER_KINDS, labels="kind", synonyms=("类型", "客户类型", "type")),
+    Field("industry", "code", required=True, codes=m.INDUSTRIES, labels="industry", synonyms=("行业", "industry")),
+    Field(
+        "region",
+        "code",
+        required=True,
+        codes=m.REGIONS,
+        labels="region",
+        synonyms=("区域", "大区", "地区", "省份", "region", "province"),
+    ),
+    Field("owner", "owner", synonyms=("负责人", "销售", "客户经理", "owner", "sales rep")),
+    Field("converted_at", "date", synonyms=("转化日期", "成交日期", "converted", "converted at")),
+    Field("disqualified_at", "date", synonyms=("无效日期", "关闭日期", "disqualified", "disqualified at")),
+    *ORDER_FIELDS[1:5],  # the customer it became, when known: the source's customer id, our code, phone or email
+)
+
 FIELDS: dict[str, tuple[Field, ...]] = {
     "customers": CUSTOMER_FIELDS,
     "orders": ORDER_FIELDS,
     "nps": NPS_FIELDS,
     "interactions": INTERACTION_FIELDS,
+    "leads": LEAD_FIELDS,
 }
 CUSTOMER_KEYS = ("customer_external_id", "customer_code", "customer_phone", "customer_email")  # an order needs one
 

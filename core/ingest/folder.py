@@ -30,6 +30,7 @@ KIND_WORDS = {
     "orders": ("order", "订单"),
     "nps": ("nps", "survey", "问卷"),
     "interactions": ("interaction", "activit", "跟进", "互动"),
+    "leads": ("lead", "线索"),
 }
 SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xls")
 
