@@ -723,9 +723,6 @@ def mappings(session: Session, viewer: Viewer, *, kind: str) -> dict[str, Mappin
     return {row.name: Mapping.from_json(row.spec) for row in rows}
 
 
-def field_names(kind: str) -> list[str]:
-    return [spec.name for spec in FIELDS[kind]]
-
-
 def spec_of(kind: str, name: str) -> Field:
+    """A field of a kind of import (the page offers the codes of an unknown value's field)."""
     return field_of(kind, name)
