@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit, db, facts, models as m, pii, validators
 from core.access import Viewer, allowed, require, visible
+from core.customers import next_codes
 from core.errors import CrmError, FieldErrors, NotFound, ValidationError
 from core.ingest import clean
 from core.pii import Keyring
@@ -168,8 +169,7 @@ def create_customer(
         matches = possible_duplicates(session, viewer, form, keyring)
         if matches:
             raise PossibleDuplicate(matches)
-    highest = session.scalar(select(func.max(C.c.code)).where(C.c.code.like("C%"))) or "C0"
-    code = f"C{(int(highest[1:]) if highest[1:].isdigit() else 0) + 1:07d}"
+    code = next_codes(session, 1)[0]
     phone, email = values.pop("phone"), values.pop("email")
     customer_id = db.new_id(
         session,

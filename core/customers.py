@@ -189,3 +189,10 @@ def record_list_view(session: Session, *, viewer: Viewer, codes: list[str]) -> b
         details={"customers": len(codes), "first": codes[0], "last": codes[-1]},
     )
     return True
+
+
+def next_codes(session: Session, n: int) -> list[str]:
+    """`n` new customer codes (C0000001 ...) after the highest one in use; callers hold the write lock."""
+    highest = session.scalar(select(func.max(C.c.code)).where(C.c.code.like("C%"))) or "C0"
+    start = int(highest[1:]) + 1 if highest[1:].isdigit() else 1
+    return [f"C{start + i:07d}" for i in range(n)]

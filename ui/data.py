@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import streamlit as st
 
-from core import audit, db, facts, kpi, quality
+from core import audit, db, facts, kpi, merging, quality
 from core.access import Viewer
 from core.customer_list import CustomerPage, CustomerQuery, customer_page, export_customers
 from core.customers import (
@@ -66,6 +66,17 @@ def _completeness(database_url: str, viewer_key: tuple, bucket: datetime) -> qua
 def completeness(viewer: Viewer) -> quality.Completeness:
     """The share of customers holding each field, in the viewer's scope (the cockpit's data-completeness card)."""
     return _completeness(context.settings().database_url, _viewer_key(viewer), _now_bucket())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _duplicate_pairs(database_url: str, viewer_key: tuple) -> list[merging.Pair]:  # type: ignore[type-arg]
+    with session_scope(context.engine()) as session:
+        return merging.candidates(session, Viewer(*viewer_key))
+
+
+def duplicate_pairs(viewer: Viewer) -> list[merging.Pair]:
+    """The review queue: it compares names across the store, so it is kept until a write clears the cache."""
+    return _duplicate_pairs(context.settings().database_url, _viewer_key(viewer))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

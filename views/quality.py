@@ -158,7 +158,7 @@ else:
 if access.allowed(viewer, "customers:merge"):
     st.subheader(tr("merge.title"))
     flash()
-    pairs = data.read(merging.candidates, viewer)
+    pairs = data.duplicate_pairs(viewer)
     if not pairs:
         st.success(tr("merge.none"))
     else:

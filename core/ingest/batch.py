@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, db, exports, facts, models as m, pii, quality
 from core.access import Viewer, require
+from core.customers import next_codes
 from core.errors import ValidationError
 from core.i18n import t
 from core.ingest import clean
@@ -131,7 +132,8 @@ def _problems(kind: str, table: Table, mapping: Mapping) -> list[tuple[str, dict
 def _owners(session: Session) -> dict[str, int]:
     """Account managers by username and by display name (normalised), for the owner column."""
     found: dict[str, int] = {}
-    for row in session.execute(select(U.c.id, U.c.username, U.c.display_name).where(U.c.active.is_(True))):
+    active_managers = (U.c.active.is_(True)) & (U.c.role == "account_manager")  # who may own customers and leads
+    for row in session.execute(select(U.c.id, U.c.username, U.c.display_name).where(active_managers)):
         found[normalise_header(row.username)] = row.id
         found.setdefault(normalise_header(row.display_name), row.id)
     return found
@@ -365,19 +367,12 @@ def _stored_customers(session: Session, ids: set[int]) -> dict[int, dict[str, An
     return found
 
 
-def _next_codes(session: Session, n: int) -> list[str]:
-    """Codes C0000001... after the highest one in use."""
-    highest = session.scalar(select(func.max(C.c.code)).where(C.c.code.like("C%"))) or "C0"
-    start = int(highest[1:]) + 1 if highest[1:].isdigit() else 1
-    return [f"C{start + i:07d}" for i in range(n)]
-
-
 def _write_customers(session: Session, plan: Plan, keyring: Keyring) -> list[int]:
     new = [row for row in plan.rows if row.action == "new"]
     touched: list[int] = []
     if new:
         records = []
-        for code, row in zip(_next_codes(session, len(new)), new):
+        for code, row in zip(next_codes(session, len(new)), new):
             values = row.values
             records.append(
                 {

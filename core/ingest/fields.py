@@ -257,16 +257,8 @@ LEAD_FIELDS = (
         labels="lead_status",
         synonyms=("状态", "线索状态", "status"),
     ),
-    Field("kind", "code", required=True, codes=m.CUSTOMER_KINDS, labels="kind", synonyms=("类型", "客户类型", "type")),
-    Field("industry", "code", required=True, codes=m.INDUSTRIES, labels="industry", synonyms=("行业", "industry")),
-    Field(
-        "region",
-        "code",
-        required=True,
-        codes=m.REGIONS,
-        labels="region",
-        synonyms=("区域", "大区", "地区", "省份", "region", "province"),
-    ),
+    # a lead's type, industry and region read like a customer's
+    *(spec for spec in CUSTOMER_FIELDS if spec.name in ("kind", "industry", "region")),
     Field("owner", "owner", synonyms=("负责人", "销售", "客户经理", "owner", "sales rep")),
     Field("converted_at", "date", synonyms=("转化日期", "成交日期", "converted", "converted at")),
     Field("disqualified_at", "date", synonyms=("无效日期", "关闭日期", "disqualified", "disqualified at")),
