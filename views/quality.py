@@ -103,7 +103,10 @@ shown = history[history["figure"].isin(["completeness_core", "duplicate_customer
 if shown["at"].nunique() < 2:
     st.caption(tr("quality.trend_empty"))
 else:
-    shown = shown.assign(figure=[tr(f"quality.figure.{f}") for f in shown["figure"]])
+    shown = shown.assign(  # the completeness share in %, like everywhere else on the page
+        value=[v * 100 if f == "completeness_core" else v for f, v in zip(shown["figure"], shown["value"])],
+        figure=[tr(f"quality.figure.{f}") for f in shown["figure"]],
+    )
     figure = px.line(
         shown,
         x="at",
