@@ -101,6 +101,8 @@ def settle(page, *, limit: float = 60.0) -> None:  # type: ignore[no-untyped-def
 def sign_in(page, url: str, username: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(url)
     page.locator("input[type='password']").wait_for(timeout=60_000)
+    # a click while the sign-in page is still running can be lost under load: wait until its run is over
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
     page.locator("input[type='text']").first.fill(username)
     page.locator("input[type='password']").first.fill(DEMO_PASSWORD)
     page.locator("[data-testid='stFormSubmitButton'] button").first.click()
