@@ -104,7 +104,7 @@ def _import(args: argparse.Namespace, engine, keyring) -> int:  # type: ignore[n
         mapping = saved[args.mapping]
     else:
         mapping = propose(args.kind, table.header)
-    print(f"{path.name}: {len(table.rows)} rows, encoding {table.encoding or '-'}, sheet {table.sheet or '-'}")
+    print(f"{path.name}: encoding {table.encoding or '-'}, sheet {table.sheet or '-'}")
     for name, column in mapping.columns.items():
         print(f"  {name:22} <- {column}")
 
@@ -115,14 +115,16 @@ def _import(args: argparse.Namespace, engine, keyring) -> int:  # type: ignore[n
         "source": source,
         "keyring": keyring,
     }
-    with session_scope(engine) as session:  # a preview first: nothing is written when the mapping is incomplete
-        plan = batch.preview(session, SYSTEM, **common)
-    if plan.ready and not args.dry_run:
-        plan = write(engine, lambda session: batch.run(session, SYSTEM, file_name=path.name, data=data, **common))
-    for key, values in plan.problems:
+    problems = batch.check(args.kind, table, mapping)  # nothing is read or written when the mapping is incomplete
+    for key, values in problems:
         print(f"mapping problem: {t(key, 'en', **values)}", file=sys.stderr)
-    if plan.problems:
+    if problems:
         return 1
+    if args.dry_run:
+        with session_scope(engine) as session:
+            plan = batch.preview(session, SYSTEM, **common)
+    else:
+        plan = write(engine, lambda session: batch.run(session, SYSTEM, file_name=path.name, data=data, **common))
     print(("would import: " if args.dry_run else "imported: ") + ", ".join(f"{k} {v}" for k, v in plan.counts.items()))
     for (name, fixed), n in sorted(plan.fixed.items()):
         print(f"  fixed {n:>6} x {name}: {t(fixed, 'en')}")

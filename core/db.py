@@ -9,10 +9,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Engine, String, bindparam, create_engine, event, func, inspect, literal, select, text
 from sqlalchemy.engine import URL, CursorResult, make_url
@@ -30,6 +30,9 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.functions import FunctionElement
 
 from core.errors import ConfigError, StoreError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SUPPORTED = "sqlite:///path/to/file.db, postgresql+psycopg://user@host/db or mysql+pymysql://user@host/db"
 _DRIVERS = {
@@ -346,8 +349,15 @@ def bulk_insert(conn, table, columns: dict[str, Any], *, chunk: int = 20_000) ->
         elif isinstance(values, np.ndarray) and values.dtype != object:
             prepared.append(values.tolist())
         else:
-            plain = [v.item() if isinstance(v, np.generic) else v for v in values]
-            prepared.append([_sqlite_value(v) for v in plain] if sqlite else plain)
+            kinds = set(map(type, values))  # one pass in C; most columns need no conversion at all
+            plain = values
+            if any(issubclass(k, np.generic) for k in kinds):
+                plain = [v.item() if isinstance(v, np.generic) else v for v in values]
+                kinds = set(map(type, plain))
+            if sqlite and any(issubclass(k, date) for k in kinds):  # datetime is a date too
+                text = {v: _sqlite_value(v) for v in set(plain)}  # days repeat: each converted once
+                plain = list(map(text.__getitem__, plain))
+            prepared.append(plain if isinstance(plain, list) else list(plain))
     rows = list(zip(*prepared))
     if not rows:
         return 0
@@ -368,6 +378,39 @@ def bulk_insert(conn, table, columns: dict[str, Any], *, chunk: int = 20_000) ->
         for i in range(0, len(rows), chunk):
             conn.execute(table.insert(), [dict(zip(names, row)) for row in rows[i : i + chunk]])
     return len(rows)
+
+
+@contextmanager
+def bulk_work(session: Session, *, cache_mb: int = 256) -> Iterator[None]:
+    """Around a long batch of writes (an import of millions of rows): Python's cycle collector paused (it would
+    walk every live row dict again and again: a third of the time) and, on SQLite, a page cache large enough
+    for the indexes being filled; both restored after."""
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        before = session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
+        session.connection().exec_driver_sql(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+        if sqlite:
+            with suppress(SQLAlchemyError):  # a failed transaction cannot run it; the error that failed it counts
+                session.connection().exec_driver_sql(f"PRAGMA cache_size={int(before or -65536)}")
+
+
+def raw_frame(session: Session, stmt: Executable) -> pd.DataFrame:
+    """A query's rows as a DataFrame built from the driver's own tuples: for a million rows SQLAlchemy's row
+    objects cost three times the query. Values are as the driver returns them (dates are text on SQLite), so
+    use it for keys, labels and numbers."""
+    import pandas as pd
+
+    result = cast(CursorResult[Any], session.execute(stmt))
+    return pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()))
 
 
 def _sqlite_value(value: object) -> object:

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from core import db, models as m
 from core.access import scope
-from core.db import bulk_insert, period_bucket
+from core.db import bulk_insert, period_bucket, raw_frame
 from core.periods import GRAINS, Filters, Period, period_containing, periods_between
 
 DIMS = ("region", "industry", "kind", "owner_id")
@@ -277,10 +277,12 @@ def _insert_facts(session: Session, frame: pd.DataFrame) -> int:
 
 
 def _bucket_frame(session: Session, stmt: Select) -> pd.DataFrame:
-    frame = pd.DataFrame(session.execute(stmt).mappings().all())
+    frame = raw_frame(session, stmt)
     if frame.empty:
         return frame
-    frame["period_start"] = [date(int(b[:4]), int(b[5:7]), 1) for b in frame.pop("bucket")]
+    buckets = frame.pop("bucket")
+    first_days = {b: date(int(b[:4]), int(b[5:7]), 1) for b in buckets.unique()}  # a few dozen months
+    frame["period_start"] = buckets.map(first_days)
     return frame
 
 
@@ -320,7 +322,7 @@ def _order_measures(session: Session, months: list[date]) -> dict[str, pd.DataFr
     result: dict[str, pd.DataFrame] = {}
     if per_month.empty:
         return {g: pd.DataFrame(columns=["period_start", *DIMS, *ORDER_MEASURES]) for g in GRAINS}
-    dims = pd.DataFrame(session.execute(select(C.c.id.label("customer_id"), *_dims(C))).mappings().all())
+    dims = raw_frame(session, select(C.c.id.label("customer_id"), *_dims(C)))
     per_month["n"] = per_month["n"].astype(float)
     per_month["r"] = per_month["r"].astype(float)
     for grain in GRAINS:

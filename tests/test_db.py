@@ -160,3 +160,22 @@ def test_users_never_see_error_details() -> None:
 
     config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
     assert config["client"]["showErrorDetails"] == "none" and config["server"]["fileWatcherType"] == "none"
+
+
+def test_bulk_work_pauses_the_collector_and_restores_what_it_changed(engine: Engine) -> None:
+    import gc
+
+    from sqlalchemy.orm import Session
+
+    from core.db import bulk_work
+
+    with Session(engine) as s:
+        sqlite = engine.dialect.name == "sqlite"
+        before = s.connection().exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
+        with bulk_work(s, cache_mb=64):
+            assert not gc.isenabled()
+            if sqlite:
+                assert s.connection().exec_driver_sql("PRAGMA cache_size").scalar() == -64 * 1024
+        assert gc.isenabled()
+        if sqlite:
+            assert s.connection().exec_driver_sql("PRAGMA cache_size").scalar() == before

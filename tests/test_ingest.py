@@ -104,13 +104,13 @@ def _count(engine: Engine, model: type[m.Base]) -> int:
 def test_a_file_in_any_common_encoding_reads_the_same(encoding: str) -> None:
     table = batch.read(CUSTOMERS.encode(encoding), kind="customers", file_name="c.csv")
     assert table.header[:3] == ["客户编号", "客户名称", "客户类型"]  # the title row above it was skipped
-    assert table.skipped_above_header == 1 and len(table.rows) == 7  # empty lines are not rows
-    assert table.rows[0][1][1] == "杭州云帆科技有限公司" and table.rows[0][0] == 4  # the file's own line number
+    assert table.skipped_above_header == 1 and table.count == 7  # empty lines are not rows
+    assert table.head[0][1][1] == "杭州云帆科技有限公司" and table.head[0][0] == 4  # the file's own line number
 
 
 def test_semicolons_tabs_and_excel_with_several_sheets() -> None:
     assert batch.read(b"name;region\nA;east\n", kind="customers", file_name="c.csv").header == ["name", "region"]
-    assert batch.read(b"name\tregion\nA\teast\n", kind="customers", file_name="c.tsv").rows[0][1] == ["A", "east"]
+    assert batch.read(b"name\tregion\nA\teast\n", kind="customers", file_name="c.tsv").head[0][1] == ["A", "east"]
     from openpyxl import Workbook
 
     book = Workbook()
@@ -124,7 +124,7 @@ def test_semicolons_tabs_and_excel_with_several_sheets() -> None:
     first = batch.read(out.getvalue(), kind="customers", file_name="c.xlsx")
     assert first.sheets == ["Notes", "客户"] and first.sheet == "Notes"
     chosen = batch.read(out.getvalue(), kind="customers", file_name="c.xlsx", sheet="客户")
-    assert chosen.rows[0][1] == ["云帆", "2025-03-12", "1001"]  # Excel dates and whole numbers as plain text
+    assert chosen.head[0][1] == ["云帆", "2025-03-12", "1001"]  # Excel dates and whole numbers as plain text
 
 
 @pytest.mark.parametrize(
@@ -212,6 +212,29 @@ def test_amounts(raw: str, expected: float) -> None:
 )
 def test_phone_numbers_normalised(raw: str, expected: str) -> None:
     assert clean.phone(raw)[0] == expected
+
+
+def test_the_fast_path_for_chinese_mobiles_agrees_with_the_library() -> None:
+    """Most numbers skip the library's parse: for every three-digit prefix, spaced, dashed and with +86, the
+    answer (valid or not, and the clean form) must be the one phonenumbers gives."""
+    import phonenumbers
+
+    for prefix in range(100, 200):
+        number = f"{prefix}12345678"
+        parsed = phonenumbers.parse(number, "CN")
+        expected = number if phonenumbers.is_valid_number(parsed) else None
+        for shown in (number, f"{number[:3]} {number[3:7]} {number[7:]}", f"+86-{number}"):
+            try:
+                got = clean.phone(shown)[0]
+            except clean.Problem:
+                got = None
+            assert got == expected, shown
+
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "-Infinity", "1e13"])
+def test_numbers_python_reads_but_no_amount_is(raw: str) -> None:
+    with pytest.raises(clean.Problem):
+        clean.amount(raw)
 
 
 @pytest.mark.parametrize(
@@ -359,6 +382,40 @@ def test_a_failed_import_leaves_nothing_half_written(store: Engine, monkeypatch:
     with pytest.raises(RuntimeError):
         _import(store, "customers", CUSTOMERS)
     assert _count(store, m.Customer) == 0 and _count(store, m.ExternalId) == 0 and _count(store, m.ImportBatch) == 0
+
+
+def test_a_file_planned_and_written_a_few_rows_at_a_time_counts_as_one(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large files go through in chunks (50,000 rows); two-row chunks and a tiny memory of cleaned values show
+    that a repeat in a later chunk is still a duplicate, reasons keep their lines, and re-importing is a no-op."""
+    monkeypatch.setattr(batch, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(batch, "REMEMBERED", 1)
+    assert _import(store, "customers", CUSTOMERS).counts == {
+        "new": 3,
+        "update": 0,
+        "unchanged": 0,
+        "duplicate": 1,
+        "rejected": 3,
+    }
+    plan = _import(store, "orders", ORDERS)
+    assert plan.counts == {"new": 3, "update": 0, "unchanged": 0, "duplicate": 1, "rejected": 2}
+    assert {i.line: i.key for i in plan.rejected} == {5: "import.reason.no_customer", 6: "import.reason.negative"}
+    assert plan.fixed[("amount", "import.fixed.amount")] == 2  # "¥12,800.00" and "1.2万", in different chunks
+    assert _import(store, "orders", ORDERS).counts["unchanged"] == 3 and _count(store, m.Order) == 3
+
+
+def test_a_file_broken_after_rows_were_written_leaves_nothing(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows are written a chunk at a time inside one transaction: a broken line near the end (a quote never
+    closed, so one cell swallows the rest of the file) is reported with its line, and the chunks written
+    before it are rolled back with everything else."""
+    _import(store, "customers", CUSTOMERS)
+    monkeypatch.setattr(batch, "CHUNK_ROWS", 2)
+    broken = ORDERS + 'SO-9,E1,"2026-10-08,1000,软件,直销\n' + "x" * 140_000 + "\n"
+    with pytest.raises(ValidationError) as err:
+        _import(store, "orders", broken)
+    assert err.value.key == "import.error.csv" and err.value.values["line"] >= 8
+    assert _count(store, m.Order) == 0 and _count(store, m.ImportBatch) == 1  # the customers' batch only
 
 
 def test_only_importing_roles_import(store: Engine) -> None:

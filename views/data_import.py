@@ -92,12 +92,12 @@ if table.sheets:
 st.caption(
     tr(
         "import.read",
-        rows=f"{len(table.rows):,}",
+        rows=f"{table.count:,}",
         encoding=table.encoding or "Excel",
         skipped=table.skipped_above_header,
     )
 )
-st.dataframe(pd.DataFrame([cells for _, cells in table.rows[:5]], columns=table.header), hide_index=True)
+st.dataframe(pd.DataFrame([cells for _, cells in table.head], columns=table.header), hide_index=True)
 
 # --- mapping: proposed from the header, or a saved one; every field editable -----------------------------
 saved = data.read(batch.mappings, viewer, kind=kind)

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import func, select
@@ -37,6 +38,10 @@ I, L = m.table(m.Interaction), m.table(m.Lead)
 U, MAP, B = m.table(m.User), m.table(m.ImportMapping), m.table(m.ImportBatch)
 SOURCE_LONGEST = 64
 CHUNK = 1000  # look-ups by IN lists of this size
+CHUNK_ROWS = 50_000  # a file is cleaned, planned and written this many rows at a time
+MAX_REASONS = 100_000
+REMEMBERED = 4 * CHUNK_ROWS  # cleaned values kept per field: repeats (codes, dates, a customer's id) hit;
+# a column of unique values (order numbers) is forgotten every few chunks, so memory stays flat
 ACTIONS = ("new", "update", "unchanged", "duplicate", "rejected")
 
 
@@ -67,13 +72,15 @@ class PlannedRow:
 
 @dataclass
 class Plan:
-    """What an import would do (a preview) or did: counts per action, the refused rows with their reasons,
-    what was fixed, the values of coded fields nobody knows, and problems with the mapping itself."""
+    """What an import would do (a preview) or did: counts per action, the refused rows with their reasons (the
+    first MAX_REASONS of them: more means the mapping is wrong), what was fixed, the values of coded fields
+    nobody knows, and problems with the mapping itself. Rows themselves are not kept: a file is planned and
+    written a chunk at a time."""
 
     kind: str
     source: str
     problems: list[tuple[str, dict[str, object]]] = field(default_factory=list)
-    rows: list[PlannedRow] = field(default_factory=list)
+    found: Counter[str] = field(default_factory=Counter)
     rejected: list[Issue] = field(default_factory=list)
     fixed: Counter[tuple[str, str]] = field(default_factory=Counter)
     unknown: dict[str, Counter[str]] = field(default_factory=dict)
@@ -81,17 +88,21 @@ class Plan:
 
     @property
     def counts(self) -> dict[str, int]:
-        found = Counter(row.action for row in self.rows)
-        return {action: found.get(action, 0) for action in ACTIONS}
+        return {action: self.found.get(action, 0) for action in ACTIONS}
 
     @property
     def ready(self) -> bool:
         return not self.problems
 
+    def refuse(self, issues: list[Issue]) -> None:
+        """One row refused, for one or more reasons."""
+        self.found["rejected"] += 1
+        if len(self.rejected) < MAX_REASONS:
+            self.rejected.extend(issues)
+
     def reject(self, line: int, field_name: str | None, key: str) -> None:
         """A row refused for one reason (a field's, or the row's when `field_name` is None)."""
-        self.rejected.append(Issue(line, field_name, key))
-        self.rows.append(PlannedRow(line, "rejected", {}))
+        self.refuse([Issue(line, field_name, key)])
 
 
 # --- reading and mapping ----------------------------------------------------------------------------------
@@ -163,46 +174,87 @@ def _clean_value(spec: Field, raw: str, mapping: Mapping, today: date) -> tuple[
     return clean.text(raw, longest=200)  # owner: resolved by the caller
 
 
-def _cleaned_rows(
-    kind: str, table: Table, mapping: Mapping, plan: Plan, today: date
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Each row's fields cleaned; a row with a refused value is recorded in the plan and not yielded."""
-    positions = {name: table.header.index(col) for name, col in mapping.columns.items() if col in table.header}
-    specs = [(spec, positions.get(spec.name), mapping.fixed.get(spec.name, "")) for spec in FIELDS[kind]]
-    # each distinct value of a field is cleaned once (codes, dates and amounts repeat; ids do not)
-    memo: dict[str, dict[str, tuple[Any, str | None] | clean.Problem]] = {spec.name: {} for spec in FIELDS[kind]}
-    for line, cells in table.rows:
-        values: dict[str, Any] = {}
-        issues: list[Issue] = []
-        fixes: list[tuple[str, str]] = []  # counted for the rows that are kept
-        for spec, position, fixed_value in specs:
-            raw = cells[position] if position is not None else fixed_value
-            seen = memo[spec.name]
-            outcome = seen.get(raw)
-            if outcome is None:
-                try:
-                    outcome = _clean_value(spec, raw, mapping, today)
-                except clean.Problem as problem:
-                    outcome = problem
-                if spec.type not in ("key", "phone", "email"):
-                    seen[raw] = outcome
-            if isinstance(outcome, clean.Problem):
-                if outcome.key == "import.reason.unknown_value":
-                    plan.unknown.setdefault(spec.name, Counter())[str(outcome.values["value"])] += 1
-                issues.append(Issue(line, spec.name, outcome.key or "import.reason.invalid", outcome.values))
+class _Cleaner:
+    """Cleans a file's rows a chunk at a time, column by column: each distinct value of a field is cleaned once
+    (up to REMEMBERED values per field), and only rows holding a refused or fixed value are visited one by
+    one."""
+
+    def __init__(self, kind: str, table: Table, mapping: Mapping, plan: Plan, today: date) -> None:
+        positions = {name: table.header.index(c) for name, c in mapping.columns.items() if c in table.header}
+        self.specs = [(spec, positions.get(spec.name), mapping.fixed.get(spec.name, "")) for spec in FIELDS[kind]]
+        self.mapping, self.plan, self.today = mapping, plan, today
+        self.values: dict[str, dict[str, Any]] = {spec.name: {} for spec in FIELDS[kind]}
+        self.notes: dict[str, dict[str, clean.Problem | str]] = {spec.name: {} for spec in FIELDS[kind]}
+
+    def _learn(self, spec: Field, distinct: set[str], required: bool) -> None:
+        values, notes = self.values[spec.name], self.notes[spec.name]
+        for raw in distinct.difference(values):
+            try:
+                value, fixed = _clean_value(spec, raw, self.mapping, self.today)
+            except clean.Problem as problem:
+                values[raw], notes[raw] = None, problem
                 continue
-            value, fixed = outcome
-            if fixed:
-                fixes.append((spec.name, fixed))
-            if value is None and spec.required and (position is not None or fixed_value):
-                issues.append(Issue(line, spec.name, "import.reason.required"))
-            values[spec.name] = value
-        if issues:
-            plan.rejected.extend(issues)
-            plan.rows.append(PlannedRow(line, "rejected", {}))
-            continue
-        plan.fixed.update(fixes)
-        yield line, values
+            values[raw] = value
+            if value is None and required:
+                notes[raw] = REQUIRED
+            elif fixed:
+                notes[raw] = fixed
+
+    def chunk(self, rows: list[tuple[int, list[str]]]) -> list[tuple[int, dict[str, Any]]]:
+        """The chunk's rows cleaned; a row with a refused value is recorded in the plan and left out."""
+        count = len(rows)
+        columns: dict[str, list[Any]] = {}
+        issues: dict[int, list[Issue]] = {}
+        fixes: dict[tuple[str, str], list[int]] = {}
+        for spec, position, fixed_value in self.specs:
+            if len(self.values[spec.name]) > REMEMBERED:
+                self.values[spec.name], self.notes[spec.name] = {}, {}
+            required = spec.required and (position is not None or bool(fixed_value))
+            if position is None:  # one value for every row: the fixed one, or none
+                self._learn(spec, {fixed_value}, required)
+                columns[spec.name] = [self.values[spec.name][fixed_value]] * count
+                if fixed_value not in self.notes[spec.name]:
+                    continue
+                raw = [fixed_value] * count
+            else:
+                raw = [cells[position] for _, cells in rows]
+                self._learn(spec, set(raw), required)
+                columns[spec.name] = list(map(self.values[spec.name].__getitem__, raw))
+            notes = self.notes[spec.name]
+            if not notes or notes.keys().isdisjoint(raw):
+                continue
+            for i, value in enumerate(raw):
+                note = notes.get(value)
+                if note is None:
+                    continue
+                if isinstance(note, clean.Problem):
+                    if note.key == "import.reason.unknown_value":
+                        self.plan.unknown.setdefault(spec.name, Counter())[str(note.values["value"])] += 1
+                    issue = Issue(rows[i][0], spec.name, note.key or "import.reason.invalid", note.values)
+                    issues.setdefault(i, []).append(issue)
+                elif note == REQUIRED:
+                    issues.setdefault(i, []).append(Issue(rows[i][0], spec.name, "import.reason.required"))
+                else:
+                    fixes.setdefault((spec.name, note), []).append(i)
+        for i in sorted(issues):
+            self.plan.refuse(issues[i])
+        for fix, at in fixes.items():
+            self.plan.fixed[fix] += sum(1 for i in at if i not in issues)
+        names = list(columns)
+        return [
+            (line, dict(zip(names, values)))
+            for i, ((line, _), values) in enumerate(zip(rows, zip(*columns.values())))
+            if i not in issues
+        ]
+
+
+REQUIRED = "required"  # a note: the field is mapped but this row leaves it empty
+
+
+def _chunks_of(table: Table) -> Iterator[list[tuple[int, list[str]]]]:
+    rows = table.rows()
+    while chunk := list(islice(rows, CHUNK_ROWS)):
+        yield chunk
 
 
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:
@@ -225,67 +277,90 @@ def _external(session: Session, source: str, kind: str, ids: Iterable[Any]) -> d
     return _lookup(session, X.c.record_id, X.c.external_id, ids, (X.c.source == source) & (X.c.kind == kind))
 
 
-def _customers_of(
-    session: Session, source: str, rows: list[dict[str, Any]], *, external: str, code: str
-) -> dict[int, tuple[int, bool]]:
+@dataclass
+class _Import:
+    """One import in progress: what every chunk needs and what carries from one chunk to the next."""
+
+    session: Session
+    kind: str
+    mapping: Mapping
+    plan: Plan
+    keyring: Keyring
+    today: date
+    owners: dict[str, int]
+    fresh: bool  # the store holds no record of this kind from this source yet: nothing to look up by its ids
+    seen: set[Any] = field(default_factory=set)  # this file's ids, phones, emails so far: a repeat is a duplicate
+    customers: dict[tuple[str, Any], int | None] = field(default_factory=dict)  # look-ups of linked rows' owners
+
+
+def _customers_of(job: _Import, rows: list[dict[str, Any]], *, external: str, code: str) -> dict[int, tuple[int, bool]]:
     """Row index -> (customer id, found by the source's own id): by the source's external id, then our code,
-    then phone, then email hash (the rows carry `phone_hash` and `email_hash`); rows with no match are left out."""
-    by_external = _external(session, source, "customer", (v.get(external) for v in rows))
-    by_code = _lookup(session, C.c.id, C.c.code, (v.get(code) for v in rows))
-    by_phone = _lookup(session, C.c.id, C.c.phone_hash, (v["phone_hash"] for v in rows))
-    by_email = _lookup(session, C.c.id, C.c.email_hash, (v["email_hash"] for v in rows))
+    then phone, then email hash (the rows carry `phone_hash` and `email_hash`); rows with no match are left out.
+    Rows linked to customers (orders, answers) remember every look-up: a customer's many orders ask once."""
+    session, source = job.session, job.plan.source
+    finders = {
+        "external": (external, lambda keys: _external(session, source, "customer", keys)),
+        "code": (code, lambda keys: _lookup(session, C.c.id, C.c.code, keys)),
+        "phone": ("phone_hash", lambda keys: _lookup(session, C.c.id, C.c.phone_hash, keys)),
+        "email": ("email_hash", lambda keys: _lookup(session, C.c.id, C.c.email_hash, keys)),
+    }
+    known = job.customers if job.kind != "customers" else {}  # a customers file makes customers as it goes
+    for how, (name, find) in finders.items():
+        wanted = {v.get(name) for v in rows} - {None}
+        asked = [key for key in wanted if (how, key) not in known]
+        answers = find(asked)
+        known.update({(how, key): answers.get(key) for key in asked})
     found = {}
     for i, v in enumerate(rows):
+        by_external = known.get(("external", v.get(external)))
         match = (
-            by_external.get(v.get(external))
-            or by_code.get(v.get(code))
-            or by_phone.get(v["phone_hash"])
-            or by_email.get(v["email_hash"])
+            by_external
+            or known.get(("code", v.get(code)))
+            or known.get(("phone", v["phone_hash"]))
+            or known.get(("email", v["email_hash"]))
         )
         if match is not None:
-            found[i] = (match, v.get(external) in by_external)
+            found[i] = (match, by_external is not None)
     return found
 
 
 # --- customers --------------------------------------------------------------------------------------------
 
 
-def _plan_customers(
-    session: Session, table: Table, mapping: Mapping, plan: Plan, keyring: Keyring, today: date
-) -> None:
-    owners = _owners(session)
+def _plan_customers(job: _Import, cleaned: list[tuple[int, dict[str, Any]]]) -> list[PlannedRow]:
+    plan, keyring = job.plan, job.keyring
     rows: list[tuple[int, dict[str, Any]]] = []
-    for line, values in _cleaned_rows("customers", table, mapping, plan, today):
+    for line, values in cleaned:
         if values.get("owner"):
-            owner_id = owners.get(normalise_header(values["owner"]))
+            owner_id = job.owners.get(normalise_header(values["owner"]))
             if owner_id is None:
                 plan.reject(line, "owner", "import.reason.owner")
                 continue
             values["owner_id"] = owner_id
         values.pop("owner", None)
-        problem = _customer_dates(values, today)
+        problem = _customer_dates(values, job.today)
         if problem:
             plan.reject(line, problem[0], problem[1])
             continue
         values["phone_hash"] = pii.search_hash("phone", values.get("phone"), keyring)
         values["email_hash"] = pii.search_hash("email", values.get("email"), keyring)
         rows.append((line, values))
-    matches = _customers_of(session, plan.source, [v for _, v in rows], external="external_id", code="code")
-    stored = _stored_customers(session, {record for record, _ in matches.values()})
-    given = _given(mapping)
-    seen: set[tuple[str, str]] = set()
+    matches = _customers_of(job, [v for _, v in rows], external="external_id", code="code")
+    stored = _stored_customers(job.session, {record for record, _ in matches.values()})
+    given = _given(job.mapping)
+    planned: list[PlannedRow] = []
     for i, (line, values) in enumerate(rows):
         keys = {(name, values[name]) for name in ("external_id", "phone_hash", "email_hash") if values.get(name)}
-        if keys & seen:
-            plan.rows.append(PlannedRow(line, "duplicate", values))
+        if not keys.isdisjoint(job.seen):
+            planned.append(PlannedRow(line, "duplicate", values))
             continue
-        seen |= keys
+        job.seen |= keys
         if i not in matches:
             missing = [spec.name for spec in FIELDS["customers"] if spec.required and values.get(spec.name) is None]
             if missing:  # a new customer needs every required field
                 plan.reject(line, missing[0], "import.reason.required")
                 continue
-            plan.rows.append(PlannedRow(line, "new", values))
+            planned.append(PlannedRow(line, "new", values))
             continue
         record, by_own_id = matches[i]
         changed = [
@@ -295,7 +370,8 @@ def _plan_customers(
         ]
         linked = values.get("external_id") is None or by_own_id
         action = "update" if changed or not linked else "unchanged"
-        plan.rows.append(PlannedRow(line, action, values, record, changed, linked))
+        planned.append(PlannedRow(line, action, values, record, changed, linked))
+    return planned
 
 
 def _given(mapping: Mapping) -> set[str]:
@@ -367,24 +443,17 @@ def _stored_customers(session: Session, ids: set[int]) -> dict[int, dict[str, An
     return found
 
 
-def _write_customers(session: Session, plan: Plan, keyring: Keyring) -> list[int]:
-    new = [row for row in plan.rows if row.action == "new"]
-    touched: list[int] = []
+def _write_customers(job: _Import, planned: list[PlannedRow]) -> None:
+    session, keyring = job.session, job.keyring
+    new = [row for row in planned if row.action == "new"]
     if new:
-        records = []
-        for code, row in zip(next_codes(session, len(new)), new):
-            values = row.values
-            records.append(
-                {
-                    **_customer_columns(values),
-                    "code": code,
-                    "phone_enc": pii.encrypt(values.get("phone"), keyring) if values.get("phone") else None,
-                    "email_enc": pii.encrypt(values.get("email"), keyring) if values.get("email") else None,
-                }
-            )
-        for row, record_id in zip(new, _insert_new(session, C, records)):
+        columns: dict[str, list[Any]] = {name: [row.values.get(name) for row in new] for name in CUSTOMER_COLUMNS}
+        columns["code"] = list(next_codes(session, len(new)))
+        for kind in ("phone", "email"):
+            columns[f"{kind}_enc"] = [pii.encrypt(row.values.get(kind), keyring) for row in new]
+        for row, record_id in zip(new, _insert_new(session, C, columns)):
             row.record_id = record_id
-    for row in plan.rows:
+    for row in planned:
         if row.action == "update" and row.record_id is not None:
             changes = {name: row.values[name] for name in row.changed}
             for kind in ("phone", "email"):
@@ -392,41 +461,41 @@ def _write_customers(session: Session, plan: Plan, keyring: Keyring) -> list[int
                     changes[f"{kind}_enc"] = pii.encrypt(row.values[kind], keyring)
             if changes:
                 session.execute(C.update().where(C.c.id == row.record_id).values(**changes))
-    for row in plan.rows:
-        if row.action in ("new", "update", "unchanged") and row.record_id is not None:
-            touched.append(row.record_id)
-    _link(session, plan, "customer")
-    return touched
+    _link(job, planned, "customer")
 
 
-def _insert_new(session: Session, table: Any, records: list[dict[str, Any]]) -> list[int]:
-    """Insert many rows fast (raw executemany on SQLite) with ids taken after the highest one: safe, since
-    an import holds the write lock; PostgreSQL's sequence is moved past them."""
-    if not records:
+def _insert_new(session: Session, table: Any, columns: dict[str, list[Any]]) -> list[int]:
+    """Insert many rows fast (raw executemany on SQLite, COPY on PostgreSQL) with ids taken after the highest
+    one: safe, since an import holds the write lock; PostgreSQL's sequence is moved past them."""
+    count = len(next(iter(columns.values()), []))
+    if not count:
         return []
     start = int(session.scalar(select(func.max(table.c.id))) or 0) + 1
-    ids = list(range(start, start + len(records)))
-    columns = {"id": ids, **{name: [r[name] for r in records] for name in records[0]}}
+    ids = list(range(start, start + count))
     connection = session.connection()
-    db.bulk_insert(connection, table, columns)
+    db.bulk_insert(connection, table, {"id": ids, **columns})
     db.reset_sequences(connection, [table])
     return ids
 
 
-def _link(session: Session, plan: Plan, kind: str) -> None:
+def _link(job: _Import, planned: list[PlannedRow], kind: str) -> None:
     """External ids for the rows that brought one and whose record does not carry it yet."""
     wanted = {
         row.values["external_id"]: row.record_id
-        for row in plan.rows
+        for row in planned
         if row.action in ("new", "update", "unchanged")
         and row.values.get("external_id")
         and row.record_id
         and not row.linked
     }
-    links = [
-        {"source": plan.source, "kind": kind, "external_id": key, "record_id": record} for key, record in wanted.items()
-    ]
-    _insert_new(session, X, links)
+    if wanted:
+        columns = {
+            "source": [job.plan.source] * len(wanted),
+            "kind": [kind] * len(wanted),
+            "external_id": list(wanted),
+            "record_id": list(wanted.values()),
+        }
+        db.bulk_insert(job.session.connection(), X, columns)
 
 
 # --- orders -----------------------------------------------------------------------------------------------
@@ -506,73 +575,68 @@ def _row_problem(kind: str, values: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _plan_linked(
-    session: Session, kind: str, table: Table, mapping: Mapping, plan: Plan, keyring: Keyring, today: date
-) -> None:
-    """Orders or survey answers: each finds its customer (the source's customer id, our code, phone, email) and
-    its own earlier import by its id in the source."""
+def _plan_linked(job: _Import, cleaned: list[tuple[int, dict[str, Any]]]) -> list[PlannedRow]:
+    """Orders, answers, interactions, leads: each finds its customer (the source's customer id, our code,
+    phone, email) and its own earlier import by its id in the source."""
+    plan, keyring, kind = job.plan, job.keyring, job.kind
     linked = LINKED[kind]
-    owners = _owners(session) if any(spec.type == "owner" for spec in FIELDS[kind]) else {}
+    by_phone, by_email = (bool(job.mapping.columns.get(f"customer_{k}")) for k in ("phone", "email"))
     rows: list[tuple[int, dict[str, Any]]] = []
-    for line, values in _cleaned_rows(kind, table, mapping, plan, today):
+    for line, values in cleaned:
         problem = _row_problem(kind, values)
         if problem:
             plan.reject(line, problem[0], problem[1])
             continue
         if values.get("owner"):
-            values["owner_id"] = owners.get(normalise_header(values["owner"]))
+            values["owner_id"] = job.owners.get(normalise_header(values["owner"]))
             if values["owner_id"] is None:
                 plan.reject(line, "owner", "import.reason.owner")
                 continue
-        values["phone_hash"] = pii.search_hash("phone", values.get("customer_phone"), keyring)
-        values["email_hash"] = pii.search_hash("email", values.get("customer_email"), keyring)
+        values["phone_hash"] = pii.search_hash("phone", values.get("customer_phone"), keyring) if by_phone else None
+        values["email_hash"] = pii.search_hash("email", values.get("customer_email"), keyring) if by_email else None
         rows.append((line, values))
-    matches = _customers_of(
-        session, plan.source, [v for _, v in rows], external="customer_external_id", code="customer_code"
-    )
-    known = _external(session, plan.source, linked.id_kind, (v.get("external_id") for _, v in rows))
+    matches = _customers_of(job, [v for _, v in rows], external="customer_external_id", code="customer_code")
+    ids = {v.get("external_id") for _, v in rows} - job.seen
+    known = {} if job.fresh else _external(job.session, plan.source, linked.id_kind, ids)
     stored: dict[int, dict[str, Any]] = {}
     target = linked.table
     for part in _chunks(sorted(set(known.values()))):
         stmt = select(target.c.id, *(target.c[c] for c in linked.columns)).where(target.c.id.in_(part))
-        for row in session.execute(stmt).mappings():
+        for row in job.session.execute(stmt).mappings():
             stored[row["id"]] = dict(row)
-    seen: set[Any] = set()
+    planned: list[PlannedRow] = []
     for i, (line, values) in enumerate(rows):
         if i not in matches and linked.customer_required:
             plan.reject(line, None, "import.reason.no_customer")
             continue
         values[linked.customer_column] = matches[i][0] if i in matches else None
         key = values.get("external_id")
-        if key in seen:
-            plan.rows.append(PlannedRow(line, "duplicate", values))
+        if key in job.seen:
+            planned.append(PlannedRow(line, "duplicate", values))
             continue
-        seen.add(key)
+        job.seen.add(key)
         record = known.get(key)
         if record is None:
-            plan.rows.append(PlannedRow(line, "new", values))
+            planned.append(PlannedRow(line, "new", values))
             continue
         changed = [c for c in linked.columns if stored[record].get(c) != values.get(c)]
-        plan.rows.append(PlannedRow(line, "update" if changed else "unchanged", values, record, changed, True))
+        planned.append(PlannedRow(line, "update" if changed else "unchanged", values, record, changed, True))
+    return planned
 
 
-def _write_linked(session: Session, kind: str, plan: Plan) -> list[int]:
-    linked = LINKED[kind]
+def _write_linked(job: _Import, planned: list[PlannedRow]) -> None:
+    linked = LINKED[job.kind]
     target = linked.table
-    new = [row for row in plan.rows if row.action == "new"]
+    new = [row for row in planned if row.action == "new"]
     if new:
-        records = [{c: row.values.get(c) for c in linked.columns} for row in new]
-        for row, record_id in zip(new, _insert_new(session, target, records)):
+        columns = {c: [row.values.get(c) for row in new] for c in linked.columns}
+        for row, record_id in zip(new, _insert_new(job.session, target, columns)):
             row.record_id = record_id
-    touched: set[int] = set()
-    for row in plan.rows:
+    for row in planned:
         if row.action == "update" and row.record_id is not None:
             changes = {c: row.values.get(c) for c in row.changed}
-            session.execute(target.update().where(target.c.id == row.record_id).values(**changes))
-        if row.action in ("new", "update") and row.values.get(linked.customer_column):
-            touched.add(row.values[linked.customer_column])
-    _link(session, plan, linked.id_kind)
-    return sorted(touched)
+            job.session.execute(target.update().where(target.c.id == row.record_id).values(**changes))
+    _link(job, planned, linked.id_kind)
 
 
 # --- the two entry points -----------------------------------------------------------------------------------
@@ -601,6 +665,45 @@ def _source(source: str) -> str:
     return value.lower()
 
 
+def check(kind: str, table: Table, mapping: Mapping) -> list[tuple[str, dict[str, object]]]:
+    """Problems with the mapping itself (a required field or a column missing), found without reading rows."""
+    if kind not in KINDS:
+        raise ValidationError(f"Import one of: {', '.join(KINDS)}.", key="import.error.kind")
+    return _problems(kind, table, mapping)
+
+
+def _process(
+    session: Session,
+    *,
+    kind: str,
+    table: Table,
+    mapping: Mapping,
+    source: str,
+    keyring: Keyring,
+    today: date,
+    write: bool,
+) -> Plan:
+    """Clean, check and match the file a chunk at a time; with `write`, each chunk is written before the next
+    is read (in the caller's one transaction), so memory stays flat however long the file."""
+    plan = Plan(kind=kind, source=_source(source), problems=check(kind, table, mapping))
+    if plan.problems:
+        return plan
+    id_kind = "customer" if kind == "customers" else LINKED[kind].id_kind
+    fresh = session.scalar(select(X.c.id).where((X.c.source == plan.source) & (X.c.kind == id_kind)).limit(1)) is None
+    owners = _owners(session) if any(spec.type == "owner" for spec in FIELDS[kind]) else {}
+    job = _Import(session, kind, mapping, plan, keyring, today, owners, fresh)
+    cleaner = _Cleaner(kind, table, mapping, plan, today)
+    planner, writer = (_plan_customers, _write_customers) if kind == "customers" else (_plan_linked, _write_linked)
+    with db.bulk_work(session):
+        for rows in _chunks_of(table):
+            planned = planner(job, cleaner.chunk(rows))
+            plan.found.update(row.action for row in planned)
+            if write:
+                writer(job, planned)
+    plan.rejected.sort(key=lambda issue: issue.line)
+    return plan
+
+
 def preview(
     session: Session,
     viewer: Viewer,
@@ -614,16 +717,16 @@ def preview(
 ) -> Plan:
     """What the import would do; nothing is written."""
     require(viewer, "import:run")
-    plan = Plan(kind=kind, source=_source(source), problems=_problems(kind, table, mapping))
-    if plan.problems:
-        return plan
-    if kind == "customers":
-        _plan_customers(session, table, mapping, plan, keyring, today or date.today())
-    else:
-        _plan_linked(session, kind, table, mapping, plan, keyring, today or date.today())
-    plan.rejected.sort(key=lambda issue: issue.line)
-    plan.rows.sort(key=lambda row: row.line)
-    return plan
+    return _process(
+        session,
+        kind=kind,
+        table=table,
+        mapping=mapping,
+        source=source,
+        keyring=keyring,
+        today=today or date.today(),
+        write=False,
+    )
 
 
 def run(
@@ -640,16 +743,17 @@ def run(
     today: date | None = None,
     now: datetime | None = None,
 ) -> Plan:
-    """Plan again inside the write transaction (what others wrote since the preview counts) and write it:
-    records, external ids, the batch record and its audit row; then every summary is rebuilt. Refused, with
-    nothing written, when the mapping has problems."""
+    """Plan again inside the write transaction (what others wrote since the preview counts) and write it a
+    chunk at a time: records, external ids, the batch record and its audit row; then every summary is rebuilt.
+    Refused, with nothing written, when the mapping has problems; a file failing halfway (a broken CSV line)
+    raises, and the caller's transaction leaves nothing."""
+    require(viewer, "import:run")
     today = today or date.today()
-    plan = preview(
-        session, viewer=viewer, kind=kind, table=table, mapping=mapping, source=source, keyring=keyring, today=today
+    plan = _process(
+        session, kind=kind, table=table, mapping=mapping, source=source, keyring=keyring, today=today, write=True
     )
     if plan.problems:
         raise ValidationError("The mapping misses a required field.", key="import.error.mapping_incomplete")
-    touched = _write_customers(session, plan, keyring) if kind == "customers" else _write_linked(session, kind, plan)
     counts = plan.counts
     digest = hashlib.sha256(data).hexdigest()
     at = now or datetime.now()
@@ -672,7 +776,7 @@ def run(
         details={"source": plan.source, "file": file_name[:200], "sha256": digest, **counts},
         at=at,
     )
-    if touched or plan.counts["new"] or plan.counts["update"]:
+    if counts["new"] or counts["update"]:
         facts.rebuild_all(session, as_of=today)  # tiers are a top-20% rule over everyone: rebuilt, not patched
     quality.snapshot(session, now=at)
     plan.written = True
@@ -687,7 +791,7 @@ def rejected_csv(table: Table, plan: Plan, lang: str) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([t("import.col.line", lang), *table.header, t("import.col.reason", lang)])
-    for line, cells in table.rows:
+    for line, cells in table.rows():
         if line in reasons:
             writer.writerow([line, *(exports.neutralise(c) for c in cells), "; ".join(reasons[line])])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -47,12 +47,23 @@ def key(raw: str) -> tuple[str | None, str | None]:
     return value, fixed
 
 
+# the library's own pattern for Chinese mobile numbers: most numbers in a file are these, and matching it here
+# gives the library's answer without its parse (70 µs a number; 100,000 customers would spend 7 s on it)
+_CN = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+assert _CN is not None and _CN.mobile is not None and _CN.mobile.national_number_pattern  # shipped with the library
+_CN_MOBILE = re.compile(_CN.mobile.national_number_pattern)
+
+
 def phone(raw: str, *, region: str = "CN") -> tuple[str | None, str | None]:
     """A valid number (the phonenumbers library): Chinese numbers in national form (13812345678,
     01088886666), others in international form (+442079460958)."""
     value = unicodedata.normalize("NFKC", raw).strip()
     if not value:
         return None, None
+    compact = value.replace(" ", "").replace("-", "").removeprefix("+86")
+    if region == "CN" and len(compact) == 11 and compact.isascii() and compact.isdigit():
+        if _CN_MOBILE.fullmatch(compact):
+            return compact, ("import.fixed.phone" if compact != value else None)
     if re.search(r"[A-Za-z]", value.replace("ext", "").replace("x", "")):
         raise Problem("letters in a phone number", key="import.reason.phone")
     try:
@@ -121,6 +132,14 @@ def _in_range(value: date, today: date) -> date:
 
 def amount(raw: str) -> tuple[float | None, str | None]:
     """12,345.60  ¥1,200  RMB 300  1.2万 (12,000)  (500) for -500; refused when not a number."""
+    if raw.isascii():  # a plain number (most cells): Python's own parser, without the clean-up below
+        try:
+            number = float(raw)
+        except ValueError:
+            pass
+        else:
+            if number == number and abs(number) < 1e12:  # not NaN, not infinite, not absurd
+                return round(number, 2), None
     value = unicodedata.normalize("NFKC", raw).strip()
     if not value:
         return None, None

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import cached_property
+from itertools import islice
 
 import charset_normalizer
 
@@ -15,18 +19,30 @@ from core.errors import ValidationError
 MAX_BYTES = 200 * 1024 * 1024
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "big5", "utf-16", "latin-1")  # offered when detection is wrong
 HEADER_SEARCH_ROWS = 10  # a title, a date line or merged header rows may sit above the real header
+HEAD_ROWS = 5  # shown before an import
 
 
 @dataclass
 class Table:
-    """A file as text: its header, its rows (each with the file's line or row number), how it was read."""
+    """A file as text: its header, its first rows, and its rows streamed (each with the file's line or row
+    number) as often as needed without holding them all: a file of two million rows costs its bytes, not
+    ten times as much in lists of strings."""
 
     header: list[str]
-    rows: list[tuple[int, list[str]]]
+    head: list[tuple[int, list[str]]]
+    source: Callable[[], Iterator[tuple[int, list[str]]]]
     encoding: str | None = None
     sheet: str | None = None
     sheets: list[str] = field(default_factory=list)
     skipped_above_header: int = 0
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """Every row under the header, empty lines left out, each as wide as the header."""
+        return self.source()
+
+    @cached_property
+    def count(self) -> int:
+        return sum(1 for _ in self.rows())
 
 
 def _text(value: object) -> str:
@@ -80,15 +96,47 @@ def normalise_header(text: str) -> str:
     return "".join(c for c in folded if c.isalnum())
 
 
-def _table(raw: list[list[str]], numbers: list[int], known: set[str], **how: object) -> Table:
-    keep = [(n, [c.strip() for c in row]) for n, row in zip(numbers, raw) if any(c.strip() for c in row)]
-    if not keep:
+def _filled(rows: Iterable[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
+    """Rows with at least one non-blank cell (cells stay as read: every cleaner trims its own)."""
+    for number, row in rows:
+        if any(row) and "".join(row).strip():
+            yield number, row
+
+
+def _table(rows: Callable[[], Iterator[tuple[int, list[str]]]], known: set[str], **how: object) -> Table:
+    """The header among the first rows; a source of the rows under it, padded or cut to the header's width."""
+    first = list(islice(_filled(rows()), HEADER_SEARCH_ROWS + HEAD_ROWS))
+    if not first:
         raise ValidationError("The file has no rows.", key="import.error.empty")
-    at = _header_index([row for _, row in keep], known)
-    header = [c or f"column {i + 1}" for i, c in enumerate(keep[at][1])]
+    at = _header_index([[c.strip() for c in row] for _, row in first], known)
+    header = [c.strip() or f"column {i + 1}" for i, c in enumerate(first[at][1])]
     width = len(header)
-    rows = [(n, (row + [""] * width)[:width]) for n, row in keep[at + 1 :]]
-    return Table(header=header, rows=rows, skipped_above_header=at, **how)  # type: ignore[arg-type]
+
+    def source() -> Iterator[tuple[int, list[str]]]:
+        filled = _filled(rows())
+        for _ in range(at + 1):
+            next(filled)
+        for number, row in filled:
+            yield number, (row if len(row) == width else (row + [""] * width)[:width])
+
+    head = list(islice(source(), HEAD_ROWS))
+    return Table(header=header, head=head, source=source, skipped_above_header=at, **how)  # type: ignore[arg-type]
+
+
+def _check_decodes(data: bytes, encoding: str) -> None:
+    """Decode the whole file once, a megabyte at a time, keeping nothing: a bad byte near the end is reported
+    now, with the encoding to change, and not halfway through an import."""
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        for start in range(0, len(data), 1 << 20):
+            decoder.decode(data[start : start + (1 << 20)])
+        decoder.decode(b"", final=True)
+    except (UnicodeDecodeError, LookupError):
+        raise ValidationError(
+            f"The file cannot be read as {encoding}; choose another encoding.",
+            key="import.error.encoding",
+            encoding=encoding,
+        ) from None
 
 
 def read_table(
@@ -107,33 +155,27 @@ def read_table(
     if b"\x00" in data[:65536] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ValidationError("The file is not text (it holds binary data).", key="import.error.not_text")
     chosen = encoding or detect_encoding(data)
-    try:
-        text = data.decode(chosen)
-    except (UnicodeDecodeError, LookupError):
-        raise ValidationError(
-            f"The file cannot be read as {chosen}; choose another encoding.",
-            key="import.error.encoding",
-            encoding=chosen,
-        ) from None
-    text = text.lstrip("\ufeff")
-    if sum(1 for c in text[:65536] if unicodedata.category(c) == "Cc" and c not in "\r\n\t") > 10:
+    _check_decodes(data, chosen)
+    sample = data[:65536].decode(chosen, errors="ignore").lstrip("\ufeff")
+    if sum(1 for c in sample if unicodedata.category(c) == "Cc" and c not in "\r\n\t") > 10:
         raise ValidationError("The file is not text (it holds binary data).", key="import.error.not_text")
-    sample = text[:65536]
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    raw, numbers = [], []
-    try:
-        for row in reader:
-            raw.append(row)
-            numbers.append(reader.line_num)
-    except csv.Error as exc:
-        raise ValidationError(
-            f"The CSV is broken near line {reader.line_num}: {exc}", key="import.error.csv", line=reader.line_num
-        ) from None
-    return _table(raw, numbers, known, encoding=chosen)
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        decoded = "utf-8-sig" if chosen in ("utf-8", "utf-8-sig") else chosen  # a BOM is never a cell
+        reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding=decoded, newline=""), dialect)
+        try:
+            for row in reader:
+                yield reader.line_num, row
+        except csv.Error as exc:
+            raise ValidationError(
+                f"The CSV is broken near line {reader.line_num}: {exc}", key="import.error.csv", line=reader.line_num
+            ) from None
+
+    return _table(rows, known, encoding=chosen)
 
 
 def _read_excel(data: bytes, *, known: set[str], sheet: str | None) -> Table:
@@ -149,6 +191,11 @@ def _read_excel(data: bytes, *, known: set[str], sheet: str | None) -> Table:
     if not names:
         raise ValidationError("The file has no rows.", key="import.error.empty")
     chosen = sheet if sheet in names else names[0]
-    cells = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
-    raw = [[_text(v) for v in row] for row in cells]
-    return _table(raw, list(range(1, len(raw) + 1)), known, sheet=chosen, sheets=names)
+    worksheet = workbook.get_sheet_by_name(chosen)
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        above = worksheet.start[0] if worksheet.start else 0  # the sheet's rows as Excel numbers them
+        for number, cells in enumerate(worksheet.iter_rows(), start=above + 1):
+            yield number, [_text(v) for v in cells]
+
+    return _table(rows, known, sheet=chosen, sheets=names)

@@ -98,10 +98,10 @@ def _import_one(engine: Engine, source: str, path: Path, keyring: Keyring) -> tu
     table = batch.read(data, kind=kind, file_name=path.name)
     with session_scope(engine) as session:
         saved = batch.mappings(session, SYSTEM, kind=kind).get(f"{source}-{kind}")
-        mapping = saved or propose(kind, table.header)
-        plan = batch.preview(session, SYSTEM, kind=kind, table=table, mapping=mapping, source=source, keyring=keyring)
-    if not plan.ready:
-        raise CrmError("; ".join(t(key, "en", **values) for key, values in plan.problems))
+    mapping = saved or propose(kind, table.header)
+    problems = batch.check(kind, table, mapping)
+    if problems:
+        raise CrmError("; ".join(t(key, "en", **values) for key, values in problems))
     plan = write(
         engine,
         lambda s: batch.run(
