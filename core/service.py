@@ -763,17 +763,31 @@ def tier_of(session: Session, customer_id: int) -> str | None:
     return session.scalar(select(S.c.tier).where(S.c.customer_id == customer_id))
 
 
-def rebuild_ticket_sla(session: Session, *, now: datetime, store_timezone: str = "UTC", chunk: int = 20_000) -> int:
-    """Give every ticket its policy (tickets that have none) and recompute every SLA result in bulk (seed,
-    import, or a store from before the service desk), `chunk` tickets at a time so memory stays flat.
-    Actions are not fired for history. Returns the number of result rows written."""
+def rebuild_ticket_sla(
+    session: Session,
+    *,
+    now: datetime,
+    store_timezone: str = "UTC",
+    chunk: int = 20_000,
+    ticket_ids: list[int] | None = None,
+) -> int:
+    """Give every ticket (or those of `ticket_ids`: an import's) its policy when it has none and recompute its
+    SLA results in bulk (seed, import, or a store from before the service desk), `chunk` tickets at a time so
+    memory stays flat. Actions are not fired for history. Returns the number of result rows written."""
     ensure_defaults(session)
     policies = current_policies(session, now)
     by_id = {p["id"]: dict(p) for p in session.execute(select(P)).mappings()}
     calendars_by_id: dict[object, Calendar] = {}
-    session.execute(delete(R))
+    wanted = sorted(set(ticket_ids)) if ticket_ids is not None else None
+    if wanted is None:
+        session.execute(delete(R))
     written, last_id = 0, 0
     while True:
+        if wanted is not None:
+            part, wanted = wanted[:chunk], wanted[chunk:]
+            if not part:
+                break
+            session.execute(delete(R).where(R.c.ticket_id.in_(part)))
         tickets = (
             session.execute(
                 select(
@@ -788,7 +802,7 @@ def rebuild_ticket_sla(session: Session, *, now: datetime, store_timezone: str =
                     S.c.tier,
                 )
                 .select_from(T.outerjoin(S, S.c.customer_id == T.c.customer_id))
-                .where(T.c.id > last_id)
+                .where(T.c.id.in_(part) if wanted is not None else T.c.id > last_id)
                 .order_by(T.c.id)
                 .limit(chunk)
             )
@@ -805,9 +819,10 @@ def rebuild_ticket_sla(session: Session, *, now: datetime, store_timezone: str =
                 update(T).where(T.c.id == bindparam("tid")).values(policy_id=bindparam("pid")), new_policies
             )
         events: dict[int, list[Event]] = {}
+        in_chunk = E.c.ticket_id.in_(part) if wanted is not None else E.c.ticket_id.between(first, last_id)
         for row in session.execute(
             select(E.c.ticket_id, E.c.at, E.c.action, E.c.to_status)
-            .where(E.c.ticket_id >= first, E.c.ticket_id <= last_id)
+            .where(in_chunk)
             .order_by(E.c.ticket_id, E.c.at, E.c.id)
         ):
             events.setdefault(row.ticket_id, []).append(Event(row.at, action_of(row.action, row.to_status)))
@@ -832,7 +847,8 @@ def rebuild_ticket_sla(session: Session, *, now: datetime, store_timezone: str =
                 mirrors,
             )
         written += len(rows)
-    facts.set_meta(session, "ticket_sla_as_of", now.isoformat(timespec="seconds"))
+    if ticket_ids is None:
+        facts.set_meta(session, "ticket_sla_as_of", now.isoformat(timespec="seconds"))
     return written
 
 

@@ -24,6 +24,7 @@ from tests import factories as f
 from tests.conftest import TEST_KEYRING
 
 TODAY = date(2026, 11, 30)
+NOW = datetime(2026, 11, 30, 12, 0)
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 CUSTOMERS = (
     "客户清单（导出自 ERP）\n"  # a title row above the header
@@ -88,6 +89,7 @@ def _import(
             file_name=f"{kind}.csv",
             data=data,
             today=TODAY,
+            now=NOW,
         ),
     )
 
@@ -517,6 +519,89 @@ def test_leads_import_and_feed_the_conversion_rate(store: Engine) -> None:
         assert (figures["leads_created"], figures["leads_converted"], figures["leads_disqualified"]) == (3, 1, 1)
 
 
+TICKETS = (
+    "工单号,客户编号,工单类型,问题分类,优先级,受理渠道,创建时间,首次响应时间,解决时间,关闭时间,处理人,问题描述,满意度\n"
+    "T-1,E1,投诉,物流,高,电话,2026-10-12 09:00,2026-10-12 11:00,2026-10-13 10:00,2026-10-14 09:00,Sam,货物破损,4\n"
+    "T-2,E3,咨询,账单,中,邮件,2026/11/20 14:30,,,,,发票抬头,\n"
+    "T-3,E1,投诉,质量,紧急,电话,2026-11-02 10:00,2026-11-01 10:00,,,,,\n"  # answered before it was opened
+    "T-4,E9,投诉,质量,紧急,电话,2026-11-02 10:00,,,,,,\n"  # no such customer
+    "T-5,E1,投诉,质量,紧急,电话,2026-11-02 10:00,,,,nobody,,\n"  # no such agent
+    "T-6,E3,投诉,质量,低,电话,2026-11-03 10:00,2026-11-03 10:30,2026-11-04 10:00,,,,7\n"  # CSAT is 1-5
+)
+
+
+def _sla_rows(engine: Engine) -> list[tuple[object, ...]]:
+    with Session(engine) as s:
+        table = m.table(m.TicketSla)
+        return [tuple(r) for r in s.execute(select(table).order_by(table.c.ticket_id, table.c.metric)).all()]
+
+
+def test_tickets_import_with_their_history_and_sla_clocks_and_csat_answers_after(store: Engine) -> None:
+    """A ticket system's export: each dated step becomes an event, the clocks are computed as a full rebuild
+    computes them, importing again changes nothing, a later export adds only the steps taken since; then the
+    satisfaction survey's answers land on their tickets."""
+    from core import service
+
+    with session_scope(store) as s:
+        f.user(s, "sam", role="support_agent")
+    _import(store, "customers", CUSTOMERS)
+    plan = _import(store, "tickets", TICKETS)
+    assert plan.counts == {"new": 2, "update": 0, "unchanged": 0, "duplicate": 0, "rejected": 4}
+    assert {i.line: (i.field_name, i.key) for i in plan.rejected} == {
+        4: ("first_response_at", "import.reason.ticket_times"),
+        5: (None, "import.reason.no_customer"),
+        6: ("assignee", "import.reason.assignee"),
+        7: ("csat", "import.reason.csat"),
+    }
+    with Session(store) as s:
+        tickets = {t.description: t for t in s.scalars(select(m.Ticket))}
+        closed, waiting = tickets["货物破损"], tickets["发票抬头"]
+        assert (closed.status, closed.kind, closed.category, closed.priority) == (
+            "closed",
+            "complaint",
+            "delivery",
+            "high",
+        )
+        assert closed.csat == 4 and closed.feedback_at == closed.closed_at == datetime(2026, 10, 14, 9, 0)
+        assert closed.assignee_id is not None and waiting.status == "new" and waiting.created_at.minute == 30
+        history = s.scalars(select(m.TicketEvent.action).where(m.TicketEvent.ticket_id == closed.id)).all()
+        assert sorted(history) == ["accept", "close", "created", "resolve"]
+        events = s.scalar(select(func.count()).select_from(m.TicketEvent))
+    imported = _sla_rows(store)
+    assert imported and {row[0] for row in imported} == {closed.id, waiting.id}
+    write(store, lambda s: service.rebuild_ticket_sla(s, now=NOW))
+    assert _sla_rows(store) == imported  # the import's clocks are the ones a full rebuild computes
+    assert _import(store, "tickets", TICKETS).counts["unchanged"] == 2 and _count(store, m.TicketEvent) == events
+
+    later = TICKETS.replace(
+        "T-2,E3,咨询,账单,中,邮件,2026/11/20 14:30,,,",
+        "T-2,E3,咨询,账单,中,邮件,2026/11/20 14:30,2026-11-20 15:00,2026-11-21 09:00,",
+    )
+    assert _import(store, "tickets", later).counts["update"] == 1
+    assert _count(store, m.TicketEvent) == events + 2  # accepted and resolved since: nothing repeated
+
+    answers = (
+        "工单号,满意度,评价时间,评价\n"
+        "T-2,5,2026-11-25 10:00,很满意\n"
+        "T-2,4,2026-11-25 11:00,第二次\n"  # a ticket answers once
+        "T-9,3,,\n"  # no such ticket
+        "T-1,4,,\n"  # what the tickets file said already
+        "T-1,6,,\n"  # not a CSAT score
+    )
+    plan = _import(store, "csat", answers)
+    assert plan.counts == {"new": 1, "update": 0, "unchanged": 1, "duplicate": 1, "rejected": 2}
+    assert {i.line: i.key for i in plan.rejected} == {4: "import.reason.no_ticket", 6: "import.reason.csat"}
+    with session_scope(store) as s:
+        rated = s.scalar(select(m.Ticket).where(m.Ticket.description == "发票抬头"))
+        assert (rated.csat, rated.feedback_comment, rated.feedback_at) == (5, "很满意", datetime(2026, 11, 25, 10, 0))
+        november = period_containing(date(2026, 11, 1), "M")
+        imported_facts = facts.summary_measures(s, november, Filters())
+        assert imported_facts["csat_ratings"] == 1 and imported_facts["csat_satisfied"] == 1
+        facts.rebuild_period_facts(s, as_of=TODAY)
+        assert facts.summary_measures(s, november, Filters()) == pytest.approx(imported_facts)
+    assert _import(store, "csat", answers).counts["unchanged"] == 2
+
+
 def test_the_sample_files_import_in_both_languages(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     """The README's walk-through: customers, then their orders, from each sample source (named by the file)."""
     assert main(["--database-url", sqlite_url, "seed", "--customers", "200", "--demo-password", "demo-pass-2026"]) == 0
@@ -553,7 +638,7 @@ def test_the_watched_folder_imports_each_source_and_files_away_each_file(
     done, failed = sorted(p.name for p in (feeds / "erp" / "done").iterdir()), (feeds / "erp" / "failed")
     assert len([n for n in done if n.endswith(".report.txt")]) == 2 and any(n.endswith(".rejected.csv") for n in done)
     assert [p.name for p in (feeds / "erp").iterdir() if p.is_file()] == []  # nothing left waiting
-    assert "neither customers, orders nor NPS answers" in next(failed.glob("*.report.txt")).read_text(encoding="utf-8")
+    assert "names no kind of import" in next(failed.glob("*.report.txt")).read_text(encoding="utf-8")
     assert "Map a column" in next((feeds / "shop" / "failed").glob("*.report.txt")).read_text(encoding="utf-8")
     assert main(["--database-url", url, "import-folder", str(feeds)]) == 0  # nothing new: nothing done
     assert "0 files" in capsys.readouterr().out and _count(store, m.Customer) == 3

@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit, db, exports, facts, models as m, pii, quality
-from core.access import Viewer, require
+from core import audit, db, exports, facts, models as m, pii, quality, service
+from core.access import Viewer, holders, require
 from core.customers import next_codes
 from core.errors import ValidationError
 from core.i18n import t
@@ -34,6 +34,7 @@ from core.ingest.files import Table, normalise_header, read_table
 from core.pii import Keyring
 
 C, O, X, N = m.table(m.Customer), m.table(m.Order), m.table(m.ExternalId), m.table(m.NpsResponse)
+T, E = m.table(m.Ticket), m.table(m.TicketEvent)
 I, L = m.table(m.Interaction), m.table(m.Lead)
 U, MAP, B = m.table(m.User), m.table(m.ImportMapping), m.table(m.ImportBatch)
 SOURCE_LONGEST = 64
@@ -85,6 +86,7 @@ class Plan:
     fixed: Counter[tuple[str, str]] = field(default_factory=Counter)
     unknown: dict[str, Counter[str]] = field(default_factory=dict)
     written: bool = False
+    tickets: list[int] = field(default_factory=list)  # tickets written (their SLA clocks follow)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -129,22 +131,19 @@ def _problems(kind: str, table: Table, mapping: Mapping) -> list[tuple[str, dict
         for spec in FIELDS[kind]:
             if spec.required and not mapping.columns.get(spec.name) and not mapping.fixed.get(spec.name):
                 problems.append(("import.problem.required", {"field": spec.name}))
-    if (
-        kind != "customers"
-        and LINKED[kind].customer_required
-        and not any(mapping.columns.get(n) for n in CUSTOMER_KEYS)
-    ):
+    if kind in LINKED and LINKED[kind].customer_required and not any(mapping.columns.get(n) for n in CUSTOMER_KEYS):
         problems.append(("import.problem.customer_key", {}))
-    if kind != "customers" and not mapping.columns.get("external_id"):
+    if kind in LINKED and not mapping.columns.get("external_id"):
         problems.append(("import.problem.order_id", {}))
     return problems
 
 
-def _owners(session: Session) -> dict[str, int]:
-    """Account managers by username and by display name (normalised), for the owner column."""
+def _users(session: Session, roles: Iterable[str]) -> dict[str, int]:
+    """Active users of the roles by username and by display name (normalised): account managers for an owner
+    column (who may own customers and leads), the service desk's people for a ticket's assignee."""
     found: dict[str, int] = {}
-    active_managers = (U.c.active.is_(True)) & (U.c.role == "account_manager")  # who may own customers and leads
-    for row in session.execute(select(U.c.id, U.c.username, U.c.display_name).where(active_managers)):
+    active = (U.c.active.is_(True)) & (U.c.role.in_(list(roles)))
+    for row in session.execute(select(U.c.id, U.c.username, U.c.display_name).where(active)):
         found[normalise_header(row.username)] = row.id
         found.setdefault(normalise_header(row.display_name), row.id)
     return found
@@ -161,6 +160,8 @@ def _clean_value(spec: Field, raw: str, mapping: Mapping, today: date) -> tuple[
         return clean.email(raw)
     if spec.type == "date":
         return clean.day(raw, today=today)
+    if spec.type == "moment":
+        return clean.moment(raw, today=today)
     if spec.type == "amount":
         return clean.amount(raw)
     if spec.type == "code":
@@ -171,7 +172,7 @@ def _clean_value(spec: Field, raw: str, mapping: Mapping, today: date) -> tuple[
         if code is None:
             raise clean.Problem("unknown value", key="import.reason.unknown_value", value=value[:40])
         return code, None
-    return clean.text(raw, longest=200)  # owner: resolved by the caller
+    return clean.text(raw, longest=200)  # owner, agent: resolved by the caller
 
 
 class _Cleaner:
@@ -288,9 +289,11 @@ class _Import:
     keyring: Keyring
     today: date
     owners: dict[str, int]
+    agents: dict[str, int]
     fresh: bool  # the store holds no record of this kind from this source yet: nothing to look up by its ids
     seen: set[Any] = field(default_factory=set)  # this file's ids, phones, emails so far: a repeat is a duplicate
     customers: dict[tuple[str, Any], int | None] = field(default_factory=dict)  # look-ups of linked rows' owners
+    tickets: list[int] = field(default_factory=list)  # tickets written: their SLA clocks are computed at the end
 
 
 def _customers_of(job: _Import, rows: list[dict[str, Any]], *, external: str, code: str) -> dict[int, tuple[int, bool]]:
@@ -539,13 +542,66 @@ LINKED = {
         customer_column="converted_customer_id",
         customer_required=False,
     ),
+    "tickets": Linked(
+        T,
+        (
+            "customer_id",
+            "kind",
+            "category",
+            "priority",
+            "channel",
+            "status",
+            "created_at",
+            "first_response_at",
+            "resolved_at",
+            "closed_at",
+            "assignee_id",
+            "description",
+            "resolution",
+            "csat",
+            "feedback_at",
+            "feedback_comment",
+        ),
+        "ticket",
+    ),
 }
+# a ticket's history as the file gives it: each time it names is the step that set it
+TICKET_STEPS = (
+    ("created_at", "created", None, "new"),
+    ("first_response_at", "accept", "new", "accepted"),
+    ("resolved_at", "resolve", "accepted", "resolved"),
+    ("closed_at", "close", "resolved", "closed"),
+)
+
+
+def _ticket_problem(values: dict[str, Any]) -> tuple[str, str] | None:
+    """Times in the order the workflow sets them; the status from the times when the file has none, and a
+    status the times must support when it has one; CSAT 1-5, its time the close."""
+    times = [values.get(name) for name, *_ in TICKET_STEPS]
+    given = [(name, at) for (name, *_), at in zip(TICKET_STEPS, times) if at is not None]
+    if any(later < earlier for (_, earlier), (_, later) in zip(given, given[1:])):
+        return given[-1][0], "import.reason.ticket_times"
+    derived = "closed" if times[3] else "resolved" if times[2] else "accepted" if times[1] else "new"
+    status = values.get("status") or derived
+    needs = {"accepted": 1, "analysing": 1, "waiting": 1, "resolved": 2, "closed": 3}.get(status)
+    if needs is not None and times[needs] is None:
+        return TICKET_STEPS[needs][0], "import.reason.required"
+    values["status"] = status
+    score = values.get("csat")
+    if score is not None:
+        if score != int(score) or not 1 <= score <= 5:
+            return "csat", "import.reason.csat"
+        values["csat"] = int(score)
+    values["feedback_at"] = times[3] if score is not None else None
+    return None
 
 
 def _row_problem(kind: str, values: dict[str, Any]) -> tuple[str, str] | None:
     """A rule beyond each field's own: (field, reason key) when the row cannot be used."""
     if kind == "orders" and values["amount"] < 0:
         return "amount", "import.reason.negative"
+    if kind == "tickets":
+        return _ticket_problem(values)
     if kind == "nps":
         score = values["score"]
         if score != int(score) or not 0 <= score <= 10:
@@ -592,6 +648,11 @@ def _plan_linked(job: _Import, cleaned: list[tuple[int, dict[str, Any]]]) -> lis
             if values["owner_id"] is None:
                 plan.reject(line, "owner", "import.reason.owner")
                 continue
+        if values.get("assignee"):
+            values["assignee_id"] = job.agents.get(normalise_header(values["assignee"]))
+            if values["assignee_id"] is None:
+                plan.reject(line, "assignee", "import.reason.assignee")
+                continue
         values["phone_hash"] = pii.search_hash("phone", values.get("customer_phone"), keyring) if by_phone else None
         values["email_hash"] = pii.search_hash("email", values.get("customer_email"), keyring) if by_email else None
         rows.append((line, values))
@@ -630,13 +691,108 @@ def _write_linked(job: _Import, planned: list[PlannedRow]) -> None:
     new = [row for row in planned if row.action == "new"]
     if new:
         columns = {c: [row.values.get(c) for row in new] for c in linked.columns}
+        if job.kind == "tickets":
+            columns.update(_new_ticket_columns(job, new))
         for row, record_id in zip(new, _insert_new(job.session, target, columns)):
             row.record_id = record_id
     for row in planned:
         if row.action == "update" and row.record_id is not None:
             changes = {c: row.values.get(c) for c in row.changed}
             job.session.execute(target.update().where(target.c.id == row.record_id).values(**changes))
+    if job.kind == "tickets":
+        _ticket_history(job, planned)
     _link(job, planned, linked.id_kind)
+
+
+def _new_ticket_columns(job: _Import, new: list[PlannedRow]) -> dict[str, list[Any]]:
+    """What a new ticket needs beyond the file: due times (set right when its clocks are computed at the end
+    of the import), its team (the assignee's), a version and no re-opens."""
+    teams = dict(job.session.execute(select(U.c.id, U.c.team).where(U.c.id.in_(set(job.agents.values())))).all())
+    created = [row.values["created_at"] for row in new]
+    return {
+        "first_response_due": created,
+        "resolution_due": created,
+        "team": [teams.get(row.values.get("assignee_id")) for row in new],
+        "reopened": [0] * len(new),
+        "version": [0] * len(new),
+    }
+
+
+def _ticket_history(job: _Import, planned: list[PlannedRow]) -> None:
+    """An event for each step the file dates (created, first response, resolved, closed) that the ticket's
+    history lacks: a new ticket gets them all, a ticket imported again only the steps taken since."""
+    rows = [row for row in planned if row.action in ("new", "update") and row.record_id is not None]
+    if not rows:
+        return
+    had: set[tuple[int, str]] = set()
+    for part in _chunks(sorted(row.record_id for row in rows if row.action == "update")):
+        had |= set(job.session.execute(select(E.c.ticket_id, E.c.action).where(E.c.ticket_id.in_(part))).all())
+    events: dict[str, list[Any]] = {name: [] for name in ("ticket_id", "at", "from_status", "to_status", "action")}
+    for row in rows:
+        for name, action, before, after in TICKET_STEPS:
+            at = row.values.get(name)
+            if at is None or (row.record_id, action) in had:
+                continue
+            for column, value in zip(events, (row.record_id, at, before, after, action)):
+                events[column].append(value)
+        job.tickets.append(int(row.record_id))  # type: ignore[arg-type]
+    if events["ticket_id"]:
+        db.bulk_insert(job.session.connection(), E, events)
+
+
+# --- CSAT answers: a score on a ticket imported before ----------------------------------------------------------
+
+
+CSAT_COLUMNS = ("csat", "feedback_at", "feedback_comment")
+
+
+def _plan_csat(job: _Import, cleaned: list[tuple[int, dict[str, Any]]]) -> list[PlannedRow]:
+    """Each answer finds its ticket by the source's ticket number; a ticket answers once (a second answer in
+    the file is a duplicate, a changed one an update). Only resolved or closed tickets are rated."""
+    plan = job.plan
+    found = _external(job.session, plan.source, "ticket", {v["ticket_external_id"] for _, v in cleaned})
+    stored: dict[int, Any] = {}
+    for part in _chunks(sorted(set(found.values()))):
+        stmt = select(T.c.id, T.c.status, T.c.closed_at, T.c.resolved_at, *(T.c[c] for c in CSAT_COLUMNS))
+        stored.update({row.id: row for row in job.session.execute(stmt.where(T.c.id.in_(part)))})
+    planned: list[PlannedRow] = []
+    for line, values in cleaned:
+        score = values["csat"]
+        if score != int(score) or not 1 <= score <= 5:
+            plan.reject(line, "csat", "import.reason.csat")
+            continue
+        record = found.get(values["ticket_external_id"])
+        if record is None:
+            plan.reject(line, "ticket_external_id", "import.reason.no_ticket")
+            continue
+        ticket = stored[record]
+        if ticket.status not in ("resolved", "closed"):
+            plan.reject(line, "ticket_external_id", "import.reason.ticket_open")
+            continue
+        if record in job.seen:
+            planned.append(PlannedRow(line, "duplicate", values, record))
+            continue
+        job.seen.add(record)
+        answer = {
+            "csat": int(score),
+            "feedback_at": values.get("answered_at") or ticket.closed_at or ticket.resolved_at,
+            "feedback_comment": values.get("comment"),
+        }
+        changed = [c for c in CSAT_COLUMNS if getattr(ticket, c) != answer[c]]
+        action = "unchanged" if not changed else "new" if ticket.csat is None else "update"
+        planned.append(PlannedRow(line, action, answer, record, changed, True))
+    return planned
+
+
+def _write_csat(job: _Import, planned: list[PlannedRow]) -> None:
+    """The answer onto its ticket. No follow-up task is opened for a low score: these are answers from the
+    past (the app opens one when an agent records a low score)."""
+    for row in planned:
+        if row.action in ("new", "update") and row.record_id is not None:
+            job.session.execute(T.update().where(T.c.id == row.record_id).values(**row.values))
+
+
+PLANNERS = {"customers": (_plan_customers, _write_customers), "csat": (_plan_csat, _write_csat)}
 
 
 # --- the two entry points -----------------------------------------------------------------------------------
@@ -688,18 +844,21 @@ def _process(
     plan = Plan(kind=kind, source=_source(source), problems=check(kind, table, mapping))
     if plan.problems:
         return plan
-    id_kind = "customer" if kind == "customers" else LINKED[kind].id_kind
+    id_kind = {"customers": "customer", "csat": "ticket"}.get(kind) or LINKED[kind].id_kind
     fresh = session.scalar(select(X.c.id).where((X.c.source == plan.source) & (X.c.kind == id_kind)).limit(1)) is None
-    owners = _owners(session) if any(spec.type == "owner" for spec in FIELDS[kind]) else {}
-    job = _Import(session, kind, mapping, plan, keyring, today, owners, fresh)
+    types = {spec.type for spec in FIELDS[kind]}
+    owners = _users(session, ["account_manager"]) if "owner" in types else {}
+    agents = _users(session, holders("tickets:work")) if "agent" in types else {}
+    job = _Import(session, kind, mapping, plan, keyring, today, owners, agents, fresh)
     cleaner = _Cleaner(kind, table, mapping, plan, today)
-    planner, writer = (_plan_customers, _write_customers) if kind == "customers" else (_plan_linked, _write_linked)
+    planner, writer = PLANNERS.get(kind, (_plan_linked, _write_linked))
     with db.bulk_work(session):
         for rows in _chunks_of(table):
             planned = planner(job, cleaner.chunk(rows))
             plan.found.update(row.action for row in planned)
             if write:
                 writer(job, planned)
+    plan.tickets = job.tickets
     plan.rejected.sort(key=lambda issue: issue.line)
     return plan
 
@@ -776,6 +935,8 @@ def run(
         details={"source": plan.source, "file": file_name[:200], "sha256": digest, **counts},
         at=at,
     )
+    if kind == "tickets" and plan.tickets:
+        service.rebuild_ticket_sla(session, now=at, ticket_ids=plan.tickets)  # no actions fired for history
     if counts["new"] or counts["update"]:
         facts.rebuild_all(session, as_of=today)  # tiers are a top-20% rule over everyone: rebuilt, not patched
     quality.snapshot(session, now=at)

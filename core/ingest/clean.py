@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import phonenumbers
 
@@ -122,6 +122,31 @@ def day(raw: str, *, today: date) -> tuple[date | None, str | None]:
     except ValueError:
         raise Problem("not a date", key="import.reason.date") from None
     return _in_range(parsed, today), (None if parsed.isoformat() == value else "import.fixed.date")
+
+
+_TIME = re.compile(r"[ T]\s*(\d{1,2})[:：](\d{2})(?:[:：](\d{2})(?:\.\d+)?)?\s*$")
+
+
+def moment(raw: str, *, today: date) -> tuple[datetime | None, str | None]:
+    """A date with its time of day: 2026-10-08 14:30, 2026/10/8 14:30:05, 2026年10月8日 9:05, an Excel date
+    and time (45938.5 is noon); a date alone is its midnight."""
+    value = unicodedata.normalize("NFKC", raw).strip()
+    if not value:
+        return None, None
+    day_value, fixed = day(value, today=today)
+    assert day_value is not None  # a non-empty value is a day or a Problem
+    at = time()
+    if found := _TIME.search(value):
+        hour, minute, second = int(found[1]), int(found[2]), int(found[3] or 0)
+        if hour > 23 or minute > 59 or second > 59:
+            raise Problem("not a time of day", key="import.reason.date")
+        at = time(hour, minute, second)
+    elif re.fullmatch(r"\d{5}\.\d+", value):  # the fraction of an Excel serial day is its time
+        seconds = round(float("0." + value.split(".")[1]) * 86_400)
+        at = time(min(seconds // 3600, 23), seconds // 60 % 60, seconds % 60)
+    result = datetime.combine(day_value, at)
+    plain = result.isoformat(sep=" ") in (value, value + ":00") or value == day_value.isoformat()
+    return result, (fixed or "import.fixed.date") if not plain else None
 
 
 def _in_range(value: date, today: date) -> date:

@@ -11,13 +11,13 @@ from core import models as m
 from core.i18n import catalog
 from core.ingest.files import normalise_header
 
-KINDS = ("customers", "orders", "nps", "interactions", "leads")
+KINDS = ("customers", "orders", "nps", "interactions", "leads", "tickets", "csat")
 
 
 @dataclass(frozen=True)
 class Field:
     name: str
-    type: str  # text, code, date, amount, phone, email, owner, key (an id in the source system)
+    type: str  # text, code, date, moment (a date with its time), amount, phone, email, owner, agent, key
     required: bool = False
     codes: tuple[str, ...] = ()  # a coded field's values
     labels: str | None = None  # the catalog group that names its codes in both languages
@@ -265,12 +265,100 @@ LEAD_FIELDS = (
     *ORDER_FIELDS[1:5],  # the customer it became, when known: the source's customer id, our code, phone or email
 )
 
+TICKET_ID_SYNONYMS = (
+    "工单号",
+    "工单编号",
+    "投诉编号",
+    "服务单号",
+    "ticket id",
+    "ticket no",
+    "ticket number",
+    "case id",
+)
+TICKET_FIELDS = (
+    Field("external_id", "key", required=True, synonyms=TICKET_ID_SYNONYMS),
+    *ORDER_FIELDS[1:5],  # the customer: the source's customer id, our code, phone or email
+    Field(
+        "kind",
+        "code",
+        required=True,
+        codes=m.TICKET_KINDS,
+        labels="ticket_kind",
+        synonyms=("工单类型", "类型", "type", "ticket type", "kind"),
+    ),
+    Field(
+        "category",
+        "code",
+        required=True,
+        codes=m.TICKET_CATEGORIES,
+        labels="category",
+        synonyms=("问题分类", "分类", "类别", "问题类型", "category"),
+    ),
+    Field(
+        "priority",
+        "code",
+        required=True,
+        codes=m.TICKET_PRIORITIES,
+        labels="priority",
+        synonyms=("优先级", "紧急程度", "priority"),
+    ),
+    Field(
+        "channel",
+        "code",
+        required=True,
+        codes=m.TICKET_CHANNELS,
+        labels="channel",
+        synonyms=("渠道", "受理渠道", "来源渠道", "channel", "source"),
+    ),
+    Field(
+        "status",
+        "code",
+        codes=m.TICKET_STATUSES,
+        labels="ticket_status",
+        synonyms=("状态", "工单状态", "处理状态", "status"),
+    ),
+    Field(
+        "created_at",
+        "moment",
+        required=True,
+        synonyms=("创建时间", "提交时间", "登记时间", "创建日期", "created", "created at", "opened at"),
+    ),
+    Field(
+        "first_response_at",
+        "moment",
+        synonyms=("首次响应时间", "响应时间", "受理时间", "first response", "first response at", "accepted at"),
+    ),
+    Field("resolved_at", "moment", synonyms=("解决时间", "处理完成时间", "resolved", "resolved at")),
+    Field("closed_at", "moment", synonyms=("关闭时间", "结案时间", "closed", "closed at")),
+    Field("assignee", "agent", synonyms=("处理人", "受理人", "客服", "assignee", "agent", "handled by")),
+    Field(
+        "description",
+        "text",
+        synonyms=("问题描述", "投诉内容", "描述", "内容", "description", "details"),
+        longest=4000,
+    ),
+    Field("resolution", "text", synonyms=("处理结果", "解决方案", "处理意见", "resolution"), longest=4000),
+    Field("csat", "amount", synonyms=("满意度", "满意度评分", "csat", "satisfaction")),
+    Field("feedback_comment", "text", synonyms=("客户评价", "回访意见", "评价", "feedback"), longest=2000),
+)
+
+CSAT_FIELDS = (
+    Field("ticket_external_id", "key", required=True, synonyms=TICKET_ID_SYNONYMS),
+    Field(
+        "csat", "amount", required=True, synonyms=("满意度", "满意度评分", "评分", "得分", "csat", "score", "rating")
+    ),
+    Field("answered_at", "moment", synonyms=("评价时间", "回访时间", "日期", "answered at", "date")),
+    Field("comment", "text", synonyms=("评价", "意见", "留言", "comment", "feedback"), longest=2000),
+)
+
 FIELDS: dict[str, tuple[Field, ...]] = {
     "customers": CUSTOMER_FIELDS,
     "orders": ORDER_FIELDS,
     "nps": NPS_FIELDS,
     "interactions": INTERACTION_FIELDS,
     "leads": LEAD_FIELDS,
+    "tickets": TICKET_FIELDS,
+    "csat": CSAT_FIELDS,
 }
 CUSTOMER_KEYS = ("customer_external_id", "customer_code", "customer_phone", "customer_email")  # an order needs one
 
@@ -287,6 +375,13 @@ VALUE_SYNONYMS: dict[str, dict[str, str]] = {
         "consumer": "B2C",
         "person": "B2C",
         "individual": "B2C",
+        "投诉": "complaint",
+        "客诉": "complaint",
+        "服务": "service_request",
+        "服务请求": "service_request",
+        "报修": "service_request",
+        "咨询": "inquiry",
+        "问询": "inquiry",
     },
     "industry": {
         "制造": "manufacturing",
@@ -339,6 +434,18 @@ VALUE_SYNONYMS: dict[str, dict[str, str]] = {
         "意向": "prospect",
         "潜在": "prospect",
         "线索": "prospect",
+        "新建": "new",
+        "待受理": "new",
+        "已受理": "accepted",
+        "处理中": "analysing",
+        "分析中": "analysing",
+        "待客户反馈": "waiting",
+        "等待客户": "waiting",
+        "已解决": "resolved",
+        "已关闭": "closed",
+        "关闭": "closed",
+        "已完成": "closed",
+        "结案": "closed",
     },
     "product_category": {
         "软件产品": "software",
@@ -348,6 +455,41 @@ VALUE_SYNONYMS: dict[str, dict[str, str]] = {
         "课程": "training",
         "订阅服务": "subscription",
         "saas": "subscription",
+    },
+    "priority": {
+        "紧急": "urgent",
+        "特急": "urgent",
+        "高": "high",
+        "中": "normal",
+        "普通": "normal",
+        "一般": "normal",
+        "低": "low",
+    },
+    "category": {
+        "质量": "product_quality",
+        "产品质量问题": "product_quality",
+        "物流": "delivery",
+        "配送": "delivery",
+        "发货": "delivery",
+        "账单": "billing",
+        "发票": "billing",
+        "收费": "billing",
+        "态度": "service_attitude",
+        "技术": "technical",
+        "故障": "technical",
+        "账号": "account",
+        "账户": "account",
+    },
+    "channel": {
+        "电话": "phone",
+        "热线": "phone",
+        "邮件": "email",
+        "在线": "online_chat",
+        "在线客服": "online_chat",
+        "微信": "social_media",
+        "微博": "social_media",
+        "自助": "self_service",
+        "app": "self_service",
     },
     "direction": {"呼入": "inbound", "来电": "inbound", "呼出": "outbound", "去电": "outbound", "拜访": "outbound"},
     "touchpoint": {
@@ -402,7 +544,8 @@ def value_words(spec: Field) -> dict[str, str]:
             if label:
                 words[normalise_header(label)] = code
     for word, code in VALUE_SYNONYMS.get(spec.name, {}).items():
-        words[normalise_header(word)] = code
+        if code in spec.codes:  # fields of one name in several kinds (status, channel, kind) share one list
+            words[normalise_header(word)] = code
     if spec.name == "region":
         for code, names in PROVINCES.items():
             words.update({normalise_header(name): code for name in names.split()})

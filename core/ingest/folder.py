@@ -31,6 +31,8 @@ KIND_WORDS = {
     "nps": ("nps", "survey", "问卷"),
     "interactions": ("interaction", "activit", "跟进", "互动"),
     "leads": ("lead", "线索"),
+    "tickets": ("ticket", "工单"),
+    "csat": ("csat", "满意度"),
 }
 SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xls")
 
@@ -91,7 +93,8 @@ def _import_one(engine: Engine, source: str, path: Path, keyring: Keyring) -> tu
     kind = kind_of(path.name)
     if kind is None:
         raise CrmError(
-            "The file name says neither customers, orders nor NPS answers (客户 / 订单 / 问卷).",
+            "The file name names no kind of import (customers/客户, orders/订单, nps/问卷, interactions/互动, "
+            "leads/线索, tickets/工单, csat/满意度).",
             key="import.error.kind_from_name",
         )
     data = path.read_bytes()
