@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from core import models as m
 from core.errors import ConfigError, CrmError
 from core.i18n import t
+from core.ingest.fields import KINDS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,8 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     kpis = commands.add_parser("kpis", help="print the cockpit KPIs of the last complete month as JSON")
     kpis.add_argument("--month", help="YYYY-MM instead of the last complete month")
 
-    imp = commands.add_parser("import", help="import customers, orders or NPS answers from a CSV or Excel file")
-    imp.add_argument("kind", choices=["customers", "orders", "nps", "interactions", "leads"])
+    imp = commands.add_parser("import", help="import customers, orders, tickets, answers, ... from a CSV or Excel file")
+    imp.add_argument("kind", choices=KINDS)
     imp.add_argument("file", help="a .csv (any common encoding) or .xlsx file")
     imp.add_argument("--source", help="the system the file comes from (default: the file name up to its first - or _)")
     imp.add_argument("--mapping", help="a mapping saved in the app (default: columns proposed from the header)")

@@ -609,8 +609,12 @@ def test_the_sample_files_import_in_both_languages(sqlite_url: str, capsys: pyte
         "erp-customers-zh.csv",
         "erp-orders-zh.csv",
         "erp-nps-zh.csv",
+        "erp-tickets-zh.csv",
+        "erp-csat-zh.csv",
         "shop-customers-en.csv",
         "shop-orders-en.csv",
+        "shop-tickets-en.csv",
+        "shop-csat-en.csv",
     ):
         kind = name.split("-")[1]
         assert main(["--database-url", sqlite_url, "import", kind, str(SAMPLES / name)]) == 0
