@@ -403,6 +403,15 @@ def bulk_work(session: Session, *, cache_mb: int = 256) -> Iterator[None]:
                 session.connection().exec_driver_sql(f"PRAGMA cache_size={int(before or -65536)}")
 
 
+def analyze(session: Session, tables: list[Any]) -> None:
+    """Refresh PostgreSQL's planner statistics after a bulk load: without them a table loaded a minute ago
+    looks empty, and a look-up by IN list scans it whole (1.5 s a query at 100,000 rows instead of 1 ms).
+    SQLite and MariaDB plan these look-ups by their indexes without statistics."""
+    if session.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            session.execute(text(f'ANALYZE "{table.name}"'))
+
+
 def raw_frame(session: Session, stmt: Executable) -> pd.DataFrame:
     """A query's rows as a DataFrame built from the driver's own tuples: for a million rows SQLAlchemy's row
     objects cost three times the query. Values are as the driver returns them (dates are text on SQLite), so
