@@ -255,6 +255,15 @@ def test_text_is_half_width_and_trimmed_and_formulas_refused() -> None:
     assert clean.text("-5% off", longest=20)[0] == "-5% off"  # a leading minus is not a formula
 
 
+def test_free_text_keeps_chinese_punctuation_and_its_lines() -> None:
+    """NFKC would turn a complaint's ，。： into ASCII; free text only has its full-width letters and digits folded."""
+    text, fixed = clean.prose("到货外箱破损，两台设备划伤。　型号：ＡＢ１２  \n第二行 ", longest=200)
+    assert text == "到货外箱破损，两台设备划伤。 型号：AB12\n第二行" and fixed == "import.fixed.width_space"
+    assert clean.prose("交付很快，服务专业", longest=200) == ("交付很快，服务专业", None)
+    with pytest.raises(clean.Problem):
+        clean.prose('=HYPERLINK("http://x")', longest=200)
+
+
 def test_value_synonyms_in_both_languages_and_provinces() -> None:
     region = batch.spec_of("customers", "region")
     assert [code_for(region, v) for v in ("浙江", "浙江省", "华东", "East China", "east", "广东", "火星")] == [

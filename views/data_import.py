@@ -1,5 +1,5 @@
-"""Import: a file of customers or orders, its columns mapped to fields, a preview of what would happen, then one
-transaction. Nothing is written before the user confirms."""
+"""Import: a file of customers, orders, tickets, answers, interactions or leads, its columns mapped to fields, a
+preview of what would happen, then one transaction. Nothing is written before the user confirms."""
 
 import hashlib
 from pathlib import Path
@@ -13,10 +13,11 @@ from core.ingest import batch
 from core.ingest.fields import FIELDS, KINDS, Mapping, propose
 from core.ingest.files import ENCODINGS
 from ui import context, data
-from ui.context import lang, page_guard, reason, tr
+from ui.context import css_text, lang, page_guard, reason, tr
 from ui.forms import flash
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+
 viewer = page_guard("import")
 current = lang()
 st.title(tr("import.title"))
@@ -28,6 +29,17 @@ kind = st.segmented_control(
 )
 kind = kind or KINDS[0]
 upload = st.file_uploader(tr("import.file"), type=["csv", "txt", "tsv", "xlsx", "xls"], key="imp_file")
+# Streamlit's uploader has no way to translate its own button and limit line: our words are drawn over them
+st.html(
+    "<style>"
+    "[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer'] p,"
+    "[data-testid='stFileUploaderDropzoneInstructions'] span { font-size: 0; }"
+    "[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer'] p::after"
+    f" {{ content: {css_text(tr('import.uploader.button'))}; font-size: 0.875rem; }}"
+    "[data-testid='stFileUploaderDropzoneInstructions'] span::after"
+    f" {{ content: {css_text(tr('import.uploader.limit'))}; font-size: 0.875rem; }}"
+    "</style>"
+)
 samples = sorted(p.name for p in SAMPLES.glob(f"*-{kind}-*"))
 sample = (
     None

@@ -152,6 +152,8 @@ def _users(session: Session, roles: Iterable[str]) -> dict[str, int]:
 def _clean_value(spec: Field, raw: str, mapping: Mapping, today: date) -> tuple[Any, str | None]:
     if spec.type == "text":
         return clean.text(raw, longest=spec.longest)
+    if spec.type == "prose":
+        return clean.prose(raw, longest=spec.longest)
     if spec.type == "key":
         return clean.key(raw)
     if spec.type == "phone":
@@ -578,6 +580,7 @@ TICKET_STEPS = (
 def _ticket_problem(values: dict[str, Any]) -> tuple[str, str] | None:
     """Times in the order the workflow sets them; the status from the times when the file has none, and a
     status the times must support when it has one; CSAT 1-5, its time the close."""
+    values["kind"], values["channel"] = values.pop("ticket_kind"), values.pop("ticket_channel")
     times = [values.get(name) for name, *_ in TICKET_STEPS]
     given = [(name, at) for (name, *_), at in zip(TICKET_STEPS, times) if at is not None]
     if any(later < earlier for (_, earlier), (_, later) in zip(given, given[1:])):

@@ -40,6 +40,27 @@ def text(raw: str, *, longest: int) -> tuple[str | None, str | None]:
     return value, ("import.fixed.width_space" if value != raw else None)
 
 
+# letters, digits and the ideographic space typed full-width; Chinese punctuation (，。：) is left as written
+_FULL_WIDTH_ALNUM = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF5B) if chr(c).isalnum()} | {0x3000: 0x20}
+
+
+def prose(raw: str, *, longest: int) -> tuple[str | None, str | None]:
+    """Free text (a complaint's description, a survey comment): full-width letters and digits made half-width,
+    spaces within lines made one and line ends kept; Chinese punctuation, which NFKC would turn into ASCII,
+    stays; control characters and spreadsheet formulas refused."""
+    value = "\n".join(re.sub(r"[ \t]+", " ", line).strip() for line in raw.translate(_FULL_WIDTH_ALNUM).splitlines())
+    value = value.strip()
+    if any(unicodedata.category(c) == "Cc" and c != "\n" for c in value):
+        raise Problem("control characters", key="import.reason.control")
+    if not value:
+        return None, None
+    if FORMULA.match(value):
+        raise Problem("a spreadsheet formula, not a value", key="import.reason.formula")
+    if len(value) > longest:
+        raise Problem(f"longer than {longest}", key="import.reason.too_long", n=longest)
+    return value, ("import.fixed.width_space" if value != raw else None)
+
+
 def key(raw: str) -> tuple[str | None, str | None]:
     value, fixed = text(raw, longest=128)
     if value is not None and value.endswith(".0") and value[:-2].isdigit():  # an id that went through Excel

@@ -17,7 +17,7 @@ KINDS = ("customers", "orders", "nps", "interactions", "leads", "tickets", "csat
 @dataclass(frozen=True)
 class Field:
     name: str
-    type: str  # text, code, date, moment (a date with its time), amount, phone, email, owner, agent, key
+    type: str  # text, prose (free text), code, date, moment (date and time), amount, phone, email, owner, agent, key
     required: bool = False
     codes: tuple[str, ...] = ()  # a coded field's values
     labels: str | None = None  # the catalog group that names its codes in both languages
@@ -191,7 +191,7 @@ NPS_FIELDS = (
         synonyms=("触点", "调查场景", "场景", "touchpoint", "survey"),
     ),
     Field(
-        "comment", "text", synonyms=("评论", "意见", "反馈", "留言", "comment", "feedback", "verbatim"), longest=2000
+        "comment", "prose", synonyms=("评论", "意见", "反馈", "留言", "comment", "feedback", "verbatim"), longest=2000
     ),
 )
 
@@ -225,7 +225,7 @@ INTERACTION_FIELDS = (
         synonyms=("方向", "呼入呼出", "direction"),
     ),
     Field("subject", "text", required=True, synonyms=("主题", "标题", "事由", "subject", "title")),
-    Field("notes", "text", synonyms=("内容", "备注", "记录", "notes", "details"), longest=4000),
+    Field("notes", "prose", synonyms=("内容", "备注", "记录", "notes", "details"), longest=4000),
     Field("outcome", "code", codes=m.INTERACTION_OUTCOMES, labels="outcome", synonyms=("结果", "outcome", "result")),
     Field("duration_minutes", "amount", synonyms=("时长", "时长分钟", "通话时长", "duration", "minutes")),
 )
@@ -279,7 +279,7 @@ TICKET_FIELDS = (
     Field("external_id", "key", required=True, synonyms=TICKET_ID_SYNONYMS),
     *ORDER_FIELDS[1:5],  # the customer: the source's customer id, our code, phone or email
     Field(
-        "kind",
+        "ticket_kind",
         "code",
         required=True,
         codes=m.TICKET_KINDS,
@@ -303,7 +303,7 @@ TICKET_FIELDS = (
         synonyms=("优先级", "紧急程度", "priority"),
     ),
     Field(
-        "channel",
+        "ticket_channel",
         "code",
         required=True,
         codes=m.TICKET_CHANNELS,
@@ -333,13 +333,13 @@ TICKET_FIELDS = (
     Field("assignee", "agent", synonyms=("处理人", "受理人", "客服", "assignee", "agent", "handled by")),
     Field(
         "description",
-        "text",
+        "prose",
         synonyms=("问题描述", "投诉内容", "描述", "内容", "description", "details"),
         longest=4000,
     ),
-    Field("resolution", "text", synonyms=("处理结果", "解决方案", "处理意见", "resolution"), longest=4000),
+    Field("resolution", "prose", synonyms=("处理结果", "解决方案", "处理意见", "resolution"), longest=4000),
     Field("csat", "amount", synonyms=("满意度", "满意度评分", "csat", "satisfaction")),
-    Field("feedback_comment", "text", synonyms=("客户评价", "回访意见", "评价", "feedback"), longest=2000),
+    Field("feedback_comment", "prose", synonyms=("客户评价", "回访意见", "评价", "feedback"), longest=2000),
 )
 
 CSAT_FIELDS = (
@@ -348,7 +348,7 @@ CSAT_FIELDS = (
         "csat", "amount", required=True, synonyms=("满意度", "满意度评分", "评分", "得分", "csat", "score", "rating")
     ),
     Field("answered_at", "moment", synonyms=("评价时间", "回访时间", "日期", "answered at", "date")),
-    Field("comment", "text", synonyms=("评价", "意见", "留言", "comment", "feedback"), longest=2000),
+    Field("comment", "prose", synonyms=("评价", "意见", "留言", "comment", "feedback"), longest=2000),
 )
 
 FIELDS: dict[str, tuple[Field, ...]] = {
@@ -375,6 +375,8 @@ VALUE_SYNONYMS: dict[str, dict[str, str]] = {
         "consumer": "B2C",
         "person": "B2C",
         "individual": "B2C",
+    },
+    "ticket_kind": {
         "投诉": "complaint",
         "客诉": "complaint",
         "服务": "service_request",
@@ -480,7 +482,7 @@ VALUE_SYNONYMS: dict[str, dict[str, str]] = {
         "账号": "account",
         "账户": "account",
     },
-    "channel": {
+    "ticket_channel": {
         "电话": "phone",
         "热线": "phone",
         "邮件": "email",
