@@ -22,7 +22,6 @@ from sqlalchemy import (
     DateTime,
     FromClause,
     Select,
-    String,
     Table,
     and_,
     case,
@@ -30,13 +29,12 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    type_coerce,
 )
 from sqlalchemy.orm import Session
 
 from core import db, models as m
 from core.access import scope
-from core.db import bulk_insert, period_bucket, raw_frame
+from core.db import bulk_insert, day_number, period_bucket, raw_frame, row_batches
 from core.periods import GRAINS, Filters, Period, period_containing, periods_between
 
 DIMS = ("region", "industry", "kind", "owner_id")
@@ -456,22 +454,18 @@ def facts_range(session: Session) -> tuple[date, date] | None:
 
 def _median_gaps(session: Session) -> pd.Series:
     """Median days between consecutive orders per customer, streamed in chunks of ordered rows."""
-    # dates as the driver returns them (ISO text on SQLite): numpy parses them far faster than row by row
-    stmt = select(O.c.customer_id, type_coerce(O.c.order_date, String)).order_by(O.c.customer_id, O.c.order_date)
+    stmt = select(O.c.customer_id, day_number(O.c.order_date)).order_by(O.c.customer_id, O.c.order_date)
     ids_parts, gap_parts = [], []
-    carry_id, carry_day = None, None
-    result = session.execute(stmt.execution_options(yield_per=200_000))
-    for chunk in result.partitions():
-        ids = np.fromiter((r[0] for r in chunk), dtype="int64", count=len(chunk))
-        days = np.array(
-            [r[1] if isinstance(r[1], str) else r[1].isoformat() for r in chunk], dtype="datetime64[D]"
-        ).astype("int64")
-        if carry_id is not None:
-            ids, days = np.concatenate([[carry_id], ids]), np.concatenate([[carry_day], days])
+    carry: np.ndarray | None = None
+    for rows in row_batches(session, stmt):
+        both = np.array(rows, dtype="int64")
+        if carry is not None:
+            both = np.concatenate([carry, both])
+        ids, days = both[:, 0], both[:, 1]
         same = ids[1:] == ids[:-1]
         ids_parts.append(ids[1:][same])
         gap_parts.append((days[1:] - days[:-1])[same])
-        carry_id, carry_day = ids[-1], days[-1]
+        carry = both[-1:]
     if not ids_parts:
         return pd.Series(dtype=float)
     gaps = pd.Series(np.concatenate(gap_parts), index=np.concatenate(ids_parts))
