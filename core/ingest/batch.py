@@ -836,6 +836,10 @@ def check(kind: str, table: Table, mapping: Mapping) -> list[tuple[str, dict[str
     return _problems(kind, table, mapping)
 
 
+def _written_tables(kind: str) -> list[Any]:
+    return [C if kind == "customers" else T if kind == "csat" else LINKED[kind].table, X]
+
+
 def _process(
     session: Session,
     *,
@@ -860,12 +864,15 @@ def _process(
     job = _Import(session, kind, mapping, plan, keyring, today, owners, agents, fresh)
     cleaner = _Cleaner(kind, table, mapping, plan, today)
     planner, writer = PLANNERS.get(kind, (_plan_linked, _write_linked))
+    written = _written_tables(kind)
     with db.bulk_work(session):
-        for rows in _chunks_of(table):
+        for number, rows in enumerate(_chunks_of(table), start=1):
             planned = planner(job, cleaner.chunk(rows))
             plan.found.update(row.action for row in planned)
             if write:
                 writer(job, planned)
+                if number & (number - 1) == 0:  # after chunks 1, 2, 4, 8 ...: PostgreSQL's planner sees
+                    db.analyze(session, written)  # the rows loaded so far, and keeps using the indexes
     plan.tickets = job.tickets
     plan.rejected.sort(key=lambda issue: issue.line)
     return plan
@@ -943,8 +950,7 @@ def run(
         details={"source": plan.source, "file": file_name[:200], "sha256": digest, **counts},
         at=at,
     )
-    written = [C] if kind == "customers" else [T] if kind == "csat" else [LINKED[kind].table]
-    db.analyze(session, [*written, X])
+    db.analyze(session, _written_tables(kind))
     if kind == "tickets" and plan.tickets:
         service.rebuild_ticket_sla(session, now=at, ticket_ids=plan.tickets)  # no actions fired for history
     if counts["new"] or counts["update"]:
