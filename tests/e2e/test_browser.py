@@ -20,6 +20,9 @@ from core.db import make_engine, session_scope
 from core.periods import Filters
 from tests.conftest import DEMO_PASSWORD
 
+# the browser tests share one worker: two app servers and two Chromiums at once would starve each other
+pytestmark = pytest.mark.xdist_group("browser")
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [

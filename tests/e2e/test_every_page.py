@@ -22,6 +22,9 @@ from tests.conftest import DEMO_PASSWORD
 from tests.e2e.test_browser import CHROMIUM, FLAGS, server  # noqa: F401  (the app-server fixture)
 from ui.auth import COOKIE_NAME
 
+# the browser tests share one worker: two app servers and two Chromiums at once would starve each other
+pytestmark = pytest.mark.xdist_group("browser")
+
 MISSING = re.compile(r"(?<![\w.])(None|nan|NaN|NaT)(?![\w.])")
 MASKED_PHONE = re.compile(r"\d{3}\*{4}\d{4}")
 MONTH = re.compile(r"^\d{4}-\d{2}$")
