@@ -51,6 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     refresh = commands.add_parser("refresh", help="rebuild the summary tables (period facts, customer stats, tiers)")
     refresh.add_argument("--as-of", type=date.fromisoformat, help="date the statistics are taken at (default today)")
 
+    churn = commands.add_parser(
+        "train-churn", help="train the churn model out of time and compare it with the recency baseline"
+    )
+    churn.add_argument("--horizon", type=int, default=90, help="churned within this many days (default 90)")
+    churn.add_argument("--from-csv", help="any CSV with a churn label: print 5-fold cross-validated ROC-AUC")
+    churn.add_argument("--label", help="the label column of --from-csv (1/0, yes/no, true/false)")
+    churn.add_argument("--id", help="an id column of --from-csv to leave out of the features")
+
+    commands.add_parser("score-churn", help="score every active customer with the newest churn model (nightly)")
+
     kpis = commands.add_parser("kpis", help="print the cockpit KPIs of the last complete month as JSON")
     kpis.add_argument("--month", help="YYYY-MM instead of the last complete month")
 
@@ -141,6 +151,22 @@ def _import(args: argparse.Namespace, engine, keyring) -> int:  # type: ignore[n
     return 0
 
 
+def _churn_from_csv(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from core import churn as churn_model
+
+    if not args.label:
+        raise ConfigError("Name the label column with --label.")
+    try:
+        frame = pd.read_csv(args.from_csv, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise ConfigError(f"Cannot read {args.from_csv}: {exc}") from None
+    mean, spread = churn_model.cross_validate(frame, label=args.label, id_column=args.id)
+    print(f"{args.from_csv}: {len(frame)} rows, 5-fold cross-validated ROC-AUC {mean:.3f} ± {spread:.3f}")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from core.settings import describe_settings, load_settings
 
@@ -148,6 +174,8 @@ def _run(args: argparse.Namespace) -> int:
         for variable, default, text in describe_settings():
             print(f"{variable}\n    default: {default}\n    {text}")
         return 0
+    if args.command == "train-churn" and args.from_csv:
+        return _churn_from_csv(args)
     settings = load_settings(database_url=args.database_url)
     from core.db import safe_url, session_scope, write
     from core.pii import Keyring
@@ -237,6 +265,32 @@ def _run(args: argparse.Namespace) -> int:
             f"{sum(r.outcome == 'failed' for r in results)} failed"
         )
         return 1 if any(r.outcome == "failed" for r in results) else 0
+    elif args.command == "train-churn":
+        from sqlalchemy.orm import Session
+
+        from core import churn as churn_model
+
+        with Session(engine) as session:
+            frame = churn_model.training_set(session, date.today(), horizon=args.horizon)
+        trained = churn_model.train(frame)
+        version = write(engine, lambda s: churn_model.save(s, trained, horizon=args.horizon, username="cli"))
+        print(
+            f"trained on snapshots {', '.join(map(str, trained.train_snapshots))}; judged on {trained.test_snapshot} "
+            f"(churn within {args.horizon} days)"
+        )
+        print(f"{'model':22} {'ROC-AUC':>8} {'PR-AUC':>8} {'top-10% precision':>18} {'top-10% recall':>15}")
+        for name, e in trained.metrics.items():
+            print(
+                f"{name:22} {e.roc_auc:8.3f} {e.pr_auc:8.3f} {e.top_decile_precision:18.3f} {e.top_decile_recall:15.3f}"
+            )
+        print(
+            f"chosen: {trained.chosen}, grade {trained.grade} against the recency baseline; stored as version {version}"
+        )
+    elif args.command == "score-churn":
+        from core import churn as churn_model
+
+        scored = write(engine, lambda s: churn_model.score(s, as_of=date.today()))
+        print(f"{scored} active customers scored with the newest churn model")
     elif args.command == "refresh":
         from core import facts, quality
 

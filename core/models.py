@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -430,6 +431,37 @@ class QualitySnapshot(Base):
     at: Mapped[datetime] = mapped_column(DateTime, index=True)
     figure: Mapped[str] = mapped_column(String(64))
     value: Mapped[float] = mapped_column(Float)
+
+
+class ChurnModel(Base):
+    """A trained churn model: what it learned from, how it was judged, and the fitted pipeline itself
+    (pickled by our own code into our own store; loaded only by `core.churn`)."""
+
+    __tablename__ = "churn_models"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    trained_at: Mapped[datetime] = mapped_column(DateTime)
+    trained_by: Mapped[str] = mapped_column(String(64))
+    horizon_days: Mapped[int] = mapped_column(Integer)
+    first_snapshot: Mapped[date] = mapped_column(Date)
+    test_snapshot: Mapped[date] = mapped_column(Date)
+    chosen: Mapped[str] = mapped_column(String(32))
+    grade: Mapped[str] = mapped_column(String(1))
+    features: Mapped[str] = mapped_column(Text)  # JSON list
+    metrics: Mapped[str] = mapped_column(Text)  # JSON: per model and the baseline
+    pipeline: Mapped[bytes] = mapped_column(LargeBinary().with_variant(mysql.LONGBLOB(), "mysql"))  # BLOB: 64 KB
+
+
+class ChurnScore(Base):
+    """Each active customer's latest churn risk, with the model version that scored it."""
+
+    __tablename__ = "churn_scores"
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    model_version: Mapped[int] = mapped_column(Integer)
+    as_of: Mapped[date] = mapped_column(Date)
+    risk: Mapped[float] = mapped_column(Float)
+    percentile: Mapped[float] = mapped_column(Float)
+    __table_args__ = (Index("ix_churn_scores_risk", "risk"),)
 
 
 class AppMeta(Base):
