@@ -1,0 +1,80 @@
+"""The churn model at scale: prints one JSON line.
+
+    python bench/churn.py [--customers 100000] [--url sqlite:///path/to/a/seeded.db]
+
+Seeds a demo store of that size into a temporary folder (or uses --url), then times each phase: the training
+set (features at eight quarterly snapshots), training both models with the out-of-time test and the
+calibration, storing the model, and scoring every active customer; with the peak memory of the process and
+the metrics of each model beside the recency baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy.orm import Session  # noqa: E402
+
+from core import churn, db  # noqa: E402
+from core.demo import seed_demo  # noqa: E402
+from core.pii import Keyring  # noqa: E402
+
+KEYRING = Keyring({"k1": b"k" * 32}, "k1", b"i" * 32)
+
+
+def run(url: str) -> dict[str, object]:
+    engine = db.make_engine(url)
+    figures: dict[str, object] = {}
+    started = time.perf_counter()
+    with Session(engine) as session:
+        frame = churn.training_set(session, date.today())
+    figures["training_set_s"] = round(time.perf_counter() - started, 1)
+    figures["rows"] = len(frame)
+    figures["churned"] = int(frame["churned"].sum())
+    started = time.perf_counter()
+    trained = churn.train(frame)
+    figures["train_s"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    store = lambda s: churn.save(s, trained, horizon=churn.HORIZON_DAYS, username="bench")  # noqa: E731
+    figures["version"] = db.write(engine, store)
+    figures["save_s"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    figures["scored"] = db.write(engine, lambda s: churn.score(s, as_of=date.today()))
+    figures["score_s"] = round(time.perf_counter() - started, 1)
+    figures["chosen"], figures["grade"] = trained.chosen, trained.grade
+    figures["roc_auc"] = {name: round(e.roc_auc, 3) for name, e in trained.metrics.items()}
+    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    engine.dispose()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--url", help="a seeded store to use instead of seeding one")
+    args = parser.parse_args()
+    if args.url:
+        print(json.dumps(run(args.url)), flush=True)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/bench-churn.db"
+        engine = db.make_engine(url)
+        db.migrate(engine)
+        started = time.perf_counter()
+        seed_demo(engine, customers=args.customers, seed=7, demo_password="bench-pass-2026", keyring=KEYRING)
+        engine.dispose()
+        print(json.dumps({"customers": args.customers, "seed_s": round(time.perf_counter() - started, 1)}), flush=True)
+        print(json.dumps(run(url)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
