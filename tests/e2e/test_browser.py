@@ -87,6 +87,9 @@ def server(seeded_url: str, tmp_path: Path) -> Iterator[str]:
 
 def _sign_in(page, server: str, username: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(server)
+    page.get_by_label("Username").wait_for(timeout=60_000)
+    # a click while the sign-in page's script still runs can be lost under load: wait until the run is over
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
