@@ -21,6 +21,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import models as m
+from core.db import count_if, raw_frame
 from core.errors import ValidationError
 
 C, O, I = m.table(m.Customer), m.table(m.Order), m.table(m.Interaction)
@@ -33,20 +34,11 @@ CHANNELS = ("phone", "email", "visit", "online_chat")
 NEVER = 9999.0  # days since something that never happened: far away, not missing
 
 
-def _count_if(condition: Any) -> Any:
-    return func.sum(case((condition, 1), else_=0))
-
-
-def _frame(session: Session, stmt: Any) -> pd.DataFrame:
-    result = session.execute(stmt)
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
-
-
 def features(session: Session, snapshot: date) -> pd.DataFrame:
     """One row per customer who is a customer on `snapshot` (became one before it, not churned before it),
     from rows dated before it only."""
     at = datetime.combine(snapshot, datetime.min.time())
-    base = _frame(
+    base = raw_frame(
         session,
         select(
             C.c.id.label("customer_id"),
@@ -62,16 +54,16 @@ def features(session: Session, snapshot: date) -> pd.DataFrame:
         return base
     before = O.c.order_date < snapshot
     since = {w: O.c.order_date >= snapshot - timedelta(days=w) for w in WINDOWS}
-    orders = _frame(
+    orders = raw_frame(
         session,
         select(
             O.c.customer_id,
             func.min(O.c.order_date).label("first_order"),
             func.max(O.c.order_date).label("last_order"),
             func.count().label("orders_total"),
-            *(_count_if(since[w]).label(f"orders_{w}d") for w in WINDOWS),
+            *(count_if(since[w]).label(f"orders_{w}d") for w in WINDOWS),
             *(func.sum(case((since[w], O.c.amount), else_=0)).label(f"revenue_{w}d") for w in WINDOWS),
-            _count_if(
+            count_if(
                 and_(O.c.order_date >= snapshot - timedelta(days=180), O.c.order_date < snapshot - timedelta(days=90))
             ).label("orders_prev_90d"),
         )
@@ -79,13 +71,13 @@ def features(session: Session, snapshot: date) -> pd.DataFrame:
         .group_by(O.c.customer_id),
     )
     contact_since = I.c.occurred_at >= at - timedelta(days=365)
-    contacts = _frame(
+    contacts = raw_frame(
         session,
         select(
             I.c.customer_id,
             func.max(I.c.occurred_at).label("last_contact"),
-            _count_if(I.c.occurred_at >= at - timedelta(days=90)).label("contacts_90d"),
-            *(_count_if(and_(contact_since, I.c.channel == ch)).label(f"contacts_{ch}_365d") for ch in CHANNELS),
+            count_if(I.c.occurred_at >= at - timedelta(days=90)).label("contacts_90d"),
+            *(count_if(and_(contact_since, I.c.channel == ch)).label(f"contacts_{ch}_365d") for ch in CHANNELS),
         )
         .where(I.c.occurred_at < at)
         .group_by(I.c.customer_id),
@@ -94,33 +86,33 @@ def features(session: Session, snapshot: date) -> pd.DataFrame:
     breached = and_(
         T.c.resolution_due < at, or_(T.c.resolved_at.is_(None), T.c.resolved_at > T.c.resolution_due)
     )  # known on the snapshot: the due time had passed without a resolution by then
-    tickets = _frame(
+    tickets = raw_frame(
         session,
         select(
             T.c.customer_id,
-            _count_if(recent).label("tickets_90d"),
-            _count_if(and_(recent, T.c.kind == "complaint")).label("complaints_90d"),
-            _count_if(and_(recent, breached)).label("breaches_90d"),
+            count_if(recent).label("tickets_90d"),
+            count_if(and_(recent, T.c.kind == "complaint")).label("complaints_90d"),
+            count_if(and_(recent, breached)).label("breaches_90d"),
             func.avg(case((T.c.feedback_at < at, T.c.csat), else_=None)).label("csat_avg"),
         )
         .where(T.c.created_at < at)
         .group_by(T.c.customer_id),
     )
-    reopens = _frame(
+    reopens = raw_frame(
         session,
         select(T.c.customer_id, func.count().label("reopens_90d"))
         .select_from(E.join(T, T.c.id == E.c.ticket_id))
         .where(E.c.action == "reopen", E.c.at < at, E.c.at >= at - timedelta(days=90))
         .group_by(T.c.customer_id),
     )
-    nps = _frame(
+    nps = raw_frame(
         session,
         select(N.c.customer_id, N.c.responded_at, N.c.score).where(N.c.responded_at < at),
     )
     if not nps.empty:
         nps = nps.sort_values(["customer_id", "responded_at"]).groupby("customer_id")["score"]
         nps = pd.DataFrame({"nps_latest": nps.last(), "nps_avg": nps.mean()}).reset_index()
-    tasks = _frame(
+    tasks = raw_frame(
         session,
         select(K.c.customer_id, func.count().label("open_tasks"))
         .where(K.c.created_at < at, or_(K.c.done_at.is_(None), K.c.done_at >= at))

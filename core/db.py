@@ -14,7 +14,20 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Engine, Integer, String, bindparam, create_engine, event, func, inspect, literal, select, text
+from sqlalchemy import (
+    Engine,
+    Integer,
+    String,
+    bindparam,
+    case,
+    create_engine,
+    event,
+    func,
+    inspect,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.engine import URL, CursorResult, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -485,6 +498,11 @@ def _bucket_mysql(element, compiler, **kw):  # type: ignore[no-untyped-def]
         pattern = compiler.process(literal("%Y-%m" if element.grain == "M" else "%Y-01"), **kw)
         return f"DATE_FORMAT({column}, {pattern})"
     return f"CONCAT(YEAR({column}), '-', LPAD((QUARTER({column}) - 1) * 3 + 1, 2, '0'))"
+
+
+def count_if(condition: Any) -> Any:
+    """SUM(CASE WHEN condition THEN 1 ELSE 0 END): a conditional count every dialect runs."""
+    return func.sum(case((condition, 1), else_=0))
 
 
 class day_number(FunctionElement):  # noqa: N801 - reads like a SQL function

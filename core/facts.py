@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from core import db, models as m
 from core.access import scope
-from core.db import bulk_insert, day_number, period_bucket, raw_frame, row_batches
+from core.db import bulk_insert, count_if, day_number, period_bucket, raw_frame, row_batches
 from core.periods import GRAINS, Filters, Period, period_containing, periods_between
 
 DIMS = ("region", "industry", "kind", "owner_id")
@@ -78,10 +78,6 @@ class DimKey:
 
 def _at(d: date) -> datetime:
     return datetime.combine(d, time())
-
-
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.sum(case((condition, 1), else_=0))
 
 
 def _at_key(stmt: Any, table: Table, key: DimKey) -> Any:
@@ -129,8 +125,8 @@ FAMILIES: tuple[Family, ...] = (
         L.c.created_at,
         (
             lambda: func.count().label("leads_created"),
-            lambda: _count_if(L.c.status == "converted").label("leads_converted"),
-            lambda: _count_if(L.c.status == "disqualified").label("leads_disqualified"),
+            lambda: count_if(L.c.status == "converted").label("leads_converted"),
+            lambda: count_if(L.c.status == "disqualified").label("leads_disqualified"),
         ),
     ),
     Family(
@@ -139,15 +135,15 @@ FAMILIES: tuple[Family, ...] = (
         N.c.responded_at,
         (
             lambda: func.count().label("nps_responses"),
-            lambda: _count_if(N.c.score >= 9).label("nps_promoters"),
-            lambda: _count_if(N.c.score <= 6).label("nps_detractors"),
+            lambda: count_if(N.c.score >= 9).label("nps_promoters"),
+            lambda: count_if(N.c.score <= 6).label("nps_detractors"),
         ),
     ),
     Family(
         C,
         C.join(T, T.c.customer_id == C.c.id),
         T.c.feedback_at,
-        (lambda: func.count().label("csat_ratings"), lambda: _count_if(T.c.csat >= 4).label("csat_satisfied")),
+        (lambda: func.count().label("csat_ratings"), lambda: count_if(T.c.csat >= 4).label("csat_satisfied")),
         (T.c.csat.is_not(None),),
     ),
     Family(
@@ -191,12 +187,12 @@ def _range_selects(start: date, end: date, *, grouped: bool, with_ltv: bool = Tr
         func.sum(per_customer.c.r).label("revenue"),
         func.sum(per_customer.c.n).label("orders"),
         func.count().label("buyers"),
-        _count_if(per_customer.c.n >= 2).label("repeat_buyers"),
+        count_if(per_customer.c.n >= 2).label("repeat_buyers"),
     ).select_from(C.join(per_customer, per_customer.c.customer_id == C.c.id))
     active = select(
         *(_dims(C) if grouped else []),
-        _count_if(_active_at(start)).label("active_start"),
-        _count_if(_active_at(end)).label("active_end"),
+        count_if(_active_at(start)).label("active_start"),
+        count_if(_active_at(end)).label("active_end"),
     ).select_from(C)
     # revenue before `end` of the customers active at `end`: numerator of historical LTV
     ltv = (
@@ -483,11 +479,11 @@ def _order_stats(session: Session, as_of: date) -> pd.DataFrame:
             func.sum(O.c.amount).label("revenue_total"),
             func.min(O.c.order_date).label("first_order_date"),
             func.max(O.c.order_date).label("last_order_date"),
-            _count_if(in_range(d365, as_of)).label("orders_12m"),
+            count_if(in_range(d365, as_of)).label("orders_12m"),
             func.sum(case((in_range(d365, as_of), O.c.amount), else_=0)).label("revenue_12m"),
             func.sum(case((in_range(d730, d365), O.c.amount), else_=0)).label("revenue_prev_12m"),
-            _count_if(in_range(d90, as_of)).label("orders_last_90"),
-            _count_if(in_range(d180, d90)).label("orders_prev_90"),
+            count_if(in_range(d90, as_of)).label("orders_last_90"),
+            count_if(in_range(d180, d90)).label("orders_prev_90"),
         )
         .where(O.c.order_date < as_of)
         .group_by(O.c.customer_id)

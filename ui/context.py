@@ -136,8 +136,3 @@ def language_switch(where: object = st.sidebar) -> None:
         st.query_params.pop("lang", None)
     else:
         st.query_params["lang"] = chosen
-
-
-def css_text(text: str) -> str:
-    """A catalog string as a CSS string literal (quotes, backslashes, angle brackets and line ends escaped)."""
-    return '"' + "".join(f"\\{ord(c):x} " if c in '"\\\n<>' else c for c in text) + '"'

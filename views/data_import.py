@@ -12,8 +12,8 @@ from core.i18n import label
 from core.ingest import batch
 from core.ingest.fields import FIELDS, KINDS, Mapping, propose
 from core.ingest.files import ENCODINGS
-from ui import context, data
-from ui.context import css_text, lang, page_guard, reason, tr
+from ui import context, data, import_parts
+from ui.context import lang, page_guard, reason, tr
 from ui.forms import flash
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
@@ -29,17 +29,7 @@ kind = st.segmented_control(
 )
 kind = kind or KINDS[0]
 upload = st.file_uploader(tr("import.file"), type=["csv", "txt", "tsv", "xlsx", "xls"], key="imp_file")
-# Streamlit's uploader has no way to translate its own button and limit line: our words are drawn over them
-st.html(
-    "<style>"
-    "[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer'] p,"
-    "[data-testid='stFileUploaderDropzoneInstructions'] span { font-size: 0; }"
-    "[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer'] p::after"
-    f" {{ content: {css_text(tr('import.uploader.button'))}; font-size: 0.875rem; }}"
-    "[data-testid='stFileUploaderDropzoneInstructions'] span::after"
-    f" {{ content: {css_text(tr('import.uploader.limit'))}; font-size: 0.875rem; }}"
-    "</style>"
-)
+import_parts.translate_uploader()
 samples = sorted(p.name for p in SAMPLES.glob(f"*-{kind}-*"))
 sample = (
     None
@@ -52,23 +42,7 @@ if upload is None and sample is None:
     st.info(tr("import.start"))
     history = data.read(batch.recent_batches, viewer)
     if history:
-        st.subheader(tr("import.history"))
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        tr("import.col.at"): b["at"],
-                        tr("import.col.user"): b["username"],
-                        tr("import.kind"): tr(f"import.kind.{b['kind']}"),
-                        tr("import.source"): b["source"],
-                        tr("import.col.file"): b["file_name"],
-                        **{tr(f"import.count.{k}"): v for k, v in b["counts"].items()},
-                    }
-                    for b in history
-                ]
-            ),
-            hide_index=True,
-        )
+        import_parts.history(history)
     st.stop()
 file_name = upload.name if upload else str(sample)
 content = upload.getvalue() if upload else (SAMPLES / str(sample)).read_bytes()
@@ -89,8 +63,9 @@ encoding = middle.selectbox(
     format_func=lambda e: tr("import.encoding.auto") if e == "auto" else e,
 )
 try:
-    table = batch.read(
+    table, rows = import_parts.read(
         content,
+        digest,
         kind=kind,
         file_name=file_name,
         encoding=None if encoding == "auto" else encoding,
@@ -104,7 +79,7 @@ if table.sheets:
 st.caption(
     tr(
         "import.read",
-        rows=f"{table.count:,}",
+        rows=f"{rows:,}",
         encoding=table.encoding or "Excel",
         skipped=table.skipped_above_header,
     )
@@ -200,40 +175,7 @@ for key, values in plan.problems:
     st.error(tr(key, **{k: tr(f"import.field.{v}") if k == "field" else v for k, v in values.items()}))
 if not plan.ready:
     st.stop()
-cards = st.columns(len(batch.ACTIONS))
-for card, (action, n) in zip(cards, plan.counts.items()):
-    card.metric(tr(f"import.count.{action}"), f"{n:,}", border=True, help=tr(f"import.count.{action}.help"))
-if plan.fixed:
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    tr("import.col.field"): tr(f"import.field.{f}"),
-                    tr("import.col.fixed"): tr(k),
-                    tr("import.col.rows"): n,
-                }
-                for (f, k), n in sorted(plan.fixed.items())
-            ]
-        ),
-        hide_index=True,
-    )
-if plan.rejected:
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {tr("import.col.line"): issue.line, tr("import.col.reason"): issue.text(current)}
-                for issue in plan.rejected[:500]
-            ]
-        ),
-        hide_index=True,
-    )
-    st.download_button(
-        tr("import.download_rejected"),
-        batch.rejected_csv(table, plan, current),
-        file_name=f"{Path(file_name).stem}-rejected.csv",
-        mime="text/csv",
-        key="imp_rejects",
-    )
+import_parts.plan_outcome(plan, table, file_name, current)
 work = plan.counts["new"] + plan.counts["update"]
 if st.button(tr("import.run", n=f"{work:,}"), type="primary", disabled=work == 0, key="imp_run"):
     try:

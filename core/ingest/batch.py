@@ -295,7 +295,6 @@ class _Import:
     fresh: bool  # the store holds no record of this kind from this source yet: nothing to look up by its ids
     seen: set[Any] = field(default_factory=set)  # this file's ids, phones, emails so far: a repeat is a duplicate
     customers: dict[tuple[str, Any], int | None] = field(default_factory=dict)  # look-ups of linked rows' owners
-    tickets: list[int] = field(default_factory=list)  # tickets written: their SLA clocks are computed at the end
 
 
 def _customers_of(job: _Import, rows: list[dict[str, Any]], *, external: str, code: str) -> dict[int, tuple[int, bool]]:
@@ -743,7 +742,7 @@ def _ticket_history(job: _Import, planned: list[PlannedRow]) -> None:
                 continue
             for column, value in zip(events, (row.record_id, at, before, after, action)):
                 events[column].append(value)
-        job.tickets.append(int(row.record_id))  # type: ignore[arg-type]
+        job.plan.tickets.append(int(row.record_id))  # type: ignore[arg-type]
     if events["ticket_id"]:
         db.bulk_insert(job.session.connection(), E, events)
 
@@ -873,7 +872,6 @@ def _process(
                 writer(job, planned)
                 if number & (number - 1) == 0:  # after chunks 1, 2, 4, 8 ...: PostgreSQL's planner sees
                     db.analyze(session, written)  # the rows loaded so far, and keeps using the indexes
-    plan.tickets = job.tickets
     plan.rejected.sort(key=lambda issue: issue.line)
     return plan
 

@@ -31,6 +31,11 @@ def text(raw: str, *, longest: int) -> tuple[str | None, str | None]:
         value = re.sub(r"\s+", " ", value).strip()
         if any(unicodedata.category(c) == "Cc" for c in value):
             raise Problem("control characters", key="import.reason.control")
+    return _kept(value, raw, longest)
+
+
+def _kept(value: str, raw: str, longest: int) -> tuple[str | None, str | None]:
+    """A cleaned text value, unless it is empty, a spreadsheet formula or too long; and whether it changed."""
     if not value:
         return None, None
     if FORMULA.match(value):
@@ -52,13 +57,7 @@ def prose(raw: str, *, longest: int) -> tuple[str | None, str | None]:
     value = value.strip()
     if any(unicodedata.category(c) == "Cc" and c != "\n" for c in value):
         raise Problem("control characters", key="import.reason.control")
-    if not value:
-        return None, None
-    if FORMULA.match(value):
-        raise Problem("a spreadsheet formula, not a value", key="import.reason.formula")
-    if len(value) > longest:
-        raise Problem(f"longer than {longest}", key="import.reason.too_long", n=longest)
-    return value, ("import.fixed.width_space" if value != raw else None)
+    return _kept(value, raw, longest)
 
 
 def key(raw: str) -> tuple[str | None, str | None]:
