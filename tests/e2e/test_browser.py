@@ -127,7 +127,7 @@ def test_cockpit_in_a_browser(server: str, seeded_url: str, tmp_path: Path) -> N
 
 
 def test_the_session_survives_a_reload_until_the_user_is_deactivated(server: str, seeded_url: str) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     from core import security
 
@@ -147,8 +147,10 @@ def test_the_session_survives_a_reload_until_the_user_is_deactivated(server: str
             security.change_user(s, username="executive", active=False, actor=SYSTEM)
         page.reload()
         page.get_by_text("Your session has ended").wait_for(timeout=60_000)
-        page.locator("input[type='password']").wait_for(timeout=30_000)  # the sign-in form is back
-        assert page.locator("input[type='password']").count() == 1
+        # the sign-in form is back, once the runs the reload started are over (a rerun redraws it meanwhile)
+        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+        expect(page.locator("input[type='password']")).to_have_count(1, timeout=30_000)
+        expect(page.get_by_text("Your session has ended")).to_have_count(1, timeout=30_000)
         browser.close()
 
 
