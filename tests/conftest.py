@@ -12,8 +12,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import URL, make_url
 
 from core.db import make_engine, migrate
 from core.pii import Keyring
@@ -27,42 +27,108 @@ TEST_KEYRING = Keyring(
 SERVER_URLS = {"postgresql": "CRM_TEST_POSTGRES_URL", "mysql": "CRM_TEST_MYSQL_URL"}
 
 
-def _server_database(variable: str) -> Iterator[str]:
+def _admin(variable: str) -> tuple[Engine, URL]:
     raw = os.environ.get(variable)
     if not raw:
         pytest.skip(f"{variable} is not set: no {variable.split('_')[2].lower()} server for this run")
     base = make_url(make_engine(raw).url)  # normalises the driver and proves the server answers
-    name = f"crm_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))  # name is generated above, never user input
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            if base.get_backend_name() == "postgresql":
-                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    return create_engine(base, isolation_level="AUTOCOMMIT"), base
+
+
+def _drop(conn: Connection, name: str) -> None:
+    suffix = " WITH (FORCE)" if conn.dialect.name == "postgresql" else ""
+    conn.execute(text(f"DROP DATABASE IF EXISTS {name}{suffix}"))  # names are generated here, never user input
+
+
+class _Templates:
+    """One migrated database per dialect and test process, copied for each test: migrating every test's
+    database took most of a server test's time (PostgreSQL copies a template database; MariaDB has none, so
+    its tables are recreated from the template's own SHOW CREATE TABLE, foreign keys included)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.made: dict[str, object] = {}
+        self.servers: list[tuple[Engine, str]] = []  # the templates, dropped at the end
+        self.admins: dict[str, tuple[Engine, URL]] = {}
+
+    def sqlite(self, target: Path) -> None:
+        if "sqlite" not in self.made:
+            path = self.folder / "migrated.db"
+            eng = make_engine(f"sqlite:///{path}")
+            migrate(eng)
+            eng.dispose()
+            self.made["sqlite"] = path
+        shutil.copy(self.made["sqlite"], target)  # type: ignore[arg-type]
+
+    def server(self, variable: str) -> tuple[Engine, str, str]:
+        """A new database copied from the dialect's template: (admin engine, its name, its URL)."""
+        if variable not in self.admins:
+            self.admins[variable] = _admin(variable)
+        admin, base = self.admins[variable]
+        backend = base.get_backend_name()
+        if backend not in self.made:
+            name = f"crm_tmpl_{uuid.uuid4().hex[:12]}"
+            with admin.connect() as conn:
+                conn.execute(text(f"CREATE DATABASE {name}"))
+            self.servers.append((admin, name))
+            eng = make_engine(base.set(database=name).render_as_string(hide_password=False))
+            migrate(eng)
+            if backend == "mysql":
+                with eng.connect() as conn:
+                    tables = conn.execute(text("SHOW TABLES")).scalars().all()
+                    ddl = [conn.execute(text(f"SHOW CREATE TABLE `{t}`")).one()[1] for t in tables]
+                    revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+                self.made[backend] = (ddl, revision)
             else:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        admin.dispose()
+                self.made[backend] = name
+            eng.dispose()
+        name = f"crm_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            if backend == "postgresql":
+                conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {self.made[backend]}"))
+            else:
+                conn.execute(text(f"CREATE DATABASE {name}"))
+                ddl, revision = self.made[backend]  # type: ignore[misc]
+                conn.execute(text(f"USE {name}"))
+                conn.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
+                for statement in ddl:
+                    conn.execute(text(statement.replace("%", "%%")))
+                conn.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
+                conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:r)"), {"r": revision})
+        return admin, name, base.set(database=name).render_as_string(hide_password=False)
+
+    def close(self) -> None:
+        for admin, name in self.servers:
+            with admin.connect() as conn:
+                _drop(conn, name)
+        for admin, _ in self.admins.values():
+            admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Templates]:
+    templates = _Templates(tmp_path_factory.mktemp("migrated"))
+    yield templates
+    templates.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mysql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL of an empty database of each dialect (server dialects skip when not configured)."""
+def engine(request: pytest.FixtureRequest, tmp_path: Path, _templates: _Templates) -> Iterator[Engine]:
+    """A migrated, empty database of each dialect: a copy of this process's migrated template."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'crm.db'}"
-    else:
-        yield from _server_database(SERVER_URLS[request.param])
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    """A migrated, empty database of each dialect."""
-    eng = make_engine(db_url)
-    migrate(eng)
-    yield eng
-    eng.dispose()
+        _templates.sqlite(tmp_path / "crm.db")
+        eng = make_engine(f"sqlite:///{tmp_path / 'crm.db'}")
+        yield eng
+        eng.dispose()
+        return
+    admin, name, url = _templates.server(SERVER_URLS[request.param])
+    eng = make_engine(url)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.connect() as conn:
+            _drop(conn, name)
 
 
 @pytest.fixture

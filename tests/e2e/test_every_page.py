@@ -109,7 +109,8 @@ def sign_in(page, url: str, username: str) -> None:  # type: ignore[no-untyped-d
     page.locator("input[type='text']").first.fill(username)
     page.locator("input[type='password']").first.fill(DEMO_PASSWORD)
     page.locator("[data-testid='stFormSubmitButton'] button").first.click()
-    page.locator("[data-testid='stSidebarNav']").wait_for(timeout=60_000)
+    # the signed-in first page is the role's heaviest (the cockpit): under a loaded CI run it took over 60 s
+    page.locator("[data-testid='stSidebarNav']").wait_for(timeout=180_000)
     # the session cookie is set by a component after the first signed-in run: the next page load needs it
     page.wait_for_function(
         "(name) => document.cookie.includes(name + '=')", arg=COOKIE_NAME, polling=100, timeout=60_000
