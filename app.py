@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent
 DEFINITIONS = [
     ("cockpit", "views/cockpit.py", "nav.cockpit", ":material/dashboard:"),
     ("customers", "views/customers.py", "nav.customers", ":material/groups:"),
+    ("churn", "views/churn.py", "nav.churn", ":material/crisis_alert:"),
     ("customer", "views/customer.py", "nav.customer", ":material/person:"),
     ("service", "views/service.py", "nav.service", ":material/support_agent:"),
     ("voice", "views/voice.py", "nav.voice", ":material/reviews:"),

@@ -28,6 +28,7 @@ _ADMIN = ("admin",)
 # page -> roles that may open it (a page outside a role's list is absent from its navigation and says "no access")
 PAGES: dict[str, tuple[str, ...]] = {
     "cockpit": ("admin", "executive", "analyst", "account_manager"),
+    "churn": ("admin", "executive", "analyst", "account_manager"),
     "customers": ("admin", "executive", "analyst", "account_manager"),
     "customer": _ALL,
     "service": _DESK + ("executive", "analyst"),
@@ -49,6 +50,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "export:customers": _WHOLE_BASE,
     "export:service_sla": _WHOLE_BASE + ("team_lead",),
     "export:voice": _WHOLE_BASE + ("team_lead",),
+    "export:churn": _WHOLE_BASE,
     "export:audit_log": _ADMIN,
     # forms on the 360° view
     "write:interaction": ("admin", "account_manager", "support_agent", "team_lead"),

@@ -308,3 +308,34 @@ def nps_monthly(frame: pd.DataFrame, lang: str) -> go.Figure:
     )
     fig.update_yaxes(range=[-100, 100])
     return _month_axis(_layout(fig, t("chart.nps_interval", lang), height=320))
+
+
+def calibration(table: list[list[float]], lang: str) -> go.Figure:
+    """Predicted against actual churn per tenth of the out-of-time test (the diagonal is perfect)."""
+    predicted, actual = [row[0] for row in table], [row[1] for row in table]
+    top = max([*predicted, *actual, 0.01]) * 1.05
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=[0, top],
+                y=[0, top],
+                mode="lines",
+                line={"dash": "dot", "color": "#90a4ae"},
+                name=t("churn.card.perfect", lang),
+            ),
+            go.Scatter(x=predicted, y=actual, mode="lines+markers", name=t("churn.card.model", lang)),
+        ]
+    )
+    fig.update_xaxes(title=t("churn.card.predicted", lang), tickformat=".0%")
+    fig.update_yaxes(title=t("churn.card.actual", lang), tickformat=".0%")
+    return _layout(fig, t("churn.card.calibration", lang)).update_layout(hovermode="closest")
+
+
+def importance(weights: dict[str, float], lang: str) -> go.Figure:
+    """Global importance: mean absolute log-odds moved per measure group, largest on top."""
+    ordered = sorted(weights.items(), key=lambda item: item[1])
+    fig = go.Figure(
+        go.Bar(x=[w for _, w in ordered], y=[t(f"churn.group.{g}", lang) for g, _ in ordered], orientation="h")
+    )
+    fig.update_xaxes(title=t("churn.card.importance_axis", lang))
+    return _layout(fig, t("churn.card.importance", lang), height=360).update_layout(hovermode="closest")

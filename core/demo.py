@@ -96,6 +96,7 @@ class SeedReport:
     seconds: float = 0.0
     passwords: dict[str, str] = field(default_factory=dict)  # demo username -> password (shown once)
     phases: dict[str, float] = field(default_factory=dict)  # seconds per step, for the benchmark
+    churn_model: int | None = None  # the churn model version trained on the demo (None: too small to learn)
 
     @property
     def rows_total(self) -> int:
@@ -685,6 +686,26 @@ def protect_contacts(customers: dict[str, object], keyring: Keyring) -> None:
         customers[f"{kind}_hash"] = [search_hash(kind, v, keyring) for v in plain]
 
 
+def _churn_model(engine: Engine, today: date) -> int | None:
+    """The demo's churn model, trained and scored as `train-churn` and `score-churn` would: the cockpit and the
+    early-warning page read its scores. None when the demo is too small to learn from (the cockpit then uses
+    the written rule)."""
+    from core import churn
+
+    with session_scope(engine) as session:
+        ever = session.scalar(select(func.count()).where(m.Customer.became_customer_date.is_not(None))) or 0
+        if ever < churn.MIN_CUSTOMERS:  # refused anyway: spare the training set
+            return None
+        try:
+            trained = churn.train(churn.training_set(session, today))
+        except ValidationError:
+            return None
+        version = churn.save(session, trained, horizon=churn.HORIZON_DAYS, username="demo")
+    with session_scope(engine) as session:
+        churn.score(session, as_of=today)
+    return version
+
+
 def seed_demo(
     engine: Engine,
     *,
@@ -732,6 +753,8 @@ def seed_demo(
     step("insert", 0.15)
     with engine.begin() as conn:
         for model in [
+            m.ChurnScore,
+            m.ChurnModel,  # learned from the data being replaced
             m.CustomerStat,
             m.SegmentFact,
             m.PeriodFact,
@@ -780,7 +803,10 @@ def seed_demo(
         now = datetime.combine(today, datetime.min.time()) if today else datetime.now()
         service.rebuild_ticket_sla(session, now=now)
         _closed_loop_history(session, now)
+    report.phases["summaries"] = time.perf_counter() - started - report.phases["insert"] - report.phases["generate"]
+    step("churn", 0.9)
+    report.churn_model = _churn_model(engine, today or date.today())
     step("done", 1.0)
     report.seconds = time.perf_counter() - started
-    report.phases["summaries"] = report.seconds - report.phases["insert"] - report.phases["generate"]
+    report.phases["churn"] = report.seconds - sum(report.phases.values())
     return report

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core import facts, nps as nps_math, segmentation, sla
 from core.access import Viewer, require, scoped
+from core.churn import warnings as churn_warnings
 from core.facts import Measures
 from core.periods import Filters, Period, period_containing
 
@@ -142,7 +143,9 @@ class Cockpit:
     summaries_as_of: date | None
     kpis: list[Kpi]
     open_complaints: sla.OpenComplaints
-    revenue_at_risk: float
+    revenue_at_risk: float  # Σ p(churn) × 12-month revenue with the model; the churn-risk tier's revenue without
+    at_risk_customers: int  # high-risk band with the model; churn-risk tier without
+    risk_as_of: date | None  # when the model last scored (None: the rule)
     tiers: pd.DataFrame
     lifecycle: pd.DataFrame
     monthly: pd.DataFrame  # per month: revenue, revenue a year before, NPS mix, SLA compliance
@@ -238,6 +241,9 @@ def cockpit(
         kpis[f"{target}_sla"].detail["tickets"] = current[f"sla_{target}_total"]
     at = min(datetime.combine(period.end, time()), now)
     tiers = segmentation.tier_distribution(session, filters, viewer=viewer)
+    # revenue at risk and the warnings read the learned model's scores once there are any, else the written rule
+    scores = churn_warnings.summary(session, filters, viewer=viewer)
+    rule_at_risk = tiers[tiers["tier"] == "churn_risk"]
     summaries = facts.get_meta(session, "summaries_as_of")
     nps_mix = monthly[["nps_promoters", "nps_detractors", "nps_responses"]]
     monthly = monthly.assign(
@@ -253,12 +259,16 @@ def cockpit(
         summaries_as_of=date.fromisoformat(summaries) if summaries else None,
         kpis=list(kpis.values()),
         open_complaints=sla.open_complaints(session, at, filters),
-        revenue_at_risk=float(tiers.loc[tiers["tier"] == "churn_risk", "revenue_12m"].sum()),
+        revenue_at_risk=scores.expected_loss if scores else float(rule_at_risk["revenue_12m"].sum()),
+        at_risk_customers=scores.per_band["high"] if scores else int(rule_at_risk["customers"].sum()),
+        risk_as_of=scores.as_of if scores else None,
         tiers=tiers,
         lifecycle=segmentation.lifecycle_distribution(session, filters, viewer=viewer),
         monthly=monthly,
         sla_by_priority=by_priority,
-        churn_warnings=segmentation.churn_warnings(session, filters, viewer=viewer),
+        churn_warnings=churn_warnings.cockpit_warnings(session, filters, viewer=viewer)
+        if scores
+        else segmentation.churn_warnings(session, filters, viewer=viewer).assign(risk=None, drivers=None),
     )
 
 

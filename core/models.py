@@ -450,6 +450,8 @@ class ChurnModel(Base):
     features: Mapped[str] = mapped_column(Text)  # JSON list
     metrics: Mapped[str] = mapped_column(Text)  # JSON: per model and the baseline
     pipeline: Mapped[bytes] = mapped_column(LargeBinary().with_variant(mysql.LONGBLOB(), "mysql"))  # BLOB: 64 KB
+    # JSON, written by each scoring: band averages, global importance, the latest labelled period's check
+    profile: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ChurnScore(Base):
@@ -461,7 +463,9 @@ class ChurnScore(Base):
     as_of: Mapped[date] = mapped_column(Date)
     risk: Mapped[float] = mapped_column(Float)
     percentile: Mapped[float] = mapped_column(Float)
-    __table_args__ = (Index("ix_churn_scores_risk", "risk"),)
+    band: Mapped[str] = mapped_column(String(8), server_default="low")  # low / medium / high (core.churn)
+    drivers: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: core.churn.explain
+    __table_args__ = (Index("ix_churn_scores_risk", "risk"), Index("ix_churn_scores_band", "band"))
 
 
 class AppMeta(Base):

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from core import churn, models as m
+from core.churn import model as churn_model
 from core.db import session_scope, write
 from core.errors import ValidationError
 from tests import factories as f
@@ -153,7 +154,7 @@ def test_a_stored_model_scores_every_active_customer_on_every_store(engine: Engi
     columns = [c for c in frame.columns if c != "customer_id"]
     numeric = [c for c in columns if c not in churn.CATEGORICAL]
     y = (frame["recency_days"] > 120).astype(int)
-    model = churn._pipeline("logistic", numeric, list(churn.CATEGORICAL)).fit(
+    model = churn_model._pipeline("logistic", numeric, list(churn.CATEGORICAL)).fit(
         frame[numeric + list(churn.CATEGORICAL)], y
     )
     trained = churn.Trained(

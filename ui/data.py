@@ -7,10 +7,12 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
+import pandas as pd
 import streamlit as st
 
-from core import audit, db, facts, kpi, merging, quality
+from core import audit, db, exports, facts, kpi, merging, quality
 from core.access import Viewer
+from core.churn import warnings as churn_warnings
 from core.customer_list import CustomerPage, CustomerQuery, customer_page, export_customers
 from core.customers import (
     CustomerProfile,
@@ -217,3 +219,64 @@ def tick_if_due() -> None:
     evaluated = db.write(context.engine(), lambda session: service.tick(session))
     if evaluated:
         st.cache_data.clear()
+
+
+# --- churn early warning ----------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def _risk(
+    database_url: str,
+    filters: tuple,
+    viewer: tuple,
+    bands: tuple,
+    sort: str,
+    page: int,
+    size: int,  # type: ignore[type-arg]
+) -> tuple[churn_warnings.RiskSummary | None, pd.DataFrame, int]:
+    # keyed on the viewer: an account manager's list is never served to anyone else
+    with session_scope(context.engine()) as session:
+        scope = Filters(*filters)
+        found = churn_warnings.summary(session, scope, viewer=Viewer(*viewer))
+        rows, total = churn_warnings.risk_list(
+            session, scope, viewer=Viewer(*viewer), bands=bands, sort=sort, limit=size, offset=(page - 1) * size
+        )
+        return found, rows, total
+
+
+def risk(
+    viewer: Viewer, filters: Filters, *, bands: tuple[str, ...], sort: str, page: int, size: int
+) -> tuple[churn_warnings.RiskSummary | None, pd.DataFrame, int]:
+    """The early-warning page's figures and one page of its list."""
+    key = (filters.regions, filters.industries, filters.kinds, filters.owner_ids)
+    return _risk(context.settings().database_url, key, _viewer_key(viewer), bands, sort, page, size)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _model_card(database_url: str, today: date) -> churn_warnings.ModelCard | None:
+    with session_scope(context.engine()) as session:
+        return churn_warnings.model_card(session, today=today)
+
+
+def model_card() -> churn_warnings.ModelCard | None:
+    return _model_card(context.settings().database_url, date.today())
+
+
+def risk_export(
+    viewer: Viewer, filters: Filters, *, bands: tuple[str, ...], sort: str, fmt: str
+) -> Callable[[], bytes]:
+    """A no-argument callable for st.download_button: every matching row, built and audited when clicked."""
+    language = context.lang()
+
+    def produce() -> bytes:
+        def build(session):  # type: ignore[no-untyped-def]
+            frame = churn_warnings.export_rows(session, filters, viewer=viewer, bands=bands, sort=sort, lang=language)
+            exports.record_export(
+                session, viewer=viewer, what="churn", rows=len(frame), filters=filters, details={"format": fmt}
+            )
+            return frame
+
+        frame = db.write(context.engine(), build)  # the audit entry commits with the file it describes
+        return exports.to_csv(frame) if fmt == "csv" else exports.to_xlsx(frame, "churn")
+
+    return produce

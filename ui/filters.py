@@ -213,3 +213,11 @@ def sort_choice() -> dict[str, object]:
 def multi_filter(key: str, title: str, options, show) -> tuple:  # type: ignore[no-untyped-def]
     """A sidebar multiselect kept in the URL under `key` (empty: all)."""
     return tuple(_multi(key, title, list(options), show))
+
+
+def url_choice(key: str, title: str, options: list[str], default: str, show) -> str:  # type: ignore[no-untyped-def]
+    """A selectbox, drawn where the caller is, kept in the URL under `key` (the default leaves the URL clean)."""
+    _restore(key, options, default)
+    picked = st.selectbox(title, options, key=key, format_func=show)
+    _publish(key, picked, default)
+    return picked

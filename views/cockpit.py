@@ -5,6 +5,7 @@ from functools import partial
 import streamlit as st
 
 from core import access, charts, exports, formatting, quality
+from core.churn import explain
 from core.i18n import label
 from ui import data
 from ui.cards import kpi_card, plain_card
@@ -74,7 +75,6 @@ order = [
 st.subheader(tr("cockpit.section.kpis"))
 complaints = result.open_complaints
 completeness = data.completeness(viewer)  # core fields, in the viewer's scope
-at_risk_customers = int(result.tiers.loc[result.tiers["tier"] == "churn_risk", "customers"].sum())
 cards = [partial(kpi_card, kpis[key], note=notes.get(key)) for key in order] + [
     partial(
         plain_card,
@@ -86,7 +86,9 @@ cards = [partial(kpi_card, kpis[key], note=notes.get(key)) for key in order] + [
         plain_card,
         "kpi.revenue_at_risk",
         formatting.money(result.revenue_at_risk, current),
-        tr("cockpit.at_risk_detail", customers=f"{at_risk_customers:,}"),
+        tr("cockpit.at_risk_model_detail", customers=f"{result.at_risk_customers:,}", date=result.risk_as_of)
+        if result.risk_as_of
+        else tr("cockpit.at_risk_detail", customers=f"{result.at_risk_customers:,}"),
     ),
     partial(
         plain_card,
@@ -127,9 +129,13 @@ else:
     table = warnings.assign(
         revenue_12m=[formatting.money(v, current) for v in warnings["revenue_12m"]],
         orders_trend=[f"{a} / {b}" for a, b in zip(warnings["orders_last_90"], warnings["orders_prev_90"])],
-        churn_reason=[label("reason", r, current) for r in warnings["churn_reason"]],
+        churn_reason=[
+            (explain.texts(d, current)[0] or [""])[0] if d else label("reason", r, current)
+            for r, d in zip(warnings["churn_reason"], warnings["drivers"])
+        ],
+        risk=[f"{r:.0%}" if r is not None and r == r else "—" for r in warnings["risk"]],
     )
-    columns_shown = ["code", "name", "owner", "revenue_12m", "orders_trend", "last_order_date", "churn_reason"]
+    columns_shown = ["code", "name", "owner", "risk", "revenue_12m", "orders_trend", "last_order_date", "churn_reason"]
     picked = st.dataframe(
         table[columns_shown],
         hide_index=True,
@@ -140,6 +146,7 @@ else:
             "code": tr("column.code"),
             "name": tr("column.name"),
             "owner": tr("column.owner"),
+            "risk": tr("column.churn_risk"),
             "revenue_12m": tr("column.revenue_12m"),
             "orders_trend": tr("column.orders_trend"),
             "last_order_date": st.column_config.DateColumn(tr("column.last_order")),

@@ -9,6 +9,7 @@ from core.customer_list import SEARCH_MAX, CustomerQuery
 from core.errors import CrmError, NotFound
 from core.i18n import label
 from ui import data
+from ui.churn_parts import risk_panel
 from ui.context import lang, page_guard, reason, tr
 from ui.customer_forms import dimensions_form, hand_over_form, interaction_form, nps_form, profile_form, ticket_form
 from ui.filters import url_int
@@ -109,7 +110,7 @@ cards[4].metric(
     str(profile.latest_nps_score) if profile.latest_nps_score is not None else tr("common.none"),
     border=True,
 )
-if profile.churn_reason:
+if not risk_panel(viewer, profile.id) and profile.churn_reason:  # the written rule until a model scores
     st.warning(
         tr(
             f"reason.{profile.churn_reason}.detail",
