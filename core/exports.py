@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -11,8 +12,10 @@ from sqlalchemy.orm import Session
 from core import audit, formatting
 from core.access import Viewer, allowed, require
 from core.i18n import t
-from core.kpi import Cockpit
 from core.periods import Filters
+
+if TYPE_CHECKING:  # core.kpi reads the churn scores, whose export is audited here
+    from core.kpi import Cockpit
 
 
 def may_export(viewer: Viewer, what: str) -> bool:

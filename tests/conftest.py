@@ -162,6 +162,31 @@ def seeded_url(_seeded_template: Path, tmp_path: Path) -> str:
 DEMO_PASSWORD = "demo-pass-2026"
 
 
+@pytest.fixture(scope="session")
+def _trained_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int | None]:
+    """2,000 demo customers, seeded (which trains and scores the demo's model) once per test process: the
+    shared 400-customer template is below the training threshold. Tests that use it carry
+    `xdist_group("trained_demo")`, so one worker builds it."""
+    from core.demo import seed_demo
+
+    path = tmp_path_factory.mktemp("trained") / "demo.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    report = seed_demo(engine, customers=2000, seed=7, demo_password=DEMO_PASSWORD, keyring=TEST_KEYRING)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path, report.churn_model
+
+
+@pytest.fixture
+def trained_demo(_trained_demo: tuple[Path, int | None], tmp_path: Path) -> str:
+    """A private copy of the trained demo's store."""
+    target = tmp_path / "demo.db"
+    shutil.copy(_trained_demo[0], target)
+    return f"sqlite:///{target}"
+
+
 @pytest.fixture(autouse=True)
 def _test_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keys from the environment, so no test writes the project's .streamlit/secrets.toml."""

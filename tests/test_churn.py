@@ -1,4 +1,4 @@
-"""Churn risk, first part: features see nothing after their snapshot, the label is the next 90 days, the model
+"""Churn risk: features see nothing after their snapshot, the label is the next 90 days, the model
 is judged out of time and beats the recency baseline on the demo, thin data is refused with the reason, and
 the generic CSV path cross-validates any labelled table."""
 
@@ -14,12 +14,15 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from core import churn, models as m
+from core.access import SYSTEM
 from core.churn import model as churn_model
 from core.db import session_scope, write
 from core.errors import ValidationError
+from core.periods import Filters
 from tests import factories as f
 
 SNAPSHOT = date(2026, 6, 1)
+TRAINED = pytest.mark.xdist_group("trained_demo")  # one worker builds the trained demo once
 
 
 def _contact(s: Session, who: m.Customer, at: datetime, channel: str) -> None:
@@ -82,36 +85,142 @@ def test_thin_history_is_refused_with_its_counts() -> None:
     assert err.value.key == "churn.error.thin" and err.value.values["churned"] == 50
 
 
-def test_on_the_demo_the_model_is_judged_out_of_time_and_beats_recency(tmp_path: Path) -> None:
-    """2,000 demo customers (the shared 400-customer template is below the training threshold)."""
-    from core.db import make_engine, migrate
-    from core.demo import seed_demo
-    from tests.conftest import DEMO_PASSWORD, TEST_KEYRING
+@TRAINED
+def test_on_the_demo_the_model_is_judged_out_of_time_and_beats_recency(
+    _trained_demo: tuple[Path, int | None], trained_demo: str
+) -> None:
+    from core.db import make_engine
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
-    migrate(engine)
-    seed_demo(engine, customers=2000, seed=7, demo_password=DEMO_PASSWORD, keyring=TEST_KEYRING)
+    assert _trained_demo[1] == 1  # the seed trained and stored the demo's model
+    engine = make_engine(trained_demo)
     with Session(engine) as s:
         frame = churn.training_set(s, date.today(), count=8)
     trained = churn.train(frame)
     assert all(day < trained.test_snapshot for day in trained.train_snapshots) and len(trained.train_snapshots) == 7
     assert trained.metrics[trained.chosen].roc_auc > trained.metrics["baseline_recency"].roc_auc + 0.05
     assert trained.grade == "A"
+    # calibration keeps every customer's rank: the calibrated model orders the test exactly as the chosen one
+    assert trained.metrics["chosen_calibrated"].roc_auc == pytest.approx(trained.metrics[trained.chosen].roc_auc)
     thin = frame[frame["snapshot"] == trained.test_snapshot].head(300)
     with pytest.raises(ValidationError):
         churn.train(thin)
 
-    with Session(engine) as s:  # nothing to score with before a model is stored
-        with pytest.raises(ValidationError):
-            churn.score(s, as_of=date.today())
     versions = [write(engine, lambda s: churn.save(s, trained, horizon=90, username="test")) for _ in range(2)]
-    assert versions == [1, 2]
+    assert versions == [2, 3]
     scored = write(engine, lambda s: churn.score(s, as_of=date.today()))
     with Session(engine) as s:
-        active = len(churn.features(s, date.today()))
-        rows = s.execute(select(m.ChurnScore.model_version, m.ChurnScore.risk, m.ChurnScore.percentile)).all()
-    assert scored == active == len(rows) > 400
-    assert {r.model_version for r in rows} == {2} and all(0 <= r.risk <= 1 and 0 < r.percentile <= 100 for r in rows)
+        active = churn.features(s, date.today())
+        rows = pd.read_sql(select(m.ChurnScore), s.connection())
+    assert scored == len(active) == len(rows) > 400
+    assert set(rows["model_version"]) == {3} and rows["risk"].between(0, 1).all()
+    assert rows["percentile"].between(0, 100, inclusive="right").all()
+    # bands as the policy writes them, and the percentile follows the risk
+    assert (rows["band"] == churn_model.BAND_POLICY.band(rows["risk"].to_numpy())).all()
+    ranked = rows.sort_values("risk")
+    assert ranked["percentile"].is_monotonic_increasing
+    assert set(rows["band"]) == {"low", "medium", "high"}
+
+
+@TRAINED
+def test_drivers_say_the_customers_own_figures_in_both_languages(trained_demo: str) -> None:
+    """The stored drivers of the riskiest customers read as sentences in English and Chinese, with the
+    customer's own figures as of the scoring, and the strongest ones first."""
+    import json
+
+    from core.churn import explain
+    from core.db import make_engine
+
+    engine = make_engine(trained_demo)
+    with Session(engine) as s:
+        top = s.execute(
+            select(m.ChurnScore.customer_id, m.ChurnScore.drivers, m.ChurnScore.as_of)
+            .order_by(m.ChurnScore.risk.desc())
+            .limit(20)
+        ).all()
+        own = churn.features(s, top[0].as_of, customer_ids=[r.customer_id for r in top]).set_index("customer_id")
+    seen_groups = set()
+    for row in top:
+        drivers = json.loads(row.drivers)
+        raising = [d for d in drivers if d["c"] > 0]
+        assert raising, "a customer at the top of the list has something raising the risk"
+        assert [abs(d["c"]) for d in raising] == sorted((abs(d["c"]) for d in raising), reverse=True)
+        for d in drivers:
+            seen_groups.add(d["g"])
+            for name, value in d["v"].items():  # the figures the sentence uses are the customer's own
+                expected = own.at[row.customer_id, name]
+                assert value == (round(float(expected), 2) if not isinstance(expected, str) else expected) or (
+                    value is None and pd.isna(expected)
+                )
+        for lang in ("en", "zh"):
+            up, down = explain.texts(row.drivers, lang)
+            assert len(up) == len(raising) and len(down) == len(drivers) - len(raising)
+            assert all(line and "churn." not in line and "{" not in line for line in up + down)
+    assert len(seen_groups) >= 4  # not one canned reason for everybody
+    orders = {"g": "orders", "c": 1.0, "v": {"orders_90d": 2, "orders_prev_90d": 5}}
+    assert explain.driver_text(orders, "en") == "Orders −60 % on the quarter before (2 vs 5)"
+    assert explain.driver_text(orders, "zh") == "订单较上一季度 −60 %（2 笔对 5 笔）"
+    breaches = {"g": "breaches", "c": 1.0, "v": {"breaches_90d": 2, "reopens_90d": 0}}
+    assert explain.driver_text(breaches, "en") == "2 SLA breaches in 90 days (re-opened tickets: 0)"
+    assert explain.driver_text({"g": "sentiment", "c": 1.0, "v": {"nps_latest": 3, "csat_avg": None}}, "en") == "NPS 3"
+
+
+@TRAINED
+def test_the_cockpit_and_the_list_read_the_same_scores(trained_demo: str) -> None:
+    """Revenue at risk is Σ risk × 12-month revenue over the viewer's scored customers; the cockpit's
+    warnings are the list's first medium- and high-risk rows; an account manager's hold their own only."""
+    from core import kpi
+    from core.access import Viewer
+    from core.churn import warnings
+    from core.db import make_engine
+
+    engine = make_engine(trained_demo)
+    with Session(engine) as s:
+        scores = pd.read_sql(
+            select(m.ChurnScore.customer_id, m.ChurnScore.risk, m.ChurnScore.band, m.Customer.owner_id).join(
+                m.Customer, m.Customer.id == m.ChurnScore.customer_id
+            ),
+            s.connection(),
+        )
+        revenue = pd.read_sql(select(m.CustomerStat.customer_id, m.CustomerStat.revenue_12m), s.connection())
+        merged = scores.merge(revenue, on="customer_id", how="left").fillna({"revenue_12m": 0})
+        result = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), viewer=SYSTEM, now=datetime.now())
+        rows, total = warnings.risk_list(s, Filters(), viewer=SYSTEM, bands=("high", "medium"), limit=10)
+        manager = s.execute(select(m.User).where(m.User.username == "manager1")).scalar_one()
+        viewer = Viewer(manager.id, manager.username, manager.display_name, manager.role)
+        mine = warnings.summary(s, Filters(), viewer=viewer)
+        mine_rows, mine_total = warnings.risk_list(s, Filters(), viewer=viewer, limit=None)
+    expected = float((merged["risk"] * merged["revenue_12m"]).sum())
+    assert result.revenue_at_risk == pytest.approx(expected)
+    assert result.at_risk_customers == int((merged["band"] == "high").sum())
+    assert list(result.churn_warnings["customer_id"]) == list(rows["customer_id"])
+    assert total == int(merged["band"].isin(["high", "medium"]).sum())
+    losses = list(rows["expected_loss"])
+    assert losses == sorted(losses, reverse=True)
+    own = merged[merged["owner_id"] == manager.id]
+    assert mine is not None and mine.scored == len(own) == mine_total == len(mine_rows) > 0
+    assert mine.expected_loss == pytest.approx(float((own["risk"] * own["revenue_12m"]).sum()))
+
+
+@TRAINED
+def test_the_model_card_warns_when_the_data_has_moved_on(trained_demo: str) -> None:
+    import json
+
+    from core.churn import warnings
+    from core.db import make_engine
+
+    engine = make_engine(trained_demo)
+    with Session(engine) as s:
+        card = warnings.model_card(s, today=date.today())
+        assert card is not None and card.warnings == [] and card.grade == "A"
+        assert set(card.profile["bands"]) == {"low", "medium", "high"} and card.profile["importance"]
+        later = warnings.model_card(s, today=date.today() + timedelta(days=120))
+    assert [key for key, _ in later.warnings] == ["churn.card.stale"]
+    profile = {**card.profile, "recent": {"snapshot": "2026-12-01", "roc_auc": 0.55}}
+    with session_scope(engine) as s:
+        s.execute(m.ChurnModel.__table__.update().values(profile=json.dumps(profile)))
+    with Session(engine) as s:
+        dropped = warnings.model_card(s, today=date.today())
+    assert [key for key, _ in dropped.warnings] == ["churn.card.dropped"]
 
 
 def test_the_generic_path_cross_validates_any_labelled_table() -> None:
@@ -145,6 +254,10 @@ def test_the_command_line_reads_a_labelled_csv(tmp_path: Path, capsys: pytest.Ca
 
 def test_a_stored_model_scores_every_active_customer_on_every_store(engine: Engine) -> None:
     """The fitted pipeline round-trips through the store (a LONGBLOB on MariaDB) and scores replace the last."""
+    with Session(engine) as s:  # nothing to score with before a model is stored
+        with pytest.raises(ValidationError) as err:
+            churn.score(s, as_of=SNAPSHOT)
+    assert err.value.key == "churn.error.no_model"
     with session_scope(engine) as s:
         for i in range(30):
             who = f.customer(s, became=date(2025, 1, 1), region=("east", "north")[i % 2])

@@ -269,14 +269,12 @@ def risk_export(
     language = context.lang()
 
     def produce() -> bytes:
-        def build(session):  # type: ignore[no-untyped-def]
-            frame = churn_warnings.export_rows(session, filters, viewer=viewer, bands=bands, sort=sort, lang=language)
-            exports.record_export(
-                session, viewer=viewer, what="churn", rows=len(frame), filters=filters, details={"format": fmt}
-            )
-            return frame
-
-        frame = db.write(context.engine(), build)  # the audit entry commits with the file it describes
+        frame = db.write(  # the audit entry commits with the rows it describes
+            context.engine(),
+            lambda session: churn_warnings.export_rows(
+                session, filters, viewer=viewer, bands=bands, sort=sort, lang=language, fmt=fmt
+            ),
+        )
         return exports.to_csv(frame) if fmt == "csv" else exports.to_xlsx(frame, "churn")
 
     return produce

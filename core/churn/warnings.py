@@ -19,9 +19,11 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core import models as m
-from core.access import Viewer, visible
-from core.churn.explain import BANDS
-from core.churn.model import DROP_WARNING, STALE_AFTER_DAYS
+from core.access import Viewer, require, visible
+from core.churn.explain import BANDS, HEADLINE, texts
+from core.churn.model import DROP_WARNING, NEVER, STALE_AFTER_DAYS, features
+from core.exports import record_export
+from core.i18n import label, t
 from core.periods import Filters
 
 C, S, U = m.table(m.Customer), m.table(m.CustomerStat), m.table(m.User)
@@ -157,8 +159,6 @@ def customer_risk(session: Session, viewer: Viewer, customer_id: int) -> dict[st
 def customer_measures(session: Session, viewer: Viewer, customer_id: int, *, as_of: date) -> dict[str, float]:
     """This customer's headline measure per driver group as of the scoring (for the comparison with the
     bands' averages); empty when the customer is outside the viewer's scope or not a customer then."""
-    from core.churn.explain import HEADLINE
-    from core.churn.model import NEVER, features
 
     if session.execute(visible(select(C.c.id).where(C.c.id == customer_id), C, viewer)).first() is None:
         return {}
@@ -170,15 +170,13 @@ def customer_measures(session: Session, viewer: Viewer, customer_id: int, *, as_
 
 
 def export_rows(
-    session: Session, filters: Filters, *, viewer: Viewer, bands: tuple[str, ...], sort: str, lang: str
+    session: Session, filters: Filters, *, viewer: Viewer, bands: tuple[str, ...], sort: str, lang: str, fmt: str
 ) -> pd.DataFrame:
     """Every row the list shows for these filters, as the export writes them: headers and bands in `lang`,
-    drivers in words, no contact details at all. Refuses a role that may not export it."""
-    from core.access import require
-    from core.churn.explain import texts
-    from core.i18n import label, t
+    drivers in words, no contact details at all; audited in the same transaction. Refuses a role that may
+    not export it."""
 
-    require(viewer, "export:churn")
+    require(viewer, "export:churn")  # refused before any row is read
     rows, _ = risk_list(session, filters, viewer=viewer, bands=bands, sort=sort, limit=None)
     drivers = [texts(d, lang) for d in rows["drivers"]]
     frame = pd.DataFrame(
@@ -197,6 +195,7 @@ def export_rows(
             "lowering": ["; ".join(down) for _, down in drivers],
         }
     )
+    record_export(session, viewer=viewer, what="churn", rows=len(frame), filters=filters, details={"format": fmt})
     return frame.rename(columns={c: t(f"churn.col.{c}", lang) for c in frame.columns})
 
 

@@ -1,0 +1,105 @@
+"""The early-warning page and the 360° view's churn block through AppTest, on the trained 2,000-customer demo:
+what each role sees, the list's order and filters from the URL, the model card, and the audited export."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from streamlit.testing.v1 import AppTest
+
+from core import models as m
+from core.access import Viewer
+from core.churn import warnings
+from core.db import make_engine, session_scope
+from core.errors import PermissionDenied
+from core.periods import Filters
+from tests.pages.helpers import signed_in
+
+pytestmark = pytest.mark.xdist_group("trained_demo")  # one worker builds the trained demo once
+EXECUTIVE = Viewer(None, "executive", "Executive", "executive")
+
+
+def _grid(at: AppTest):  # type: ignore[no-untyped-def]
+    return at.dataframe[0].value
+
+
+def test_an_executive_ranks_the_warnings_filters_them_by_url_and_reads_the_card(
+    monkeypatch: pytest.MonkeyPatch, trained_demo: str
+) -> None:
+    at = signed_in(monkeypatch, trained_demo, "executive")
+    at.switch_page("views/churn.py").run()
+    assert not at.exception and not at.error
+    with Session(make_engine(trained_demo)) as s:
+        found = warnings.summary(s, Filters(), viewer=EXECUTIVE)
+        first, _ = warnings.risk_list(s, Filters(), viewer=EXECUTIVE, limit=50)
+    shown = {metric.label: metric.value for metric in at.metric}
+    assert found is not None and shown["Customers scored"] == f"{found.scored:,}"
+    assert shown["High risk"] == f"{found.per_band['high']:,}"
+    grid = _grid(at)
+    assert list(grid["code"]) == list(first["code"])  # ranked by expected revenue at risk, as core ranks it
+    assert grid["raising"].str.len().gt(0).any()  # the drivers in words
+    assert {"Previous", "Next"} <= {b.label for b in at.button}
+    assert len(at.get("plotly_chart")) == 2  # calibration and importance on the model card tab
+
+    at = signed_in(monkeypatch, trained_demo, "executive", band="high", lang="zh")  # a shared link, in Chinese
+    at.switch_page("views/churn.py").run()
+    assert not at.exception
+    assert set(_grid(at)["band"]) == {"高风险"}
+    assert at.title[0].value == "客户流失预警"
+
+
+def test_an_account_manager_sees_their_own_customers_and_exports_nothing(
+    monkeypatch: pytest.MonkeyPatch, trained_demo: str
+) -> None:
+    at = signed_in(monkeypatch, trained_demo, "manager1")
+    at.switch_page("views/churn.py").run()
+    assert not at.exception and not at.error
+    with Session(make_engine(trained_demo)) as s:
+        manager = s.execute(select(m.User).where(m.User.username == "manager1")).scalar_one()
+        viewer = Viewer(manager.id, manager.username, manager.display_name, manager.role)
+        mine, total = warnings.risk_list(s, Filters(), viewer=viewer, limit=None)
+    assert set(_grid(at)["owner"]) == {manager.display_name} and total == len(mine) > 0
+    assert "Account manager" not in [w.label for w in at.multiselect]  # no owner filter: the scope is fixed
+    assert not at.get("download_button")
+    with session_scope(make_engine(trained_demo)) as s, pytest.raises(PermissionDenied):
+        warnings.export_rows(s, Filters(), viewer=viewer, bands=(), sort="risk", lang="en", fmt="csv")
+
+
+def test_the_support_desk_has_no_warning_page(monkeypatch: pytest.MonkeyPatch, trained_demo: str) -> None:
+    at = signed_in(monkeypatch, trained_demo, "agent")
+    at.switch_page("views/churn.py").run()
+    assert [e.value for e in at.error] == ["You have no access to this page."]
+
+
+def test_the_export_is_every_matching_row_in_words_and_on_record(trained_demo: str) -> None:
+    engine = make_engine(trained_demo)
+    analyst = Viewer(None, "analyst", "Analyst", "analyst")
+    east = Filters(regions=("east",))
+    with session_scope(engine) as s:
+        frame = warnings.export_rows(
+            s, east, viewer=analyst, bands=("high", "medium"), sort="risk", lang="zh", fmt="xlsx"
+        )
+    with Session(engine) as s:
+        _, total = warnings.risk_list(s, east, viewer=analyst, bands=("high", "medium"))
+        entry = s.execute(select(m.AuditLog).where(m.AuditLog.action == "export")).scalars().one()
+    assert len(frame) == total > 0
+    assert list(frame.columns)[:3] == ["客户编号", "客户名称", "客户经理"] and "推高风险的因素" in frame.columns
+    assert set(frame["区域"]) == {"华东"} and frame["流失风险"].is_monotonic_decreasing
+    assert entry.object == "churn" and f'"rows": {total}' in entry.details and "east" in entry.details
+
+
+def test_the_360_view_shows_risk_and_drivers_against_the_bands(
+    monkeypatch: pytest.MonkeyPatch, trained_demo: str
+) -> None:
+    with Session(make_engine(trained_demo)) as s:
+        riskiest = s.scalar(select(m.ChurnScore.customer_id).order_by(m.ChurnScore.risk.desc()).limit(1))
+    at = signed_in(monkeypatch, trained_demo, "executive", id=str(riskiest))
+    at.switch_page("views/customer.py").run()
+    assert not at.exception and not at.error
+    shown = {metric.label: metric.value for metric in at.metric}
+    assert shown["Band"] == "High risk" and shown["Churn risk"].endswith("%")
+    assert any(t.value.startswith("▲ ") for t in at.text)
+    tables = [d.value for d in at.dataframe if "Measure" in d.value.columns]
+    assert list(tables[0].columns) == ["Measure", "This customer", "Low risk", "Medium risk", "High risk"]
+    assert len(tables[0]) == 9 and tables[0]["This customer"].ne("—").sum() >= 7
