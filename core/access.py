@@ -58,6 +58,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "write:nps": ("admin", "account_manager", "support_agent", "team_lead"),
     "write:profile": ("admin", "account_manager"),
     "write:task": ("admin", "account_manager"),
+    "write:retention": ("admin", "account_manager"),  # retention actions for warned customers (in scope)
     "tasks:everyone": _ADMIN,  # an account manager's task list holds their own tasks
     # service desk
     "tickets:work": _DESK,  # accept, analyse, resolve, feedback, reopen

@@ -28,6 +28,8 @@ ACTIONS = (
     "key_rotated",
     "interaction_logged",
     "task_done",
+    "retention_action",
+    "retention_update",
     "ticket_created",
     "nps_recorded",
     "customer_updated",

@@ -289,7 +289,8 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "score-churn":
         from core import churn as churn_model
 
-        scored = write(engine, lambda s: churn_model.score(s, as_of=date.today()))
+        holdout = settings.retention_holdout_percent
+        scored = write(engine, lambda s: churn_model.score(s, as_of=date.today(), holdout_percent=holdout))
         print(f"{scored} active customers scored with the newest churn model")
     elif args.command == "refresh":
         from core import facts, quality

@@ -294,6 +294,7 @@ _MADE_TITLES = {
     "detractor": re.compile(r"^NPS (?P<score>\d+): call back$"),
     "low_csat": re.compile(r"^CSAT (?P<score>\d+) on ticket #(?P<ticket>\d+)$"),
     "sla": re.compile(r"^SLA (?P<action>\w+): #(?P<ticket>\d+) (?P<metric>\w+)$"),
+    "retention": re.compile(r"^Retention (?P<kind>\w+)$"),
 }
 
 
@@ -307,6 +308,8 @@ def task_title(title: str, source: str | None, lang: str) -> str:
     if match is None:
         return title
     parts = match.groupdict()
+    if "kind" in parts:
+        parts["kind"] = t(f"retention.kind.{parts['kind']}", lang)
     if "metric" in parts:
         parts["metric"] = t(f"sla.metric.{parts['metric']}", lang)
         parts["action"] = t(f"service.event.sla_{parts['action']}", lang)

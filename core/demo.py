@@ -9,6 +9,7 @@ leaks the label. The simulation is vectorised over customers, one calendar month
 from __future__ import annotations
 
 import json
+import random
 import secrets
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 from faker import Faker
 from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
 
 from core import models as m, service
 from core.db import bulk_insert, reset_sequences, session_scope
@@ -702,8 +704,48 @@ def _churn_model(engine: Engine, today: date) -> int | None:
             return None
         version = churn.save(session, trained, horizon=churn.HORIZON_DAYS, username="demo")
     with session_scope(engine) as session:
+        _retention_history(session, today)
         churn.score(session, as_of=today)
     return version
+
+
+def _retention_history(session: Session, today: date, *, days: int = 120, share: float = 0.6) -> None:
+    """Four months of retention work before today, so the page has an effect to measure: the model's warnings
+    of then (with their holdout draw), an action on about 60 % of the warned customers open to actions, most
+    of them done with an outcome. The demo's churn was generated without regard to these actions, so the
+    page shows an effect near zero with its interval: measured, not assumed."""
+    from core import churn
+    from core.access import SYSTEM
+    from core.churn import retention
+
+    past = today - timedelta(days=days)
+    churn.score(session, as_of=past)  # enrols the customers warned then
+    rng = random.Random(past.toordinal())
+    RC, CS = m.table(m.RetentionCohort), m.table(m.ChurnScore)
+    warned = session.execute(
+        select(RC.c.customer_id, CS.c.drivers)
+        .join(CS, CS.c.customer_id == RC.c.customer_id)
+        .where(RC.c.held_out.is_(False))
+        .order_by(RC.c.customer_id)
+    ).all()
+    for customer_id, drivers in warned:
+        if rng.random() >= share:
+            continue
+        raising = [d["g"] for d in json.loads(drivers or "[]") if d["c"] > 0]
+        kind = rng.choice(retention.KINDS)
+        planned = datetime.combine(past + timedelta(days=rng.randint(0, 14)), datetime.min.time()) + timedelta(hours=10)
+        form = retention.ActionForm(kind, raising[0] if raising else "other", planned.date() + timedelta(days=14))
+        action = retention.create_action(session, SYSTEM, customer_id, form, now=planned)
+        if rng.random() < 0.85:
+            retention.update_action(
+                session,
+                SYSTEM,
+                action,
+                steps_done=retention.PLAYBOOK_STEPS[kind],
+                status="done",
+                outcome=rng.choices(retention.OUTCOMES, weights=(5, 3, 1, 1))[0],
+                now=planned + timedelta(days=rng.randint(1, 14)),
+            )
 
 
 def seed_demo(
@@ -753,6 +795,8 @@ def seed_demo(
     step("insert", 0.15)
     with engine.begin() as conn:
         for model in [
+            m.RetentionAction,
+            m.RetentionCohort,
             m.ChurnScore,
             m.ChurnModel,  # learned from the data being replaced
             m.CustomerStat,

@@ -37,7 +37,9 @@ MOVED = {  # table -> the column that points at the customer
     "nps_responses": m.table(m.NpsResponse).c.customer_id,
     "tasks": m.table(m.Task).c.customer_id,
     "leads": m.table(m.Lead).c.converted_customer_id,
+    "retention_actions": m.table(m.RetentionAction).c.customer_id,
 }
+DERIVED = (m.table(m.ChurnScore), m.table(m.RetentionCohort))  # the merged customer's: rescored with the survivor
 FILLED = (
     "city",
     "company_size",
@@ -162,6 +164,8 @@ def merge(
     if filled.get("became_customer_date") and survivor["status"] == "prospect":
         filled["status"] = merged["status"]
     session.execute(S.delete().where(S.c.customer_id == merged_id))
+    for table in DERIVED:
+        session.execute(table.delete().where(table.c.customer_id == merged_id))
     session.execute(C.delete().where(C.c.id == merged_id))
     if filled:
         session.execute(C.update().where(C.c.id == survivor_id).values(**filled))

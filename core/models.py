@@ -468,6 +468,40 @@ class ChurnScore(Base):
     __table_args__ = (Index("ix_churn_scores_risk", "risk"), Index("ix_churn_scores_band", "band"))
 
 
+class RetentionCohort(Base):
+    """A customer the churn model warned about (medium or high risk), entered once with the random draw that
+    puts a share of them in the holdout, which gets no retention action so that their effect is measured."""
+
+    __tablename__ = "retention_cohort"
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    warned_on: Mapped[date] = mapped_column(Date)
+    band: Mapped[str] = mapped_column(String(8))
+    risk: Mapped[float] = mapped_column(Float)
+    held_out: Mapped[bool] = mapped_column(Boolean)
+
+
+class RetentionAction(Base):
+    """A call, visit, offer or service review to keep a customer, with its playbook progress and outcome; its
+    task sits in the owner's task list."""
+
+    __tablename__ = "retention_actions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(16))  # the driver group it answers, or "other"
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12))  # open, done, cancelled
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    steps_done: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(String(500))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_retention_actions_customer_status", "customer_id", "status"),)
+
+
 class AppMeta(Base):
     """Small key/value facts about this database: demo or not, when summaries were built."""
 

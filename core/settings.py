@@ -79,6 +79,13 @@ class Settings:
             "(env CRM_FEED_MAX_AGE_HOURS; the integration delay target is one hour)."
         ),
     )
+    retention_holdout_percent: int = field(
+        default=10,
+        metadata=_help(
+            "Share of the customers the churn model warns about that get no retention action, so that the "
+            "actions' effect is measured against them (env CRM_RETENTION_HOLDOUT_PERCENT, 0 to 50)."
+        ),
+    )
     cache_ttl_seconds: int = field(
         default=300,
         metadata=_help(
@@ -102,6 +109,7 @@ _ENV = {
     "admin_totp": "CRM_ADMIN_TOTP",
     "import_folder": "CRM_IMPORT_FOLDER",
     "feed_max_age_hours": "CRM_FEED_MAX_AGE_HOURS",
+    "retention_holdout_percent": "CRM_RETENTION_HOLDOUT_PERCENT",
 }
 
 
@@ -121,6 +129,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         else:
             values[f.name] = raw
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if not 0 <= int(values.get("retention_holdout_percent", 10)) <= 50:  # type: ignore[call-overload]
+        raise ConfigError("CRM_RETENTION_HOLDOUT_PERCENT must be between 0 and 50.")
     return Settings(**values)  # type: ignore[arg-type]
 
 

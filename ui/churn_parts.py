@@ -3,6 +3,8 @@ the bands, and the model card."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -13,6 +15,7 @@ from core.churn.explain import BANDS, HEADLINE
 from core.i18n import label
 from ui import data
 from ui.context import lang, tr
+from ui.retention_parts import customer_actions, plan_form
 
 BAND_ICONS = {"high": ":material/warning:", "medium": ":material/trending_down:", "low": ":material/check_circle:"}
 
@@ -40,6 +43,7 @@ def risk_panel(viewer: Viewer, customer_id: int) -> bool:
     middle.metric(tr("churn.col.percentile"), f"{found['percentile']:.0f}", border=True)
     right.metric(tr("churn.col.band"), label("churn.band", band, current), border=True)
     raising, lowering = explain.texts(found["drivers"], current)
+    strongest = next((d["g"] for d in json.loads(found["drivers"] or "[]") if d["c"] > 0), "other")
     up, down = st.columns(2)
     with up:
         st.markdown(f"**{tr('churn.raising')}**")
@@ -65,6 +69,8 @@ def risk_panel(viewer: Viewer, customer_id: int) -> bool:
             }
         )
         st.dataframe(table, hide_index=True)
+    plan_form(viewer, customer_id, proposed=strongest)
+    customer_actions(viewer, customer_id)
     return True
 
 

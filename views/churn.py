@@ -13,6 +13,7 @@ from ui import data
 from ui.churn_parts import model_card_panel
 from ui.context import lang, page_guard, tr
 from ui.filters import dimension_filters, multi_filter, url_choice, url_int
+from ui.retention_parts import effect_panel, open_actions, selection_form
 
 PAGE_SIZE = 50
 
@@ -52,7 +53,7 @@ cells[3].metric(
 if rows.empty and page > 1:  # the filters changed under a later page: back to the first
     st.query_params.pop("page", None)
     st.rerun()
-warnings_tab, card_tab = st.tabs([tr("churn.tab.list"), tr("churn.tab.card")])
+warnings_tab, retention_tab, card_tab = st.tabs([tr("churn.tab.list"), tr("churn.tab.retention"), tr("churn.tab.card")])
 with warnings_tab:
     pages = max(1, -(-total // PAGE_SIZE))
     st.caption(tr("churn.showing", shown=len(rows), total=f"{total:,}", page=min(page, pages), pages=pages))
@@ -114,5 +115,9 @@ with warnings_tab:
                 key=f"churn_{fmt}",
                 icon=":material/download:",
             )
+    selection_form(viewer, rows)
+with retention_tab:
+    effect_panel(viewer, filters)
+    open_actions(viewer, filters)
 with card_tab:
     model_card_panel(card)

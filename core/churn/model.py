@@ -462,15 +462,15 @@ def _recent_check(
     return {"snapshot": latest.isoformat(), "roc_auc": round(float(roc_auc_score(churned, risk)), 4)}
 
 
-def score(session: Session, *, as_of: date) -> int:
+def score(session: Session, *, as_of: date, holdout_percent: int = 10) -> int:
     """Score every customer active on `as_of` with the newest model: risk, its percentile, its band and its
     drivers, replacing the previous scores (run after imports and nightly); the model's profile (band
-    averages, global importance, the latest period's check) is written beside it. Returns the number of
-    customers scored."""
+    averages, global importance, the latest period's check) is written beside it; customers warned for the
+    first time enter the retention cohort with their holdout draw. Returns the number of customers scored."""
     import json
 
     from core import db
-    from core.churn import explain
+    from core.churn import explain, retention
 
     found = latest_model(session)
     if found is None:
@@ -495,6 +495,12 @@ def score(session: Session, *, as_of: date) -> int:
             "band": band.tolist(),
             "drivers": explain.drivers(frame, moved),
         },
+    )
+    retention.enrol(
+        session,
+        pd.DataFrame({"customer_id": frame["customer_id"], "band": band, "risk": risk}),
+        as_of=as_of,
+        holdout_percent=holdout_percent,
     )
     model = session.execute(select(CM.c.horizon_days, CM.c.test_snapshot).where(CM.c.version == version)).one()
     profile = {

@@ -166,7 +166,7 @@ def customer_measures(session: Session, viewer: Viewer, customer_id: int, *, as_
     if frame.empty:
         return {}
     row = frame.iloc[0]
-    return {g: float(row[c]) for g, c in HEADLINE.items() if pd.notna(row[c]) and row[c] < NEVER}
+    return {g: float(row[c]) for g, c in HEADLINE.items() if pd.notna(row[c]) and row[c] != NEVER}
 
 
 def export_rows(
