@@ -103,3 +103,44 @@ def test_the_360_view_shows_risk_and_drivers_against_the_bands(
     tables = [d.value for d in at.dataframe if "Measure" in d.value.columns]
     assert list(tables[0].columns) == ["Measure", "This customer", "Low risk", "Medium risk", "High risk"]
     assert len(tables[0]) == 9 and tables[0]["This customer"].ne("—").sum() >= 7
+
+
+def test_an_account_manager_plans_an_action_on_the_360_view_and_an_executive_cannot(
+    monkeypatch: pytest.MonkeyPatch, trained_demo: str
+) -> None:
+    engine = make_engine(trained_demo)
+    with Session(engine) as s:
+        manager = s.execute(select(m.User).where(m.User.username == "manager1")).scalar_one()
+        cohort = s.execute(
+            select(m.RetentionCohort.customer_id, m.RetentionCohort.held_out)
+            .join(m.Customer, m.Customer.id == m.RetentionCohort.customer_id)
+            .join(m.ChurnScore, m.ChurnScore.customer_id == m.RetentionCohort.customer_id)
+            .where(m.Customer.owner_id == manager.id)
+            .where(~select(m.RetentionAction.id).where(m.RetentionAction.customer_id == m.Customer.id).exists())
+            .order_by(m.RetentionCohort.customer_id)
+        ).all()
+    open_one = next(c for c, held in cohort if not held)
+    held_one = next(c for c, held in cohort if held)
+
+    at = signed_in(monkeypatch, trained_demo, "manager1", id=str(open_one))
+    at.switch_page("views/customer.py").run()
+    assert not at.exception
+    next(b for b in at.button if b.label == "Plan the action").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert "Retention action planned; its task is in the owner's list." in [s.value for s in at.success]
+    with Session(engine) as s:
+        planned = s.execute(select(m.RetentionAction).where(m.RetentionAction.customer_id == open_one)).scalars().all()
+        task = s.get(m.Task, planned[0].task_id)
+    assert len(planned) == 1 and planned[0].created_by == manager.id and task.owner_id == manager.id
+
+    at.query_params["id"] = str(held_one)
+    at.switch_page("views/customer.py").run()
+    assert any("holdout" in i.value for i in at.info)
+    assert "Plan the action" not in [b.label for b in at.button]
+
+    at = signed_in(monkeypatch, trained_demo, "executive", id=str(open_one))
+    at.switch_page("views/customer.py").run()
+    assert not at.exception
+    assert "Plan the action" not in [b.label for b in at.button]  # reads the action, may not plan one
+    assert any("Call" in str(d.value.values) for d in at.dataframe)
