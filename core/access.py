@@ -28,8 +28,8 @@ _ADMIN = ("admin",)
 # page -> roles that may open it (a page outside a role's list is absent from its navigation and says "no access")
 PAGES: dict[str, tuple[str, ...]] = {
     "cockpit": ("admin", "executive", "analyst", "account_manager"),
-    "churn": ("admin", "executive", "analyst", "account_manager"),
     "customers": ("admin", "executive", "analyst", "account_manager"),
+    "churn": ("admin", "executive", "analyst", "account_manager"),
     "customer": _ALL,
     "service": _DESK + ("executive", "analyst"),
     "voice": _ALL,

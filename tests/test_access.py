@@ -37,6 +37,7 @@ from core import (
 )
 from core.access import Viewer
 from core.activity import InteractionForm, NpsForm, TicketForm
+from core.churn import retention, warnings as churn_warnings
 from core.customer_list import CustomerQuery
 from core.db import make_engine, migrate, session_scope
 from core.errors import NotFound, PermissionDenied
@@ -277,6 +278,13 @@ PROBES: dict[str, Probe] = {
         s, username="newcomer", display_name="New", role="analyst", password="a-long-pass-2026", actor=v
     ),
     "audit:read": lambda s, v, w: audit.entries(s, viewer=v),
+    "page:churn": lambda s, v, w: churn_warnings.risk_list(s, Filters(), viewer=v),
+    "export:churn": lambda s, v, w: churn_warnings.export_rows(
+        s, Filters(), viewer=v, bands=(), sort="risk", lang="en", fmt="csv"
+    ),
+    "write:retention": lambda s, v, w: retention.create_action(
+        s, v, w["mine"], retention.ActionForm("call", "orders", NOW.date() + timedelta(days=7)), now=NOW
+    ),  # type: ignore[arg-type]
 }
 
 
@@ -342,6 +350,8 @@ AUDITED = {
     "customers:hand_over": {"customers_handed_over"},
     "customers:merge": {"duplicates_kept_apart"},
     "customers:dimensions": {"customer_updated"},
+    "export:churn": {"export"},
+    "write:retention": {"retention_action"},
 }
 CLEAR_VALUES = ("13812345674", "13812345676", "13812345675", "Customer ")  # the world's phone numbers and names
 

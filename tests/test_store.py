@@ -45,6 +45,6 @@ def test_the_first_seed_reports_its_progress(sqlite_url: str) -> None:
         demo_password="demo-pass-2026",
         progress=lambda phase, share: told.append((phase, share)),
     )
-    assert [phase for phase, _ in told] == ["generate", "insert", "summaries", "service", "done"]
+    assert [phase for phase, _ in told] == ["generate", "insert", "summaries", "service", "churn", "done"]
     shares = [share for _, share in told]
     assert shares == sorted(shares) and shares[-1] == 1.0

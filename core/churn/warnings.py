@@ -69,6 +69,7 @@ class RiskSummary:
 
 def summary(session: Session, filters: Filters, *, viewer: Viewer) -> RiskSummary | None:
     """None until a model has scored the customers (the cockpit then falls back on the written rule)."""
+    require(viewer, "page:churn")  # the cockpit's roles are the page's
     stmt = (
         select(
             CS.c.band,
@@ -111,6 +112,7 @@ def risk_list(
 ) -> tuple[pd.DataFrame, int]:
     """One page of scored customers, highest first by `sort`, and how many match in all (paged in SQL;
     `limit=None` for the export of every matching row)."""
+    require(viewer, "page:churn")
     order = {"expected_loss": _expected_loss(), "risk": CS.c.risk, "revenue_12m": func.coalesce(S.c.revenue_12m, 0)}[
         sort if sort in SORTS else "expected_loss"
     ]

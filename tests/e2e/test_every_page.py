@@ -102,15 +102,22 @@ def settle(page, *, limit: float = 60.0) -> None:  # type: ignore[no-untyped-def
 
 
 def sign_in(page, url: str, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(url)
-    page.locator("input[type='password']").wait_for(timeout=60_000)
-    # a click while the sign-in page is still running can be lost under load: wait until its run is over
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
-    page.locator("input[type='text']").first.fill(username)
-    page.locator("input[type='password']").first.fill(DEMO_PASSWORD)
-    page.locator("[data-testid='stFormSubmitButton'] button").first.click()
-    # the signed-in first page is the role's heaviest (the cockpit): under a loaded CI run it took over 60 s
-    page.locator("[data-testid='stSidebarNav']").wait_for(timeout=180_000)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(3):  # a sign-in whose click was lost under load (seen twice in CI) is made again
+        page.goto(url)
+        page.locator("input[type='password']").wait_for(timeout=60_000)
+        # a click while the sign-in page is still running can be lost under load: wait until its run is over
+        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+        page.locator("input[type='text']").first.fill(username)
+        page.locator("input[type='password']").first.fill(DEMO_PASSWORD)
+        page.locator("[data-testid='stFormSubmitButton'] button").first.click()
+        try:
+            page.locator("[data-testid='stSidebarNav']").wait_for(timeout=90_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     # the session cookie is set by a component after the first signed-in run: the next page load needs it
     page.wait_for_function(
         "(name) => document.cookie.includes(name + '=')", arg=COOKIE_NAME, polling=100, timeout=60_000
@@ -200,6 +207,8 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
 
         def as_user(username: str):  # type: ignore[no-untyped-def]
+            for done in browser.contexts:  # the previous user's session ends: the server keeps one at a time
+                done.close()
             context = browser.new_context(viewport={"width": 1440, "height": 1800}, accept_downloads=True)
             page = context.new_page()
             sign_in(page, f"{server}/?{q}", username)
@@ -222,6 +231,8 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
             settle(page)
         kpis = read_rows(downloads(page, tmp_path, lang, "cockpit", 1)[0])
         assert len(kpis) > 10
+        page.goto(f"{server}/churn?{q}")  # the small demo is below the training threshold: says how to train
+        check_page(page, lang, "churn warnings")
         page.goto(f"{server}/voice?{q}")
         check_page(page, lang, "voice", free_text=(3, 4))  # comments, detractor keywords
         assert len(read_rows(downloads(page, tmp_path, lang, "voice", 1)[0])) > 2

@@ -55,6 +55,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_retention_actions_customer_status", table_name="retention_actions")
     op.drop_table("retention_actions")
     op.drop_table("retention_cohort")
