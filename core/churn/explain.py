@@ -97,28 +97,39 @@ def contributions(model: Any, frame: pd.DataFrame, columns: list[str], typical: 
     return pd.DataFrame({g: odds[0] - odds[k + 1] for k, g in enumerate(groups)})
 
 
-def _value(value: Any) -> Any:
-    if isinstance(value, (np.floating, float)):
-        return None if np.isnan(value) else round(float(value), 2)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+def _shown_values(frame: pd.DataFrame, names: set[str]) -> dict[str, list[Any]]:
+    """The columns the sentences use, as plain Python values (numbers to 2 decimals, missing as None)."""
+    out: dict[str, list[Any]] = {}
+    for name in names:
+        values = frame[name].tolist()
+        if frame[name].dtype.kind == "f":
+            values = [None if v != v else round(v, 2) for v in values]
+        out[name] = values
+    return out
 
 
 def drivers(frame: pd.DataFrame, moved: pd.DataFrame) -> list[str]:
     """Per customer, a JSON list of the strongest drivers raising then lowering the risk, each with the
-    customer's own values its sentence needs."""
-    values = frame.reset_index(drop=True)
+    customer's own values its sentence needs. One pass over a NumPy matrix (49,000 customers: under 2 s;
+    a pandas row at a time took 20 s)."""
+    groups = list(moved.columns)
+    matrix = moved.to_numpy(dtype=float)
+    order = np.argsort(-np.abs(matrix), axis=1, kind="stable")
+    values = _shown_values(frame.reset_index(drop=True), {n for g in groups for n in SHOWN[g]})
     out = []
-    for i, row in enumerate(moved.itertuples(index=False)):
-        pairs = sorted(zip(moved.columns, row), key=lambda p: -abs(p[1]))
-        up = [p for p in pairs if p[1] >= NOTICEABLE][:RAISING]
-        down = [p for p in pairs if p[1] <= -NOTICEABLE][:LOWERING]
+    for i, row in enumerate(matrix):
+        up: list[int] = []
+        down: list[int] = []
+        for k in order[i]:
+            if row[k] >= NOTICEABLE and len(up) < RAISING:
+                up.append(k)
+            elif row[k] <= -NOTICEABLE and len(down) < LOWERING:
+                down.append(k)
         out.append(
             json.dumps(
                 [
-                    {"g": g, "c": round(float(c), 3), "v": {n: _value(values.at[i, n]) for n in SHOWN[g]}}
-                    for g, c in up + down
+                    {"g": groups[k], "c": round(float(row[k]), 3), "v": {n: values[n][i] for n in SHOWN[groups[k]]}}
+                    for k in up + down
                 ],
                 ensure_ascii=False,
                 separators=(",", ":"),
