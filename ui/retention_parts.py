@@ -70,14 +70,13 @@ def plan_form(viewer: Viewer, customer_id: int, *, proposed: str) -> None:
 
 def customer_actions(viewer: Viewer, customer_id: int) -> None:
     """This customer's retention actions; an open one can be moved through its playbook and closed."""
-    current = lang()
     found = data.read(
         lambda session, v: retention.actions(session, Filters(), viewer=v, customer_id=customer_id), viewer
     )
     if found.empty:
         return
     st.markdown(f"**{tr('retention.title')}**")
-    st.dataframe(_table(found, current), hide_index=True, column_config=_columns())
+    st.dataframe(_table(found), hide_index=True, column_config=_columns())
     if not access.allowed(viewer, "write:retention"):
         return
     for row in found[found["status"] == "open"].itertuples():
@@ -113,13 +112,14 @@ def customer_actions(viewer: Viewer, customer_id: int) -> None:
                     )
 
 
-def _table(found: pd.DataFrame, current: str) -> pd.DataFrame:
+def _table(found: pd.DataFrame) -> pd.DataFrame:
     return found.assign(
         kind=[tr(f"retention.kind.{k}") for k in found["kind"]],
         reason=[tr(f"churn.group.{r}") if r != "other" else tr("retention.reason.other") for r in found["reason"]],
         status=[tr(f"retention.status.{s}") for s in found["status"]],
         outcome=[tr(f"retention.outcome.{o}") if o else "" for o in found["outcome"]],
         steps=[f"{d}/{retention.PLAYBOOK_STEPS[k]}" for d, k in zip(found["steps_done"], found["kind"])],
+        note=[n or "" for n in found["note"]],
     )[["code", "name", "kind", "reason", "owner", "due_date", "steps", "status", "outcome", "note"]]
 
 
@@ -199,14 +199,10 @@ def effect_panel(viewer: Viewer, filters: Filters) -> None:
     if difference is None:
         st.caption(tr("retention.effect_pending"))
     else:
-        st.markdown(
-            tr(
-                "retention.effect",
-                points=f"{difference[0] * 100:+.1f}",
-                low=f"{difference[1] * 100:+.1f}",
-                high=f"{difference[2] * 100:+.1f}",
-            )
-        )
+        points, low, high = (f"{value * 100:+.1f}".replace("-", "−") for value in difference)
+        verdict = "lower" if difference[1] > 0 else "higher" if difference[2] < 0 else "unclear"
+        st.markdown(tr("retention.effect", points=points, low=low, high=high))
+        st.caption(tr(f"retention.verdict.{verdict}"))
     st.caption(tr("retention.effect_method"))
 
 
@@ -217,4 +213,4 @@ def open_actions(viewer: Viewer, filters: Filters) -> None:
     if found.empty:
         st.caption(tr("retention.none_open"))
         return
-    st.dataframe(_table(found.sort_values("due_date"), lang()), hide_index=True, column_config=_columns())
+    st.dataframe(_table(found.sort_values("due_date")), hide_index=True, column_config=_columns())
