@@ -11,7 +11,9 @@ percentile. Not yet here: explanations, health score, RFM and CLV, the page (see
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import pickle
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -390,10 +392,6 @@ CM, CS = m.table(m.ChurnModel), m.table(m.ChurnScore)
 
 def save(session: Session, trained: Trained, *, horizon: int, username: str, now: datetime | None = None) -> int:
     """Store a trained model as the next version; returns the version."""
-    import json
-    import pickle
-    from dataclasses import asdict
-
     version = int(session.scalar(select(func.max(CM.c.version))) or 0) + 1
     session.execute(
         CM.insert().values(
@@ -415,9 +413,6 @@ def save(session: Session, trained: Trained, *, horizon: int, username: str, now
 
 def latest_model(session: Session) -> tuple[int, Any, list[str]] | None:
     """(version, fitted pipeline, feature columns) of the newest stored model, or None."""
-    import json
-    import pickle
-
     row = session.execute(
         select(CM.c.version, CM.c.pipeline, CM.c.features).order_by(CM.c.version.desc()).limit(1)
     ).first()
@@ -467,7 +462,6 @@ def score(session: Session, *, as_of: date, holdout_percent: int = 10) -> int:
     drivers, replacing the previous scores (run after imports and nightly); the model's profile (band
     averages, global importance, the latest period's check) is written beside it; customers warned for the
     first time enter the retention cohort with their holdout draw. Returns the number of customers scored."""
-    import json
 
     from core import db
     from core.churn import explain, retention

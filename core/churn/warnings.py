@@ -152,7 +152,7 @@ def cockpit_warnings(session: Session, filters: Filters, *, viewer: Viewer, limi
 def customer_risk(session: Session, viewer: Viewer, customer_id: int) -> dict[str, Any] | None:
     """One customer's stored score, or None (not scored, or outside the viewer's scope)."""
     stmt = select(CS.c.risk, CS.c.percentile, CS.c.band, CS.c.drivers, CS.c.as_of, CS.c.model_version).select_from(
-        _scored()
+        CS.join(C, C.c.id == CS.c.customer_id)
     )
     row = session.execute(visible(stmt.where(CS.c.customer_id == customer_id), C, viewer)).first()
     return dict(row._mapping) if row else None
