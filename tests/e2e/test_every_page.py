@@ -228,6 +228,8 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         if lang == "zh":  # on a phone the cards stack in reading order, row by row
             page.set_viewport_size({"width": 390, "height": 3000})
             settle(page)
+            # the resize can rerun the page: read the cards once all sixteen are drawn again (CI read none once)
+            page.locator("[data-testid='stMetric'] [data-testid='stMetricLabel']").nth(15).wait_for(timeout=60_000)
             tops = page.evaluate("""() => Array.from(
                 document.querySelectorAll("[data-testid='stMetric'] [data-testid='stMetricLabel']"))
                 .map(e => [e.getBoundingClientRect().top, e.textContent.trim()])""")
