@@ -339,3 +339,74 @@ def importance(weights: dict[str, float], lang: str) -> go.Figure:
     )
     fig.update_xaxes(title=t("churn.card.importance_axis", lang))
     return _layout(fig, t("churn.card.importance", lang), height=360).update_layout(hovermode="closest")
+
+
+HEALTH_COLORS = {"healthy": "#2e7d32", "watch": "#f9a825", "at_risk": "#c62828"}
+
+
+def health_calibration(table: pd.DataFrame, lang: str) -> go.Figure:
+    """Each health band's actual churn rate within the horizon, snapshot by snapshot: the bands hold up when
+    the at-risk line stays above the watch line and that above the healthy one."""
+    fig = go.Figure()
+    for band, color in HEALTH_COLORS.items():
+        rows = table[table["band"] == band].sort_values("snapshot")
+        fig.add_trace(
+            go.Scatter(
+                x=rows["snapshot"],
+                y=rows["rate"],
+                mode="lines+markers",
+                name=label("health.band", band, lang),
+                line={"color": color},
+                customdata=rows["customers"],
+                hovertemplate="%{y:.1%} · n=%{customdata:,}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(title=t("value.calibration.axis", lang), tickformat=".0%", rangemode="tozero")
+    return _layout(fig, t("value.calibration.title", lang))
+
+
+def _faded(color: str, alpha: float = 0.35) -> str:
+    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def tier_flow(moves: pd.DataFrame, lang: str, *, before: str, after: str) -> go.Figure:
+    """Customers moving between value tiers from one quarter to the next (new ones in, those who left out);
+    each band takes its source tier's colour."""
+    sources = ["new", *TIER_COLORS]
+    targets = [*TIER_COLORS, "left"]
+
+    def name(tier: str, quarter: str) -> str:
+        return label("tier", tier, lang) if tier in ("new", "left") else f"{label('tier', tier, lang)} · {quarter}"
+
+    colors = {**TIER_COLORS, "new": "#7e57c2", "left": "#5d4037"}
+    kept = moves[moves["source"].isin(sources) & moves["target"].isin(targets) & (moves["customers"] > 0)]
+    fig = go.Figure(
+        go.Sankey(
+            node={
+                "label": [name(s, before) for s in sources] + [name(s, after) for s in targets],
+                "color": [colors[s] for s in sources] + [colors[s] for s in targets],
+                "pad": 16,
+                "thickness": 14,
+            },
+            link={
+                "source": [sources.index(s) for s in kept["source"]],
+                "target": [len(sources) + targets.index(s) for s in kept["target"]],
+                "value": kept["customers"].tolist(),
+                "color": [_faded(colors[s]) for s in kept["source"]],
+            },
+            textfont={"color": "#263238", "size": 12, "shadow": "none"},
+        )
+    )
+    return _layout(fig, t("value.flow.title", lang), height=440)
+
+
+def health_history(history: pd.DataFrame, lang: str, *, thresholds: dict[str, int]) -> go.Figure:
+    """One customer's weekly health with the bands' lower thresholds drawn in."""
+    fig = go.Figure(
+        go.Scatter(x=history["week"], y=history["health"], mode="lines+markers", name=t("value.health", lang))
+    )
+    for band, low in thresholds.items():
+        fig.add_hline(y=low, line={"dash": "dot", "color": HEALTH_COLORS[band]})
+    fig.update_yaxes(range=[0, 100], title=t("value.health", lang))
+    return _layout(fig, t("value.history.title", lang), height=260).update_layout(showlegend=False)

@@ -798,6 +798,8 @@ def seed_demo(
             m.RetentionAction,
             m.RetentionCohort,
             m.ChurnScore,
+            m.CustomerValue,
+            m.TierHistory,
             m.ChurnModel,  # learned from the data being replaced
             m.CustomerStat,
             m.SegmentFact,

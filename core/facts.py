@@ -64,6 +64,7 @@ Measures = dict[str, float]
 C, O, L = m.table(m.Customer), m.table(m.Order), m.table(m.Lead)
 T, N = m.table(m.Ticket), m.table(m.NpsResponse)
 F, S, SEG = m.table(m.PeriodFact), m.table(m.CustomerStat), m.table(m.SegmentFact)
+CV = m.table(m.CustomerValue)
 
 
 @dataclass(frozen=True)
@@ -625,6 +626,11 @@ def rebuild_customer_stats(session: Session, *, as_of: date) -> int:
     stats["median_gap_days"] = stats["customer_id"].map(_median_gaps(session))
     stats = stats.merge(_activity(session), on="customer_id", how="left")
     stats = classify(stats, as_of=as_of, policy=DEFAULT_POLICY)
+    modelled = _value_tiers(session)  # the churn model's tiers where it scored the customer
+    if not modelled.empty:
+        tier = stats["customer_id"].map(modelled).where(stats["status"] == "active")
+        stats["tier"] = tier.where(tier.notna(), stats["tier"])
+        stats["churn_reason"] = stats["churn_reason"].where(tier.isna(), None)
     session.execute(delete(SEG))
     session.execute(delete(S))
     numeric = [
@@ -651,6 +657,12 @@ def rebuild_customer_stats(session: Session, *, as_of: date) -> int:
     for name in ("tier", "lifecycle_stage", "churn_reason", "code", "name", "region", "industry", "kind", "status"):
         columns[name] = [None if pd.isna(v) else v for v in stats[name]]
     written = bulk_insert(session.connection(), S, columns)
+    _regroup_segments(session)
+    return written
+
+
+def _regroup_segments(session: Session) -> None:
+    session.execute(delete(SEG))
     grouped = select(
         *(S.c[d] for d in DIMS),
         S.c.tier,
@@ -659,7 +671,28 @@ def rebuild_customer_stats(session: Session, *, as_of: date) -> int:
         func.sum(S.c.revenue_12m).label("revenue_12m"),
     ).group_by(*(S.c[d] for d in DIMS), S.c.tier, S.c.lifecycle_stage)
     session.execute(SEG.insert().from_select([*DIMS, "tier", "lifecycle_stage", "customers", "revenue_12m"], grouped))
-    return written
+
+
+def _value_tiers(session: Session) -> pd.Series:
+    """customer id -> value tier, for the customers the churn model scored (core.churn.value)."""
+    rows = session.execute(select(CV.c.customer_id, CV.c.tier)).all()
+    return pd.Series({int(r.customer_id): r.tier for r in rows}, dtype=object)
+
+
+def apply_value_tiers(session: Session) -> None:
+    """After a scoring: the list's tiers become the model-based ones for every scored customer still active
+    (the rule's reason is dropped with them), and the segment summary follows. A rebuild reads the same."""
+    modelled = _value_tiers(session)
+    for tier, group in modelled.groupby(modelled):
+        ids = [int(i) for i in group.index]
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start : start + 5000]
+            session.execute(
+                S.update()
+                .where(S.c.customer_id.in_(chunk), S.c.status == "active")
+                .values(tier=tier, churn_reason=None)
+            )
+    _regroup_segments(session)
 
 
 def set_meta(session: Session, key: str, value: str) -> None:

@@ -39,7 +39,12 @@ MOVED = {  # table -> the column that points at the customer
     "leads": m.table(m.Lead).c.converted_customer_id,
     "retention_actions": m.table(m.RetentionAction).c.customer_id,
 }
-DERIVED = (m.table(m.ChurnScore), m.table(m.RetentionCohort))  # the merged customer's: rescored with the survivor
+DERIVED = (  # the merged customer's rows: rescored with the survivor
+    m.table(m.ChurnScore),
+    m.table(m.RetentionCohort),
+    m.table(m.CustomerValue),
+    m.table(m.TierHistory),
+)
 FILLED = (
     "city",
     "company_size",

@@ -452,6 +452,8 @@ class ChurnModel(Base):
     pipeline: Mapped[bytes] = mapped_column(LargeBinary().with_variant(mysql.LONGBLOB(), "mysql"))  # BLOB: 64 KB
     # JSON, written by each scoring: band averages, global importance, the latest labelled period's check
     profile: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # JSON, from the training set: each health band's actual churn rate at each labelled snapshot
+    health_calibration: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ChurnScore(Base):
@@ -500,6 +502,38 @@ class RetentionAction(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     __table_args__ = (Index("ix_retention_actions_customer_status", "customer_id", "status"),)
+
+
+class CustomerValue(Base):
+    """Each active customer's health, RFM, predicted value and value tier as of the latest scoring (derived;
+    owner: core/churn/value.py, rebuilt whole by every `score-churn`)."""
+
+    __tablename__ = "customer_values"
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    health: Mapped[int] = mapped_column(Integer)  # 0-100
+    health_band: Mapped[str] = mapped_column(String(8))  # healthy / watch / at_risk
+    health_parts: Mapped[str] = mapped_column(Text)  # JSON: group -> 0-100 (or null when no data)
+    r_score: Mapped[int] = mapped_column(Integer)  # quintiles 1-5
+    f_score: Mapped[int] = mapped_column(Integer)
+    m_score: Mapped[int] = mapped_column(Integer)
+    rfm_segment: Mapped[str] = mapped_column(String(24))
+    revenue_total: Mapped[float] = mapped_column(Float)  # historical value: everything bought so far
+    expected_orders: Mapped[float] = mapped_column(Float)  # BG/NBD: purchases expected in the next 12 months
+    p_alive: Mapped[float] = mapped_column(Float)
+    expected_value: Mapped[float] = mapped_column(Float)  # Gamma-Gamma: expected average purchase value
+    clv_12m: Mapped[float] = mapped_column(Float)  # predicted value of the next 12 months
+    tier: Mapped[str] = mapped_column(String(16))
+    __table_args__ = (Index("ix_customer_values_tier", "tier"), Index("ix_customer_values_segment", "rfm_segment"))
+
+
+class TierHistory(Base):
+    """Each customer's value tier at the latest scoring of each quarter: the quarter-on-quarter flow."""
+
+    __tablename__ = "tier_history"
+    quarter: Mapped[date] = mapped_column(Date, primary_key=True)  # the quarter's first day
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    tier: Mapped[str] = mapped_column(String(16))
 
 
 class AppMeta(Base):

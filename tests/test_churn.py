@@ -194,7 +194,7 @@ def test_the_cockpit_and_the_list_read_the_same_scores(trained_demo: str) -> Non
     assert result.at_risk_customers == int((merged["band"] == "high").sum())
     assert list(result.churn_warnings["customer_id"]) == list(rows["customer_id"])
     assert total == int(merged["band"].isin(["high", "medium"]).sum())
-    losses = list(rows["expected_loss"])
+    losses = list(rows["value_at_risk"])  # risk × predicted value of the next 12 months
     assert losses == sorted(losses, reverse=True)
     own = merged[merged["owner_id"] == manager.id]
     assert mine is not None and mine.scored == len(own) == mine_total == len(mine_rows) > 0
@@ -288,7 +288,12 @@ def test_a_stored_model_scores_every_active_customer_on_every_store(engine: Engi
         assert write(engine, lambda s: churn.score(s, as_of=SNAPSHOT)) == 30
     with Session(engine) as s:
         rows = s.execute(select(m.ChurnScore.customer_id, m.ChurnScore.risk, m.ChurnScore.percentile)).all()
+        values = s.execute(select(m.CustomerValue.customer_id, m.CustomerValue.health, m.CustomerValue.tier)).all()
+        quarters = s.execute(select(m.TierHistory.quarter, m.TierHistory.customer_id)).all()
     assert len(rows) == 30
+    # health, RFM and tiers beside the scores, replaced too; too few buyers to fit lifetime value: none predicted
+    assert len(values) == 30 and all(0 <= v.health <= 100 for v in values)
+    assert {q for q, _ in quarters} == {date(2026, 4, 1)} and len(quarters) == 30
     by_customer = {r.customer_id: r.risk for r in rows}
     newest, oldest = (
         frame.loc[frame["recency_days"].idxmin(), "customer_id"],

@@ -12,7 +12,7 @@ import streamlit as st
 
 from core import audit, db, exports, facts, kpi, merging, quality
 from core.access import Viewer
-from core.churn import warnings as churn_warnings
+from core.churn import portfolio, warnings as churn_warnings
 from core.customer_list import CustomerPage, CustomerQuery, customer_page, export_customers
 from core.customers import (
     CustomerProfile,
@@ -278,3 +278,36 @@ def risk_export(
         return exports.to_csv(frame) if fmt == "csv" else exports.to_xlsx(frame, "churn")
 
     return produce
+
+
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def _values(
+    database_url: str,
+    filters: tuple,
+    viewer: tuple,  # type: ignore[type-arg]
+) -> tuple[portfolio.ValueOverview | None, pd.DataFrame, portfolio.TierFlow]:
+    with session_scope(context.engine()) as session:
+        scope, who = Filters(*filters), Viewer(*viewer)
+        return (
+            portfolio.overview(session, scope, viewer=who),
+            portfolio.health_calibration(session, viewer=who),
+            portfolio.tier_flow(session, scope, viewer=who),
+        )
+
+
+def values(viewer: Viewer, filters: Filters) -> tuple[portfolio.ValueOverview | None, pd.DataFrame, portfolio.TierFlow]:
+    """The value tab: health, RFM and predicted value of the viewer's customers, the health bands' record and
+    the tier flow."""
+    key = (filters.regions, filters.industries, filters.kinds, filters.owner_ids)
+    return _values(context.settings().database_url, key, _viewer_key(viewer))
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def _health_history(database_url: str, viewer: tuple, customer_id: int, as_of: date) -> pd.DataFrame:  # type: ignore[type-arg]
+    with session_scope(context.engine()) as session:
+        return portfolio.customer_health_history(session, Viewer(*viewer), customer_id, as_of=as_of)
+
+
+def health_history(viewer: Viewer, customer_id: int, *, as_of: date) -> pd.DataFrame:
+    """18 weeks of one customer's health, recomputed from the raw rows (cached: 18 snapshots cost ~0.5 s)."""
+    return _health_history(context.settings().database_url, _viewer_key(viewer), customer_id, as_of)

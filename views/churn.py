@@ -14,6 +14,7 @@ from ui.churn_parts import model_card_panel
 from ui.context import lang, page_guard, tr
 from ui.filters import dimension_filters, multi_filter, url_choice, url_int
 from ui.retention_parts import effect_panel, open_actions, selection_form
+from ui.value_parts import value_panel
 
 PAGE_SIZE = 50
 
@@ -26,7 +27,7 @@ st.title(tr("churn.title"))
 filters = dimension_filters(by_owner=not access.own_customers_only(viewer))
 bands = multi_filter("band", "churn.filter.band", BANDS[::-1], lambda b: label("churn.band", b, current))
 with st.sidebar:
-    sort = url_choice("sort", tr("churn.sort"), list(SORTS), "expected_loss", lambda s: tr(f"churn.col.{s}"))
+    sort = url_choice("sort", tr("churn.sort"), list(SORTS), "value_at_risk", lambda s: tr(f"churn.col.{s}"))
 page = url_int(st.query_params.get("page")) or 1
 found, rows, total = data.risk(viewer, filters, bands=bands, sort=sort, page=page, size=PAGE_SIZE)
 card = data.model_card()
@@ -53,7 +54,9 @@ cells[3].metric(
 if rows.empty and page > 1:  # the filters changed under a later page: back to the first
     st.query_params.pop("page", None)
     st.rerun()
-warnings_tab, retention_tab, card_tab = st.tabs([tr("churn.tab.list"), tr("churn.tab.retention"), tr("churn.tab.card")])
+warnings_tab, value_tab, retention_tab, card_tab = st.tabs(
+    [tr("churn.tab.list"), tr("churn.tab.value"), tr("churn.tab.retention"), tr("churn.tab.card")]
+)
 with warnings_tab:
     pages = max(1, -(-total // PAGE_SIZE))
     st.caption(tr("churn.showing", shown=len(rows), total=f"{total:,}", page=min(page, pages), pages=pages))
@@ -66,6 +69,9 @@ with warnings_tab:
             "band": [label("churn.band", b, current) for b in rows["band"]],
             "risk": rows["risk"].astype(float),
             "raising": ["; ".join(up) for up, _ in drivers],
+            "value_at_risk": [formatting.money(float(v), current) for v in rows["value_at_risk"]],
+            "clv_12m": [formatting.money(float(v), current) for v in rows["clv_12m"]],
+            "health": pd.to_numeric(rows["health"], errors="coerce"),
             "expected_loss": [formatting.money(float(v), current) for v in rows["expected_loss"]],
             "revenue_12m": [formatting.money(float(v), current) for v in rows["revenue_12m"]],
             "percentile": rows["percentile"].astype(float),
@@ -94,6 +100,9 @@ with warnings_tab:
             "percentile": st.column_config.NumberColumn(tr("churn.col.percentile"), format="%.0f"),
             "revenue_12m": tr("churn.col.revenue_12m"),
             "expected_loss": tr("churn.col.expected_loss"),
+            "value_at_risk": tr("churn.col.value_at_risk"),
+            "clv_12m": tr("churn.col.clv_12m"),
+            "health": st.column_config.NumberColumn(tr("churn.col.health"), format="%d"),
             "raising": st.column_config.TextColumn(tr("churn.col.raising"), width="large"),
             "lowering": tr("churn.col.lowering"),
         },
@@ -116,6 +125,8 @@ with warnings_tab:
                 icon=":material/download:",
             )
     selection_form(viewer, rows)
+with value_tab:
+    value_panel(viewer, filters)
 with retention_tab:
     effect_panel(viewer, filters)
     open_actions(viewer, filters)

@@ -14,6 +14,7 @@ from ui.context import lang, page_guard, reason, tr
 from ui.customer_forms import dimensions_form, hand_over_form, interaction_form, nps_form, profile_form, ticket_form
 from ui.filters import url_int
 from ui.forms import flash
+from ui.value_parts import customer_value_panel
 
 viewer = page_guard("customer")
 current = lang()
@@ -110,6 +111,7 @@ cards[4].metric(
     str(profile.latest_nps_score) if profile.latest_nps_score is not None else tr("common.none"),
     border=True,
 )
+customer_value_panel(viewer, profile.id)
 if not risk_panel(viewer, profile.id) and profile.churn_reason:  # the written rule until a model scores
     st.warning(
         tr(

@@ -6,7 +6,7 @@ nothing moves). The label is "churned within the next `horizon` days". Models ar
 snapshots and judged on the latest labelled one, never on a random split across time; logistic regression
 and histogram gradient boosting are compared and the better one on that test is kept and calibrated.
 Models are stored with their metrics as numbered versions; `score` gives every active customer its risk and
-percentile. Not yet here: explanations, health score, RFM and CLV, the page (see the README).
+percentile; `core.churn.value` adds health, RFM, lifetime value and the value tier beside them.
 """
 
 from __future__ import annotations
@@ -255,6 +255,7 @@ class Trained:
     grade: str
     train_snapshots: list[date]
     test_snapshot: date
+    health_calibration: list[dict[str, object]] = field(default_factory=list)  # core.churn.value
 
 
 def _pipeline(kind: str, numeric: list[str], categorical: list[str]) -> Any:
@@ -315,6 +316,8 @@ def train(frame: pd.DataFrame) -> Trained:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
 
+    from core.churn import value
+
     if frame.empty:
         refuse_if_thin(pd.Series(dtype=int), 0)
     refuse_if_thin(frame["churned"], int(frame["customer_id"].nunique()))
@@ -352,6 +355,7 @@ def train(frame: pd.DataFrame) -> Trained:
         grade=grade,
         train_snapshots=sorted(set(fit["snapshot"])),
         test_snapshot=test_snapshot,
+        health_calibration=value.health_calibration(frame),
     )
 
 
@@ -406,6 +410,7 @@ def save(session: Session, trained: Trained, *, horizon: int, username: str, now
             features=json.dumps(trained.features),
             metrics=json.dumps({name: asdict(e) for name, e in trained.metrics.items()}),
             pipeline=pickle.dumps(trained.model, protocol=pickle.HIGHEST_PROTOCOL),
+            health_calibration=json.dumps(trained.health_calibration),
         )
     )
     return version
@@ -464,7 +469,7 @@ def score(session: Session, *, as_of: date, holdout_percent: int = 10) -> int:
     first time enter the retention cohort with their holdout draw. Returns the number of customers scored."""
 
     from core import db
-    from core.churn import explain, retention
+    from core.churn import explain, retention, value
 
     found = latest_model(session)
     if found is None:
@@ -473,6 +478,7 @@ def score(session: Session, *, as_of: date, holdout_percent: int = 10) -> int:
     frame = features(session, as_of)
     session.execute(CS.delete())
     if frame.empty:
+        value.refresh(session, frame, np.array([], dtype=object), as_of=as_of)
         return 0
     risk = pipeline.predict_proba(frame[columns])[:, 1]
     band = BAND_POLICY.band(risk)
@@ -496,6 +502,7 @@ def score(session: Session, *, as_of: date, holdout_percent: int = 10) -> int:
         as_of=as_of,
         holdout_percent=holdout_percent,
     )
+    value.refresh(session, frame, band, as_of=as_of)
     model = session.execute(select(CM.c.horizon_days, CM.c.test_snapshot).where(CM.c.version == version)).one()
     profile = {
         "as_of": as_of.isoformat(),

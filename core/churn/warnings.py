@@ -2,7 +2,9 @@
 the cockpit's figures, and the model card with its warnings.
 
 Expected revenue at risk of a customer = calibrated probability of churning within the horizon × the last
-12 months' revenue (KPI glossary, "with the model"); the predicted-lifetime-value version comes with CLV.
+12 months' revenue (KPI glossary, "with the model"), which the cockpit shows; the list ranks by predicted value
+at risk = that probability × the next 12 months' predicted value (`core.churn.value`; the last 12 months'
+revenue for a customer with no prediction).
 Every query passes through `core.access.visible` on the customers table, so an account manager's list and
 figures hold their own customers only.
 """
@@ -27,8 +29,8 @@ from core.i18n import label, t
 from core.periods import Filters
 
 C, S, U = m.table(m.Customer), m.table(m.CustomerStat), m.table(m.User)
-CS, CM = m.table(m.ChurnScore), m.table(m.ChurnModel)
-SORTS = ("expected_loss", "risk", "revenue_12m")
+CS, CM, CV = m.table(m.ChurnScore), m.table(m.ChurnModel), m.table(m.CustomerValue)
+SORTS = ("value_at_risk", "expected_loss", "risk", "revenue_12m", "clv_12m")
 LIST_COLUMNS = [
     "customer_id",
     "code",
@@ -41,6 +43,9 @@ LIST_COLUMNS = [
     "percentile",
     "revenue_12m",
     "expected_loss",
+    "clv_12m",
+    "value_at_risk",
+    "health",
     "orders_last_90",
     "orders_prev_90",
     "last_order_date",
@@ -52,8 +57,16 @@ def _expected_loss() -> Any:
     return CS.c.risk * func.coalesce(S.c.revenue_12m, 0)
 
 
+def _predicted_value() -> Any:
+    return func.coalesce(CV.c.clv_12m, S.c.revenue_12m, 0)
+
+
 def _scored() -> Any:
     return CS.join(C, C.c.id == CS.c.customer_id).outerjoin(S, S.c.customer_id == CS.c.customer_id)
+
+
+def _listed() -> Any:
+    return _scored().outerjoin(CV, CV.c.customer_id == CS.c.customer_id)
 
 
 @dataclass(frozen=True)
@@ -106,16 +119,20 @@ def risk_list(
     *,
     viewer: Viewer,
     bands: tuple[str, ...] = (),
-    sort: str = "expected_loss",
+    sort: str = "value_at_risk",
     limit: int | None = 50,
     offset: int = 0,
 ) -> tuple[pd.DataFrame, int]:
     """One page of scored customers, highest first by `sort`, and how many match in all (paged in SQL;
     `limit=None` for the export of every matching row)."""
     require(viewer, "page:churn")
-    order = {"expected_loss": _expected_loss(), "risk": CS.c.risk, "revenue_12m": func.coalesce(S.c.revenue_12m, 0)}[
-        sort if sort in SORTS else "expected_loss"
-    ]
+    order = {
+        "value_at_risk": CS.c.risk * _predicted_value(),
+        "expected_loss": _expected_loss(),
+        "risk": CS.c.risk,
+        "revenue_12m": func.coalesce(S.c.revenue_12m, 0),
+        "clv_12m": _predicted_value(),
+    }[sort if sort in SORTS else "value_at_risk"]
     total = session.scalar(_filtered(select(func.count()).select_from(_scored()), filters, viewer, bands))
     stmt = _filtered(
         select(
@@ -130,11 +147,14 @@ def risk_list(
             CS.c.percentile,
             func.coalesce(S.c.revenue_12m, 0).label("revenue_12m"),
             _expected_loss().label("expected_loss"),
+            _predicted_value().label("clv_12m"),
+            (CS.c.risk * _predicted_value()).label("value_at_risk"),
+            CV.c.health,
             S.c.orders_last_90,
             S.c.orders_prev_90,
             S.c.last_order_date,
             CS.c.drivers,
-        ).select_from(_scored().outerjoin(U, U.c.id == C.c.owner_id)),
+        ).select_from(_listed().outerjoin(U, U.c.id == C.c.owner_id)),
         filters,
         viewer,
         bands,
@@ -144,7 +164,7 @@ def risk_list(
 
 
 def cockpit_warnings(session: Session, filters: Filters, *, viewer: Viewer, limit: int = 10) -> pd.DataFrame:
-    """The cockpit's churn warnings from the model: medium and high risk, largest expected loss first."""
+    """The cockpit's churn warnings from the model: medium and high risk, largest predicted value at risk first."""
     rows, _ = risk_list(session, filters, viewer=viewer, bands=("high", "medium"), limit=limit)
     return rows.assign(churn_reason=None)
 
@@ -193,6 +213,9 @@ def export_rows(
             "percentile": rows["percentile"].astype(float).round(1),
             "revenue_12m": rows["revenue_12m"].astype(float).round(2),
             "expected_loss": rows["expected_loss"].astype(float).round(2),
+            "clv_12m": rows["clv_12m"].astype(float).round(2),
+            "value_at_risk": rows["value_at_risk"].astype(float).round(2),
+            "health": rows["health"],
             "raising": ["; ".join(up) for up, _ in drivers],
             "lowering": ["; ".join(down) for _, down in drivers],
         }

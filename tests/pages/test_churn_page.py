@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
-from core import models as m
+from core import formatting, models as m
 from core.access import Viewer
-from core.churn import warnings
+from core.churn import portfolio, warnings
 from core.db import make_engine, session_scope
 from core.errors import PermissionDenied
 from core.periods import Filters
@@ -40,7 +40,15 @@ def test_an_executive_ranks_the_warnings_filters_them_by_url_and_reads_the_card(
     assert list(grid["code"]) == list(first["code"])  # ranked by expected revenue at risk, as core ranks it
     assert grid["raising"].str.len().gt(0).any()  # the drivers in words
     assert {"Previous", "Next"} <= {b.label for b in at.button}
-    assert len(at.get("plotly_chart")) == 2  # calibration and importance on the model card tab
+    # the value tab: health bands against real churn and the tier flow; the card: calibration and importance
+    assert len(at.get("plotly_chart")) == 4
+    with Session(make_engine(trained_demo)) as s:
+        values = portfolio.overview(s, Filters(), viewer=EXECUTIVE)
+    assert values is not None and shown["Predicted value, next 12 months"] == formatting.money(values.clv_12m, "en")
+    assert shown["At risk"] == f"{values.health_bands['at_risk']:,}"
+    segments = next(d.value for d in at.dataframe if "segment" in d.value.columns)
+    assert list(segments["customers"]) == list(values.segments["customers"].astype(int))
+    assert segments["segment"].iloc[0] == "Champions"
 
     at = signed_in(monkeypatch, trained_demo, "executive", band="high", lang="zh")  # a shared link, in Chinese
     at.switch_page("views/churn.py").run()
@@ -103,6 +111,11 @@ def test_the_360_view_shows_risk_and_drivers_against_the_bands(
     tables = [d.value for d in at.dataframe if "Measure" in d.value.columns]
     assert list(tables[0].columns) == ["Measure", "This customer", "Low risk", "Medium risk", "High risk"]
     assert len(tables[0]) == 9 and tables[0]["This customer"].ne("—").sum() >= 7
+    with Session(make_engine(trained_demo)) as s:
+        stored = s.execute(select(m.CustomerValue).where(m.CustomerValue.customer_id == riskiest)).scalar_one()
+    assert shown["Health"].startswith(f"{stored.health} · ")  # with its 18-week history drawn below
+    assert shown["Predicted value, next 12 months"] == formatting.money(stored.clv_12m, "en")
+    assert any(c.proto.spec and "Health, last 18 weeks" in c.proto.spec for c in at.get("plotly_chart"))
 
 
 def test_an_account_manager_plans_an_action_on_the_360_view_and_an_executive_cannot(
