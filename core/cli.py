@@ -59,7 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     churn.add_argument("--label", help="the label column of --from-csv (1/0, yes/no, true/false)")
     churn.add_argument("--id", help="an id column of --from-csv to leave out of the features")
 
-    commands.add_parser("score-churn", help="score every active customer with the newest churn model (nightly)")
+    commands.add_parser(
+        "score-churn",
+        help="score every active customer with the newest churn model, with health, RFM, lifetime value and "
+        "value tiers (nightly)",
+    )
 
     kpis = commands.add_parser("kpis", help="print the cockpit KPIs of the last complete month as JSON")
     kpis.add_argument("--month", help="YYYY-MM instead of the last complete month")
@@ -291,7 +295,10 @@ def _run(args: argparse.Namespace) -> int:
 
         holdout = settings.retention_holdout_percent
         scored = write(engine, lambda s: churn_model.score(s, as_of=date.today(), holdout_percent=holdout))
-        print(f"{scored} active customers scored with the newest churn model")
+        print(
+            f"{scored} active customers scored with the newest churn model; their health, RFM segment, "
+            "lifetime value and value tier written beside it"
+        )
     elif args.command == "refresh":
         from core import facts, quality
 

@@ -1,4 +1,5 @@
-"""Value tiers and lifecycle stages: the first, documented rule (the churn model replaces churn risk later).
+"""Value tiers and lifecycle stages: the written rule, used until the churn model scores (then the tiers come
+from `core.churn.value`, applied to the summaries by `core.facts`).
 
 Value tiers, for active customers (KPI glossary):
 - churn_risk: orders in the last 90 days below 50% of the previous 90 days' pace, or no order for

@@ -300,3 +300,32 @@ def test_a_stored_model_scores_every_active_customer_on_every_store(engine: Engi
         frame.loc[frame["recency_days"].idxmax(), "customer_id"],
     )
     assert by_customer[oldest] > by_customer[newest]  # the longest silence carries the highest risk here
+
+
+@TRAINED
+def test_the_linear_shortcut_equals_the_occlusion_it_replaces(trained_demo: str) -> None:
+    """For the logistic pipeline the drivers are computed from the coefficients in one pass; they must equal
+    the occlusion (a group set to the typical customer's values, predicted again) to the last digit. The tree
+    model takes the occlusion itself."""
+    from core.churn import explain
+    from core.db import make_engine
+
+    with Session(make_engine(trained_demo)) as s:
+        frame = churn.features(s, date.today())
+    columns = [c for c in frame.columns if c != "customer_id"]
+    numeric = [c for c in columns if c not in churn.CATEGORICAL]
+    ordered = numeric + list(churn.CATEGORICAL)
+    y = ((frame["recency_days"] > 30) | (frame["nps_latest"].fillna(7) < 6)).astype(int)
+    typical = explain.reference(frame, ordered)
+    groups = [g for g, names in explain.GROUPS.items() if any(n in typical for n in names)]
+    data = frame[ordered].reset_index(drop=True)
+    for kind in ("logistic", "gradient_boosting"):
+        fitted = churn_model._pipeline(kind, numeric, list(churn.CATEGORICAL)).fit(data, y)
+        shortcut = explain._linear(fitted, data, groups, typical)
+        if kind == "gradient_boosting":
+            assert shortcut is None
+            continue
+        assert shortcut is not None and list(shortcut.columns) == groups
+        occluded = explain._occluded(fitted, data, groups, typical)
+        assert np.allclose(shortcut.to_numpy(), occluded.to_numpy(), atol=1e-9)
+        assert shortcut.abs().to_numpy().max() > 0.1  # real movements, not zeros on both sides

@@ -100,7 +100,7 @@ def test_lifetime_value_predicts_a_held_out_year_better_than_last_year_repeated(
     """Fitted on the history up to a year ago, the next 52 weeks' purchase days predicted for each customer of
     then: the total within 15 % of what they bought, and closer customer by customer than "as many as last
     year" (the naive forecast)."""
-    from core.churn import features
+    from core.churn.model import features, order_history
 
     cut = date.today() - timedelta(days=364)
 
@@ -113,7 +113,7 @@ def test_lifetime_value_predicts_a_held_out_year_better_than_last_year_repeated(
         return pd.read_sql(stmt, s.connection()).set_index("customer_id")["days"]
 
     with Session(make_engine(trained_demo)) as s:
-        history = value.purchase_history(s, cut)
+        history = value.purchase_history(order_history(s, cut))
         customers = features(s, cut)["customer_id"]
         later, before = purchase_days(s, cut), purchase_days(s, cut - timedelta(weeks=52))
     fitted = value.lifetime_value(history, cut, customers)

@@ -36,13 +36,79 @@ CHANNELS = ("phone", "email", "visit", "online_chat")
 NEVER = 9999.0  # days since something that never happened: far away, not missing
 
 
+def _only(stmt: Any, column: Any, customer_ids: list[int] | None) -> Any:
+    return stmt if customer_ids is None else stmt.where(column.in_(customer_ids))
+
+
+def order_history(session: Session, snapshot: date, *, customer_ids: list[int] | None = None) -> pd.DataFrame:
+    """Per customer with an order before `snapshot`, churned ones included: the order features' counts and sums,
+    and the purchase days and everything bought that the lifetime-value models need. Two reads: all time
+    (a scan of the customer-date index, no CASE per row) and the last 365 days' windows (a range of the
+    date index), which together take two thirds of the time of one read doing both."""
+    before = O.c.order_date < snapshot
+    year = O.c.order_date >= snapshot - timedelta(days=max(WINDOWS))
+    since = {w: O.c.order_date >= snapshot - timedelta(days=w) for w in WINDOWS}
+    previous = and_(O.c.order_date >= snapshot - timedelta(days=180), O.c.order_date < snapshot - timedelta(days=90))
+    ever = raw_frame(
+        session,
+        _only(
+            select(
+                O.c.customer_id,
+                func.min(O.c.order_date).label("first_order"),
+                func.max(O.c.order_date).label("last_order"),
+                func.count().label("orders_total"),
+                func.count(func.distinct(O.c.order_date)).label("purchase_days"),
+                func.sum(O.c.amount).label("revenue_total"),
+            )
+            .where(before)
+            .group_by(O.c.customer_id),
+            O.c.customer_id,
+            customer_ids,
+        ),
+    )
+    windows = [
+        *(count_if(since[w]).label(f"orders_{w}d") for w in WINDOWS if w != max(WINDOWS)),
+        func.count().label(f"orders_{max(WINDOWS)}d"),
+        *(func.sum(case((since[w], O.c.amount), else_=0)).label(f"revenue_{w}d") for w in WINDOWS if w != max(WINDOWS)),
+        func.sum(O.c.amount).label(f"revenue_{max(WINDOWS)}d"),
+        count_if(previous).label("orders_prev_90d"),
+    ]
+    recent = raw_frame(
+        session,
+        _only(
+            select(O.c.customer_id, *windows).where(before, year).group_by(O.c.customer_id),
+            O.c.customer_id,
+            customer_ids,
+        ),
+    )
+    if ever.empty:
+        return ever
+    return ever.merge(recent, on="customer_id", how="left") if not recent.empty else ever
+
+
 def features(session: Session, snapshot: date, *, customer_ids: list[int] | None = None) -> pd.DataFrame:
     """One row per customer who is a customer on `snapshot` (became one before it, not churned before it),
     from rows dated before it only; `customer_ids` limits it to those customers (one customer's 360° view)."""
+    return features_and_orders(session, snapshot, customer_ids=customer_ids)[0]
+
+
+def features_and_orders(
+    session: Session, snapshot: date, *, customer_ids: list[int] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`features`, and the snapshot's `order_history` they were built from (scoring hands it on to the
+    lifetime-value models instead of reading the orders twice). Reading the order history on a second
+    connection in a thread saved nothing: SQLite's reads did not overlap."""
+    orders = order_history(session, snapshot, customer_ids=customer_ids)
+    return _features(session, snapshot, customer_ids, orders)
+
+
+def _features(
+    session: Session, snapshot: date, customer_ids: list[int] | None, orders: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     at = datetime.combine(snapshot, datetime.min.time())
 
     def only(stmt: Any, column: Any) -> Any:
-        return stmt if customer_ids is None else stmt.where(column.in_(customer_ids))
+        return _only(stmt, column, customer_ids)
 
     base = raw_frame(
         session,
@@ -60,41 +126,28 @@ def features(session: Session, snapshot: date, *, customer_ids: list[int] | None
         ),
     )
     if base.empty:
-        return base
-    before = O.c.order_date < snapshot
-    since = {w: O.c.order_date >= snapshot - timedelta(days=w) for w in WINDOWS}
-    orders = raw_frame(
+        return base, orders
+    contact_since = I.c.occurred_at >= at - timedelta(days=365)
+    # the last contact ever from the customer-date index, the last year's counts from the date-customer-channel
+    # index: two index-only reads, half the time of one read of the table doing both
+    last_contact = raw_frame(
         session,
         only(
-            select(
-                O.c.customer_id,
-                func.min(O.c.order_date).label("first_order"),
-                func.max(O.c.order_date).label("last_order"),
-                func.count().label("orders_total"),
-                *(count_if(since[w]).label(f"orders_{w}d") for w in WINDOWS),
-                *(func.sum(case((since[w], O.c.amount), else_=0)).label(f"revenue_{w}d") for w in WINDOWS),
-                count_if(
-                    and_(
-                        O.c.order_date >= snapshot - timedelta(days=180), O.c.order_date < snapshot - timedelta(days=90)
-                    )
-                ).label("orders_prev_90d"),
-            )
-            .where(before)
-            .group_by(O.c.customer_id),
-            O.c.customer_id,
+            select(I.c.customer_id, func.max(I.c.occurred_at).label("last_contact"))
+            .where(I.c.occurred_at < at)
+            .group_by(I.c.customer_id),
+            I.c.customer_id,
         ),
     )
-    contact_since = I.c.occurred_at >= at - timedelta(days=365)
     contacts = raw_frame(
         session,
         only(
             select(
                 I.c.customer_id,
-                func.max(I.c.occurred_at).label("last_contact"),
                 count_if(I.c.occurred_at >= at - timedelta(days=90)).label("contacts_90d"),
-                *(count_if(and_(contact_since, I.c.channel == ch)).label(f"contacts_{ch}_365d") for ch in CHANNELS),
+                *(count_if(I.c.channel == ch).label(f"contacts_{ch}_365d") for ch in CHANNELS),
             )
-            .where(I.c.occurred_at < at)
+            .where(I.c.occurred_at < at, contact_since)
             .group_by(I.c.customer_id),
             I.c.customer_id,
         ),
@@ -145,10 +198,10 @@ def features(session: Session, snapshot: date, *, customer_ids: list[int] | None
         ),
     )
     frame = base
-    for part in (orders, contacts, tickets, reopens, nps, tasks):
+    for part in (orders, last_contact, contacts, tickets, reopens, nps, tasks):
         if not part.empty:
             frame = frame.merge(part, on="customer_id", how="left")
-    return _derived(frame, snapshot)
+    return _derived(frame, snapshot), orders
 
 
 def _days_before(snapshot: date, values: pd.Series) -> pd.Series:
@@ -475,10 +528,10 @@ def score(session: Session, *, as_of: date, holdout_percent: int = 10) -> int:
     if found is None:
         raise ValidationError("No churn model is trained yet: run train-churn first.", key="churn.error.no_model")
     version, pipeline, columns = found
-    frame = features(session, as_of)
+    frame, orders = features_and_orders(session, as_of)
     session.execute(CS.delete())
     if frame.empty:
-        value.refresh(session, frame, np.array([], dtype=object), as_of=as_of)
+        value.refresh(session, frame, np.array([], dtype=object), as_of=as_of, orders=orders)
         return 0
     risk = pipeline.predict_proba(frame[columns])[:, 1]
     band = BAND_POLICY.band(risk)
@@ -502,7 +555,7 @@ def score(session: Session, *, as_of: date, holdout_percent: int = 10) -> int:
         as_of=as_of,
         holdout_percent=holdout_percent,
     )
-    value.refresh(session, frame, band, as_of=as_of)
+    value.refresh(session, frame, band, as_of=as_of, orders=orders)
     model = session.execute(select(CM.c.horizon_days, CM.c.test_snapshot).where(CM.c.version == version)).one()
     profile = {
         "as_of": as_of.isoformat(),

@@ -20,16 +20,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import models as m
-from core.db import bulk_insert, raw_frame
+from core.db import bulk_insert
 
 if TYPE_CHECKING:  # scipy is imported when a scoring fits the models, not by every page
     from core.churn import clv
 
-O, CV, TH = m.table(m.Order), m.table(m.CustomerValue), m.table(m.TierHistory)
+CV, TH = m.table(m.CustomerValue), m.table(m.TierHistory)
 
 # --- health ----------------------------------------------------------------------------------------------------
 
@@ -158,26 +157,12 @@ CLV_WEEKS = 52
 FIT_SAMPLE = 20_000  # the models' four and three parameters are the population's: a sample fits them as well
 
 
-def purchase_history(session: Session, as_of: date) -> pd.DataFrame:
-    """Per customer who ever bought, churned ones included (the models learn dropping out from them): purchase
-    days before `as_of`, the first and last of them, and everything bought."""
-    daily = (
-        select(O.c.customer_id, O.c.order_date, func.sum(O.c.amount).label("amount"))
-        .where(O.c.order_date < as_of)
-        .group_by(O.c.customer_id, O.c.order_date)
-        .subquery()
-    )
-    history = raw_frame(
-        session,
-        select(
-            daily.c.customer_id,
-            func.count().label("days"),
-            func.min(daily.c.order_date).label("first"),
-            func.max(daily.c.order_date).label("last"),
-            func.sum(daily.c.amount).label("revenue_total"),
-        ).group_by(daily.c.customer_id),
-    )
-    return history
+def purchase_history(orders: pd.DataFrame) -> pd.DataFrame:
+    """The lifetime-value models' view of `core.churn.model.order_history` (every customer who ever bought,
+    churned ones included, from whom the models learn dropping out): purchase days, the first and last of
+    them, and everything bought."""
+    columns = {"purchase_days": "days", "first_order": "first", "last_order": "last"}
+    return orders[["customer_id", *columns, "revenue_total"]].rename(columns=columns)
 
 
 @dataclass(frozen=True)
@@ -281,9 +266,10 @@ def quarter_of(day: date) -> date:
 # --- the stored table --------------------------------------------------------------------------------------------
 
 
-def refresh(session: Session, frame: pd.DataFrame, band: np.ndarray, *, as_of: date) -> int:
+def refresh(session: Session, frame: pd.DataFrame, band: np.ndarray, *, as_of: date, orders: pd.DataFrame) -> int:
     """Rebuild `customer_values` for the scored customers (`frame`: their snapshot features, `band`: their
-    model risk band), write this quarter's tier history and put the tiers into the customer list."""
+    model risk band, `orders`: the snapshot's `order_history`), write this quarter's tier history and put the
+    tiers into the customer list."""
     from core import facts
 
     session.execute(CV.delete())
@@ -293,15 +279,11 @@ def refresh(session: Session, frame: pd.DataFrame, band: np.ndarray, *, as_of: d
     parts = health_parts(frame)
     score = health(parts)
     scores = rfm(frame)
-    fitted = lifetime_value(purchase_history(session, as_of), as_of, frame["customer_id"])
+    fitted = lifetime_value(purchase_history(orders), as_of, frame["customer_id"])
     value = fitted.frame
     facts.set_meta(session, "clv_fit", json.dumps(fitted.parameters()))
     tier = tiers(frame, band, value["clv_12m"].to_numpy())
-    groups = list(HEALTH_WEIGHTS)
-    parts_json = [
-        json.dumps({g: None if pd.isna(v) else round(float(v)) for g, v in zip(groups, row)})
-        for row in parts[groups].itertuples(index=False)
-    ]
+    parts_json = _parts_json(parts)
     ids = frame["customer_id"].to_numpy()
     written = bulk_insert(
         session.connection(),
@@ -329,6 +311,16 @@ def refresh(session: Session, frame: pd.DataFrame, band: np.ndarray, *, as_of: d
     )
     facts.apply_value_tiers(session)
     return written
+
+
+def _parts_json(parts: pd.DataFrame) -> list[str]:
+    """Each customer's group scores as a JSON object, written column-wise (json.dumps per row took 0.6 s at
+    49,000 customers)."""
+    texts = [
+        np.where(parts[g].isna(), "null", parts[g].fillna(0).round().astype(int).astype(str)) for g in HEALTH_WEIGHTS
+    ]
+    keys = [f'"{g}": ' for g in HEALTH_WEIGHTS]
+    return ["{" + ", ".join(k + v for k, v in zip(keys, row)) + "}" for row in zip(*texts)]
 
 
 def health_history(session: Session, customer_id: int, *, as_of: date, weeks: int = 18) -> pd.DataFrame:

@@ -1,5 +1,5 @@
 """customer values: health, RFM, predicted lifetime value and the model-based value tier; tier history per
-quarter; each churn model's health calibration
+quarter; each churn model's health calibration; interactions' date index covers customer and channel
 
 Revision ID: 0013
 Revises: 0012
@@ -50,9 +50,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("churn_models") as batch:
         batch.add_column(sa.Column("health_calibration", sa.Text(), nullable=True))
+    with op.batch_alter_table("interactions") as batch:
+        batch.create_index(
+            "ix_interactions_occurred_customer_channel", ["occurred_at", "customer_id", "channel"], unique=False
+        )
+        batch.drop_index("ix_interactions_occurred_at")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("interactions") as batch:
+        batch.create_index("ix_interactions_occurred_at", ["occurred_at"], unique=False)
+        batch.drop_index("ix_interactions_occurred_customer_channel")
     with op.batch_alter_table("churn_models") as batch:
         batch.drop_column("health_calibration")
     op.drop_table("tier_history")
