@@ -7,7 +7,8 @@ log-odds move when that group alone is set to the typical scored customer's valu
 most common category) — an occlusion, or "what if this customer looked average here". Positive raises the
 risk, negative lowers it. Global importance is the mean absolute contribution over the scored customers.
 Contributions are read on the model before calibration: isotonic calibration is a step function and would
-show many real effects as zero; it keeps the order, so the direction and ranking stay true.
+show many real effects as zero; it keeps the order, so the direction and ranking stay true. For the linear
+model the occlusion is computed from the coefficients (exactly the same numbers, in one pass).
 """
 
 from __future__ import annotations
