@@ -29,12 +29,13 @@ def kpi_card(kpi: Kpi, *, note: str | None = None) -> None:
     )
 
 
-def plain_card(title_key: str, value: str, detail: str) -> None:
-    """A card without a previous-period delta (point-in-time figures)."""
+def plain_card(title_key: str, value: str, detail: str, *, help_key: str | None = None) -> None:
+    """A card without a previous-period delta (point-in-time figures); `help_key` when the definition in force
+    is not the card's usual one."""
     st.metric(
         tr(title_key),
         value,
-        help=tr(f"{title_key}.help"),
+        help=tr(help_key or f"{title_key}.help"),
         border=True,
         delta=detail,
         delta_color="off",

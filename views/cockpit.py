@@ -89,6 +89,7 @@ cards = [partial(kpi_card, kpis[key], note=notes.get(key)) for key in order] + [
         tr("cockpit.at_risk_model_detail", customers=f"{result.at_risk_customers:,}", date=result.risk_as_of)
         if result.risk_as_of
         else tr("cockpit.at_risk_detail", customers=f"{result.at_risk_customers:,}"),
+        help_key="kpi.revenue_at_risk.help_model" if result.risk_as_of else None,
     ),
     partial(
         plain_card,
@@ -124,7 +125,7 @@ right.plotly_chart(charts.sla_by_priority(result.sla_by_priority, current), key=
 st.subheader(tr("cockpit.section.warnings"))
 warnings = result.churn_warnings
 if warnings.empty:
-    st.info(tr("cockpit.warnings_empty"))
+    st.info(tr("cockpit.warnings_empty_model" if result.risk_as_of else "cockpit.warnings_empty"))
 else:
     table = warnings.assign(
         revenue_12m=[formatting.money(v, current) for v in warnings["revenue_12m"]],

@@ -157,3 +157,17 @@ def test_an_account_manager_plans_an_action_on_the_360_view_and_an_executive_can
     assert not at.exception
     assert "Plan the action" not in [b.label for b in at.button]  # reads the action, may not plan one
     assert any("Call" in str(d.value.values) for d in at.dataframe)
+
+
+def test_the_cockpit_states_the_models_revenue_at_risk_and_lists_its_warnings(
+    monkeypatch: pytest.MonkeyPatch, trained_demo: str
+) -> None:
+    at = signed_in(monkeypatch, trained_demo, "executive")
+    at.run()
+    assert not at.exception and not at.error
+    card = next(metric for metric in at.metric if metric.label == "Revenue at risk")
+    assert card.proto.help.startswith("With the churn model:")  # the definition in force, not the rule's
+    with Session(make_engine(trained_demo)) as s:
+        first, _ = warnings.risk_list(s, Filters(), viewer=EXECUTIVE, bands=("high", "medium"), limit=10)
+    shown = next(d.value for d in at.dataframe if "risk" in d.value.columns)
+    assert list(shown["code"]) == list(first["code"])
