@@ -1,4 +1,5 @@
-"""Business-hours calendars: working days, several intervals a day, a time zone, holidays.
+"""Business-hours calendars: working days, several intervals a day, a time zone, holidays, and make-up working
+days (调休: a weekend day worked in exchange for a longer holiday, with the normal hours or its own).
 
 Stored timestamps are naive and in the store's time zone (the server clock, `Settings.timezone`); a
 calendar converts them to its own zone to decide what is working time. All sums are in minutes.
@@ -18,13 +19,16 @@ WEEKDAYS = (0, 1, 2, 3, 4, 5, 6)  # Monday = 0
 @dataclass(frozen=True)
 class Calendar:
     """When the clock runs. `intervals` are (start, end) times of a working day, in order, not overlapping;
-    `holidays` are inclusive (first, last) day ranges. A calendar with `always` set runs around the clock."""
+    `holidays` are inclusive (first, last) day ranges; `workdays` are make-up working days, each with its own
+    intervals or, when empty, the normal ones: worked whatever the weekday. A calendar with `always` set runs
+    around the clock."""
 
     timezone: str = "UTC"
     working_days: tuple[int, ...] = (0, 1, 2, 3, 4)
     intervals: tuple[tuple[time, time], ...] = ((time(9), time(18)),)
     holidays: tuple[tuple[date, date], ...] = ()
     always: bool = False
+    workdays: tuple[tuple[date, tuple[tuple[time, time], ...]], ...] = ()
     store_timezone: str = field(default="UTC", compare=False)
 
     def __post_init__(self) -> None:
@@ -42,10 +46,18 @@ class Calendar:
     def is_holiday(self, day: date) -> bool:
         return any(first <= day <= last for first, last in self.holidays)
 
+    def _intervals_of(self, day: date) -> tuple[tuple[time, time], ...]:
+        """The day's working intervals: a make-up day's own (or the normal ones), none on a weekend day or a
+        holiday, the normal ones otherwise."""
+        for workday, own in self.workdays:
+            if workday == day:
+                return own or self.intervals
+        if day.weekday() not in self.working_days or self.is_holiday(day):
+            return ()
+        return self.intervals
+
     def _working_spans(self, day: date) -> list[tuple[datetime, datetime]]:
         """The day's working intervals as aware datetimes in the calendar's zone (none on days off)."""
-        if day.weekday() not in self.working_days or self.is_holiday(day):
-            return []
         zone = self._zone()
         return [
             (
@@ -54,7 +66,7 @@ class Calendar:
                 if end != time(0)
                 else datetime.combine(day + timedelta(days=1), time(0), zone),
             )
-            for start, end in self.intervals
+            for start, end in self._intervals_of(day)
         ]
 
     def working_minutes(self, start: datetime, end: datetime) -> float:
@@ -123,19 +135,19 @@ def validate(calendar: Calendar) -> None:
         )
     if not calendar.intervals:
         raise ValidationError("A calendar needs at least one working interval a day.", key="error.no_interval")
-    previous_end: time | None = None
-    for start, end in calendar.intervals:
-        if not (start < end or end == time(0)):
+    _check_intervals(calendar.intervals)
+    seen: set[date] = set()
+    for day, own in calendar.workdays:
+        _check_intervals(own)
+        if day in seen:
             raise ValidationError(
-                f"The interval {start:%H:%M}-{end:%H:%M} ends before it starts.",
-                key="error.interval_order",
-                span=f"{start:%H:%M}-{end:%H:%M}",
+                f"{day} is listed twice as a make-up working day.", key="error.workday_twice", day=day.isoformat()
             )
-        if previous_end is not None and (start < previous_end or previous_end == time(0)):
+        seen.add(day)
+        if calendar.is_holiday(day):
             raise ValidationError(
-                "Working intervals must be in order and must not overlap.", key="error.interval_overlap"
+                f"{day} is both a holiday and a make-up working day.", key="error.workday_holiday", day=day.isoformat()
             )
-        previous_end = end
     ordered = sorted(calendar.holidays)
     for first, last in ordered:
         if last < first:
@@ -147,6 +159,58 @@ def validate(calendar: Calendar) -> None:
     for (_, last), (first, _) in zip(ordered, ordered[1:]):
         if first <= last:
             raise ValidationError("Holidays overlap; merge them into one range.", key="error.holiday_overlap")
+
+
+def _check_intervals(intervals: tuple[tuple[time, time], ...]) -> None:
+    previous_end: time | None = None
+    for start, end in intervals:
+        if not (start < end or end == time(0)):
+            raise ValidationError(
+                f"The interval {start:%H:%M}-{end:%H:%M} ends before it starts.",
+                key="error.interval_order",
+                span=f"{start:%H:%M}-{end:%H:%M}",
+            )
+        if previous_end is not None and (start < previous_end or previous_end == time(0)):
+            raise ValidationError(
+                "Working intervals must be in order and must not overlap.", key="error.interval_overlap"
+            )
+        previous_end = end
+
+
+HOLIDAY_WORDS = {"holiday", "off", "休", "假", "放假", "休息"}
+WORKDAY_WORDS = {"workday", "work", "班", "上班", "补班", "调休上班"}
+
+
+def parse_schedule(text: str) -> tuple[list[tuple[date, date, str | None]], list[tuple[date, str | None]]]:
+    """An official holiday schedule typed as CSV, one day a line: `date,kind[,name]`, kind `holiday`/`休` or
+    `workday`/`班` (a header line and blank lines are skipped). Consecutive holiday days of one name become one
+    range. Returns (holidays, make-up days); a ValidationError names the first bad line."""
+    days_off: list[tuple[date, str | None]] = []
+    worked: list[tuple[date, str | None]] = []
+    for number, raw in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+        cells = [c.strip() for c in raw.replace("，", ",").split(",")]
+        if not any(cells) or (number == 1 and cells[0].lower() in ("date", "日期")):
+            continue
+        kind = cells[1].lower() if len(cells) > 1 else ""
+        name = cells[2] if len(cells) > 2 and cells[2] else None
+        try:
+            day = date.fromisoformat(cells[0].replace("/", "-"))
+        except ValueError:
+            day = None
+        if day is None or kind not in HOLIDAY_WORDS | WORKDAY_WORDS:
+            raise ValidationError(
+                f"Line {number} is not like 2026-10-01,holiday,National Day or 2026-09-20,workday.",
+                key="error.schedule_line",
+                line=number,
+            )
+        (days_off if kind in HOLIDAY_WORDS else worked).append((day, name))
+    ranges: list[tuple[date, date, str | None]] = []
+    for day, name in sorted(days_off, key=lambda item: item[0]):
+        if ranges and ranges[-1][1] + timedelta(days=1) == day and ranges[-1][2] == name:
+            ranges[-1] = (ranges[-1][0], day, name)
+        else:
+            ranges.append((day, day, name))
+    return ranges, sorted(worked, key=lambda item: item[0])
 
 
 AROUND_THE_CLOCK = Calendar(always=True)

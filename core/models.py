@@ -240,12 +240,17 @@ class SlaCalendar(Base):
 
 
 class SlaHoliday(Base):
+    """A holiday range of a calendar, or (kind "workday") a make-up working day (调休), first = last, with its
+    own working intervals or none for the calendar's normal ones."""
+
     __tablename__ = "sla_holidays"
     id: Mapped[int] = mapped_column(primary_key=True)
     calendar_id: Mapped[int] = mapped_column(ForeignKey("sla_calendars.id"), index=True)
     first_day: Mapped[date] = mapped_column(Date)
     last_day: Mapped[date] = mapped_column(Date)
     name: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8), server_default="holiday")  # holiday / workday
+    intervals: Mapped[str | None] = mapped_column(String(200))  # a make-up day's own, "09:00-12:00"
 
 
 class SlaPolicy(Base):

@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from core import audit, db, facts, models as m, validators
 from core.access import Viewer, holders, require
-from core.business_hours import AROUND_THE_CLOCK, Calendar, parse_intervals
+from core.business_hours import AROUND_THE_CLOCK, Calendar, parse_intervals, parse_schedule
 from core.errors import Conflict, FieldErrors, NotFound, ValidationError
 from core.sla import COMPLAINT_TARGET, PRIORITY_TARGETS
 from core.sla_engine import METRICS, Event, MetricResult, Targets, TicketSla as TicketSlaResult, action_of, evaluate
@@ -40,14 +41,8 @@ OFFICE_CALENDAR = {
     "working_days": "0,1,2,3,4",
     "intervals": "09:00-12:00,13:30-18:00",
 }
-OFFICE_HOLIDAYS = [
-    (date(2026, 1, 1), date(2026, 1, 3), "New Year"),
-    (date(2026, 2, 15), date(2026, 2, 23), "Spring Festival"),
-    (date(2026, 4, 4), date(2026, 4, 6), "Qingming"),
-    (date(2026, 5, 1), date(2026, 5, 5), "Labour Day"),
-    (date(2026, 6, 19), date(2026, 6, 21), "Dragon Boat"),
-    (date(2026, 10, 1), date(2026, 10, 8), "National Day"),
-]
+SCHEDULES = Path(__file__).parent / "calendars"
+SHIPPED_SCHEDULE = SCHEDULES / "cn-mainland.csv"  # the State Council's 2025 and 2026 notices, 调休 included
 
 
 def _policy_row(
@@ -107,8 +102,13 @@ def ensure_defaults(session: Session, *, now: datetime | None = None) -> bool:
         return False
     now = now or datetime(2000, 1, 1)
     calendar_id = db.new_id(session, CAL.insert().values(**OFFICE_CALENDAR))
-    for first, last, name in OFFICE_HOLIDAYS:
+    holidays, workdays = parse_schedule(SHIPPED_SCHEDULE.read_text(encoding="utf-8"))
+    for first, last, name in holidays:
         session.execute(HOL.insert().values(calendar_id=calendar_id, first_day=first, last_day=last, name=name))
+    for day, name in workdays:
+        session.execute(
+            HOL.insert().values(calendar_id=calendar_id, first_day=day, last_day=day, name=name, kind="workday")
+        )
     rows, position = [], 10
     for kind in ("complaint", None):  # complaints: around the clock, capped at 2 h / 48 h (the seeds)
         for tier in ("high_value", None):  # high-value customers: one priority step tighter
@@ -182,15 +182,15 @@ def calendar_of(session: Session, calendar_id: int | None, store_timezone: str =
     if calendar_id is None:
         return AROUND_THE_CLOCK
     row = session.execute(select(CAL).where(CAL.c.id == calendar_id)).mappings().one()
-    holidays = tuple(
-        (h.first_day, h.last_day)
-        for h in session.execute(select(HOL.c.first_day, HOL.c.last_day).where(HOL.c.calendar_id == calendar_id))
-    )
+    entries = session.execute(
+        select(HOL.c.first_day, HOL.c.last_day, HOL.c.kind, HOL.c.intervals).where(HOL.c.calendar_id == calendar_id)
+    ).all()
     return Calendar(
         timezone=row["timezone"],
         working_days=tuple(int(d) for d in row["working_days"].split(",") if d),
         intervals=parse_intervals(row["intervals"]),
-        holidays=holidays,
+        holidays=tuple((h.first_day, h.last_day) for h in entries if h.kind != "workday"),
+        workdays=tuple((h.first_day, parse_intervals(h.intervals or "")) for h in entries if h.kind == "workday"),
         store_timezone=store_timezone,
     )
 
@@ -853,16 +853,43 @@ def rebuild_ticket_sla(
 
 
 def calendars(session: Session) -> list[dict[str, object]]:
-    """Every calendar with its holidays as text ('2026-10-01..2026-10-08 National Day' per line)."""
+    """Every calendar with its holidays as text ('2026-10-01..2026-10-08 National Day' per line) and its make-up
+    working days ('2026-09-20 National Day', or '2026-09-20 09:00-12:00 National Day' with their own hours)."""
     out = []
     for row in session.execute(select(CAL).order_by(CAL.c.id)).mappings():
-        holidays = session.execute(
-            select(HOL.c.first_day, HOL.c.last_day, HOL.c.name)
+        entries = session.execute(
+            select(HOL.c.first_day, HOL.c.last_day, HOL.c.name, HOL.c.kind, HOL.c.intervals)
             .where(HOL.c.calendar_id == row["id"])
             .order_by(HOL.c.first_day)
         ).all()
-        out.append({**row, "holidays": "\n".join(f"{a}..{b} {n or ''}".strip() for a, b, n in holidays)})
+        holidays = [f"{e.first_day}..{e.last_day} {e.name or ''}".strip() for e in entries if e.kind != "workday"]
+        workdays = [
+            " ".join(str(x) for x in (e.first_day, e.intervals, e.name) if x) for e in entries if e.kind == "workday"
+        ]
+        out.append({**row, "holidays": "\n".join(holidays), "workdays": "\n".join(workdays)})
     return out
+
+
+def parse_workdays(text: str) -> list[tuple[date, str | None, str | None]]:
+    """Lines of 'YYYY-MM-DD [HH:MM-HH:MM,...] name': a make-up working day, its own hours if given (else the
+    calendar's), and a name; a ValidationError names the bad line."""
+    days = []
+    for line in (raw.strip() for raw in text.splitlines() if raw.strip()):
+        first, _, rest = line.partition(" ")
+        hours, _, name = rest.strip().partition(" ")
+        if not (":" in hours and "-" in hours):  # no hours given: it is all name
+            hours, name = "", rest.strip()
+        try:
+            day = date.fromisoformat(first)
+        except ValueError:
+            raise ValidationError(
+                f"{line!r} is not a make-up working day like 2026-09-20 National Day.",
+                key="error.workday_line",
+                line=line,
+            ) from None
+        parse_intervals(hours)  # says what is wrong with them
+        days.append((day, hours.replace("，", ",") or None, name.strip() or None))
+    return days
 
 
 def parse_holidays(text: str) -> list[tuple[date, date, str | None]]:
@@ -882,6 +909,37 @@ def parse_holidays(text: str) -> list[tuple[date, date, str | None]]:
     return holidays
 
 
+def import_schedule(session: Session, viewer: Viewer, calendar_id: int, text: str) -> tuple[int, int]:
+    """An official schedule (see `parse_schedule`) put into a calendar: the file's years replace what the
+    calendar had for those years, other years are kept; saved through `save_calendar` (validated, open tickets
+    re-evaluated, audited). Returns the holiday ranges and make-up days imported."""
+    require(viewer, "service:policies")
+    holidays, workdays = parse_schedule(text)
+    if not holidays and not workdays:
+        raise ValidationError("The file lists no holiday and no make-up working day.", key="error.schedule_empty")
+    years = {d.year for d, _ in workdays} | {y for first, last, _ in holidays for y in (first.year, last.year)}
+    row = next((r for r in calendars(session) if r["id"] == calendar_id), None)
+    if row is None:
+        raise NotFound("No such calendar.", key="error.no_calendar")
+
+    def kept(text: object) -> list[str]:
+        return [line for line in str(text).splitlines() if line and int(line[:4]) not in years]
+
+    save_calendar(
+        session,
+        viewer,
+        calendar_id,
+        timezone=str(row["timezone"]),
+        working_days=str(row["working_days"]),
+        intervals=str(row["intervals"]),
+        holidays="\n".join(
+            kept(row["holidays"]) + [f"{first}..{last} {name or ''}".strip() for first, last, name in holidays]
+        ),
+        workdays="\n".join(kept(row["workdays"]) + [f"{day} {name or ''}".strip() for day, name in workdays]),
+    )
+    return len(holidays), len(workdays)
+
+
 def save_calendar(
     session: Session,
     viewer: Viewer,
@@ -891,9 +949,11 @@ def save_calendar(
     working_days: str,
     intervals: str,
     holidays: str,
+    workdays: str = "",
 ) -> None:
     """An administrator edits a calendar. Refused (nothing written) without working time, with overlapping
-    intervals or overlapping holidays, or with an unknown time zone. Open tickets are re-evaluated. Audited."""
+    intervals or overlapping holidays, a make-up day that is also a holiday, or an unknown time zone. Open
+    tickets are re-evaluated. Audited."""
     require(viewer, "service:policies")
     try:
         days = tuple(sorted({int(d) for d in working_days.replace("，", ",").split(",") if d.strip()}))
@@ -902,11 +962,13 @@ def save_calendar(
             "Working days are numbers from 0 (Monday) to 6 (Sunday), separated by commas.", key="error.working_days"
         ) from None
     parsed = parse_holidays(holidays)
+    worked = parse_workdays(workdays)
     Calendar(
         timezone=timezone,
         working_days=days,
         intervals=parse_intervals(intervals),
         holidays=tuple((a, b) for a, b, _ in parsed),
+        workdays=tuple((day, parse_intervals(hours or "")) for day, hours, _ in worked),
     )  # validates: raises before anything is written
     if (
         db.affected(
@@ -924,7 +986,20 @@ def save_calendar(
         raise NotFound("No such calendar.", key="error.no_calendar")
     session.execute(delete(HOL).where(HOL.c.calendar_id == calendar_id))
     for first, last, name in parsed:
-        session.execute(HOL.insert().values(calendar_id=calendar_id, first_day=first, last_day=last, name=name))
+        session.execute(
+            HOL.insert().values(calendar_id=calendar_id, first_day=first, last_day=last, name=name and name[:64])
+        )
+    for day, hours, name in worked:
+        session.execute(
+            HOL.insert().values(
+                calendar_id=calendar_id,
+                first_day=day,
+                last_day=day,
+                name=name and name[:64],
+                kind="workday",
+                intervals=hours,
+            )
+        )
     now = datetime.now()
     open_ids = session.scalars(
         select(T.c.id)
@@ -938,5 +1013,11 @@ def save_calendar(
         action="sla_policy_changed",
         username=viewer.username,
         object=f"sla_calendar:{calendar_id}",
-        details={"timezone": timezone, "working_days": days, "intervals": intervals, "holidays": len(parsed)},
+        details={
+            "timezone": timezone,
+            "working_days": days,
+            "intervals": intervals,
+            "holidays": len(parsed),
+            "workdays": len(worked),
+        },
     )

@@ -220,7 +220,8 @@ def test_bulk_assignment_by_a_team_lead(engine: Engine, desk) -> None:  # type: 
 def test_calendar_edits_are_validated_and_audited(engine: Engine, desk) -> None:  # type: ignore[no-untyped-def]
     with Session(engine) as s:
         calendar = service.calendars(s)[0]
-    assert "National Day" in str(calendar["holidays"])
+    assert "2026-10-01..2026-10-07 国庆节" in str(calendar["holidays"])  # shipped: the official schedule, 调休 too
+    assert "2026-09-20 国庆节" in str(calendar["workdays"]) and "2025-01-26 春节" in str(calendar["workdays"])
     for bad in (
         dict(working_days=""),
         dict(intervals="09:00-13:00,12:00-18:00"),
@@ -256,6 +257,37 @@ def test_calendar_edits_are_validated_and_audited(engine: Engine, desk) -> None:
         service.save_calendar(
             s, desk["lead"], int(calendar["id"]), timezone="UTC", working_days="0", intervals="09:00-10:00", holidays=""
         )
+
+
+def test_make_up_days_and_an_official_schedule_go_into_a_calendar(engine: Engine, desk) -> None:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        calendar = service.calendars(s)[0]
+    calendar_id = int(calendar["id"])
+    with pytest.raises(ValidationError) as refused, session_scope(engine) as s:  # 3 October is a holiday
+        service.import_schedule(s, ADMIN, calendar_id, "date,kind\n2026-10-01,休\n2026-10-02,休\n2026-10-02,班\n")
+    assert refused.value.key == "error.workday_holiday"
+    with session_scope(engine) as s:
+        service.save_calendar(
+            s,
+            ADMIN,
+            calendar_id,
+            timezone="Asia/Shanghai",
+            working_days="0,1,2,3,4",
+            intervals="09:00-18:00",
+            holidays="2024-10-01..2024-10-07 National Day",
+            workdays="2024-09-29 09:00-12:00 National Day",
+        )
+    with session_scope(engine) as s:
+        assert service.import_schedule(s, ADMIN, calendar_id, service.SHIPPED_SCHEDULE.read_text("utf-8")) == (13, 11)
+    with Session(engine) as s:
+        saved = service.calendars(s)[0]
+        worked = service.calendar_of(s, calendar_id, "Asia/Shanghai")
+    assert "2024-09-29 09:00-12:00 National Day" in str(saved["workdays"])  # another year's entry is kept
+    assert "2026-02-15..2026-02-23 春节" in str(saved["holidays"]) and "2026-09-20 国庆节" in str(saved["workdays"])
+    assert worked.add_working_minutes(datetime(2026, 9, 20, 9), 240) == datetime(2026, 9, 20, 13)  # a make-up Sunday
+    assert worked.working_minutes(datetime(2024, 9, 29, 0), datetime(2024, 9, 30, 0)) == 180  # its own 3 hours
+    with pytest.raises(PermissionDenied), session_scope(engine) as s:
+        service.import_schedule(s, desk["lead"], calendar_id, "2026-10-01,holiday\n")
 
 
 def test_bulk_rebuild_in_chunks_equals_recomputing_each_ticket(seeded_url: str) -> None:

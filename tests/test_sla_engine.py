@@ -26,6 +26,34 @@ def test_business_hours_across_a_weekend_and_a_holiday() -> None:
     assert calendar.working_minutes(datetime(2026, 3, 6, 17), datetime(2026, 3, 10, 12)) == 4 * H
 
 
+# 2026 in mainland China: National Day 1-7 October off, Sunday 20 September and Saturday 10 October worked
+NATIONAL_DAY = Calendar(
+    timezone="Asia/Shanghai",
+    store_timezone="Asia/Shanghai",
+    holidays=((date(2026, 9, 25), date(2026, 9, 27)), (date(2026, 10, 1), date(2026, 10, 7))),
+    workdays=((date(2026, 9, 20), ()), (date(2026, 10, 10), ((time(9), time(12)),))),
+)
+
+
+def test_a_ticket_opened_on_a_make_up_sunday_runs_that_day() -> None:
+    # Sunday 20 September is worked 09:00-18:00: opened 09:00, 4 working hours are due 13:00 the same day
+    assert NATIONAL_DAY.add_working_minutes(datetime(2026, 9, 20, 9), 4 * H) == datetime(2026, 9, 20, 13)
+    # Saturday 19th 10:00 to Monday 21st 10:00: Saturday off, Sunday's 9 h, Monday's first hour = 600 minutes
+    assert NATIONAL_DAY.working_minutes(datetime(2026, 9, 19, 10), datetime(2026, 9, 21, 10)) == 600
+    # an ordinary Sunday is still off: 27 September is inside the Mid-Autumn holiday, 13 September is a Sunday
+    assert NATIONAL_DAY.working_minutes(datetime(2026, 9, 13, 9), datetime(2026, 9, 13, 18)) == 0
+
+
+def test_a_make_up_saturday_with_its_own_hours_after_the_golden_week() -> None:
+    # Wednesday 30 September 17:00 + 2 h: 1 h that day, 1-7 October off, Thursday 8th 09:00-10:00
+    assert NATIONAL_DAY.add_working_minutes(datetime(2026, 9, 30, 17), 2 * H) == datetime(2026, 10, 8, 10)
+    # Friday 9th 17:00 + 3 h: 1 h on Friday, Saturday 10th worked 09:00-12:00 only (2 h of it), -> 11:00
+    assert NATIONAL_DAY.add_working_minutes(datetime(2026, 10, 9, 17), 3 * H) == datetime(2026, 10, 10, 11)
+    # Saturday 10th 11:00 + 2 h: 1 h left that morning, Sunday 11th off, Monday 12th 09:00-10:00
+    assert NATIONAL_DAY.add_working_minutes(datetime(2026, 10, 10, 11), 2 * H) == datetime(2026, 10, 12, 10)
+    assert NATIONAL_DAY.working_minutes(datetime(2026, 10, 10, 0), datetime(2026, 10, 11, 0)) == 3 * H
+
+
 def test_a_lunch_break_is_not_working_time() -> None:
     # 11:00 + 2 h: 1 h to 12:00, lunch until 13:30, 1 h more -> 14:30
     assert OFFICE.add_working_minutes(datetime(2026, 3, 2, 11), 2 * H) == datetime(2026, 3, 2, 14, 30)
@@ -149,6 +177,9 @@ def test_warning_by_offset() -> None:
         (dict(intervals=((time(9), time(13)), (time(12), time(18)))), "overlap"),
         (dict(holidays=((date(2026, 10, 1), date(2026, 10, 7)), (date(2026, 10, 5), date(2026, 10, 8)))), "overlap"),
         (dict(timezone="Mars/Olympus"), "time zone"),
+        (dict(holidays=((date(2026, 10, 1), date(2026, 10, 7)),), workdays=((date(2026, 10, 3), ()),)), "both"),
+        (dict(workdays=((date(2026, 9, 20), ()), (date(2026, 9, 20), ()))), "twice"),
+        (dict(workdays=((date(2026, 9, 20), ((time(12), time(9)),)),)), "ends before"),
     ],
 )
 def test_bad_calendars_are_refused(calendar: dict[str, object], message: str) -> None:
@@ -157,3 +188,27 @@ def test_bad_calendars_are_refused(calendar: dict[str, object], message: str) ->
     with pytest.raises(ValidationError):
         parse_intervals("9 to 5")
     assert parse_intervals("09:00-12:00，13:30-18:00") == ((time(9), time(12)), (time(13, 30), time(18)))
+
+
+def test_an_official_schedule_reads_as_ranges_and_make_up_days() -> None:
+    from core.business_hours import parse_schedule
+    from core.service import SHIPPED_SCHEDULE
+
+    holidays, workdays = parse_schedule(SHIPPED_SCHEDULE.read_text(encoding="utf-8"))
+    in_2026 = [h for h in holidays if h[0].year == 2026]
+    assert (date(2026, 2, 15), date(2026, 2, 23), "春节") in in_2026 and len(in_2026) == 7  # 中秋 and 国庆 apart
+    assert [d for d, _ in workdays if d.year == 2026] == [
+        date(2026, 1, 4),
+        date(2026, 2, 14),
+        date(2026, 2, 28),
+        date(2026, 5, 9),
+        date(2026, 9, 20),
+        date(2026, 10, 10),
+    ]
+    assert all(d.weekday() >= 5 for d, _ in workdays)  # every make-up day falls on a weekend
+    assert parse_schedule("日期,类型,名称\n2027-01-01,休,元旦\n2027-01-02,休,元旦\n2027-01-10,班\n") == (
+        [(date(2027, 1, 1), date(2027, 1, 2), "元旦")],
+        [(date(2027, 1, 10), None)],
+    )
+    with pytest.raises(ValidationError, match="Line 2"):
+        parse_schedule("date,kind\n2027-13-01,holiday\n")

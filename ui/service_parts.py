@@ -10,6 +10,7 @@ from core import access, charts, models as m, service, service_analytics as sa
 from core.access import Viewer
 from core.errors import Conflict, CrmError, FieldErrors, NotFound
 from core.i18n import label
+from core.ingest.files import detect_encoding
 from core.service import IllegalTransition, PolicyChange, Step
 from ui import data
 from ui.context import lang, reason, tr
@@ -567,8 +568,12 @@ def calendar_form(viewer: Viewer) -> None:
                 value=str(row["intervals"]),
                 help=tr("service.calendar.intervals.help"),
             )
-            holidays = st.text_area(
+            left, right = st.columns(2)
+            holidays = left.text_area(
                 tr("service.calendar.holidays"), value=str(row["holidays"]), help=tr("service.calendar.holidays.help")
+            )
+            workdays = right.text_area(
+                tr("service.calendar.workdays"), value=str(row["workdays"]), help=tr("service.calendar.workdays.help")
             )
             if st.form_submit_button(tr("service.calendar.save")):
                 try:
@@ -580,8 +585,40 @@ def calendar_form(viewer: Viewer) -> None:
                         working_days=days,  # type: ignore[arg-type]
                         intervals=intervals,
                         holidays=holidays,
+                        workdays=workdays,
                     )
                 except CrmError as err:
                     st.error(tr("form.refused", reason=reason(err)))
                 else:
                     st.success(tr("service.calendar.saved"))
+        schedule_import(viewer, int(row["id"]))
+
+
+def schedule_import(viewer: Viewer, calendar_id: int) -> None:
+    """Administrators: an official year's holidays and make-up working days from a CSV file, or mainland
+    China's shipped schedule, into one calendar (the file's years replace those years)."""
+    with st.expander(tr("service.calendar.schedule")):
+        upload = st.file_uploader(
+            tr("service.calendar.schedule_file"),
+            type=["csv", "txt"],
+            key=f"schedule_file_{calendar_id}",
+            help=tr("service.calendar.schedule_file.help"),
+        )
+        left, right, _ = st.columns([1, 1, 2])
+        text = None
+        if left.button(tr("service.calendar.schedule_import"), key=f"schedule_{calendar_id}", disabled=upload is None):
+            raw = upload.getvalue() if upload is not None else b""
+            try:
+                text = raw.decode(detect_encoding(raw))
+            except (CrmError, UnicodeDecodeError, LookupError):
+                st.error(tr("form.refused", reason=tr("import.error.not_text")))
+        if right.button(tr("service.calendar.schedule_shipped"), key=f"schedule_cn_{calendar_id}"):
+            text = service.SHIPPED_SCHEDULE.read_text(encoding="utf-8")
+        if text is not None:
+            try:
+                ranges, made_up = data.write(service.import_schedule, viewer, calendar_id, text)
+            except CrmError as err:
+                st.error(tr("form.refused", reason=reason(err)))
+            else:  # shown above the page once it is drawn again, with the calendar's new days in its form
+                st.session_state["flash"] = tr("service.calendar.schedule_done", holidays=ranges, workdays=made_up)
+                st.rerun()

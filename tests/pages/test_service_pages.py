@@ -123,6 +123,11 @@ def test_an_admin_changes_and_adds_policies_from_the_page(monkeypatch: pytest.Mo
     at.run()
     assert not at.exception, at.exception
     assert any(b.label == "Save calendar" for b in at.button)
+    next(b for b in at.button if b.label == "Load mainland China 2025–2026").click().run()  # the shipped 调休
+    assert any(x.value.startswith("Imported 13 holiday ranges and 11 make-up") for x in at.success), at.error
+    assert not at.exception
+    made_up = next(a for a in at.text_area if a.label == "Make-up working days (调休)")
+    assert "2026-09-20 国庆节" in made_up.value and "2026-10-10 国庆节" in made_up.value
     picker = at.selectbox(key="policy_pick")
     chosen = picker.options[1]
     picker.select_index(1).run()
