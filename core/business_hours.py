@@ -1,19 +1,57 @@
 """Business-hours calendars: working days, several intervals a day, a time zone, holidays, and make-up working
 days (调休: a weekend day worked in exchange for a longer holiday, with the normal hours or its own).
 
-Stored timestamps are naive and in the store's time zone (the server clock, `Settings.timezone`); a
-calendar converts them to its own zone to decide what is working time. All sums are in minutes.
+Stored timestamps are naive and in the store's time zone (`CRM_TIMEZONE`, by default the server's own: the
+clock that stamped them); a calendar reads them as instants in that zone, converts them to its own zone to
+decide what is working time, and does every sum and step on UTC instants, so a day on which the clocks change
+has 23 or 25 hours, as it did. All sums are in minutes.
 """
 
 from __future__ import annotations
 
+import os
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import ValidationError
 
 WEEKDAYS = (0, 1, 2, 3, 4, 5, 6)  # Monday = 0
+UTC = ZoneInfo("UTC")
+LONGEST_HOLIDAY_DAYS = 366  # the engine looks three years ahead for working time: a longer range is refused
+LONGEST_TARGET_MINUTES = 366 * 24 * 60  # an SLA target of more than a year is a typing mistake
+
+
+def server_zone() -> str:
+    """The server's own time-zone name (the `TZ` variable, /etc/timezone or /etc/localtime's link), or UTC."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    with suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    with suppress(OSError):
+        candidates.append(str(Path("/etc/localtime").resolve()).partition("zoneinfo/")[2])
+    for name in candidates:
+        if name:
+            with suppress(ZoneInfoNotFoundError, ValueError):
+                ZoneInfo(name)
+                return name
+    return "UTC"
+
+
+def store_zone() -> str:
+    """The zone stored timestamps are in: `CRM_TIMEZONE`, else the server's."""
+    from core.settings import load_settings
+
+    return load_settings().timezone or server_zone()
+
+
+def elapsed_minutes(start: datetime, end: datetime, zone: str) -> float:
+    """Minutes between two stored timestamps read as instants in `zone` (a DST change counts as it happened)."""
+    where = ZoneInfo(zone)
+    return (
+        end.replace(tzinfo=where).astimezone(UTC) - start.replace(tzinfo=where).astimezone(UTC)
+    ).total_seconds() / 60
 
 
 @dataclass(frozen=True)
@@ -37,11 +75,13 @@ class Calendar:
     def _zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def _local(self, moment: datetime) -> datetime:
-        return moment.replace(tzinfo=ZoneInfo(self.store_timezone)).astimezone(self._zone())
+    def _instant(self, moment: datetime) -> datetime:
+        """A stored timestamp as a UTC instant (UTC aware datetimes compare and subtract exactly; two in one
+        DST zone would compare and subtract as wall-clock times)."""
+        return moment.replace(tzinfo=ZoneInfo(self.store_timezone)).astimezone(UTC)
 
-    def _stored(self, local: datetime) -> datetime:
-        return local.astimezone(ZoneInfo(self.store_timezone)).replace(tzinfo=None)
+    def _stored(self, instant: datetime) -> datetime:
+        return instant.astimezone(ZoneInfo(self.store_timezone)).replace(tzinfo=None)
 
     def is_holiday(self, day: date) -> bool:
         return any(first <= day <= last for first, last in self.holidays)
@@ -57,27 +97,31 @@ class Calendar:
         return self.intervals
 
     def _working_spans(self, day: date) -> list[tuple[datetime, datetime]]:
-        """The day's working intervals as aware datetimes in the calendar's zone (none on days off)."""
+        """The day's working intervals as UTC instants (none on days off); an interval ending at 24:00 ends at
+        the next midnight, so a 00:00-24:00 day lasts 23 or 25 hours when the clocks change that night."""
         zone = self._zone()
         return [
             (
-                datetime.combine(day, start, zone),
-                datetime.combine(day, end, zone)
-                if end != time(0)
-                else datetime.combine(day + timedelta(days=1), time(0), zone),
+                datetime.combine(day, start, zone).astimezone(UTC),
+                (
+                    datetime.combine(day, end, zone)
+                    if end != time(0)
+                    else datetime.combine(day + timedelta(days=1), time(0), zone)
+                ).astimezone(UTC),
             )
             for start, end in self._intervals_of(day)
         ]
 
     def working_minutes(self, start: datetime, end: datetime) -> float:
         """Working minutes between two stored timestamps (0 when end <= start)."""
-        if end <= start:
+        a, b = self._instant(start), self._instant(end)
+        if b <= a:
             return 0.0
         if self.always:
-            return (end - start).total_seconds() / 60
-        a, b = self._local(start), self._local(end)
-        total, day = 0.0, a.date()
-        while day <= b.date():
+            return (b - a).total_seconds() / 60
+        zone = self._zone()
+        total, day, last = 0.0, a.astimezone(zone).date(), b.astimezone(zone).date()
+        while day <= last:
             for low, high in self._working_spans(day):
                 overlap = (min(high, b) - max(low, a)).total_seconds()
                 if overlap > 0:
@@ -88,9 +132,9 @@ class Calendar:
     def add_working_minutes(self, start: datetime, minutes: float) -> datetime:
         """The stored timestamp at which `minutes` of working time after `start` have passed."""
         if self.always:
-            return start + timedelta(minutes=minutes)
-        left, cursor = minutes, self._local(start)
-        day = cursor.date()
+            return self._stored(self._instant(start) + timedelta(minutes=minutes))
+        left, cursor = minutes, self._instant(start)
+        day = cursor.astimezone(self._zone()).date()
         for _ in range(3 * 366):  # a calendar has working time every year (validated): this always ends
             for low, high in self._working_spans(day):
                 if high <= cursor:
@@ -150,6 +194,12 @@ def validate(calendar: Calendar) -> None:
             )
     ordered = sorted(calendar.holidays)
     for first, last in ordered:
+        if (last - first).days >= LONGEST_HOLIDAY_DAYS:
+            raise ValidationError(
+                f"The holiday {first} - {last} is longer than a year.",
+                key="error.holiday_long",
+                span=f"{first} – {last}",
+            )
         if last < first:
             raise ValidationError(
                 f"The holiday {first} - {last} ends before it starts.",

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, db, facts, models as m, validators
 from core.access import Viewer, holders, require
-from core.business_hours import AROUND_THE_CLOCK, Calendar, parse_intervals, parse_schedule
+from core.business_hours import LONGEST_TARGET_MINUTES, Calendar, parse_intervals, parse_schedule, store_zone
 from core.errors import Conflict, FieldErrors, NotFound, ValidationError
 from core.sla import COMPLAINT_TARGET, PRIORITY_TARGETS
 from core.sla_engine import METRICS, Event, MetricResult, Targets, TicketSla as TicketSlaResult, action_of, evaluate
@@ -178,9 +178,12 @@ def targets_of(policy: dict[str, object]) -> Targets:
     return Targets(minutes, float(policy["warn_share"] or 0.8), policy["warn_offset_minutes"])  # type: ignore[arg-type]
 
 
-def calendar_of(session: Session, calendar_id: int | None, store_timezone: str = "UTC") -> Calendar:
+def calendar_of(session: Session, calendar_id: int | None, store_timezone: str | None = None) -> Calendar:
+    """A policy's calendar (None: around the clock), reading stored timestamps in `store_timezone` (default
+    `CRM_TIMEZONE`, else the server's zone)."""
+    zone = store_timezone or store_zone()
     if calendar_id is None:
-        return AROUND_THE_CLOCK
+        return Calendar(always=True, store_timezone=zone)
     row = session.execute(select(CAL).where(CAL.c.id == calendar_id)).mappings().one()
     entries = session.execute(
         select(HOL.c.first_day, HOL.c.last_day, HOL.c.kind, HOL.c.intervals).where(HOL.c.calendar_id == calendar_id)
@@ -191,7 +194,7 @@ def calendar_of(session: Session, calendar_id: int | None, store_timezone: str =
         intervals=parse_intervals(row["intervals"]),
         holidays=tuple((h.first_day, h.last_day) for h in entries if h.kind != "workday"),
         workdays=tuple((h.first_day, parse_intervals(h.intervals or "")) for h in entries if h.kind == "workday"),
-        store_timezone=store_timezone,
+        store_timezone=zone,
     )
 
 
@@ -235,6 +238,8 @@ def _policy_values(session: Session, change: PolicyChange, base: dict[str, objec
             errors[metric] = ("form.error.choice", {})
         elif minutes is not None and minutes <= 0:
             errors[metric] = ("form.error.positive", {})
+        elif minutes is not None and minutes > LONGEST_TARGET_MINUTES:  # the engine answers within a year
+            errors[metric] = ("form.error.range", {"low": 1, "high": f"{LONGEST_TARGET_MINUTES:,}"})
     for name, value in (change.conditions or {}).items():
         allowed = CONDITION_CODES.get(name, ())
         if name not in CONDITION_CODES or (value is not None and allowed is not None and value not in allowed):
@@ -369,7 +374,7 @@ def _known_at(result: MetricResult) -> datetime | None:
 
 
 def recompute(
-    session: Session, ticket_id: int, *, now: datetime, store_timezone: str = "UTC"
+    session: Session, ticket_id: int, *, now: datetime, store_timezone: str | None = None
 ) -> dict[str, MetricResult]:
     """Evaluate one ticket's clocks from its events, store them in ticket_sla, mirror the first-response
     and resolution due times onto the ticket (what the cockpit counts), and fire due actions."""
@@ -491,7 +496,7 @@ def _fire(
     return count
 
 
-def tick(session: Session, *, now: datetime | None = None, store_timezone: str = "UTC") -> int:
+def tick(session: Session, *, now: datetime | None = None, store_timezone: str | None = None) -> int:
     """Recompute the open tickets whose clocks change state by `now` (at risk, breached) and fire actions.
     Returns how many tickets were evaluated. Run by `python -m core sla-tick` and by the Service page."""
     now = now or datetime.now()
@@ -611,7 +616,7 @@ class IllegalTransition(ValidationError):
 
 
 def act(
-    session: Session, viewer: Viewer, step: Step, *, now: datetime | None = None, store_timezone: str = "UTC"
+    session: Session, viewer: Viewer, step: Step, *, now: datetime | None = None, store_timezone: str | None = None
 ) -> int:
     """Apply one workflow step; returns the ticket's new version. Refused with nothing written when the role
     may not, the step is not legal from the current status, a field is invalid, or the ticket changed since
@@ -767,7 +772,7 @@ def rebuild_ticket_sla(
     session: Session,
     *,
     now: datetime,
-    store_timezone: str = "UTC",
+    store_timezone: str | None = None,
     chunk: int = 20_000,
     ticket_ids: list[int] | None = None,
 ) -> int:

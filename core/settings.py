@@ -79,6 +79,13 @@ class Settings:
             "(env CRM_FEED_MAX_AGE_HOURS; the integration delay target is one hour)."
         ),
     )
+    timezone: str = field(
+        default="",
+        metadata=_help(
+            "The time zone of the stored timestamps, as an IANA name such as Asia/Shanghai (env CRM_TIMEZONE; "
+            "empty: the server's own zone, whose clock stamps them). SLA clocks read every time in it."
+        ),
+    )
     retention_holdout_percent: int = field(
         default=10,
         metadata=_help(
@@ -110,6 +117,7 @@ _ENV = {
     "import_folder": "CRM_IMPORT_FOLDER",
     "feed_max_age_hours": "CRM_FEED_MAX_AGE_HOURS",
     "retention_holdout_percent": "CRM_RETENTION_HOLDOUT_PERCENT",
+    "timezone": "CRM_TIMEZONE",
 }
 
 
@@ -131,6 +139,14 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     values.update({k: v for k, v in overrides.items() if v is not None})
     if not 0 <= int(values.get("retention_holdout_percent", 10)) <= 50:  # type: ignore[call-overload]
         raise ConfigError("CRM_RETENTION_HOLDOUT_PERCENT must be between 0 and 50.")
+    zone = str(values.get("timezone") or "")
+    if zone:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"CRM_TIMEZONE {zone!r} is not a time zone (use a name like Asia/Shanghai).") from None
     return Settings(**values)  # type: ignore[arg-type]
 
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core.business_hours import Calendar
+from core.business_hours import Calendar, elapsed_minutes
 
 METRICS = ("first_response", "next_response", "accept", "analyse", "resolution", "feedback")
 AGENT_RESPONSES = ("accept", "agent_reply", "analyse", "resolve")  # an agent acting counts as a response
@@ -214,7 +214,7 @@ def evaluate(events: Sequence[Event], targets: Targets, calendar: Calendar, now:
         result.metrics[metric] = _result(metric, spans, completed, paused, target, targets, calendar, now)
         if metric == "resolution":
             result.paused = paused
-            result.customer_wait_minutes = sum((b - a).total_seconds() / 60 for a, b in spans)
+            result.customer_wait_minutes = sum(elapsed_minutes(a, b, calendar.store_timezone) for a, b in spans)
             result.agent_minutes = sum(calendar.working_minutes(a, b) for a, b in spans)
     target = targets.minutes.get("next_response")
     if target is not None:

@@ -290,6 +290,23 @@ def test_make_up_days_and_an_official_schedule_go_into_a_calendar(engine: Engine
         service.import_schedule(s, desk["lead"], calendar_id, "2026-10-01,holiday\n")
 
 
+def test_policies_read_stored_times_in_the_store_zone(engine: Engine, desk, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """CRM_TIMEZONE decides how stored timestamps are read: a Shanghai-clock store counts Shanghai office hours;
+    a target the engine could not answer within a year is refused when entered."""
+    monkeypatch.setenv("CRM_TIMEZONE", "Asia/Shanghai")
+    with Session(engine) as s:
+        calendar_id = int(service.calendars(s)[0]["id"])
+        office = service.calendar_of(s, calendar_id)
+        around = service.calendar_of(s, None)
+    assert office.store_timezone == around.store_timezone == "Asia/Shanghai"
+    assert office.working_minutes(datetime(2026, 3, 2, 9), datetime(2026, 3, 2, 11)) == 120
+    with Session(engine) as s:
+        policy_id = s.scalar(select(m.SlaPolicy.id).where(m.SlaPolicy.valid_to.is_(None)).limit(1))
+    with pytest.raises(FieldErrors) as refused, session_scope(engine) as s:
+        service.change_policy(s, ADMIN, int(policy_id), PolicyChange({"resolution": 600_000}), move_open=False)
+    assert refused.value.errors["resolution"][0] == "form.error.range"
+
+
 def test_bulk_rebuild_in_chunks_equals_recomputing_each_ticket(seeded_url: str) -> None:
     from core.db import make_engine
 

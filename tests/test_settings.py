@@ -28,3 +28,16 @@ def test_every_setting_is_in_the_readme() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     for variable, _default, _text in describe_settings():
         assert f"`{variable}`" in readme, variable
+
+
+def test_the_store_time_zone_is_the_setting_or_the_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.business_hours import server_zone, store_zone
+
+    monkeypatch.setenv("CRM_TIMEZONE", "Asia/Shanghai")
+    assert store_zone() == "Asia/Shanghai"
+    monkeypatch.setenv("CRM_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ConfigError, match="not a time zone"):
+        load_settings()
+    monkeypatch.delenv("CRM_TIMEZONE")
+    monkeypatch.setenv("TZ", "America/New_York")
+    assert server_zone() == "America/New_York" == store_zone()

@@ -13,6 +13,7 @@ from core.sla_engine import Event, Targets, evaluate
 # Monday 2026-03-02 ... ; 9:00-12:00 and 13:30-18:00 = 7.5 working hours a day
 OFFICE = Calendar(timezone="UTC", intervals=((time(9), time(12)), (time(13, 30), time(18))))
 H = 60
+WEEKDAYS_ALL = (0, 1, 2, 3, 4, 5, 6)
 
 
 def ev(*pairs: tuple[str, str]) -> list[Event]:
@@ -212,3 +213,39 @@ def test_an_official_schedule_reads_as_ranges_and_make_up_days() -> None:
     )
     with pytest.raises(ValidationError, match="Line 2"):
         parse_schedule("date,kind\n2027-13-01,holiday\n")
+
+
+def test_a_store_on_shanghai_time_counts_shanghai_office_hours() -> None:
+    # the server's clock runs on Shanghai time: opened 09:00, accepted 11:00 is two working hours, not the one
+    # (17:00-18:00) it would be if the stored times were read as UTC
+    office = Calendar(timezone="Asia/Shanghai", store_timezone="Asia/Shanghai")
+    assert office.working_minutes(datetime(2026, 3, 2, 9), datetime(2026, 3, 2, 11)) == 120
+    as_utc = Calendar(timezone="Asia/Shanghai", store_timezone="UTC")
+    assert as_utc.working_minutes(datetime(2026, 3, 2, 9), datetime(2026, 3, 2, 11)) == 60  # the old reading
+
+
+def test_daylight_saving_in_new_york_counts_the_hours_that_passed() -> None:
+    # 2026-03-08 02:00 EST -> 03:00 EDT (a 23-hour day); 2026-11-01 02:00 EDT -> 01:00 EST (25 hours)
+    clock = Calendar(always=True, store_timezone="America/New_York")
+    assert clock.working_minutes(datetime(2026, 3, 7, 12), datetime(2026, 3, 8, 12)) == 23 * H
+    assert clock.working_minutes(datetime(2026, 10, 31, 12), datetime(2026, 11, 1, 12)) == 25 * H
+    assert clock.add_working_minutes(datetime(2026, 3, 7, 12), 24 * H) == datetime(2026, 3, 8, 13)
+    # a 7-day 00:00-24:00 calendar: the spring day has 1,380 working minutes, the autumn day 1,500
+    every_hour = Calendar(
+        timezone="America/New_York",
+        store_timezone="America/New_York",
+        working_days=WEEKDAYS_ALL,
+        intervals=((time(0), time(0)),),
+    )
+    assert every_hour.working_minutes(datetime(2026, 3, 8), datetime(2026, 3, 9)) == 1380
+    assert every_hour.working_minutes(datetime(2026, 11, 1), datetime(2026, 11, 2)) == 1500
+    assert every_hour.add_working_minutes(datetime(2026, 3, 8), 1380) == datetime(2026, 3, 9)
+    # office hours across the spring weekend, stored in UTC: Friday 17:00 EST is 22:00 UTC; 1 h on Friday,
+    # then Monday 09:00 EDT (13:00 UTC) + 1 h = 14:00 UTC
+    office = Calendar(timezone="America/New_York", store_timezone="UTC")
+    assert office.add_working_minutes(datetime(2026, 3, 6, 22), 2 * H) == datetime(2026, 3, 9, 14)
+
+
+def test_what_the_engine_could_not_answer_is_refused_when_entered() -> None:
+    with pytest.raises(ValidationError, match="longer than a year"):
+        Calendar(holidays=((date(2026, 1, 1), date(2029, 12, 31)),))
