@@ -17,6 +17,7 @@ from ui.context import lang, reason, tr
 from ui.downloads import csv_download, xlsx_download
 from ui.filters import url_int
 from ui.forms import Slots
+from ui.performance_parts import performance_panel
 
 STEP_FIELDS = {"analyse": ("findings", "root_cause"), "resolve": ("resolution",), "feedback": ("csat", "comment")}
 
@@ -375,6 +376,8 @@ def analytics(viewer: Viewer, now: datetime) -> None:
             ),
             key="sa_categories",
         )
+
+    performance_panel(viewer, start=start, end=end)
 
     with st.expander(tr("service.what_if")):
         st.caption(tr("service.what_if.help"))

@@ -106,6 +106,12 @@ def test_the_analytics_and_voice_pages_render(monkeypatch: pytest.MonkeyPatch, s
     at.run()
     assert not at.exception, at.exception
     assert {"Complaint resolution rate", "Re-open rate"} <= {x.label for x in at.metric}
+    agents = next(d.value for d in at.dataframe if "Resolved" in d.value.columns)  # agent and team performance
+    assert {"Agent", "First response met (%)", "CSAT", "Re-opened (%)"} <= set(agents.columns)
+    assert agents["Resolved"].sum() > 0 and agents["Resolved"].is_monotonic_decreasing
+    at.segmented_control(key="perf_by").set_value("team").run()
+    teams = next(d.value for d in at.dataframe if "Resolved" in d.value.columns)
+    assert "Team" in teams.columns and teams["Resolved"].sum() == agents["Resolved"].sum()
     at.segmented_control(key="sa_period").set_value("custom").run()  # a chosen period
     assert not at.exception and at.date_input(key="sa_range") is not None
     at.multiselect(key="t_team").set_value(["Service"]).run()  # the queue's team filter, kept in the URL
