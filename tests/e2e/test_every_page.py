@@ -303,13 +303,13 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
             ).wait_for(timeout=30_000)
             page.locator("h3").filter(has_text=f"#{first}").first.wait_for(timeout=30_000)
 
-        page = as_user("lead")  # the queue, one ticket's history and SLA, analytics and their exports
+        page = as_user("lead")  # the queue, one ticket's history and SLA, analytics, performance and their exports
         page.goto(f"{server}/service?ticket={ticket}&{q}")  # a link to a ticket opens its tab
         text = click_tabs(page, lang, "service (team lead)")
         assert resolution in text  # what the desk recorded is shown again
         page.locator("[data-testid='stTabs'] [role='tab']").nth(2).click()
         settle(page)
-        for path in downloads(page, tmp_path, lang, "service", 2):
+        for path in downloads(page, tmp_path, lang, "service", 4):  # SLA compliance and performance, CSV and Excel
             assert len(read_rows(path)) > 1
         table = page.locator("[data-testid='stDataFrame']:visible").first  # a compliance row lists its tickets
         box = table.bounding_box()
