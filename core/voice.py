@@ -220,12 +220,54 @@ def detractor_keywords(
                 found[word] += int(n)
         return found
 
-    now_counts, before = counts(start, end), counts(previous_start, start)
+    return _keyword_table(counts(start, end), counts(previous_start, start), top)
+
+
+def _keyword_table(now_counts: Counter[str], before: Counter[str], top: int) -> pd.DataFrame:
     rows = [
         {"keyword": w, "count": n, "previous": before.get(w, 0), "change": n - before.get(w, 0)}
         for w, n in now_counts.most_common(top)
     ]
     return pd.DataFrame(rows, columns=["keyword", "count", "previous", "change"])
+
+
+def complaint_keywords(
+    session: Session,
+    viewer: Viewer,
+    filters: Filters,
+    *,
+    start: datetime,
+    end: datetime,
+    category: str | None = None,
+    top: int = 15,
+) -> pd.DataFrame:
+    """The most frequent words of complaint descriptions and findings (one category, or all), counted once per
+    complaint, with their count in the previous same-length period: what customers complain of, and what the
+    desk found, rising or falling."""
+    previous_start = start - (end - start)
+    K = T.alias("complaint")  # not correlated with a scope that reads the tickets table itself (team leads)
+
+    def counts(a: datetime, b: datetime) -> Counter[str]:
+        stmt = (
+            select(K.c.description, K.c.findings, func.count())
+            .select_from(K.join(C, C.c.id == K.c.customer_id))
+            .where(
+                K.c.kind == "complaint",
+                K.c.created_at >= a,
+                K.c.created_at < b,
+                or_(K.c.description.is_not(None), K.c.findings.is_not(None)),
+            )
+            .group_by(K.c.description, K.c.findings)
+        )
+        if category:
+            stmt = stmt.where(K.c.category == category)
+        found: Counter[str] = Counter()
+        for description, findings, n in session.execute(visible(stmt, C, viewer, filters)).all():
+            for word in set(words(f"{description or ''} {findings or ''}")):
+                found[word] += int(n)
+        return found
+
+    return _keyword_table(counts(start, end), counts(previous_start, start), top)
 
 
 def closed_loop(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -> dict[str, float | None]:

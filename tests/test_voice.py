@@ -106,3 +106,28 @@ def test_scope_an_account_manager_sees_only_their_customers(answers: Engine) -> 
     with Session(answers) as s:
         assert voice.nps_by_month(s, other, Filters(), start=START, end=END).empty
         assert voice.closed_loop(s, other, start=START, end=END)["follow_ups"] == 0
+
+
+def test_complaint_keywords_by_category_this_period_and_the_last(engine: Engine) -> None:
+    """Hand-made complaints: words of the description and the findings, counted once per complaint, by
+    category, against the previous same-length period; other ticket kinds and other categories left out."""
+    with session_scope(engine) as s:
+        who = f.customer(s, owner=f.user(s, "amy"), became=date(2024, 1, 1))
+        for created, kind, category, description, findings in (
+            (datetime(2026, 2, 3), "complaint", "delivery", "包裹破损，快递员态度差", "快递 外包商 包装不合格"),
+            (datetime(2026, 2, 9), "complaint", "delivery", "Parcel damaged, courier rude", "courier subcontractor"),
+            (datetime(2026, 2, 20), "complaint", "billing", "Invoice charged twice", None),
+            (datetime(2026, 2, 21), "service_request", "delivery", "Change the courier address", None),
+            (datetime(2026, 1, 15), "complaint", "delivery", "Courier late", None),  # the previous period
+        ):
+            t = f.ticket(s, who, created, kind=kind)
+            t.category, t.description, t.findings = category, description, findings
+    with Session(engine) as s:
+        delivery = voice.complaint_keywords(
+            s, SYSTEM, Filters(), start=datetime(2026, 2, 1), end=datetime(2026, 3, 1), category="delivery"
+        ).set_index("keyword")
+        every = voice.complaint_keywords(s, SYSTEM, Filters(), start=datetime(2026, 2, 1), end=datetime(2026, 3, 1))
+    assert delivery.loc["courier", "count"] == 1 and delivery.loc["courier", "previous"] == 1  # once per complaint
+    assert {"破损", "快递", "subcontractor", "damaged"} <= set(delivery.index)
+    assert "invoice" not in delivery.index and "address" not in delivery.index  # billing, and not a complaint
+    assert "invoice" in set(every["keyword"]) and delivery["change"].loc["courier"] == 0

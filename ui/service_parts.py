@@ -16,6 +16,7 @@ from ui import data
 from ui.context import lang, reason, tr
 from ui.downloads import csv_download, xlsx_download
 from ui.filters import url_int
+from ui.flow_parts import bottlenecks_panel
 from ui.forms import Slots
 from ui.performance_parts import performance_panel
 
@@ -378,6 +379,7 @@ def analytics(viewer: Viewer, now: datetime) -> None:
         )
 
     performance_panel(viewer, start=start, end=end)
+    bottlenecks_panel(viewer, start=start, end=end)
 
     with st.expander(tr("service.what_if")):
         st.caption(tr("service.what_if.help"))

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import streamlit as st
 
-from core import access, charts, voice
+from core import access, charts, models as m, voice
 from core.i18n import label
 from ui import data
 from ui.context import lang, page_guard, tr
@@ -169,6 +169,24 @@ left.dataframe(
         "change": tr("voice.change"),
     },
 )
+with left:
+    st.subheader(tr("voice.complaint_keywords"), help=tr("voice.complaint_keywords.help"))
+    complaint_category = st.selectbox(
+        tr("voice.category"),
+        [None, *m.TICKET_CATEGORIES],
+        format_func=lambda c: tr("voice.all_categories") if c is None else label("category", c, current),
+        key="complaint_category",
+    )
+    st.dataframe(
+        data.read(voice.complaint_keywords, viewer, filters, start=start, end=end, category=complaint_category),
+        hide_index=True,
+        column_config={
+            "keyword": tr("voice.keyword"),
+            "count": tr("voice.count"),
+            "previous": tr("voice.previous"),
+            "change": tr("voice.change"),
+        },
+    )
 loop = data.read(voice.closed_loop, viewer, start=start, end=end)
 right.subheader(tr("voice.loop"))
 right.metric(

@@ -112,6 +112,9 @@ def test_the_analytics_and_voice_pages_render(monkeypatch: pytest.MonkeyPatch, s
     at.segmented_control(key="perf_by").set_value("team").run()
     teams = next(d.value for d in at.dataframe if "Resolved" in d.value.columns)
     assert "Team" in teams.columns and teams["Resolved"].sum() == agents["Resolved"].sum()
+    steps = next(d.value for d in at.dataframe if "waiting_to_accept" in d.value.columns)  # bottlenecks
+    assert steps["tickets"].sum() > 0 and steps["waiting_to_accept"].notna().any()
+    assert any("Median now (h)" in d.value.columns for d in at.dataframe)  # which step grew
     at.segmented_control(key="sa_period").set_value("custom").run()  # a chosen period
     assert not at.exception and at.date_input(key="sa_range") is not None
     at.multiselect(key="t_team").set_value(["Service"]).run()  # the queue's team filter, kept in the URL
@@ -121,6 +124,10 @@ def test_the_analytics_and_voice_pages_render(monkeypatch: pytest.MonkeyPatch, s
     assert not at.exception, at.exception
     assert {"Follow-ups created"} <= {x.label for x in at.metric}
     assert at.dataframe  # NPS by segment, CSAT by category, comments, keywords
+    keyword_tables = [d.value for d in at.dataframe if "keyword" in d.value.columns]
+    assert len(keyword_tables) == 2 and len(keyword_tables[1]) > 0  # detractors' words, complaints' words
+    at.selectbox(key="complaint_category").set_value("delivery").run()
+    assert not at.exception
 
 
 def test_an_admin_changes_and_adds_policies_from_the_page(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
