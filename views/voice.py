@@ -157,18 +157,10 @@ st.dataframe(
     },
 )
 left, right = st.columns(2)
+keyword_columns = {c: tr(f"voice.{c}") for c in ("keyword", "count", "previous", "change")}
 keywords = data.read(voice.detractor_keywords, viewer, filters, start=start, end=end)
 left.subheader(tr("voice.keywords"))
-left.dataframe(
-    keywords,
-    hide_index=True,
-    column_config={
-        "keyword": tr("voice.keyword"),
-        "count": tr("voice.count"),
-        "previous": tr("voice.previous"),
-        "change": tr("voice.change"),
-    },
-)
+left.dataframe(keywords, hide_index=True, column_config=keyword_columns)
 with left:
     st.subheader(tr("voice.complaint_keywords"), help=tr("voice.complaint_keywords.help"))
     complaint_category = st.selectbox(
@@ -180,12 +172,7 @@ with left:
     st.dataframe(
         data.read(voice.complaint_keywords, viewer, filters, start=start, end=end, category=complaint_category),
         hide_index=True,
-        column_config={
-            "keyword": tr("voice.keyword"),
-            "count": tr("voice.count"),
-            "previous": tr("voice.previous"),
-            "change": tr("voice.change"),
-        },
+        column_config=keyword_columns,
     )
 loop = data.read(voice.closed_loop, viewer, start=start, end=end)
 right.subheader(tr("voice.loop"))
