@@ -20,7 +20,7 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from core import audit, db, facts, models as m, validators
-from core.access import Viewer, holders, require
+from core.access import Viewer, holders, require, visible
 from core.business_hours import LONGEST_TARGET_MINUTES, Calendar, parse_intervals, parse_schedule, store_zone
 from core.errors import Conflict, FieldErrors, NotFound, ValidationError
 from core.sla import COMPLAINT_TARGET, PRIORITY_TARGETS
@@ -456,6 +456,15 @@ def _recipient(session: Session, ticket: dict[str, object], who: str) -> int | N
     return session.scalar(select(U.c.id).where(U.c.role == "admin", U.c.active.is_(True)).order_by(U.c.id))
 
 
+def _account_manager(session: Session, ticket: dict[str, object]) -> int | None:
+    """The active account manager who owns the ticket's customer, if any."""
+    return session.scalar(
+        select(U.c.id)
+        .select_from(C.join(U, U.c.id == C.c.owner_id))
+        .where(C.c.id == ticket["customer_id"], U.c.active.is_(True), U.c.role == "account_manager")
+    )
+
+
 def _fire(
     session: Session,
     ticket: dict[str, object],
@@ -478,20 +487,21 @@ def _fire(
         session.execute(FIRE.insert().values(ticket_id=ticket["id"], metric=metric, action=action, at=now))
         _event(session, int(ticket["id"]), now, None, f"sla_{action}", note=metric)  # type: ignore[call-overload]
         who = policy[f"on_{action}"]
-        if who and who != "none":
-            owner = _recipient(session, ticket, str(who))
-            if owner is not None:
-                session.execute(
-                    TASKS.insert().values(
-                        customer_id=ticket["customer_id"],
-                        owner_id=owner,
-                        title=f"SLA {action}: #{ticket['id']} {metric}",
-                        due_date=now.date(),
-                        created_at=now,
-                        ticket_id=ticket["id"],
-                        source="sla",
-                    )
+        owners = {_recipient(session, ticket, str(who))} if who and who != "none" else set()
+        if action == "violation":  # the customer's account manager is told too: it is their customer
+            owners.add(_account_manager(session, ticket))
+        for owner in sorted(o for o in owners if o is not None):
+            session.execute(
+                TASKS.insert().values(
+                    customer_id=ticket["customer_id"],
+                    owner_id=owner,
+                    title=f"SLA {action}: #{ticket['id']} {metric}",
+                    due_date=now.date(),
+                    created_at=now,
+                    ticket_id=ticket["id"],
+                    source="sla",
                 )
+            )
         count += 1
     return count
 
@@ -549,6 +559,21 @@ class Step:
     csat: int | None = None
     comment: str | None = None
     note: str | None = None
+
+
+def add_note(session: Session, viewer: Viewer, ticket_id: int, text: str, *, now: datetime | None = None) -> None:
+    """An internal note on a ticket, from whoever may write on the customer's tickets within their scope (an
+    account manager on their own customer's ticket, the desk on any): kept in the ticket's history, where the
+    agent reads it; the clocks ignore it. FieldErrors for an empty, too long or control-character note."""
+    require(viewer, "write:ticket")
+    errors: dict[str, tuple[str, dict[str, object]]] = {}
+    cleaned = validators.text(errors, "note", text, required=True, longest=200, multiline=False)
+    if errors:
+        raise FieldErrors(errors)
+    customer_id = session.scalar(select(T.c.customer_id).where(T.c.id == ticket_id))
+    if customer_id is None or session.scalar(visible(select(C.c.id).where(C.c.id == customer_id), C, viewer)) is None:
+        raise NotFound("No such ticket.", key="service.no_ticket")
+    _event(session, ticket_id, now or datetime.now(), viewer, "note", note=cleaned)
 
 
 def _event(

@@ -13,7 +13,7 @@ from core import activity, models as m, service
 from core.access import SYSTEM, Viewer
 from core.activity import TicketForm
 from core.db import session_scope
-from core.errors import Conflict, FieldErrors, PermissionDenied, ValidationError
+from core.errors import Conflict, FieldErrors, NotFound, PermissionDenied, ValidationError
 from core.service import IllegalTransition, PolicyChange, Step
 from tests import factories as f
 
@@ -160,7 +160,7 @@ def test_tick_fires_each_action_once_with_a_task(engine: Engine, desk) -> None: 
         service.tick(s, now=T0 + timedelta(minutes=100))
     with session_scope(engine) as s:  # run again: nothing new
         service.tick(s, now=T0 + timedelta(minutes=101))
-    with session_scope(engine) as s:  # past the target: a violation, once, with a task for the team lead
+    with session_scope(engine) as s:  # past the target: a violation, once, a task for the lead and the customer's AM
         service.tick(s, now=T0 + timedelta(hours=3))
         service.tick(s, now=T0 + timedelta(hours=4))
     with Session(engine) as s:
@@ -172,7 +172,8 @@ def test_tick_fires_each_action_once_with_a_task(engine: Engine, desk) -> None: 
         ("first_response", "violation"),
         ("first_response", "warning"),
     ]
-    assert {owner for owner, _ in tasks if "violation" in _} == {desk["lead_id"]}
+    assert {owner for owner, _ in tasks if "violation" in _} == {desk["lead_id"], desk["owner_id"]}
+    assert desk["owner_id"] not in {owner for owner, title in tasks if "warning" in title}  # told of breaches only
     assert sla(engine, ticket)["first_response"][0] == "breached"
 
 
@@ -431,3 +432,33 @@ def test_workflow_steps_and_bulk_assignment_are_on_record(engine: Engine, desk) 
     assert (
         len(assigned) == 1 and assigned.iloc[0]["username"] == "lee" and '"tickets": 1' in assigned.iloc[0]["details"]
     )
+
+
+def test_an_account_manager_leaves_the_agent_a_note(engine: Engine, desk) -> None:  # type: ignore[no-untyped-def]
+    """On their own customer's ticket: kept in its history, where the agent's ticket view reads it, the clocks
+    unmoved; refused when empty or on a customer outside their scope; their open tickets listed for them."""
+    from core.customer_view import my_customers_tickets
+    from core.service_analytics import ticket_view
+
+    ticket = desk["ticket"]
+    before = sla(engine, ticket)
+    with session_scope(engine) as s:
+        service.add_note(s, desk["amy"], ticket, "  VIP: their CFO called me, please call back today  ", now=T0)
+    with Session(engine) as s:
+        view = ticket_view(s, desk["agent"], ticket)
+        mine = my_customers_tickets(s, desk["amy"], now=T0 + timedelta(hours=1))
+    noted = view.events[view.events["action"] == "note"]
+    assert list(noted["note"]) == ["VIP: their CFO called me, please call back today"] and list(noted["by"]) == ["Amy"]
+    assert sla(engine, ticket) == before
+    assert list(mine["ticket"]) == [ticket] and mine.loc[0, "first_response"] == "running"
+    with pytest.raises(FieldErrors) as empty, session_scope(engine) as s:
+        service.add_note(s, desk["amy"], ticket, "   ")
+    assert set(empty.value.errors) == {"note"}
+    with session_scope(engine) as s:
+        stranger = f.user(s, "bob")
+        s.flush()
+        bob = Viewer(stranger.id, "bob", "Bob", "account_manager")
+    with pytest.raises(NotFound), session_scope(engine) as s:
+        service.add_note(s, bob, ticket, "not my customer")
+    with Session(engine) as s:
+        assert my_customers_tickets(s, bob, now=T0).empty

@@ -369,3 +369,25 @@ def dimensions_form(viewer: Viewer, profile: CustomerProfile) -> None:
                 lambda _token: data.write(cc.change_dimensions, viewer, profile.id, reason=why, **chosen),
                 done=tr("dimensions.done"),
             )
+
+
+def ticket_note_form(viewer: Viewer, tickets: list[int]) -> None:
+    """An internal note on one of the customer's open tickets, for the agent working it (kept in its history)."""
+    if not tickets or not access.allowed(viewer, "write:ticket"):
+        return
+    from core import service
+
+    key, slots = token("ticket_note"), Slots()
+    with st.form(f"ticket_note_{key}"):
+        slots.top()
+        left, right = st.columns([1, 3])
+        ticket = left.selectbox(tr("ticket.note.ticket"), tickets, format_func=lambda t: f"#{t}", key=f"tn_t_{key}")
+        note = right.text_input(tr("ticket.note.text"), max_chars=200, key=f"tn_text_{key}")
+        slots("note")
+        if st.form_submit_button(tr("ticket.note.submit")):
+            submit(
+                "ticket_note",
+                slots,
+                lambda _token: data.write(service.add_note, viewer, int(ticket), note),
+                done=tr("ticket.note.saved", ticket=ticket),
+            )

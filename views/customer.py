@@ -11,9 +11,18 @@ from core.i18n import label
 from ui import data
 from ui.churn_parts import risk_panel
 from ui.context import lang, page_guard, reason, tr
-from ui.customer_forms import dimensions_form, hand_over_form, interaction_form, nps_form, profile_form, ticket_form
+from ui.customer_forms import (
+    dimensions_form,
+    hand_over_form,
+    interaction_form,
+    nps_form,
+    profile_form,
+    ticket_form,
+    ticket_note_form,
+)
 from ui.filters import url_int
 from ui.forms import flash
+from ui.my_tickets import labelled
 from ui.value_parts import customer_value_panel
 
 viewer = page_guard("customer")
@@ -196,17 +205,11 @@ with tabs[2]:
         st.caption(tr("customer.no_open_tickets"))
     else:
         st.dataframe(
-            tickets.assign(
-                kind=[label("ticket_kind", v, current) for v in tickets["kind"]],
-                category=[label("category", v, current) for v in tickets["category"]],
-                priority=[label("priority", v, current) for v in tickets["priority"]],
-                status=[label("ticket_status", v, current) for v in tickets["status"]],
-                first_response=[tr(f"sla.state.{v}") for v in tickets["first_response"]],
-                resolution=[tr(f"sla.state.{v}") for v in tickets["resolution"]],
-            ),
+            labelled(tickets, current),
             hide_index=True,
             column_config={c: tr(f"ticket.col.{c}") for c in tickets.columns},
         )
+        ticket_note_form(viewer, [int(t) for t in tickets["ticket"]])
     st.subheader(tr("customer.tasks"))
     tasks = data.read(cv.customer_tasks, viewer, profile.id, today=today)
     if tasks.empty:

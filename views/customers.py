@@ -15,6 +15,7 @@ from ui.context import lang, page_guard, reason, tr
 from ui.customer_forms import hand_over_form, new_customer_form
 from ui.filters import customer_query, url_int
 from ui.forms import flash
+from ui.my_tickets import my_tickets_panel
 
 viewer = page_guard("customers")
 current = lang()
@@ -62,6 +63,9 @@ if access.own_customers_only(viewer):
                     "overdue": tr("task.overdue"),
                 },
             )
+
+if access.own_customers_only(viewer):
+    my_tickets_panel(viewer, open_row)
 
 try:
     query = customer_query(by_owner=not access.own_customers_only(viewer))  # core scopes a manager anyway

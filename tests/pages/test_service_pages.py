@@ -197,3 +197,39 @@ def test_the_other_steps_through_the_page(monkeypatch: pytest.MonkeyPatch, seede
         assert row is not None and row.reopened == 1 and row.first_response_at is not None
     offered = at.segmented_control(key=f"step_{ticket}").options  # only what the status allows
     assert "Re-open" not in offered and "Resolve (解决)" in offered
+
+
+def test_an_account_manager_sees_their_customers_tickets_and_leaves_a_note(
+    monkeypatch: pytest.MonkeyPatch, seeded_url: str
+) -> None:
+
+    from core.customer_view import my_customers_tickets
+    from core.security import load_viewer
+
+    engine = make_engine(seeded_url)
+    with session_scope(engine) as s:  # one of their customers writes in
+        manager = load_viewer(s, "manager1")
+        theirs = s.scalar(select(m.Customer.id).where(m.Customer.owner_id == manager.user_id).limit(1))
+        form = TicketForm(int(theirs), "complaint", "billing", "high", "email", "Invoice charged twice")  # type: ignore[arg-type]
+        activity.create_ticket(s, manager, form, now=datetime.now())
+    with Session(engine) as s:
+        open_tickets = my_customers_tickets(s, manager, now=datetime.now())
+    assert int(theirs) in set(open_tickets["customer_id"])
+    at = signed_in(monkeypatch, seeded_url, "manager1")
+    at.switch_page("views/customers.py").run()
+    assert not at.exception
+    listed = next(d.value for d in at.dataframe if "resolution_left_h" in d.value.columns)
+    assert list(listed["ticket"]) == list(open_tickets["ticket"])  # their customers' open tickets, nearest first
+    customer, ticket = int(open_tickets.loc[0, "customer_id"]), int(open_tickets.loc[0, "ticket"])
+    at = signed_in(monkeypatch, seeded_url, "manager1", id=str(customer))
+    at.switch_page("views/customer.py").run()
+    next(t for t in at.text_input if t.label == "Note for the agent").input("Please call before noon")
+    next(b for b in at.button if b.label == "Add the note").click().run()
+    assert not at.exception and any("Note added to ticket" in x.value for x in at.success), at.error
+    with Session(make_engine(seeded_url)) as s:
+        notes = s.scalars(
+            select(m.TicketEvent.note).where(
+                m.TicketEvent.action == "note", m.TicketEvent.ticket_id.in_(open_tickets["ticket"].tolist())
+            )
+        ).all()
+    assert notes == ["Please call before noon"] and ticket in set(open_tickets["ticket"])
