@@ -139,7 +139,10 @@ def check_page(page, lang: str, where: str, *, free_text: tuple[int, ...] = ()) 
     if lang == "zh":
         keys = {token for token in re.findall(r"[a-z_]+(?:\.[a-z0-9_]+)+", text) if token in KEYS}
         problems += [f"catalog key {k} shown" for k in sorted(keys)]
-        problems += [f"raw code '{c}' shown" for c in sorted(set(RAW.findall(text)))]
+        problems += [  # with the text around it, so a failure under load says where it was
+            f"raw code '{hit.group(1)}' shown in “{text[max(0, hit.start() - 60) : hit.end() + 60]!r}”"
+            for hit in {h.group(1): h for h in RAW.finditer(text)}.values()
+        ]
         problems += [f"Streamlit's own English '{w}' shown" for w in STREAMLIT_ENGLISH if w in text]
     for ticks in page.evaluate(MONTH_AXES_JS):
         months = [t for t in ticks if MONTH.match(t)]
