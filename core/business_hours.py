@@ -13,6 +13,7 @@ import os
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -96,21 +97,10 @@ class Calendar:
             return ()
         return self.intervals
 
-    def _working_spans(self, day: date) -> list[tuple[datetime, datetime]]:
+    def _working_spans(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The day's working intervals as UTC instants (none on days off); an interval ending at 24:00 ends at
         the next midnight, so a 00:00-24:00 day lasts 23 or 25 hours when the clocks change that night."""
-        zone = self._zone()
-        return [
-            (
-                datetime.combine(day, start, zone).astimezone(UTC),
-                (
-                    datetime.combine(day, end, zone)
-                    if end != time(0)
-                    else datetime.combine(day + timedelta(days=1), time(0), zone)
-                ).astimezone(UTC),
-            )
-            for start, end in self._intervals_of(day)
-        ]
+        return _spans(self, day)
 
     def working_minutes(self, start: datetime, end: datetime) -> float:
         """Working minutes between two stored timestamps (0 when end <= start)."""
@@ -209,6 +199,24 @@ def validate(calendar: Calendar) -> None:
     for (_, last), (first, _) in zip(ordered, ordered[1:]):
         if first <= last:
             raise ValidationError("Holidays overlap; merge them into one range.", key="error.holiday_overlap")
+
+
+@lru_cache(maxsize=65_536)
+def _spans(calendar: Calendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    """`Calendar._working_spans`, computed once per calendar and day (a rebuild asks for the same days for
+    every ticket; the zone arithmetic is most of an SLA evaluation's cost)."""
+    zone = ZoneInfo(calendar.timezone)
+    return tuple(
+        (
+            datetime.combine(day, start, zone).astimezone(UTC),
+            (
+                datetime.combine(day, end, zone)
+                if end != time(0)
+                else datetime.combine(day + timedelta(days=1), time(0), zone)
+            ).astimezone(UTC),
+        )
+        for start, end in calendar._intervals_of(day)
+    )
 
 
 def _check_intervals(intervals: tuple[tuple[time, time], ...]) -> None:

@@ -311,3 +311,21 @@ def _health_history(database_url: str, viewer: tuple, customer_id: int, as_of: d
 def health_history(viewer: Viewer, customer_id: int, *, as_of: date) -> pd.DataFrame:
     """18 weeks of one customer's health, recomputed from the raw rows (cached: 18 snapshots cost ~0.5 s)."""
     return _health_history(context.settings().database_url, _viewer_key(viewer), customer_id, as_of)
+
+
+def _minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def _step_times(database_url: str, viewer: tuple, start: datetime, end: datetime) -> pd.DataFrame:  # type: ignore[type-arg]
+    from core import service_flow
+
+    with session_scope(context.engine()) as session:
+        return service_flow.step_times(session, Viewer(*viewer), start=start, end=end)
+
+
+def step_times(viewer: Viewer, *, start: datetime, end: datetime) -> pd.DataFrame:
+    """Hours per step of the tickets created in [start, end), to the minute (cached: a year of tickets' events
+    takes seconds at 100,000 customers, and every widget on the Service page reruns it)."""
+    return _step_times(context.settings().database_url, _viewer_key(viewer), _minute(start), _minute(end))
