@@ -108,6 +108,8 @@ def erase_customer(session: Session, *, viewer: Viewer, keyring: Keyring, custom
     session.execute(E.update().where(E.c.ticket_id.in_(tickets)).values(note=None))
     session.execute(K.update().where(K.c.customer_id == customer_id).values(title=ERASED))
     session.execute(N.update().where(N.c.customer_id == customer_id).values(comment=None))
+    RA = m.table(m.RetentionAction)  # what an account manager noted of a retention call
+    session.execute(RA.update().where(RA.c.customer_id == customer_id).values(note=None))
     facts.customer_changed(session, [customer_id])  # the list shows and finds the erased name no more
     audit.record(
         session,

@@ -117,6 +117,8 @@ def test_erasure_leaves_no_trace_of_the_person_in_any_table_or_the_file(seeded_u
         "resolution": "zq-resolution-8842",
         "comment": "zq-comment-1199",
         "task": "zq-task-3310",
+        "desk_note": "zq-desk-note-4410",
+        "retention": "zq-retention-6620",
     }
     now = datetime.now().replace(microsecond=0)
     with session_scope(engine) as s:
@@ -133,6 +135,20 @@ def test_erasure_leaves_no_trace_of_the_person_in_any_table_or_the_file(seeded_u
             s, ADMIN, TicketForm(customer_id, "complaint", "billing", "high", "phone", "charged twice"), now=now
         )
         s.add(m.Task(customer_id=customer_id, title=marks["task"], due_date=now.date(), created_at=now))
+        s.add(
+            m.RetentionAction(
+                customer_id=customer_id,
+                kind="call",
+                reason="other",
+                due_date=now.date(),
+                status="done",
+                steps_done=1,
+                note=marks["retention"],
+                created_at=now,
+            )
+        )
+    with session_scope(engine) as s:  # an account manager's note for the agent
+        service.add_note(s, ADMIN, ticket, marks["desk_note"], now=now)
     for action, fields in (
         ("accept", {}),
         ("analyse", {"findings": marks["finding"], "root_cause": "process"}),
