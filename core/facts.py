@@ -631,7 +631,6 @@ def rebuild_customer_stats(session: Session, *, as_of: date) -> int:
         tier = stats["customer_id"].map(modelled).where(stats["status"] == "active")
         stats["tier"] = tier.where(tier.notna(), stats["tier"])
         stats["churn_reason"] = stats["churn_reason"].where(tier.isna(), None)
-    session.execute(delete(SEG))
     session.execute(delete(S))
     numeric = [
         "orders_total",

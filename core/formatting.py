@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from core.i18n import t
 
 
@@ -35,11 +33,6 @@ def value(number: float | None, unit: str, lang: str) -> str:
     if unit == "per_mille":
         return f"{number:.1f}‰"
     return f"{number:,.0f}"
-
-
-def quarter(day: date, lang: str) -> str:
-    """A quarter by its first day: 2026 Q4 / 2026年第4季度."""
-    return t("format.quarter", lang, year=day.year, q=(day.month - 1) // 3 + 1)
 
 
 def delta(current: float | None, previous: float | None, unit: str, lang: str) -> str | None:

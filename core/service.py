@@ -103,12 +103,7 @@ def ensure_defaults(session: Session, *, now: datetime | None = None) -> bool:
     now = now or datetime(2000, 1, 1)
     calendar_id = db.new_id(session, CAL.insert().values(**OFFICE_CALENDAR))
     holidays, workdays = parse_schedule(SHIPPED_SCHEDULE.read_text(encoding="utf-8"))
-    for first, last, name in holidays:
-        session.execute(HOL.insert().values(calendar_id=calendar_id, first_day=first, last_day=last, name=name))
-    for day, name in workdays:
-        session.execute(
-            HOL.insert().values(calendar_id=calendar_id, first_day=day, last_day=day, name=name, kind="workday")
-        )
+    _write_days(session, calendar_id, holidays, [(day, None, name) for day, name in workdays])
     rows, position = [], 10
     for kind in ("complaint", None):  # complaints: around the clock, capped at 2 h / 48 h (the seeds)
         for tier in ("high_value", None):  # high-value customers: one priority step tighter
@@ -939,6 +934,30 @@ def parse_holidays(text: str) -> list[tuple[date, date, str | None]]:
     return holidays
 
 
+def _write_days(
+    session: Session,
+    calendar_id: int,
+    holidays: list[tuple[date, date, str | None]],
+    workdays: list[tuple[date, str | None, str | None]],
+) -> None:
+    """A calendar's holiday ranges and make-up working days (day, own hours or None, name) as stored rows."""
+    for first, last, name in holidays:
+        session.execute(
+            HOL.insert().values(calendar_id=calendar_id, first_day=first, last_day=last, name=name and name[:64])
+        )
+    for day, hours, name in workdays:
+        session.execute(
+            HOL.insert().values(
+                calendar_id=calendar_id,
+                first_day=day,
+                last_day=day,
+                name=name and name[:64],
+                kind="workday",
+                intervals=hours,
+            )
+        )
+
+
 def import_schedule(session: Session, viewer: Viewer, calendar_id: int, text: str) -> tuple[int, int]:
     """An official schedule (see `parse_schedule`) put into a calendar: the file's years replace what the
     calendar had for those years, other years are kept; saved through `save_calendar` (validated, open tickets
@@ -1015,21 +1034,7 @@ def save_calendar(
     ):
         raise NotFound("No such calendar.", key="error.no_calendar")
     session.execute(delete(HOL).where(HOL.c.calendar_id == calendar_id))
-    for first, last, name in parsed:
-        session.execute(
-            HOL.insert().values(calendar_id=calendar_id, first_day=first, last_day=last, name=name and name[:64])
-        )
-    for day, hours, name in worked:
-        session.execute(
-            HOL.insert().values(
-                calendar_id=calendar_id,
-                first_day=day,
-                last_day=day,
-                name=name and name[:64],
-                kind="workday",
-                intervals=hours,
-            )
-        )
+    _write_days(session, calendar_id, parsed, worked)
     now = datetime.now()
     open_ids = session.scalars(
         select(T.c.id)

@@ -16,7 +16,7 @@ from core import facts, models as m
 from core.access import SYSTEM, Viewer
 from core.churn import clv, portfolio, value, warnings
 from core.db import make_engine, session_scope
-from core.periods import Filters
+from core.periods import Filters, period_containing
 
 TRAINED = pytest.mark.xdist_group("trained_demo")
 CDNOW = Path(__file__).parent / "data" / "cdnow_summary.csv"  # Lifetimes' CDNOW sample (MIT licence)
@@ -113,7 +113,7 @@ def test_lifetime_value_predicts_a_held_out_year_better_than_last_year_repeated(
         return pd.read_sql(stmt, s.connection()).set_index("customer_id")["days"]
 
     with Session(make_engine(trained_demo)) as s:
-        history = value.purchase_history(order_history(s, cut))
+        history = order_history(s, cut)
         customers = features(s, cut)["customer_id"]
         later, before = purchase_days(s, cut), purchase_days(s, cut - timedelta(weeks=52))
     fitted = value.lifetime_value(history, cut, customers)
@@ -145,7 +145,7 @@ def test_scoring_writes_values_tiers_and_history_that_a_rebuild_agrees_with(trai
     assert stored.loc[stored["tier"] == "high_value", "clv_12m"].min() >= top * 0.99
     merged = listed.merge(stored[["customer_id", "tier"]], on="customer_id", suffixes=("_list", "_model"))
     assert len(merged) == len(stored) and (merged["tier_list"] == merged["tier_model"]).all()
-    assert len(quarters) == 2 and dict(quarters)[value.quarter_of(date.today())] == len(stored)
+    assert len(quarters) == 2 and dict(quarters)[period_containing(date.today(), "Q").start] == len(stored)
     with Session(engine) as s:
         before = pd.read_sql(select(m.CustomerStat).order_by(m.CustomerStat.customer_id), s.connection())
         segments = pd.read_sql(select(m.SegmentFact), s.connection())
@@ -196,7 +196,7 @@ def test_the_page_reads_values_flows_and_history_in_the_viewers_scope(trained_de
     assert everyone is not None and own is not None and 0 < own.customers < everyone.customers
     assert sum(everyone.health_bands.values()) == everyone.customers == everyone.segments["customers"].sum()
     assert set(everyone.fit) == {"r", "alpha", "a", "b", "p", "q", "gamma"}
-    assert flow.previous is not None and flow.current == value.quarter_of(date.today())
+    assert flow.previous is not None and flow.current == period_containing(date.today(), "Q").start
     moves = flow.moves
     assert moves.loc[moves["source"] != "new", "customers"].sum() == counts[flow.previous]
     assert moves.loc[moves["target"] != "left", "customers"].sum() == counts[flow.current]

@@ -13,7 +13,7 @@ from core.access import Viewer
 from core.churn import portfolio
 from core.churn.value import HEALTH_BANDS, HEALTH_WEIGHTS, RFM_SEGMENTS, TIER_POLICY
 from core.i18n import label
-from core.periods import Filters
+from core.periods import Filters, period_containing
 from ui import data
 from ui.context import lang, tr
 
@@ -97,7 +97,7 @@ def value_panel(viewer: Viewer, filters: Filters) -> None:
     if flow.previous is None or flow.moves.empty:
         st.caption(tr("value.flow.none"))
     else:
-        before, after = (formatting.quarter(q, current) for q in (flow.previous, flow.current) if q)
+        before, after = (period_containing(q, "Q").label() for q in (flow.previous, flow.current) if q)
         st.plotly_chart(
             charts.tier_flow(flow.moves, current, before=before, after=after),
             config={"displayModeBar": False},

@@ -96,16 +96,9 @@ def features_and_orders(
     session: Session, snapshot: date, *, customer_ids: list[int] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`features`, and the snapshot's `order_history` they were built from (scoring hands it on to the
-    lifetime-value models instead of reading the orders twice). Reading the order history on a second
-    connection in a thread saved nothing: SQLite's reads did not overlap."""
-    orders = order_history(session, snapshot, customer_ids=customer_ids)
-    return _features(session, snapshot, customer_ids, orders)
-
-
-def _features(
-    session: Session, snapshot: date, customer_ids: list[int] | None, orders: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    lifetime-value models instead of reading the orders twice)."""
     at = datetime.combine(snapshot, datetime.min.time())
+    orders = order_history(session, snapshot, customer_ids=customer_ids)
 
     def only(stmt: Any, column: Any) -> Any:
         return _only(stmt, column, customer_ids)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from core import models as m
 from core.access import Viewer, require, visible
 from core.churn.value import HEALTH_BANDS, RFM_SEGMENTS
+from core.facts import get_meta
 from core.periods import Filters
 
 C, CV, TH, CM = m.table(m.Customer), m.table(m.CustomerValue), m.table(m.TierHistory), m.table(m.ChurnModel)
@@ -39,7 +40,10 @@ class ValueOverview:
 def overview(session: Session, filters: Filters, *, viewer: Viewer) -> ValueOverview | None:
     """None until a scoring has written customer values."""
     require(viewer, "page:churn")
-    base = CV.join(C, C.c.id == CV.c.customer_id)
+    as_of = session.scalar(select(func.max(CV.c.as_of)))
+    if as_of is None:
+        return None
+    measures = ["customers", "revenue_total", "clv_12m", "expected_orders", "health"]
     stmt = (
         select(
             CV.c.rfm_segment,
@@ -49,29 +53,14 @@ def overview(session: Session, filters: Filters, *, viewer: Viewer) -> ValueOver
             func.sum(CV.c.clv_12m).label("clv_12m"),
             func.sum(CV.c.expected_orders).label("expected_orders"),
             func.sum(CV.c.health).label("health"),
-            func.max(CV.c.as_of).label("as_of"),
         )
-        .select_from(base)
+        .select_from(CV.join(C, C.c.id == CV.c.customer_id))
         .group_by(CV.c.rfm_segment, CV.c.health_band)
     )
-    rows = pd.DataFrame(session.execute(visible(stmt, C, viewer, filters)).mappings().all())
-    if rows.empty:
-        if session.scalar(select(func.count()).select_from(CV)) == 0:
-            return None
-        rows = pd.DataFrame(
-            columns=[
-                "rfm_segment",
-                "health_band",
-                "customers",
-                "revenue_total",
-                "clv_12m",
-                "expected_orders",
-                "health",
-                "as_of",
-            ]
-        )
-    for name in ("customers", "revenue_total", "clv_12m", "expected_orders", "health"):
-        rows[name] = pd.to_numeric(rows[name]).fillna(0).astype(float)
+    rows = pd.DataFrame(
+        session.execute(visible(stmt, C, viewer, filters)).all(), columns=["rfm_segment", "health_band", *measures]
+    )
+    rows[measures] = rows[measures].apply(pd.to_numeric).fillna(0).astype(float)
     segments = (
         rows.groupby("rfm_segment")[["customers", "revenue_total", "clv_12m", "health"]]
         .sum()
@@ -80,10 +69,7 @@ def overview(session: Session, filters: Filters, *, viewer: Viewer) -> ValueOver
     )
     segments["health"] = segments["health"] / segments["customers"].where(segments["customers"] > 0)
     bands = rows.groupby("health_band")["customers"].sum()
-    as_of = rows["as_of"].dropna().max() if not rows.empty else None
-    if as_of is None:
-        as_of = session.scalar(select(func.max(CV.c.as_of)))
-    fit_raw = session.scalar(select(m.table(m.AppMeta).c.value).where(m.table(m.AppMeta).c.key == "clv_fit"))
+    fit = get_meta(session, "clv_fit")
     return ValueOverview(
         as_of=date.fromisoformat(str(as_of)[:10]),
         customers=int(rows["customers"].sum()),
@@ -92,7 +78,7 @@ def overview(session: Session, filters: Filters, *, viewer: Viewer) -> ValueOver
         expected_orders=float(rows["expected_orders"].sum()),
         health_bands={band: int(bands.get(band, 0)) for band, _ in HEALTH_BANDS},
         segments=segments,
-        fit=json.loads(fit_raw) if fit_raw else {},
+        fit=json.loads(fit) if fit else {},
     )
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from core import models as m
 from core.db import bulk_insert
+from core.periods import period_containing
 
 if TYPE_CHECKING:  # scipy is imported when a scoring fits the models, not by every page
     from core.churn import clv
@@ -157,14 +158,6 @@ CLV_WEEKS = 52
 FIT_SAMPLE = 20_000  # the models' four and three parameters are the population's: a sample fits them as well
 
 
-def purchase_history(orders: pd.DataFrame) -> pd.DataFrame:
-    """The lifetime-value models' view of `core.churn.model.order_history` (every customer who ever bought,
-    churned ones included, from whom the models learn dropping out): purchase days, the first and last of
-    them, and everything bought."""
-    columns = {"purchase_days": "days", "first_order": "first", "last_order": "last"}
-    return orders[["customer_id", *columns, "revenue_total"]].rename(columns=columns)
-
-
 @dataclass(frozen=True)
 class LifetimeValue:
     frame: pd.DataFrame  # customer_id, revenue_total, expected_orders, p_alive, expected_value, clv_12m
@@ -178,9 +171,10 @@ class LifetimeValue:
 
 
 def _summary(history: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """The models' inputs in weeks: repeat purchase days x, the last one's time t_x, the time observed T."""
-    days = pd.to_numeric(history["days"], errors="coerce").fillna(0).to_numpy(float)
-    first, last = pd.to_datetime(history["first"]), pd.to_datetime(history["last"])
+    """The models' inputs in weeks from `core.churn.model.order_history`: repeat purchase days x, the last one's
+    time t_x, the time observed T."""
+    days = pd.to_numeric(history["purchase_days"], errors="coerce").fillna(0).to_numpy(float)
+    first, last = pd.to_datetime(history["first_order"]), pd.to_datetime(history["last_order"])
     revenue = pd.to_numeric(history["revenue_total"], errors="coerce").fillna(0).to_numpy(float)
     return pd.DataFrame(
         {
@@ -195,7 +189,9 @@ def _summary(history: pd.DataFrame, as_of: date) -> pd.DataFrame:
 
 
 def lifetime_value(history: pd.DataFrame, as_of: date, customer_ids: pd.Series, *, seed: int = 7) -> LifetimeValue:
-    """BG/NBD and Gamma-Gamma fitted on this base's whole purchase history, then the next 12 months of each of
+    """BG/NBD and Gamma-Gamma fitted on this base's whole purchase history (`history`: the snapshot's
+    `order_history`, every customer who ever bought, churned ones included, from whom the models learn dropping
+    out), then the next 12 months of each of
     `customer_ids` (0 for one who never bought). Repeat purchases are counted in days with an order; the average
     value is over all purchase days."""
     from core.churn import clv
@@ -259,10 +255,6 @@ def tiers(
     return np.select([risky, high, growing | young], ["churn_risk", "high_value", "potential"], "general")
 
 
-def quarter_of(day: date) -> date:
-    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-
-
 # --- the stored table --------------------------------------------------------------------------------------------
 
 
@@ -279,7 +271,7 @@ def refresh(session: Session, frame: pd.DataFrame, band: np.ndarray, *, as_of: d
     parts = health_parts(frame)
     score = health(parts)
     scores = rfm(frame)
-    fitted = lifetime_value(purchase_history(orders), as_of, frame["customer_id"])
+    fitted = lifetime_value(orders, as_of, frame["customer_id"])
     value = fitted.frame
     facts.set_meta(session, "clv_fit", json.dumps(fitted.parameters()))
     tier = tiers(frame, band, value["clv_12m"].to_numpy())
@@ -298,13 +290,14 @@ def refresh(session: Session, frame: pd.DataFrame, band: np.ndarray, *, as_of: d
             "f_score": scores["f_score"].to_numpy(),
             "m_score": scores["m_score"].to_numpy(),
             "rfm_segment": scores["rfm_segment"].tolist(),
-            **{name: value[name].to_numpy(float) for name in ("revenue_total", "expected_orders", "p_alive")},
-            "expected_value": value["expected_value"].to_numpy(float),
-            "clv_12m": value["clv_12m"].to_numpy(float),
+            **{
+                name: value[name].to_numpy(float)
+                for name in ("revenue_total", "expected_orders", "p_alive", "expected_value", "clv_12m")
+            },
             "tier": tier.tolist(),
         },
     )
-    quarter = quarter_of(as_of)
+    quarter = period_containing(as_of, "Q").start
     session.execute(TH.delete().where(TH.c.quarter == quarter))
     bulk_insert(
         session.connection(), TH, {"quarter": [quarter] * len(frame), "customer_id": ids, "tier": tier.tolist()}
