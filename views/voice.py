@@ -172,7 +172,7 @@ with left:
     st.dataframe(
         data.read(voice.complaint_keywords, viewer, filters, start=start, end=end, category=complaint_category),
         hide_index=True,
-        column_config=keyword_columns,
+        column_config={**keyword_columns, "count": tr("voice.complaint_count")},
     )
 loop = data.read(voice.closed_loop, viewer, start=start, end=end)
 right.subheader(tr("voice.loop"))
