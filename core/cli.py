@@ -312,11 +312,18 @@ def _run(args: argparse.Namespace) -> int:
         from core import service
 
         def tick(session):  # type: ignore[no-untyped-def]
-            before = session.scalar(select(func.count()).select_from(m.SlaFiring))
-            return service.tick(session), session.scalar(select(func.count()).select_from(m.SlaFiring)) - before
+            def counts() -> tuple[int, int]:
+                fired = session.scalar(select(func.count()).select_from(m.SlaFiring))
+                told = session.scalar(select(func.count()).select_from(m.Task).where(m.Task.source == "escalation"))
+                return fired, told
 
-        evaluated, fired = write(engine, tick)  # beside the app's writers (cron): takes its turn, never refused
-        print(f"{evaluated} open tickets evaluated, {fired} actions fired")
+            before = counts()
+            evaluated = service.tick(session)
+            after = counts()
+            return evaluated, after[0] - before[0], after[1] - before[1]
+
+        evaluated, fired, told = write(engine, tick)  # beside the app's writers (cron): takes its turn, never refused
+        print(f"{evaluated - told} open tickets evaluated, {fired} actions fired, {told} complaints likely to escalate")
     elif args.command == "kpis":
         from core import kpi
         from core.access import SYSTEM

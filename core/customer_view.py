@@ -31,7 +31,8 @@ C, O, I, T, E, N = (
 )
 TASKS, U = m.table(m.Task), m.table(m.User)
 TIMELINE_KINDS = ("order", "interaction", "ticket", "nps")
-SLA_EVENTS = ("sla_warning", "sla_violation", "sla_success")  # written by the SLA engine's actions (service._fire)
+# written by the SLA engine's actions (service._fire) and the escalation warning: not steps anyone took
+SLA_EVENTS = ("sla_warning", "sla_violation", "sla_success", "escalation_warning")
 TIMELINE_COLUMNS = ["at", "kind", "title", "detail", "labels", "ref"]
 
 

@@ -452,7 +452,7 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
         "assignee_id": t_agent,
         "csat": np.where(feedback, csat, NONE).astype(object),
         "feedback_at": _seconds(np.where(feedback, close_seen, nan)),
-        "description": np.where(t_complaint, "Customer reports a problem and asks for a fix.", "Customer request."),
+        "description": _complaint_texts(t_complaint, health[tc] - 1.3 * breached, seed),
         "resolution": np.where(~np.isnan(res_seen), "Resolved and confirmed with the customer.", NONE),
         "reopened": np.zeros(k, dtype=int),
         "version": np.zeros(k, dtype=int),
@@ -562,6 +562,24 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
         "ticket_events": ticket_events,
         "nps_responses": nps,
     }
+
+
+ANGRY_COMPLAINTS = (
+    "Second time this happened. I want a refund or I will report it to 12315.",
+    "第二次出问题了，要求退款，否则投诉到12315。",
+    "Unacceptable service, I want to speak to a manager.",
+    "多次反映都没人处理，太失望了，要找领导。",
+)
+
+
+def _complaint_texts(complaint: np.ndarray, mood: np.ndarray, seed: int) -> np.ndarray:
+    """What each complaint says: an unhappy customer (low health, a breach) more often writes in anger, in either
+    language (core.service_escalation looks for such words). Its own random stream: the other draws stay put."""
+    rng = np.random.default_rng([seed, 13])
+    angry = complaint & (rng.random(len(complaint)) < np.clip(0.12 - 0.08 * mood, 0.02, 0.4))
+    texts = np.where(complaint, "Customer reports a problem and asks for a fix.", "Customer request.").astype(object)
+    texts[angry] = np.array(ANGRY_COMPLAINTS, dtype=object)[rng.integers(0, len(ANGRY_COMPLAINTS), int(angry.sum()))]
+    return texts
 
 
 def _pauses_and_reopens(

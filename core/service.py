@@ -460,6 +460,23 @@ def _account_manager(session: Session, ticket: dict[str, object]) -> int | None:
     )
 
 
+def tell(
+    session: Session, ticket: Mapping[str, object], owner: int | None, title: str, *, source: str, now: datetime
+) -> None:
+    """A task due today about a ticket, for the person who must act on it (the SLA actions, escalation warnings)."""
+    session.execute(
+        TASKS.insert().values(
+            customer_id=ticket["customer_id"],
+            owner_id=owner,
+            title=title,
+            due_date=now.date(),
+            created_at=now,
+            ticket_id=ticket["id"],
+            source=source,
+        )
+    )
+
+
 def _fire(
     session: Session,
     ticket: dict[str, object],
@@ -486,24 +503,17 @@ def _fire(
         if action == "violation":  # the customer's account manager is told too: it is their customer
             owners.add(_account_manager(session, ticket))
         for owner in sorted(o for o in owners if o is not None):
-            session.execute(
-                TASKS.insert().values(
-                    customer_id=ticket["customer_id"],
-                    owner_id=owner,
-                    title=f"SLA {action}: #{ticket['id']} {metric}",
-                    due_date=now.date(),
-                    created_at=now,
-                    ticket_id=ticket["id"],
-                    source="sla",
-                )
-            )
+            tell(session, ticket, owner, f"SLA {action}: #{ticket['id']} {metric}", source="sla", now=now)
         count += 1
     return count
 
 
 def tick(session: Session, *, now: datetime | None = None, store_timezone: str | None = None) -> int:
-    """Recompute the open tickets whose clocks change state by `now` (at risk, breached) and fire actions.
-    Returns how many tickets were evaluated. Run by `python -m core sla-tick` and by the Service page."""
+    """Recompute the open tickets whose clocks change state by `now` (at risk, breached) and fire actions, then
+    tell team leads of complaints newly likely to escalate (core.service_escalation). Returns how many tickets
+    were evaluated or flagged. Run by `python -m core sla-tick` and by the Service page."""
+    from core import service_escalation  # it uses this module's recipients and events
+
     now = now or datetime.now()
     # only clocks whose state changes by `now`: a running one reaching its warning point or target, an
     # at-risk one reaching its target, and paused ones (their mirrored due time moves on)
@@ -515,8 +525,9 @@ def tick(session: Session, *, now: datetime | None = None, store_timezone: str |
     ids = session.scalars(select(R.c.ticket_id).where(due).distinct()).all()
     for ticket_id in ids:
         recompute(session, ticket_id, now=now, store_timezone=store_timezone)
+    routed = service_escalation.route(session, now=now)
     facts.set_meta(session, "sla_tick_at", now.isoformat(timespec="seconds"))
-    return len(ids)
+    return len(ids) + routed
 
 
 def last_tick(session: Session) -> datetime | None:

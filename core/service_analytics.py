@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from core import models as m
+from core import models as m, service_escalation as escalation
 from core.access import Viewer, holders, require, sees_whole_base
 from core.db import period_bucket
 from core.errors import NotFound
@@ -43,6 +43,7 @@ class QueueFilter:
     assignee_ids: tuple[int, ...] = ()
     states: tuple[str, ...] = ()
     mine: bool = False
+    escalating: bool = False  # only complaints likely to escalate (core.service_escalation)
 
 
 QUEUE_COLUMNS = [
@@ -62,6 +63,7 @@ QUEUE_COLUMNS = [
     "clock",
     "next_due",
     "minutes_left",
+    "escalation",
 ]
 
 
@@ -141,7 +143,15 @@ def queue(session: Session, viewer: Viewer, wanted: QueueFilter, *, now: datetim
     frame["rank"] = frame["rank"].fillna(3)
     if wanted.states:
         frame = frame[frame["state"].isin(wanted.states)]
+
+    def still_open(rows: pd.DataFrame) -> list[int]:  # a resolved ticket awaiting feedback is not escalating
+        return rows.loc[rows["status"].isin(m.OPEN_TICKET_STATUSES), "ticket"].tolist()
+
+    if wanted.escalating:
+        frame = frame[frame["ticket"].isin(escalation.flags(session, still_open(frame), now=now)["ticket"])]
     frame = frame.sort_values(["rank", "next_due", "ticket"], kind="stable", na_position="last").head(limit)
+    flagged = escalation.flags(session, still_open(frame), now=now).set_index("ticket")["signals"]
+    frame["escalation"] = [flagged.get(t, ()) for t in frame["ticket"]]  # the signals' codes: the page names them
     calendars: dict[object, object] = {}
 
     def working_left(due_at: object, calendar_id: object) -> int | None:
@@ -170,7 +180,9 @@ class TicketView:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def ticket_view(session: Session, viewer: Viewer, ticket_id: int) -> TicketView:
+def ticket_view(session: Session, viewer: Viewer, ticket_id: int, *, now: datetime | None = None) -> TicketView:
+    """One ticket as the desk works it; `extra` holds the customer's wait and, for a complaint likely to
+    escalate, its signals and the words found."""
     require(viewer, "page:service")
     row = (
         session.execute(
@@ -220,7 +232,12 @@ def ticket_view(session: Session, viewer: Viewer, ticket_id: int) -> TicketView:
         if row["policy_id"]
         else None
     )
-    extra = {"wait_minutes": times.wait_minutes, "agent_minutes": times.agent_minutes} if times else {}
+    extra: dict[str, object] = (
+        {"wait_minutes": times.wait_minutes, "agent_minutes": times.agent_minutes} if times else {}
+    )
+    flagged = escalation.flags(session, [ticket_id], now=now or datetime.now())
+    if not flagged.empty and row["status"] in m.OPEN_TICKET_STATUSES:
+        extra.update(escalation=flagged.iloc[0]["signals"], words=flagged.iloc[0]["words"])
     return TicketView(dict(row), events, sla, dict(policy) if policy else None, extra)
 
 

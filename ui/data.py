@@ -10,7 +10,7 @@ from typing import TypeVar
 import pandas as pd
 import streamlit as st
 
-from core import audit, db, exports, facts, kpi, merging, quality
+from core import audit, db, exports, facts, kpi, merging, quality, service_escalation
 from core.access import Viewer
 from core.churn import portfolio, warnings as churn_warnings
 from core.customer_list import CustomerPage, CustomerQuery, customer_page, export_customers
@@ -329,3 +329,15 @@ def step_times(viewer: Viewer, *, start: datetime, end: datetime) -> pd.DataFram
     """Hours per step of the tickets created in [start, end), to the minute (cached: a year of tickets' events
     takes seconds at 100,000 customers, and every widget on the Service page reruns it)."""
     return _step_times(context.settings().database_url, _viewer_key(viewer), _minute(start), _minute(end))
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def _escalation_backtest(database_url: str, viewer: tuple, now: datetime) -> service_escalation.Backtest:  # type: ignore[type-arg]
+    with session_scope(context.engine()) as session:
+        return service_escalation.backtest(session, Viewer(*viewer), now=now)
+
+
+def escalation_backtest(viewer: Viewer, *, now: datetime) -> service_escalation.Backtest:
+    """How often flagged complaints escalated over the last year, to the minute (cached: a year of complaints
+    and their events is read to replay each flag)."""
+    return _escalation_backtest(context.settings().database_url, _viewer_key(viewer), _minute(now))

@@ -15,6 +15,7 @@ from core.service import IllegalTransition, PolicyChange, Step
 from ui import data
 from ui.context import lang, reason, tr
 from ui.downloads import csv_download, xlsx_download
+from ui.escalation_parts import backtest_panel, signals_text
 from ui.filters import url_int
 from ui.flow_parts import bottlenecks_panel
 from ui.forms import Slots
@@ -93,7 +94,7 @@ def ticket_panel(viewer: Viewer, wanted: object, now: datetime) -> None:
     key = f"ticket_view_{ticket_id}"
     if st.button(tr("service.reload"), icon=":material/refresh:") or key not in st.session_state:
         try:
-            st.session_state[key] = data.read(sa.ticket_view, viewer, ticket_id)
+            st.session_state[key] = data.read(sa.ticket_view, viewer, ticket_id, now=now)
         except NotFound:
             st.warning(tr("service.no_ticket"))
             return
@@ -114,6 +115,16 @@ def ticket_panel(viewer: Viewer, wanted: object, now: datetime) -> None:
             ]
         )
     )
+    if view.extra.get("escalation"):
+        st.warning(
+            tr("service.escalation_warning", signals=signals_text(view.extra["escalation"]))
+            + (
+                " " + tr("service.escalation_words", words=", ".join(view.extra["words"]))
+                if view.extra["words"]
+                else ""
+            ),
+            icon=":material/campaign:",
+        )  # the words come from the word lists, not from the customer's text
     # what the customer wrote and what the desk recorded at each step, as typed (text, never Markdown)
     for field_key, value in (
         ("form.description", t["description"]),
@@ -380,6 +391,7 @@ def analytics(viewer: Viewer, now: datetime) -> None:
 
     performance_panel(viewer, start=start, end=end)
     bottlenecks_panel(viewer, start=start, end=end)
+    backtest_panel(viewer, now)
 
     with st.expander(tr("service.what_if")):
         st.caption(tr("service.what_if.help"))

@@ -1,5 +1,6 @@
 """The executive cockpit: KPI cards with deltas, base structure, trends, complaint SLA, churn warnings."""
 
+from datetime import datetime
 from functools import partial
 
 import streamlit as st
@@ -11,6 +12,7 @@ from ui import data
 from ui.cards import kpi_card, plain_card
 from ui.context import lang, page_guard, tr
 from ui.downloads import csv_download
+from ui.escalation_parts import open_complaints
 from ui.filters import dimension_filters, period_selector
 
 viewer = page_guard("cockpit")
@@ -121,6 +123,8 @@ st.caption(
 left, right = st.columns(2)
 left.plotly_chart(charts.sla_by_month(result.monthly, current), key="sla_month")
 right.plotly_chart(charts.sla_by_priority(result.sla_by_priority, current), key="sla_priority")
+st.markdown(f"**{tr('cockpit.section.escalation')}**")
+open_complaints(viewer, datetime.now())
 
 st.subheader(tr("cockpit.section.warnings"))
 warnings = result.churn_warnings

@@ -9,6 +9,7 @@ from core import access, models as m, service, service_analytics as sa
 from core.i18n import label
 from ui import data
 from ui.context import lang, page_guard, tr
+from ui.escalation_parts import signals_text
 from ui.filters import multi_filter
 from ui.forms import flash
 from ui.service_parts import analytics, policies, ticket_panel
@@ -73,6 +74,7 @@ if tabs["queue"].open is not False:  # the queue's filters show only where they 
             )
         ),
         mine=st.sidebar.toggle(tr("service.mine"), key="t_mine"),
+        escalating=st.sidebar.toggle(tr("service.escalating"), key="t_escalating", help=tr("escalation.help")),
     )
     with tabs["queue"]:
         tickets = data.read(sa.queue, viewer, wanted, now=now)
@@ -85,12 +87,14 @@ if tabs["queue"].open is not False:  # the queue's filters show only where they 
             state=[tr(f"sla.state.{v}") for v in tickets["state"]],
             clock=[tr(f"sla.metric.{v}") if isinstance(v, str) else "" for v in tickets["clock"]],
             left=[_left(v) for v in tickets["minutes_left"]],
+            escalation=[signals_text(v) for v in tickets["escalation"]],
         )
         columns = [
             "ticket",
             "state",
             "clock",
             "left",
+            "escalation",
             "priority",
             "kind",
             "category",

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from core import activity, models as m
+from core.access import SYSTEM
+from core.activity import TicketForm
+from core.db import make_engine, session_scope
 from tests.conftest import DEMO_PASSWORD
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -32,3 +38,18 @@ def signed_in(monkeypatch: pytest.MonkeyPatch, url: str, username: str, **query:
     assert not at.exception, at.exception
     assert not any("incorrect" in e.value for e in at.error), "sign-in failed"
     return at
+
+
+def complaint_likely_to_escalate(url: str) -> int:
+    """A new complaint in angry words, re-opened once: flagged as likely to escalate (core.service_escalation)."""
+    with session_scope(make_engine(url)) as s:
+        customer = s.scalar(select(m.Ticket.customer_id).order_by(m.Ticket.id))  # a customer agents may see
+        now = datetime.now() - timedelta(hours=1)
+        ticket = activity.create_ticket(
+            s,
+            SYSTEM,
+            TicketForm(customer, "complaint", "billing", "normal", "phone", "Charged twice again, I want a refund"),
+            now=now,
+        )
+        s.add(m.TicketEvent(ticket_id=ticket, at=now, to_status="new", action="reopen"))
+        return ticket

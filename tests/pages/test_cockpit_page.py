@@ -14,7 +14,7 @@ from core.access import SYSTEM
 from core.db import make_engine, session_scope
 from core.periods import Filters
 from tests.conftest import DEMO_PASSWORD
-from tests.pages.helpers import APP, signed_in
+from tests.pages.helpers import APP, complaint_likely_to_escalate, signed_in
 
 
 def _app(monkeypatch: pytest.MonkeyPatch, url: str, **query: str) -> AppTest:
@@ -33,6 +33,7 @@ def _metrics(at: AppTest) -> dict[str, str]:
 
 
 def test_cockpit_shows_the_core_figures(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    angry = complaint_likely_to_escalate(seeded_url)
     at = _app(monkeypatch, seeded_url)
     assert not at.exception and not at.error
     expected = _expected(seeded_url)
@@ -53,6 +54,9 @@ def test_cockpit_shows_the_core_figures(monkeypatch: pytest.MonkeyPatch, seeded_
     assert expected.kpi("active_customers").value > 0
     assert shown["Open complaints"] == f"{expected.open_complaints.open:,}"
     assert len(at.get("plotly_chart")) == 6
+    flagged = at.dataframe(key="escalations").value  # open complaints likely to escalate, with why
+    assert angry in set(flagged["ticket"])
+    assert "angry or threatening words" in flagged.set_index("ticket").loc[angry, "signals"]
 
 
 def test_region_filter_narrows_the_figures(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:

@@ -9,12 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
-from core import activity, models as m, service
+from core import activity, models as m, service, service_escalation as escalation
 from core.access import SYSTEM
 from core.activity import TicketForm
 from core.db import make_engine, session_scope
 from core.service import Step
-from tests.pages.helpers import signed_in
+from tests.pages.helpers import complaint_likely_to_escalate, signed_in
 
 
 def _new_ticket(url: str) -> int:
@@ -101,11 +101,20 @@ def test_read_only_roles_see_no_steps_and_managers_no_desk(monkeypatch: pytest.M
 
 
 def test_the_analytics_and_voice_pages_render(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    angry = complaint_likely_to_escalate(seeded_url)
     at = signed_in(monkeypatch, seeded_url, "lead")
     at.switch_page("views/service.py")
     at.run()
     assert not at.exception, at.exception
     assert {"Complaint resolution rate", "Re-open rate"} <= {x.label for x in at.metric}
+    shown = {x.label: x.value for x in at.metric}  # the escalation back-test, as core computes it
+    with Session(make_engine(seeded_url)) as s:
+        judged = escalation.backtest(s, SYSTEM, now=datetime.now())
+    assert shown["Complaints judged"] == f"{judged.complaints:,}" and shown["Flagged"] == f"{judged.flagged:,}"
+    at.toggle(key="t_escalating").set_value(True).run()  # the queue: only complaints likely to escalate
+    queue = at.dataframe(key="queue").value
+    assert angry in set(queue["ticket"]) and all(queue["escalation"].str.len() > 0)
+    assert "re-opened" in queue.set_index("ticket").loc[angry, "escalation"]
     agents = next(d.value for d in at.dataframe if "Resolved" in d.value.columns)  # agent and team performance
     assert {"Agent", "First response met (%)", "CSAT", "Re-opened (%)"} <= set(agents.columns)
     assert agents["Resolved"].sum() > 0 and agents["Resolved"].is_monotonic_decreasing
