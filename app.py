@@ -29,6 +29,7 @@ DEFINITIONS = [
     ("customer", "views/customer.py", "nav.customer", ":material/person:"),
     ("service", "views/service.py", "nav.service", ":material/support_agent:"),
     ("voice", "views/voice.py", "nav.voice", ":material/reviews:"),
+    ("surveys", "views/surveys.py", "nav.surveys", ":material/quiz:"),
     ("import", "views/data_import.py", "nav.import", ":material/upload_file:"),
     ("quality", "views/quality.py", "nav.quality", ":material/fact_check:"),
     ("admin", "views/admin.py", "nav.admin", ":material/admin_panel_settings:"),

@@ -33,6 +33,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "customer": _ALL,
     "service": _DESK + ("executive", "analyst"),
     "voice": _ALL,
+    "surveys": _ALL,
     "import": ("admin", "analyst"),
     "quality": _WHOLE_BASE,
     "admin": _ADMIN,
@@ -51,6 +52,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "export:service_sla": _WHOLE_BASE + ("team_lead",),
     "export:voice": _WHOLE_BASE + ("team_lead",),
     "export:churn": _WHOLE_BASE,
+    "export:survey": _WHOLE_BASE + ("account_manager",),  # a run's list to call: a manager's own customers
     "export:audit_log": _ADMIN,
     # forms on the 360° view
     "write:interaction": ("admin", "account_manager", "support_agent", "team_lead"),
@@ -71,6 +73,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "customers:dimensions": _ADMIN,  # region, industry and type: they key the summaries' history
     # bringing data in (files of customers and orders; new records, never deletions)
     "import:run": ("admin", "analyst"),
+    "surveys:run": ("admin", "analyst"),  # start a survey over a segment, bring its answers in from a file
     # administration
     "users:manage": _ADMIN,
     "audit:read": _ADMIN,

@@ -293,28 +293,15 @@ def record_nps(
     if errors:
         raise FieldErrors(errors)
     _claim(session, token, "nps", viewer, now)
-    new_id = int(
-        db.new_id(
-            session,
-            N.insert().values(
-                customer_id=customer["id"],
-                score=form.score,
-                comment=comment,
-                responded_at=form.responded_at.replace(microsecond=0),
-                touchpoint=form.touchpoint,
-            ),
-        )
+    new_id = save_nps(
+        session,
+        customer,
+        score=int(form.score or 0),
+        comment=comment,
+        at=form.responded_at,
+        touchpoint=form.touchpoint,
+        now=now,
     )
-    facts.customer_changed(session, [customer["id"]], since=form.responded_at.date(), as_of=now.date())
-    if form.score is not None and form.score <= 6:  # closed loop: the owner calls a detractor back
-        service.follow_up(
-            session,
-            customer_id=int(customer["id"]),
-            owner_id=customer["owner_id"],
-            now=now,
-            source="detractor",
-            title=f"NPS {form.score}: call back",
-        )
     audit.record(
         session,
         action="nps_recorded",
@@ -322,6 +309,45 @@ def record_nps(
         object=f"customer:{customer['code']}",
         details={"response": new_id, "score": form.score},
     )
+    return new_id
+
+
+def save_nps(
+    session: Session,
+    customer: dict[str, Any],
+    *,
+    score: int,
+    comment: str | None,
+    at: datetime,
+    touchpoint: str,
+    now: datetime,
+    refresh: bool = True,
+) -> int:
+    """Write one validated NPS answer: the row, the closed loop (a detractor gets a call back from the owner)
+    and, unless the caller refreshes many customers at once, the summaries. Callers check and audit."""
+    new_id = int(
+        db.new_id(
+            session,
+            N.insert().values(
+                customer_id=customer["id"],
+                score=score,
+                comment=comment,
+                responded_at=at.replace(microsecond=0),
+                touchpoint=touchpoint,
+            ),
+        )
+    )
+    if refresh:
+        facts.customer_changed(session, [customer["id"]], since=at.date(), as_of=now.date())
+    if score <= 6:
+        service.follow_up(
+            session,
+            customer_id=int(customer["id"]),
+            owner_id=customer["owner_id"],
+            now=now,
+            source="detractor",
+            title=f"NPS {score}: call back",
+        )
     return new_id
 
 

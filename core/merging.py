@@ -38,6 +38,7 @@ MOVED = {  # table -> the column that points at the customer
     "tasks": m.table(m.Task).c.customer_id,
     "leads": m.table(m.Lead).c.converted_customer_id,
     "retention_actions": m.table(m.RetentionAction).c.customer_id,
+    "survey_recipients": m.table(m.SurveyRecipient).c.customer_id,
 }
 DERIVED = (  # the merged customer's rows: rescored with the survivor
     m.table(m.ChurnScore),

@@ -513,6 +513,34 @@ class RetentionAction(Base):
     __table_args__ = (Index("ix_retention_actions_customer_status", "customer_id", "status"),)
 
 
+class SurveyRun(Base):
+    """A periodic NPS or CSAT survey over a segment of customers (core.surveys): who to ask, kept as asked."""
+
+    __tablename__ = "survey_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(8))  # nps / csat
+    segment: Mapped[str] = mapped_column(Text)  # JSON: the filters the recipients were chosen by
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closes_on: Mapped[date] = mapped_column(Date)
+
+
+class SurveyRecipient(Base):
+    """One customer asked in a survey run, and their answer once it is back (an NPS answer is also an
+    nps_responses row, so the cockpit's NPS counts it)."""
+
+    __tablename__ = "survey_recipients"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("survey_runs.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    score: Mapped[int | None] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    nps_response_id: Mapped[int | None] = mapped_column(ForeignKey("nps_responses.id"))
+    __table_args__ = (Index("ix_survey_recipients_run_customer", "run_id", "customer_id"),)
+
+
 class CustomerValue(Base):
     """Each active customer's health, RFM, predicted value and value tier as of the latest scoring (derived;
     owner: core/churn/value.py, rebuilt whole by every `score-churn`)."""

@@ -46,6 +46,9 @@ def export_customer(session: Session, *, viewer: Viewer, keyring: Keyring, custo
         "tickets": tickets,
         "ticket_events": _rows(session, m.table(m.TicketEvent), m.table(m.TicketEvent).c.ticket_id.in_(ticket_ids)),
         "nps_responses": _rows(session, m.table(m.NpsResponse), m.table(m.NpsResponse).c.customer_id == customer_id),
+        "survey_answers": _rows(
+            session, m.table(m.SurveyRecipient), m.table(m.SurveyRecipient).c.customer_id == customer_id
+        ),
     }
     audit.record(
         session,
@@ -110,6 +113,8 @@ def erase_customer(session: Session, *, viewer: Viewer, keyring: Keyring, custom
     session.execute(N.update().where(N.c.customer_id == customer_id).values(comment=None))
     RA = m.table(m.RetentionAction)  # what an account manager noted of a retention call
     session.execute(RA.update().where(RA.c.customer_id == customer_id).values(note=None))
+    SR = m.table(m.SurveyRecipient)  # what they wrote in a survey
+    session.execute(SR.update().where(SR.c.customer_id == customer_id).values(comment=None))
     facts.customer_changed(session, [customer_id])  # the list shows and finds the erased name no more
     audit.record(
         session,

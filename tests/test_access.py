@@ -33,6 +33,7 @@ from core import (
     service,
     service_analytics as sa,
     subjects,
+    surveys,
     voice,
 )
 from core.access import Viewer
@@ -285,6 +286,11 @@ PROBES: dict[str, Probe] = {
     "write:retention": lambda s, v, w: retention.create_action(
         s, v, w["mine"], retention.ActionForm("call", "orders", NOW.date() + timedelta(days=7)), now=NOW
     ),  # type: ignore[arg-type]
+    "page:surveys": lambda s, v, w: surveys.runs(s, v),
+    "export:survey": lambda s, v, w: exports.record_export(s, viewer=v, what="survey", rows=1),
+    "surveys:run": lambda s, v, w: surveys.create_run(
+        s, v, surveys.SurveyPlan("Probe", "nps", CustomerQuery(), NOW.date() + timedelta(days=7)), TEST_KEYRING, now=NOW
+    ),
 }
 
 

@@ -107,7 +107,7 @@ def test_scope_per_role() -> None:
     assert access.scoped(Viewer(4, "ag", "AG", "support_agent"), asked).with_tickets_only
     for role in ("admin", "executive", "analyst"):
         assert access.scoped(Viewer(5, "x", "X", role), asked) == asked
-    assert access.pages_for(Viewer(4, "ag", "AG", "support_agent")) == ["customer", "service", "voice"]
+    assert access.pages_for(Viewer(4, "ag", "AG", "support_agent")) == ["customer", "service", "voice", "surveys"]
     assert "admin" not in access.pages_for(Viewer(5, "x", "X", "executive"))
 
 

@@ -74,7 +74,22 @@ def detect_encoding(data: bytes) -> str:
     if best is None:
         raise ValidationError("The file is not text in any encoding we know.", key="import.error.not_text")
     name = best.encoding.replace("_", "-").lower()
-    return "gb18030" if name in ("gb2312", "gbk", "gb18030", "hz") else name
+    if name in ("gb2312", "gbk", "gb18030", "hz"):
+        return "gb18030"
+    if name in OTHER_EAST_ASIAN and _decodes(data, "gb18030"):
+        return "gb18030"  # a few lines of GBK read as Korean or Japanese too: here, a Chinese file is likelier
+    return name
+
+
+OTHER_EAST_ASIAN = ("cp949", "euc-kr", "johab", "big5", "big5hkscs", "cp950", "shift-jis", "cp932", "euc-jp")
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data[:1_000_000].decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _header_index(rows: list[list[str]], known: set[str]) -> int:

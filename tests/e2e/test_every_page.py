@@ -10,16 +10,19 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import func, select
 
-from core import models as m
+from core import models as m, surveys
+from core.access import SYSTEM
+from core.customer_list import CustomerQuery
 from core.db import make_engine, session_scope
 from core.i18n import catalog
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, TEST_KEYRING
 from tests.e2e.test_browser import CHROMIUM, FLAGS, server  # noqa: F401  (the app-server fixture)
 from ui.auth import COOKIE_NAME
 
@@ -211,6 +214,11 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
             .order_by(m.Ticket.id.desc())
         ).first()  # type: ignore[misc]
         first_code, last_code = s.scalar(select(func.min(m.Customer.code))), s.scalar(select(func.max(m.Customer.code)))
+        segment = CustomerQuery(tiers=("high_value",))
+        plan = surveys.SurveyPlan("Pulse", "nps", segment, date.today() + timedelta(days=30))
+        run = surveys.create_run(s, SYSTEM, plan, TEST_KEYRING, now=datetime.now() - timedelta(days=1))
+        asked = s.scalar(select(m.SurveyRecipient.customer_id).where(m.SurveyRecipient.run_id == run))
+        surveys.record_answer(s, SYSTEM, run, int(asked or 0), score=9, comment="onboarding was smooth")
     q = f"lang={lang}"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -339,6 +347,9 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         check_page(page, lang, "import, done")
         page.goto(f"{server}/quality?{q}")
         check_page(page, lang, "data quality")
+        page.goto(f"{server}/surveys?{q}")  # a survey run, its list to contact and the list's export
+        check_page(page, lang, "surveys")
+        assert len(read_rows(downloads(page, tmp_path, lang, "surveys", 1)[0])) > 2
 
         page = as_user("admin")  # users, the audit log (and its export), data-subject requests
         page.goto(f"{server}/admin?{q}")
