@@ -81,7 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     feeds = commands.add_parser("import-folder", help="import every file waiting in the watched folder (for cron)")
     feeds.add_argument("folder", nargs="?", help="the watched folder (default: CRM_IMPORT_FOLDER, data/feeds)")
 
-    commands.add_parser("sla-tick", help="recompute open tickets' SLA clocks and fire due warnings/violations")
+    commands.add_parser(
+        "sla-tick",
+        help="recompute open tickets' SLA clocks, fire due warnings/violations, "
+        "tell leads of complaints likely to escalate",
+    )
     commands.add_parser("settings", help="list every setting with its environment variable and help")
     return parser
 

@@ -24,6 +24,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import pandas as pd
 from sqlalchemy import ColumnElement, and_, func, select
@@ -100,14 +101,18 @@ ENGLISH_WORDS = (
 _ENGLISH = re.compile(r"\b(" + "|".join(re.escape(w) for w in ENGLISH_WORDS) + r")\b", re.IGNORECASE)
 
 
-def negative_words(text: str | None) -> list[str]:
+_CHINESE = re.compile("|".join(re.escape(w) for w in sorted(CHINESE_WORDS, key=len, reverse=True)))
+
+
+@lru_cache(maxsize=4096)  # many complaints share a text (a template, a form's default): each is read once
+def negative_words(text: str | None) -> tuple[str, ...]:
     """The escalation words a complaint's text uses, in the order of the word lists (English whole words only:
     'sue' is not found in 'issue')."""
     if not text:
-        return []
-    found = [w for w in CHINESE_WORDS if w in text]
+        return ()
+    chinese = set(_CHINESE.findall(text))
     english = {match.lower() for match in _ENGLISH.findall(text)}
-    return found + [w for w in ENGLISH_WORDS if w in english]
+    return tuple(w for w in CHINESE_WORDS if w in chinese) + tuple(w for w in ENGLISH_WORDS if w in english)
 
 
 @dataclass(frozen=True)
@@ -151,18 +156,27 @@ def _complaints(session: Session, where: ColumnElement[bool]) -> pd.DataFrame:
     )
 
 
-def _signals(session: Session, complaints: pd.DataFrame, now: datetime) -> dict[int, Signals]:
-    """Each complaint's signals from its stored rows: four reads in all, whatever the number of complaints."""
+def _signals(
+    session: Session, complaints: pd.DataFrame, where: ColumnElement[bool], now: datetime
+) -> dict[int, Signals]:
+    """Each complaint's signals from its stored rows: four reads in all, whatever the number of complaints
+    (`where` selects the same complaints, so the reads take them as subqueries, not as long lists of ids)."""
     if complaints.empty:
         return {}
-    ids = [int(i) for i in complaints["ticket"]]
-    customers = sorted({int(c) for c in complaints["customer_id"]})
+    ids = select(T.c.id).where(T.c.kind == "complaint", where)
+    customers = select(T.c.customer_id).where(T.c.kind == "complaint", where)
     earliest = min(complaints["created_at"]) - timedelta(days=REPEAT_DAYS)
+    window = and_(T.c.created_at >= earliest, T.c.created_at <= now)
+    # only customers with more tickets in the window than the signal needs can have repeat contacts
+    busy = (
+        select(T.c.customer_id)
+        .where(T.c.customer_id.in_(customers), window)
+        .group_by(T.c.customer_id)
+        .having(func.count() > REPEAT_TICKETS)
+    )
     contacts: dict[int, list[tuple[datetime, int]]] = {}
     for customer_id, created_at, ticket_id in session.execute(
-        select(T.c.customer_id, T.c.created_at, T.c.id).where(
-            T.c.customer_id.in_(customers), T.c.created_at >= earliest, T.c.created_at <= now
-        )
+        select(T.c.customer_id, T.c.created_at, T.c.id).where(T.c.customer_id.in_(busy), window)
     ):
         contacts.setdefault(int(customer_id), []).append((created_at, int(ticket_id)))
     for times in contacts.values():
@@ -213,7 +227,8 @@ def flags(session: Session, ticket_ids: list[int], *, now: datetime) -> pd.DataF
     columns = ["ticket", "flagged_at", "signals", "words"]
     if not ticket_ids:
         return pd.DataFrame(columns=columns)
-    found = _signals(session, _complaints(session, T.c.id.in_(ticket_ids)), now)
+    chosen = T.c.id.in_(ticket_ids)
+    found = _signals(session, _complaints(session, chosen), chosen, now)
     rows = [
         (ticket, at, tuple(s.active(now)), s.words) for ticket, s in found.items() if (at := s.flagged_at()) is not None
     ]
@@ -319,20 +334,26 @@ class Backtest:
         return self.precision / self.base_rate
 
 
-def _escalations(session: Session, complaints: pd.DataFrame, ref: dict[int, datetime], now: datetime) -> dict[int, str]:
+def _escalations(
+    session: Session, complaints: pd.DataFrame, where: ColumnElement[bool], ref: dict[int, datetime]
+) -> dict[int, str]:
     """How each complaint escalated after its reference instant, if it did: reopen, complained_again or low_csat."""
-    ids = [int(i) for i in complaints["ticket"]]
+    ids = select(T.c.id).where(T.c.kind == "complaint", where)
     reopens: dict[int, list[datetime]] = {}
     for ticket_id, at in session.execute(
         select(E.c.ticket_id, E.c.at).where(E.c.action == "reopen", E.c.ticket_id.in_(ids))
     ):
         reopens.setdefault(int(ticket_id), []).append(at)
     later: dict[int, list[datetime]] = {}
-    customers = sorted({int(c) for c in complaints["customer_id"]})
+    since_first = and_(T.c.kind == "complaint", T.c.created_at >= min(ref.values()))
+    again = (  # only a customer with two complaints or more can have complained again
+        select(T.c.customer_id)
+        .where(since_first, T.c.customer_id.in_(select(T.c.customer_id).where(T.c.kind == "complaint", where)))
+        .group_by(T.c.customer_id)
+        .having(func.count() > 1)
+    )
     for customer_id, at in session.execute(
-        select(T.c.customer_id, T.c.created_at).where(
-            T.c.kind == "complaint", T.c.customer_id.in_(customers), T.c.created_at >= min(ref.values())
-        )
+        select(T.c.customer_id, T.c.created_at).where(since_first, T.c.customer_id.in_(again))
     ):
         later.setdefault(int(customer_id), []).append(at)
     for times in later.values():
@@ -358,14 +379,15 @@ def backtest(session: Session, viewer: Viewer, *, now: datetime, days: int = 365
     require(viewer, "page:service")
     end = now - timedelta(days=REPEAT_DAYS)
     start = end - timedelta(days=days)
-    complaints = _complaints(session, and_(T.c.created_at >= start, T.c.created_at < end))
+    chosen = and_(T.c.created_at >= start, T.c.created_at < end)
+    complaints = _complaints(session, chosen)
     columns = ["ticket", "flagged_at", "signals", "escalated", "how"]
     if complaints.empty:
         return Backtest(start, end, 0, 0, 0, 0, pd.DataFrame(columns=columns))
-    found = _signals(session, complaints, now)
+    found = _signals(session, complaints, chosen, now)
     flagged_at = {t: s.flagged_at() for t, s in found.items()}
     ref = {t: at or found[t].opened for t, at in flagged_at.items()}
-    how = _escalations(session, complaints, ref, now)
+    how = _escalations(session, complaints, chosen, ref)
     table = pd.DataFrame(
         [(t, at, tuple(found[t].active(at)) if at else (), t in how, how.get(t)) for t, at in flagged_at.items()],
         columns=columns,

@@ -30,10 +30,10 @@ def _tier(s: Session, who: m.Customer, tier: str) -> None:
 
 
 def test_escalation_words_in_both_languages_whole_english_words_only() -> None:
-    assert esc.negative_words("我要投诉到12315，还要退款") == ["12315", "退款"]
-    assert esc.negative_words("This is UNACCEPTABLE, I want a Refund") == ["refund", "unacceptable"]
-    assert esc.negative_words("an issue with the tissue") == []  # 'sue' only as a word
-    assert esc.negative_words(None) == []
+    assert esc.negative_words("我要投诉到12315，还要退款") == ("12315", "退款")
+    assert esc.negative_words("This is UNACCEPTABLE, I want a Refund") == ("refund", "unacceptable")
+    assert esc.negative_words("an issue with the tissue") == ()  # 'sue' only as a word
+    assert esc.negative_words(None) == ()
 
 
 def test_each_signal_starts_when_it_became_true_and_the_flag_needs_two(engine: Engine) -> None:

@@ -338,6 +338,6 @@ def _escalation_backtest(database_url: str, viewer: tuple, now: datetime) -> ser
 
 
 def escalation_backtest(viewer: Viewer, *, now: datetime) -> service_escalation.Backtest:
-    """How often flagged complaints escalated over the last year, to the minute (cached: a year of complaints
-    and their events is read to replay each flag)."""
-    return _escalation_backtest(context.settings().database_url, _viewer_key(viewer), _minute(now))
+    """How often flagged complaints escalated over the year that ended 30 days ago, to the hour (cached: a year
+    of complaints and their events is replayed, 2.5–3.5 s at 100,000 customers, for a figure that moves daily)."""
+    return _escalation_backtest(context.settings().database_url, _viewer_key(viewer), _minute(now).replace(minute=0))
