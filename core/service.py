@@ -42,6 +42,7 @@ OFFICE_CALENDAR = {
     "intervals": "09:00-12:00,13:30-18:00",
 }
 SCHEDULES = Path(__file__).parent / "calendars"
+ZONE_KEY = "store_timezone"  # app_meta: the zone the store's timestamps are in (core.store records it)
 SHIPPED_SCHEDULE = SCHEDULES / "cn-mainland.csv"  # the State Council's 2025 and 2026 notices, 调休 included
 
 
@@ -176,7 +177,7 @@ def targets_of(policy: dict[str, object]) -> Targets:
 def calendar_of(session: Session, calendar_id: int | None, store_timezone: str | None = None) -> Calendar:
     """A policy's calendar (None: around the clock), reading stored timestamps in `store_timezone` (default
     `CRM_TIMEZONE`, else the server's zone)."""
-    zone = store_timezone or store_zone()
+    zone = store_timezone or store_zone(facts.get_meta(session, ZONE_KEY))
     if calendar_id is None:
         return Calendar(always=True, store_timezone=zone)
     row = session.execute(select(CAL).where(CAL.c.id == calendar_id)).mappings().one()

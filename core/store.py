@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import Engine, func, select
 
 from core import models as m, pii
-from core.db import make_engine, migrate, session_scope
+from core.db import make_engine, migrate, session_scope, write
 from core.pii import Keyring
 from core.settings import Settings
 
@@ -31,6 +31,7 @@ def open_store(
     """
     engine = make_engine(settings.database_url)
     migrate(engine)
+    record_zone(engine, settings)
     empty = is_empty(engine)
     if seed_demo_if_empty and settings.is_default_database and settings.demo_customers > 0 and empty:
         from core.demo import seed_demo
@@ -57,6 +58,25 @@ def open_store(
         _rebuild_stale_summaries(engine)
         protect_plaintext(engine, keyring)
     return engine
+
+
+def record_zone(engine: Engine, settings: Settings) -> str:
+    """Record the zone the store's timestamps are in, once: `CRM_TIMEZONE` if set, else the server's on first
+    open. Later opens read times in the recorded zone, so a store moved to a server on another clock keeps its
+    meaning; setting `CRM_TIMEZONE` to another zone changes the record (and is logged: stored times are read
+    anew)."""
+    from core import facts
+    from core.business_hours import server_zone
+    from core.service import ZONE_KEY
+
+    with session_scope(engine) as session:  # a read first: nearly every open finds it recorded
+        recorded = facts.get_meta(session, ZONE_KEY)
+    zone = settings.timezone or recorded or server_zone()
+    if zone != recorded:
+        if recorded:
+            log.warning("Stored times were read in %s; CRM_TIMEZONE now reads them in %s.", recorded, zone)
+        write(engine, lambda session: facts.set_meta(session, ZONE_KEY, zone))
+    return zone
 
 
 def protect_plaintext(engine: Engine, keyring: Keyring, *, batch: int = 5000, rotate: bool = False) -> int:

@@ -41,3 +41,30 @@ def test_the_store_time_zone_is_the_setting_or_the_servers(monkeypatch: pytest.M
     monkeypatch.delenv("CRM_TIMEZONE")
     monkeypatch.setenv("TZ", "America/New_York")
     assert server_zone() == "America/New_York" == store_zone()
+    assert store_zone("Asia/Shanghai") == "Asia/Shanghai"  # the zone the store recorded beats the server's
+
+
+def test_a_store_keeps_the_zone_it_was_opened_in(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
+    """First opened on a Shanghai-clock server, the store reads its times on Shanghai time on a UTC server too,
+    until CRM_TIMEZONE says otherwise."""
+    from sqlalchemy.orm import Session
+
+    from core import service
+    from core.settings import Settings
+    from core.store import open_store
+    from tests.conftest import TEST_KEYRING
+
+    monkeypatch.delenv("CRM_TIMEZONE", raising=False)
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    engine = open_store(Settings(database_url=sqlite_url), TEST_KEYRING)
+    monkeypatch.setenv("TZ", "UTC")  # moved to a server on UTC
+    engine = open_store(Settings(database_url=sqlite_url), TEST_KEYRING)
+    with Session(engine) as s:
+        assert service.calendar_of(s, None).store_timezone == "Asia/Shanghai"
+    monkeypatch.setenv("CRM_TIMEZONE", "Europe/Berlin")
+    engine = open_store(load_settings(database_url=sqlite_url), TEST_KEYRING)
+    with Session(engine) as s:
+        assert service.calendar_of(s, None).store_timezone == "Europe/Berlin"
+    monkeypatch.delenv("CRM_TIMEZONE")
+    with Session(open_store(Settings(database_url=sqlite_url), TEST_KEYRING)) as s:
+        assert service.calendar_of(s, None).store_timezone == "Europe/Berlin"  # the record, not the server
