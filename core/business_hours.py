@@ -40,13 +40,12 @@ def server_zone() -> str:
     return "UTC"
 
 
-def store_zone(recorded: str | None = None) -> str:
-    """The zone stored timestamps are in: `CRM_TIMEZONE`, else the zone the store recorded when it was first
-    opened (`recorded`: app_meta "store_timezone"; a store moved to a server on another clock keeps its
-    meaning), else the server's."""
+def store_zone() -> str:
+    """The zone stored timestamps are in: `CRM_TIMEZONE`, else the server's (whose clock stamps them;
+    core.store warns when it differs from the zone the store recorded when first opened)."""
     from core.settings import load_settings
 
-    return load_settings().timezone or recorded or server_zone()
+    return load_settings().timezone or server_zone()
 
 
 def elapsed_minutes(start: datetime, end: datetime, zone: str) -> float:

@@ -177,7 +177,7 @@ def targets_of(policy: dict[str, object]) -> Targets:
 def calendar_of(session: Session, calendar_id: int | None, store_timezone: str | None = None) -> Calendar:
     """A policy's calendar (None: around the clock), reading stored timestamps in `store_timezone` (default
     `CRM_TIMEZONE`, else the server's zone)."""
-    zone = store_timezone or store_zone(facts.get_meta(session, ZONE_KEY))
+    zone = store_timezone or store_zone()
     if calendar_id is None:
         return Calendar(always=True, store_timezone=zone)
     row = session.execute(select(CAL).where(CAL.c.id == calendar_id)).mappings().one()

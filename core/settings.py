@@ -83,8 +83,8 @@ class Settings:
         default="",
         metadata=_help(
             "The time zone of the stored timestamps, as an IANA name such as Asia/Shanghai (env CRM_TIMEZONE; "
-            "empty: the zone the store recorded when first opened, which is the server's then). SLA clocks read "
-            "every time in it."
+            "empty: the server's own zone, whose clock stamps them). SLA clocks read every time in it; a store "
+            "records its zone when first opened and warns when a server on another clock opens it."
         ),
     )
     retention_holdout_percent: int = field(

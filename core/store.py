@@ -61,21 +61,27 @@ def open_store(
 
 
 def record_zone(engine: Engine, settings: Settings) -> str:
-    """Record the zone the store's timestamps are in, once: `CRM_TIMEZONE` if set, else the server's on first
-    open. Later opens read times in the recorded zone, so a store moved to a server on another clock keeps its
-    meaning; setting `CRM_TIMEZONE` to another zone changes the record (and is logged: stored times are read
-    anew)."""
+    """Record the zone the store's timestamps are in when it is first opened (`CRM_TIMEZONE`, else the server's,
+    whose clock stamps every write), and say so loudly when a later server reads them in another zone: old and
+    new times would then disagree by the difference (a store moved to a server on UTC). An explicit
+    `CRM_TIMEZONE` is the operator's decision: it becomes the record. Returns the zone times are read in."""
     from core import facts
     from core.business_hours import server_zone
     from core.service import ZONE_KEY
 
-    with session_scope(engine) as session:  # a read first: nearly every open finds it recorded
+    with session_scope(engine) as session:  # a read first: nearly every open finds it recorded and the same
         recorded = facts.get_meta(session, ZONE_KEY)
-    zone = settings.timezone or recorded or server_zone()
-    if zone != recorded:
-        if recorded:
-            log.warning("Stored times were read in %s; CRM_TIMEZONE now reads them in %s.", recorded, zone)
+    zone = settings.timezone or server_zone()
+    if recorded is None or (settings.timezone and recorded != zone):
         write(engine, lambda session: facts.set_meta(session, ZONE_KEY, zone))
+    elif recorded != zone:
+        log.warning(
+            "This store's times were stamped in %s but this server stamps and reads them in %s: SLA clocks and "
+            "periods shift by the difference. Run the app with TZ=%s, or set CRM_TIMEZONE to the zone to keep.",
+            recorded,
+            zone,
+            recorded,
+        )
     return zone
 
 

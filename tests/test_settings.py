@@ -41,30 +41,34 @@ def test_the_store_time_zone_is_the_setting_or_the_servers(monkeypatch: pytest.M
     monkeypatch.delenv("CRM_TIMEZONE")
     monkeypatch.setenv("TZ", "America/New_York")
     assert server_zone() == "America/New_York" == store_zone()
-    assert store_zone("Asia/Shanghai") == "Asia/Shanghai"  # the zone the store recorded beats the server's
 
 
-def test_a_store_keeps_the_zone_it_was_opened_in(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
-    """First opened on a Shanghai-clock server, the store reads its times on Shanghai time on a UTC server too,
-    until CRM_TIMEZONE says otherwise."""
+def test_a_store_records_its_zone_and_warns_on_a_server_on_another_clock(
+    monkeypatch: pytest.MonkeyPatch, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """First opened on a Shanghai-clock server, the store says so when a UTC server opens it, until
+    CRM_TIMEZONE records the operator's choice."""
     from sqlalchemy.orm import Session
 
-    from core import service
+    from core import facts, service
     from core.settings import Settings
     from core.store import open_store
     from tests.conftest import TEST_KEYRING
 
+    def recorded() -> str | None:
+        with Session(engine) as s:
+            return facts.get_meta(s, service.ZONE_KEY)
+
     monkeypatch.delenv("CRM_TIMEZONE", raising=False)
     monkeypatch.setenv("TZ", "Asia/Shanghai")
     engine = open_store(Settings(database_url=sqlite_url), TEST_KEYRING)
+    assert recorded() == "Asia/Shanghai" and not caplog.records
     monkeypatch.setenv("TZ", "UTC")  # moved to a server on UTC
     engine = open_store(Settings(database_url=sqlite_url), TEST_KEYRING)
-    with Session(engine) as s:
-        assert service.calendar_of(s, None).store_timezone == "Asia/Shanghai"
-    monkeypatch.setenv("CRM_TIMEZONE", "Europe/Berlin")
-    engine = open_store(load_settings(database_url=sqlite_url), TEST_KEYRING)
-    with Session(engine) as s:
-        assert service.calendar_of(s, None).store_timezone == "Europe/Berlin"
-    monkeypatch.delenv("CRM_TIMEZONE")
-    with Session(open_store(Settings(database_url=sqlite_url), TEST_KEYRING)) as s:
-        assert service.calendar_of(s, None).store_timezone == "Europe/Berlin"  # the record, not the server
+    assert recorded() == "Asia/Shanghai"
+    assert any(
+        "stamped in Asia/Shanghai" in r.getMessage() and "TZ=Asia/Shanghai" in r.getMessage() for r in caplog.records
+    )
+    caplog.clear()
+    engine = open_store(Settings(database_url=sqlite_url, timezone="UTC"), TEST_KEYRING)  # the operator decides
+    assert recorded() == "UTC" and not caplog.records
