@@ -23,7 +23,7 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from core import models as m, service
-from core.db import bulk_insert, reset_sequences, session_scope
+from core.db import bulk_insert, new_id, reset_sequences, session_scope
 from core.errors import ValidationError
 from core.pii import Keyring, encrypt, search_hash
 from core.sla import targets_hours
@@ -639,6 +639,55 @@ def _pauses_and_reopens(
     tickets["reopened"] = reopens.astype(int)
 
 
+def _survey_history(session: Session, now: datetime, keyring: Keyring) -> int:
+    """Last quarter's relationship survey: an NPS run over a tenth of the active customers, started 45 days ago
+    for 30 days; about a third answered, each an NPS answer linked to the run as the page's form would write it
+    (the closed loop's call-backs for its detractors follow). Returns the answers."""
+    from core import facts, surveys
+    from core.access import SYSTEM
+    from core.customer_list import CustomerQuery, matching_ids
+    from core.segmentation import LIFECYCLE_STAGES
+
+    start = now - timedelta(days=45)
+    active = CustomerQuery(stages=tuple(s for s in LIFECYCLE_STAGES if s not in ("prospect", "churned")))
+    asked = len(matching_ids(session, SYSTEM, active, keyring, now=now)) // 10
+    if not asked:
+        return 0
+    plan = surveys.SurveyPlan(
+        "Quarterly relationship survey", "nps", active, (start + timedelta(days=30)).date(), asked
+    )
+    run = surveys.create_run(session, SYSTEM, plan, keyring, now=start)
+    N, A, S = m.table(m.NpsResponse), m.table(m.SurveyRecipient), m.table(m.CustomerStat)
+    latest = dict(
+        session.execute(
+            select(S.c.customer_id, S.c.latest_nps_score).where(
+                S.c.customer_id.in_(select(A.c.customer_id).where(A.c.run_id == run))
+            )
+        ).all()
+    )
+    draw = random.Random(run)  # about a third answer, close to what they said last time
+    answered = []
+    for customer_id in sorted(latest):
+        if draw.random() >= 0.35:
+            continue
+        score = min(
+            10, max(0, int(latest[customer_id] if latest[customer_id] is not None else 8) + draw.choice((-1, 0, 0, 1)))
+        )
+        at = (start + timedelta(minutes=draw.randrange(60, 28 * 24 * 60))).replace(second=0, microsecond=0)
+        response = new_id(
+            session,
+            N.insert().values(customer_id=customer_id, score=score, responded_at=at, touchpoint=surveys.TOUCHPOINT),
+        )
+        session.execute(
+            A.update()
+            .where(A.c.run_id == run, A.c.customer_id == customer_id)
+            .values(answered_at=at, score=score, nps_response_id=response)
+        )
+        answered.append(customer_id)
+    facts.customer_changed(session, answered, since=start.date(), as_of=now.date())
+    return len(answered)
+
+
 def _closed_loop_history(session, now: datetime) -> int:  # type: ignore[no-untyped-def]
     """The call-back tasks the closed loop would have created for past detractors (NPS 0-6) and CSAT 1-2,
     nearly all of the older ones done, most within the two days they are given."""
@@ -826,6 +875,8 @@ def seed_demo(
             m.SlaFiring,
             m.Task,
             m.FormSubmission,
+            m.SurveyRecipient,
+            m.SurveyRun,
             *reversed(RAW_TABLES),
         ]:  # never the audit log: it records this too
             conn.execute(delete(m.table(model)))
@@ -866,6 +917,7 @@ def seed_demo(
         step("service", 0.8)
         now = datetime.combine(today, datetime.min.time()) if today else datetime.now()
         service.rebuild_ticket_sla(session, now=now)
+        _survey_history(session, now, keyring)
         _closed_loop_history(session, now)
     report.phases["summaries"] = time.perf_counter() - started - report.phases["insert"] - report.phases["generate"]
     step("churn", 0.9)
