@@ -5,7 +5,8 @@
 Uses data/bench-<N>.db (seeded by bench/cockpit.py when missing; the store is migrated first). Then, in a
 fresh process: the bulk rebuild of every ticket's SLA results (what a seed or import does), one tick
 (what the Service page and `sla-tick` do), and everything the Service page's analytics read, for the
-last 30 days and the last 12 months, each timed, with that process's peak RSS.
+last 30 days and the last 12 months (agent performance and the bottlenecks' step times included), the
+escalation back-test and the open complaints likely to escalate, each timed, with that process's peak RSS.
 """
 
 from __future__ import annotations
@@ -35,7 +36,14 @@ def _measure(url: str) -> dict[str, object]:
 
     from sqlalchemy import func, select
 
-    from core import models as m, service, service_analytics as sa
+    from core import (
+        models as m,
+        service,
+        service_analytics as sa,
+        service_escalation as escalation,
+        service_flow as flow,
+        service_performance,
+    )
     from core.access import Viewer
     from core.db import make_engine, session_scope
 
@@ -69,6 +77,12 @@ def _measure(url: str) -> dict[str, object]:
                 "top_categories",
                 lambda: sa.top_categories(session, lead, start=now - timedelta(days=365), end=now),
             )
+            _timed(
+                page,
+                "performance_by_agent",
+                lambda: service_performance.performance(session, lead, by="agent", start=start, end=now),
+            )
+            _timed(page, "bottlenecks_step_times", lambda: flow.step_times(session, lead, start=start, end=now))
             page["page_total_s"] = round(time.perf_counter() - started, 3)
             result[f"analytics_{days}d"] = page
         start = now - timedelta(days=30)
@@ -78,6 +92,15 @@ def _measure(url: str) -> dict[str, object]:
             lambda: sa.what_if(session, lead, {"first_response": 60.0, "resolution": 720.0}, start=start, end=now),
         )
         _timed(result, "pause_abuse_30d_s", lambda: sa.pause_abuse(session, lead, start=start, end=now))
+        backtest = _timed(result, "escalation_backtest_s", lambda: escalation.backtest(session, lead, now=now))
+        result["escalation"] = {
+            "complaints": backtest.complaints,
+            "flagged": backtest.flagged,
+            "flagged_escalated": round(backtest.precision or 0, 3),
+            "others_escalated": round(backtest.base_rate or 0, 3),
+        }
+        flagged = _timed(result, "escalation_open_s", lambda: escalation.open_flags(session, lead, now=now))
+        result["escalation_open"] = len(flagged)
         session.rollback()
     result["peak_rss_mb"] = _peak_rss_mb()
     return result
