@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from core import models as m
+from core import models as m, service_escalation as escalation
 from core.access import Viewer, allowed, visible
 from core.errors import NotFound
 from core.sla import target_state
@@ -290,7 +290,8 @@ def open_tickets(session: Session, viewer: Viewer, customer_id: int, *, now: dat
 
 def my_customers_tickets(session: Session, viewer: Viewer, *, now: datetime, limit: int = 200) -> pd.DataFrame:
     """The unresolved tickets of every customer in the viewer's scope (an account manager's own customers),
-    the nearest resolution deadline first: what the service desk is doing for them, without the desk's page."""
+    the nearest resolution deadline first: what the service desk is doing for them, without the desk's page;
+    `escalation` names the signals of a complaint likely to escalate (core.service_escalation)."""
     stmt = (
         select(*_TICKET_FIELDS, C.c.id.label("customer_id"), C.c.code, C.c.name)
         .select_from(T.join(C, C.c.id == T.c.customer_id))
@@ -300,7 +301,10 @@ def my_customers_tickets(session: Session, viewer: Viewer, *, now: datetime, lim
     )
     rows = session.execute(visible(stmt, C, viewer)).all()
     records = [{"customer_id": r.customer_id, "code": r.code, "name": r.name, **_ticket_record(r, now)} for r in rows]
-    return pd.DataFrame(records, columns=["customer_id", "code", "name", *TICKET_COLUMNS])
+    frame = pd.DataFrame(records, columns=["customer_id", "code", "name", *TICKET_COLUMNS])
+    flagged = escalation.flags(session, [int(t) for t in frame["ticket"]], now=now).set_index("ticket")["signals"]
+    frame["escalation"] = [flagged.get(t, ()) for t in frame["ticket"]]  # complaints likely to escalate: why
+    return frame
 
 
 # --- tasks ---------------------------------------------------------------------------------------------
@@ -312,6 +316,8 @@ _MADE_TITLES = {
     "low_csat": re.compile(r"^CSAT (?P<score>\d+) on ticket #(?P<ticket>\d+)$"),
     "sla": re.compile(r"^SLA (?P<action>\w+): #(?P<ticket>\d+) (?P<metric>\w+)$"),
     "retention": re.compile(r"^Retention (?P<kind>\w+)$"),
+    "escalation": re.compile(r"^Likely to escalate: #(?P<ticket>\d+)$"),
+    "survey_csat": re.compile(r"^CSAT (?P<score>\d+) in survey #(?P<run>\d+)$"),
 }
 
 

@@ -341,7 +341,9 @@ class Task(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
-    source: Mapped[str | None] = mapped_column(String(16))  # follow_up, sla, detractor, low_csat
+    source: Mapped[str | None] = mapped_column(
+        String(16)
+    )  # follow_up, sla, detractor, low_csat, escalation, survey_csat, retention
     __table_args__ = (Index("ix_tasks_owner_done_due", "owner_id", "done_at", "due_date"),)
 
 

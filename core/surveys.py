@@ -231,8 +231,8 @@ def _save(
             customer_id=int(customer["id"]),  # type: ignore[call-overload]
             owner_id=customer["owner_id"],  # type: ignore[arg-type]
             now=now,
-            source="low_csat",
-            title=f"CSAT {score} in survey {run['name']}",
+            source="survey_csat",
+            title=f"CSAT {score} in survey #{run['id']}",
         )
     session.execute(
         ASKED.update()

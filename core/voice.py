@@ -276,7 +276,11 @@ def closed_loop(session: Session, viewer: Viewer, *, start: datetime, end: datet
     stmt = (
         select(TASKS.c.customer_id, TASKS.c.created_at, TASKS.c.due_date, TASKS.c.done_at)
         .select_from(TASKS.join(C, C.c.id == TASKS.c.customer_id))
-        .where(TASKS.c.source.in_(("detractor", "low_csat")), TASKS.c.created_at >= start, TASKS.c.created_at < end)
+        .where(
+            TASKS.c.source.in_(("detractor", "low_csat", "survey_csat")),
+            TASKS.c.created_at >= start,
+            TASKS.c.created_at < end,
+        )
     )
     tasks = pd.DataFrame(
         session.execute(visible(stmt, C, viewer)).all(), columns=["customer_id", "created_at", "due_date", "done_at"]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core import models as m, service, service_escalation as esc
 from core.access import Viewer
+from core.customer_view import my_customers_tickets, task_title
 from core.db import session_scope
 from tests import factories as f
 
@@ -97,13 +98,19 @@ def test_the_team_lead_is_told_once_and_a_manager_sees_only_their_own(engine: En
         service.tick(s, now=T0 + timedelta(hours=2))  # the second tick tells nobody again
     with Session(engine) as s:
         tasks = s.execute(select(m.Task.ticket_id, m.Task.owner_id).where(m.Task.source == "escalation")).all()
+        title = s.scalar(select(m.Task.title).where(m.Task.ticket_id == one_id, m.Task.source == "escalation"))
         events = s.scalars(select(m.TicketEvent.note).where(m.TicketEvent.action == "escalation_warning")).all()
         manager = Viewer(amy_id, "amy", "Amy", "account_manager")
         own = esc.open_flags(s, manager, now=T0 + timedelta(hours=2))
         everyone = esc.open_flags(s, LEAD, now=T0 + timedelta(hours=2))
+        listed = my_customers_tickets(s, manager, now=T0 + timedelta(hours=2)).set_index("ticket")["escalation"]
     assert len(tasks) == 2 and (one_id, lead_id) in tasks and closed_id not in {t for t, _ in tasks}
     assert sorted(events) == ["negative_words,valued_customer"] * 2  # codes only, never the customer's words
     assert list(own["ticket"]) == [one_id] and len(everyone) == 2
+    assert listed[one_id] == ("negative_words", "valued_customer")  # the manager's "my customers' tickets" too
+    assert (
+        task_title(str(title), "escalation", "zh") == f"可能升级：工单 #{one_id}"
+    )  # the lead's list, in their language
 
 
 def test_backtest_rates_worked_out_by_hand(engine: Engine) -> None:

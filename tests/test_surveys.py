@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from core import models as m, surveys
 from core.access import Viewer
 from core.customer_list import CustomerQuery
+from core.customer_view import task_title
 from core.db import session_scope
 from core.errors import FieldErrors, PermissionDenied, ValidationError
 from tests import factories as f
@@ -158,11 +159,12 @@ def test_a_file_of_answers_is_checked_then_written_once(engine: Engine) -> None:
     assert written == 2
     with Session(engine) as s:  # the same file again: nothing new to write
         again = surveys.read_answers(s, ANALYST, run, text, file_name="answers.csv", now=NOW + timedelta(days=3))
-        low = s.scalars(select(m.Task.title).where(m.Task.source == "low_csat")).all()
+        low = s.scalars(select(m.Task.title).where(m.Task.source == "survey_csat")).all()
         table = surveys.runs(s, ANALYST).set_index("run")
         nps_rows = s.scalar(select(func.count()).select_from(m.NpsResponse))
     assert (again.answers, again.already) == ([], 2)
-    assert low == ["CSAT 1 in survey Q2 pulse"] and nps_rows == 0  # a CSAT answer is not an NPS response
+    assert low == [f"CSAT 1 in survey #{run}"] and nps_rows == 0  # a CSAT answer is not an NPS response
+    assert task_title(low[0], "survey_csat", "zh") == f"回访：调研 #{run} 满意度 1 分"  # in the reader's language
     assert table.loc[run, "answered"] == 2 and table.loc[run, "score"] == pytest.approx(3.0)
     with pytest.raises(ValidationError) as no_columns, Session(engine) as s:
         surveys.read_answers(s, ANALYST, run, b"name,value\nx,1\n", file_name="x.csv")

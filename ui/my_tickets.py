@@ -15,6 +15,7 @@ from core.customer_view import my_customers_tickets
 from core.i18n import label
 from ui import data
 from ui.context import lang, tr
+from ui.escalation_parts import signals_text
 
 
 def labelled(tickets: pd.DataFrame, current: str) -> pd.DataFrame:
@@ -38,8 +39,9 @@ def my_tickets_panel(viewer: Viewer, open_row: Callable[[str, list[int]], None])
             st.caption(tr("customer.no_open_tickets"))
             return
         st.caption(tr("list.my_tickets.help"))
+        shown = labelled(tickets, current).assign(escalation=[signals_text(v) for v in tickets["escalation"]])
         st.dataframe(
-            labelled(tickets, current).drop(columns=["customer_id", "first_response_left_h"]),
+            shown.drop(columns=["customer_id", "first_response_left_h"]),
             hide_index=True,
             key="my_tickets_grid",
             on_select=partial(open_row, "my_tickets_grid", [int(i) for i in tickets["customer_id"]]),
