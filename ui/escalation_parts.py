@@ -7,7 +7,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from core import access, service_escalation as escalation
+from core import access
 from core.access import Viewer
 from core.i18n import label
 from ui import data
@@ -19,12 +19,12 @@ def signals_text(signals: object) -> str:
     return tr("common.list_sep").join(tr(f"escalation.signal.{s}") for s in signals or ())  # type: ignore[attr-defined]
 
 
-def open_complaints(viewer: Viewer, now: datetime) -> None:
+def open_complaints(viewer: Viewer) -> None:
     """The open complaints likely to escalate in the viewer's scope; a picked row opens the ticket (the desk)
     or the customer (an account manager, who works through the customer)."""
     current = lang()
     st.caption(tr("escalation.help"))
-    flagged = data.read(escalation.open_flags, viewer, now=now)
+    flagged = data.open_escalations(viewer)
     if flagged.empty:
         st.info(tr("cockpit.escalation_empty"))
         return

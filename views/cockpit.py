@@ -1,6 +1,5 @@
 """The executive cockpit: KPI cards with deltas, base structure, trends, complaint SLA, churn warnings."""
 
-from datetime import datetime
 from functools import partial
 
 import streamlit as st
@@ -124,7 +123,7 @@ left, right = st.columns(2)
 left.plotly_chart(charts.sla_by_month(result.monthly, current), key="sla_month")
 right.plotly_chart(charts.sla_by_priority(result.sla_by_priority, current), key="sla_priority")
 st.markdown(f"**{tr('cockpit.section.escalation')}**")
-open_complaints(viewer, datetime.now())
+open_complaints(viewer)
 
 st.subheader(tr("cockpit.section.warnings"))
 warnings = result.churn_warnings
