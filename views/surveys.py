@@ -6,6 +6,7 @@ from datetime import datetime
 import streamlit as st
 
 from core import access, surveys
+from core.formatting import plain
 from core.i18n import label
 from ui import data
 from ui.context import lang, page_guard, tr
@@ -53,7 +54,7 @@ picked = st.dataframe(
 )
 rows = picked.selection.rows if picked else []
 run = runs.iloc[rows[0] if rows else 0]  # the latest run unless another is picked
-st.subheader(tr("survey.run", name=run["name"]))
+st.subheader(tr("survey.run", name=plain(run["name"])))  # a name someone typed: text, never Markdown
 cards = st.columns(4)
 cards[0].metric(tr("survey.col.recipients"), f"{run['recipients']:,}", border=True)
 cards[1].metric(tr("survey.col.answered"), f"{run['answered']:,}", border=True)

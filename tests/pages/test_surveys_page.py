@@ -23,14 +23,14 @@ def test_an_analyst_starts_a_survey_and_a_manager_records_an_answer(
     next(b for b in at.button if b.label == "Start the survey").click()  # no name: said under the field
     at.run()
     assert any("required" in e.value.lower() for e in at.error), [e.value for e in at.error]
-    next(t for t in at.text_input if t.label == "Name").input("Q4 pulse")
+    next(t for t in at.text_input if t.label == "Name").input("Q4 *pulse*")
     next(ms for ms in at.multiselect if ms.label == "Value tier").set_value(["high_value"])
     next(b for b in at.button if b.label == "Start the survey").click()
     at.run()
     assert not at.exception, at.exception
     assert any("Survey started" in x.value for x in at.success), [e.value for e in at.error]
     with Session(make_engine(seeded_url)) as s:
-        run = s.execute(select(m.SurveyRun.id, m.SurveyRun.kind).where(m.SurveyRun.name == "Q4 pulse")).one()
+        run = s.execute(select(m.SurveyRun.id, m.SurveyRun.kind).where(m.SurveyRun.name == "Q4 *pulse*")).one()
         asked = set(s.scalars(select(m.SurveyRecipient.customer_id).where(m.SurveyRecipient.run_id == run.id)))
         high = set(s.scalars(select(m.CustomerStat.customer_id).where(m.CustomerStat.tier == "high_value")))
         manager = s.scalar(select(m.User.id).where(m.User.username == "manager1"))
@@ -41,6 +41,7 @@ def test_an_analyst_starts_a_survey_and_a_manager_records_an_answer(
         )
     assert run.kind == "nps" and asked and asked <= high and own is not None
     assert {x.label: x.value for x in at.metric}["Asked"] == f"{len(asked):,}"
+    assert any(h.value == r"Survey: Q4 \*pulse\*" for h in at.subheader)  # the typed name as text, not Markdown
 
     at = signed_in(monkeypatch, seeded_url, "manager1")
     at.switch_page("views/surveys.py")
