@@ -147,11 +147,14 @@ def queue(session: Session, viewer: Viewer, wanted: QueueFilter, *, now: datetim
     def still_open(rows: pd.DataFrame) -> list[int]:  # a resolved ticket awaiting feedback is not escalating
         return rows.loc[rows["status"].isin(m.OPEN_TICKET_STATUSES), "ticket"].tolist()
 
-    if wanted.escalating:
-        frame = frame[frame["ticket"].isin(escalation.flags(session, still_open(frame), now=now)["ticket"])]
+    flagged = escalation.flags(session, still_open(frame), now=now) if wanted.escalating else None
+    if flagged is not None:
+        frame = frame[frame["ticket"].isin(flagged["ticket"])]
     frame = frame.sort_values(["rank", "next_due", "ticket"], kind="stable", na_position="last").head(limit)
-    flagged = escalation.flags(session, still_open(frame), now=now).set_index("ticket")["signals"]
-    frame["escalation"] = [flagged.get(t, ()) for t in frame["ticket"]]  # the signals' codes: the page names them
+    if flagged is None:  # only the rows shown: the signals of every open ticket are not needed
+        flagged = escalation.flags(session, still_open(frame), now=now)
+    signals = flagged.set_index("ticket")["signals"]
+    frame["escalation"] = [signals.get(t, ()) for t in frame["ticket"]]  # the signals' codes: the page names them
     calendars: dict[object, object] = {}
 
     def working_left(due_at: object, calendar_id: object) -> int | None:
