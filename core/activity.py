@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, db, facts, models as m, pii, service, validators
+from core import audit, clock, db, facts, models as m, pii, service, validators
 from core.access import Viewer, allowed, require, visible
 from core.errors import AlreadySubmitted, Conflict, FieldErrors, NotFound, PermissionDenied
 from core.pii import Keyring
@@ -115,7 +115,7 @@ def log_interaction(
     session: Session, viewer: Viewer, form: InteractionForm, *, token: str | None = None, now: datetime | None = None
 ) -> int:
     """Log an interaction (and its follow-up task, when a date is given); returns the interaction id."""
-    now = now or datetime.now()
+    now = now or clock.now()
     customer = _customer(session, viewer, form.customer_id, "interaction")
     errors: Errors = {}
     _choice(errors, "channel", form.channel, m.INTERACTION_CHANNELS)
@@ -184,7 +184,7 @@ def complete_task(session: Session, viewer: Viewer, task_id: int, *, now: dateti
         raise PermissionDenied("Only the task's owner may complete it.", key="error.task_owner")
     if row.done_at is not None:
         raise Conflict("This task is already done.", key="error.task_done")
-    session.execute(TASKS.update().where(TASKS.c.id == task_id).values(done_at=now or datetime.now()))
+    session.execute(TASKS.update().where(TASKS.c.id == task_id).values(done_at=now or clock.now()))
     audit.record(session, action="task_done", username=viewer.username, object=f"task:{task_id}")
 
 
@@ -205,7 +205,7 @@ def create_ticket(
     session: Session, viewer: Viewer, form: TicketForm, *, token: str | None = None, now: datetime | None = None
 ) -> int:
     """Open a ticket or complaint: its SLA clocks start now (due times from core.sla)."""
-    now = (now or datetime.now()).replace(microsecond=0)
+    now = (now or clock.now()).replace(microsecond=0)
     customer = _customer(session, viewer, form.customer_id, "ticket")
     errors: Errors = {}
     _choice(errors, "kind", form.kind, m.TICKET_KINDS)
@@ -278,7 +278,7 @@ def record_nps(
     session: Session, viewer: Viewer, form: NpsForm, *, token: str | None = None, now: datetime | None = None
 ) -> int:
     """Record an NPS answer given on paper or by phone; the cockpit's NPS of its period is refreshed."""
-    now = now or datetime.now()
+    now = now or clock.now()
     customer = _customer(session, viewer, form.customer_id, "nps")
     errors: Errors = {}
     validators.whole_number(errors, "score", form.score, low=0, high=10)

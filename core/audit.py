@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import models as m
+from core import clock, models as m
 from core.access import Viewer, require
 
 A = m.table(m.AuditLog)
@@ -73,7 +73,7 @@ def record(
         raise ValueError(f"unknown audit action {action!r}")
     session.execute(
         A.insert().values(
-            at=at or datetime.now(),
+            at=at or clock.now(),
             username=(username or "")[:64] or None,
             action=action,
             object=object,

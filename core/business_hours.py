@@ -1,9 +1,9 @@
 """Business-hours calendars: working days, several intervals a day, a time zone, holidays, and make-up working
 days (调休: a weekend day worked in exchange for a longer holiday, with the normal hours or its own).
 
-Stored timestamps are naive and in the store's time zone (`CRM_TIMEZONE`, by default the server's own: the
-clock that stamped them); a calendar reads them as instants in that zone, converts them to its own zone to
-decide what is working time, and does every sum and step on UTC instants, so a day on which the clocks change
+Timestamps reach the engine as naive wall times of the display zone (core.clock: the store keeps UTC and
+converts them); a calendar reads them as instants in that zone, converts them to its own zone to decide what
+is working time, and does every sum and step on UTC instants, so a day on which the clocks change
 has 23 or 25 hours, as it did. All sums are in minutes.
 """
 
@@ -38,14 +38,6 @@ def server_zone() -> str:
                 ZoneInfo(name)
                 return name
     return "UTC"
-
-
-def store_zone() -> str:
-    """The zone stored timestamps are in: `CRM_TIMEZONE`, else the server's (whose clock stamps them;
-    core.store warns when it differs from the zone the store recorded when first opened)."""
-    from core.settings import load_settings
-
-    return load_settings().timezone or server_zone()
 
 
 def elapsed_minutes(start: datetime, end: datetime, zone: str) -> float:

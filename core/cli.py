@@ -6,11 +6,11 @@ import argparse
 import json
 import os
 import sys
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import func, select
 
-from core import models as m
+from core import clock, models as m
 from core.errors import ConfigError, CrmError
 from core.i18n import t
 from core.ingest.fields import KINDS
@@ -279,7 +279,7 @@ def _run(args: argparse.Namespace) -> int:
         from core import churn as churn_model
 
         with Session(engine) as session:
-            frame = churn_model.training_set(session, date.today(), horizon=args.horizon)
+            frame = churn_model.training_set(session, clock.today(), horizon=args.horizon)
         trained = churn_model.train(frame)
         version = write(engine, lambda s: churn_model.save(s, trained, horizon=args.horizon, username="cli"))
         print(
@@ -298,7 +298,7 @@ def _run(args: argparse.Namespace) -> int:
         from core import churn as churn_model
 
         holdout = settings.retention_holdout_percent
-        scored = write(engine, lambda s: churn_model.score(s, as_of=date.today(), holdout_percent=holdout))
+        scored = write(engine, lambda s: churn_model.score(s, as_of=clock.today(), holdout_percent=holdout))
         print(
             f"{scored} active customers scored with the newest churn model; their health, RFM segment, "
             "lifetime value and value tier written beside it"
@@ -307,7 +307,7 @@ def _run(args: argparse.Namespace) -> int:
         from core import facts, quality
 
         def rebuild(session):  # type: ignore[no-untyped-def]
-            facts.rebuild_all(session, as_of=args.as_of or date.today())
+            facts.rebuild_all(session, as_of=args.as_of or clock.today())
             quality.snapshot(session)
 
         write(engine, rebuild)
@@ -333,14 +333,14 @@ def _run(args: argparse.Namespace) -> int:
         from core.access import SYSTEM
         from core.periods import Filters, period_containing
 
-        today = date.today()
+        today = clock.today()
         period = (
             period_containing(date.fromisoformat(args.month + "-01"), "M")
             if args.month
             else kpi.latest_complete_month(today)
         )
         with session_scope(engine) as session:
-            result = kpi.cockpit(session, period, Filters(), viewer=SYSTEM, now=datetime.now())
+            result = kpi.cockpit(session, period, Filters(), viewer=SYSTEM, now=clock.now())
         print(
             json.dumps(
                 {

@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, db, facts, models as m, pii, validators
+from core import audit, clock, db, facts, models as m, pii, validators
 from core.access import Viewer, allowed, require, visible
 from core.customers import next_codes
 from core.errors import CrmError, FieldErrors, NotFound, ValidationError
@@ -154,7 +154,7 @@ def create_customer(
     """Save a new customer typed into the form. Refused field by field like an import; refused with the
     possible duplicates unless `confirmed`. The list, the summaries and the audit log follow."""
     require(viewer, "customers:create")
-    now = now or datetime.now()
+    now = now or clock.now()
     values, errors = _clean(form, now.date())
     owner = viewer.user_id if not allowed(viewer, "customers:hand_over") else form.owner_id
     if (
@@ -218,7 +218,7 @@ def hand_over(
     """Move customers (within the viewer's scope) to another account manager with their open tasks; the
     summaries of both owners are restated. Returns how many customers changed hands. Audited."""
     require(viewer, "customers:hand_over")
-    now = now or datetime.now()
+    now = now or clock.now()
     errors: validators.Errors = {}
     why = validators.text(errors, "reason", reason, required=True, longest=500, shortest=5)
     if to_owner_id not in account_managers(session, viewer):
@@ -283,7 +283,7 @@ def change_dimensions(
     """An administrator corrects a customer's region, industry or type. The summaries keyed on them are
     restated from the customer's first day (the old and the new keys), like a hand-over. Audited."""
     require(viewer, "customers:dimensions")
-    now = now or datetime.now()
+    now = now or clock.now()
     errors: validators.Errors = {}
     why = validators.text(errors, "reason", reason, required=True, longest=500, shortest=5)
     wanted = {"region": region, "industry": industry, "kind": kind}

@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import RowMapping, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from core import audit, exports, models as m, pii
+from core import audit, clock, exports, models as m, pii
 from core.access import Viewer, allowed, require, scoped, visible
 from core.customers import CUSTOMER_CODE
 from core.errors import ValidationError
@@ -281,7 +281,7 @@ def count_customers(
 ) -> int:
     stmt = select(func.count()).select_from(S)
     dialect = session.get_bind().dialect.name
-    return int(session.scalar(_where(stmt, viewer, query, keyring, now or datetime.now(), dialect)) or 0)
+    return int(session.scalar(_where(stmt, viewer, query, keyring, now or clock.now(), dialect)) or 0)
 
 
 def matching_ids(
@@ -289,7 +289,7 @@ def matching_ids(
 ) -> list[int]:
     """The ids of every customer the query finds, in the viewer's scope (a hand-over of a filtered set)."""
     dialect = session.get_bind().dialect.name
-    stmt = _where(select(S.c.customer_id), viewer, query, keyring, now or datetime.now(), dialect)
+    stmt = _where(select(S.c.customer_id), viewer, query, keyring, now or clock.now(), dialect)
     return [int(i) for i in session.scalars(stmt.order_by(S.c.customer_id))]
 
 
@@ -310,7 +310,7 @@ def customer_page(
             key="error.page_size",
             sizes=", ".join(map(str, PAGE_SIZES)),
         )
-    now = now or datetime.now()
+    now = now or clock.now()
     total = count_customers(session, viewer, query, keyring, now=now)
     page = min(max(1, page), max(1, -(-total // page_size)))
     dialect = session.get_bind().dialect.name
@@ -330,7 +330,7 @@ def iter_customers(
 ) -> Iterator[pd.DataFrame]:
     """Every filtered row, in the list's order, a chunk at a time (a server-side cursor where there is one)."""
     dialect = session.get_bind().dialect.name
-    stmt = _where(_rows(query, dialect), viewer, query, keyring, now or datetime.now(), dialect)
+    stmt = _where(_rows(query, dialect), viewer, query, keyring, now or clock.now(), dialect)
     result = session.execute(stmt.execution_options(yield_per=chunk, stream_results=True))
     for rows in result.mappings().partitions(chunk):
         yield _frame(rows, viewer, keyring)
@@ -387,7 +387,7 @@ def export_customers(
     require(viewer, "export:customers")
     if fmt not in EXPORT_FORMATS:
         raise ValidationError(f"Export as {' or '.join(EXPORT_FORMATS)}.", key="error.role_may_not")
-    now = now or datetime.now()
+    now = now or clock.now()
     if fmt == "xlsx":
         total = count_customers(session, viewer, query, keyring, now=now)
         if total > XLSX_MAX_ROWS:

@@ -10,7 +10,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.functions import FunctionElement
 
+from core import clock
 from core.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
@@ -104,6 +105,8 @@ def _prepare_sqlite_file(url: URL) -> None:
 def make_engine(raw_url: str, *, echo: bool = False) -> Engine:
     """Create an engine for `raw_url` and check that the store answers."""
     url = parse_database_url(raw_url)
+
+    clock.refresh()  # the display zone stored times are converted to and from, as the environment now says
     # error messages never carry the statement's parameters (names, phone hashes, notes) into logs or pages
     kwargs: dict[str, object] = {"echo": echo, "hide_parameters": True}
     if url.get_backend_name() == "sqlite":
@@ -347,7 +350,12 @@ def bulk_insert(conn, table, columns: dict[str, Any], *, chunk: int = 20_000) ->
     sqlite = conn.dialect.name == "sqlite"
     for name in names:
         values = columns[name]
+        # wall times in, UTC instants stored (core.clock): done here where the driver is handed values directly;
+        # the typed inserts of the other dialects convert on their own
+        utc = getattr(table.c[name].type, "stores_utc", False) and conn.dialect.name in ("sqlite", "postgresql")
         if isinstance(values, np.ndarray) and values.dtype.kind == "M":
+            if utc:
+                values = _utc_array(values)
             unit = np.datetime_data(values.dtype)[0]
             if sqlite:
                 text_values = np.datetime_as_string(values, unit="D" if unit == "D" else "s").astype(object)
@@ -367,6 +375,8 @@ def bulk_insert(conn, table, columns: dict[str, Any], *, chunk: int = 20_000) ->
             if any(issubclass(k, np.generic) for k in kinds):
                 plain = [v.item() if isinstance(v, np.generic) else v for v in values]
                 kinds = set(map(type, plain))
+            if utc:
+                plain = _utc_list(plain)
             if sqlite and any(issubclass(k, date) for k in kinds):  # datetime is a date too
                 text = {v: _sqlite_value(v) for v in set(plain)}  # days repeat: each converted once
                 plain = list(map(text.__getitem__, plain))
@@ -428,11 +438,49 @@ def analyze(session: Session, tables: list[Any]) -> None:
 def raw_frame(session: Session, stmt: Executable) -> pd.DataFrame:
     """A query's rows as a DataFrame built from the driver's own tuples: for a million rows SQLAlchemy's row
     objects cost three times the query. Values are as the driver returns them (dates are text on SQLite), so
-    use it for keys, labels and numbers."""
+    use it for keys, labels and numbers; stored timestamps outside UTC display come back as the display zone's
+    wall times (datetime64), as the typed path would give them."""
     import pandas as pd
 
     result = cast(CursorResult[Any], session.execute(stmt))
-    return pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()))
+    frame = pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()))
+    where = clock.zone()
+    if where.changes or where.offsets[0]:
+        for column in getattr(stmt, "selected_columns", ()):
+            if getattr(column.type, "stores_utc", False) and column.name in frame and not frame.empty:
+                frame[column.name] = _to_local(pd.to_datetime(frame[column.name], format="ISO8601"), where)
+    return frame
+
+
+def _to_local(stamps: pd.Series, where: Any) -> pd.Series:
+    """UTC instants (datetime64) as the display zone's wall times."""
+    return stamps.dt.tz_localize("UTC").dt.tz_convert(where.name).dt.tz_localize(None)
+
+
+def _utc_array(values: Any) -> Any:
+    """Display-zone wall times in a datetime64 array (a day: its midnight) as UTC instants, in the array's unit
+    (seconds for days); a time repeated when the clocks go back is read as the first, as Python reads it."""
+    import numpy as np
+    import pandas as pd
+
+    where = clock.zone()
+    unit = np.datetime_data(values.dtype)[0]
+    if not (where.changes or where.offsets[0]):
+        return values
+    local = pd.DatetimeIndex(values)
+    first = np.ones(len(local), dtype=bool)  # ambiguous wall times: daylight (the first) time
+    moved = local.tz_localize(where.name, ambiguous=first, nonexistent="shift_forward").tz_convert("UTC")
+    return moved.tz_localize(None).to_numpy().astype(f"datetime64[{'s' if unit == 'D' else unit}]")
+
+
+def _utc_list(values: list[Any]) -> list[Any]:
+    """Display-zone wall times (datetimes or days) in a list as UTC instants; each distinct one converted once."""
+
+    where = clock.zone()
+    if not (where.changes or where.offsets[0]):
+        return values
+    converted = {v: clock.to_utc(v) if isinstance(v, date) and v == v else v for v in set(values)}  # NaT != NaT
+    return [converted[v] for v in values]
 
 
 def _sqlite_value(value: object) -> object:
@@ -469,9 +517,59 @@ class period_bucket(FunctionElement):  # noqa: N801 - reads like a SQL function
         super().__init__(column)
 
 
+def _local_sql(element, compiler, **kw) -> str:  # type: ignore[no-untyped-def]
+    """The bucketed column in SQL, moved from the UTC the store keeps to the display zone's wall time when it is
+    a stored timestamp (core.models.UtcDateTime), so a month is the users' month. PostgreSQL knows the zones;
+    elsewhere a CASE over the zone's offset changes (core.clock)."""
+    column = list(element.clauses)[0]
+    sql = compiler.process(column, **kw)
+    if not getattr(column.type, "stores_utc", False):
+        return sql
+
+    zone = clock.zone()
+    if compiler.dialect.name == "postgresql":
+        return sql if zone.name == "UTC" else f"(({sql}) AT TIME ZONE 'UTC' AT TIME ZONE '{zone.name}')"
+    bounds: list[datetime | None] = [None, *zone.changes, None]
+    return shifted_sql(sql, compiler.dialect.name, list(zip(bounds, bounds[1:], zone.offsets)))
+
+
+def shifted_sql(sql: str, dialect: str, ranges: list[tuple[datetime | None, datetime | None, timedelta]]) -> str:
+    """SQL for the timestamp `sql` moved by the offset of the range [low, high) it falls in (None: open): one
+    expression on every dialect (SQLite and MariaDB know no time zones; PostgreSQL reads a repeated wall time
+    otherwise than Python does). The range holding today is tested first, then
+    the nearest ones, so a row of this year costs one or two comparisons."""
+    now = clock.now()
+
+    def distance(low: datetime | None, high: datetime | None) -> timedelta:
+        if (low is None or low <= now) and (high is None or now < high):
+            return timedelta(0)
+        return min(abs(bound - now) for bound in (low, high) if bound is not None)
+
+    def moved(offset: timedelta) -> str:
+        minutes = int(offset.total_seconds() // 60)
+        if not minutes:
+            return sql
+        if dialect == "sqlite":  # keeps the stored text's fraction of a second
+            return f"(strftime('%Y-%m-%d %H:%M:%S', {sql}, '{minutes:+d} minutes') || substr({sql}, 20))"
+        if dialect == "postgresql":
+            return f"({sql} + INTERVAL '{minutes} minutes')"
+        return f"DATE_ADD({sql}, INTERVAL {minutes} MINUTE)"
+
+    ranges = sorted(ranges, key=lambda r: distance(r[0], r[1]))
+    whens = []
+    for low, high, offset in ranges[:-1]:
+        tests = [
+            f"{sql} >= '{low:%Y-%m-%d %H:%M:%S}'" if low else "",
+            f"{sql} < '{high:%Y-%m-%d %H:%M:%S}'" if high else "",
+        ]
+        whens.append(f"WHEN {' AND '.join(t for t in tests if t)} THEN {moved(offset)}")
+    last = moved(ranges[-1][2])
+    return f"CASE {' '.join(whens)} ELSE {last} END" if whens else last
+
+
 @compiles(period_bucket, "sqlite")
 def _bucket_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
-    column = compiler.process(list(element.clauses)[0], **kw)
+    column = _local_sql(element, compiler, **kw)
     # dates and date-times are ISO text on SQLite: cutting is exact, and 15 % faster than strftime
     if element.grain == "M":
         return f"substr({column}, 1, 7)"
@@ -485,7 +583,7 @@ def _bucket_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
 
 @compiles(period_bucket, "postgresql")
 def _bucket_postgresql(element, compiler, **kw):  # type: ignore[no-untyped-def]
-    column = compiler.process(list(element.clauses)[0], **kw)
+    column = _local_sql(element, compiler, **kw)
     unit = {"M": "month", "Q": "quarter", "Y": "year"}[element.grain]
     return f"to_char(date_trunc('{unit}', {column}), 'YYYY-MM')"
 
@@ -493,7 +591,7 @@ def _bucket_postgresql(element, compiler, **kw):  # type: ignore[no-untyped-def]
 @compiles(period_bucket, "mysql")
 @compiles(period_bucket, "mariadb")
 def _bucket_mysql(element, compiler, **kw):  # type: ignore[no-untyped-def]
-    column = compiler.process(list(element.clauses)[0], **kw)
+    column = _local_sql(element, compiler, **kw)
     if element.grain in ("M", "Y"):
         pattern = compiler.process(literal("%Y-%m" if element.grain == "M" else "%Y-01"), **kw)
         return f"DATE_FORMAT({column}, {pattern})"

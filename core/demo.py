@@ -22,7 +22,7 @@ from faker import Faker
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from core import models as m, service
+from core import clock, models as m, service
 from core.db import bulk_insert, new_id, reset_sequences, session_scope
 from core.errors import ValidationError
 from core.pii import Keyring, encrypt, search_hash
@@ -171,7 +171,7 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
     """Generate all demo tables as column arrays (no database involved)."""
     if n < 1:
         raise ValidationError("The demo needs at least 1 customer.")
-    today = today or date.today()
+    today = today or clock.today()
     rng = np.random.default_rng(seed)
     pools = _name_pools(seed)
     staff = _staff(n)
@@ -885,7 +885,7 @@ def seed_demo(
                 m.table(m.AuditLog)
                 .insert()
                 .values(
-                    at=datetime.now(),
+                    at=clock.now(),
                     username="cli",
                     action="store_replaced",
                     object="store",
@@ -912,16 +912,16 @@ def seed_demo(
     report.phases["insert"] = time.perf_counter() - started - report.phases["generate"]
     step("summaries", 0.55)
     with session_scope(engine) as session:
-        facts.rebuild_all(session, as_of=today or date.today())
+        facts.rebuild_all(session, as_of=today or clock.today())
         # the service desk's policies and clocks over the generated history (tiers come from the stats above)
         step("service", 0.8)
-        now = datetime.combine(today, datetime.min.time()) if today else datetime.now()
+        now = datetime.combine(today, datetime.min.time()) if today else clock.now()
         service.rebuild_ticket_sla(session, now=now)
         _survey_history(session, now, keyring)
         _closed_loop_history(session, now)
     report.phases["summaries"] = time.perf_counter() - started - report.phases["insert"] - report.phases["generate"]
     step("churn", 0.9)
-    report.churn_model = _churn_model(engine, today or date.today())
+    report.churn_model = _churn_model(engine, today or clock.today())
     step("done", 1.0)
     report.seconds = time.perf_counter() - started
     report.phases["churn"] = report.seconds - sum(report.phases.values())

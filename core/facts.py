@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from core import db, models as m
+from core import clock, db, models as m
 from core.access import scope
 from core.db import bulk_insert, count_if, day_number, period_bucket, raw_frame, row_batches
 from core.periods import GRAINS, Filters, Period, period_containing, periods_between
@@ -579,7 +579,7 @@ def refresh_customer_row(session: Session, customer_id: int) -> None:
             S.insert().values(
                 customer_id=customer_id,
                 lifecycle_stage="prospect",
-                as_of=date.fromisoformat(as_of) if as_of else date.today(),
+                as_of=date.fromisoformat(as_of) if as_of else clock.today(),
                 **values,
             )
         )
@@ -607,7 +607,7 @@ def customer_changed(
         return
     rows = session.execute(select(C.c.region, C.c.industry, C.c.kind, C.c.owner_id).where(C.c.id.in_(ids))).all()
     keys = {DimKey(*row) for row in rows} | set(previous_keys)
-    end = as_of or date.today()
+    end = as_of or clock.today()
     for key in sorted(keys, key=repr):  # one order for every writer: row locks taken alike, no deadlock
         refresh_period_facts(session, key=key, since=min(since, end), as_of=end)
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from core import facts, nps as nps_math, segmentation, sla
+from core import clock, facts, nps as nps_math, segmentation, sla
 from core.access import Viewer, require, scoped
 from core.churn import warnings as churn_warnings
 from core.facts import Measures
@@ -213,7 +213,7 @@ def cockpit(
     within what `viewer` may see (an account manager: their own customers only)."""
     require(viewer, "page:cockpit")
     filters = scoped(viewer, filters)
-    now = now or datetime.now()
+    now = now or clock.now()
     previous = period.previous()
     current, source, by_priority = period_measures(session, period, filters, now=now)
     before, _, _ = period_measures(session, previous, filters, now=now)

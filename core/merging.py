@@ -23,7 +23,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit, db, facts, models as m, validators
+from core import audit, clock, db, facts, models as m, validators
 from core.access import Viewer, require, visible
 from core.customer_changes import NAME_SIMILARITY, _core_name
 from core.errors import FieldErrors, NotFound, ValidationError
@@ -128,7 +128,7 @@ def keep_apart(session: Session, viewer: Viewer, first_id: int, second_id: int, 
     a, b = sorted((first_id, second_id))
     if session.scalar(select(DECISIONS.c.id).where(DECISIONS.c.first_id == a, DECISIONS.c.second_id == b)) is None:
         session.execute(
-            DECISIONS.insert().values(first_id=a, second_id=b, at=now or datetime.now(), username=viewer.username)
+            DECISIONS.insert().values(first_id=a, second_id=b, at=now or clock.now(), username=viewer.username)
         )
     audit.record(session, action="duplicates_kept_apart", username=viewer.username, object=f"customers:{a},{b}", at=now)
 
@@ -149,7 +149,7 @@ def merge(
 ) -> int:
     """Merge `merged_id` into `survivor_id` (see the module's docstring); returns the merge's id."""
     require(viewer, "customers:merge")
-    now = now or datetime.now()
+    now = now or clock.now()
     errors: validators.Errors = {}
     why = validators.text(errors, "reason", reason, required=True, longest=500, shortest=5)
     if errors:
@@ -242,7 +242,7 @@ def undo(session: Session, viewer: Viewer, merge_id: int, *, now: datetime | Non
     """Put a merge back within 30 days: the merged row returns with its own id, its rows go back to it, the
     survivor loses what was filled from it. Refused after 30 days or when undone already."""
     require(viewer, "customers:merge")
-    now = now or datetime.now()
+    now = now or clock.now()
     row = session.execute(select(MERGES).where(MERGES.c.id == merge_id)).mappings().first()
     if row is None:
         raise NotFound("No such merge.", key="merge.not_found")

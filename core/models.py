@@ -7,6 +7,7 @@ core/facts.py (rebuilt by seed/import, refreshed by write paths) and never writt
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -26,7 +27,11 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from core import clock
 
 # Explicit constraint names keep Alembic migrations identical on SQLite, PostgreSQL and MariaDB.
 NAMING = {
@@ -38,6 +43,32 @@ NAMING = {
 }
 
 Money = Numeric(14, 2, asdecimal=False)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as a UTC instant and seen in Python as the display zone's wall time (core.clock): the
+    store stays right whatever clock the server keeps, and a comparison with a wall time or a day (a period's
+    first day: its local midnight) binds the instant it means. `microseconds` keeps them on MariaDB too."""
+
+    impl = DateTime
+    cache_ok = True
+    stores_utc = True  # core.db.period_bucket buckets it by the display zone's months
+
+    def __init__(self, *, microseconds: bool = False) -> None:
+        super().__init__()
+        self.microseconds = microseconds
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if self.microseconds and dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | date | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else clock.to_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else clock.to_local(value)
+
 
 ROLES = ("admin", "executive", "account_manager", "support_agent", "team_lead", "analyst")
 CUSTOMER_KINDS = ("B2B", "B2C")
@@ -88,11 +119,9 @@ class User(Base):
     team: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # sessions (cookies, open pages) that began before this instant are over (security.revoke_sessions)
-    sessions_valid_after: Mapped[datetime | None] = mapped_column(
-        DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
-    )
+    sessions_valid_after: Mapped[datetime | None] = mapped_column(UtcDateTime(microseconds=True))
     totp_secret_enc: Mapped[str | None] = mapped_column(String(200))  # two-step sign-in, encrypted (core.pii)
 
 
@@ -126,15 +155,15 @@ class Lead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     company_name: Mapped[str] = mapped_column(String(200))
     source_channel: Mapped[str] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     status: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(8))
     industry: Mapped[str] = mapped_column(String(64))
     region: Mapped[str] = mapped_column(String(64))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     converted_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
-    converted_at: Mapped[datetime | None] = mapped_column(DateTime)
-    disqualified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    converted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    disqualified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Order(Base):
@@ -160,7 +189,7 @@ class Interaction(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32))
     direction: Mapped[str] = mapped_column(String(16))
-    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     subject: Mapped[str] = mapped_column(String(200))
     notes: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(String(32))
@@ -181,15 +210,15 @@ class Ticket(Base):
     priority: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
-    first_response_at: Mapped[datetime | None] = mapped_column(DateTime)
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
-    first_response_due: Mapped[datetime] = mapped_column(DateTime)
-    resolution_due: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_response_due: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolution_due: Mapped[datetime] = mapped_column(UtcDateTime)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     csat: Mapped[int | None] = mapped_column(SmallInteger)
-    feedback_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    feedback_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     description: Mapped[str | None] = mapped_column(Text)
     resolution: Mapped[str | None] = mapped_column(Text)
     team: Mapped[str | None] = mapped_column(String(64))
@@ -219,7 +248,7 @@ class TicketEvent(Base):
     __tablename__ = "ticket_events"
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
-    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
@@ -279,8 +308,8 @@ class SlaPolicy(Base):
     on_warning: Mapped[str] = mapped_column(String(16), default="assignee")
     on_violation: Mapped[str] = mapped_column(String(16), default="team_lead")
     on_success: Mapped[str] = mapped_column(String(16), default="none")
-    valid_from: Mapped[datetime] = mapped_column(DateTime)
-    valid_to: Mapped[datetime | None] = mapped_column(DateTime)
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
     replaces_id: Mapped[int | None] = mapped_column(Integer)
 
 
@@ -293,11 +322,11 @@ class TicketSla(Base):
     target_minutes: Mapped[float] = mapped_column(Float)
     elapsed_minutes: Mapped[float] = mapped_column(Float)
     state: Mapped[str] = mapped_column(String(16))
-    due_at: Mapped[datetime | None] = mapped_column(DateTime)
-    warn_at: Mapped[datetime | None] = mapped_column(DateTime)
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
-    breached_at: Mapped[datetime | None] = mapped_column(DateTime)
-    known_at: Mapped[datetime | None] = mapped_column(DateTime)  # when met or breached became known
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    warn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    known_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # when met or breached became known
     wait_minutes: Mapped[float | None] = mapped_column(Float)  # resolution row: the customer's total wait
     agent_minutes: Mapped[float | None] = mapped_column(Float)  # resolution row: working time with agents
     __table_args__ = (
@@ -314,7 +343,7 @@ class SlaFiring(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
     metric: Mapped[str] = mapped_column(String(16), primary_key=True)
     action: Mapped[str] = mapped_column(String(16), primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class NpsResponse(Base):
@@ -323,7 +352,7 @@ class NpsResponse(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     score: Mapped[int] = mapped_column(SmallInteger)
     comment: Mapped[str | None] = mapped_column(Text)
-    responded_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    responded_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     touchpoint: Mapped[str] = mapped_column(String(32))
 
 
@@ -337,9 +366,9 @@ class Task(Base):
     title: Mapped[str] = mapped_column(String(200))
     due_date: Mapped[date] = mapped_column(Date)
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     source: Mapped[str | None] = mapped_column(
         String(16)
@@ -355,13 +384,13 @@ class FormSubmission(Base):
     form: Mapped[str] = mapped_column(String(32))
     username: Mapped[str | None] = mapped_column(String(64))
     object: Mapped[str | None] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class AuditLog(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     username: Mapped[str | None] = mapped_column(String(64), index=True)
     action: Mapped[str] = mapped_column(String(64), index=True)
     object: Mapped[str | None] = mapped_column(String(200))
@@ -389,7 +418,7 @@ class ImportMapping(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
     spec: Mapped[str] = mapped_column(Text)  # JSON
-    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_by: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -403,7 +432,7 @@ class ImportBatch(Base):
     file_name: Mapped[str] = mapped_column(String(200))
     file_sha256: Mapped[str] = mapped_column(String(64))
     username: Mapped[str | None] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     counts: Mapped[str] = mapped_column(Text)  # JSON
 
 
@@ -415,11 +444,11 @@ class CustomerMerge(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     survivor_id: Mapped[int] = mapped_column(Integer, index=True)
     merged_id: Mapped[int] = mapped_column(Integer, index=True)
-    at: Mapped[datetime] = mapped_column(DateTime)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
     username: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(500))
     record: Mapped[str] = mapped_column(Text)  # JSON: the merged row, the moved row ids, the survivor's filled fields
-    undone_at: Mapped[datetime | None] = mapped_column(DateTime)
+    undone_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class DuplicateDecision(Base):
@@ -429,7 +458,7 @@ class DuplicateDecision(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     first_id: Mapped[int] = mapped_column(Integer)
     second_id: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(DateTime)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
     username: Mapped[str | None] = mapped_column(String(64))
     __table_args__ = (UniqueConstraint("first_id", "second_id"),)
 
@@ -439,7 +468,7 @@ class QualitySnapshot(Base):
 
     __tablename__ = "quality_snapshots"
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     figure: Mapped[str] = mapped_column(String(64))
     value: Mapped[float] = mapped_column(Float)
 
@@ -451,7 +480,7 @@ class ChurnModel(Base):
     __tablename__ = "churn_models"
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, unique=True)
-    trained_at: Mapped[datetime] = mapped_column(DateTime)
+    trained_at: Mapped[datetime] = mapped_column(UtcDateTime)
     trained_by: Mapped[str] = mapped_column(String(64))
     horizon_days: Mapped[int] = mapped_column(Integer)
     first_snapshot: Mapped[date] = mapped_column(Date)
@@ -509,9 +538,9 @@ class RetentionAction(Base):
     steps_done: Mapped[int] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(String(500))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     __table_args__ = (Index("ix_retention_actions_customer_status", "customer_id", "status"),)
 
 
@@ -523,7 +552,7 @@ class SurveyRun(Base):
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(8))  # nps / csat
     segment: Mapped[str] = mapped_column(Text)  # JSON: the filters the recipients were chosen by
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closes_on: Mapped[date] = mapped_column(Date)
 
@@ -536,7 +565,7 @@ class SurveyRecipient(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("survey_runs.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     score: Mapped[int | None] = mapped_column(SmallInteger)
     comment: Mapped[str | None] = mapped_column(Text)
     nps_response_id: Mapped[int | None] = mapped_column(ForeignKey("nps_responses.id"))
@@ -638,9 +667,9 @@ class CustomerStat(Base):
     owner_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str | None] = mapped_column(String(16))
     became_customer_date: Mapped[date | None] = mapped_column(Date)
-    last_contact_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    last_contact_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     latest_nps_score: Mapped[int | None] = mapped_column(SmallInteger)
-    latest_nps_at: Mapped[datetime | None] = mapped_column(DateTime)
+    latest_nps_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     open_tickets: Mapped[int] = mapped_column(Integer, default=0)
     orders_total: Mapped[int] = mapped_column(Integer, default=0)
     revenue_total: Mapped[float] = mapped_column(Money, default=0)

@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from core import models as m
+from core import clock, models as m
 from core.access import Viewer, require, visible
 
 C, O, T, X = m.table(m.Customer), m.table(m.Order), m.table(m.Ticket), m.table(m.ExternalId)
@@ -211,7 +211,7 @@ def snapshot(session: Session, *, now: datetime | None = None) -> None:
     """Store the whole store's figures for the trends; imports and `refresh` call it."""
     from core.access import SYSTEM
 
-    now = now or datetime.now()
+    now = now or clock.now()
     whole = completeness(session, SYSTEM)
     found = issues(session, SYSTEM, today=now.date())
     values = {

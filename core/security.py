@@ -15,7 +15,7 @@ import pyotp
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit, db, models as m
+from core import audit, clock, db, models as m
 from core.access import SYSTEM, Viewer, require
 from core.errors import CrmError, ValidationError
 from core.pii import Keyring, decrypt, encrypt
@@ -146,7 +146,7 @@ def sign_in(
 ) -> Viewer:
     """Check a sign-in attempt against the users table; every outcome is written to the audit log.
     `source`: a keyed hash of where the attempt comes from (see locked_until)."""
-    now = now or datetime.now()
+    now = now or clock.now()
     name = (username or "").strip().lower()[:64]
     _refuse_if_locked(session, name, now, source)  # before the password: nothing to guess with
     row = session.execute(select(U).where(U.c.username == name)).mappings().first()
@@ -200,7 +200,7 @@ def enable_totp(
     session: Session, *, viewer: Viewer, secret: str, code: str, keyring: Keyring, now: datetime | None = None
 ) -> None:
     """Turn two-step sign-in on for oneself, proven by a first code from the app (the secret stored encrypted)."""
-    if not _code_ok(secret, code, now or datetime.now()):
+    if not _code_ok(secret, code, now or clock.now()):
         raise ValidationError(
             "That code does not match; check the app's clock and try the next code.", key="error.totp_code"
         )
@@ -227,7 +227,7 @@ def sign_in_second_step(
     source: str | None = None,
 ) -> Viewer:
     """The code after a right password: a wrong one counts towards the lockout like a wrong password."""
-    now = now or datetime.now()
+    now = now or clock.now()
     name = (username or "").strip().lower()[:64]
     _refuse_if_locked(session, name, now, source)
     row = session.execute(select(U).where(U.c.username == name, U.c.active.is_(True))).mappings().first()
@@ -279,7 +279,7 @@ def session_from_token(
     except jwt.PyJWTError:
         return None
     expires = claims.get("exp_date")
-    if not isinstance(expires, (int, float)) or expires <= (now or datetime.now()).timestamp():
+    if not isinstance(expires, (int, float)) or expires <= (now or clock.now()).timestamp():
         return None
     username = claims.get("username")
     if not isinstance(username, str):
@@ -296,7 +296,7 @@ def username_from_session_token(token: str | None, cookie_key: str, *, now: date
 def revoke_sessions(session: Session, *, username: str, now: datetime | None = None) -> None:
     """End every session of this user that began before now: a copied cookie or an open page no longer
     signs in (sign-out, password change or reset, role change, deactivation)."""
-    session.execute(U.update().where(U.c.username == username).values(sessions_valid_after=now or datetime.now()))
+    session.execute(U.update().where(U.c.username == username).values(sessions_valid_after=now or clock.now()))
 
 
 def authenticator_credentials(session: Session) -> dict[str, dict[str, dict[str, object]]]:
@@ -361,7 +361,7 @@ def create_user(
             team=team,
             active=True,
             password_hash=hash_password(password),
-            created_at=datetime.now(),
+            created_at=clock.now(),
         ),
     )
     audit.record(
@@ -436,7 +436,7 @@ def reset_password(session: Session, *, username: str, new: str, actor: Viewer) 
 def locked_names(session: Session, *, now: datetime | None = None) -> list[dict[str, object]]:
     """Sign-in names locked right now (real users or not: a lock on any typed name looks the same), with
     when each lock ends, for administrators to unlock."""
-    now = now or datetime.now()
+    now = now or clock.now()
     A = m.table(m.AuditLog)
     names = session.execute(
         select(A.c.username, A.c.object)

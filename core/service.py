@@ -19,9 +19,9 @@ from pathlib import Path
 from sqlalchemy import and_, bindparam, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from core import audit, db, facts, models as m, validators
+from core import audit, clock, db, facts, models as m, validators
 from core.access import Viewer, holders, require, visible
-from core.business_hours import LONGEST_TARGET_MINUTES, Calendar, parse_intervals, parse_schedule, store_zone
+from core.business_hours import LONGEST_TARGET_MINUTES, Calendar, parse_intervals, parse_schedule
 from core.errors import Conflict, FieldErrors, NotFound, ValidationError
 from core.sla import COMPLAINT_TARGET, PRIORITY_TARGETS
 from core.sla_engine import METRICS, Event, MetricResult, Targets, TicketSla as TicketSlaResult, action_of, evaluate
@@ -42,7 +42,6 @@ OFFICE_CALENDAR = {
     "intervals": "09:00-12:00,13:30-18:00",
 }
 SCHEDULES = Path(__file__).parent / "calendars"
-ZONE_KEY = "store_timezone"  # app_meta: the zone the store's timestamps are in (core.store records it)
 SHIPPED_SCHEDULE = SCHEDULES / "cn-mainland.csv"  # the State Council's 2025 and 2026 notices, 调休 included
 
 
@@ -152,7 +151,7 @@ TARGET_COLUMNS = tuple(f"{metric}_minutes" for metric in METRICS)
 
 def current_policies(session: Session, at: datetime | None = None) -> list[dict[str, object]]:
     """Policies valid at `at` (default now), in the order they are tried."""
-    at = at or datetime.now()
+    at = at or clock.now()
     stmt = (
         select(P)
         .where(P.c.valid_from <= at, or_(P.c.valid_to.is_(None), P.c.valid_to > at))
@@ -175,9 +174,9 @@ def targets_of(policy: dict[str, object]) -> Targets:
 
 
 def calendar_of(session: Session, calendar_id: int | None, store_timezone: str | None = None) -> Calendar:
-    """A policy's calendar (None: around the clock), reading stored timestamps in `store_timezone` (default
-    `CRM_TIMEZONE`, else the server's zone)."""
-    zone = store_timezone or store_zone()
+    """A policy's calendar (None: around the clock), reading the wall times it is given in `store_timezone`
+    (default the display zone, core.clock: the zone every timestamp read from the store is in)."""
+    zone = store_timezone or clock.zone_name()
     if calendar_id is None:
         return Calendar(always=True, store_timezone=zone)
     row = session.execute(select(CAL).where(CAL.c.id == calendar_id)).mappings().one()
@@ -276,7 +275,7 @@ def _policy_values(session: Session, change: PolicyChange, base: dict[str, objec
 def create_policy(session: Session, viewer: Viewer, change: PolicyChange, *, now: datetime | None = None) -> int:
     """An administrator adds a policy (tried at its position among the others, for tickets opened from now)."""
     require(viewer, "service:policies")
-    now = now or datetime.now()
+    now = now or clock.now()
     base: dict[str, object] = {
         "name": "",
         "position": 5000,
@@ -316,7 +315,7 @@ def change_policy(
     tickets on the old version move to the new one (their clocks recomputed from their own events, so no
     pause time is lost); without it they finish under the version they started with. Audited."""
     require(viewer, "service:policies")
-    now = now or datetime.now()
+    now = now or clock.now()
     old = session.execute(select(P).where(P.c.id == policy_id, P.c.valid_to.is_(None))).mappings().first()
     if old is None:
         raise NotFound("No current policy with that id.", key="error.no_policy_id")
@@ -515,7 +514,7 @@ def tick(session: Session, *, now: datetime | None = None, store_timezone: str |
     were evaluated or flagged. Run by `python -m core sla-tick` and by the Service page."""
     from core import service_escalation  # it uses this module's recipients and events
 
-    now = now or datetime.now()
+    now = now or clock.now()
     # only clocks whose state changes by `now`: a running one reaching its warning point or target, an
     # at-risk one reaching its target, and paused ones (their mirrored due time moves on)
     due = or_(
@@ -580,7 +579,7 @@ def add_note(session: Session, viewer: Viewer, ticket_id: int, text: str, *, now
     customer_id = session.scalar(select(T.c.customer_id).where(T.c.id == ticket_id))
     if customer_id is None or session.scalar(visible(select(C.c.id).where(C.c.id == customer_id), C, viewer)) is None:
         raise NotFound("No such ticket.", key="service.no_ticket")
-    _event(session, ticket_id, now or datetime.now(), viewer, "note", note=cleaned)
+    _event(session, ticket_id, now or clock.now(), viewer, "note", note=cleaned)
 
 
 def _event(
@@ -654,7 +653,7 @@ def act(
     may not, the step is not legal from the current status, a field is invalid, or the ticket changed since
     the agent loaded it (Conflict: "changed by someone else, reload")."""
     require(viewer, "tickets:work")
-    now = (now or datetime.now()).replace(microsecond=0)
+    now = (now or clock.now()).replace(microsecond=0)
     ticket = session.execute(select(T).where(T.c.id == step.ticket_id)).mappings().first()
     if ticket is None:
         raise NotFound("No such ticket.", key="service.no_ticket")
@@ -767,7 +766,7 @@ def assign(
 ) -> int:
     """Bulk assignment by a team lead or an administrator (an event on each ticket; versions move on)."""
     require(viewer, "tickets:assign")
-    now = now or datetime.now()
+    now = now or clock.now()
     agent = session.execute(
         select(U.c.id, U.c.team).where(
             U.c.id == assignee_id, U.c.active.is_(True), U.c.role.in_(holders("tickets:work"))
@@ -1047,7 +1046,7 @@ def save_calendar(
         raise NotFound("No such calendar.", key="error.no_calendar")
     session.execute(delete(HOL).where(HOL.c.calendar_id == calendar_id))
     _write_days(session, calendar_id, parsed, worked)
-    now = datetime.now()
+    now = clock.now()
     open_ids = session.scalars(
         select(T.c.id)
         .select_from(T.join(P, P.c.id == T.c.policy_id))

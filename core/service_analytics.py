@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from core import models as m, service_escalation as escalation
+from core import clock, models as m, service_escalation as escalation
 from core.access import Viewer, holders, require, sees_whole_base
 from core.db import period_bucket
 from core.errors import NotFound
@@ -238,7 +238,7 @@ def ticket_view(session: Session, viewer: Viewer, ticket_id: int, *, now: dateti
     extra: dict[str, object] = (
         {"wait_minutes": times.wait_minutes, "agent_minutes": times.agent_minutes} if times else {}
     )
-    flagged = escalation.flags(session, [ticket_id], now=now or datetime.now())
+    flagged = escalation.flags(session, [ticket_id], now=now or clock.now())
     if not flagged.empty and row["status"] in m.OPEN_TICKET_STATUSES:
         extra.update(escalation=flagged.iloc[0]["signals"], words=flagged.iloc[0]["words"])
     return TicketView(dict(row), events, sla, dict(policy) if policy else None, extra)

@@ -82,9 +82,9 @@ class Settings:
     timezone: str = field(
         default="",
         metadata=_help(
-            "The time zone of the stored timestamps, as an IANA name such as Asia/Shanghai (env CRM_TIMEZONE; "
-            "empty: the server's own zone, whose clock stamps them). SLA clocks read every time in it; a store "
-            "records its zone when first opened and warns when a server on another clock opens it."
+            "The time zone users see and enter times in, as an IANA name such as Asia/Shanghai (env "
+            "CRM_TIMEZONE; empty: the server's own zone). The store keeps UTC instants whatever the server's "
+            "clock, so this can change at any time; periods, SLA clocks and 'today' follow it."
         ),
     )
     retention_holdout_percent: int = field(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime
 
 from sqlalchemy import Engine, func, select
 
-from core import models as m, pii
-from core.db import make_engine, migrate, session_scope, write
+from core import clock, models as m, pii
+from core.db import make_engine, migrate, session_scope
 from core.pii import Keyring
 from core.settings import Settings
 
@@ -31,7 +30,6 @@ def open_store(
     """
     engine = make_engine(settings.database_url)
     migrate(engine)
-    record_zone(engine, settings)
     empty = is_empty(engine)
     if seed_demo_if_empty and settings.is_default_database and settings.demo_customers > 0 and empty:
         from core.demo import seed_demo
@@ -58,31 +56,6 @@ def open_store(
         _rebuild_stale_summaries(engine)
         protect_plaintext(engine, keyring)
     return engine
-
-
-def record_zone(engine: Engine, settings: Settings) -> str:
-    """Record the zone the store's timestamps are in when it is first opened (`CRM_TIMEZONE`, else the server's,
-    whose clock stamps every write), and say so loudly when a later server reads them in another zone: old and
-    new times would then disagree by the difference (a store moved to a server on UTC). An explicit
-    `CRM_TIMEZONE` is the operator's decision: it becomes the record. Returns the zone times are read in."""
-    from core import facts
-    from core.business_hours import server_zone
-    from core.service import ZONE_KEY
-
-    with session_scope(engine) as session:  # a read first: nearly every open finds it recorded and the same
-        recorded = facts.get_meta(session, ZONE_KEY)
-    zone = settings.timezone or server_zone()
-    if recorded is None or (settings.timezone and recorded != zone):
-        write(engine, lambda session: facts.set_meta(session, ZONE_KEY, zone))
-    elif recorded != zone:
-        log.warning(
-            "This store's times were stamped in %s but this server stamps and reads them in %s: SLA clocks and "
-            "periods shift by the difference. Run the app with TZ=%s, or set CRM_TIMEZONE to the zone to keep.",
-            recorded,
-            zone,
-            recorded,
-        )
-    return zone
 
 
 def protect_plaintext(engine: Engine, keyring: Keyring, *, batch: int = 5000, rotate: bool = False) -> int:
@@ -129,9 +102,9 @@ def _rebuild_stale_summaries(engine: Engine) -> None:
 
     with session_scope(engine) as session:
         if facts.get_meta(session, "summaries_as_of") is None:
-            facts.rebuild_all(session, as_of=date.today())
+            facts.rebuild_all(session, as_of=clock.today())
         if facts.get_meta(session, "ticket_sla_as_of") is None:  # a store from before the service desk
-            service.rebuild_ticket_sla(session, now=datetime.now())
+            service.rebuild_ticket_sla(session, now=clock.now())
 
 
 def needs_demo(settings: Settings) -> bool:

@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from core import activity, audit, db, facts, models as m, service, validators
+from core import activity, audit, clock, db, facts, models as m, service, validators
 from core.access import Viewer, require, visible
 from core.customer_list import CustomerQuery, matching_ids
 from core.errors import FieldErrors, NotFound, ValidationError
@@ -272,7 +272,7 @@ def record_answer(
 ) -> None:
     """One answer given by phone or on paper, by whoever may record NPS answers for the customer. FieldErrors
     for a score off the scale, a bad comment or date; refused if the customer was not asked or already answered."""
-    now = now or datetime.now()
+    now = now or clock.now()
     run = _run(session, run_id)
     customer = activity._customer(session, viewer, customer_id, "nps")
     asked = session.execute(
@@ -329,7 +329,7 @@ def read_answers(
     """Check a file of answers (CSV in any common encoding, or Excel; columns code and score, optionally comment
     and date) against the run, writing nothing."""
     require(viewer, "surveys:run")
-    now = now or datetime.now()
+    now = now or clock.now()
     run = _run(session, run_id)
     known = {normalise_header(h) for names in HEADERS.values() for h in names}
     table = read_table(data, file_name=file_name, known=known)
@@ -386,7 +386,7 @@ def import_answers(
 ) -> int:
     """Write the answers a checked file holds, in one transaction, with the summaries refreshed once."""
     require(viewer, "surveys:run")
-    now = now or datetime.now()
+    now = now or clock.now()
     run = _run(session, run_id)
     customers = {
         int(r["id"]): dict(r)

@@ -30,45 +30,15 @@ def test_every_setting_is_in_the_readme() -> None:
         assert f"`{variable}`" in readme, variable
 
 
-def test_the_store_time_zone_is_the_setting_or_the_servers(monkeypatch: pytest.MonkeyPatch) -> None:
-    from core.business_hours import server_zone, store_zone
+def test_the_display_zone_is_the_setting_or_the_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import clock
+    from core.business_hours import server_zone
 
     monkeypatch.setenv("CRM_TIMEZONE", "Asia/Shanghai")
-    assert store_zone() == "Asia/Shanghai"
+    assert clock.zone_name() == "Asia/Shanghai"
     monkeypatch.setenv("CRM_TIMEZONE", "Mars/Olympus")
     with pytest.raises(ConfigError, match="not a time zone"):
         load_settings()
     monkeypatch.delenv("CRM_TIMEZONE")
     monkeypatch.setenv("TZ", "America/New_York")
-    assert server_zone() == "America/New_York" == store_zone()
-
-
-def test_a_store_records_its_zone_and_warns_on_a_server_on_another_clock(
-    monkeypatch: pytest.MonkeyPatch, sqlite_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    """First opened on a Shanghai-clock server, the store says so when a UTC server opens it, until
-    CRM_TIMEZONE records the operator's choice."""
-    from sqlalchemy.orm import Session
-
-    from core import facts, service
-    from core.settings import Settings
-    from core.store import open_store
-    from tests.conftest import TEST_KEYRING
-
-    def recorded() -> str | None:
-        with Session(engine) as s:
-            return facts.get_meta(s, service.ZONE_KEY)
-
-    monkeypatch.delenv("CRM_TIMEZONE", raising=False)
-    monkeypatch.setenv("TZ", "Asia/Shanghai")
-    engine = open_store(Settings(database_url=sqlite_url), TEST_KEYRING)
-    assert recorded() == "Asia/Shanghai" and not caplog.records
-    monkeypatch.setenv("TZ", "UTC")  # moved to a server on UTC
-    engine = open_store(Settings(database_url=sqlite_url), TEST_KEYRING)
-    assert recorded() == "Asia/Shanghai"
-    assert any(
-        "stamped in Asia/Shanghai" in r.getMessage() and "TZ=Asia/Shanghai" in r.getMessage() for r in caplog.records
-    )
-    caplog.clear()
-    engine = open_store(Settings(database_url=sqlite_url, timezone="UTC"), TEST_KEYRING)  # the operator decides
-    assert recorded() == "UTC" and not caplog.records
+    assert server_zone() == "America/New_York" == clock.zone_name()

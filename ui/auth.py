@@ -10,7 +10,7 @@ import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
 
-from core import access, audit, db, pii, security
+from core import access, audit, clock, db, pii, security
 from core.access import Viewer
 from core.db import session_scope
 from core.errors import CrmError
@@ -58,7 +58,7 @@ def _sign_in_form() -> Viewer | None:
     try:
         return db.write(context.engine(), lambda session: security.sign_in(session, username, password, source=source))
     except TwoStepNeeded as needed:  # the password was right: the code comes next, within a few minutes
-        st.session_state["pending_two_step"] = (needed.username, datetime.now())
+        st.session_state["pending_two_step"] = (needed.username, clock.now())
         st.rerun()
     except AccountLocked as locked:
         st.error(tr("auth.locked", time=f"{locked.until:%H:%M}"))
@@ -182,7 +182,7 @@ def require_viewer(on_signed_out: Callable[[], object]) -> Viewer:
         # signed in: the form goes and this same run carries on to the page (no rerun needed)
         form.empty()
         authenticator.authentication_controller.login(token={"username": viewer.username})
-        st.session_state["session_since"] = datetime.now()
+        st.session_state["session_since"] = clock.now()
         authenticator.cookie_controller.set_cookie()
     if access.allowed(viewer, "users:manage") and context.settings().admin_totp:  # administrators: set it up first
         with session_scope(context.engine()) as session:
@@ -215,6 +215,6 @@ def password_form(viewer: Viewer) -> None:
             except CrmError as err:
                 st.error(tr("auth.password_refused", reason=reason(err)))
             else:  # every other session of this user has ended; this one carries on with a fresh cookie
-                st.session_state["session_since"] = datetime.now()
+                st.session_state["session_since"] = clock.now()
                 _authenticator().cookie_controller.set_cookie()
                 st.success(tr("auth.password_saved"))

@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 
 import streamlit as st
 
-from core import access, activity, models as m
+from core import access, activity, clock, models as m
 from core.access import Viewer
 from core.customers import CustomerProfile
 from core.i18n import label
@@ -25,9 +25,9 @@ ANY_DATE = {"min_value": date(1900, 1, 1), "max_value": date(2999, 12, 31)}
 
 def _when(prefix: str, key: str, slots: Slots) -> datetime:
     left, right = st.columns(2)
-    day = left.date_input(tr(f"{prefix}.date"), value=date.today(), key=f"{key}_day", format="YYYY-MM-DD", **ANY_DATE)
+    day = left.date_input(tr(f"{prefix}.date"), value=clock.today(), key=f"{key}_day", format="YYYY-MM-DD", **ANY_DATE)
     moment = right.time_input(
-        tr(f"{prefix}.time"), value=datetime.now().time().replace(second=0, microsecond=0), key=f"{key}_time", step=300
+        tr(f"{prefix}.time"), value=clock.now().time().replace(second=0, microsecond=0), key=f"{key}_time", step=300
     )
     slots(key.rsplit("_", 1)[0])
     return datetime.combine(day, moment or time())

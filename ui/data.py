@@ -10,7 +10,7 @@ from typing import TypeVar
 import pandas as pd
 import streamlit as st
 
-from core import audit, db, exports, facts, kpi, merging, quality, service_escalation
+from core import audit, clock, db, exports, facts, kpi, merging, quality, service_escalation
 from core.access import Viewer
 from core.churn import portfolio, warnings as churn_warnings
 from core.customer_list import CustomerPage, CustomerQuery, customer_page, export_customers
@@ -36,7 +36,7 @@ T_ = TypeVar("T_")
 
 def _now_bucket() -> datetime:
     """'Now', rounded to 5 minutes, so cached figures are shared while SLA clocks stay current."""
-    now = datetime.now().replace(second=0, microsecond=0)
+    now = clock.now().replace(second=0, microsecond=0)
     return now.replace(minute=now.minute - now.minute % 5)
 
 
@@ -214,7 +214,7 @@ def tick_if_due() -> None:
 
     with session_scope(context.engine()) as session:  # a read first: most page loads need no tick
         last = service.last_tick(session)
-    if last is not None and datetime.now() - last < TICK_EVERY:
+    if last is not None and clock.now() - last < TICK_EVERY:
         return
     evaluated = db.write(context.engine(), lambda session: service.tick(session))
     if evaluated:
@@ -259,7 +259,7 @@ def _model_card(database_url: str, today: date) -> churn_warnings.ModelCard | No
 
 
 def model_card() -> churn_warnings.ModelCard | None:
-    return _model_card(context.settings().database_url, date.today())
+    return _model_card(context.settings().database_url, clock.today())
 
 
 def risk_export(

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import streamlit as st
 
+from core import clock
 from core.customer_list import CONTACT_AGES, NPS_CATEGORIES, SEARCH_MAX, SORTS, CustomerQuery, search_kind
 from core.i18n import label
 from core.periods import Filters, Period, custom_period, period_containing, periods_between
@@ -47,7 +48,7 @@ def _period_choices(grain: str, today: date) -> list[Period]:
 
 def period_selector(today: date | None = None) -> Period:
     """Month, quarter, year (default: the last complete one) or a custom range."""
-    today = today or date.today()
+    today = today or clock.today()
     st.sidebar.subheader(tr("period.header"))
     _restore("grain", GRAIN_OPTIONS, "M")
     grain = (

@@ -4,12 +4,12 @@ customer they own, each target's state, a row opening the customer (where a note
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from functools import partial
 
 import pandas as pd
 import streamlit as st
 
+from core import clock
 from core.access import Viewer
 from core.customer_view import my_customers_tickets
 from core.i18n import label
@@ -32,7 +32,7 @@ def labelled(tickets: pd.DataFrame, current: str) -> pd.DataFrame:
 
 def my_tickets_panel(viewer: Viewer, open_row: Callable[[str, list[int]], None]) -> None:
     current = lang()
-    tickets = data.read(my_customers_tickets, viewer, now=datetime.now())
+    tickets = data.read(my_customers_tickets, viewer, now=clock.now())
     breached = int(((tickets["first_response"] == "breached") | (tickets["resolution"] == "breached")).sum())
     with st.expander(tr("list.my_tickets", open=f"{len(tickets):,}", breached=f"{breached:,}"), expanded=breached > 0):
         if tickets.empty:

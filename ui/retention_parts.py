@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from core import access, formatting
+from core import access, clock, formatting
 from core.access import Viewer
 from core.churn import retention
 from core.errors import CrmError, FieldErrors
@@ -36,7 +36,7 @@ def _fields(key: str, slots: Slots, proposed: str) -> retention.ActionForm:
         format_func=lambda r: tr(f"churn.group.{r}") if r != "other" else tr("retention.reason.other"),
     )
     slots("reason")
-    due = st.date_input(tr("retention.due"), value=date.today() + timedelta(days=7), key=f"r_due_{key}")
+    due = st.date_input(tr("retention.due"), value=clock.today() + timedelta(days=7), key=f"r_due_{key}")
     slots("due_date")
     note = st.text_input(tr("retention.note"), key=f"r_note_{key}", max_chars=retention.NOTE_MAX)
     slots("note")

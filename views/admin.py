@@ -1,10 +1,10 @@
 """Administration: users and roles, and the audit log (filter, read, export)."""
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import streamlit as st
 
-from core import audit, db, models, security, subjects
+from core import audit, clock, db, models, security, subjects
 from core.customers import customer_profile
 from core.db import session_scope
 from core.errors import CrmError, ValidationError
@@ -124,8 +124,8 @@ with audit_tab:
         key="audit_action",
         format_func=lambda a: label("audit", a, current) if a else tr("common.all"),
     )
-    since = cols[2].date_input(tr("admin.audit.since"), value=date.today() - timedelta(days=30), key="audit_since")
-    until = cols[3].date_input(tr("admin.audit.until"), value=date.today(), key="audit_until")
+    since = cols[2].date_input(tr("admin.audit.since"), value=clock.today() - timedelta(days=30), key="audit_since")
+    until = cols[3].date_input(tr("admin.audit.until"), value=clock.today(), key="audit_until")
     wanted = {
         "username": who.strip().lower() or None,
         "action": action or None,

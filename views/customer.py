@@ -1,10 +1,8 @@
 """The 360° view of one customer: header and key figures, timeline, charts, tickets and tasks, forms."""
 
-from datetime import date, datetime
-
 import streamlit as st
 
-from core import access, activity, charts, customer_view as cv, formatting
+from core import access, activity, charts, clock, customer_view as cv, formatting
 from core.customer_list import SEARCH_MAX, CustomerQuery
 from core.errors import CrmError, NotFound
 from core.i18n import label
@@ -72,7 +70,7 @@ st.session_state["recent_customers"] = [
     *[r for r in recent if r[0] != profile.id],
 ][:8]
 data.note_view(viewer, profile)
-today, now = date.today(), datetime.now()
+today, now = clock.today(), clock.now()
 
 st.header(f"{plain(profile.name)} · {profile.code}")
 badges = [

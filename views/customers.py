@@ -1,11 +1,10 @@
 """The customer list: filters in the sidebar and the URL, a page of rows from the database, exports, tasks."""
 
-from datetime import date
 from functools import partial
 
 import streamlit as st
 
-from core import access, exports, formatting
+from core import access, clock, exports, formatting
 from core.customer_list import PAGE_SIZES, SORTS, matching_ids
 from core.customer_view import my_open_tasks, open_task_counts, task_title
 from core.errors import ValidationError
@@ -36,8 +35,8 @@ if access.allowed(viewer, "customers:create"):
         new_customer_form(viewer)
 
 if access.own_customers_only(viewer):
-    tasks = data.read(my_open_tasks, viewer, today=date.today())
-    counts = data.read(open_task_counts, viewer, today=date.today())
+    tasks = data.read(my_open_tasks, viewer, today=clock.today())
+    counts = data.read(open_task_counts, viewer, today=clock.today())
     with st.expander(
         tr("list.tasks", open=f"{counts.open:,}", overdue=f"{counts.overdue:,}"), expanded=counts.overdue > 0
     ):

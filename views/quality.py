@@ -1,13 +1,13 @@
 """Data quality: completeness per field and per source against the 98 % target, validity, duplicates,
 orphans, each source's freshness, the trend of each figure, and the customers behind any of them."""
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import access, merging, quality
+from core import access, clock, merging, quality
 from core.errors import CrmError, FieldErrors
 from core.formatting import plain
 from core.i18n import label
@@ -17,7 +17,7 @@ from ui.forms import flash
 
 viewer = page_guard("quality")
 current = lang()
-today, now = date.today(), datetime.now()
+today, now = clock.today(), clock.now()
 st.title(tr("quality.title"))
 st.caption(tr("quality.caption", target=f"{quality.TARGET:.0%}"))
 

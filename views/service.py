@@ -1,11 +1,10 @@
 """The service desk: the queue by time to breach, one ticket's workflow, SLA analytics, policies."""
 
-from datetime import datetime
 from functools import partial
 
 import streamlit as st
 
-from core import access, models as m, service, service_analytics as sa
+from core import access, clock, models as m, service, service_analytics as sa
 from core.i18n import label
 from ui import data
 from ui.context import lang, page_guard, tr
@@ -30,7 +29,7 @@ viewer = page_guard("service")
 current = lang()
 st.title(tr("service.title"))
 data.tick_if_due()
-now = datetime.now()
+now = clock.now()
 
 tab_names = ["queue", "ticket", "analytics"] + (["policies"] if access.allowed(viewer, "service:policies") else [])
 labels = {name: tr(f"service.tab.{name}") for name in tab_names}

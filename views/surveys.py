@@ -1,11 +1,9 @@
 """Periodic surveys: start an NPS or CSAT run over a segment, work its list, take the answers back, and see
 each run's response rate and score."""
 
-from datetime import datetime
-
 import streamlit as st
 
-from core import access, surveys
+from core import access, clock, surveys
 from core.formatting import plain
 from core.i18n import label
 from ui import data
@@ -16,7 +14,7 @@ from ui.survey_parts import answer_form, answers_import, new_run_form
 
 viewer = page_guard("surveys")
 current = lang()
-now = datetime.now()
+now = clock.now()
 st.title(tr("survey.title"))
 st.caption(tr("survey.caption"))
 flash()

@@ -1,10 +1,10 @@
 """Voice of the customer: NPS with its interval, CSAT against SLA outcomes, comments and keywords, closed loop."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import streamlit as st
 
-from core import access, charts, models as m, voice
+from core import access, charts, clock, models as m, voice
 from core.i18n import label
 from ui import data
 from ui.context import lang, page_guard, tr
@@ -15,7 +15,7 @@ viewer = page_guard("voice")
 current = lang()
 st.title(tr("voice.title"))
 filters = dimension_filters(by_owner=not access.own_customers_only(viewer))
-now = datetime.now()
+now = clock.now()
 days = (
     st.segmented_control(
         tr("service.period"), [90, 365, 730], default=365, key="voice_days", format_func=lambda d: tr("voice.days", n=d)

@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from core import models as m
+from core import clock, models as m
 from core.db import count_if, raw_frame
 from core.errors import ValidationError
 
@@ -446,7 +446,7 @@ def save(session: Session, trained: Trained, *, horizon: int, username: str, now
     session.execute(
         CM.insert().values(
             version=version,
-            trained_at=now or datetime.now(),
+            trained_at=now or clock.now(),
             trained_by=username[:64],
             horizon_days=horizon,
             first_snapshot=min(trained.train_snapshots),

@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
-from core import audit, models as m
+from core import audit, clock, models as m
 from core.access import Viewer, require, visible
 from core.churn.explain import GROUPS
 from core.db import new_id
@@ -137,7 +137,7 @@ def create_action(
 ) -> int:
     """One retention action and its task; refused for a held-out customer and when the same kind for the same
     reason is already open for this customer."""
-    now = now or datetime.now()
+    now = now or clock.now()
     code, owner = _customer(session, viewer, customer_id)
     _check(form, now.date())
     if held_out(session, customer_id):
@@ -245,7 +245,7 @@ def update_action(
         raise FieldErrors(errors)
     if row.status != "open":
         raise Conflict("This action is already closed.", key="retention.error.closed")
-    now = now or datetime.now()
+    now = now or clock.now()
     closing = status != "open"
     session.execute(
         RA.update()

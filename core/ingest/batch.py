@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit, db, exports, facts, models as m, pii, quality, service
+from core import audit, clock, db, exports, facts, models as m, pii, quality, service
 from core.access import Viewer, holders, require
 from core.customers import next_codes
 from core.errors import ValidationError
@@ -896,7 +896,7 @@ def preview(
         mapping=mapping,
         source=source,
         keyring=keyring,
-        today=today or date.today(),
+        today=today or clock.today(),
         write=False,
     )
 
@@ -920,7 +920,7 @@ def run(
     Refused, with nothing written, when the mapping has problems; a file failing halfway (a broken CSV line)
     raises, and the caller's transaction leaves nothing."""
     require(viewer, "import:run")
-    today = today or date.today()
+    today = today or clock.today()
     plan = _process(
         session, kind=kind, table=table, mapping=mapping, source=source, keyring=keyring, today=today, write=True
     )
@@ -928,7 +928,7 @@ def run(
         raise ValidationError("The mapping misses a required field.", key="import.error.mapping_incomplete")
     counts = plan.counts
     digest = hashlib.sha256(data).hexdigest()
-    at = now or datetime.now()
+    at = now or clock.now()
     session.execute(
         B.insert().values(
             kind=kind,
@@ -984,7 +984,7 @@ def save_mapping(session: Session, viewer: Viewer, *, name: str, mapping: Mappin
     values = {
         "kind": mapping.kind,
         "spec": mapping.to_json(),
-        "updated_at": now or datetime.now(),
+        "updated_at": now or clock.now(),
         "updated_by": viewer.username,
     }
     if db.affected(session, MAP.update().where(MAP.c.name == clean_name).values(**values)) == 0:

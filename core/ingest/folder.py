@@ -12,11 +12,11 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from core import clock
 from core.access import SYSTEM
 from core.db import session_scope, write
 from core.errors import CrmError
@@ -67,7 +67,7 @@ def _waiting(folder: Path) -> list[tuple[str, Path]]:
 
 def _report(plan: batch.Plan | None, problem: str | None) -> str:
     """The text kept beside a processed file: when, the counts (second line), fixes and refusals."""
-    lines = [f"at: {datetime.now():%Y-%m-%d %H:%M:%S}"]
+    lines = [f"at: {clock.now():%Y-%m-%d %H:%M:%S}"]
     if problem:
         lines.append(f"not imported: {problem}")
     if plan is not None:
@@ -80,7 +80,7 @@ def _report(plan: batch.Plan | None, problem: str | None) -> str:
 def _move(path: Path, to: str, report: str, rejected: bytes | None) -> None:
     target = path.parent / to
     target.mkdir(exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = clock.now().strftime("%Y%m%d-%H%M%S")
     moved = target / f"{path.stem}-{stamp}{path.suffix}"
     shutil.move(str(path), moved)
     moved.with_suffix(".report.txt").write_text(report, encoding="utf-8")

@@ -1,0 +1,132 @@
+"""The one clock: what time it is where the users are, and the conversion between that and what is stored.
+
+The store keeps every timestamp as an unambiguous UTC instant (naive, UTC by convention: SQLite and MariaDB
+have no zone-aware type). Python code sees naive wall times in the display zone (`CRM_TIMEZONE`, by default
+the server's own zone): `core.models.UtcDateTime` converts on the way in and out, so a ticket opened at 09:00
+in Shanghai is stored as 01:00 and read back as 09:00, and the engine (core.business_hours) turns wall times
+back into instants before any sum. A wall time repeated when the clocks go back keeps which of the two it is
+in `datetime.fold`, as Python does.
+
+The zone is read from the environment when an engine is made and whenever `now()` is asked, so a process that
+changes `CRM_TIMEZONE` (a test) sees the change; the per-value conversions only read the cached state.
+"""
+
+from __future__ import annotations
+
+import os
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+UTC = ZoneInfo("UTC")
+_EPOCH = datetime(1970, 1, 1)
+_HORIZON = datetime(2100, 1, 1)
+_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A display zone with what the conversions need precomputed: its UTC offset changes (instants, UTC) and
+    the offset after each, so both directions and the SQL that buckets by local month are exact."""
+
+    name: str
+    info: ZoneInfo
+    changes: tuple[datetime, ...]  # UTC instants at which the offset changes, ascending, 1970-2100
+    offsets: tuple[timedelta, ...]  # offsets[i]: in force before changes[i] (i < len(changes)) or after the last
+
+    def offset_at(self, utc: datetime) -> timedelta:
+        return self.offsets[bisect_right(self.changes, utc)]
+
+    def to_utc(self, local: datetime) -> datetime:
+        if not self.changes or local >= self.changes[-1] + _DAY:  # settled (Shanghai since 1991): one offset
+            return local - self.offsets[-1]
+        return local.replace(tzinfo=self.info).astimezone(UTC).replace(tzinfo=None)
+
+    def to_local(self, utc: datetime) -> datetime:
+        if not self.changes or utc >= self.changes[-1]:
+            return utc + self.offsets[-1]
+        return utc.replace(tzinfo=UTC).astimezone(self.info).replace(tzinfo=None)  # fold kept
+
+
+def _offset(info: ZoneInfo, utc: datetime) -> timedelta:
+    return utc.replace(tzinfo=UTC).astimezone(info).utcoffset() or timedelta(0)
+
+
+def _build(name: str) -> Zone:
+    info = ZoneInfo(name)
+    changes: list[datetime] = []
+    offsets = [_offset(info, _EPOCH)]
+    step, moment = timedelta(days=7), _EPOCH  # no zone changes its offset twice within a week
+    while moment < _HORIZON:
+        after = moment + step
+        if _offset(info, after) != offsets[-1]:
+            low, high = moment, after  # bisect to the second
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                if _offset(info, middle) == offsets[-1]:
+                    low = middle
+                else:
+                    high = middle
+            changes.append(high.replace(microsecond=0))
+            offsets.append(_offset(info, after))
+        moment = after
+    return Zone(name, info, tuple(changes), tuple(offsets))
+
+
+_state: dict[str, object] = {}
+
+
+def _key() -> tuple[str, str]:
+    return os.environ.get("CRM_TIMEZONE", ""), os.environ.get("TZ", "")
+
+
+def refresh() -> Zone:
+    """The display zone, rebuilt when `CRM_TIMEZONE` or `TZ` changed since it was last read."""
+    key = _key()
+    if _state.get("key") != key:
+        from core.business_hours import server_zone
+
+        name = key[0] or server_zone()
+        built = _state.get(name)
+        if not isinstance(built, Zone):
+            built = _state[name] = _build(name)
+        _state.update(key=key, zone=built)
+    return _current()
+
+
+def _current() -> Zone:
+    zone = _state.get("zone")
+    return zone if isinstance(zone, Zone) else refresh()
+
+
+def zone() -> Zone:
+    return refresh()
+
+
+def zone_name() -> str:
+    return refresh().name
+
+
+def now() -> datetime:
+    """The wall time in the display zone, naive, to the microsecond (whatever zone the server's clock is in)."""
+    where = refresh()
+    return where.to_local(datetime.now(UTC).replace(tzinfo=None))
+
+
+def today() -> date:
+    return now().date()
+
+
+def to_utc(value: datetime | date) -> datetime:
+    """A display-zone wall time (a date: its midnight) as the UTC instant the store keeps."""
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time())
+    if value.tzinfo is not None:  # an aware value says its own zone
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return _current().to_utc(value)
+
+
+def to_local(value: datetime) -> datetime:
+    """A stored UTC instant as the display zone's wall time."""
+    return _current().to_local(value)
