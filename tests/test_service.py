@@ -291,16 +291,39 @@ def test_make_up_days_and_an_official_schedule_go_into_a_calendar(engine: Engine
         service.import_schedule(s, desk["lead"], calendar_id, "2026-10-01,holiday\n")
 
 
-def test_policies_read_stored_times_in_the_store_zone(engine: Engine, desk, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    """CRM_TIMEZONE decides how stored timestamps are read: a Shanghai-clock store counts Shanghai office hours;
-    a target the engine could not answer within a year is refused when entered."""
+def test_a_shanghai_office_counts_its_own_hours_whatever_the_servers_clock(  # type: ignore[no-untyped-def]
+    engine: Engine, desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's case: opened at 09:00 and accepted at 11:00 in Shanghai is 120 working minutes. The store keeps
+    UTC (01:00), so a server on UTC, or a display zone changed later, counts the same; a target the engine
+    could not answer within a year is refused when entered."""
+    from sqlalchemy import text
+
+    from core import clock
+
     monkeypatch.setenv("CRM_TIMEZONE", "Asia/Shanghai")
-    with Session(engine) as s:
-        calendar_id = int(service.calendars(s)[0]["id"])
-        office = service.calendar_of(s, calendar_id)
-        around = service.calendar_of(s, None)
-    assert office.store_timezone == around.store_timezone == "Asia/Shanghai"
-    assert office.working_minutes(datetime(2026, 3, 2, 9), datetime(2026, 3, 2, 11)) == 120
+    clock.refresh()
+    opened = datetime(2026, 3, 2, 9)  # a Monday in Shanghai
+    with session_scope(engine) as s:
+        ticket = activity.create_ticket(
+            s,
+            desk["amy"],
+            TicketForm(desk["customer"], "complaint", "billing", "normal", "email", "Charged twice"),  # type: ignore[arg-type]
+            now=opened,
+        )
+    step(engine, desk["agent"], ticket, "accept", opened + timedelta(hours=2))
+    assert sla(engine, ticket)["first_response"][1] == 120.0
+    with engine.connect() as conn:
+        created = conn.execute(text("SELECT created_at FROM tickets WHERE id = :t"), {"t": ticket}).scalar()
+    assert str(created).startswith("2026-03-02 01:00:00")
+    monkeypatch.setenv("CRM_TIMEZONE", "UTC")  # the same store seen from UTC: same instants, same minutes
+    clock.refresh()
+    with session_scope(engine) as s:
+        service.recompute(s, ticket, now=datetime(2026, 3, 2, 4))
+        assert s.get(m.Ticket, ticket).created_at == datetime(2026, 3, 2, 1)  # type: ignore[union-attr]
+    assert sla(engine, ticket)["first_response"][1] == 120.0
+    monkeypatch.undo()
+    clock.refresh()
     with Session(engine) as s:
         policy_id = s.scalar(select(m.SlaPolicy.id).where(m.SlaPolicy.valid_to.is_(None)).limit(1))
     with pytest.raises(FieldErrors) as refused, session_scope(engine) as s:
