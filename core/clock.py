@@ -39,12 +39,16 @@ class Zone:
         return self.offsets[bisect_right(self.changes, utc)]
 
     def to_utc(self, local: datetime) -> datetime:
+        if not self.changes and not self.offsets[0]:
+            return local
         if not self.changes or local >= self.changes[-1] + _DAY:  # settled (Shanghai since 1991): one offset
             return local - self.offsets[-1]
         return local.replace(tzinfo=self.info).astimezone(UTC).replace(tzinfo=None)
 
     def to_local(self, utc: datetime) -> datetime:
-        if not self.changes or utc >= self.changes[-1]:
+        if not self.changes:
+            return utc + self.offsets[0] if self.offsets[0] else utc  # UTC: the value itself, at no cost
+        if utc >= self.changes[-1]:
             return utc + self.offsets[-1]
         return utc.replace(tzinfo=UTC).astimezone(self.info).replace(tzinfo=None)  # fold kept
 
@@ -130,3 +134,13 @@ def to_utc(value: datetime | date) -> datetime:
 def to_local(value: datetime) -> datetime:
     """A stored UTC instant as the display zone's wall time."""
     return _current().to_local(value)
+
+
+def epoch(local: datetime) -> float:
+    """A display-zone wall time as Unix seconds (a naive datetime's own .timestamp() reads the server's zone)."""
+    return to_utc(local).replace(tzinfo=UTC).timestamp()
+
+
+def from_epoch(seconds: float) -> datetime:
+    """Unix seconds as the display zone's wall time (a cookie's expiry, a file's time)."""
+    return to_local(datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None))

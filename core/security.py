@@ -192,7 +192,7 @@ def _code_ok(secret: str, code: object, now: datetime) -> bool:
         text.isascii()
         and text.isdigit()
         and len(text) == 6
-        and pyotp.TOTP(secret).verify(text, for_time=now, valid_window=1)
+        and pyotp.TOTP(secret).verify(text, for_time=int(clock.epoch(now)), valid_window=1)
     )
 
 
@@ -279,12 +279,12 @@ def session_from_token(
     except jwt.PyJWTError:
         return None
     expires = claims.get("exp_date")
-    if not isinstance(expires, (int, float)) or expires <= (now or clock.now()).timestamp():
+    if not isinstance(expires, (int, float)) or expires <= clock.epoch(now or clock.now()):
         return None
     username = claims.get("username")
     if not isinstance(username, str):
         return None
-    return username, datetime.fromtimestamp(expires) - timedelta(days=SESSION_DAYS)
+    return username, clock.from_epoch(expires) - timedelta(days=SESSION_DAYS)
 
 
 def username_from_session_token(token: str | None, cookie_key: str, *, now: datetime | None = None) -> str | None:
