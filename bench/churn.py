@@ -20,7 +20,6 @@ import resource
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from core import churn, db, models as m  # noqa: E402
+from core import churn, clock, db, models as m  # noqa: E402
 from core.access import SYSTEM  # noqa: E402
 from core.churn import portfolio, value, warnings  # noqa: E402
 from core.churn.model import features_and_orders  # noqa: E402
@@ -45,7 +44,7 @@ def run(url: str) -> dict[str, object]:
     figures: dict[str, object] = {}
     started = time.perf_counter()
     with Session(engine) as session:
-        frame = churn.training_set(session, date.today())
+        frame = churn.training_set(session, clock.today())
     figures["training_set_s"] = round(time.perf_counter() - started, 1)
     figures["rows"] = len(frame)
     figures["churned"] = int(frame["churned"].sum())
@@ -57,20 +56,20 @@ def run(url: str) -> dict[str, object]:
     figures["version"] = db.write(engine, store)
     figures["save_s"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
-    figures["scored"] = db.write(engine, lambda s: churn.score(s, as_of=date.today()))
+    figures["scored"] = db.write(engine, lambda s: churn.score(s, as_of=clock.today()))
     figures["score_s"] = round(time.perf_counter() - started, 1)
     with Session(engine) as session:  # the part of scoring that is health, RFM, lifetime value and tiers
-        frame, orders = features_and_orders(session, date.today())
+        frame, orders = features_and_orders(session, clock.today())
         bands = session.execute(select(m.ChurnScore.customer_id, m.ChurnScore.band)).all()
     band = frame["customer_id"].map(dict(bands)).fillna("low").to_numpy()
     started = time.perf_counter()
-    db.write(engine, lambda s: value.refresh(s, frame, band, as_of=date.today(), orders=orders))
+    db.write(engine, lambda s: value.refresh(s, frame, band, as_of=clock.today(), orders=orders))
     figures["value_refresh_s"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
     with Session(engine) as session:  # what the early-warning page asks of the store on a cold cache
         warnings.summary(session, Filters(), viewer=SYSTEM)
         warnings.risk_list(session, Filters(), viewer=SYSTEM, limit=50)
-        warnings.model_card(session, today=date.today())
+        warnings.model_card(session, today=clock.today())
     figures["page_server_s"] = round(time.perf_counter() - started, 2)
     started = time.perf_counter()
     with Session(engine) as session:  # the value tab
@@ -81,7 +80,7 @@ def run(url: str) -> dict[str, object]:
     started = time.perf_counter()
     with Session(engine) as session:  # one customer's 18 weeks of health on the 360° view
         one = int(frame["customer_id"].iloc[0])
-        portfolio.customer_health_history(session, SYSTEM, one, as_of=date.today())
+        portfolio.customer_health_history(session, SYSTEM, one, as_of=clock.today())
     figures["health_history_s"] = round(time.perf_counter() - started, 2)
     figures["chosen"], figures["grade"] = trained.chosen, trained.grade
     figures["roc_auc"] = {name: round(e.roc_auc, 3) for name, e in trained.metrics.items()}

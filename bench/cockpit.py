@@ -15,7 +15,6 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +31,7 @@ def _peak_rss_mb() -> float:
 
 def _everything(url: str) -> dict[str, float]:
     """What the cockpit page loads: filter options, the period list and the cockpit figures."""
-    from core import facts, kpi
+    from core import clock, facts, kpi
     from core.access import SYSTEM
     from core.customers import filter_options
     from core.db import make_engine, session_scope
@@ -41,13 +40,13 @@ def _everything(url: str) -> dict[str, float]:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     engine = make_engine(url)
-    period = kpi.latest_complete_month(date.today())
+    period = kpi.latest_complete_month(clock.today())
     for label in ("cold_s", "warm_s"):
         t0 = time.perf_counter()
         with session_scope(engine) as session:
             filter_options(session)
             facts.facts_range(session)
-            kpi.cockpit(session, period, Filters(), viewer=SYSTEM, now=datetime.now())
+            kpi.cockpit(session, period, Filters(), viewer=SYSTEM, now=clock.now())
         timings[label] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     with session_scope(engine) as session:
@@ -56,7 +55,7 @@ def _everything(url: str) -> dict[str, float]:
             custom_period(period.start, period.last_day),
             Filters(regions=("east",)),
             viewer=SYSTEM,
-            now=datetime.now(),
+            now=clock.now(),
         )
     timings["custom_range_live_s"] = round(time.perf_counter() - t0, 3)
     timings["process_s"] = round(time.perf_counter() - started, 3)

@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from core import activity, db, facts, models as m  # noqa: E402
+from core import activity, clock, db, facts, models as m  # noqa: E402
 from core.access import SYSTEM  # noqa: E402
 from core.activity import InteractionForm, NpsForm, TicketForm  # noqa: E402
 from core.demo import seed_demo  # noqa: E402
@@ -90,7 +90,7 @@ def run(url: str, *, writers: int, seconds: float, think: float) -> dict[str, ob
         i = 0
         while time.time() < stop:
             i += 1
-            customer, now = rng.choice(customers), datetime.now().replace(microsecond=0)
+            customer, now = rng.choice(customers), clock.now().replace(microsecond=0)
             kind = rng.randrange(3)
             started = time.perf_counter()
             try:
@@ -136,7 +136,7 @@ def run(url: str, *, writers: int, seconds: float, think: float) -> dict[str, ob
         thread.start()
     for thread in threads:
         thread.join()
-    month = period_containing(datetime.now().date(), "M")
+    month = period_containing(clock.now().date(), "M")
     with db.session_scope(engine) as s:
         found = {t: s.scalar(select(func.count()).select_from(t)) - before[t] for t in made}
         summary, live = facts.summary_measures(s, month, Filters()), facts.live_measures(s, month, Filters())

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from core import db, models as m  # noqa: E402
+from core import clock, db, models as m  # noqa: E402
 from core.access import SYSTEM  # noqa: E402
 from core.ingest import batch  # noqa: E402
 from core.ingest.fields import propose  # noqa: E402
@@ -75,7 +75,7 @@ def run(url: str, files: tuple[Path, Path]) -> dict[str, object]:
                 display_name="Bench AM",
                 role="account_manager",
                 active=True,
-                created_at=date.today(),
+                created_at=clock.today(),
             )
         )
     figures: dict[str, object] = {"store": engine.dialect.name}

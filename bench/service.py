@@ -32,11 +32,12 @@ def _timed(result: dict[str, object], name: str, call):  # type: ignore[no-untyp
 
 
 def _measure(url: str) -> dict[str, object]:
-    from datetime import datetime, timedelta
+    from datetime import timedelta
 
     from sqlalchemy import func, select
 
     from core import (
+        clock,
         models as m,
         service,
         service_analytics as sa,
@@ -49,7 +50,7 @@ def _measure(url: str) -> dict[str, object]:
 
     engine = make_engine(url)
     lead = Viewer(None, "bench", "Bench", "team_lead")
-    now = datetime.now()
+    now = clock.now()
     result: dict[str, object] = {}
     with session_scope(engine) as session:
         result["tickets"] = session.scalar(select(func.count()).select_from(m.Ticket))

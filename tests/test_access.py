@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 import io
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from core import (
     access,
     activity,
     audit,
+    clock,
     customer_changes,
     customer_list,
     customer_view as cv,
@@ -49,7 +50,7 @@ from core.service import PolicyChange, Step
 from tests import factories as f
 from tests.conftest import TEST_KEYRING
 
-NOW = datetime.now().replace(microsecond=0)
+NOW = clock.now().replace(microsecond=0)
 ORDER_DAY = NOW.date() - timedelta(days=20)  # the scope test reads the month holding it (not always this month)
 START, END = NOW - timedelta(days=60), NOW + timedelta(days=1)
 ROOT = Path(__file__).resolve().parents[1]

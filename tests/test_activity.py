@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from core import activity, customer_view as cv, facts, models as m, pii
+from core import activity, clock, customer_view as cv, facts, models as m, pii
 from core.access import Viewer
 from core.activity import InteractionForm, NpsForm, ProfileForm, TicketForm
 from core.db import make_engine, migrate, session_scope
@@ -18,7 +18,7 @@ from core.periods import Filters, period_containing
 from tests import factories as f
 from tests.conftest import TEST_KEYRING
 
-NOW = datetime.now().replace(microsecond=0)
+NOW = clock.now().replace(microsecond=0)
 TABLES = (m.Interaction, m.Task, m.Ticket, m.TicketEvent, m.NpsResponse, m.FormSubmission, m.AuditLog)
 
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from core import churn, models as m
+from core import churn, clock, models as m
 from core.access import SYSTEM
 from core.churn import model as churn_model
 from core.db import session_scope, write
@@ -94,7 +94,7 @@ def test_on_the_demo_the_model_is_judged_out_of_time_and_beats_recency(
     assert _trained_demo[1] == 1  # the seed trained and stored the demo's model
     engine = make_engine(trained_demo)
     with Session(engine) as s:
-        frame = churn.training_set(s, date.today(), count=8)
+        frame = churn.training_set(s, clock.today(), count=8)
     trained = churn.train(frame)
     assert all(day < trained.test_snapshot for day in trained.train_snapshots) and len(trained.train_snapshots) == 7
     assert trained.metrics[trained.chosen].roc_auc > trained.metrics["baseline_recency"].roc_auc + 0.05
@@ -107,9 +107,9 @@ def test_on_the_demo_the_model_is_judged_out_of_time_and_beats_recency(
 
     versions = [write(engine, lambda s: churn.save(s, trained, horizon=90, username="test")) for _ in range(2)]
     assert versions == [2, 3]
-    scored = write(engine, lambda s: churn.score(s, as_of=date.today()))
+    scored = write(engine, lambda s: churn.score(s, as_of=clock.today()))
     with Session(engine) as s:
-        active = churn.features(s, date.today())
+        active = churn.features(s, clock.today())
         rows = pd.read_sql(select(m.ChurnScore), s.connection())
     assert scored == len(active) == len(rows) > 400
     assert set(rows["model_version"]) == {3} and rows["risk"].between(0, 1).all()
@@ -183,7 +183,7 @@ def test_the_cockpit_and_the_list_read_the_same_scores(trained_demo: str) -> Non
         )
         revenue = pd.read_sql(select(m.CustomerStat.customer_id, m.CustomerStat.revenue_12m), s.connection())
         merged = scores.merge(revenue, on="customer_id", how="left").fillna({"revenue_12m": 0})
-        result = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), viewer=SYSTEM, now=datetime.now())
+        result = kpi.cockpit(s, kpi.latest_complete_month(clock.today()), Filters(), viewer=SYSTEM, now=clock.now())
         rows, total = warnings.risk_list(s, Filters(), viewer=SYSTEM, bands=("high", "medium"), limit=10)
         manager = s.execute(select(m.User).where(m.User.username == "manager1")).scalar_one()
         viewer = Viewer(manager.id, manager.username, manager.display_name, manager.role)
@@ -210,16 +210,16 @@ def test_the_model_card_warns_when_the_data_has_moved_on(trained_demo: str) -> N
 
     engine = make_engine(trained_demo)
     with Session(engine) as s:
-        card = warnings.model_card(s, today=date.today())
+        card = warnings.model_card(s, today=clock.today())
         assert card is not None and card.warnings == [] and card.grade == "A"
         assert set(card.profile["bands"]) == {"low", "medium", "high"} and card.profile["importance"]
-        later = warnings.model_card(s, today=date.today() + timedelta(days=120))
+        later = warnings.model_card(s, today=clock.today() + timedelta(days=120))
     assert [key for key, _ in later.warnings] == ["churn.card.stale"]
     profile = {**card.profile, "recent": {"snapshot": "2026-12-01", "roc_auc": 0.55}}
     with session_scope(engine) as s:
         s.execute(m.ChurnModel.__table__.update().values(profile=json.dumps(profile)))
     with Session(engine) as s:
-        dropped = warnings.model_card(s, today=date.today())
+        dropped = warnings.model_card(s, today=clock.today())
     assert [key for key, _ in dropped.warnings] == ["churn.card.dropped"]
 
 
@@ -311,7 +311,7 @@ def test_the_linear_shortcut_equals_the_occlusion_it_replaces(trained_demo: str)
     from core.db import make_engine
 
     with Session(make_engine(trained_demo)) as s:
-        frame = churn.features(s, date.today())
+        frame = churn.features(s, clock.today())
     columns = [c for c in frame.columns if c != "customer_id"]
     numeric = [c for c in columns if c not in churn.CATEGORICAL]
     ordered = numeric + list(churn.CATEGORICAL)

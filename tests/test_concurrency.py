@@ -6,12 +6,12 @@ from __future__ import annotations
 import random
 import threading
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from core import activity, db, facts, models as m
+from core import activity, clock, db, facts, models as m
 from core.access import Viewer
 from core.activity import InteractionForm, NpsForm, TicketForm
 from core.db import session_scope
@@ -22,7 +22,7 @@ WRITERS, WRITES = 8, 25
 
 
 def test_eight_writers_at_once_lose_nothing_and_keep_the_summaries_right(engine: Engine) -> None:
-    now = datetime.now().replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     with session_scope(engine) as s:
         owner = f.user(s, "amy")
         customers = [

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
+from core import clock
 from core.demo import generate, seed_demo
 from core.errors import ValidationError
 from tests.conftest import DEMO_PASSWORD, TEST_KEYRING, TODAY
@@ -116,7 +117,7 @@ def test_a_breached_ticket_lowers_the_next_nps_answer(data: dict) -> None:
 
 def test_the_demo_call_back_history_is_mostly_done_in_time(seeded_url: str) -> None:
     """Managers are not greeted by years of overdue call-backs: older tasks are done, most within their days."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from sqlalchemy import Integer, func, select
 
@@ -124,7 +125,7 @@ def test_the_demo_call_back_history_is_mostly_done_in_time(seeded_url: str) -> N
     from core.db import make_engine, session_scope
 
     T = m.Task.__table__
-    old = date.today() - timedelta(days=30)
+    old = clock.today() - timedelta(days=30)
     with session_scope(make_engine(seeded_url)) as s:
         due_before, still_open = s.execute(
             select(func.count(), func.sum(T.c.done_at.is_(None).cast(Integer))).where(T.c.due_date < old)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from core import audit, models as m, pii
+from core import audit, clock, models as m, pii
 from core.access import SYSTEM, Viewer
 from core.customers import customer_profile, reveal_contact
 from core.db import make_engine, session_scope
@@ -79,7 +79,7 @@ def test_plaintext_is_protected_and_keys_rotate(engine: Engine) -> None:
 
 
 def test_no_plaintext_contact_details_in_the_database_file(seeded_url: str, tmp_path: Path) -> None:
-    plain = generate(400, seed=7, today=date.today())["customers"]
+    plain = generate(400, seed=7, today=clock.today())["customers"]
     engine = make_engine(seeded_url)
     legacy = _legacy_customer(engine)
     protect_plaintext(engine, TEST_KEYRING)  # the rewrite must not leave the old value in free pages

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
-from core import access, audit, models as m, security
+from core import access, audit, clock, models as m, security
 from core.access import SYSTEM, Viewer
 from core.db import session_scope
 from core.errors import PermissionDenied, ValidationError
@@ -209,7 +209,7 @@ def test_revoked_sessions_no_longer_sign_in(engine) -> None:  # type: ignore[no-
         security.create_user(
             s, username="hal", display_name="Hal", role="analyst", password="first-pass-1", actor=admin
         )
-    issued = datetime.now() - timedelta(hours=1)
+    issued = clock.now() - timedelta(hours=1)
     cookie = pyjwt.encode(
         {"username": "hal", "exp_date": (issued + timedelta(days=security.SESSION_DAYS)).timestamp()},
         key,
@@ -222,15 +222,15 @@ def test_revoked_sessions_no_longer_sign_in(engine) -> None:  # type: ignore[no-
         security.revoke_sessions(s, username="hal")  # signed out (or elsewhere)
     with session_scope(engine) as s:
         assert security.load_viewer(s, "hal", since=since) is None  # the copied cookie is over
-        assert security.load_viewer(s, "hal", since=datetime.now()) is not None  # a new sign-in is fine
-    later = datetime.now()
+        assert security.load_viewer(s, "hal", since=clock.now()) is not None  # a new sign-in is fine
+    later = clock.now()
     with session_scope(engine) as s:
         security.change_password(
             s, viewer=Viewer(None, "hal", "Hal", "analyst"), current="first-pass-1", new="second-pass-2"
         )
     with session_scope(engine) as s:
         assert security.load_viewer(s, "hal", since=later) is None
-    later = datetime.now()
+    later = clock.now()
     with session_scope(engine) as s:
         security.change_user(s, username="hal", team="North", actor=admin)  # a team change keeps the session
     with session_scope(engine) as s:
@@ -270,7 +270,12 @@ def test_two_step_sign_in_with_an_authenticator_code(engine) -> None:  # type: i
         security.enable_totp(s, viewer=kim, secret=secret, code="000000", keyring=TEST_KEYRING, now=now)
     with session_scope(engine) as s:
         security.enable_totp(
-            s, viewer=kim, secret=secret, code=pyotp.TOTP(secret).at(now), keyring=TEST_KEYRING, now=now
+            s,
+            viewer=kim,
+            secret=secret,
+            code=pyotp.TOTP(secret).at(int(clock.epoch(now))),
+            keyring=TEST_KEYRING,
+            now=now,
         )
         stored = s.scalar(select(m.User.totp_secret_enc).where(m.User.username == "kim"))
     assert stored and secret not in stored  # kept encrypted
@@ -283,14 +288,14 @@ def test_two_step_sign_in_with_an_authenticator_code(engine) -> None:  # type: i
         security.sign_in_second_step(
             s,
             "kim",
-            pyotp.TOTP(secret).at(now + timedelta(minutes=9)),
+            pyotp.TOTP(secret).at(int(clock.epoch(now + timedelta(minutes=9)))),
             keyring=TEST_KEYRING,
             started=now,
             now=now + timedelta(minutes=9),
         )
     with session_scope(engine) as s:
         signed = security.sign_in_second_step(
-            s, "kim", pyotp.TOTP(secret).at(later), keyring=TEST_KEYRING, started=now, now=later
+            s, "kim", pyotp.TOTP(secret).at(int(clock.epoch(later))), keyring=TEST_KEYRING, started=now, now=later
         )
         assert signed.username == "kim"
         failed = s.scalar(

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from core import activity, models as m, service
+from core import activity, clock, models as m, service
 from core.access import SYSTEM, Viewer
 from core.activity import TicketForm
 from core.db import session_scope
@@ -362,7 +362,7 @@ def test_the_cockpit_counts_complaint_sla_as_the_service_desk_does(seeded_url: s
     from core.periods import Filters, custom_period
 
     engine = make_engine(seeded_url)
-    now = datetime.now()
+    now = clock.now()
     period = custom_period((now - timedelta(days=365)).date(), now.date() - timedelta(days=1))
     start, end = datetime.combine(period.start, datetime.min.time()), datetime.combine(period.end, datetime.min.time())
     with Session(engine) as s:

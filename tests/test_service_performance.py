@@ -3,14 +3,14 @@ every figure recounted in pandas from tickets and ticket_sla, and the tickets be
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import models as m, service_performance as sp
+from core import clock, models as m, service_performance as sp
 from core.access import Viewer
 from core.db import make_engine
 from core.errors import PermissionDenied
@@ -20,7 +20,7 @@ LEAD = Viewer(None, "lead", "Lead", "team_lead")
 
 @pytest.mark.parametrize("by", sp.BY)
 def test_each_figure_is_the_raw_rows_recounted(seeded_url: str, by: str) -> None:
-    end = datetime.now()
+    end = clock.now()
     start = end - timedelta(days=365)
     with Session(make_engine(seeded_url)) as s:
         found = sp.performance(s, LEAD, by=by, start=start, end=end)
@@ -64,7 +64,7 @@ def test_each_figure_is_the_raw_rows_recounted(seeded_url: str, by: str) -> None
 
 
 def test_the_desk_pages_roles_only(seeded_url: str) -> None:
-    end = datetime.now()
+    end = clock.now()
     with Session(make_engine(seeded_url)) as s, pytest.raises(PermissionDenied):
         sp.performance(
             s, Viewer(None, "am", "AM", "account_manager"), by="agent", start=end - timedelta(days=30), end=end

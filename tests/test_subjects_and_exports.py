@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
 
 import pytest
 from sqlalchemy import func, select, text
 
-from core import audit, exports, facts, models as m
+from core import audit, clock, exports, facts, models as m
 from core.access import SYSTEM, Viewer
 from core.customers import customer_profile
 from core.db import make_engine, session_scope
@@ -43,7 +42,7 @@ def test_export_holds_everything_with_contacts_in_clear(seeded_url: str) -> None
 
 def test_erasure_removes_identity_and_keeps_every_figure(seeded_url: str) -> None:
     engine = make_engine(seeded_url)
-    periods = [period_containing(date.today().replace(day=1), g) for g in ("M", "Q", "Y")]
+    periods = [period_containing(clock.today().replace(day=1), g) for g in ("M", "Q", "Y")]
     with session_scope(engine) as s:
         customer_id = _busy_customer(s)
         before = [facts.live_measures(s, p, Filters()) for p in periods]
@@ -80,7 +79,6 @@ def test_exports_are_audited_and_refused_without_the_right(seeded_url: str) -> N
 
 
 def test_the_kpi_export_is_headed_in_the_language_rounded_and_complete(seeded_url: str) -> None:
-    from datetime import date, datetime
 
     from core import exports, kpi
     from core.access import SYSTEM
@@ -88,7 +86,7 @@ def test_the_kpi_export_is_headed_in_the_language_rounded_and_complete(seeded_ur
     from core.periods import Filters
 
     with session_scope(make_engine(seeded_url)) as s:
-        result = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), viewer=SYSTEM, now=datetime.now())
+        result = kpi.cockpit(s, kpi.latest_complete_month(clock.today()), Filters(), viewer=SYSTEM, now=clock.now())
     table = exports.kpi_table(result, "zh")
     assert list(table.columns) == ["指标", "期间", "数值", "上期", "上期数值", "显示值", "单位"]
     assert len(table) == len(result.kpis) + 2  # open complaints and revenue at risk too
@@ -120,7 +118,7 @@ def test_erasure_leaves_no_trace_of_the_person_in_any_table_or_the_file(seeded_u
         "desk_note": "zq-desk-note-4410",
         "retention": "zq-retention-6620",
     }
-    now = datetime.now().replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     with session_scope(engine) as s:
         customer_id = _busy_customer(s)
         s.execute(m.Customer.__table__.update().where(m.Customer.id == customer_id).values(name=marks["name"]))

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import facts, models as m
+from core import clock, facts, models as m
 from core.access import SYSTEM, Viewer
 from core.churn import clv, portfolio, value, warnings
 from core.db import make_engine, session_scope
@@ -102,7 +102,7 @@ def test_lifetime_value_predicts_a_held_out_year_better_than_last_year_repeated(
     year" (the naive forecast)."""
     from core.churn.model import features, order_history
 
-    cut = date.today() - timedelta(days=364)
+    cut = clock.today() - timedelta(days=364)
 
     def purchase_days(s: Session, start: date) -> pd.Series:
         stmt = (
@@ -145,7 +145,7 @@ def test_scoring_writes_values_tiers_and_history_that_a_rebuild_agrees_with(trai
     assert stored.loc[stored["tier"] == "high_value", "clv_12m"].min() >= top * 0.99
     merged = listed.merge(stored[["customer_id", "tier"]], on="customer_id", suffixes=("_list", "_model"))
     assert len(merged) == len(stored) and (merged["tier_list"] == merged["tier_model"]).all()
-    assert len(quarters) == 2 and dict(quarters)[period_containing(date.today(), "Q").start] == len(stored)
+    assert len(quarters) == 2 and dict(quarters)[period_containing(clock.today(), "Q").start] == len(stored)
     with Session(engine) as s:
         before = pd.read_sql(select(m.CustomerStat).order_by(m.CustomerStat.customer_id), s.connection())
         segments = pd.read_sql(select(m.SegmentFact), s.connection())
@@ -196,7 +196,7 @@ def test_the_page_reads_values_flows_and_history_in_the_viewers_scope(trained_de
     assert everyone is not None and own is not None and 0 < own.customers < everyone.customers
     assert sum(everyone.health_bands.values()) == everyone.customers == everyone.segments["customers"].sum()
     assert set(everyone.fit) == {"r", "alpha", "a", "b", "p", "q", "gamma"}
-    assert flow.previous is not None and flow.current == period_containing(date.today(), "Q").start
+    assert flow.previous is not None and flow.current == period_containing(clock.today(), "Q").start
     moves = flow.moves
     assert moves.loc[moves["source"] != "new", "customers"].sum() == counts[flow.previous]
     assert moves.loc[moves["target"] != "left", "customers"].sum() == counts[flow.current]

@@ -9,12 +9,11 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
-from core import formatting, kpi
+from core import clock, formatting, kpi
 from core.access import SYSTEM
 from core.db import make_engine, session_scope
 from core.periods import Filters
@@ -99,7 +98,7 @@ def test_cockpit_in_a_browser(server: str, seeded_url: str, tmp_path: Path) -> N
     from playwright.sync_api import sync_playwright
 
     with session_scope(make_engine(seeded_url)) as s:
-        expected = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), viewer=SYSTEM, now=datetime.now())
+        expected = kpi.cockpit(s, kpi.latest_complete_month(clock.today()), Filters(), viewer=SYSTEM, now=clock.now())
     active = formatting.value(expected.kpi("active_customers").value, "count", "en")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)

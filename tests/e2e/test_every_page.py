@@ -10,14 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import func, select
 
-from core import models as m, surveys
+from core import clock, models as m, surveys
 from core.access import SYSTEM
 from core.customer_list import CustomerQuery
 from core.db import make_engine, session_scope
@@ -215,8 +215,8 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         ).first()  # type: ignore[misc]
         first_code, last_code = s.scalar(select(func.min(m.Customer.code))), s.scalar(select(func.max(m.Customer.code)))
         segment = CustomerQuery(tiers=("high_value",))
-        plan = surveys.SurveyPlan("Pulse", "nps", segment, date.today() + timedelta(days=30))
-        run = surveys.create_run(s, SYSTEM, plan, TEST_KEYRING, now=datetime.now() - timedelta(days=1))
+        plan = surveys.SurveyPlan("Pulse", "nps", segment, clock.today() + timedelta(days=30))
+        run = surveys.create_run(s, SYSTEM, plan, TEST_KEYRING, now=clock.now() - timedelta(days=1))
         asked = s.scalar(select(m.SurveyRecipient.customer_id).where(m.SurveyRecipient.run_id == run))
         surveys.record_answer(s, SYSTEM, run, int(asked or 0), score=9, comment="onboarding was smooth")
     q = f"lang={lang}"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from core import activity, models as m
+from core import activity, clock, models as m
 from core.access import SYSTEM
 from core.activity import TicketForm
 from core.db import make_engine, session_scope
@@ -44,7 +44,7 @@ def complaint_likely_to_escalate(url: str) -> int:
     """A new complaint in angry words, re-opened once: flagged as likely to escalate (core.service_escalation)."""
     with session_scope(make_engine(url)) as s:
         customer = s.scalar(select(m.Ticket.customer_id).order_by(m.Ticket.id))  # a customer agents may see
-        now = datetime.now() - timedelta(hours=1)
+        now = clock.now() - timedelta(hours=1)
         ticket = activity.create_ticket(
             s,
             SYSTEM,

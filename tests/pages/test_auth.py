@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 import pytest
 
-from core import access, audit, kpi, security
+from core import access, audit, clock, kpi, security
 from core.access import SYSTEM
 from core.db import make_engine, session_scope
 from core.formatting import value
@@ -63,9 +61,9 @@ def test_an_account_manager_sees_only_their_customers(monkeypatch: pytest.Monkey
     at = signed_in(monkeypatch, seeded_url, "manager1")
     with session_scope(make_engine(seeded_url)) as s:
         manager = security.load_viewer(s, "manager1")
-        own = kpi.cockpit(s, kpi.latest_complete_month(date.today()), Filters(), viewer=manager, now=datetime.now())
+        own = kpi.cockpit(s, kpi.latest_complete_month(clock.today()), Filters(), viewer=manager, now=clock.now())
         everyone = kpi.cockpit(
-            s, kpi.latest_complete_month(date.today()), Filters(), viewer=access.SYSTEM, now=datetime.now()
+            s, kpi.latest_complete_month(clock.today()), Filters(), viewer=access.SYSTEM, now=clock.now()
         )
         other = s.execute(security.U.select().where(security.U.c.username == "manager2")).mappings().one()
         foreign = s.execute(

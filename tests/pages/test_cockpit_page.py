@@ -3,13 +3,11 @@ survives an empty store and reports an unusable one."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 import pytest
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
-from core import formatting, kpi, quality
+from core import clock, formatting, kpi, quality
 from core.access import SYSTEM
 from core.db import make_engine, session_scope
 from core.periods import Filters
@@ -25,7 +23,7 @@ def _app(monkeypatch: pytest.MonkeyPatch, url: str, **query: str) -> AppTest:
 def _expected(url: str, filters: Filters = Filters()) -> kpi.Cockpit:
     engine = make_engine(url)
     with session_scope(engine) as s:
-        return kpi.cockpit(s, kpi.latest_complete_month(date.today()), filters, viewer=SYSTEM, now=datetime.now())
+        return kpi.cockpit(s, kpi.latest_complete_month(clock.today()), filters, viewer=SYSTEM, now=clock.now())
 
 
 def _metrics(at: AppTest) -> dict[str, str]:

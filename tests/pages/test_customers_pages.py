@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
-from core import models as m
+from core import clock, models as m
 from core.access import SYSTEM
 from core.customer_list import CustomerQuery, count_customers
 from core.db import make_engine
@@ -178,7 +178,7 @@ def test_ticket_and_nps_forms(
         assert s.scalar(select(func.count()).select_from(table)) == before + 1
         if form == "ticket":
             created = s.scalar(select(m.Ticket.created_at).order_by(m.Ticket.id.desc()))
-            assert created is not None and abs((datetime.now() - created).total_seconds()) < 120
+            assert created is not None and abs((clock.now() - created).total_seconds()) < 120
 
 
 def test_an_executive_reads_but_cannot_record(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
-from core import activity, models as m, service, service_escalation as escalation
+from core import activity, clock, models as m, service, service_escalation as escalation
 from core.access import SYSTEM
 from core.activity import TicketForm
 from core.db import make_engine, session_scope
@@ -25,7 +23,7 @@ def _new_ticket(url: str) -> int:
             s,
             SYSTEM,
             TicketForm(customer, "complaint", "billing", "high", "phone", "Invoice charged twice"),
-            now=datetime.now(),
+            now=clock.now(),
         )
 
 
@@ -109,7 +107,7 @@ def test_the_analytics_and_voice_pages_render(monkeypatch: pytest.MonkeyPatch, s
     assert {"Complaint resolution rate", "Re-open rate"} <= {x.label for x in at.metric}
     shown = {x.label: x.value for x in at.metric}  # the escalation back-test, as core computes it
     with Session(make_engine(seeded_url)) as s:
-        judged = escalation.backtest(s, SYSTEM, now=datetime.now())
+        judged = escalation.backtest(s, SYSTEM, now=clock.now())
     assert shown["Complaints judged"] == f"{judged.complaints:,}" and shown["Flagged"] == f"{judged.flagged:,}"
     at.toggle(key="t_escalating").set_value(True).run()  # the queue: only complaints likely to escalate
     queue = at.dataframe(key="queue").value
@@ -220,9 +218,9 @@ def test_an_account_manager_sees_their_customers_tickets_and_leaves_a_note(
         manager = load_viewer(s, "manager1")
         theirs = s.scalar(select(m.Customer.id).where(m.Customer.owner_id == manager.user_id).limit(1))
         form = TicketForm(int(theirs), "complaint", "billing", "high", "email", "Invoice charged twice")  # type: ignore[arg-type]
-        activity.create_ticket(s, manager, form, now=datetime.now())
+        activity.create_ticket(s, manager, form, now=clock.now())
     with Session(engine) as s:
-        open_tickets = my_customers_tickets(s, manager, now=datetime.now())
+        open_tickets = my_customers_tickets(s, manager, now=clock.now())
     assert int(theirs) in set(open_tickets["customer_id"])
     at = signed_in(monkeypatch, seeded_url, "manager1")
     at.switch_page("views/customers.py").run()
