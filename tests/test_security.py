@@ -211,7 +211,7 @@ def test_revoked_sessions_no_longer_sign_in(engine) -> None:  # type: ignore[no-
         )
     issued = clock.now() - timedelta(hours=1)
     cookie = pyjwt.encode(
-        {"username": "hal", "exp_date": (issued + timedelta(days=security.SESSION_DAYS)).timestamp()},
+        {"username": "hal", "exp_date": clock.epoch(issued + timedelta(days=security.SESSION_DAYS))},
         key,
         algorithm="HS256",
     )
