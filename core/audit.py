@@ -42,6 +42,8 @@ ACTIONS = (
     "unlocked",
     "sign_in_locked",
     "store_replaced",
+    "backup",
+    "restore",
     "ticket_step",
     "tickets_assigned",
     "access_refused",

@@ -86,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
         help="recompute open tickets' SLA clocks, fire due warnings/violations, "
         "tell leads of complaints likely to escalate",
     )
+    saved = commands.add_parser(
+        "backup", help="copy the whole store to a new file (SQLite online; pg_dump, mariadb-dump)"
+    )
+    saved.add_argument("path", help="the backup file to write (never overwritten)")
+    back = commands.add_parser("restore", help="replace the whole store with a backup (stop the app first)")
+    back.add_argument("path", help="a file written by `backup`")
+    back.add_argument("--yes", action="store_true", help="confirm: everything written since the backup is lost")
     commands.add_parser("settings", help="list every setting with its environment variable and help")
     return parser
 
@@ -156,6 +163,25 @@ def _import(args: argparse.Namespace, engine, keyring) -> int:  # type: ignore[n
     if args.rejects and plan.rejected:
         Path(args.rejects).write_bytes(batch.rejected_csv(table, plan, "en"))
         print(f"refused rows written to {args.rejects}")
+    return 0
+
+
+def _backup_or_restore(args: argparse.Namespace, engine) -> int:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from core import backup
+
+    path = Path(args.path).expanduser().resolve()
+    if args.command == "backup":
+        copy = backup.backup(engine, path)
+        print(f"backed up to {copy.path} ({copy.size:,} bytes, sha256 {copy.sha256[:16]}…); it holds personal data")
+        return 0
+    if not args.yes:
+        print("restore replaces the whole store: everything written since the backup is lost. Stop the app, then "
+              "run it again with --yes.", file=sys.stderr)  # fmt: skip
+        return 1
+    copy = backup.restore(engine, path)
+    print(f"restored from {copy.path} (sha256 {copy.sha256[:16]}…); start the app again")
     return 0
 
 
@@ -257,6 +283,8 @@ def _run(args: argparse.Namespace) -> int:
             ),
         )
         print(f"{rewritten} customers re-encrypted under key {keyring.active}")
+    elif args.command in ("backup", "restore"):
+        return _backup_or_restore(args, engine)
     elif args.command == "import":
         return _import(args, engine, keyring)
     elif args.command == "import-folder":
