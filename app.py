@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import access
-from ui import context
+from ui import context, data
 from ui.auth import password_form, require_viewer, two_step_setup
 
 st.set_page_config(page_title="CRM Cockpit", page_icon=":material/monitoring:", layout="wide")
@@ -68,6 +68,7 @@ def pages_for(allowed: list[str]) -> list[st.Page]:
 # signed out: every page is registered (hidden), so the page a link asks for is the one shown after sign-in
 viewer = require_viewer(lambda: st.navigation(pages_for([name for name, *_ in DEFINITIONS]), position="hidden"))
 pages = pages_for(access.pages_for(viewer))
+data.follow_other_writers()  # another process's writes show now, not after the cache's time to live
 context.language_switch()
 st.sidebar.caption(context.tr("app.signed_in_as", name=viewer.display_name, role=context.tr(f"role.{viewer.role}")))
 password_form(viewer)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import date, datetime, timedelta
@@ -162,6 +163,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 T_ = TypeVar("T_")
 WRITE_ATTEMPTS = 5
 WRITE_LOCK_KEY = "write_lock"
+DATA_VERSION_KEY = "data_version"  # app_meta: a new token on every committed write (see data_version)
 
 
 def write(engine: Engine, work: Callable[[Session], T_], *, attempts: int = WRITE_ATTEMPTS) -> T_:
@@ -179,6 +181,7 @@ def write(engine: Engine, work: Callable[[Session], T_], *, attempts: int = WRIT
         try:
             _take_write_lock(session)
             result = work(session)
+            _new_data_version(session)
             session.commit()
             return result
         except DBAPIError as exc:
@@ -219,6 +222,21 @@ def _take_write_lock(session: Session) -> None:
             except IntegrityError:
                 conn.rollback()
         session.execute(select(M.c.key).where(M.c.key == WRITE_LOCK_KEY).with_for_update()).first()
+
+
+def _new_data_version(session: Session) -> None:
+    """Mark the store as changed, inside the write's own transaction (writers take turns: no race to insert)."""
+    M = _app_meta()
+    token = uuid.uuid4().hex
+    if not affected(session, M.update().where(M.c.key == DATA_VERSION_KEY).values(value=token)):
+        session.execute(M.insert().values(key=DATA_VERSION_KEY, value=token))
+
+
+def data_version(session: Session) -> str | None:
+    """A token that changes with every write committed through `write`, by any process on any host (another
+    app server, cron's tick or import): one primary-key read tells a cache whether what it holds is stale."""
+    M = _app_meta()
+    return session.scalar(select(M.c.value).where(M.c.key == DATA_VERSION_KEY))
 
 
 def _app_meta():  # type: ignore[no-untyped-def]

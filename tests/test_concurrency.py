@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -161,3 +162,46 @@ def test_parallel_wrong_passwords_cannot_overshoot_the_lockout(engine: Engine) -
         refused = s.scalar(select(func.count()).where(A.c.action == "sign_in_locked", A.c.username == "ivy"))
     assert len(outcomes) == 12 and counted == security.MAX_FAILURES  # no overshoot
     assert outcomes.count("failed") == security.MAX_FAILURES - 1 and refused == 12 - security.MAX_FAILURES
+
+
+def test_a_write_in_another_process_clears_this_ones_cached_figures(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes on one store (the app here, the command line in a child process, as cron runs it): the
+    child's write changes the data version, and this process drops its cached figures on its next page run."""
+    import os
+    import subprocess
+    import sys
+
+    import streamlit as st
+
+    from tests.conftest import TEST_KEY
+    from ui import context, data
+
+    url = engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("CRM_DATABASE_URL", url)
+    loads: list[int] = []
+
+    @st.cache_data
+    def figure() -> int:
+        loads.append(1)
+        with session_scope(context.engine()) as s:
+            return int(s.scalar(select(func.count()).select_from(m.User)) or 0)
+
+    st.cache_data.clear()  # (the same function's cache is shared by this test's runs on each dialect)
+    data.follow_other_writers()  # the first look remembers the version
+    assert figure() == figure() == 0 and len(loads) == 1  # served from the cache
+    data.follow_other_writers()
+    assert figure() == 0 and len(loads) == 1  # nothing changed: still the cache
+    env = {**os.environ, "CRM_PII_KEYS": "k1=" + TEST_KEY, "CRM_PII_INDEX_KEY": TEST_KEY, "CRM_COOKIE_KEY": "c" * 40}
+    child = subprocess.run(
+        [sys.executable, "-m", "core", "--database-url", url, "create-user", "cara", "--role", "analyst",
+         "--name", "Cara", "--password", "a-long-pass-2026"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert child.returncode == 0, child.stderr
+    assert figure() == 0  # the cache does not know yet
+    data.follow_other_writers()
+    assert figure() == 1 and len(loads) == 2  # read again after the other process's write
+    with Session(engine) as s:
+        assert db.data_version(s) is not None

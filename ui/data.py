@@ -204,6 +204,21 @@ def write(function: Callable[..., T_], viewer: Viewer, *args: object, **kwargs: 
     return result
 
 
+_versions: dict[str, str | None] = {}  # per store: the data version this process's cached figures are from
+
+
+def follow_other_writers() -> None:
+    """Drop the cached figures when the store changed since this process last looked (a write by another app
+    process or host, cron's tick or an import): one primary-key read per page run, so what another process
+    wrote shows on the next click instead of after the cache's time to live."""
+    url = context.settings().database_url
+    with session_scope(context.engine()) as session:
+        version = db.data_version(session)
+    if url in _versions and _versions[url] != version:
+        st.cache_data.clear()
+    _versions[url] = version
+
+
 TICK_EVERY = timedelta(seconds=60)
 
 
