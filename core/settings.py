@@ -79,6 +79,14 @@ class Settings:
             "(env CRM_FEED_MAX_AGE_HOURS; the integration delay target is one hour)."
         ),
     )
+    read_database_url: str = field(
+        default="",
+        metadata=_help(
+            "A read-only replica of the store (env CRM_READ_DATABASE_URL; empty: none): the cached figures "
+            "(cockpit, lists, charts, analytics) are read from it, every write and every check before a write "
+            "from CRM_DATABASE_URL. Figures may lag the primary by the replica's delay."
+        ),
+    )
     timezone: str = field(
         default="",
         metadata=_help(
@@ -119,6 +127,7 @@ _ENV = {
     "feed_max_age_hours": "CRM_FEED_MAX_AGE_HOURS",
     "retention_holdout_percent": "CRM_RETENTION_HOLDOUT_PERCENT",
     "timezone": "CRM_TIMEZONE",
+    "read_database_url": "CRM_READ_DATABASE_URL",
 }
 
 

@@ -205,3 +205,29 @@ def test_a_write_in_another_process_clears_this_ones_cached_figures(
     assert figure() == 1 and len(loads) == 2  # read again after the other process's write
     with Session(engine) as s:
         assert db.data_version(s) is not None
+
+
+def test_cached_figures_come_from_the_read_replica_and_writes_go_to_the_store(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """With CRM_READ_DATABASE_URL, the cached figures are read there (here a second file standing for a
+    replica, holding a manager the store does not), while the data version and writes use the store."""
+    import streamlit as st
+
+    from core.db import make_engine, migrate
+    from ui import context, data
+
+    primary, replica = f"sqlite:///{tmp_path / 'primary.db'}", f"sqlite:///{tmp_path / 'replica.db'}"
+    copy = make_engine(replica)
+    migrate(copy)
+    with session_scope(copy) as s:
+        f.user(s, "rhea")
+    monkeypatch.setenv("CRM_DATABASE_URL", primary)
+    monkeypatch.setenv("CRM_READ_DATABASE_URL", replica)
+    st.cache_data.clear()
+    assert [name for _, name in data.options().owners] == ["Rhea"]  # read from the replica
+    with Session(context.engine()) as s:
+        assert s.scalar(select(func.count()).select_from(m.User)) == 0  # the store itself has no one
+    monkeypatch.delenv("CRM_READ_DATABASE_URL")
+    st.cache_data.clear()
+    assert data.options().owners == []

@@ -42,6 +42,19 @@ def _engine(database_url: str, demo_customers: int, demo_seed: int, demo_passwor
     )
 
 
+@st.cache_resource(show_spinner=False)
+def _replica(url: str) -> Store:
+    from core.db import make_engine
+
+    return make_engine(url)  # never migrated from here: a replica follows the primary's schema
+
+
+def reader() -> Store:
+    """Where cached figures are read: the replica when `CRM_READ_DATABASE_URL` names one, else the store."""
+    url = settings().read_database_url
+    return _replica(url) if url else engine()
+
+
 _FIRST_START = threading.Lock()
 _checked: set[str] = set()
 

@@ -45,7 +45,7 @@ def _cockpit(
     database_url: str, period: tuple[date, date, str], filters: tuple, viewer: tuple, now: datetime
 ) -> kpi.Cockpit:
     # the viewer is part of the key: an account manager's figures are never served to anyone else
-    with session_scope(context.engine()) as session:
+    with session_scope(context.reader()) as session:
         return kpi.cockpit(session, Period(*period), Filters(*filters), viewer=Viewer(*viewer), now=now)
 
 
@@ -61,7 +61,7 @@ def cockpit(period: Period, filters: Filters, viewer: Viewer) -> kpi.Cockpit:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _completeness(database_url: str, viewer_key: tuple, bucket: datetime) -> quality.Completeness:  # type: ignore[type-arg]
-    with session_scope(context.engine()) as session:
+    with session_scope(context.reader()) as session:
         return quality.completeness(session, Viewer(*viewer_key))
 
 
@@ -72,7 +72,7 @@ def completeness(viewer: Viewer) -> quality.Completeness:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _duplicate_pairs(database_url: str, viewer_key: tuple) -> list[merging.Pair]:  # type: ignore[type-arg]
-    with session_scope(context.engine()) as session:
+    with session_scope(context.reader()) as session:
         return merging.candidates(session, Viewer(*viewer_key))
 
 
@@ -83,7 +83,7 @@ def duplicate_pairs(viewer: Viewer) -> list[merging.Pair]:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _options(database_url: str) -> FilterOptions:
-    with session_scope(context.engine()) as session:
+    with session_scope(context.reader()) as session:
         return filter_options(session)
 
 
@@ -93,7 +93,7 @@ def options() -> FilterOptions:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _facts_range(database_url: str) -> tuple[date, date] | None:
-    with session_scope(context.engine()) as session:
+    with session_scope(context.reader()) as session:
         return facts.facts_range(session)
 
 
@@ -162,7 +162,7 @@ def _customer_page(
     database_url: str, viewer: tuple, query: CustomerQuery, page: int, page_size: int, now: datetime
 ) -> CustomerPage:
     # keyed on the viewer: an account manager's list (and clear contact details) is never served to anyone else
-    with session_scope(context.engine()) as session:
+    with session_scope(context.reader()) as session:
         return customer_page(
             session, Viewer(*viewer), query, context.keyring(), page=page, page_size=page_size, now=now
         )
@@ -250,7 +250,7 @@ def _risk(
     size: int,  # type: ignore[type-arg]
 ) -> tuple[churn_warnings.RiskSummary | None, pd.DataFrame, int]:
     # keyed on the viewer: an account manager's list is never served to anyone else
-    with session_scope(context.engine()) as session:
+    with session_scope(context.reader()) as session:
         scope = Filters(*filters)
         found = churn_warnings.summary(session, scope, viewer=Viewer(*viewer))
         rows, total = churn_warnings.risk_list(
@@ -269,7 +269,7 @@ def risk(
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _model_card(database_url: str, today: date) -> churn_warnings.ModelCard | None:
-    with session_scope(context.engine()) as session:
+    with session_scope(context.reader()) as session:
         return churn_warnings.model_card(session, today=today)
 
 
@@ -301,7 +301,7 @@ def _values(
     filters: tuple,
     viewer: tuple,  # type: ignore[type-arg]
 ) -> tuple[portfolio.ValueOverview | None, pd.DataFrame, portfolio.TierFlow]:
-    with session_scope(context.engine()) as session:
+    with session_scope(context.reader()) as session:
         scope, who = Filters(*filters), Viewer(*viewer)
         return (
             portfolio.overview(session, scope, viewer=who),
@@ -319,7 +319,7 @@ def values(viewer: Viewer, filters: Filters) -> tuple[portfolio.ValueOverview | 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
 def _health_history(database_url: str, viewer: tuple, customer_id: int, as_of: date) -> pd.DataFrame:  # type: ignore[type-arg]
-    with session_scope(context.engine()) as session:
+    with session_scope(context.reader()) as session:
         return portfolio.customer_health_history(session, Viewer(*viewer), customer_id, as_of=as_of)
 
 
@@ -336,7 +336,7 @@ def _minute(moment: datetime) -> datetime:
 def _step_times(database_url: str, viewer: tuple, start: datetime, end: datetime) -> pd.DataFrame:  # type: ignore[type-arg]
     from core import service_flow
 
-    with session_scope(context.engine()) as session:
+    with session_scope(context.reader()) as session:
         return service_flow.step_times(session, Viewer(*viewer), start=start, end=end)
 
 
@@ -348,7 +348,7 @@ def step_times(viewer: Viewer, *, start: datetime, end: datetime) -> pd.DataFram
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
 def _escalation_backtest(database_url: str, viewer: tuple, now: datetime) -> service_escalation.Backtest:  # type: ignore[type-arg]
-    with session_scope(context.engine()) as session:
+    with session_scope(context.reader()) as session:
         return service_escalation.backtest(session, Viewer(*viewer), now=now)
 
 
@@ -360,7 +360,7 @@ def escalation_backtest(viewer: Viewer, *, now: datetime) -> service_escalation.
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
 def _open_escalations(database_url: str, viewer: tuple, now: datetime) -> pd.DataFrame:  # type: ignore[type-arg]
-    with session_scope(context.engine()) as session:
+    with session_scope(context.reader()) as session:
         return service_escalation.open_flags(session, Viewer(*viewer), now=now)
 
 
