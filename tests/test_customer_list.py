@@ -283,3 +283,63 @@ def test_a_searched_phone_or_email_is_never_recorded_in_clear() -> None:
     assert CustomerQuery(text="138 1234 5678").as_audit()["text"] == "[phone]"
     assert CustomerQuery(text="Jane@Example.com").as_audit()["text"] == "[email]"
     assert CustomerQuery(text="Acme").as_audit()["text"] == "Acme"  # a name or code says what was looked for
+
+
+@pytest.mark.parametrize(
+    "sort, descending",
+    [("revenue_12m", True), ("last_contact_at", False), ("last_contact_at", True), ("name", False)],
+)
+def test_keyset_pages_walk_the_list_exactly_and_stay_stable_under_inserts(
+    engine: Engine, sort: str, descending: bool
+) -> None:
+    """60 customers with tied revenues and empty contacts: pages read from the previous page's last key give the
+    whole list in order, each row once; a customer added at the top meanwhile neither repeats nor skips a row
+    on the next page (an OFFSET would show the previous page's last row again)."""
+    with session_scope(engine) as s:
+        owner = f.user(s, "amy")
+        for n in range(60):
+            who = f.customer(s, owner=owner, became=date(2025, 1, 1))
+            who.name = f"Name {n % 7}"  # ties on the name too
+            if n % 3:
+                f.order(s, who, date(2026, 10, 1), float(100 * (n % 4)))
+            if n % 5:
+                s.add(
+                    m.Interaction(
+                        customer_id=who.id,
+                        channel="phone",
+                        direction="outbound",
+                        occurred_at=datetime(2026, 11, 1 + n % 9, 10),
+                        subject="Call",
+                    )
+                )
+        s.flush()
+        facts.rebuild_all(s, as_of=TODAY)
+    query = CustomerQuery(sort=sort, descending=descending)
+    with Session(engine) as s:
+        whole = list(customer_page(s, ANALYST, query, TEST_KEYRING, page=1, page_size=100, now=NOW).rows["code"])
+        walked, key = [], None
+        for number in (1, 2, 3):
+            page = customer_page(s, ANALYST, query, TEST_KEYRING, page=number, page_size=25, after=key, now=NOW)
+            walked += list(page.rows["code"])
+            key = page.last_key
+    assert len(whole) == 60 and walked == whole
+    with Session(engine) as s:
+        first = customer_page(s, ANALYST, query, TEST_KEYRING, page=1, page_size=25, now=NOW)
+    with session_scope(engine) as s:  # a new customer that sorts before every other one
+        top = f.customer(s, owner=s.scalars(select(m.User).limit(1)).one(), became=date(2025, 1, 1))
+        top.name = "Aaa"  # first by name; the most revenue; never contacted (first going up) or just now
+        f.order(s, top, date(2026, 11, 1), 1_000_000.0)
+        if sort == "last_contact_at" and descending:
+            s.add(
+                m.Interaction(
+                    customer_id=top.id, channel="phone", direction="outbound", occurred_at=NOW, subject="Call"
+                )
+            )
+        s.flush()
+        facts.rebuild_all(s, as_of=TODAY)
+    with Session(engine) as s:
+        second = customer_page(s, ANALYST, query, TEST_KEYRING, page=2, page_size=25, after=first.last_key, now=NOW)
+        shifted = customer_page(s, ANALYST, query, TEST_KEYRING, page=2, page_size=25, now=NOW)
+        assert s.scalar(select(m.CustomerStat.customer_id).where(m.CustomerStat.customer_id == top.id))
+    assert list(second.rows["code"]) == whole[25:50]
+    assert list(shifted.rows["code"]) == whole[24:49]  # what an OFFSET shows: the previous page's last row again

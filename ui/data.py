@@ -159,17 +159,35 @@ def _viewer_key(viewer: Viewer) -> tuple:
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
 def _customer_page(
-    database_url: str, viewer: tuple, query: CustomerQuery, page: int, page_size: int, now: datetime
+    database_url: str,
+    viewer: tuple,  # type: ignore[type-arg]
+    query: CustomerQuery,
+    page: int,
+    page_size: int,
+    after: tuple | None,  # type: ignore[type-arg]
+    now: datetime,
 ) -> CustomerPage:
     # keyed on the viewer: an account manager's list (and clear contact details) is never served to anyone else
     with session_scope(context.reader()) as session:
         return customer_page(
-            session, Viewer(*viewer), query, context.keyring(), page=page, page_size=page_size, now=now
+            session, Viewer(*viewer), query, context.keyring(), page=page, page_size=page_size, after=after, now=now
         )
 
 
 def customers(viewer: Viewer, query: CustomerQuery, page: int, page_size: int) -> CustomerPage:
-    return _customer_page(context.settings().database_url, _viewer_key(viewer), query, page, page_size, _now_bucket())
+    """A page of the list; the page after (or before) one already shown starts from that page's last row (keyset
+    paging: page 1,000 costs what page 1 does). The pages' last rows are kept in the session per query."""
+    known = st.session_state.get("list_page_ends")
+    if not known or known[0] != (query, page_size):
+        known = ((query, page_size), {})
+    after = known[1].get(page - 1)
+    result = _customer_page(
+        context.settings().database_url, _viewer_key(viewer), query, page, page_size, after, _now_bucket()
+    )
+    if result.last_key is not None and len(known[1]) < 10_000:
+        known[1][result.page] = result.last_key
+    st.session_state["list_page_ends"] = known
+    return result
 
 
 def export_file(viewer: Viewer, query: CustomerQuery, fmt: str) -> Callable[[], bytes]:
