@@ -183,8 +183,7 @@ def period_measures(
     """All measures of a period, where they came from ("summary" for calendar periods, else "live"),
     and its SLA compliance by priority."""
     if period.grain == "custom":
-        measures, source = facts.live_measures(session, period, filters, with_ltv=False), "live"
-        measures["ltv_revenue"] = facts.ltv_revenue_at(session, period.end, filters)
+        measures, source = facts.range_measures(session, period, filters), "live"
     else:
         measures, source = facts.summary_measures(session, period, filters), "summary"
     sla_measures, by_priority = _sla_measures(session, period, filters, now)
