@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from core import models as m, service_escalation as escalation
+from core import db, models as m, service_escalation as escalation
 from core.access import Viewer, allowed, visible
 from core.errors import NotFound
 from core.sla import target_state
@@ -186,9 +186,11 @@ def monthly_revenue(
     """Revenue per month for the last `months` months (zeros included), for the 360° chart."""
     require_visible(session, viewer, customer_id)
     first = (today.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
-    rows = session.execute(
-        select(O.c.order_date, O.c.amount).where(O.c.customer_id == customer_id, O.c.order_date >= first)
-    ).all()
+    rows = db.tuples(
+        session.execute(
+            select(O.c.order_date, O.c.amount).where(O.c.customer_id == customer_id, O.c.order_date >= first)
+        )
+    )
     frame = pd.DataFrame(rows, columns=["day", "amount"])
     index = pd.period_range(first, today, freq="M")
     if frame.empty:
@@ -208,11 +210,13 @@ def interactions_by_channel(
     """Interactions per month and channel over the last `months` months."""
     require_visible(session, viewer, customer_id)
     first = (today.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
-    rows = session.execute(
-        select(I.c.occurred_at, I.c.channel).where(
-            I.c.customer_id == customer_id, I.c.occurred_at >= datetime.combine(first, datetime.min.time())
+    rows = db.tuples(
+        session.execute(
+            select(I.c.occurred_at, I.c.channel).where(
+                I.c.customer_id == customer_id, I.c.occurred_at >= datetime.combine(first, datetime.min.time())
+            )
         )
-    ).all()
+    )
     frame = pd.DataFrame(rows, columns=["at", "channel"])
     if frame.empty:
         return pd.DataFrame(columns=["month", "channel", "interactions"])
@@ -222,11 +226,13 @@ def interactions_by_channel(
 
 def nps_history(session: Session, viewer: Viewer, customer_id: int) -> pd.DataFrame:
     require_visible(session, viewer, customer_id)
-    rows = session.execute(
-        select(N.c.responded_at, N.c.score, N.c.touchpoint)
-        .where(N.c.customer_id == customer_id)
-        .order_by(N.c.responded_at)
-    ).all()
+    rows = db.tuples(
+        session.execute(
+            select(N.c.responded_at, N.c.score, N.c.touchpoint)
+            .where(N.c.customer_id == customer_id)
+            .order_by(N.c.responded_at)
+        )
+    )
     return pd.DataFrame(rows, columns=["at", "score", "touchpoint"])
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -499,6 +499,12 @@ def _utc_list(values: list[Any]) -> list[Any]:
         return values
     converted = {v: clock.to_utc(v) if isinstance(v, date) and v == v else v for v in set(values)}  # NaT != NaT
     return [converted[v] for v in values]
+
+
+def tuples(result: Iterable[Any]) -> list[tuple[Any, ...]]:
+    """A typed query's rows as plain tuples, to build a DataFrame from: given SQLAlchemy's Row objects, pandas 3
+    asks each one for a `dtype` attribute, an error raised and caught per row (0.3 s for 30,000 rows)."""
+    return [tuple(row) for row in result]
 
 
 def _sqlite_value(value: object) -> object:

@@ -575,34 +575,42 @@ def _activity(session: Session, customer_id: int | None = None) -> pd.DataFrame:
         return stmt if customer_id is None else stmt.where(column == customer_id)
 
     contact = pd.DataFrame(
-        session.execute(
-            one(
-                select(I.c.customer_id, func.max(I.c.occurred_at).label("last_contact_at")).group_by(I.c.customer_id),
-                I.c.customer_id,
+        db.tuples(
+            session.execute(
+                one(
+                    select(I.c.customer_id, func.max(I.c.occurred_at).label("last_contact_at")).group_by(
+                        I.c.customer_id
+                    ),
+                    I.c.customer_id,
+                )
             )
-        ).all(),
+        ),
         columns=["customer_id", "last_contact_at"],
     )
     latest = one(
         select(N.c.customer_id, func.max(N.c.responded_at).label("at")).group_by(N.c.customer_id), N.c.customer_id
     ).subquery()
     nps = pd.DataFrame(
-        session.execute(
-            select(N.c.customer_id, N.c.score, N.c.responded_at).select_from(
-                N.join(latest, and_(latest.c.customer_id == N.c.customer_id, latest.c.at == N.c.responded_at))
+        db.tuples(
+            session.execute(
+                select(N.c.customer_id, N.c.score, N.c.responded_at).select_from(
+                    N.join(latest, and_(latest.c.customer_id == N.c.customer_id, latest.c.at == N.c.responded_at))
+                )
             )
-        ).all(),
+        ),
         columns=["customer_id", "latest_nps_score", "latest_nps_at"],
     ).drop_duplicates("customer_id", keep="last")
     tickets = pd.DataFrame(
-        session.execute(
-            one(
-                select(T.c.customer_id, func.count().label("open_tickets"))
-                .where(T.c.status.in_(m.OPEN_TICKET_STATUSES))
-                .group_by(T.c.customer_id),
-                T.c.customer_id,
+        db.tuples(
+            session.execute(
+                one(
+                    select(T.c.customer_id, func.count().label("open_tickets"))
+                    .where(T.c.status.in_(m.OPEN_TICKET_STATUSES))
+                    .group_by(T.c.customer_id),
+                    T.c.customer_id,
+                )
             )
-        ).all(),
+        ),
         columns=["customer_id", "open_tickets"],
     )
     return contact.merge(nps, on="customer_id", how="outer").merge(tickets, on="customer_id", how="outer")

@@ -373,7 +373,11 @@ class Task(Base):
     source: Mapped[str | None] = mapped_column(
         String(16)
     )  # follow_up, sla, detractor, low_csat, escalation, survey_csat, retention
-    __table_args__ = (Index("ix_tasks_owner_done_due", "owner_id", "done_at", "due_date"),)
+    __table_args__ = (
+        Index("ix_tasks_owner_done_due", "owner_id", "done_at", "due_date"),
+        # the closed loop's follow-ups of a period, read from the index alone (a scan of every task otherwise)
+        Index("ix_tasks_source_created", "source", "created_at", "customer_id", "due_date", "done_at"),
+    )
 
 
 class FormSubmission(Base):

@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from core import clock, models as m
+from core import clock, db, models as m
 from core.access import Viewer, require, visible
 
 C, O, T, X = m.table(m.Customer), m.table(m.Order), m.table(m.Ticket), m.table(m.ExternalId)
@@ -184,11 +184,13 @@ def rows_behind(
 def freshness(session: Session, viewer: Viewer, *, now: datetime, max_age_hours: int) -> pd.DataFrame:
     """Each source's last import, its age in hours and whether it is older than `max_age_hours`."""
     require(viewer, "page:quality")
-    rows = session.execute(
-        select(B.c.source, func.max(B.c.at).label("last"), func.count().label("imports"))
-        .group_by(B.c.source)
-        .order_by(B.c.source)
-    ).all()
+    rows = db.tuples(
+        session.execute(
+            select(B.c.source, func.max(B.c.at).label("last"), func.count().label("imports"))
+            .group_by(B.c.source)
+            .order_by(B.c.source)
+        )
+    )
     frame = pd.DataFrame(rows, columns=["source", "last", "imports"])
     frame["age_hours"] = [round((now - last).total_seconds() / 3600, 1) for last in frame["last"]]
     frame["stale"] = frame["age_hours"] > max_age_hours
@@ -235,7 +237,7 @@ def snapshot(session: Session, *, now: datetime | None = None) -> None:
 def trend(session: Session, viewer: Viewer, *, since: datetime) -> pd.DataFrame:
     """The stored figures since a moment: at, figure, value (the page draws one line per figure)."""
     require(viewer, "page:quality")
-    rows = session.execute(select(Q.c.at, Q.c.figure, Q.c.value).where(Q.c.at >= since).order_by(Q.c.at)).all()
+    rows = db.tuples(session.execute(select(Q.c.at, Q.c.figure, Q.c.value).where(Q.c.at >= since).order_by(Q.c.at)))
     return pd.DataFrame(rows, columns=["at", "figure", "value"])
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from core import clock, models as m, service_escalation as escalation
+from core import clock, db, models as m, service_escalation as escalation
 from core.access import Viewer, holders, require, sees_whole_base
 from core.db import period_bucket
 from core.errors import NotFound
@@ -116,11 +116,13 @@ def queue(session: Session, viewer: Viewer, wanted: QueueFilter, *, now: datetim
     ).astype({"ticket": "int64"})
     # the running clocks of the same tickets (completed ones, met or breached, are not work any more)
     clocks = pd.DataFrame(
-        session.execute(
-            select(R.c.ticket_id, R.c.metric, R.c.state, R.c.due_at, R.c.breached_at).where(
-                R.c.completed_at.is_(None), R.c.state != "met", R.c.ticket_id.in_(stmt.with_only_columns(T.c.id))
+        db.tuples(
+            session.execute(
+                select(R.c.ticket_id, R.c.metric, R.c.state, R.c.due_at, R.c.breached_at).where(
+                    R.c.completed_at.is_(None), R.c.state != "met", R.c.ticket_id.in_(stmt.with_only_columns(T.c.id))
+                )
             )
-        ).all(),
+        ),
         columns=["ticket", "clock", "state", "due_at", "breached_at"],
     ).astype({"ticket": "int64"})
     clocks["next_due"] = [
@@ -278,7 +280,7 @@ def compliance(
         .where(R.c.metric == metric, R.c.known_at >= start, R.c.known_at < end)
         .group_by(key)
     )
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=["value", "met", "breached"])
+    frame = pd.DataFrame(db.tuples(session.execute(stmt)), columns=["value", "met", "breached"])
     if frame.empty:
         return pd.DataFrame(columns=["value", "met", "breached", "total", "rate"])
     frame["value"] = frame["value"].fillna("—")
@@ -313,7 +315,9 @@ def times(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -
 def backlog(session: Session, viewer: Viewer, *, now: datetime) -> pd.DataFrame:
     """Open tickets by age bucket and priority."""
     require(viewer, "page:service")
-    rows = session.execute(select(T.c.created_at, T.c.priority).where(T.c.status.in_(m.OPEN_TICKET_STATUSES))).all()
+    rows = db.tuples(
+        session.execute(select(T.c.created_at, T.c.priority).where(T.c.status.in_(m.OPEN_TICKET_STATUSES)))
+    )
     frame = pd.DataFrame(rows, columns=["created_at", "priority"])
     hours = [(now - c).total_seconds() / 3600 for c in frame["created_at"]]
     frame["age"] = [next(label for limit, label in AGE_BUCKETS if limit is None or h < limit) for h in hours]
@@ -377,7 +381,7 @@ def top_categories(session: Session, viewer: Viewer, *, start: datetime, end: da
         .where(T.c.kind == "complaint", T.c.created_at >= start, T.c.created_at < end)
         .group_by(month, T.c.category)
     )
-    return pd.DataFrame(session.execute(stmt).all(), columns=["month", "category", "complaints"])
+    return pd.DataFrame(db.tuples(session.execute(stmt)), columns=["month", "category", "complaints"])
 
 
 def tickets_behind(
@@ -435,9 +439,13 @@ def what_if(
         .limit(limit)
     ).all()
     actual = pd.DataFrame(
-        session.execute(
-            select(R.c.ticket_id, R.c.metric, R.c.state).where(R.c.ticket_id.in_(ids), R.c.metric.in_(list(minutes)))
-        ).all(),
+        db.tuples(
+            session.execute(
+                select(R.c.ticket_id, R.c.metric, R.c.state).where(
+                    R.c.ticket_id.in_(ids), R.c.metric.in_(list(minutes))
+                )
+            )
+        ),
         columns=["ticket_id", "metric", "state"],
     )
     policies = {r["id"]: dict(r) for r in session.execute(select(P)).mappings()}

@@ -30,7 +30,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
-from core import models as m
+from core import db, models as m
 from core.access import Viewer, require, visible
 
 T, E, R, S, C, TASKS = (
@@ -138,18 +138,20 @@ class Signals:
 
 
 def _complaints(session: Session, where: ColumnElement[bool]) -> pd.DataFrame:
-    rows = session.execute(
-        select(
-            T.c.id,
-            T.c.customer_id,
-            T.c.created_at,
-            T.c.closed_at,
-            T.c.status,
-            T.c.description,
-            T.c.csat,
-            T.c.feedback_at,
-        ).where(T.c.kind == "complaint", where)
-    ).all()
+    rows = db.tuples(
+        session.execute(
+            select(
+                T.c.id,
+                T.c.customer_id,
+                T.c.created_at,
+                T.c.closed_at,
+                T.c.status,
+                T.c.description,
+                T.c.csat,
+                T.c.feedback_at,
+            ).where(T.c.kind == "complaint", where)
+        )
+    )
     return pd.DataFrame(
         rows,
         columns=["ticket", "customer_id", "created_at", "closed_at", "status", "description", "csat", "feedback_at"],
@@ -255,19 +257,21 @@ def open_flags(session: Session, viewer: Viewer, *, now: datetime, limit: int = 
     if flagged.empty:
         return flagged.assign(customer_id=[], code=[], customer=[], priority=[], team=[], created_at=[])
     about = pd.DataFrame(
-        session.execute(
-            select(
-                T.c.id.label("ticket"),
-                T.c.customer_id,
-                C.c.code,
-                C.c.name.label("customer"),
-                T.c.priority,
-                T.c.team,
-                T.c.created_at,
+        db.tuples(
+            session.execute(
+                select(
+                    T.c.id.label("ticket"),
+                    T.c.customer_id,
+                    C.c.code,
+                    C.c.name.label("customer"),
+                    T.c.priority,
+                    T.c.team,
+                    T.c.created_at,
+                )
+                .select_from(T.join(C, C.c.id == T.c.customer_id))
+                .where(T.c.id.in_([int(i) for i in flagged["ticket"]]))
             )
-            .select_from(T.join(C, C.c.id == T.c.customer_id))
-            .where(T.c.id.in_([int(i) for i in flagged["ticket"]]))
-        ).all(),
+        ),
         columns=["ticket", "customer_id", "code", "customer", "priority", "team", "created_at"],
     )
     return (

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from core import models as m
+from core import db, models as m
 from core.access import Viewer, require
 
 T, R, U = m.table(m.Ticket), m.table(m.TicketSla), m.table(m.User)
@@ -38,35 +38,43 @@ def performance(session: Session, viewer: Viewer, *, by: str, start: datetime, e
     require(viewer, "page:service")
     key = _key(by).label("value")
     handled = pd.DataFrame(
-        session.execute(
-            select(key, func.count().label("handled"), func.sum(case((T.c.reopened > 0, 1), else_=0)).label("reopened"))
-            .select_from(_source(by))
-            .where(T.c.resolved_at >= start, T.c.resolved_at < end)
-            .group_by(key)
-        ).all(),
+        db.tuples(
+            session.execute(
+                select(
+                    key, func.count().label("handled"), func.sum(case((T.c.reopened > 0, 1), else_=0)).label("reopened")
+                )
+                .select_from(_source(by))
+                .where(T.c.resolved_at >= start, T.c.resolved_at < end)
+                .group_by(key)
+            )
+        ),
         columns=["value", "handled", "reopened"],
     )
     clocks = pd.DataFrame(
-        session.execute(
-            select(
-                key,
-                R.c.metric,
-                func.sum(case((R.c.state == "met", 1), else_=0)).label("met"),
-                func.sum(case((R.c.state == "breached", 1), else_=0)).label("breached"),
+        db.tuples(
+            session.execute(
+                select(
+                    key,
+                    R.c.metric,
+                    func.sum(case((R.c.state == "met", 1), else_=0)).label("met"),
+                    func.sum(case((R.c.state == "breached", 1), else_=0)).label("breached"),
+                )
+                .select_from(R.join(_source(by), T.c.id == R.c.ticket_id))
+                .where(R.c.metric.in_(CLOCKS), R.c.known_at >= start, R.c.known_at < end)
+                .group_by(key, R.c.metric)
             )
-            .select_from(R.join(_source(by), T.c.id == R.c.ticket_id))
-            .where(R.c.metric.in_(CLOCKS), R.c.known_at >= start, R.c.known_at < end)
-            .group_by(key, R.c.metric)
-        ).all(),
+        ),
         columns=["value", "metric", "met", "breached"],
     )
     csat = pd.DataFrame(
-        session.execute(
-            select(key, func.avg(T.c.csat).label("csat"), func.count(T.c.csat).label("csat_answers"))
-            .select_from(_source(by))
-            .where(T.c.feedback_at >= start, T.c.feedback_at < end, T.c.csat.is_not(None))
-            .group_by(key)
-        ).all(),
+        db.tuples(
+            session.execute(
+                select(key, func.avg(T.c.csat).label("csat"), func.count(T.c.csat).label("csat_answers"))
+                .select_from(_source(by))
+                .where(T.c.feedback_at >= start, T.c.feedback_at < end, T.c.csat.is_not(None))
+                .group_by(key)
+            )
+        ),
         columns=["value", "csat", "csat_answers"],
     )
     for part in (handled, clocks, csat):
@@ -127,11 +135,13 @@ def tickets_of(
     if tickets.empty:
         return tickets
     states = pd.DataFrame(
-        session.execute(
-            select(R.c.ticket_id, R.c.metric, R.c.state).where(
-                R.c.ticket_id.in_(tickets["ticket"].tolist()), R.c.metric.in_(CLOCKS)
+        db.tuples(
+            session.execute(
+                select(R.c.ticket_id, R.c.metric, R.c.state).where(
+                    R.c.ticket_id.in_(tickets["ticket"].tolist()), R.c.metric.in_(CLOCKS)
+                )
             )
-        ).all(),
+        ),
         columns=["ticket", "metric", "state"],
     )
     wide = states.pivot_table(index="ticket", columns="metric", values="state", aggfunc="first")

@@ -125,24 +125,26 @@ def runs(session: Session, viewer: Viewer) -> pd.DataFrame:
     answered = ASKED.c.answered_at.is_not(None)
     promoters = func.sum(case((and_(answered, ASKED.c.score >= 9), 1), else_=0))
     detractors = func.sum(case((and_(answered, ASKED.c.score <= 6), 1), else_=0))
-    rows = session.execute(
-        select(
-            RUNS.c.id,
-            RUNS.c.name,
-            RUNS.c.kind,
-            RUNS.c.created_at,
-            RUNS.c.closes_on,
-            func.count().label("recipients"),
-            func.count(ASKED.c.answered_at).label("answered"),
-            func.avg(case((answered, ASKED.c.score))).label("average"),
-            promoters.label("promoters"),
-            detractors.label("detractors"),
+    rows = db.tuples(
+        session.execute(
+            select(
+                RUNS.c.id,
+                RUNS.c.name,
+                RUNS.c.kind,
+                RUNS.c.created_at,
+                RUNS.c.closes_on,
+                func.count().label("recipients"),
+                func.count(ASKED.c.answered_at).label("answered"),
+                func.avg(case((answered, ASKED.c.score))).label("average"),
+                promoters.label("promoters"),
+                detractors.label("detractors"),
+            )
+            .join(ASKED, ASKED.c.run_id == RUNS.c.id)
+            .where(ASKED.c.customer_id.in_(mine))
+            .group_by(RUNS.c.id, RUNS.c.name, RUNS.c.kind, RUNS.c.created_at, RUNS.c.closes_on)
+            .order_by(RUNS.c.created_at.desc(), RUNS.c.id.desc())
         )
-        .join(ASKED, ASKED.c.run_id == RUNS.c.id)
-        .where(ASKED.c.customer_id.in_(mine))
-        .group_by(RUNS.c.id, RUNS.c.name, RUNS.c.kind, RUNS.c.created_at, RUNS.c.closes_on)
-        .order_by(RUNS.c.created_at.desc(), RUNS.c.id.desc())
-    ).all()
+    )
     frame = pd.DataFrame(
         rows,
         columns=[
@@ -204,7 +206,7 @@ def recipients(session: Session, viewer: Viewer, run_id: int) -> pd.DataFrame:
         viewer,
     )
     return pd.DataFrame(
-        session.execute(stmt).all(),
+        db.tuples(session.execute(stmt)),
         columns=["customer_id", "code", "name", "owner", "region", "tier", "answered_at", "score"],
     )
 

@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from core import models as m
+from core import db, models as m
 from core.access import Viewer, scope, scoped, visible
 from core.db import period_bucket
 from core.nps import SMALL_SAMPLE, category, nps
@@ -51,6 +51,18 @@ def _dimension(by: str):  # type: ignore[no-untyped-def]
     }[by]
 
 
+def _answers_with(name: str, unfiltered: bool) -> Any:
+    """NPS answers joined only to what the grouping and the viewer's filters read: the month and touchpoint
+    charts of an unfiltered viewer need no customer row (each join costs a look-up per answer: a third of the
+    time each)."""
+    source: Any = N
+    if name in ("region", "industry", "acquisition_channel") or not unfiltered:
+        source = source.join(C, C.c.id == N.c.customer_id)
+    if name == "tier":
+        source = source.outerjoin(S, S.c.customer_id == N.c.customer_id)
+    return source
+
+
 def _nps_grouped(
     session: Session,
     viewer: Viewer,
@@ -68,7 +80,7 @@ def _nps_grouped(
             func.sum(case((N.c.score >= 9, 1), else_=0)).label("p"),
             func.sum(case((N.c.score <= 6, 1), else_=0)).label("d"),
         )
-        .select_from(N.join(C, C.c.id == N.c.customer_id).outerjoin(S, S.c.customer_id == C.c.id))
+        .select_from(_answers_with(name, scoped(viewer, filters).is_empty()))
         .where(N.c.responded_at >= start, N.c.responded_at < end)
         .group_by(key)
         .order_by(key)
@@ -132,7 +144,7 @@ def csat_by(session: Session, viewer: Viewer, *, by: str, start: datetime, end: 
         .group_by(key)
         .order_by(key)
     )
-    rows = session.execute(scope(stmt, C, replace(scoped(viewer, Filters()), with_tickets_only=False))).all()
+    rows = db.tuples(session.execute(scope(stmt, C, replace(scoped(viewer, Filters()), with_tickets_only=False))))
     grouped = pd.DataFrame(rows, columns=["value", "ratings", "satisfied", "average"])
     grouped["value"] = grouped["value"].fillna("—")
     grouped[["ratings", "satisfied"]] = grouped[["ratings", "satisfied"]].astype(int)
@@ -172,7 +184,7 @@ def comments(
         needle = "%" + re.sub(r"([%_\\])", r"\\\1", text.strip()) + "%"
         stmt = stmt.where(N.c.comment.ilike(needle, escape="\\"))
     frame = pd.DataFrame(
-        session.execute(visible(stmt, C, viewer, filters)).all(),
+        db.tuples(session.execute(visible(stmt, C, viewer, filters))),
         columns=["responded_at", "score", "touchpoint", "comment", "customer_id"],
     )
     frame.insert(2, "category", [category(int(v)) for v in frame["score"]])
@@ -283,17 +295,20 @@ def closed_loop(session: Session, viewer: Viewer, *, start: datetime, end: datet
         )
     )
     tasks = pd.DataFrame(
-        session.execute(visible(stmt, C, viewer)).all(), columns=["customer_id", "created_at", "due_date", "done_at"]
+        db.tuples(session.execute(visible(stmt, C, viewer))),
+        columns=["customer_id", "created_at", "due_date", "done_at"],
     )
     done = pd.to_datetime(tasks["done_at"])
     in_time = int((done.notna() & (done.dt.normalize() <= pd.to_datetime(tasks["due_date"]))).sum())
     # each follow-up's next NPS answer from that customer: one query and an as-of join, not one query a task
     answers = pd.DataFrame(
-        session.execute(
-            select(N.c.customer_id, N.c.responded_at, N.c.score).where(
-                N.c.customer_id.in_(stmt.with_only_columns(TASKS.c.customer_id)), N.c.responded_at >= start
+        db.tuples(
+            session.execute(
+                select(N.c.customer_id, N.c.responded_at, N.c.score).where(
+                    N.c.customer_id.in_(stmt.with_only_columns(TASKS.c.customer_id)), N.c.responded_at >= start
+                )
             )
-        ).all(),
+        ),
         columns=["customer_id", "responded_at", "score"],
     )
     next_scores: list[int] = []

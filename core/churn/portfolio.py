@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from core import models as m
+from core import db, models as m
 from core.access import Viewer, require, visible
 from core.churn.value import HEALTH_BANDS, RFM_SEGMENTS
 from core.facts import get_meta
@@ -58,7 +58,7 @@ def overview(session: Session, filters: Filters, *, viewer: Viewer) -> ValueOver
         .group_by(CV.c.rfm_segment, CV.c.health_band)
     )
     rows = pd.DataFrame(
-        session.execute(visible(stmt, C, viewer, filters)).all(), columns=["rfm_segment", "health_band", *measures]
+        db.tuples(session.execute(visible(stmt, C, viewer, filters))), columns=["rfm_segment", "health_band", *measures]
     )
     rows[measures] = rows[measures].apply(pd.to_numeric).fillna(0).astype(float)
     segments = (

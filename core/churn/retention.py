@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
-from core import audit, clock, models as m
+from core import audit, clock, db, models as m
 from core.access import Viewer, require, visible
 from core.churn.explain import GROUPS
 from core.db import new_id
@@ -314,7 +314,7 @@ def actions(
         stmt = stmt.where(RA.c.customer_id == customer_id)
     if open_only:
         stmt = stmt.where(RA.c.status == "open")
-    return pd.DataFrame(session.execute(visible(stmt, C, viewer, filters)).all(), columns=ACTION_COLUMNS)
+    return pd.DataFrame(db.tuples(session.execute(visible(stmt, C, viewer, filters))), columns=ACTION_COLUMNS)
 
 
 # --- the measured effect --------------------------------------------------------------------------------------
