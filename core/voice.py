@@ -201,6 +201,12 @@ def _jieba():  # type: ignore[no-untyped-def]
     return jieba
 
 
+def warm_up() -> None:
+    """Load jieba's dictionary now (about a second) instead of on the first keyword list a user asks for: the
+    app calls it in a background thread when it opens the store."""
+    _jieba().initialize()
+
+
 def words(text: str) -> list[str]:
     """Words of a comment: Chinese by jieba, English by letters; stop words and one-letter pieces dropped."""
     out = []

@@ -131,3 +131,12 @@ def test_complaint_keywords_by_category_this_period_and_the_last(engine: Engine)
     assert {"破损", "快递", "subcontractor", "damaged"} <= set(delivery.index)
     assert "invoice" not in delivery.index and "address" not in delivery.index  # billing, and not a complaint
     assert "invoice" in set(every["keyword"]) and delivery["change"].loc["courier"] == 0
+
+
+def test_the_word_splitter_can_be_warmed_up_before_the_first_visit() -> None:
+    import jieba
+
+    from core import voice
+
+    voice.warm_up()
+    assert jieba.dt.initialized and voice.words("物流太慢，客服态度差") == ["物流", "太慢", "客服", "态度"]

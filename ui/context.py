@@ -31,15 +31,19 @@ def keyring() -> Keyring:
 
 @st.cache_resource(show_spinner=False)
 def _engine(database_url: str, demo_customers: int, demo_seed: int, demo_password: str | None) -> Store:
+    from core import voice
     from core.store import open_store
 
-    return open_store(
+    store = open_store(
         Settings(
             database_url=database_url, demo_customers=demo_customers, demo_seed=demo_seed, demo_password=demo_password
         ),
         keyring(),
         seed_demo_if_empty=True,
     )
+    # the Voice page's Chinese word splitter loads its dictionary meanwhile, not on the first visit
+    threading.Thread(target=voice.warm_up, name="jieba-warm-up", daemon=True).start()
+    return store
 
 
 @st.cache_resource(show_spinner=False)
