@@ -78,7 +78,10 @@ def _build(name: str) -> Zone:
     return Zone(name, info, tuple(changes), tuple(offsets))
 
 
-_state: dict[str, object] = {}
+_built: dict[str, Zone] = {}  # zones by name, each built once
+_current_key: tuple[str, str] | None = None
+_zone: Zone | None = None  # the display zone as last read from the environment
+_utc = True  # the display zone is UTC: stored values need no conversion at all (the per-value fast path)
 
 
 def _key() -> tuple[str, str]:
@@ -87,21 +90,21 @@ def _key() -> tuple[str, str]:
 
 def refresh() -> Zone:
     """The display zone, rebuilt when `CRM_TIMEZONE` or `TZ` changed since it was last read."""
+    global _current_key, _zone, _utc
     key = _key()
-    if _state.get("key") != key:
+    if _zone is None or key != _current_key:
         from core.business_hours import server_zone
 
         name = key[0] or server_zone()
-        built = _state.get(name)
-        if not isinstance(built, Zone):
-            built = _state[name] = _build(name)
-        _state.update(key=key, zone=built)
-    return _current()
+        if name not in _built:
+            _built[name] = _build(name)
+        _current_key, _zone = key, _built[name]
+        _utc = not _zone.changes and not _zone.offsets[0]
+    return _zone
 
 
 def _current() -> Zone:
-    zone = _state.get("zone")
-    return zone if isinstance(zone, Zone) else refresh()
+    return _zone if _zone is not None else refresh()
 
 
 def zone() -> Zone:
@@ -132,7 +135,9 @@ def to_utc(value: datetime | date) -> datetime:
 
 
 def to_local(value: datetime) -> datetime:
-    """A stored UTC instant as the display zone's wall time."""
+    """A stored UTC instant as the display zone's wall time (called for every stored value read: kept lean)."""
+    if _utc and _zone is not None:
+        return value
     return _current().to_local(value)
 
 
