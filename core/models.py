@@ -354,6 +354,8 @@ class NpsResponse(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     responded_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     touchpoint: Mapped[str] = mapped_column(String(32))
+    # a customer's answers in time order: the closed loop's "next answer after this follow-up" is one seek
+    __table_args__ = (Index("ix_nps_responses_customer_responded", "customer_id", "responded_at"),)
 
 
 class Task(Base):

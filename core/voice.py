@@ -300,41 +300,27 @@ def closed_loop(session: Session, viewer: Viewer, *, start: datetime, end: datet
             TASKS.c.created_at < end,
         )
     )
-    tasks = pd.DataFrame(
-        db.tuples(session.execute(visible(stmt, C, viewer))),
-        columns=["customer_id", "created_at", "due_date", "done_at"],
+    # each follow-up's next NPS answer from that customer, found by the database (one index look-up of the
+    # customer's answers per follow-up), read with the follow-ups as the driver's tuples (db.raw_frame: 50,000
+    # follow-ups in two years at 100k customers)
+    NEXT = N.alias("next_answer")
+    next_score = (
+        select(NEXT.c.score)
+        .where(NEXT.c.customer_id == TASKS.c.customer_id, NEXT.c.responded_at > TASKS.c.created_at)
+        .order_by(NEXT.c.responded_at, NEXT.c.id)
+        .limit(1)
+        .scalar_subquery()
     )
-    done = pd.to_datetime(tasks["done_at"])
-    in_time = int((done.notna() & (done.dt.normalize() <= pd.to_datetime(tasks["due_date"]))).sum())
-    # each follow-up's next NPS answer from that customer: one query and an as-of join, not one query a task
-    answers = pd.DataFrame(
-        db.tuples(
-            session.execute(
-                select(N.c.customer_id, N.c.responded_at, N.c.score).where(
-                    N.c.customer_id.in_(stmt.with_only_columns(TASKS.c.customer_id)), N.c.responded_at >= start
-                )
-            )
-        ),
-        columns=["customer_id", "responded_at", "score"],
-    )
-    next_scores: list[int] = []
-    if not tasks.empty and not answers.empty:
-        left = tasks.assign(at=pd.to_datetime(tasks["created_at"])).sort_values("at")
-        right = answers.assign(at=pd.to_datetime(answers["responded_at"])).sort_values("at")
-        joined = pd.merge_asof(
-            left,
-            right[["customer_id", "at", "score"]],
-            on="at",
-            by="customer_id",
-            direction="forward",
-            allow_exact_matches=False,
-        )
-        next_scores = [int(v) for v in joined["score"].dropna()]
+    tasks = db.raw_frame(session, visible(stmt.add_columns(next_score.label("next_score")), C, viewer))
+    done = pd.to_datetime(tasks["done_at"], format="ISO8601")
+    in_time = int((done.notna() & (done.dt.normalize() <= pd.to_datetime(tasks["due_date"], format="ISO8601"))).sum())
+    scores = pd.to_numeric(tasks["next_score"]).dropna()
+    next_scores, average, promoters = len(scores), scores.mean(), int((scores >= 9).sum())
     return {
         "follow_ups": float(len(tasks)),
         "in_time": float(in_time),
         "in_time_share": in_time / len(tasks) if len(tasks) else None,
-        "next_score_avg": sum(next_scores) / len(next_scores) if next_scores else None,
-        "next_score_n": float(len(next_scores)),
-        "next_promoter_share": sum(1 for s in next_scores if s >= 9) / len(next_scores) if next_scores else None,
+        "next_score_avg": float(average) if next_scores else None,
+        "next_score_n": float(next_scores),
+        "next_promoter_share": int(promoters or 0) / next_scores if next_scores else None,
     }
