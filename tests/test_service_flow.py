@@ -31,7 +31,8 @@ def _ticket(s: Session, who: m.Customer, category: str, start: datetime, steps: 
 
 
 def test_one_tickets_steps_worked_out_by_hand() -> None:
-    at = [T0 + timedelta(hours=h) for h in (0, 2, 5, 6, 9, 12, 20, 21, 24, 30)]
+    # each event at its hour count since 1970, as step_times hands them over (T0 is 09:00)
+    at = [(T0 - datetime(1970, 1, 1)) / timedelta(hours=1) + h for h in (0, 2, 5, 6, 9, 12, 20, 21, 24, 30)]
     events = list(
         zip(
             at,
