@@ -29,6 +29,20 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def bench_store(customers: int, database_url: str | None) -> str:
+    """The URL a bench measures: `database_url`, or data/bench-<N>.db, seeded by this script when missing."""
+    if database_url:
+        return database_url
+    path = ROOT / "data" / f"bench-{customers}.db"
+    if not path.exists():
+        subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "cockpit.py"), "--customers", str(customers)],
+            check=True,
+            capture_output=True,
+        )
+    return f"sqlite:///{path}"
+
+
 def _everything(url: str) -> dict[str, float]:
     """What the cockpit page loads: filter options, the period list and the cockpit figures."""
     from core import clock, facts, kpi

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cockpit import _peak_rss_mb  # noqa: E402
+from bench.cockpit import _peak_rss_mb, bench_store  # noqa: E402
 
 
 def _timed(result: dict[str, object], name: str, call):  # type: ignore[no-untyped-def]
@@ -116,13 +116,7 @@ def main() -> None:
     if args.measure:
         print(json.dumps(_measure(args.measure)))
         return
-    url = args.database_url or f"sqlite:///{ROOT / 'data' / f'bench-{args.customers}.db'}"
-    if not args.database_url and not Path(url.split("///")[-1]).exists():
-        subprocess.run(
-            [sys.executable, str(ROOT / "bench" / "cockpit.py"), "--customers", str(args.customers)],
-            check=True,
-            capture_output=True,
-        )
+    url = bench_store(args.customers, args.database_url)
     from core.pii import Keyring
     from core.secrets import load_secrets
     from core.settings import Settings
