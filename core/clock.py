@@ -14,7 +14,6 @@ changes `CRM_TIMEZONE` (a test) sees the change; the per-value conversions only 
 from __future__ import annotations
 
 import os
-from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -34,9 +33,6 @@ class Zone:
     info: ZoneInfo
     changes: tuple[datetime, ...]  # UTC instants at which the offset changes, ascending, 1970-2100
     offsets: tuple[timedelta, ...]  # offsets[i]: in force before changes[i] (i < len(changes)) or after the last
-
-    def offset_at(self, utc: datetime) -> timedelta:
-        return self.offsets[bisect_right(self.changes, utc)]
 
     def to_utc(self, local: datetime) -> datetime:
         if not self.changes and not self.offsets[0]:
