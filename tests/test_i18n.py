@@ -98,8 +98,8 @@ def test_counts_of_zero_and_one_read_naturally() -> None:
 
 def test_every_refusal_a_page_can_show_names_its_message_in_the_catalogs() -> None:
     """Core's refusals reach Chinese pages through their keys (CrmError(key=...)); an English-only one would show
-    inside a Chinese sentence. Only the operator's tools (CLI, demo, secrets, keys, settings) speak English."""
-    operator_only = {"cli.py", "demo.py", "secrets.py", "pii.py", "settings.py", "folder.py"}
+    inside a Chinese sentence. Only the operator's tools (CLI, demo, secrets, keys, settings, backups) speak English."""
+    operator_only = {"cli.py", "demo.py", "secrets.py", "pii.py", "settings.py", "folder.py", "backup.py"}
     raises = re.compile(
         r"raise (ValidationError|PermissionDenied|NotFound|CrmError|Conflict|ConfigError|StoreError)\((.*?)\)"
         r"(?: from None)?\n",
