@@ -164,6 +164,7 @@ def test_parallel_wrong_passwords_cannot_overshoot_the_lockout(engine: Engine) -
     assert outcomes.count("failed") == security.MAX_FAILURES - 1 and refused == 12 - security.MAX_FAILURES
 
 
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)  # the embedded store, a team's server
 def test_a_write_in_another_process_clears_this_ones_cached_figures(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

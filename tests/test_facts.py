@@ -39,12 +39,27 @@ def test_summary_equals_live_for_every_grain_and_filter(demo: Engine) -> None:
                     _assert_same(facts.summary_measures(s, period, filters), facts.live_measures(s, period, filters))
 
 
-def test_ltv_revenue_at_any_day_equals_the_raw_figure(demo: Engine) -> None:
+def test_ltv_at_any_day_and_custom_ranges_equal_the_raw_figures(demo: Engine) -> None:
+    """ltv_revenue_at any day, and range_measures (the cockpit's custom ranges: whole months from period_facts,
+    the rest live) for ranges with and without whole months, starting and ending mid-month or on a month's
+    first day: every measure equals the one computed from raw rows."""
+    ranges = [
+        (date(2025, 1, 15), date(2025, 3, 10)),  # mid-month to mid-month, February whole
+        (date(2025, 2, 1), date(2025, 4, 30)),  # whole months only
+        (date(2024, 11, 20), date(2025, 6, 1)),  # across a year, ending on a first day
+        (date(2026, 10, 3), date(2026, 10, 28)),  # inside one month: all live
+        (date(2026, 9, 30), date(2026, 11, 1)),  # one whole month between two single days
+    ]
     with session_scope(demo) as s:
+        owner = s.scalar(select(func.min(m.Customer.owner_id)))
         for filters in (Filters(), Filters(regions=("east",))):
             for day in (date(2025, 3, 1), date(2025, 3, 17), date(2026, 11, 24), date(2024, 1, 2)):
                 raw = facts.live_measures(s, custom_period(day - timedelta(days=3), day - timedelta(days=1)), filters)
                 assert facts.ltv_revenue_at(s, day, filters) == pytest.approx(raw["ltv_revenue"]), (day, filters)
+        for filters in (Filters(), Filters(regions=("east", "north")), Filters(kinds=("B2B",), owner_ids=(owner,))):
+            for first, last in ranges:
+                period = custom_period(first, last)
+                _assert_same(facts.range_measures(s, period, filters), facts.live_measures(s, period, filters))
 
 
 def test_refresh_after_a_write_equals_a_full_rebuild(demo: Engine) -> None:
@@ -102,22 +117,3 @@ def test_customer_stats_match_raw_orders(demo: Engine) -> None:
             assert stats[customer_id].revenue_total == pytest.approx(float(revenue))
         seg_total = s.scalar(select(func.sum(m.SegmentFact.customers)))
         assert seg_total == len(stats)
-
-
-def test_a_custom_range_from_whole_months_and_live_edges_equals_the_raw_figures(demo: Engine) -> None:
-    """range_measures (the cockpit's custom ranges) reads whole months from period_facts: every measure equals
-    the one computed from raw rows, for ranges with and without whole months, starting and ending mid-month
-    or on a month's first day."""
-    ranges = [
-        (date(2025, 1, 15), date(2025, 3, 10)),  # mid-month to mid-month, February whole
-        (date(2025, 2, 1), date(2025, 4, 30)),  # whole months only
-        (date(2024, 11, 20), date(2025, 6, 1)),  # across a year, ending on a first day
-        (date(2026, 10, 3), date(2026, 10, 28)),  # inside one month: all live
-        (date(2026, 9, 30), date(2026, 11, 1)),  # one whole month between two single days
-    ]
-    with session_scope(demo) as s:
-        owner = s.scalar(select(func.min(m.Customer.owner_id)))
-        for filters in (Filters(), Filters(regions=("east", "north")), Filters(kinds=("B2B",), owner_ids=(owner,))):
-            for first, last in ranges:
-                period = custom_period(first, last)
-                _assert_same(facts.range_measures(s, period, filters), facts.live_measures(s, period, filters))
