@@ -7,6 +7,7 @@ own; failures to reach or create the store become one ConfigError with a message
 from __future__ import annotations
 
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -125,6 +126,7 @@ def make_engine(raw_url: str, *, echo: bool = False) -> Engine:
         raise ConfigError(
             f"No driver for {url.drivername!r}. Use {SUPPORTED}.", key="error.db_url", supported=SUPPORTED
         ) from None
+    event.listen(engine, "before_cursor_execute", _note_change)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         # SQLAlchemy, not the driver, decides where transactions start, so DDL (migrations) is
@@ -150,6 +152,19 @@ def make_engine(raw_url: str, *, echo: bool = False) -> Engine:
     return engine
 
 
+_CHANGE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+[`\"]?(\w+)", re.IGNORECASE)
+QUIET_TABLES = frozenset({"audit_log", "app_meta"})  # a record of who looked, the write path's own rows
+
+
+def _note_change(conn, _cursor, statement, _parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+    """Inside `write`: note when a statement changes a table the figures read (not the audit log), so the
+    data version moves only then. Viewing a customer or signing in (an audit row) leaves every cache valid."""
+    if conn.get_execution_options().get("crm_write") and not conn.info.get(CHANGED):
+        found = _CHANGE.match(statement)
+        if found and found.group(1).lower() not in QUIET_TABLES:
+            conn.info[CHANGED] = True
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     dbapi_connection.isolation_level = None  # the driver never begins on its own; see make_engine
     cursor = dbapi_connection.cursor()
@@ -163,7 +178,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 T_ = TypeVar("T_")
 WRITE_ATTEMPTS = 5
 WRITE_LOCK_KEY = "write_lock"
-DATA_VERSION_KEY = "data_version"  # app_meta: a new token on every committed write (see data_version)
+DATA_VERSION_KEY = "data_version"  # app_meta: a new token on every committed write that changed data
+CHANGED = "crm_changed"  # connection info: the write in progress changed a table the figures read
 
 
 def write(engine: Engine, work: Callable[[Session], T_], *, attempts: int = WRITE_ATTEMPTS) -> T_:
@@ -180,8 +196,10 @@ def write(engine: Engine, work: Callable[[Session], T_], *, attempts: int = WRIT
         session = Session(engine.execution_options(crm_write=True), expire_on_commit=False)
         try:
             _take_write_lock(session)
+            session.connection().info.pop(CHANGED, None)
             result = work(session)
-            _new_data_version(session)
+            if session.connection().info.pop(CHANGED, False):
+                _new_data_version(session)
             session.commit()
             return result
         except DBAPIError as exc:
@@ -233,8 +251,9 @@ def _new_data_version(session: Session) -> None:
 
 
 def data_version(session: Session) -> str | None:
-    """A token that changes with every write committed through `write`, by any process on any host (another
-    app server, cron's tick or import): one primary-key read tells a cache whether what it holds is stale."""
+    """A token that changes with every write committed through `write` that changed data (an audit row alone
+    does not), by any process on any host (another app server, cron's tick or import): one primary-key read
+    tells a cache whether what it holds is stale."""
     M = _app_meta()
     return session.scalar(select(M.c.value).where(M.c.key == DATA_VERSION_KEY))
 

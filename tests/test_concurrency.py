@@ -232,3 +232,22 @@ def test_cached_figures_come_from_the_read_replica_and_writes_go_to_the_store(
     monkeypatch.delenv("CRM_READ_DATABASE_URL")
     st.cache_data.clear()
     assert data.options().owners == []
+
+
+def test_the_data_version_moves_with_data_not_with_audit_rows(engine: Engine) -> None:
+    """Viewing a customer or signing in writes an audit row only: every process's cached figures stay valid.
+    A write that changes data gives the store a new version."""
+    from core import audit
+
+    def version() -> str | None:
+        with Session(engine) as s:
+            return db.data_version(s)
+
+    before = version()
+    db.write(engine, lambda s: audit.record(s, action="sign_in", username="amy"))
+    assert version() == before
+    db.write(engine, lambda s: f.user(s, "amy"))
+    changed = version()
+    assert changed is not None and changed != before
+    db.write(engine, lambda s: audit.record(s, action="customer_viewed", username="amy", object="customer:1"))
+    assert version() == changed
