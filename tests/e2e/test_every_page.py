@@ -22,9 +22,8 @@ from core.access import SYSTEM
 from core.customer_list import CustomerQuery
 from core.db import make_engine, session_scope
 from core.i18n import catalog
-from tests.conftest import DEMO_PASSWORD, TEST_KEYRING
-from tests.e2e.test_browser import CHROMIUM, FLAGS, server  # noqa: F401  (the app-server fixture)
-from ui.auth import COOKIE_NAME
+from tests.conftest import TEST_KEYRING
+from tests.e2e.test_browser import CHROMIUM, FLAGS, server, sign_in  # noqa: F401  (the app-server fixture)
 
 # the browser tests share one worker: two app servers and two Chromiums at once would starve each other
 pytestmark = pytest.mark.xdist_group("browser")
@@ -102,27 +101,6 @@ def settle(page, *, limit: float = 60.0) -> None:  # type: ignore[no-untyped-def
     }""",
         polling=100,
         timeout=limit * 1000,
-    )
-
-
-def sign_in(page, url: str, username: str) -> None:  # type: ignore[no-untyped-def]
-    for attempt in range(3):  # a sign-in whose click was lost under load (seen twice in CI) is made again
-        page.goto(url)
-        page.locator("input[type='password']").wait_for(timeout=60_000)
-        # a click while the sign-in page is still running can be lost under load: wait until its run is over
-        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
-        page.locator("input[type='text']").first.fill(username)
-        page.locator("input[type='password']").first.fill(DEMO_PASSWORD)
-        page.locator("[data-testid='stFormSubmitButton'] button").first.click()
-        try:
-            page.locator("[data-testid='stSidebarNav']").wait_for(timeout=90_000)
-            break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
-    # the session cookie is set by a component after the first signed-in run: the next page load needs it
-    page.wait_for_function(
-        "(name) => document.cookie.includes(name + '=')", arg=COOKIE_NAME, polling=100, timeout=60_000
     )
 
 
