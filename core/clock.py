@@ -34,17 +34,25 @@ class Zone:
     changes: tuple[datetime, ...]  # UTC instants at which the offset changes, ascending, 1970-2100
     offsets: tuple[timedelta, ...]  # offsets[i]: in force before changes[i] (i < len(changes)) or after the last
 
+    @property
+    def is_utc(self) -> bool:
+        """No offset, ever: stored values need no conversion."""
+        return not self.changes and not self.offsets[0]
+
+    def ranges(self) -> list[tuple[datetime | None, datetime | None, timedelta]]:
+        """The UTC ranges [low, high) between the offset changes (None: open) and the offset in force in each."""
+        bounds: list[datetime | None] = [None, *self.changes, None]
+        return list(zip(bounds, bounds[1:], self.offsets))
+
     def to_utc(self, local: datetime) -> datetime:
-        if not self.changes and not self.offsets[0]:
+        if self.is_utc:
             return local
         if not self.changes or local >= self.changes[-1] + _DAY:  # settled (Shanghai since 1991): one offset
             return local - self.offsets[-1]
         return local.replace(tzinfo=self.info).astimezone(UTC).replace(tzinfo=None)
 
     def to_local(self, utc: datetime) -> datetime:
-        if not self.changes:
-            return utc + self.offsets[0] if self.offsets[0] else utc  # UTC: the value itself, at no cost
-        if utc >= self.changes[-1]:
+        if not self.changes or utc >= self.changes[-1]:  # settled: one offset (none for UTC)
             return utc + self.offsets[-1]
         return utc.replace(tzinfo=UTC).astimezone(self.info).replace(tzinfo=None)  # fold kept
 
@@ -91,12 +99,16 @@ def refresh() -> Zone:
     if _zone is None or key != _current_key:
         from core.business_hours import server_zone
 
-        name = key[0] or server_zone()
-        if name not in _built:
-            _built[name] = _build(name)
-        _current_key, _zone = key, _built[name]
-        _utc = not _zone.changes and not _zone.offsets[0]
+        _current_key, _zone = key, named(key[0] or server_zone())
+        _utc = _zone.is_utc
     return _zone
+
+
+def named(name: str) -> Zone:
+    """The zone of an IANA name with its offset changes (each built once, about 20 ms)."""
+    if name not in _built:
+        _built[name] = _build(name)
+    return _built[name]
 
 
 def _current() -> Zone:

@@ -482,7 +482,7 @@ def raw_frame(session: Session, stmt: Executable) -> pd.DataFrame:
     result = cast(CursorResult[Any], session.execute(stmt))
     frame = pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()))
     where = clock.zone()
-    if where.changes or where.offsets[0]:
+    if not where.is_utc:
         for column in getattr(stmt, "selected_columns", ()):
             if getattr(column.type, "stores_utc", False) and column.name in frame and not frame.empty:
                 frame[column.name] = _to_local(pd.to_datetime(frame[column.name], format="ISO8601"), where)
@@ -502,7 +502,7 @@ def _utc_array(values: Any) -> Any:
 
     where = clock.zone()
     unit = np.datetime_data(values.dtype)[0]
-    if not (where.changes or where.offsets[0]):
+    if where.is_utc:
         return values
     local = pd.DatetimeIndex(values)
     first = np.ones(len(local), dtype=bool)  # ambiguous wall times: daylight (the first) time
@@ -512,9 +512,7 @@ def _utc_array(values: Any) -> Any:
 
 def _utc_list(values: list[Any]) -> list[Any]:
     """Display-zone wall times (datetimes or days) in a list as UTC instants; each distinct one converted once."""
-
-    where = clock.zone()
-    if not (where.changes or where.offsets[0]):
+    if clock.zone().is_utc:
         return values
     converted = {v: clock.to_utc(v) if isinstance(v, date) and v == v else v for v in set(values)}  # NaT != NaT
     return [converted[v] for v in values]
@@ -571,10 +569,11 @@ def _local_sql(element, compiler, **kw) -> str:  # type: ignore[no-untyped-def]
         return sql
 
     zone = clock.zone()
+    if zone.is_utc:
+        return sql
     if compiler.dialect.name == "postgresql":
-        return sql if zone.name == "UTC" else f"(({sql}) AT TIME ZONE 'UTC' AT TIME ZONE '{zone.name}')"
-    bounds: list[datetime | None] = [None, *zone.changes, None]
-    return shifted_sql(sql, compiler.dialect.name, list(zip(bounds, bounds[1:], zone.offsets)))
+        return f"(({sql}) AT TIME ZONE 'UTC' AT TIME ZONE '{zone.name}')"
+    return shifted_sql(sql, compiler.dialect.name, zone.ranges())
 
 
 def shifted_sql(sql: str, dialect: str, ranges: list[tuple[datetime | None, datetime | None, timedelta]]) -> str:

@@ -169,6 +169,12 @@ def _range_selects(start: date, end: date, *, grouped: bool, with_ltv: bool = Tr
 
     `with_ltv=False` leaves out ltv_revenue, the one measure that reads all history (see ltv_revenue_at).
     """
+    families = _family_selects(start, end, grouped=grouped)
+    return families + _customer_selects(start, end, grouped=grouped, with_ltv=with_ltv)
+
+
+def _family_selects(start: date, end: date, *, grouped: bool) -> list[tuple[Select, Table]]:
+    """The families' additive measures over [start, end), one statement each."""
     statements: list[tuple[Select, Table]] = []
     for family in FAMILIES:
         stmt = (
@@ -177,6 +183,11 @@ def _range_selects(start: date, end: date, *, grouped: bool, with_ltv: bool = Tr
             .where(*family.where, *family.in_range(start, end))
         )
         statements.append((stmt.group_by(*_dims(family.dim_table)) if grouped else stmt, family.dim_table))
+    return statements
+
+
+def _customer_selects(start: date, end: date, *, grouped: bool, with_ltv: bool) -> list[tuple[Select, Table]]:
+    """The measures read per customer over [start, end): orders and buyers, the active counts at both ends, LTV."""
     per_customer = (
         select(O.c.customer_id, func.count().label("n"), func.sum(O.c.amount).label("r"))
         .where(O.c.order_date >= start, O.c.order_date < end)
@@ -201,9 +212,8 @@ def _range_selects(start: date, end: date, *, grouped: bool, with_ltv: bool = Tr
         .select_from(C.join(O, O.c.customer_id == C.c.id))
         .where(O.c.order_date < end, _active_at(end))
     )
-    for stmt in (orders, active, ltv) if with_ltv else (orders, active):
-        statements.append((stmt.group_by(*_dims(C)) if grouped else stmt, C))
-    return statements
+    chosen = (orders, active, ltv) if with_ltv else (orders, active)
+    return [(stmt.group_by(*_dims(C)) if grouped else stmt, C) for stmt in chosen]
 
 
 def _number(value: Any) -> float:
@@ -222,60 +232,32 @@ def live_measures(session: Session, period: Period, filters: Filters, *, with_lt
 
 def range_measures(session: Session, period: Period, filters: Filters) -> Measures:
     """Every measure of any date range, equal to `live_measures`, reading as few raw rows as it can: the
-    additive measures of the whole months inside the range from period_facts and only the days before and
-    after them live; the buyers (distinct over the whole range), the customers active at its two edges and
-    the LTV at its end live as they must be (the LTV from the month summary, see ltv_revenue_at)."""
+    families' measures of the whole months inside the range from period_facts and only the days before and
+    after them live; the orders and buyers (distinct over the whole range) and the customers active at its two
+    edges live in one pass each, and the LTV at its end from the month summary (see ltv_revenue_at)."""
     inner_start = period_containing(period.start, "M").start
     if inner_start < period.start:
         inner_start = period_containing(period.start, "M").end
     inner_end = period_containing(period.end, "M").start
-    if inner_end <= inner_start:  # no whole month inside: everything live
-        short = live_measures(session, period, filters, with_ltv=False)
-        short["ltv_revenue"] = ltv_revenue_at(session, period.end, filters)
-        return short
-    additive = [n for n in MEASURES if n not in (*ACTIVE_MEASURES, *DISTINCT_MEASURES)]
-    months = select(*(func.sum(F.c[n]).label(n) for n in additive)).where(
-        F.c.grain == "M", F.c.period_start >= inner_start, F.c.period_start < inner_end
-    )
+    statements = _customer_selects(period.start, period.end, grouped=False, with_ltv=False)
+    if inner_end <= inner_start:  # no whole month inside: the families live too
+        statements += _family_selects(period.start, period.end, grouped=False)
+    else:  # the days before and after the whole months, where there are any
+        for start, end in ((period.start, inner_start), (inner_end, period.end)):
+            if start < end:
+                statements += _family_selects(start, end, grouped=False)
     result: Measures = dict.fromkeys(MEASURES, 0.0)
-    result.update({k: _number(v) for k, v in session.execute(scope(months, F, filters)).mappings().one().items()})
-    for start, end in ((period.start, inner_start), (inner_end, period.end)):
-        if start < end:
-            for stmt, dim_table in _additive_selects(start, end):
-                row = session.execute(scope(stmt, dim_table, filters)).mappings().one()
-                for k, v in row.items():
-                    result[k] += _number(v)
-    per_customer = (
-        select(O.c.customer_id, func.count().label("n"))
-        .where(O.c.order_date >= period.start, O.c.order_date < period.end)
-        .group_by(O.c.customer_id)
-        .subquery()
-    )
-    buyers = select(func.count().label("buyers"), count_if(per_customer.c.n >= 2).label("repeat_buyers")).select_from(
-        C.join(per_customer, per_customer.c.customer_id == C.c.id)
-    )
-    active = select(
-        count_if(_active_at(period.start)).label("active_start"), count_if(_active_at(period.end)).label("active_end")
-    ).select_from(C)
-    for stmt in (buyers, active):
-        result.update({k: _number(v) for k, v in session.execute(scope(stmt, C, filters)).mappings().one().items()})
+    if inner_start < inner_end:
+        families = [n for n in MEASURES if n not in (*ACTIVE_MEASURES, *ORDER_MEASURES)]
+        months = select(*(func.sum(F.c[n]).label(n) for n in families)).where(
+            F.c.grain == "M", F.c.period_start >= inner_start, F.c.period_start < inner_end
+        )
+        statements.append((months, F))
+    for stmt, dim_table in statements:
+        for k, v in session.execute(scope(stmt, dim_table, filters)).mappings().one().items():
+            result[k] += _number(v)
     result["ltv_revenue"] = ltv_revenue_at(session, period.end, filters)
     return result
-
-
-def _additive_selects(start: date, end: date) -> list[tuple[Select, Table]]:
-    """The additive measures over [start, end) from the raw rows: each family, and the orders' revenue and count."""
-    statements = [
-        (select(*(make() for make in family.measures)).select_from(family.source).where(
-            *family.where, *family.in_range(start, end)), family.dim_table)
-        for family in FAMILIES
-    ]  # fmt: skip
-    orders = (
-        select(func.sum(O.c.amount).label("revenue"), func.count().label("orders"))
-        .select_from(C.join(O, O.c.customer_id == C.c.id))
-        .where(O.c.order_date >= start, O.c.order_date < end)
-    )
-    return [*statements, (orders, C)]
 
 
 def ltv_revenue_at(session: Session, end: date, filters: Filters) -> float:

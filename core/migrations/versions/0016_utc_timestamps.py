@@ -35,16 +35,14 @@ def _moves(bind: sa.engine.Connection, name: str, *, back: bool) -> None:
     from core import clock
     from core.db import shifted_sql
 
-    zone = clock._build(name)
-    if not zone.changes and not zone.offsets[0]:
+    zone = clock.named(name)
+    if zone.is_utc:
         return
     dialect = bind.dialect.name
     quote = bind.dialect.identifier_preparer.quote
     inspector = sa.inspect(bind)
-    if back:  # instants: ranges between the changes, moved forward
-        bounds: list[datetime | None] = [None, *zone.changes, None]
-        ranges = [(low, high, offset) for low, high, offset in zip(bounds, bounds[1:], zone.offsets)]
-    else:  # wall times: a change's wall time read by the offset before it, moved back
+    ranges = zone.ranges()  # instants: moved forward by the offset of their range
+    if not back:  # wall times: a change's wall time read by the offset before it, moved back
         walls: list[datetime | None] = [None, *(c + o for c, o in zip(zone.changes, zone.offsets)), None]
         ranges = [(low, high, -offset) for low, high, offset in zip(walls, walls[1:], zone.offsets)]
     for table in inspector.get_table_names():
