@@ -20,6 +20,7 @@ from ui.filters import url_int
 from ui.flow_parts import bottlenecks_panel
 from ui.forms import Slots
 from ui.performance_parts import performance_panel
+from ui.sections import sections
 
 STEP_FIELDS = {"analyse": ("findings", "root_cause"), "resolve": ("resolution",), "feedback": ("csat", "comment")}
 
@@ -207,7 +208,7 @@ PERIODS = {"30d": 30, "90d": 90, "365d": 365}
 
 
 def analytics(viewer: Viewer, now: datetime) -> None:
-    current = lang()
+    """The period (shared by every section), then one section at a time."""
     span = (
         st.segmented_control(
             tr("service.period"),
@@ -226,6 +227,30 @@ def analytics(viewer: Viewer, now: datetime) -> None:
         if isinstance(picked, tuple) and len(picked) == 2:
             start = datetime.combine(picked[0], datetime.min.time())
             end = min(now, datetime.combine(picked[1], datetime.min.time()) + timedelta(days=1))
+    shown = sections(SECTIONS, key="sa_section", label=lambda name: tr(f"service.section.{name}"))
+    if shown.shows("overview"):
+        with shown.tabs["overview"]:
+            _overview(viewer, now, start=start, end=end)
+    if shown.shows("agents"):
+        with shown.tabs["agents"]:
+            performance_panel(viewer, start=start, end=end)
+    if shown.shows("flow"):
+        with shown.tabs["flow"]:
+            bottlenecks_panel(viewer, start=start, end=end)
+    if shown.shows("escalation"):
+        with shown.tabs["escalation"]:
+            backtest_panel(viewer, now)
+    if shown.shows("checks"):
+        with shown.tabs["checks"]:
+            _checks(viewer, start=start, end=end)
+
+
+SECTIONS = ("overview", "agents", "flow", "escalation", "checks")  # each computed only while open
+
+
+def _overview(viewer: Viewer, now: datetime, *, start: datetime, end: datetime) -> None:
+    """Rates, times, compliance by a dimension (with the tickets behind a row), backlog and top categories."""
+    current = lang()
     rates = data.read(sa.rates, viewer, start=start, end=end)
     times = data.read(sa.times, viewer, start=start, end=end)
     cards = st.columns(5)
@@ -389,37 +414,36 @@ def analytics(viewer: Viewer, now: datetime) -> None:
             key="sa_categories",
         )
 
-    performance_panel(viewer, start=start, end=end)
-    bottlenecks_panel(viewer, start=start, end=end)
-    backtest_panel(viewer, now)
 
-    with st.expander(tr("service.what_if")):
-        st.caption(tr("service.what_if.help"))
-        with st.form("what_if"):
-            a, b = st.columns(2)
-            first = a.number_input(tr("service.what_if.first"), min_value=1, value=120, step=15)
-            resolution = b.number_input(tr("service.what_if.resolution"), min_value=1, value=24 * 60, step=60)
-            if st.form_submit_button(tr("service.what_if.run")):
-                result = data.read(
-                    sa.what_if,
-                    viewer,
-                    {"first_response": float(first), "resolution": float(resolution)},
-                    start=start,
-                    end=end,
-                )
-                st.dataframe(
-                    result.assign(metric=[tr(f"sla.metric.{x}") for x in result["metric"]]),
-                    hide_index=True,
-                    column_config={c: tr(f"service.what_if.col.{c}") for c in result.columns},
-                )
-    with st.expander(tr("service.pause_abuse")):
-        st.caption(tr("service.pause_abuse.help"))
-        suspicious = data.read(sa.pause_abuse, viewer, start=start, end=end)
-        st.dataframe(
-            suspicious,
-            hide_index=True,
-            column_config={c: tr(f"service.pause_abuse.col.{c}") for c in suspicious.columns},
-        )
+def _checks(viewer: Viewer, *, start: datetime, end: datetime) -> None:
+    """What the page's period would have looked like under other targets, and who pauses clocks oddly."""
+    st.subheader(tr("service.what_if"))
+    st.caption(tr("service.what_if.help"))
+    with st.form("what_if"):
+        a, b = st.columns(2)
+        first = a.number_input(tr("service.what_if.first"), min_value=1, value=120, step=15)
+        resolution = b.number_input(tr("service.what_if.resolution"), min_value=1, value=24 * 60, step=60)
+        if st.form_submit_button(tr("service.what_if.run")):
+            result = data.read(
+                sa.what_if,
+                viewer,
+                {"first_response": float(first), "resolution": float(resolution)},
+                start=start,
+                end=end,
+            )
+            st.dataframe(
+                result.assign(metric=[tr(f"sla.metric.{x}") for x in result["metric"]]),
+                hide_index=True,
+                column_config={c: tr(f"service.what_if.col.{c}") for c in result.columns},
+            )
+    st.subheader(tr("service.pause_abuse"))
+    st.caption(tr("service.pause_abuse.help"))
+    suspicious = data.read(sa.pause_abuse, viewer, start=start, end=end)
+    st.dataframe(
+        suspicious,
+        hide_index=True,
+        column_config={c: tr(f"service.pause_abuse.col.{c}") for c in suspicious.columns},
+    )
 
 
 def policies(viewer: Viewer) -> None:

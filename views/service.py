@@ -11,6 +11,7 @@ from ui.context import lang, page_guard, tr
 from ui.escalation_parts import signals_text
 from ui.filters import multi_filter
 from ui.forms import flash
+from ui.sections import sections, state_key
 from ui.service_parts import analytics, policies, ticket_panel
 
 
@@ -32,17 +33,15 @@ data.tick_if_due()
 now = clock.now()
 
 tab_names = ["queue", "ticket", "analytics"] + (["policies"] if access.allowed(viewer, "service:policies") else [])
-labels = {name: tr(f"service.tab.{name}") for name in tab_names}
-tab_key = f"service_tab_{current}"  # labels differ by language
-if tab_key not in st.session_state and st.query_params.get("ticket"):
-    st.session_state[tab_key] = labels["ticket"]  # a link to a ticket opens it
-tabs = dict(zip(tab_names, st.tabs(list(labels.values()), key=tab_key, on_change="rerun")))
+if state_key("service_tab") not in st.session_state and st.query_params.get("ticket"):
+    st.session_state[state_key("service_tab")] = tr("service.tab.ticket")  # a link to a ticket opens it
+tabs = sections(tab_names, key="service_tab", label=lambda name: tr(f"service.tab.{name}"))
 flash()  # a confirmation (assigned, step saved) shows above the tabs, wherever the user is looking
 
 
 def open_ticket(ticket_id: int) -> None:
     st.session_state["ticket_id"] = ticket_id
-    st.session_state[tab_key] = labels["ticket"]
+    tabs.select("ticket")
 
 
 def on_pick(ticket_ids: list[int]) -> None:
@@ -52,7 +51,7 @@ def on_pick(ticket_ids: list[int]) -> None:
         open_ticket(ticket_ids[rows[0]])
 
 
-if tabs["queue"].open is not False:  # the queue's filters show only where they act
+if tabs.shows("queue"):  # the queue's filters show only where they act
     st.sidebar.subheader(tr("service.filters"))
     agents = data.read(sa.agents, viewer)
     wanted = sa.QueueFilter(
@@ -75,7 +74,7 @@ if tabs["queue"].open is not False:  # the queue's filters show only where they 
         mine=st.sidebar.toggle(tr("service.mine"), key="t_mine"),
         escalating=st.sidebar.toggle(tr("service.escalating"), key="t_escalating", help=tr("escalation.help")),
     )
-    with tabs["queue"]:
+    with tabs.tabs["queue"]:
         tickets = data.read(sa.queue, viewer, wanted, now=now)
         st.caption(tr("service.queue_count", n=len(tickets)))
         shown = tickets.assign(
@@ -130,12 +129,14 @@ if tabs["queue"].open is not False:  # the queue's filters show only where they 
                     st.session_state["flash"] = tr("service.assigned", n=done)
                     st.rerun()
 
-with tabs["ticket"]:
-    ticket_panel(viewer, st.session_state.get("ticket_id") or st.query_params.get("ticket"), now)
+if tabs.shows("ticket"):
+    with tabs.tabs["ticket"]:
+        ticket_panel(viewer, st.session_state.get("ticket_id") or st.query_params.get("ticket"), now)
 
-with tabs["analytics"]:
-    analytics(viewer, now)
+if tabs.shows("analytics"):
+    with tabs.tabs["analytics"]:
+        analytics(viewer, now)
 
-if "policies" in tabs:
-    with tabs["policies"]:
+if tabs.shows("policies"):
+    with tabs.tabs["policies"]:
         policies(viewer)

@@ -104,26 +104,38 @@ def test_the_analytics_and_voice_pages_render(monkeypatch: pytest.MonkeyPatch, s
     at.switch_page("views/service.py")
     at.run()
     assert not at.exception, at.exception
-    assert {"Complaint resolution rate", "Re-open rate"} <= {x.label for x in at.metric}
-    shown = {x.label: x.value for x in at.metric}  # the escalation back-test, as core computes it
-    with Session(make_engine(seeded_url)) as s:
-        judged = escalation.backtest(s, SYSTEM, now=clock.now())
-    assert shown["Complaints judged"] == f"{judged.complaints:,}" and shown["Flagged"] == f"{judged.flagged:,}"
+    assert not at.metric  # the queue is open: the analytics are not computed behind it
     at.toggle(key="t_escalating").set_value(True).run()  # the queue: only complaints likely to escalate
     queue = at.dataframe(key="queue").value
     assert angry in set(queue["ticket"]) and all(queue["escalation"].str.len() > 0)
     assert "re-opened" in queue.set_index("ticket").loc[angry, "escalation"]
+    at.session_state["service_tab_en"] = "Analytics"
+    at.run()
+    assert {"Complaint resolution rate", "Re-open rate"} <= {x.label for x in at.metric}
+    assert not any("Resolved" in d.value.columns for d in at.dataframe)  # other sections wait until opened
+    at.session_state["sa_section_en"] = "Escalation warnings"
+    at.run()
+    shown = {x.label: x.value for x in at.metric}  # the escalation back-test, as core computes it
+    with Session(make_engine(seeded_url)) as s:
+        judged = escalation.backtest(s, SYSTEM, now=clock.now())
+    assert shown["Complaints judged"] == f"{judged.complaints:,}" and shown["Flagged"] == f"{judged.flagged:,}"
+    at.session_state["sa_section_en"] = "Agents and teams"
+    at.run()
     agents = next(d.value for d in at.dataframe if "Resolved" in d.value.columns)  # agent and team performance
     assert {"Agent", "First response met (%)", "CSAT", "Re-opened (%)"} <= set(agents.columns)
     assert agents["Resolved"].sum() > 0 and agents["Resolved"].is_monotonic_decreasing
     at.segmented_control(key="perf_by").set_value("team").run()
     teams = next(d.value for d in at.dataframe if "Resolved" in d.value.columns)
     assert "Team" in teams.columns and teams["Resolved"].sum() == agents["Resolved"].sum()
+    at.session_state["sa_section_en"] = "Bottlenecks"
+    at.run()
     steps = next(d.value for d in at.dataframe if "waiting_to_accept" in d.value.columns)  # bottlenecks
     assert steps["tickets"].sum() > 0 and steps["waiting_to_accept"].notna().any()
     assert any("Median now (h)" in d.value.columns for d in at.dataframe)  # which step grew
     at.segmented_control(key="sa_period").set_value("custom").run()  # a chosen period
     assert not at.exception and at.date_input(key="sa_range") is not None
+    at.session_state["service_tab_en"] = "Queue"
+    at.run()
     at.multiselect(key="t_team").set_value(["Service"]).run()  # the queue's team filter, kept in the URL
     assert not at.exception and at.query_params["t_team"] in ("Service", ["Service"])
     at.switch_page("views/voice.py")
@@ -142,6 +154,8 @@ def test_an_admin_changes_and_adds_policies_from_the_page(monkeypatch: pytest.Mo
     at.switch_page("views/service.py")
     at.run()
     assert not at.exception, at.exception
+    at.session_state["service_tab_en"] = "SLA policies"
+    at.run()
     assert any(b.label == "Save calendar" for b in at.button)
     next(b for b in at.button if b.label == "Load mainland China 2025–2026").click().run()  # the shipped 调休
     assert any(x.value.startswith("Imported 13 holiday ranges and 11 make-up") for x in at.success), at.error
