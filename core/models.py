@@ -336,6 +336,20 @@ class TicketSla(Base):
     )
 
 
+class TicketSteps(Base):
+    """Hours a ticket spent in each step of accept → analyse → resolve → feedback (core/service_flow.py computes
+    them from the ticket's events), kept current with its SLA results: the same evaluation reads the same events.
+    A step the ticket never reached is null."""
+
+    __tablename__ = "ticket_steps"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    waiting_to_accept: Mapped[float | None] = mapped_column(Float)
+    analysing: Mapped[float | None] = mapped_column(Float)
+    resolving: Mapped[float | None] = mapped_column(Float)
+    waiting_on_customer: Mapped[float | None] = mapped_column(Float)
+    waiting_for_feedback: Mapped[float | None] = mapped_column(Float)
+
+
 class SlaFiring(Base):
     """An SLA action that fired: once per ticket, metric and action (warning, violation, success)."""
 

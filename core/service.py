@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import and_, bindparam, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from core import audit, clock, db, facts, models as m, validators
+from core import audit, clock, db, facts, models as m, service_flow, validators
 from core.access import Viewer, holders, require, visible
 from core.business_hours import LONGEST_TARGET_MINUTES, Calendar, parse_intervals, parse_schedule
 from core.errors import Conflict, FieldErrors, NotFound, ValidationError
@@ -374,6 +374,8 @@ def recompute(
     """Evaluate one ticket's clocks from its events, store them in ticket_sla, mirror the first-response
     and resolution due times onto the ticket (what the cockpit counts), and fire due actions."""
     ticket = session.execute(select(T).where(T.c.id == ticket_id)).mappings().one()
+    events = _events(session, ticket_id)
+    service_flow.store_steps(session, {ticket_id: events})
     policy = (
         session.execute(select(P).where(P.c.id == ticket["policy_id"])).mappings().first()
         if ticket["policy_id"]
@@ -382,7 +384,7 @@ def recompute(
     if policy is None:
         return {}
     calendar = calendar_of(session, policy["calendar_id"], store_timezone)
-    sla = evaluate(_events(session, ticket_id), targets_of(dict(policy)), calendar, now)
+    sla = evaluate(events, targets_of(dict(policy)), calendar, now)
     session.execute(delete(R).where(R.c.ticket_id == ticket_id))
     rows = _result_rows(ticket_id, sla)
     if rows:
@@ -817,6 +819,7 @@ def rebuild_ticket_sla(
     wanted = sorted(set(ticket_ids)) if ticket_ids is not None else None
     if wanted is None:
         session.execute(delete(R))
+        session.execute(delete(m.table(m.TicketSteps)))
     written, last_id = 0, 0
     while True:
         if wanted is not None:
@@ -862,6 +865,7 @@ def rebuild_ticket_sla(
             .order_by(E.c.ticket_id, E.c.at, E.c.id)
         ):
             events.setdefault(row.ticket_id, []).append(Event(row.at, action_of(row.action, row.to_status)))
+        service_flow.store_steps(session, {ticket_id: events.get(ticket_id, []) for ticket_id in assigned})
         rows, mirrors = [], []
         for ticket_id, policy_id in assigned.items():
             policy = by_id[policy_id]

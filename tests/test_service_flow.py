@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from core import models as m, service_flow as flow
-from core.access import Viewer
+from core import activity, models as m, service, service_flow as flow
+from core.access import SYSTEM, Viewer
+from core.activity import TicketForm
 from core.db import session_scope
 from core.errors import PermissionDenied
 from tests import factories as f
@@ -67,6 +68,8 @@ def test_a_slow_category_is_found_and_named_with_its_tickets(engine: Engine) -> 
             for i in range(5):
                 _ticket(s, who, category, T0 + timedelta(days=i), [(1 + i % 2, "accept"), (3 + i % 2, "resolve")])
         _ticket(s, who, "delivery", T0 - timedelta(days=20), [(0.5, "accept"), (1, "resolve")])  # the month before
+        s.flush()
+        service.rebuild_ticket_sla(s, now=T0 + timedelta(days=30))  # events written by hand: what an import does
     with Session(engine) as s:
         now = flow.step_times(s, LEAD, start=datetime(2026, 3, 1), end=datetime(2026, 4, 1))
         before = flow.step_times(s, LEAD, start=datetime(2026, 2, 1), end=datetime(2026, 3, 1))
@@ -83,3 +86,61 @@ def test_a_slow_category_is_found_and_named_with_its_tickets(engine: Engine) -> 
     assert grew.loc["waiting_to_accept", "before"] == 0.5 and grew.loc["waiting_to_accept", "change"] > 0
     with Session(engine) as s, pytest.raises(PermissionDenied):
         flow.step_times(s, Viewer(None, "am", "AM", "account_manager"), start=T0, end=T0 + timedelta(days=1))
+
+
+def _raw_steps(s: Session) -> dict[int, dict[str, float | None]]:
+    """Every ticket's hours per step worked out again from its raw events, one ticket at a time."""
+    return {
+        int(ticket): {
+            step: flow._steps([(flow._hour(e.at), e.action) for e in service._events(s, int(ticket))]).get(step)
+            for step in flow.STEPS
+        }
+        for ticket in s.scalars(select(m.Ticket.id))
+    }
+
+
+def _stored_steps(s: Session) -> dict[int, dict[str, float | None]]:
+    rows = s.execute(select(flow.TS)).mappings()
+    return {int(r["ticket_id"]): {step: r[step] for step in flow.STEPS} for r in rows}
+
+
+def _close(a: dict[int, dict[str, float | None]], b: dict[int, dict[str, float | None]]) -> bool:
+    return a.keys() == b.keys() and all(
+        (x is None) == (y is None) and (x is None or abs(x - y) < 1e-6)  # type: ignore[operator]
+        for t in a
+        for x, y in ((a[t][k], b[t][k]) for k in flow.STEPS)
+    )
+
+
+def test_ticket_steps_equal_a_rebuild_from_the_raw_events(engine: Engine) -> None:
+    """The summary the bottlenecks read, kept by every path that writes events (an import's rebuild of chosen
+    tickets, the workflow's steps, a new ticket, the full rebuild), equals the hours from the raw events."""
+    with session_scope(engine) as s:
+        who = f.customer(s, owner=f.user(s, "amy"), became=date(2024, 1, 1))
+        steps = [(1, "accept"), (2, "analyse"), (3, "wait"), (7, "customer_reply"), (8, "resolve"), (9, "reopen")]
+        imported = [_ticket(s, who, "billing", T0, steps), _ticket(s, who, "delivery", T0, [])]
+        s.flush()
+        service.rebuild_ticket_sla(s, now=T0 + timedelta(days=2), ticket_ids=imported)
+        customer_id = int(who.id)
+    with session_scope(engine) as s:  # a ticket through the app: opened, then accepted
+        new = activity.create_ticket(
+            s, SYSTEM, TicketForm(customer_id, "complaint", "billing", "high", "phone", "Charged twice"), now=T0
+        )
+        version = int(s.scalar(select(m.Ticket.version).where(m.Ticket.id == new)) or 0)
+        agent = f.user(s, "bob", role="support_agent")
+        s.flush()
+        service.act(
+            s,
+            Viewer(agent.id, "bob", "Bob", "support_agent"),
+            service.Step(new, "accept", version),
+            now=T0 + timedelta(hours=3),
+        )
+    with Session(engine) as s:
+        stored, raw = _stored_steps(s), _raw_steps(s)
+    assert _close(stored, raw) and set(stored) == {*imported, new}
+    assert stored[new]["waiting_to_accept"] == pytest.approx(3) and stored[imported[1]]["analysing"] is None
+    assert stored[imported[0]]["waiting_on_customer"] == pytest.approx(4)
+    with session_scope(engine) as s:  # the full rebuild (seed, a new store) writes the same rows
+        service.rebuild_ticket_sla(s, now=T0 + timedelta(days=2))
+    with Session(engine) as s:
+        assert _close(_stored_steps(s), raw)
