@@ -47,7 +47,7 @@ DRAWS = {"cockpit": "metric", "list": "dataframe", "customer_360": "metric"}  # 
 URL_PATHS = {"cockpit": "cockpit", "list": "customers", "customer_360": "customer"}
 
 
-def _prepare(url: str) -> list[int]:
+def prepare(url: str) -> list[int]:
     """The load users' password, and customers whose 360° views the sessions open."""
     from sqlalchemy import select
 
@@ -94,10 +94,11 @@ class Memory(threading.Thread):
             time.sleep(0.5)
 
 
-def _start_server(url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str, log: Path, script: Path = ROOT / "app.py") -> tuple[subprocess.Popen[bytes], str]:
+    """`streamlit run` of `script` over the store at `url` on a free loopback port, once it answers."""
     port = _free_port()
     env = {**os.environ, "CRM_DATABASE_URL": url}
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port)]
     command += ["--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     address = f"http://127.0.0.1:{port}"
@@ -258,9 +259,9 @@ def main() -> None:
     if max(args.sessions) > MOST_SESSIONS or min(args.sessions) < 1:
         raise SystemExit(f"--sessions: 1 to {MOST_SESSIONS}")
     url = bench_store(args.customers, args.database_url)
-    ids = _prepare(url)
+    ids = prepare(url)
     log = Path(os.environ.get("TMPDIR", "/tmp")) / "bench-load-streamlit.log"
-    process, address = _start_server(url, log)
+    process, address = start_server(url, log)
     memory = Memory(process.pid)
     memory.start()
     try:

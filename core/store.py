@@ -98,13 +98,17 @@ def protect_plaintext(engine: Engine, keyring: Keyring, *, batch: int = 5000, ro
 
 def _rebuild_stale_summaries(engine: Engine) -> None:
     """A migration that changes a summary table clears `summaries_as_of`; rebuild before anyone reads them."""
-    from core import facts, service
+    from core import facts, service, service_flow
 
     with session_scope(engine) as session:
         if facts.get_meta(session, "summaries_as_of") is None:
             facts.rebuild_all(session, as_of=clock.today())
         if facts.get_meta(session, "ticket_sla_as_of") is None:  # a store from before the service desk
             service.rebuild_ticket_sla(session, now=clock.now())
+        elif session.scalar(select(m.Ticket.id).limit(1)) and not session.scalar(
+            select(m.TicketSteps.ticket_id).limit(1)
+        ):
+            service_flow.rebuild_steps(session)  # a store from before ticket_steps (migration 0018)
 
 
 def needs_demo(settings: Settings) -> bool:

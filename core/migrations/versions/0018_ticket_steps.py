@@ -1,5 +1,5 @@
 """ticket_steps: each ticket's hours per workflow step, kept with its SLA results (the bottlenecks read it instead
-of every event of the period); the SLA results are rebuilt on the next start, which fills it
+of every event of the period); filled from the events on the next start (core.store)
 
 Revision ID: 0018
 Revises: 0017
@@ -26,8 +26,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"], name=op.f("fk_ticket_steps_ticket_id_tickets")),
         sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_ticket_steps")),
     )
-    app_meta = sa.table("app_meta", sa.column("key", sa.String))
-    op.execute(app_meta.delete().where(app_meta.c.key == "ticket_sla_as_of"))
 
 
 def downgrade() -> None:
