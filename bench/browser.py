@@ -1,11 +1,11 @@
 """The browser floor: each page settled after a reload, against a bare page with the same widgets in the same run.
 
     python bench/browser.py [--customers 100000 | --database-url URL] [--repeat 3]
-                            [--pages cockpit customers churn customer service voice surveys quality import admin]
+                            [--pages cockpit customers churn customer service voice surveys quality import]
 
 Starts the app over the bench store (as bench/load.py does) and, beside it, a bare Streamlit page that draws
 what it is told to (cards, Plotly charts, tables, forms, tabs, sidebar widgets) from constants: no sign-in,
-no data work. Signs in as the administrator in headless Chromium (Debian's /usr/bin/chromium), then for each
+no data work. Signs in as the analyst (every page but administration) in headless Chromium (Debian's /usr/bin/chromium), then for each
 page: reloads it and times it until settled (the script has finished and the page's elements have held
 still for a second; the time is that of the last change), counts what it drew, and times the bare page
 drawing the same counts. Prints one JSON line per page with the medians of `--repeat` runs: the page, its
@@ -34,7 +34,7 @@ from ui.auth import COOKIE_NAME  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync"]
 GOAL_S = 0.5
-PAGES = ["cockpit", "customers", "churn", "customer", "service", "voice", "surveys", "quality", "import", "admin"]
+PAGES = ["cockpit", "customers", "churn", "customer", "service", "voice", "surveys", "quality", "import"]
 COUNTED = {  # what a page drew, by Streamlit's own test ids
     "metrics": "[data-testid='stMain'] [data-testid='stMetric']",
     "charts": "[data-testid='stMain'] .js-plotly-plot",
@@ -104,7 +104,7 @@ def _sign_in(page, address: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(address)
     page.wait_for_selector("input[type='password']", timeout=120_000)
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
-    page.locator("input[type='text']").first.fill("admin")
+    page.locator("input[type='text']").first.fill("analyst")  # every page but the administrator's
     page.locator("input[type='password']").first.fill(PASSWORD)
     page.locator("[data-testid='stFormSubmitButton'] button").first.click()
     page.wait_for_selector("[data-testid='stSidebarNav']", timeout=120_000)

@@ -3,11 +3,15 @@ the session, the signed re-authentication cookie and sign-out."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from datetime import datetime
+from types import SimpleNamespace
 
+import extra_streamlit_components as stx
 import streamlit as st
 import streamlit_authenticator as stauth
+from streamlit_authenticator.models import cookie_model
 from streamlit_authenticator.utilities import LoginError
 
 from core import access, audit, clock, db, pii, security
@@ -19,6 +23,20 @@ from ui import context
 from ui.context import reason, tr
 
 COOKIE_NAME = "crm_cockpit_session"
+
+
+class _CookieWriter(stx.CookieManager):  # type: ignore[misc]
+    """The authenticator's cookie manager without its read. `stx.CookieManager()` draws a component on every
+    run to read the browser's cookies, and its answer reran the whole page after each load: every page's work
+    done twice. The cookies came with the page request (`st.context.cookies`), which is all anything here reads;
+    the component is drawn only to set or delete the session cookie."""
+
+    def __init__(self, key: str = "init") -> None:
+        self.cookie_manager = sys.modules[stx.CookieManager.__module__]._component_func
+        self.cookies = dict(st.context.cookies)
+
+
+cookie_model.stx = SimpleNamespace(CookieManager=_CookieWriter)  # what streamlit-authenticator 0.4 builds
 
 
 def _authenticator() -> stauth.Authenticate:
