@@ -142,8 +142,12 @@ def customer_value_panel(viewer: Viewer, customer_id: int) -> None:
         " · ".join(f"{tr(f'value.group.{g}')} {'—' if parts.get(g) is None else parts[g]}" for g in HEALTH_WEIGHTS)
     )
     as_of = found["as_of"] if isinstance(found["as_of"], date) else date.fromisoformat(str(found["as_of"])[:10])
-    history = data.health_history(viewer, customer_id, as_of=as_of)
-    if not history.empty:
-        st.plotly_chart(
-            charts.health_history(history, current, thresholds=THRESHOLDS), config={"displayModeBar": False}
-        )
+    # worked out again from the raw rows as they stood each week (18 snapshots): most of the 360° view's server
+    # time, so only when someone opens it
+    box = st.expander(tr("value.history.title"), key=f"health_history_{customer_id}", on_change="rerun")
+    if box.open:
+        history = data.health_history(viewer, customer_id, as_of=as_of)
+        if not history.empty:
+            box.plotly_chart(
+                charts.health_history(history, current, thresholds=THRESHOLDS), config={"displayModeBar": False}
+            )

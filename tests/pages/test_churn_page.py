@@ -113,8 +113,12 @@ def test_the_360_view_shows_risk_and_drivers_against_the_bands(
     assert len(tables[0]) == 9 and tables[0]["This customer"].ne("—").sum() >= 7
     with Session(make_engine(trained_demo)) as s:
         stored = s.execute(select(m.CustomerValue).where(m.CustomerValue.customer_id == riskiest)).scalar_one()
-    assert shown["Health"].startswith(f"{stored.health} · ")  # with its 18-week history drawn below
+    assert shown["Health"].startswith(f"{stored.health} · ")
     assert shown["Predicted value, next 12 months"] == formatting.money(stored.clv_12m, "en")
+    history = [c for c in at.get("plotly_chart") if c.proto.spec and "Health, last 18 weeks" in c.proto.spec]
+    assert not history  # worked out only when opened
+    at.session_state[f"health_history_{riskiest}"] = True
+    at.run()
     assert any(c.proto.spec and "Health, last 18 weeks" in c.proto.spec for c in at.get("plotly_chart"))
 
 
