@@ -35,6 +35,11 @@ class _CookieWriter(stx.CookieManager):  # type: ignore[misc]
         self.cookie_manager = sys.modules[stx.CookieManager.__module__]._component_func
         self.cookies = dict(st.context.cookies)
 
+    def delete(self, cookie: str, key: str = "delete") -> None:
+        """Sign-out: the cookie set after this page was requested is not among the request's, yet goes too."""
+        self.cookies.setdefault(cookie, "")
+        super().delete(cookie, key)
+
 
 cookie_model.stx = SimpleNamespace(CookieManager=_CookieWriter)  # what streamlit-authenticator 0.4 builds
 
