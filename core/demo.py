@@ -872,6 +872,7 @@ def seed_demo(
             m.SegmentFact,
             m.PeriodFact,
             m.TicketSla,
+            m.TicketSteps,
             m.SlaFiring,
             m.Task,
             m.FormSubmission,
