@@ -42,9 +42,12 @@ from bench.cockpit import bench_store  # noqa: E402
 PASSWORD = "load-bench-2026"
 USERS = ("executive", "analyst")
 MOST_SESSIONS = 60
-PAGES = {"cockpit": "", "list": "", "customer_360": "id={id}"}  # page -> its query string
-DRAWS = {"cockpit": "metric", "list": "dataframe", "customer_360": "metric"}  # what shows the page was served
-URL_PATHS = {"cockpit": "cockpit", "list": "customers", "customer_360": "customer"}
+# page -> its address, its query string, the element that shows it was served
+PAGES = {
+    "cockpit": ("cockpit", "", "metric"),
+    "list": ("customers", "", "dataframe"),
+    "customer_360": ("customer", "id={id}", "metric"),
+}
 
 
 def prepare(url: str) -> list[int]:
@@ -198,15 +201,15 @@ async def _session(address: str, username: str, ids: list[int], args, times, fai
     for _ in range(args.rounds):
         if time.time() > deadline:
             break
-        for name, query in PAGES.items():
+        for name, (path, query, draws) in PAGES.items():
             await asyncio.sleep(args.think_s * rng.uniform(0.5, 1.5))
             started = time.perf_counter()
             try:
-                drawn = await client.run(URL_PATHS[name], query.format(id=rng.choice(ids)))
+                drawn = await client.run(path, query.format(id=rng.choice(ids)))
             except Exception as error:
                 failures.append(f"{name}: {type(error).__name__}")
                 continue
-            if _failed(drawn, DRAWS[name]):
+            if _failed(drawn, draws):
                 failures.append(f"{name}: not drawn")
             times[name].append(time.perf_counter() - started)
     await ws.close()

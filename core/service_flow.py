@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from core import db, models as m
 from core.access import Viewer, require
 from core.db import raw_frame
-from core.sla_engine import Event, action_of
+from core.sla_engine import Event
 
 T, E, TS = m.table(m.Ticket), m.table(m.TicketEvent), m.table(m.TicketSteps)
 STEPS = ("waiting_to_accept", "analysing", "resolving", "waiting_on_customer", "waiting_for_feedback")
@@ -95,27 +95,6 @@ def store_steps(session: Session, events: Mapping[int, Sequence[Event]]) -> None
     columns: dict[str, list[object]] = {"ticket_id": list(ids)}
     columns |= {step: [one.get(step) for one in hours] for step in STEPS}
     db.bulk_insert(session.connection(), TS, columns)
-
-
-def rebuild_steps(session: Session, *, chunk: int = 20_000) -> int:
-    """Every ticket's row from its events, `chunk` tickets at a time (a store upgraded to this table: far
-    cheaper than re-evaluating every SLA clock, which would also write them). Returns the tickets done."""
-    session.execute(delete(TS))
-    done, last_id = 0, 0
-    while True:
-        ids = list(session.scalars(select(T.c.id).where(T.c.id > last_id).order_by(T.c.id).limit(chunk)))
-        if not ids:
-            return done
-        events: dict[int, list[Event]] = {ticket: [] for ticket in ids}
-        rows = session.execute(
-            select(E.c.ticket_id, E.c.at, E.c.action, E.c.to_status)
-            .where(E.c.ticket_id.between(ids[0], ids[-1]))
-            .order_by(E.c.ticket_id, E.c.at, E.c.id)
-        )
-        for row in rows:
-            events[row.ticket_id].append(Event(row.at, action_of(row.action, row.to_status)))
-        store_steps(session, events)
-        done, last_id = done + len(ids), ids[-1]
 
 
 def step_times(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -> pd.DataFrame:

@@ -98,7 +98,7 @@ def protect_plaintext(engine: Engine, keyring: Keyring, *, batch: int = 5000, ro
 
 def _rebuild_stale_summaries(engine: Engine) -> None:
     """A migration that changes a summary table clears `summaries_as_of`; rebuild before anyone reads them."""
-    from core import facts, service, service_flow
+    from core import facts, service
 
     with session_scope(engine) as session:
         if facts.get_meta(session, "summaries_as_of") is None:
@@ -108,7 +108,7 @@ def _rebuild_stale_summaries(engine: Engine) -> None:
         elif session.scalar(select(m.Ticket.id).limit(1)) and not session.scalar(
             select(m.TicketSteps.ticket_id).limit(1)
         ):
-            service_flow.rebuild_steps(session)  # a store from before ticket_steps (migration 0018)
+            service.rebuild_steps(session)  # a store from before ticket_steps (migration 0018)
 
 
 def needs_demo(settings: Settings) -> bool:

@@ -146,6 +146,6 @@ def test_ticket_steps_equal_a_rebuild_from_the_raw_events(engine: Engine) -> Non
         assert _close(_stored_steps(s), raw)
     with session_scope(engine) as s:  # a store upgraded to the table fills it from the events alone
         s.execute(flow.TS.delete())
-        assert flow.rebuild_steps(s, chunk=2) == 3
+        assert service.rebuild_steps(s, chunk=2) == 3
     with Session(engine) as s:
         assert _close(_stored_steps(s), raw)

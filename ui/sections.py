@@ -31,9 +31,8 @@ def sections(names: Sequence[str], *, key: str, label: Callable[[str], str]) -> 
     """Tabs keyed per language (the state holds the open tab's label, which differs by language); switching
     tabs reruns the page, which then computes only the tab that is open."""
     labels = {name: label(name) for name in names}
-    state_key = f"{key}_{lang()}"
-    made = st.tabs(list(labels.values()), key=state_key, on_change="rerun")
-    return Sections(state_key, labels, dict(zip(names, made)))
+    made = st.tabs(list(labels.values()), key=state_key(key), on_change="rerun")
+    return Sections(state_key(key), labels, dict(zip(names, made)))
 
 
 def state_key(key: str) -> str:
