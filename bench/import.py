@@ -111,6 +111,7 @@ def run(url: str, files: tuple[Path, Path]) -> dict[str, object]:
     with engine.connect() as conn:
         figures["orders_in_store"] = conn.scalar(select(func.count()).select_from(m.Order))
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    figures["reader_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
     engine.dispose()
     return figures
 

@@ -13,6 +13,17 @@ class CrmError(Exception):
         self.key = key
         self.values = values
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Picklable with its key and values (an import's reader process sends its errors back)."""
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(kind: type[CrmError], args: tuple[object, ...], state: dict[str, object]) -> CrmError:
+    error = kind.__new__(kind)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ValidationError(CrmError):
     """Input that breaks a rule (a field, a period, a CLI argument)."""

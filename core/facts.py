@@ -530,7 +530,7 @@ def _order_stats(session: Session, as_of: date) -> pd.DataFrame:
         .group_by(O.c.customer_id)
     )
     return pd.DataFrame(
-        session.execute(stmt).mappings().all(),
+        db.tuples(session.execute(stmt)),
         columns=[
             "customer_id",
             "orders_total",
@@ -665,9 +665,7 @@ def rebuild_customer_stats(session: Session, *, as_of: date) -> int:
     from core.segmentation import DEFAULT_POLICY, classify
 
     customers = pd.DataFrame(
-        session.execute(select(C.c.id.label("customer_id"), *(C.c[c] for c in LIST_COLUMNS), C.c.churned_date))
-        .mappings()
-        .all(),
+        db.tuples(session.execute(select(C.c.id, *(C.c[c] for c in LIST_COLUMNS), C.c.churned_date))),
         columns=["customer_id", *LIST_COLUMNS, "churned_date"],
     )
     stats = customers.merge(_order_stats(session, as_of), on="customer_id", how="left")
@@ -693,19 +691,30 @@ def rebuild_customer_stats(session: Session, *, as_of: date) -> int:
     stats[numeric] = stats[numeric].fillna(0)
     columns: dict[str, object] = {"customer_id": stats["customer_id"].to_numpy(), "as_of": [as_of] * len(stats)}
     for name in ("first_order_date", "last_order_date", "became_customer_date"):
-        columns[name] = [None if pd.isna(v) else v for v in stats[name]]
+        columns[name] = _or_none(stats[name])
     for name in ("last_contact_at", "latest_nps_at"):
         columns[name] = [None if pd.isna(v) else pd.Timestamp(v).to_pydatetime() for v in stats[name]]
-    columns["latest_nps_score"] = [None if pd.isna(v) else int(v) for v in stats["latest_nps_score"]]
+    columns["latest_nps_score"] = _or_none(stats["latest_nps_score"], int)
     for name in numeric:
         columns[name] = stats[name].astype(float if "revenue" in name else int).to_numpy()
-    columns["median_gap_days"] = [None if pd.isna(v) else float(v) for v in stats["median_gap_days"]]
-    columns["owner_id"] = [None if pd.isna(v) else int(v) for v in stats["owner_id"]]
+    columns["median_gap_days"] = _or_none(stats["median_gap_days"], float)
+    columns["owner_id"] = _or_none(stats["owner_id"], int)
     for name in ("tier", "lifecycle_stage", "churn_reason", "code", "name", "region", "industry", "kind", "status"):
-        columns[name] = [None if pd.isna(v) else v for v in stats[name]]
+        columns[name] = _or_none(stats[name])
     written = bulk_insert(session.connection(), S, columns)
     _regroup_segments(session)
     return written
+
+
+def _or_none(values: pd.Series, kind: type | None = None) -> list[Any]:
+    """A column's values for the driver: missing ones as None, the others as `kind` when given (plain Python
+    numbers, not numpy's), a column at a time (a per-value isna cost a second at 100,000 customers)."""
+    plain = values.astype(object).to_numpy(copy=True)
+    missing = values.isna().to_numpy()
+    if kind is not None:
+        plain[~missing] = [kind(v) for v in plain[~missing]]
+    plain[missing] = None
+    return plain.tolist()
 
 
 def _regroup_segments(session: Session) -> None:

@@ -395,11 +395,24 @@ def test_a_failed_import_leaves_nothing_half_written(store: Engine, monkeypatch:
     assert _count(store, m.Customer) == 0 and _count(store, m.ExternalId) == 0 and _count(store, m.ImportBatch) == 0
 
 
+def _reader(monkeypatch: pytest.MonkeyPatch, aside: bool) -> list[str]:
+    """Files read and cleaned in a second process (`aside`, as a large file is) or in this one; the list
+    records each second process started."""
+    monkeypatch.setattr(batch, "PARALLEL_BYTES", 0 if aside else 1 << 40)
+    started: list[str] = []
+    real = batch.multiprocessing.get_context
+    monkeypatch.setattr(batch.multiprocessing, "get_context", lambda method: started.append(method) or real(method))
+    return started
+
+
+@pytest.mark.parametrize("aside", [False, True], ids=["one process", "reader process"])
 def test_a_file_planned_and_written_a_few_rows_at_a_time_counts_as_one(
-    store: Engine, monkeypatch: pytest.MonkeyPatch
+    store: Engine, monkeypatch: pytest.MonkeyPatch, aside: bool
 ) -> None:
     """Large files go through in chunks (50,000 rows); two-row chunks and a tiny memory of cleaned values show
-    that a repeat in a later chunk is still a duplicate, reasons keep their lines, and re-importing is a no-op."""
+    that a repeat in a later chunk is still a duplicate, reasons keep their lines, and re-importing is a no-op.
+    A large file is read and cleaned by a second process: the same plan, the same rows written."""
+    started = _reader(monkeypatch, aside)
     monkeypatch.setattr(batch, "CHUNK_ROWS", 2)
     monkeypatch.setattr(batch, "REMEMBERED", 1)
     assert _import(store, "customers", CUSTOMERS).counts == {
@@ -414,19 +427,49 @@ def test_a_file_planned_and_written_a_few_rows_at_a_time_counts_as_one(
     assert {i.line: i.key for i in plan.rejected} == {5: "import.reason.no_customer", 6: "import.reason.negative"}
     assert plan.fixed[("amount", "import.fixed.amount")] == 2  # "¥12,800.00" and "1.2万", in different chunks
     assert _import(store, "orders", ORDERS).counts["unchanged"] == 3 and _count(store, m.Order) == 3
+    with Session(store) as s:
+        assert s.scalar(select(func.sum(m.Order.amount))) == 12_800 + 12_000 + 3_500
+    assert len(started) == (3 if aside else 0) and not batch.multiprocessing.active_children()
 
 
-def test_a_file_broken_after_rows_were_written_leaves_nothing(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("aside", [False, True], ids=["one process", "reader process"])
+def test_a_file_broken_after_rows_were_written_leaves_nothing(
+    store: Engine, monkeypatch: pytest.MonkeyPatch, aside: bool
+) -> None:
     """Rows are written a chunk at a time inside one transaction: a broken line near the end (a quote never
     closed, so one cell swallows the rest of the file) is reported with its line, and the chunks written
-    before it are rolled back with everything else."""
+    before it are rolled back with everything else. Found by the reader process, it reads the same."""
     _import(store, "customers", CUSTOMERS)
+    started = _reader(monkeypatch, aside)
     monkeypatch.setattr(batch, "CHUNK_ROWS", 2)
-    broken = ORDERS + 'SO-9,E1,"2026-10-08,1000,软件,直销\n' + "x" * 140_000 + "\n"
+    more = "".join(f"SO-{n},E1,2026-10-08,100,软件,直销\n" for n in range(10, 30))  # past the rows read first
+    broken = ORDERS + more + 'SO-9,E1,"2026-10-08,1000,软件,直销\n' + "x" * 140_000 + "\n"
+    table = batch.read(broken.encode(), kind="orders", file_name="orders.csv")  # the head reads well
     with pytest.raises(ValidationError) as err:
         _import(store, "orders", broken)
-    assert err.value.key == "import.error.csv" and err.value.values["line"] >= 8
+    assert err.value.key == "import.error.csv" and err.value.values["line"] >= 28 and len(table.head) == 5
     assert _count(store, m.Order) == 0 and _count(store, m.ImportBatch) == 1  # the customers' batch only
+    assert len(started) == (1 if aside else 0) and not batch.multiprocessing.active_children()
+
+
+def test_the_reader_process_stops_when_the_writing_fails(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write failing halfway (here the planner) ends the import with that error and stops the reader, which
+    would otherwise wait on a pipe nobody reads: no process is left behind, nothing is written."""
+    _import(store, "customers", CUSTOMERS)
+    _reader(monkeypatch, True)
+    monkeypatch.setattr(batch, "CHUNK_ROWS", 1)
+    real, calls = batch._plan_linked, []
+
+    def failing(job: object, cleaned: list[object]) -> object:
+        calls.append(len(cleaned))
+        if len(calls) == 2:
+            raise RuntimeError("disk gone")
+        return real(job, cleaned)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "_plan_linked", failing)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        _import(store, "orders", ORDERS * 20)
+    assert not batch.multiprocessing.active_children() and _count(store, m.Order) == 0
 
 
 def test_only_importing_roles_import(store: Engine) -> None:

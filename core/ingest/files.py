@@ -35,6 +35,7 @@ class Table:
     sheet: str | None = None
     sheets: list[str] = field(default_factory=list)
     skipped_above_header: int = 0
+    size: int = 0  # the file's bytes: a large file is read in a second process while the first writes
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """Every row under the header, empty lines left out, each as wide as the header."""
@@ -190,7 +191,7 @@ def read_table(
                 f"The CSV is broken near line {reader.line_num}: {exc}", key="import.error.csv", line=reader.line_num
             ) from None
 
-    return _table(rows, known, encoding=chosen)
+    return _table(rows, known, encoding=chosen, size=len(data))
 
 
 def _read_excel(data: bytes, *, known: set[str], sheet: str | None) -> Table:
@@ -213,4 +214,4 @@ def _read_excel(data: bytes, *, known: set[str], sheet: str | None) -> Table:
         for number, cells in enumerate(worksheet.iter_rows(), start=above + 1):
             yield number, [_text(v) for v in cells]
 
-    return _table(rows, known, sheet=chosen, sheets=names)
+    return _table(rows, known, sheet=chosen, sheets=names, size=len(data))
