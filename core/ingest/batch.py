@@ -359,37 +359,42 @@ class _Import:
     agents: dict[str, int]
     fresh: bool  # the store holds no record of this kind from this source yet: nothing to look up by its ids
     seen: set[Any] = field(default_factory=set)  # this file's ids, phones, emails so far: a repeat is a duplicate
-    customers: dict[tuple[str, Any], int | None] = field(default_factory=dict)  # look-ups of linked rows' owners
+    customers: dict[str, dict[Any, int | None]] = field(default_factory=dict)  # linked rows' owners, by how found
 
 
-def _customers_of(job: _Import, rows: list[dict[str, Any]], *, external: str, code: str) -> dict[int, tuple[int, bool]]:
+def _customers_of(
+    job: _Import, rows: list[dict[str, Any]], *, external: str, code: str, phone: str, email: str
+) -> dict[int, tuple[int, bool]]:
     """Row index -> (customer id, found by the source's own id): by the source's external id, then our code,
     then phone, then email hash (the rows carry `phone_hash` and `email_hash`); rows with no match are left out.
-    Rows linked to customers (orders, answers) remember every look-up: a customer's many orders ask once."""
-    session, source = job.session, job.plan.source
-    finders = {
-        "external": (external, lambda keys: _external(session, source, "customer", keys)),
-        "code": (code, lambda keys: _lookup(session, C.c.id, C.c.code, keys)),
-        "phone": ("phone_hash", lambda keys: _lookup(session, C.c.id, C.c.phone_hash, keys)),
-        "email": ("email_hash", lambda keys: _lookup(session, C.c.id, C.c.email_hash, keys)),
-    }
+    Only the keys the file maps are asked. Rows linked to customers (orders, answers) remember every look-up:
+    a customer's many orders ask once."""
+    session, source, given = job.session, job.plan.source, _given(job.mapping)
+    finders = [
+        (how, name, find)
+        for how, name, field_name, find in (
+            ("external", external, external, lambda keys: _external(session, source, "customer", keys)),
+            ("code", code, code, lambda keys: _lookup(session, C.c.id, C.c.code, keys)),
+            ("phone", "phone_hash", phone, lambda keys: _lookup(session, C.c.id, C.c.phone_hash, keys)),
+            ("email", "email_hash", email, lambda keys: _lookup(session, C.c.id, C.c.email_hash, keys)),
+        )
+        if field_name in given
+    ]
     known = job.customers if job.kind != "customers" else {}  # a customers file makes customers as it goes
-    for how, (name, find) in finders.items():
-        wanted = {v.get(name) for v in rows} - {None}
-        asked = [key for key in wanted if (how, key) not in known]
+    asking = []
+    for how, name, find in finders:
+        answered = known.setdefault(how, {})
+        asked = [key for key in {v.get(name) for v in rows} if key is not None and key not in answered]
         answers = find(asked)
-        known.update({(how, key): answers.get(key) for key in asked})
+        answered.update({key: answers.get(key) for key in asked})
+        asking.append((answered, name, how == "external"))
     found = {}
     for i, v in enumerate(rows):
-        by_external = known.get(("external", v.get(external)))
-        match = (
-            by_external
-            or known.get(("code", v.get(code)))
-            or known.get(("phone", v["phone_hash"]))
-            or known.get(("email", v["email_hash"]))
-        )
-        if match is not None:
-            found[i] = (match, by_external is not None)
+        for answered, name, own_id in asking:
+            match = answered.get(v.get(name))
+            if match is not None:
+                found[i] = (match, own_id)
+                break
     return found
 
 
@@ -414,7 +419,9 @@ def _plan_customers(job: _Import, cleaned: list[tuple[int, dict[str, Any]]]) -> 
         values["phone_hash"] = pii.search_hash("phone", values.get("phone"), keyring)
         values["email_hash"] = pii.search_hash("email", values.get("email"), keyring)
         rows.append((line, values))
-    matches = _customers_of(job, [v for _, v in rows], external="external_id", code="code")
+    matches = _customers_of(
+        job, [v for _, v in rows], external="external_id", code="code", phone="phone", email="email"
+    )
     stored = _stored_customers(job.session, {record for record, _ in matches.values()})
     given = _given(job.mapping)
     planned: list[PlannedRow] = []
@@ -724,7 +731,14 @@ def _plan_linked(job: _Import, cleaned: list[tuple[int, dict[str, Any]]]) -> lis
         values["phone_hash"] = pii.search_hash("phone", values.get("customer_phone"), keyring) if by_phone else None
         values["email_hash"] = pii.search_hash("email", values.get("customer_email"), keyring) if by_email else None
         rows.append((line, values))
-    matches = _customers_of(job, [v for _, v in rows], external="customer_external_id", code="customer_code")
+    matches = _customers_of(
+        job,
+        [v for _, v in rows],
+        external="customer_external_id",
+        code="customer_code",
+        phone="customer_phone",
+        email="customer_email",
+    )
     ids = {v.get("external_id") for _, v in rows} - job.seen
     known = {} if job.fresh else _external(job.session, plan.source, linked.id_kind, ids)
     stored: dict[int, dict[str, Any]] = {}
@@ -762,7 +776,8 @@ def _write_linked(job: _Import, planned: list[PlannedRow]) -> None:
         (row for row in planned if row.action == "new"), key=lambda r: r.values.get(linked.customer_column) or 0
     )
     if new:
-        columns = {c: [row.values.get(c) for row in new] for c in linked.columns}
+        values = [row.values for row in new]
+        columns = {c: [v.get(c) for v in values] for c in linked.columns}
         if job.kind == "tickets":
             columns.update(_new_ticket_columns(job, new))
         for row, record_id in zip(new, _insert_new(job.session, target, columns)):
