@@ -208,6 +208,40 @@ def test_a_write_in_another_process_clears_this_ones_cached_figures(
         assert db.data_version(s) is not None
 
 
+LOADS: list[str] = []
+
+
+def _users_made_since(session: Session, viewer: Viewer, *, start: object, end: object) -> int:
+    """A stand-in for a period's figures (`ui.data.figures` resolves it by module and name)."""
+    LOADS.append(viewer.username)
+    return int(session.scalar(select(func.count()).select_from(m.User)) or 0)
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_period_figures_are_kept_per_viewer_and_minute_until_a_write(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Service and Voice pages' figures over a period: a rerun in the same minute (any widget changed)
+    reads nothing again; another viewer never gets this one's figures; a write shows at once."""
+    import streamlit as st
+
+    from ui import data
+
+    monkeypatch.setenv("CRM_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    st.cache_data.clear()
+    LOADS.clear()
+    start = clock.now().replace(second=5, microsecond=0) - timedelta(days=365)
+    lead, agent = Viewer(None, "lena", "Lena", "team_lead"), Viewer(None, "ari", "Ari", "support_agent")
+    first = data.figures(_users_made_since, lead, start=start, end=start + timedelta(days=365))
+    again = data.figures(_users_made_since, lead, start=start + timedelta(seconds=40), end=start + timedelta(days=365))
+    assert first == again == 0 and LOADS == ["lena"]  # the same minute: from the cache
+    assert data.figures(_users_made_since, agent, start=start, end=start + timedelta(days=365)) == 0
+    assert LOADS == ["lena", "ari"]  # kept per viewer
+    data.write(lambda session, _viewer: f.user(session, "cara"), lead)
+    assert data.figures(_users_made_since, lead, start=start, end=start + timedelta(days=365)) == 1
+    assert LOADS == ["lena", "ari", "lena"]  # a write clears it
+
+
 def test_cached_figures_come_from_the_read_replica_and_writes_go_to_the_store(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]

@@ -46,7 +46,7 @@ def performance_panel(viewer: Viewer, *, start: datetime, end: datetime) -> None
         )
         or "agent"
     )
-    frame = data.read(sp.performance, viewer, by=by, start=start, end=end)
+    frame = data.figures(sp.performance, viewer, by=by, start=start, end=end)
     if frame.empty:
         st.info(tr("common.no_data"))
         return
@@ -69,7 +69,7 @@ def performance_panel(viewer: Viewer, *, start: datetime, end: datetime) -> None
     if not (picked and picked.selection.rows):
         return
     value = str(frame.iloc[picked.selection.rows[0]]["value"])
-    behind = data.read(sp.tickets_of, viewer, by=by, value=value, start=start, end=end)
+    behind = data.figures(sp.tickets_of, viewer, by=by, value=value, start=start, end=end)
     st.caption(tr("service.behind", n=len(behind), value=value))
     if behind.empty:
         return

@@ -251,8 +251,8 @@ SECTIONS = ("overview", "agents", "flow", "escalation", "checks")  # each comput
 def _overview(viewer: Viewer, now: datetime, *, start: datetime, end: datetime) -> None:
     """Rates, times, compliance by a dimension (with the tickets behind a row), backlog and top categories."""
     current = lang()
-    rates = data.read(sa.rates, viewer, start=start, end=end)
-    times = data.read(sa.times, viewer, start=start, end=end)
+    rates = data.figures(sa.rates, viewer, start=start, end=end)
+    times = data.figures(sa.times, viewer, start=start, end=end)
     cards = st.columns(5)
     cards[0].metric(
         tr("service.resolution_rate"),
@@ -300,7 +300,7 @@ def _overview(viewer: Viewer, now: datetime, *, start: datetime, end: datetime) 
         key="sa_metric",
     )
     by = right.selectbox(tr("service.by"), sa.DIMENSIONS, format_func=lambda x: tr(f"service.dim.{x}"), key="sa_by")
-    table = data.read(sa.compliance, viewer, metric=metric, by=by, start=start, end=end)
+    table = data.figures(sa.compliance, viewer, metric=metric, by=by, start=start, end=end)
     groups = {"priority": "priority", "kind": "ticket_kind", "category": "category", "channel": "channel"}
 
     def show(value: object) -> str:
@@ -347,7 +347,7 @@ def _overview(viewer: Viewer, now: datetime, *, start: datetime, end: datetime) 
             )
         if picked and picked.selection.rows:
             value = table.iloc[picked.selection.rows[0]]["value"]
-            behind = data.read(sa.tickets_behind, viewer, metric=metric, by=by, value=value, start=start, end=end)
+            behind = data.figures(sa.tickets_behind, viewer, metric=metric, by=by, value=value, start=start, end=end)
             st.caption(tr("service.behind", n=len(behind), value=show(value)))
             if not behind.empty:
                 labelled = behind.assign(
@@ -384,7 +384,7 @@ def _overview(viewer: Viewer, now: datetime, *, start: datetime, end: datetime) 
                 )
 
     left, right = st.columns(2)
-    backlog = data.read(sa.backlog, viewer, now=now)
+    backlog = data.figures(sa.backlog, viewer, now=now)
     if not backlog.empty:
         left.plotly_chart(
             charts.stacked_counts(
@@ -399,7 +399,7 @@ def _overview(viewer: Viewer, now: datetime, *, start: datetime, end: datetime) 
             ),
             key="sa_backlog",
         )
-    categories = data.read(sa.top_categories, viewer, start=now - timedelta(days=365), end=now)
+    categories = data.figures(sa.top_categories, viewer, start=now - timedelta(days=365), end=now)
     if not categories.empty:
         right.plotly_chart(
             charts.stacked_counts(
@@ -438,7 +438,7 @@ def _checks(viewer: Viewer, *, start: datetime, end: datetime) -> None:
             )
     st.subheader(tr("service.pause_abuse"))
     st.caption(tr("service.pause_abuse.help"))
-    suspicious = data.read(sa.pause_abuse, viewer, start=start, end=end)
+    suspicious = data.figures(sa.pause_abuse, viewer, start=start, end=end)
     st.dataframe(
         suspicious,
         hide_index=True,

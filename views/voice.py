@@ -28,7 +28,7 @@ start, end = now - timedelta(days=days), now
 
 def scores() -> None:
     """NPS by month with its interval, by a segment, and CSAT by a dimension."""
-    monthly = data.read(voice.nps_by_month, viewer, filters, start=start, end=end)
+    monthly = data.figures(voice.nps_by_month, viewer, filters=filters, start=start, end=end)
     if monthly.empty:
         st.info(tr("common.no_data"))
     else:
@@ -77,7 +77,7 @@ def scores() -> None:
         "touchpoint": "touchpoint",
         "acquisition_channel": "acquisition",
     }
-    segments = data.read(voice.nps_by, viewer, filters, by=by, start=start, end=end)
+    segments = data.figures(voice.nps_by, viewer, filters=filters, by=by, start=start, end=end)
     segments = segments.assign(
         **{
             by: [
@@ -112,7 +112,7 @@ def scores() -> None:
     csat_by = right.selectbox(
         tr("voice.csat_by"), voice.CSAT_DIMENSIONS, format_func=lambda d: tr(f"voice.csat_dim.{d}"), key="voice_csat_by"
     )
-    csat = data.read(voice.csat_by, viewer, by=csat_by, start=start, end=end)
+    csat = data.figures(voice.csat_by, viewer, by=csat_by, start=start, end=end)
     right.dataframe(
         csat.assign(
             value=[
@@ -146,7 +146,9 @@ def comments() -> None:
         placeholder=tr("common.all"),
         format_func=lambda c: tr(f"nps.{c}"),
     )
-    found = data.read(voice.comments, viewer, filters, start=start, end=end, text=text, categories=tuple(wanted))
+    found = data.figures(
+        voice.comments, viewer, filters=filters, start=start, end=end, text=text, categories=tuple(wanted)
+    )
     st.dataframe(
         found.assign(
             category=[tr(f"nps.{c}") for c in found["category"]],
@@ -164,7 +166,7 @@ def comments() -> None:
     )
     left, right = st.columns(2)
     keyword_columns = {c: tr(f"voice.{c}") for c in ("keyword", "count", "previous", "change")}
-    keywords = data.read(voice.detractor_keywords, viewer, filters, start=start, end=end)
+    keywords = data.figures(voice.detractor_keywords, viewer, filters=filters, start=start, end=end)
     left.subheader(tr("voice.keywords"))
     left.dataframe(keywords, hide_index=True, column_config=keyword_columns)
     with right:
@@ -176,7 +178,9 @@ def comments() -> None:
             key="complaint_category",
         )
         st.dataframe(
-            data.read(voice.complaint_keywords, viewer, filters, start=start, end=end, category=complaint_category),
+            data.figures(
+                voice.complaint_keywords, viewer, filters=filters, start=start, end=end, category=complaint_category
+            ),
             hide_index=True,
             column_config={**keyword_columns, "count": tr("voice.complaint_count")},
         )
@@ -184,7 +188,7 @@ def comments() -> None:
 
 def closed_loop() -> None:
     """Detractors followed up, in time, and what they scored next."""
-    loop = data.read(voice.closed_loop, viewer, start=start, end=end)
+    loop = data.figures(voice.closed_loop, viewer, start=start, end=end)
     left, right = st.columns(2)
     left.metric(
         tr("voice.loop.follow_ups"),
