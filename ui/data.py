@@ -369,20 +369,6 @@ def figures(function: Callable[..., T_], viewer: Viewer, **arguments: object) ->
     return cast(T_, _figures(context.settings().database_url, where, _viewer_key(viewer), at))
 
 
-@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
-def _step_times(database_url: str, viewer: tuple, start: datetime, end: datetime) -> pd.DataFrame:  # type: ignore[type-arg]
-    from core import service_flow
-
-    with session_scope(context.reader()) as session:
-        return service_flow.step_times(session, Viewer(*viewer), start=start, end=end)
-
-
-def step_times(viewer: Viewer, *, start: datetime, end: datetime) -> pd.DataFrame:
-    """Hours per step of the tickets created in [start, end), to the minute (cached: a year of tickets' events
-    takes seconds at 100,000 customers, and every widget on the Service page reruns it)."""
-    return _step_times(context.settings().database_url, _viewer_key(viewer), _minute(start), _minute(end))
-
-
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
 def _escalation_backtest(database_url: str, viewer: tuple, now: datetime) -> service_escalation.Backtest:  # type: ignore[type-arg]
     with session_scope(context.reader()) as session:

@@ -32,11 +32,11 @@ def bottlenecks_panel(viewer: Viewer, *, start: datetime, end: datetime) -> None
         )
         or "category"
     )
-    now = data.step_times(viewer, start=start, end=end)
+    now = data.figures(flow.step_times, viewer, start=start, end=end)
     if now.empty:
         st.info(tr("common.no_data"))
         return
-    before = data.step_times(viewer, start=start - (end - start), end=start)
+    before = data.figures(flow.step_times, viewer, start=start - (end - start), end=start)
     found = flow.suggestions(now, by=by)
     for suggestion in found:
         st.warning(
