@@ -165,6 +165,9 @@ def restore(engine: Engine, path: Path, *, username: str = "cli") -> Copy:
     migrate(engine)
     with engine.connect() as conn:  # the restored store is an app store: it has customers to count
         conn.execute(text("SELECT COUNT(*) FROM customers")).scalar()
+    if dialect == "postgresql":  # pg_restore brings no planner statistics: without them big reads plan blind
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
     write(
         engine,
         lambda session: audit.record(

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from core import backup, facts, models as m
 from core.db import DATA_VERSION_KEY, WRITE_LOCK_KEY, session_scope
@@ -57,6 +57,12 @@ def test_back_up_change_restore_and_every_figure_is_as_it_was(engine: Engine, tm
     with session_scope(engine) as s:
         trail = s.scalars(select(m.AuditLog.action).order_by(m.AuditLog.id)).all()
     assert trail[-1] == "restore"  # recorded after the restored rows (the backup's own row came after its copy)
+    if engine.dialect.name == "postgresql":  # statistics for the restored tables (pg_restore brings none)
+        with engine.connect() as conn:
+            analyzed = conn.execute(
+                text("SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'orders' AND last_analyze IS NOT NULL")
+            ).scalar()
+        assert analyzed == 1
 
 
 def test_a_restore_refuses_what_is_not_a_backup_and_the_cli_asks_first(sqlite_url: str, tmp_path: Path) -> None:
