@@ -710,8 +710,11 @@ class CustomerStat(Base):
     churn_reason: Mapped[str | None] = mapped_column(String(32))
     __table_args__ = (
         Index("ix_customer_stats_tier_revenue", "tier", "revenue_12m"),
-        # revenue ranges and sorts, with the date filters checked inside the index
-        Index("ix_customer_stats_revenue_dates", "revenue_12m", "became_customer_date", "last_order_date"),
+        # revenue ranges and the list's default order (revenue, then id: keyset pages through a tie in order),
+        # with the date filters checked inside the index
+        Index(
+            "ix_customer_stats_revenue_dates", "revenue_12m", "customer_id", "became_customer_date", "last_order_date"
+        ),
         Index("ix_customer_stats_owner_revenue", "owner_id", "revenue_12m"),
         # every list filter column: a count over any filter reads this index, not the wide rows
         Index(

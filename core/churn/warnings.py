@@ -21,7 +21,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core import models as m
-from core.access import Viewer, require, visible
+from core.access import Viewer, require, scoped, visible
 from core.churn.explain import BANDS, HEADLINE, texts
 from core.churn.model import DROP_WARNING, NEVER, STALE_AFTER_DAYS, features
 from core.exports import record_export
@@ -91,7 +91,12 @@ def summary(session: Session, filters: Filters, *, viewer: Viewer) -> RiskSummar
             func.max(CS.c.as_of).label("as_of"),
             func.max(CS.c.model_version).label("version"),
         )
-        .select_from(_scored())
+        # the customers table only when a filter or the viewer's scope reads it (a million look-ups otherwise)
+        .select_from(
+            _scored()
+            if not scoped(viewer, filters).is_empty()
+            else CS.outerjoin(S, S.c.customer_id == CS.c.customer_id)
+        )
         .group_by(CS.c.band)
     )
     rows = session.execute(visible(stmt, C, viewer, filters)).all()
@@ -134,6 +139,18 @@ def risk_list(
         "clv_12m": _predicted_value(),
     }[sort if sort in SORTS else "value_at_risk"]
     total = session.scalar(_filtered(select(func.count()).select_from(_scored()), filters, viewer, bands))
+    return _risk_rows(session, filters, viewer, bands, order, limit, offset), int(total or 0)
+
+
+def _risk_rows(
+    session: Session,
+    filters: Filters,
+    viewer: Viewer,
+    bands: tuple[str, ...],
+    order: Any,
+    limit: int | None,
+    offset: int,
+) -> pd.DataFrame:
     stmt = _filtered(
         select(
             C.c.id.label("customer_id"),
@@ -160,13 +177,15 @@ def risk_list(
         bands,
     )
     stmt = stmt.order_by(order.desc(), C.c.id).limit(limit).offset(offset)
-    return pd.DataFrame(session.execute(stmt).mappings().all(), columns=LIST_COLUMNS), int(total or 0)
+    return pd.DataFrame(session.execute(stmt).mappings().all(), columns=LIST_COLUMNS)
 
 
 def cockpit_warnings(session: Session, filters: Filters, *, viewer: Viewer, limit: int = 10) -> pd.DataFrame:
-    """The cockpit's churn warnings from the model: medium and high risk, largest predicted value at risk first."""
-    rows, _ = risk_list(session, filters, viewer=viewer, bands=("high", "medium"), limit=limit)
-    return rows.assign(churn_reason=None)
+    """The cockpit's churn warnings from the model: medium and high risk, largest predicted value at risk first
+    (no count of them all: the cockpit shows the first few)."""
+    require(viewer, "page:churn")
+    order = CS.c.risk * _predicted_value()
+    return _risk_rows(session, filters, viewer, ("high", "medium"), order, limit, 0).assign(churn_reason=None)
 
 
 def customer_risk(session: Session, viewer: Viewer, customer_id: int) -> dict[str, Any] | None:
