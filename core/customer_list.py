@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO
 
 import pandas as pd
-from sqlalchemy import RowMapping, Select, and_, func, or_, select
+from sqlalchemy import Numeric, RowMapping, Select, and_, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit, clock, exports, models as m, pii
@@ -300,6 +300,10 @@ def _after(query: CustomerQuery, key: tuple[Any, int]) -> list[Any]:
     and drops every row before it). Empty values sort as the smallest: first going up, last going down."""
     sort, ident = S.c[query.sort], S.c.customer_id
     value, last = key
+    if value is not None and isinstance(sort.type, Numeric):
+        # the key as the column's own type: PostgreSQL compares an amount with a float parameter as floats,
+        # which no index serves (a backward scan of 770,000 rows for one page at 1,000,000 customers)
+        value = cast(literal(value), sort.type)
     if query.descending:
         if value is None:
             return [and_(sort.is_(None), ident < last)]
@@ -341,10 +345,14 @@ def customer_page(
     if after is None or page == 1 or page != asked:  # past the end: the last page, found by its offset
         rows = list(session.execute(stmt.limit(page_size).offset((page - 1) * page_size)).mappings())
     else:
+        # each condition's rows are all empty or all filled in the sort column, so where the empties go needs no
+        # saying (PostgreSQL's NULLS LAST would keep it from reading the index backwards for a descending page)
+        sort, ident = S.c[query.sort], S.c.customer_id
+        plain = stmt.order_by(None).order_by(*((sort.desc(), ident.desc()) if query.descending else (sort, ident)))
         rows = []
         for condition in _after(query, after):
             if len(rows) < page_size:
-                rows.extend(session.execute(stmt.where(condition).limit(page_size - len(rows))).mappings())
+                rows.extend(session.execute(plain.where(condition).limit(page_size - len(rows))).mappings())
     last_key = (rows[-1][query.sort], int(rows[-1]["customer_id"])) if rows else None
     return CustomerPage(_frame(rows, viewer, keyring), total, page, page_size, last_key)
 
