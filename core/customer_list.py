@@ -225,17 +225,21 @@ def _where(stmt: Select, viewer: Viewer, query: CustomerQuery, keyring: Keyring,
     return stmt.where(*conditions)
 
 
-def _rows(query: CustomerQuery, dialect: str) -> Select:
+def _order(query: CustomerQuery, dialect: str | None) -> list[Any]:
+    """The list's order: the sort column, then the id (pages stay stable under ties, and an index on the sort
+    column serves it). An empty value (never contacted, no order) sorts as the smallest, as SQLite and MariaDB
+    do natively; PostgreSQL is told so explicitly (`dialect` None: rows all empty or all filled, no need)."""
     sort = S.c[query.sort]
-    # the id makes pages stable under ties, and with it an index on the sort column serves the order.
-    # An empty value (never contacted, no order) sorts as the smallest, as SQLite and MariaDB do natively;
-    # PostgreSQL is told so explicitly
     order = [
         sort.desc() if query.descending else sort.asc(),
         S.c.customer_id.desc() if query.descending else S.c.customer_id.asc(),
     ]
     if dialect == "postgresql":
         order[0] = order[0].nulls_last() if query.descending else order[0].nulls_first()
+    return order
+
+
+def _rows(query: CustomerQuery, dialect: str) -> Select:
     return (
         select(
             S.c.customer_id,
@@ -260,7 +264,7 @@ def _rows(query: CustomerQuery, dialect: str) -> Select:
             C.c.email_enc,
         )
         .select_from(S.join(C, C.c.id == S.c.customer_id).outerjoin(U, U.c.id == S.c.owner_id))
-        .order_by(*order)
+        .order_by(*_order(query, dialect))
     )
 
 
@@ -347,8 +351,7 @@ def customer_page(
     else:
         # each condition's rows are all empty or all filled in the sort column, so where the empties go needs no
         # saying (PostgreSQL's NULLS LAST would keep it from reading the index backwards for a descending page)
-        sort, ident = S.c[query.sort], S.c.customer_id
-        plain = stmt.order_by(None).order_by(*((sort.desc(), ident.desc()) if query.descending else (sort, ident)))
+        plain = stmt.order_by(None).order_by(*_order(query, None))
         rows = []
         for condition in _after(query, after):
             if len(rows) < page_size:

@@ -369,25 +369,13 @@ def figures(function: Callable[..., T_], viewer: Viewer, **arguments: object) ->
     return cast(T_, _figures(context.settings().database_url, where, _viewer_key(viewer), at))
 
 
-@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
-def _escalation_backtest(database_url: str, viewer: tuple, now: datetime) -> service_escalation.Backtest:  # type: ignore[type-arg]
-    with session_scope(context.reader()) as session:
-        return service_escalation.backtest(session, Viewer(*viewer), now=now)
-
-
 def escalation_backtest(viewer: Viewer, *, now: datetime) -> service_escalation.Backtest:
-    """How often flagged complaints escalated over the year that ended 30 days ago, to the hour (cached: a year
-    of complaints and their events is replayed, 2.5–3.5 s at 100,000 customers, for a figure that moves daily)."""
-    return _escalation_backtest(context.settings().database_url, _viewer_key(viewer), _minute(now).replace(minute=0))
-
-
-@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def _open_escalations(database_url: str, viewer: tuple, now: datetime) -> pd.DataFrame:  # type: ignore[type-arg]
-    with session_scope(context.reader()) as session:
-        return service_escalation.open_flags(session, Viewer(*viewer), now=now)
+    """How often flagged complaints escalated over the year that ended 30 days ago, to the hour (a year of
+    complaints and their events is replayed, 2.5–3.5 s at 100,000 customers, for a figure that moves daily)."""
+    return figures(service_escalation.backtest, viewer, now=now.replace(minute=0))
 
 
 def open_escalations(viewer: Viewer) -> pd.DataFrame:
-    """The open complaints likely to escalate in the viewer's scope, to five minutes (cached: 0.1 s at 100,000
+    """The open complaints likely to escalate in the viewer's scope, to five minutes (0.1 s at 100,000
     customers on every cockpit load otherwise; a write clears it at once)."""
-    return _open_escalations(context.settings().database_url, _viewer_key(viewer), _now_bucket())
+    return figures(service_escalation.open_flags, viewer, now=_now_bucket())

@@ -112,6 +112,17 @@ def summary(session: Session, filters: Filters, *, viewer: Viewer) -> RiskSummar
     )
 
 
+def _sort_key(sort: str) -> Any:
+    """What the risk list is ordered by, highest first (an unknown sort: the predicted value at risk)."""
+    return {
+        "value_at_risk": CS.c.risk * _predicted_value(),
+        "expected_loss": _expected_loss(),
+        "risk": CS.c.risk,
+        "revenue_12m": func.coalesce(S.c.revenue_12m, 0),
+        "clv_12m": _predicted_value(),
+    }[sort if sort in SORTS else "value_at_risk"]
+
+
 def _filtered(stmt: Select, filters: Filters, viewer: Viewer, bands: tuple[str, ...]) -> Select:
     if bands:
         stmt = stmt.where(CS.c.band.in_(bands))
@@ -131,13 +142,7 @@ def risk_list(
     """One page of scored customers, highest first by `sort`, and how many match in all (paged in SQL;
     `limit=None` for the export of every matching row)."""
     require(viewer, "page:churn")
-    order = {
-        "value_at_risk": CS.c.risk * _predicted_value(),
-        "expected_loss": _expected_loss(),
-        "risk": CS.c.risk,
-        "revenue_12m": func.coalesce(S.c.revenue_12m, 0),
-        "clv_12m": _predicted_value(),
-    }[sort if sort in SORTS else "value_at_risk"]
+    order = _sort_key(sort)
     total = session.scalar(_filtered(select(func.count()).select_from(_scored()), filters, viewer, bands))
     return _risk_rows(session, filters, viewer, bands, order, limit, offset), int(total or 0)
 
@@ -184,7 +189,7 @@ def cockpit_warnings(session: Session, filters: Filters, *, viewer: Viewer, limi
     """The cockpit's churn warnings from the model: medium and high risk, largest predicted value at risk first
     (no count of them all: the cockpit shows the first few)."""
     require(viewer, "page:churn")
-    order = CS.c.risk * _predicted_value()
+    order = _sort_key("value_at_risk")
     return _risk_rows(session, filters, viewer, ("high", "medium"), order, limit, 0).assign(churn_reason=None)
 
 
