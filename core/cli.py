@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
         help="only re-encrypt under the active key (when keys come from CRM_PII_KEYS)",
     )
 
-    refresh = commands.add_parser("refresh", help="rebuild the summary tables (period facts, customer stats, tiers)")
+    refresh = commands.add_parser(
+        "refresh", help="rebuild the summary tables (period facts, customer stats, tiers, service days)"
+    )
     refresh.add_argument("--as-of", type=date.fromisoformat, help="date the statistics are taken at (default today)")
 
     churn = commands.add_parser(
@@ -332,10 +334,11 @@ def _run(args: argparse.Namespace) -> int:
             "lifetime value and value tier written beside it"
         )
     elif args.command == "refresh":
-        from core import facts, quality
+        from core import facts, quality, service_facts
 
         def rebuild(session):  # type: ignore[no-untyped-def]
             facts.rebuild_all(session, as_of=args.as_of or clock.today())
+            service_facts.rebuild(session)
             quality.snapshot(session)
 
         write(engine, rebuild)

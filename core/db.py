@@ -544,7 +544,8 @@ def reset_sequences(conn, tables) -> None:  # type: ignore[no-untyped-def]
 
 
 class period_bucket(FunctionElement):  # noqa: N801 - reads like a SQL function
-    """'YYYY-MM' of the first month of the calendar period (grain M, Q or Y) holding a date column.
+    """'YYYY-MM' of the first month of the calendar period (grain M, Q or Y) holding a date column, or the day
+    itself as 'YYYY-MM-DD' (grain D).
 
     The one dialect-specific piece of date arithmetic; everything else binds plain dates.
     """
@@ -553,7 +554,7 @@ class period_bucket(FunctionElement):  # noqa: N801 - reads like a SQL function
     inherit_cache = False  # the grain is not part of a cache key: never reuse another grain's SQL
 
     def __init__(self, column, grain: str) -> None:  # type: ignore[no-untyped-def]
-        if grain not in ("M", "Q", "Y"):
+        if grain not in ("D", "M", "Q", "Y"):
             raise ValueError(grain)
         self.grain = grain
         super().__init__(column)
@@ -614,8 +615,8 @@ def shifted_sql(sql: str, dialect: str, ranges: list[tuple[datetime | None, date
 def _bucket_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
     column = _local_sql(element, compiler, **kw)
     # dates and date-times are ISO text on SQLite: cutting is exact, and 15 % faster than strftime
-    if element.grain == "M":
-        return f"substr({column}, 1, 7)"
+    if element.grain in ("D", "M"):
+        return f"substr({column}, 1, {10 if element.grain == 'D' else 7})"
     if element.grain == "Y":
         return f"substr({column}, 1, 4) || '-01'"
     return (
@@ -627,16 +628,16 @@ def _bucket_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
 @compiles(period_bucket, "postgresql")
 def _bucket_postgresql(element, compiler, **kw):  # type: ignore[no-untyped-def]
     column = _local_sql(element, compiler, **kw)
-    unit = {"M": "month", "Q": "quarter", "Y": "year"}[element.grain]
-    return f"to_char(date_trunc('{unit}', {column}), 'YYYY-MM')"
+    unit = {"D": "day", "M": "month", "Q": "quarter", "Y": "year"}[element.grain]
+    return f"to_char(date_trunc('{unit}', {column}), '{'YYYY-MM-DD' if element.grain == 'D' else 'YYYY-MM'}')"
 
 
 @compiles(period_bucket, "mysql")
 @compiles(period_bucket, "mariadb")
 def _bucket_mysql(element, compiler, **kw):  # type: ignore[no-untyped-def]
     column = _local_sql(element, compiler, **kw)
-    if element.grain in ("M", "Y"):
-        pattern = compiler.process(literal("%Y-%m" if element.grain == "M" else "%Y-01"), **kw)
+    if element.grain in ("D", "M", "Y"):
+        pattern = compiler.process(literal({"D": "%Y-%m-%d", "M": "%Y-%m", "Y": "%Y-01"}[element.grain]), **kw)
         return f"DATE_FORMAT({column}, {pattern})"
     return f"CONCAT(YEAR({column}), '-', LPAD((QUARTER({column}) - 1) * 3 + 1, 2, '0'))"
 

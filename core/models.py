@@ -354,6 +354,23 @@ class TicketSteps(Base):
     waiting_for_feedback: Mapped[float | None] = mapped_column(Float)
 
 
+class ServiceDayFact(Base):
+    """One Service figure's sums for one display-zone day and one value of one dimension (core/service_facts.py
+    owns it): SLA outcomes met and breached per clock, tickets resolved and re-opened, ratings and their sum,
+    complaints created and done. The page's breakdowns over a year read a few thousand of these, not millions
+    of outcomes."""
+
+    __tablename__ = "service_day_facts"
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(16), primary_key=True)  # the SLA clock; '' for the others
+    dim: Mapped[str] = mapped_column(String(12), primary_key=True)  # 'all' or the dimension kept
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # 'YYYY-MM-DD' in the display zone
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)  # the dimension's value; '' for none
+    a: Mapped[int] = mapped_column(Integer, default=0)
+    b: Mapped[int] = mapped_column(Integer, default=0)
+    s: Mapped[float] = mapped_column(Float, default=0.0)
+
+
 class SlaFiring(Base):
     """An SLA action that fired: once per ticket, metric and action (warning, violation, success)."""
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, and_, bindparam, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from core import audit, clock, db, facts, models as m, service_flow, validators
+from core import audit, clock, db, facts, models as m, service_facts, service_flow, validators
 from core.access import Viewer, holders, require, visible
 from core.business_hours import LONGEST_TARGET_MINUTES, Calendar, parse_intervals, parse_schedule
 from core.errors import Conflict, FieldErrors, NotFound, ValidationError
@@ -328,10 +328,11 @@ def change_policy(
         open_ids = session.scalars(
             select(T.c.id).where(T.c.policy_id == policy_id, T.c.status.in_(m.OPEN_TICKET_STATUSES))
         ).all()
-        for ticket_id in open_ids:
-            session.execute(T.update().where(T.c.id == ticket_id).values(policy_id=new_id, version=T.c.version + 1))
-            _event(session, ticket_id, now, viewer, "policy_change", note=f"policy {policy_id} -> {new_id}")
-            recompute(session, ticket_id, now=now)
+        with service_facts.tickets_changing(session, open_ids):
+            for ticket_id in open_ids:
+                session.execute(T.update().where(T.c.id == ticket_id).values(policy_id=new_id, version=T.c.version + 1))
+                _event(session, ticket_id, now, viewer, "policy_change", note=f"policy {policy_id} -> {new_id}")
+                recompute(session, ticket_id, now=now)
         moved = len(open_ids)
     audit.record(
         session,
@@ -370,6 +371,13 @@ def recompute(
 ) -> dict[str, MetricResult]:
     """Evaluate one ticket's clocks from its events, store them in ticket_sla, mirror the first-response
     and resolution due times onto the ticket (what the cockpit counts), and fire due actions."""
+    with service_facts.tickets_changing(session, [ticket_id]):
+        return _recompute(session, ticket_id, now=now, store_timezone=store_timezone)
+
+
+def _recompute(
+    session: Session, ticket_id: int, *, now: datetime, store_timezone: str | None
+) -> dict[str, MetricResult]:
     ticket = session.execute(select(T).where(T.c.id == ticket_id)).mappings().one()
     events = _events(session, ticket_id)
     service_flow.store_steps(session, {ticket_id: events})
@@ -522,8 +530,9 @@ def tick(session: Session, *, now: datetime | None = None, store_timezone: str |
         R.c.state == "paused",
     )
     ids = session.scalars(select(R.c.ticket_id).where(due).distinct()).all()
-    for ticket_id in ids:
-        recompute(session, ticket_id, now=now, store_timezone=store_timezone)
+    with service_facts.tickets_changing(session, ids):  # the days they count on summarised once, not per ticket
+        for ticket_id in ids:
+            recompute(session, ticket_id, now=now, store_timezone=store_timezone)
     routed = service_escalation.route(session, now=now)
     facts.set_meta(session, "sla_tick_at", now.isoformat(timespec="seconds"))
     return len(ids) + routed
@@ -689,14 +698,14 @@ def act(
         values["feedback_at"] = now
     if step.action == "reopen":
         values.update(resolved_at=None, closed_at=None, reopened=ticket["reopened"] + 1)
-    if (
-        db.affected(session, update(T).where(T.c.id == step.ticket_id, T.c.version == step.version).values(**values))
-        != 1
-    ):
-        # someone saved between our read and this write
-        raise Conflict("This ticket was changed by someone else; reload it and try again.", key="service.conflict")
-    _event(session, step.ticket_id, now, viewer, step.action, from_status=status, to_status=new_status, note=step.note)
-    recompute(session, step.ticket_id, now=now, store_timezone=store_timezone)
+    with service_facts.tickets_changing(session, [step.ticket_id]):  # a re-open moves its resolved day
+        stmt = update(T).where(T.c.id == step.ticket_id, T.c.version == step.version).values(**values)
+        if db.affected(session, stmt) != 1:  # someone saved between our read and this write
+            raise Conflict("This ticket was changed by someone else; reload it and try again.", key="service.conflict")
+        _event(
+            session, step.ticket_id, now, viewer, step.action, from_status=status, to_status=new_status, note=step.note
+        )
+        recompute(session, step.ticket_id, now=now, store_timezone=store_timezone)
     customer = session.execute(
         select(C.c.region, C.c.industry, C.c.kind, C.c.owner_id, C.c.id).where(C.c.id == ticket["customer_id"])
     ).one()
@@ -774,15 +783,16 @@ def assign(
     if agent is None:
         raise FieldErrors({"assignee": ("form.error.choice", {})})
     count = 0
-    for ticket_id in ticket_ids:
-        if db.affected(
-            session,
-            T.update()
-            .where(T.c.id == ticket_id, T.c.status != "closed")
-            .values(assignee_id=assignee_id, team=agent.team, version=T.c.version + 1),
-        ):
-            _event(session, ticket_id, now, viewer, "assign", note=f"user {assignee_id}")
-            count += 1
+    with service_facts.tickets_changing(session, ticket_ids):  # their outcomes count for the new agent and team
+        for ticket_id in ticket_ids:
+            if db.affected(
+                session,
+                T.update()
+                .where(T.c.id == ticket_id, T.c.status != "closed")
+                .values(assignee_id=assignee_id, team=agent.team, version=T.c.version + 1),
+            ):
+                _event(session, ticket_id, now, viewer, "assign", note=f"user {assignee_id}")
+                count += 1
     audit.record(
         session,
         action="tickets_assigned",
@@ -903,6 +913,7 @@ def rebuild_ticket_sla(
     if ticket_ids is None:
         facts.set_meta(session, "ticket_sla_as_of", now.isoformat(timespec="seconds"))
         db.analyze(session, [R, m.table(m.TicketSteps)])  # every row rewritten: PostgreSQL's statistics follow
+    service_facts.rebuild(session)  # an import's tickets may span years: rebuilt, not patched day by day
     return written
 
 
@@ -1070,8 +1081,9 @@ def save_calendar(
         .select_from(T.join(P, P.c.id == T.c.policy_id))
         .where(P.c.calendar_id == calendar_id, T.c.status.in_(m.OPEN_TICKET_STATUSES))
     ).all()
-    for ticket_id in open_ids:
-        recompute(session, ticket_id, now=now)
+    with service_facts.tickets_changing(session, open_ids):
+        for ticket_id in open_ids:
+            recompute(session, ticket_id, now=now)
     audit.record(
         session,
         action="sla_policy_changed",

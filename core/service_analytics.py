@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import clock, db, models as m, service_escalation as escalation
+from core import clock, db, models as m, service_escalation as escalation, service_facts
 from core.access import Viewer, holders, require, sees_whole_base
-from core.db import period_bucket
 from core.errors import NotFound
 from core.service import _events, calendar_of, targets_of
 from core.sla_engine import METRICS, Targets, evaluate
@@ -264,23 +263,23 @@ def compliance(
     session: Session, viewer: Viewer, *, metric: str, by: str, start: datetime, end: datetime
 ) -> pd.DataFrame:
     """% met and failures of `metric` for outcomes known in [start, end), grouped by a dimension ('month'
-    too), aggregated in the database on the (metric, known_at) index."""
+    too): whole days from service_day_facts, the partial first and last days from the outcomes."""
     require(viewer, "page:service")
-    key = (period_bucket(R.c.known_at, "M") if by == "month" else _dimension(by)).label("value")
-    source = R.join(T, T.c.id == R.c.ticket_id)
-    if by == "agent":
-        source = source.outerjoin(U, U.c.id == T.c.assignee_id)
-    stmt = (
-        select(
-            key,
-            func.sum(case((R.c.state == "met", 1), else_=0)).label("met"),
-            func.sum(case((R.c.state == "breached", 1), else_=0)).label("breached"),
-        )
-        .select_from(source)
-        .where(R.c.metric == metric, R.c.known_at >= start, R.c.known_at < end)
-        .group_by(key)
+    counted = service_facts.counts(
+        session, measure="sla", dim="all" if by == "month" else by, start=start, end=end, by_month=by == "month"
     )
-    frame = pd.DataFrame(db.tuples(session.execute(stmt)), columns=["value", "met", "breached"])
+    counted = counted[counted["metric"] == metric]
+    if by == "month":
+        counted = counted.assign(value=counted["month"])
+    elif by == "agent":
+        counted = counted.assign(value=service_facts.agent_names(session, counted["value"]))
+    frame = (
+        counted.assign(value=counted["value"].replace("", None))
+        .groupby("value", dropna=False, as_index=False)[["a", "b"]]
+        .sum()
+        .rename(columns={"a": "met", "b": "breached"})
+    )
+    frame = frame[frame["met"] + frame["breached"] > 0]
     if frame.empty:
         return pd.DataFrame(columns=["value", "met", "breached", "total", "rate"])
     frame["value"] = frame["value"].fillna("—")
@@ -354,34 +353,26 @@ def rates(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -
     rate (complaints created in the period that are resolved or closed by now). The complaint rate's
     denominator counts every active customer, so only roles without a row-level limit get it."""
     require(viewer, "page:service")
-    resolved, reopened = session.execute(
-        select(func.count(), func.sum(case((T.c.reopened > 0, 1), else_=0))).where(
-            T.c.resolved_at >= start, T.c.resolved_at < end
-        )
-    ).one()
-    complaints, done = session.execute(
-        select(func.count(), func.sum(case((T.c.status.in_(("resolved", "closed")), 1), else_=0))).where(
-            T.c.kind == "complaint", T.c.created_at >= start, T.c.created_at < end
-        )
-    ).one()
+    handled = service_facts.counts(session, measure="handled", dim="all", start=start, end=end)
+    complaints = service_facts.counts(session, measure="complaints", dim="all", start=start, end=end)
+    resolved, reopened = int(handled["a"].sum()), int(handled["b"].sum())
+    created, done = int(complaints["a"].sum()), int(complaints["b"].sum())
     active = (
         int(session.scalar(select(func.count()).select_from(C).where(C.c.status == "active")) or 0)
         if sees_whole_base(viewer)
         else None
     )
-    return Rates(int(resolved or 0), int(reopened or 0), int(complaints or 0), int(done or 0), active)
+    return Rates(resolved, reopened, created, done, active)
 
 
 def top_categories(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -> pd.DataFrame:
     """Complaints per category and month over [start, end), for the trend chart (grouped in the database)."""
     require(viewer, "page:service")
-    month = period_bucket(T.c.created_at, "M").label("month")
-    stmt = (
-        select(month, T.c.category, func.count().label("complaints"))
-        .where(T.c.kind == "complaint", T.c.created_at >= start, T.c.created_at < end)
-        .group_by(month, T.c.category)
-    )
-    return pd.DataFrame(db.tuples(session.execute(stmt)), columns=["month", "category", "complaints"])
+    counted = service_facts.counts(session, measure="complaints", dim="category", start=start, end=end, by_month=True)
+    counted = counted[counted["a"] > 0]
+    return pd.DataFrame(
+        {"month": counted["month"], "category": counted["value"].replace("", None), "complaints": counted["a"]}
+    ).reset_index(drop=True)
 
 
 def tickets_behind(

@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import db, models as m
+from core import db, models as m, service_facts
 from core.access import Viewer, require
 
 T, R, U = m.table(m.Ticket), m.table(m.TicketSla), m.table(m.User)
@@ -36,56 +36,25 @@ def performance(session: Session, viewer: Viewer, *, by: str, start: datetime, e
     """One row per agent (or team): handled, reopened, re-open rate, per clock met / breached / rate, CSAT
     mean and answers. Sorted by tickets handled, most first."""
     require(viewer, "page:service")
-    key = _key(by).label("value")
-    handled = pd.DataFrame(
-        db.tuples(
-            session.execute(
-                select(
-                    key, func.count().label("handled"), func.sum(case((T.c.reopened > 0, 1), else_=0)).label("reopened")
-                )
-                .select_from(_source(by))
-                .where(T.c.resolved_at >= start, T.c.resolved_at < end)
-                .group_by(key)
-            )
-        ),
-        columns=["value", "handled", "reopened"],
-    )
-    clocks = pd.DataFrame(
-        db.tuples(
-            session.execute(
-                select(
-                    key,
-                    R.c.metric,
-                    func.sum(case((R.c.state == "met", 1), else_=0)).label("met"),
-                    func.sum(case((R.c.state == "breached", 1), else_=0)).label("breached"),
-                )
-                .select_from(R.join(_source(by), T.c.id == R.c.ticket_id))
-                .where(R.c.metric.in_(CLOCKS), R.c.known_at >= start, R.c.known_at < end)
-                .group_by(key, R.c.metric)
-            )
-        ),
-        columns=["value", "metric", "met", "breached"],
-    )
-    csat = pd.DataFrame(
-        db.tuples(
-            session.execute(
-                select(key, func.avg(T.c.csat).label("csat"), func.count(T.c.csat).label("csat_answers"))
-                .select_from(_source(by))
-                .where(T.c.feedback_at >= start, T.c.feedback_at < end, T.c.csat.is_not(None))
-                .group_by(key)
-            )
-        ),
-        columns=["value", "csat", "csat_answers"],
-    )
-    for part in (handled, clocks, csat):
-        part["value"] = part["value"].fillna(NOBODY)
-    frame = handled
+
+    def part(measure: str) -> pd.DataFrame:
+        counted = service_facts.counts(session, measure=measure, dim=by, start=start, end=end)
+        if by == "agent":
+            counted["value"] = service_facts.agent_names(session, counted["value"])
+        counted["value"] = counted["value"].replace("", NOBODY)
+        return counted.groupby(["value", "metric"], as_index=False)[["a", "b", "s"]].sum()
+
+    resolved = part("handled")
+    frame = resolved.loc[resolved["a"] > 0, ["value", "a", "b"]].rename(columns={"a": "handled", "b": "reopened"})
+    clocks = part("sla")
     for metric in CLOCKS:
-        one = clocks[clocks["metric"] == metric].groupby("value")[["met", "breached"]].sum()
-        one.columns = [f"{metric}_met", f"{metric}_breached"]
-        frame = frame.merge(one.reset_index(), on="value", how="outer")
+        one = clocks.loc[clocks["metric"] == metric, ["value", "a", "b"]]
+        one = one[one["a"] + one["b"] > 0].rename(columns={"a": f"{metric}_met", "b": f"{metric}_breached"})
+        frame = frame.merge(one, on="value", how="outer")
+    rated = part("csat")
+    rated = rated[rated["a"] > 0]
     frame = frame.merge(
-        csat.groupby("value", as_index=False).agg(csat=("csat", "mean"), csat_answers=("csat_answers", "sum")),
+        pd.DataFrame({"value": rated["value"], "csat": rated["s"] / rated["a"], "csat_answers": rated["a"]}),
         on="value",
         how="outer",
     )

@@ -98,7 +98,7 @@ def protect_plaintext(engine: Engine, keyring: Keyring, *, batch: int = 5000, ro
 
 def _rebuild_stale_summaries(engine: Engine) -> None:
     """A migration that changes a summary table clears `summaries_as_of`; rebuild before anyone reads them."""
-    from core import facts, service
+    from core import facts, service, service_facts
 
     with session_scope(engine) as session:
         if facts.get_meta(session, "summaries_as_of") is None:
@@ -109,6 +109,8 @@ def _rebuild_stale_summaries(engine: Engine) -> None:
             select(m.TicketSteps.ticket_id).limit(1)
         ):
             service.rebuild_steps(session)  # a store from before ticket_steps (migration 0018)
+        if service_facts.needs_rebuild(session):  # a store from before migration 0022, or another display zone
+            service_facts.rebuild(session)
 
 
 def needs_demo(settings: Settings) -> bool:

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit, clock, db, exports, facts, models as m, pii, quality, service
+from core import audit, clock, db, exports, facts, models as m, pii, quality, service, service_facts
 from core.access import Viewer, holders, require
 from core.customers import next_codes
 from core.errors import StoreError, ValidationError
@@ -1032,6 +1032,8 @@ def run(
     db.analyze(session, _written_tables(kind))
     if kind == "tickets" and plan.tickets:
         service.rebuild_ticket_sla(session, now=at, ticket_ids=plan.tickets)  # no actions fired for history
+    elif kind == "csat" and (counts["new"] or counts["update"]):
+        service_facts.rebuild(session)  # ratings from the past land on days across years: rebuilt, not patched
     if counts["new"] or counts["update"]:
         facts.rebuild_all(session, as_of=today)  # tiers are a top-20% rule over everyone: rebuilt, not patched
     quality.snapshot(session, now=at)
