@@ -670,6 +670,29 @@ def _day_number_mysql(element, compiler, **kw):  # type: ignore[no-untyped-def]
     return f"TO_DAYS({compiler.process(list(element.clauses)[0], **kw)})"
 
 
+class whole_number(FunctionElement):  # noqa: N801 - reads like a SQL function
+    """A non-negative number's whole part as an integer (floor; PostgreSQL's and MariaDB's casts round)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(whole_number, "sqlite")
+def _whole_number_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    return f"CAST({compiler.process(list(element.clauses)[0], **kw)} AS INTEGER)"
+
+
+@compiles(whole_number, "postgresql")
+def _whole_number_postgresql(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    return f"CAST(FLOOR({compiler.process(list(element.clauses)[0], **kw)}) AS INTEGER)"
+
+
+@compiles(whole_number, "mysql")
+@compiles(whole_number, "mariadb")
+def _whole_number_mysql(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    return f"CAST(FLOOR({compiler.process(list(element.clauses)[0], **kw)}) AS SIGNED)"
+
+
 def row_batches(session: Session, stmt: Executable, *, size: int = 200_000) -> Iterator[list[tuple[Any, ...]]]:
     """A long query's rows as lists of plain tuples, `size` at a time. On SQLite straight from the driver's
     cursor, which steps through the query as rows are taken (SQLAlchemy's row objects cost as much again as

@@ -134,6 +134,32 @@ def test_the_days_a_ticket_leaves_are_summarised_again(engine: Engine) -> None:
     assert_equals_rebuild(engine)
 
 
+def test_response_times_are_the_nearest_rank_of_whole_minutes(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        service_facts.rebuild(s)
+        owner, ann = f.user(s, "amy"), f.user(s, "ann", role="support_agent")
+        customer = f.customer(s, owner=owner, became=date(2024, 1, 1))
+        s.flush()
+        amy, agent, customer_id = (
+            Viewer(owner.id, "amy", "Amy", "account_manager"),
+            Viewer(ann.id, "ann", "Ann", "support_agent"),
+            customer.id,
+        )
+    for day, minutes in enumerate([50, 10.5, 40, 20, 30.9]):  # one a working day, each answered after so long
+        opened = T0 + timedelta(days=day + (2 if day >= 4 else 0), hours=2)  # 10:00, Monday to Thursday, Monday
+        with session_scope(engine) as s:
+            form = TicketForm(customer_id, "complaint", "billing", "normal", "email", "Charged twice")  # type: ignore[arg-type]
+            ticket = activity.create_ticket(s, amy, form, now=opened)
+        step(engine, agent, ticket, "accept", opened + timedelta(minutes=minutes))
+    with Session(engine) as s:
+        got = sa.times(s, LEAD, start=T0 - timedelta(hours=3), end=T0 + timedelta(days=30))
+        inside = sa.times(s, LEAD, start=T0 + timedelta(days=1, hours=2), end=T0 + timedelta(days=2, hours=3))
+    # sorted 10, 20, 30, 40, 50 (whole minutes): rank ⌈0.5·5⌉ = 3 -> 30; rank ⌈0.9·5⌉ = 5 -> 50
+    assert got["first_response"] == {"median": 30.0, "p90": 50.0, "n": 5.0}
+    assert got["resolution"] == {"median": None, "p90": None, "n": 0.0}
+    assert inside["first_response"] == {"median": 10.0, "p90": 40.0, "n": 2.0}  # Tuesday's and Wednesday's, raw
+
+
 def test_a_failed_write_leaves_nothing_pending(engine: Engine) -> None:
     with Session(engine) as s:
         with pytest.raises(RuntimeError), service_facts.tickets_changing(s, []):
