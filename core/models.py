@@ -244,6 +244,8 @@ class Ticket(Base):
         # covering for the re-open rate and agent or team performance: tickets resolved in a period, read from
         # the index alone (a year scanned every ticket)
         Index("ix_tickets_resolved_reopened", "resolved_at", "reopened", "assignee_id", "team"),
+        # covering for the bottlenecks: the tickets created in a period with what they are grouped by
+        Index("ix_tickets_created_groups", "created_at", "id", "team", "category", "priority", "kind"),
     )
 
 

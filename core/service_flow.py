@@ -105,9 +105,8 @@ def step_times(session: Session, viewer: Viewer, *, start: datetime, end: dateti
         session,
         select(T.c.id.label("ticket"), T.c.team, T.c.category, T.c.priority, T.c.kind, *(TS.c[step] for step in STEPS))
         .select_from(T.outerjoin(TS, TS.c.ticket_id == T.c.id))
-        .where(T.c.created_at >= start, T.c.created_at < end)
-        .order_by(T.c.id),
-    )
+        .where(T.c.created_at >= start, T.c.created_at < end),
+    ).sort_values("ticket", ignore_index=True)  # sorted here: in SQL it would read the table in id order
     frame["team"] = frame["team"].fillna("—")
     frame[list(STEPS)] = frame[list(STEPS)].astype(float)
     return frame
