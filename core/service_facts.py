@@ -160,14 +160,14 @@ def _refresh(session: Session, days: Iterable[date]) -> None:
 
 
 def _days_of(session: Session, ticket_ids: list[int]) -> set[date]:
-    """The days these tickets count on now: created, resolved, rated, and each SLA outcome's."""
+    """The days these tickets count on now: each measure's time, on the ticket or on its SLA results."""
+    times = {at for at, _ in MEASURES.values()}
     days: set[date] = set()
     for start in range(0, len(ticket_ids), 500):
         part = ticket_ids[start : start + 500]
-        for column in (T.c.created_at, T.c.resolved_at, T.c.feedback_at):
-            days |= {v.date() for v in session.scalars(select(column).where(T.c.id.in_(part))) if v is not None}
-        outcomes = select(R.c.known_at).where(R.c.ticket_id.in_(part), R.c.known_at.is_not(None))
-        days |= {v.date() for v in session.scalars(outcomes)}
+        for at in times:
+            key = T.c.id if at.table is T else R.c.ticket_id
+            days |= {v.date() for v in session.scalars(select(at).where(key.in_(part), at.is_not(None)))}
     return days
 
 
