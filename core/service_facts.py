@@ -36,7 +36,7 @@ DONE_STATUSES = ("resolved", "closed")
 MEASURES: dict[str, tuple[Any, tuple[str, ...]]] = {
     "sla": (R.c.known_at, ("all", "priority", "kind", "category", "channel", "team", "agent")),  # a met, b breached
     "handled": (T.c.resolved_at, ("all", "agent", "team")),  # a resolved, b of them ever re-opened
-    "csat": (T.c.feedback_at, ("agent", "team")),  # a ratings, s their sum
+    "csat": (T.c.feedback_at, ("category", "agent", "team")),  # a ratings, b of them 4 or 5, s their sum
     "complaints": (T.c.created_at, ("all", "category")),  # a created, b resolved or closed by now
     "minutes": (R.c.completed_at, ("minute",)),  # a clocks completed per whole working minute taken (TIMED)
 }
@@ -84,7 +84,7 @@ def _select(measure: str, dim: str, start: datetime | None, end: datetime | None
         if measure == "handled":
             a, b, s = func.count(), count_if(T.c.reopened > 0), literal(0.0)
         elif measure == "csat":
-            a, b, s = func.count(T.c.csat), literal(0), func.sum(T.c.csat)
+            a, b, s = func.count(T.c.csat), count_if(T.c.csat >= 4), func.sum(T.c.csat)
             where.append(T.c.csat.is_not(None))
         else:
             a, b, s = func.count(), count_if(T.c.status.in_(DONE_STATUSES)), literal(0.0)

@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from core import db, models as m
+from core import db, models as m, service_facts
 from core.access import Viewer, scope, scoped, visible
 from core.db import period_bucket
 from core.nps import SMALL_SAMPLE, category, nps
@@ -121,9 +121,22 @@ def nps_by(
 
 def csat_by(session: Session, viewer: Viewer, *, by: str, start: datetime, end: datetime) -> pd.DataFrame:
     """CSAT (share of 4-5 ratings) of feedback given in [start, end) by category, team, or whether the ticket's
-    resolution SLA was met: the two rates with their n side by side."""
+    resolution SLA was met: the two rates with their n side by side. For a viewer who sees the whole desk, by
+    category or team from service_day_facts (0.02 s instead of 1.7 s for a year at 1,000,000 customers)."""
     if by not in CSAT_DIMENSIONS:
         raise ValueError(by)
+    if by != "sla" and scoped(viewer, Filters()).is_empty():  # the whole desk: the Service page's day summary
+        counted = service_facts.counts(session, measure="csat", dim=by, start=start, end=end)
+        counted = counted[counted["a"] > 0].sort_values("value")
+        grouped = pd.DataFrame(
+            {
+                "value": counted["value"].replace("", "—"),
+                "ratings": counted["a"],
+                "satisfied": counted["b"],
+                "average": counted["s"] / counted["a"],
+            }
+        ).reset_index(drop=True)
+        return _csat_rates(grouped)
     stmt = (
         select(T.c.csat, T.c.category, T.c.team, R.c.state.label("sla"))
         .select_from(
@@ -149,6 +162,10 @@ def csat_by(session: Session, viewer: Viewer, *, by: str, start: datetime, end: 
     grouped["value"] = grouped["value"].fillna("—")
     grouped[["ratings", "satisfied"]] = grouped[["ratings", "satisfied"]].astype(int)
     grouped["average"] = grouped["average"].astype(float)
+    return _csat_rates(grouped)
+
+
+def _csat_rates(grouped: pd.DataFrame) -> pd.DataFrame:
     grouped["csat"] = grouped["satisfied"] / grouped["ratings"]
     grouped["small_sample"] = grouped["ratings"] < SMALL_SAMPLE
     return grouped

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from core import activity, models as m, service, service_analytics as sa, service_facts, service_performance
-from core.access import Viewer
+from core import activity, models as m, service, service_analytics as sa, service_facts, service_performance, voice
+from core.access import SYSTEM, Viewer
 from core.activity import TicketForm
 from core.db import session_scope
 from core.service import PolicyChange, Step
@@ -197,6 +197,16 @@ def test_the_demo_figures_from_the_days_equal_the_raw_ones(seeded_url: str) -> N
         assert (row["met"], row["breached"]) == (states.count("met"), states.count("breached"))
     assert (rates.resolved, rates.reopened) == (len(resolved), sum(1 for r in resolved if r))
     assert people["handled"].sum() == len(resolved)
+    with Session(engine) as s:  # the Voice page's CSAT by category, from the same days
+        by_category = voice.csat_by(s, SYSTEM, by="category", start=start, end=end).set_index("value")
+        rated = s.execute(
+            select(T.c.category, T.c.csat).where(T.c.feedback_at >= start, T.c.feedback_at < end, T.c.csat.is_not(None))
+        ).all()
+    assert by_category["ratings"].sum() == len(rated) > 20
+    for category, row in by_category.iterrows():
+        scores = [score for c, score in rated if c == category]
+        assert (row["ratings"], row["satisfied"]) == (len(scores), sum(1 for x in scores if x >= 4))
+        assert row["average"] == pytest.approx(sum(scores) / len(scores))
 
 
 def test_days_are_the_display_zones_and_another_zone_reads_raw(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
