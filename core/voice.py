@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, time
 from functools import cache
 from typing import Any
 
@@ -18,9 +18,9 @@ from core import db, models as m, service_facts
 from core.access import Viewer, scope, scoped, visible
 from core.db import period_bucket
 from core.nps import SMALL_SAMPLE, category, nps
-from core.periods import Filters
+from core.periods import Filters, period_containing
 
-C, N, T, R, S, TASKS, U = (
+C, N, T, R, S, TASKS, U, F = (
     m.table(m.Customer),
     m.table(m.NpsResponse),
     m.table(m.Ticket),
@@ -28,6 +28,7 @@ C, N, T, R, S, TASKS, U = (
     m.table(m.CustomerStat),
     m.table(m.Task),
     m.table(m.User),
+    m.table(m.PeriodFact),
 )
 NPS_DIMENSIONS = ("tier", "region", "industry", "acquisition_channel", "touchpoint")
 CSAT_DIMENSIONS = ("category", "team", "sla")
@@ -85,8 +86,13 @@ def _nps_grouped(
         .group_by(key)
         .order_by(key)
     )
+    return _nps_records(session.execute(visible(stmt, C, viewer, filters)).all(), name)
+
+
+def _nps_records(counts: Any, name: str) -> pd.DataFrame:
+    """(value, answers, promoters, detractors) rows as the page's table, with NPS and its interval."""
     records = []
-    for value, n, promoters, detractors in session.execute(visible(stmt, C, viewer, filters)).all():
+    for value, n, promoters, detractors in counts:
         p, d = int(promoters or 0), int(detractors or 0)
         result = nps(float(p), float(d), float(n))
         records.append(
@@ -106,8 +112,39 @@ def _nps_grouped(
 
 
 def nps_by_month(session: Session, viewer: Viewer, filters: Filters, *, start: datetime, end: datetime) -> pd.DataFrame:
-    """NPS per month: promoters, passives, detractors, n and the 95% interval; small months flagged."""
-    return _nps_grouped(session, viewer, filters, period_bucket(N.c.responded_at, "M"), "month", start, end)
+    """NPS per month: promoters, passives, detractors, n and the 95% interval; small months flagged. The whole
+    months inside the period come from period_facts (the cockpit's NPS, kept by the same write paths), the
+    days before and after them from the answers."""
+    month = period_bucket(N.c.responded_at, "M")
+    wanted = scoped(viewer, filters)
+    first = period_containing(start.date(), "M")
+    first_whole = first.start if start == datetime.combine(first.start, time.min) else first.end
+    last_whole = period_containing(end.date(), "M").start
+    if wanted.with_tickets_only or first_whole >= last_whole:  # no customer summary limits to customers with tickets
+        return _nps_grouped(session, viewer, filters, month, "month", start, end)
+    counts: dict[str, list[int]] = {}
+    parts = [
+        _nps_grouped(session, viewer, filters, month, "month", low, high)
+        for low, high in (
+            (start, datetime.combine(first_whole, time.min)),
+            (datetime.combine(last_whole, time.min), end),
+        )
+        if low < high
+    ]
+    for part in parts:
+        for row in part.itertuples():
+            counts[row.month] = [row.responses, row.promoters, row.detractors]
+    summary = scope(
+        select(F.c.period_start, func.sum(F.c.nps_responses), func.sum(F.c.nps_promoters), func.sum(F.c.nps_detractors))
+        .where(F.c.grain == "M", F.c.period_start >= first_whole, F.c.period_start < last_whole)
+        .group_by(F.c.period_start),
+        F,
+        wanted,
+    )
+    for period_start, n, promoters, detractors in session.execute(summary):
+        if n:
+            counts[period_start.strftime("%Y-%m")] = [int(n), int(promoters or 0), int(detractors or 0)]
+    return _nps_records([(key, *counts[key]) for key in sorted(counts)], "month")
 
 
 def nps_by(
