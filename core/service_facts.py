@@ -10,8 +10,9 @@ drift from the raw one:
 - refresh: the days a write touched (`tickets_changing`, around every write to tickets or their SLA results);
 - read: whole days from the summary, the partial first and last days of a period from the raw rows.
 
-Days are the display zone's (core.clock), as the page's months are; the zone they were built in is recorded,
-and a store read in another zone is read raw until it is rebuilt (on the next start).
+Days are the display zone's (core.clock), as the page's months are; the zone and the version of the definitions
+they were built with are recorded, and a store read in another zone or built by older definitions is read raw
+until it is rebuilt (on the next start).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ MEASURES: dict[str, tuple[Any, tuple[str, ...]]] = {
     "complaints": (T.c.created_at, ("all", "category")),  # a created, b resolved or closed by now
     "minutes": (R.c.completed_at, ("minute",)),  # a clocks completed per whole working minute taken (TIMED)
 }
-ZONE_KEY = "service_facts_zone"  # app_meta: the display zone the days were built in
+BUILT_KEY = "service_facts_built"  # app_meta: the definitions and display zone the days were built with
+DEFINITIONS = 2  # one more whenever MEASURES or a measure's select changes: stores rebuild on their next start
 PENDING = "service_facts_days"  # session info: days to summarise again when the outermost change ends
 DEPTH = "service_facts_depth"
 
@@ -136,7 +138,7 @@ def rebuild(session: Session) -> None:
     _fill(session, None, None)
     from core import facts  # facts owns app_meta's helpers
 
-    facts.set_meta(session, ZONE_KEY, clock.zone().name)
+    facts.set_meta(session, BUILT_KEY, _built_as())
     db.analyze(session, [F])
 
 
@@ -198,12 +200,16 @@ def _current(session: Session) -> bool:
     """Whether the days were built in the display zone read now (otherwise every read is raw until a rebuild)."""
     from core import facts
 
-    return facts.get_meta(session, ZONE_KEY) == clock.zone().name
+    return facts.get_meta(session, BUILT_KEY) == _built_as()
+
+
+def _built_as() -> str:
+    return f"{DEFINITIONS} {clock.zone().name}"
 
 
 def needs_rebuild(session: Session) -> bool:
-    """A new store, one from before this table, or one whose days were built in another display zone (until it
-    is rebuilt, writes leave the table alone and every figure is read raw)."""
+    """A new store, one from before this table, or one whose days were built in another display zone or by older
+    definitions (until it is rebuilt, writes leave the table alone and every figure is read raw)."""
     return not _current(session)
 
 

@@ -232,3 +232,15 @@ def test_days_are_the_display_zones_and_another_zone_reads_raw(engine: Engine, m
             s, measure="complaints", dim="all", start=datetime(2026, 3, 2), end=datetime(2026, 3, 3)
         )
         assert daily["a"].sum() == 1  # the 2nd in UTC
+
+
+def test_days_built_by_older_definitions_are_rebuilt(engine: Engine) -> None:
+    from core import clock, facts
+
+    with session_scope(engine) as s:
+        service_facts.rebuild(s)
+        assert not service_facts.needs_rebuild(s)
+        facts.set_meta(s, service_facts.BUILT_KEY, f"{service_facts.DEFINITIONS - 1} {clock.zone().name}")
+        assert service_facts.needs_rebuild(s)  # read raw, and the next start rebuilds (core.store)
+        service_facts.rebuild(s)
+        assert not service_facts.needs_rebuild(s)
