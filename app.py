@@ -24,6 +24,7 @@ context.engine()  # opens (and on first start seeds) the store, or shows why it 
 ROOT = Path(__file__).resolve().parent
 DEFINITIONS = [
     ("cockpit", "views/cockpit.py", "nav.cockpit", ":material/dashboard:"),
+    ("goals", "views/goals.py", "nav.goals", ":material/flag:"),
     ("customers", "views/customers.py", "nav.customers", ":material/groups:"),
     ("churn", "views/churn.py", "nav.churn", ":material/crisis_alert:"),
     ("customer", "views/customer.py", "nav.customer", ":material/person:"),

@@ -28,6 +28,7 @@ _ADMIN = ("admin",)
 # page -> roles that may open it (a page outside a role's list is absent from its navigation and says "no access")
 PAGES: dict[str, tuple[str, ...]] = {
     "cockpit": ("admin", "executive", "analyst", "account_manager"),
+    "goals": _WHOLE_BASE,  # company targets: measured over the whole base
     "customers": ("admin", "executive", "analyst", "account_manager"),
     "churn": ("admin", "executive", "analyst", "account_manager"),
     "customer": _ALL,
@@ -76,6 +77,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "surveys:run": ("admin", "analyst"),  # start a survey over a segment, bring its answers in from a file
     # administration
     "users:manage": _ADMIN,
+    "targets:edit": _ADMIN,  # KPI targets (the Goals view)
     "audit:read": _ADMIN,
 }
 

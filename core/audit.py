@@ -58,6 +58,9 @@ ACTIONS = (
     "customers_merged",
     "merge_undone",
     "duplicates_kept_apart",
+    "target_created",
+    "target_changed",
+    "target_deleted",
 )
 
 

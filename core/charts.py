@@ -410,3 +410,33 @@ def health_history(history: pd.DataFrame, lang: str, *, thresholds: dict[str, in
         fig.add_hline(y=low, line={"dash": "dot", "color": HEALTH_COLORS[band]})
     fig.update_yaxes(range=[0, 100], title=t("value.health", lang))
     return _layout(fig, t("value.history.title", lang), height=260).update_layout(showlegend=False)
+
+
+def target_trend(frame: pd.DataFrame, lang: str, *, title: str, unit: str) -> go.Figure:
+    """A KPI month by month (columns month, value, goal) with the goal it had each month as a dashed step."""
+    from core.formatting import value as shown
+
+    months = [f"{d:%Y-%m}" for d in frame["month"]]
+    scale = 100 if unit == "percent" else 1
+    fig = go.Figure()
+    fig.add_scatter(
+        x=months,
+        y=[None if v is None or v != v else v * scale for v in frame["value"]],
+        name=t("chart.target.value", lang),
+        mode="lines+markers",
+        line={"color": "#1565c0"},
+        hovertext=[shown(None if v != v else v, unit, lang) for v in frame["value"]],
+        hoverinfo="text+name",
+    )
+    fig.add_scatter(
+        x=months,
+        y=[None if v is None or v != v else v * scale for v in frame["goal"]],
+        name=t("chart.target.goal", lang),
+        mode="lines",
+        line={"color": "#c62828", "dash": "dash", "shape": "hv"},
+        hovertext=[shown(None if v != v else v, unit, lang) for v in frame["goal"]],
+        hoverinfo="text+name",
+    )
+    if unit == "percent":
+        fig.update_yaxes(ticksuffix="%")
+    return _month_axis(_layout(fig, title))

@@ -688,6 +688,66 @@ def _survey_history(session: Session, now: datetime, keyring: Keyring) -> int:
     return len(answered)
 
 
+def _targets(session, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Seed 003's targets owned by the executive and the team lead, plus a monthly revenue target for the whole
+    base and the east region, an NPS target and a team's first-response target: every status has examples."""
+    from core import targets
+    from core.access import Viewer
+
+    U = m.table(m.User)
+    owners = dict(session.execute(select(U.c.username, U.c.id)).all())
+    targets.ensure_defaults(session, now=now)
+    service_kpis = ("complaint_resolution", "first_response_time", "csat")
+    K = m.table(m.KpiTarget)
+    for kpi in (
+        "complaint_resolution",
+        "data_completeness",
+        "first_response_time",
+        "repurchase_rate",
+        "csat",
+        "lifetime_value",
+    ):
+        owner = owners.get("lead" if kpi in service_kpis else "executive")
+        session.execute(K.update().where(K.c.kpi == kpi).values(owner_id=owner))
+    since = targets.last_half_year(now.date())[1] + timedelta(days=1)
+    month = targets.latest_month(now.date())
+    revenue = session.scalar(
+        select(func.sum(m.table(m.PeriodFact).c.revenue)).where(
+            m.table(m.PeriodFact).c.grain == "M", m.table(m.PeriodFact).c.period_start == month.start
+        )
+    )
+    extra = [
+        targets.TargetChange("nps", "absolute", 30.0, since, owner_id=owners.get("executive")),
+        targets.TargetChange("first_response_sla", "absolute", 0.9, since, team="Service", owner_id=owners.get("lead")),
+    ]
+    if revenue:  # a round 5 % above last month's revenue, per month; the east region's share of it
+        extra.append(
+            targets.TargetChange(
+                "revenue",
+                "absolute",
+                float(round(float(revenue) * 1.05, -3)),
+                since,
+                grain="M",
+                owner_id=owners.get("executive"),
+            )
+        )
+        extra.append(
+            targets.TargetChange(
+                "revenue",
+                "absolute",
+                float(round(float(revenue) * 0.25, -3)),
+                since,
+                grain="M",
+                region="east",
+                owner_id=owners.get("executive"),
+            )
+        )
+    admin = Viewer(owners.get("admin"), "admin", "Administrator", "admin")
+    for change in extra:
+        targets.create_target(session, admin, change, now=now)
+    targets.refresh_baselines(session, now=now)
+
+
 def _closed_loop_history(session, now: datetime) -> int:  # type: ignore[no-untyped-def]
     """The call-back tasks the closed loop would have created for past detractors (NPS 0-6) and CSAT 1-2,
     nearly all of the older ones done, most within the two days they are given."""
@@ -878,6 +938,7 @@ def seed_demo(
             m.FormSubmission,
             m.SurveyRecipient,
             m.SurveyRun,
+            m.KpiTarget,  # owned by demo users; the demo's own are added back below
             *reversed(RAW_TABLES),
         ]:  # never the audit log: it records this too
             conn.execute(delete(m.table(model)))
@@ -926,6 +987,7 @@ def seed_demo(
         # one took minutes at 100,000 customers
         facts.rebuild_period_facts(session, as_of=today or clock.today())
         _closed_loop_history(session, now)
+        _targets(session, now)
         db.analyze(session, [m.table(model) for model in (m.Task, m.CustomerStat, m.PeriodFact)])
     report.phases["summaries"] = time.perf_counter() - started - report.phases["insert"] - report.phases["generate"]
     step("churn", 0.9)

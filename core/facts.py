@@ -308,6 +308,7 @@ def _insert_facts(session: Session, frame: pd.DataFrame) -> int:
         columns[name] = [None if pd.isna(v) else (int(v) if name == "owner_id" else v) for v in frame[name]]
     for name in MEASURES:
         columns[name] = frame[name].astype(float).to_numpy()
+    columns["refreshed_at"] = [clock.now().replace(microsecond=0)] * len(frame)
     return bulk_insert(session.connection(), F, columns)
 
 
@@ -455,6 +456,13 @@ def summary_measures(session: Session, period: Period, filters: Filters) -> Meas
     )
     row = session.execute(scope(stmt, F, filters)).mappings().one()
     return {k: _number(v) for k, v in row.items()}
+
+
+def refreshed_at(session: Session, period: Period, filters: Filters) -> datetime | None:
+    """When the newest of the summary rows a calendar period's figures read was made (a rebuild or a write):
+    what each cockpit card says about its data's freshness."""
+    stmt = select(func.max(F.c.refreshed_at)).where(F.c.grain == period.grain, F.c.period_start == period.start)
+    return session.scalar(scope(stmt, F, filters))
 
 
 def monthly_series(session: Session, first: date, end: date, filters: Filters) -> pd.DataFrame:
@@ -762,3 +770,6 @@ def rebuild_all(session: Session, *, as_of: date) -> None:
     rebuild_period_facts(session, as_of=as_of)
     rebuild_customer_stats(session, as_of=as_of)
     set_meta(session, "summaries_as_of", as_of.isoformat())
+    from core import targets  # the change targets' baselines read the history just summarised
+
+    targets.refresh_baselines(session)

@@ -32,6 +32,13 @@ def value(number: float | None, unit: str, lang: str) -> str:
         return f"{number:+.1f}" if number else "0.0"
     if unit == "per_mille":
         return f"{number:.1f}‰"
+    if unit == "minutes":  # working minutes, as the Service page shows times
+        total = round(number)
+        return (
+            t("unit.hours_minutes", lang, h=total // 60, m=f"{total % 60:02d}")
+            if total >= 60
+            else t("unit.minutes", lang, m=total)
+        )
     return f"{number:,.0f}"
 
 

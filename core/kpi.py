@@ -122,6 +122,32 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
 )
 
 
+# the raw tables each KPI is computed from when a period is not a whole calendar one (else from period_facts)
+LIVE_SOURCES: dict[str, tuple[str, ...]] = {
+    "active_customers": ("customers",),
+    "new_customers": ("customers",),
+    "lead_conversion_rate": ("leads",),
+    "revenue": ("orders",),
+    "repurchase_rate": ("orders",),
+    "average_order_value": ("orders",),
+    "lifetime_value": ("orders", "customers"),
+    "nps": ("nps_responses",),
+    "csat": ("tickets",),
+    "first_response_sla": ("ticket_sla", "tickets"),
+    "resolution_sla": ("ticket_sla", "tickets"),
+    "churn_rate": ("customers",),
+    "complaint_rate": ("tickets", "customers"),
+}
+ALWAYS_LIVE = ("first_response_sla", "resolution_sla")  # counted from the SLA outcomes for every period
+
+
+def sources(key: str, source: str) -> tuple[str, ...]:
+    """The tables a cockpit card's figure was read from ("summary" or "live", as Cockpit.source says)."""
+    if source == "summary" and key not in ALWAYS_LIVE:
+        return ("period_facts",)
+    return LIVE_SOURCES[key]
+
+
 @dataclass
 class Kpi:
     key: str
@@ -141,6 +167,7 @@ class Cockpit:
     previous: Period
     source: str  # "summary" or "live"
     summaries_as_of: date | None
+    refreshed_at: datetime | None  # when the newest summary row read was made (None: computed live)
     kpis: list[Kpi]
     open_complaints: sla.OpenComplaints
     revenue_at_risk: float  # Σ p(churn) × 12-month revenue with the model; the churn-risk tier's revenue without
@@ -256,6 +283,7 @@ def cockpit(
         previous=previous,
         source=source,
         summaries_as_of=date.fromisoformat(summaries) if summaries else None,
+        refreshed_at=facts.refreshed_at(session, period, filters) if source == "summary" else None,
         kpis=list(kpis.values()),
         open_complaints=sla.open_complaints(session, at, filters),
         revenue_at_risk=scores.expected_loss if scores else float(rule_at_risk["revenue_12m"].sum()),

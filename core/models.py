@@ -647,6 +647,34 @@ class TierHistory(Base):
     tier: Mapped[str] = mapped_column(String(16))
 
 
+class KpiTarget(Base):
+    """What an administrator wants one KPI to reach (core/targets.py): absolute ("at least 95 %") or a change
+    against the KPI over a baseline span ("-50 % against 2026 H1"), for the periods whose last day is in
+    [effective_from, effective_to], company-wide or for one region or team, with an owner. Edited in place:
+    `version` counts the edits, the audit log keeps each one."""
+
+    __tablename__ = "kpi_targets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kpi: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(8))  # absolute | change
+    value: Mapped[float] = mapped_column(Float)  # absolute: in the KPI's unit (0.95 = 95 %); change: -0.5 = -50 %
+    grain: Mapped[str | None] = mapped_column(String(1))  # M/Q/Y: the period length of a revenue or count target
+    effective_from: Mapped[date] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)  # the last day in force; None: open-ended
+    baseline_start: Mapped[date | None] = mapped_column(Date)
+    baseline_end: Mapped[date | None] = mapped_column(Date)  # the baseline's last day (inclusive)
+    baseline_value: Mapped[float | None] = mapped_column(Float)  # the KPI over the baseline, worked out on save
+    baseline_periods: Mapped[str | None] = mapped_column(String(200))  # JSON: its average month, quarter, year
+    baseline_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # and again by `refresh`
+    region: Mapped[str | None] = mapped_column(String(64))
+    team: Mapped[str | None] = mapped_column(String(64))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (Index("ix_kpi_targets_kpi", "kpi"),)
+
+
 class AppMeta(Base):
     """Small key/value facts about this database: demo or not, when summaries were built."""
 
@@ -688,6 +716,7 @@ class PeriodFact(Base):
     csat_ratings: Mapped[int] = mapped_column(Integer, default=0)
     csat_satisfied: Mapped[int] = mapped_column(Integer, default=0)
     complaints_created: Mapped[int] = mapped_column(Integer, default=0)
+    refreshed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # when a rebuild or write last made the row
     __table_args__ = (Index("ix_period_facts_key", "grain", "period_start", "region", "industry", "kind", "owner_id"),)
 
 

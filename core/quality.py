@@ -25,7 +25,6 @@ from core.access import Viewer, require, visible
 
 C, O, T, X = m.table(m.Customer), m.table(m.Order), m.table(m.Ticket), m.table(m.ExternalId)
 U, B, Q = m.table(m.User), m.table(m.ImportBatch), m.table(m.QualitySnapshot)
-TARGET = 0.98  # core fields present for at least 98 % of customers
 CORE_FIELDS = ("name", "kind", "industry", "region", "acquisition_channel", "owner", "contact")
 OTHER_FIELDS = ("phone", "email", "city", "company_size", "became_customer_date", "tags")
 AMOUNT_CEILING = 10_000_000  # an order above ten million is more likely a typo than a sale

@@ -352,9 +352,6 @@ class Rates:
         return self.complaints_resolved / self.complaints if self.complaints else None
 
 
-RESOLUTION_TARGET = 0.95  # the seeds: a problem resolution rate of at least 95%
-
-
 def rates(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -> Rates:
     """Re-open rate (tickets resolved in the period that were ever re-opened) and the complaint resolution
     rate (complaints created in the period that are resolved or closed by now). The complaint rate's

@@ -30,6 +30,9 @@ def open_store(
     """
     engine = make_engine(settings.database_url)
     migrate(engine)
+    from core import db, targets
+
+    db.write(engine, lambda session: targets.ensure_defaults(session))  # once per store: seed 003's targets
     empty = is_empty(engine)
     if seed_demo_if_empty and settings.is_default_database and settings.demo_customers > 0 and empty:
         from core.demo import seed_demo
@@ -98,7 +101,7 @@ def protect_plaintext(engine: Engine, keyring: Keyring, *, batch: int = 5000, ro
 
 def _rebuild_stale_summaries(engine: Engine) -> None:
     """A migration that changes a summary table clears `summaries_as_of`; rebuild before anyone reads them."""
-    from core import facts, service, service_facts
+    from core import facts, service, service_facts, targets
 
     with session_scope(engine) as session:
         if facts.get_meta(session, "summaries_as_of") is None:
@@ -111,6 +114,7 @@ def _rebuild_stale_summaries(engine: Engine) -> None:
             service.rebuild_steps(session)  # a store from before ticket_steps (migration 0018)
         if service_facts.needs_rebuild(session):  # a store from before migration 0022, or another display zone
             service_facts.rebuild(session)
+        targets.refresh_baselines(session, only_missing=True)  # targets a store just gained (migration 0024)
 
 
 def needs_demo(settings: Settings) -> bool:

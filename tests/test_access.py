@@ -35,6 +35,7 @@ from core import (
     service_analytics as sa,
     subjects,
     surveys,
+    targets,
     voice,
 )
 from core.access import Viewer
@@ -169,6 +170,10 @@ IMPORT_TABLE = batch.read(IMPORT_FILE, kind="customers", file_name="probe.csv")
 
 PROBES: dict[str, Probe] = {
     "page:cockpit": lambda s, v, w: kpi.cockpit(s, period_containing(NOW.date(), "M"), Filters(), viewer=v, now=NOW),
+    "page:goals": lambda s, v, w: targets.overview(s, viewer=v, period=period_containing(NOW.date(), "M"), now=NOW),
+    "targets:edit": lambda s, v, w: targets.create_target(
+        s, v, targets.TargetChange("csat", "absolute", 0.9, NOW.date()), now=NOW
+    ),
     "page:customers": lambda s, v, w: customer_list.customer_page(s, v, CustomerQuery(), TEST_KEYRING, now=NOW),
     "page:customer": lambda s, v, w: customers.customer_profile(
         s, viewer=v, keyring=TEST_KEYRING, customer_id=w["mine"]
@@ -321,6 +326,7 @@ def test_the_registry_grants_what_the_product_promises() -> None:
         "users:manage",
         "audit:read",
         "customers:dimensions",
+        "targets:edit",
     }
     assert set(access.ACTIONS["export:customers"]) == {"admin", "executive", "analyst"}  # not the account managers
     assert set(access.ACTIONS["contacts:clear"]) == {"account_manager", "support_agent", "team_lead"}
@@ -359,6 +365,7 @@ AUDITED = {
     "customers:dimensions": {"customer_updated"},
     "export:churn": {"export"},
     "write:retention": {"retention_action"},
+    "targets:edit": {"target_created"},
 }
 CLEAR_VALUES = ("13812345674", "13812345676", "13812345675", "Customer ")  # the world's phone numbers and names
 

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import streamlit as st
 
 from core import formatting
 from core.kpi import Kpi
+from core.targets import Standing
+from ui import targets
 from ui.context import lang, tr
 
 
-def kpi_card(kpi: Kpi, *, note: str | None = None) -> None:
+def kpi_card(
+    kpi: Kpi,
+    *,
+    note: str | None = None,
+    standing: Standing | None = None,
+    sources: tuple[str, ...] = (),
+    refreshed_at: datetime | None = None,
+) -> None:
+    """The card, then its target and status (when it has one in this view) and where its data comes from."""
     current = lang()
     previous = formatting.value(kpi.previous, kpi.unit, current) if kpi.previous is not None else None
     help_text = tr(f"kpi.{kpi.key}.help")
@@ -27,11 +39,23 @@ def kpi_card(kpi: Kpi, *, note: str | None = None) -> None:
         chart_data=trend if len(trend) > 1 else None,
         chart_type="area",
     )
+    targets.caption(standing)
+    if sources:
+        targets.source_caption(sources, refreshed_at)
 
 
-def plain_card(title_key: str, value: str, detail: str, *, help_key: str | None = None) -> None:
-    """A card without a previous-period delta (point-in-time figures); `help_key` when the definition in force
-    is not the card's usual one."""
+def plain_card(
+    title_key: str,
+    value: str,
+    detail: str,
+    *,
+    help_key: str | None = None,
+    standing: Standing | None = None,
+    sources: tuple[str, ...] = (),
+    as_of: date | None = None,
+) -> None:
+    """A card without a previous-period delta (point-in-time figures, computed live); `help_key` when the
+    definition in force is not the card's usual one."""
     st.metric(
         tr(title_key),
         value,
@@ -41,3 +65,6 @@ def plain_card(title_key: str, value: str, detail: str, *, help_key: str | None 
         delta_color="off",
         delta_arrow="off",
     )
+    targets.caption(standing)
+    if sources:
+        targets.source_caption(sources, None, as_of=as_of)

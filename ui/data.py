@@ -11,7 +11,7 @@ from typing import TypeVar, cast
 import pandas as pd
 import streamlit as st
 
-from core import audit, clock, db, exports, facts, kpi, merging, quality, service_escalation
+from core import audit, clock, db, exports, facts, kpi, merging, quality, service_escalation, targets
 from core.access import Viewer
 from core.churn import portfolio, warnings as churn_warnings
 from core.customer_list import CustomerPage, CustomerQuery, customer_page, export_customers
@@ -379,3 +379,50 @@ def open_escalations(viewer: Viewer) -> pd.DataFrame:
     """The open complaints likely to escalate in the viewer's scope, to five minutes (0.1 s at 100,000
     customers on every cockpit load otherwise; a write clears it at once)."""
     return figures(service_escalation.open_flags, viewer, now=_now_bucket())
+
+
+# --- KPI targets ----------------------------------------------------------------------------------------
+
+
+def standings(
+    period: Period, filters: Filters, values: dict[str, float | None], *, team: str | None = None
+) -> dict[str, targets.Standing]:
+    """The targets speaking for these figures in this view (a few rows read on each run: a target saved in
+    another process shows at once)."""
+    with session_scope(context.engine()) as session:
+        return targets.standings(session, period=period, filters=filters, values=values, team=team)
+
+
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def _goals(database_url: str, viewer: tuple, period: tuple[date, date, str], now: datetime) -> list[targets.Standing]:  # type: ignore[type-arg]
+    with session_scope(context.reader()) as session:
+        return targets.overview(session, viewer=Viewer(*viewer), period=Period(*period), now=now)
+
+
+def goals(viewer: Viewer, period: Period) -> list[targets.Standing]:
+    """Every target against `period` (cached like the cockpit: a write anywhere clears it)."""
+    return _goals(
+        context.settings().database_url, _viewer_key(viewer), (period.start, period.end, period.grain), _now_bucket()
+    )
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def _goal_trend(
+    database_url: str, viewer: tuple, target_id: int, version: int, last: tuple[date, date, str]
+) -> pd.DataFrame:  # type: ignore[type-arg]
+    with session_scope(context.reader()) as session:
+        target = next((t for t in targets.targets(session) if t.id == target_id), None)
+        if target is None:  # removed meanwhile (another administrator)
+            return pd.DataFrame(columns=["month", "value", "goal"])
+        return targets.trend(session, viewer=Viewer(*viewer), target=target, last_month=Period(*last))
+
+
+def goal_trend(viewer: Viewer, target: targets.Target, last_month: Period) -> pd.DataFrame:
+    """The target's KPI over the 12 months up to `last_month`, with its goal each month."""
+    return _goal_trend(
+        context.settings().database_url,
+        _viewer_key(viewer),
+        target.id,
+        target.version,
+        (last_month.start, last_month.end, last_month.grain),
+    )

@@ -23,8 +23,11 @@ GRAIN_OPTIONS = ("M", "Q", "Y", "custom")
 
 
 def _restore(key: str, valid: Sequence[str], default: str | list[str], *, multi: bool = False) -> None:
-    """Put the URL's value (when valid) or the default into session state before the widget is drawn."""
+    """Put the URL's value (when valid) or the default into session state before the widget is drawn; a value
+    chosen on another page is kept (set again here: Streamlit drops a widget's state on a page it was not drawn
+    on, and the widget would fall back to its first option)."""
     if key in st.session_state:
+        st.session_state[key] = st.session_state[key]
         return
     if multi:
         st.session_state[key] = [v for v in st.query_params.get_all(key) if v in valid] or default

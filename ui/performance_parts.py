@@ -8,10 +8,11 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from core import service_performance as sp
+from core import formatting, service_performance as sp
 from core.access import Viewer
 from core.i18n import label
-from ui import data
+from core.periods import Filters, custom_period
+from ui import data, targets as target_parts
 from ui.context import lang, tr
 from ui.downloads import csv_download, xlsx_download
 
@@ -34,6 +35,24 @@ def _table(frame: pd.DataFrame, by: str) -> pd.DataFrame:
         }
     )
     return out
+
+
+def _team_targets(frame: pd.DataFrame, *, start: datetime, end: datetime) -> None:
+    """Each team's own SLA targets (the Goals view's) beside its rates over the page's period."""
+    period = custom_period(start.date(), end.date())
+    current = lang()
+    for row in frame.itertuples():
+        values = {f"{c}_sla": getattr(row, f"{c}_rate") for c in ("first_response", "resolution")}
+        found = data.standings(
+            period, Filters(), {k: None if v != v else v for k, v in values.items()}, team=str(row.value)
+        )
+        for key, standing in found.items():
+            shown = formatting.value(standing.value, "percent", current)
+            goal = target_parts.goal_text(standing.target, standing.goal, standing.baseline)
+            st.caption(
+                f"{formatting.plain(str(row.value))} · {tr(f'kpi.{key}')} {shown} · {tr('targets.target')} "
+                f"{goal} · {target_parts.status_text(standing.status)}"
+            )
 
 
 def performance_panel(viewer: Viewer, *, start: datetime, end: datetime) -> None:
@@ -61,6 +80,8 @@ def performance_panel(viewer: Viewer, *, start: datetime, end: datetime) -> None
         selection_mode="single-row",
         column_config=percent,
     )
+    if by == "team":
+        _team_targets(frame, start=start, end=end)
     left, right = st.columns([1, 6])
     with left:
         csv_download(table, what="service_sla", file_name=f"performance-{by}.csv", viewer=viewer, key="perf_csv")

@@ -11,8 +11,9 @@ from core.access import Viewer
 from core.errors import Conflict, CrmError, FieldErrors, NotFound
 from core.i18n import label
 from core.ingest.files import detect_encoding
+from core.periods import Filters, custom_period
 from core.service import IllegalTransition, PolicyChange, Step
-from ui import data
+from ui import data, targets as target_parts
 from ui.context import lang, reason, tr
 from ui.downloads import csv_download, xlsx_download
 from ui.escalation_parts import backtest_panel, signals_text
@@ -253,16 +254,25 @@ def _overview(viewer: Viewer, now: datetime, *, start: datetime, end: datetime) 
     current = lang()
     rates = data.figures(sa.rates, viewer, start=start, end=end)
     times = data.figures(sa.times, viewer, start=start, end=end)
+    period = custom_period(start.date(), (end - timedelta(microseconds=1)).date())
+    standing = data.standings(
+        period,
+        Filters(),
+        {"complaint_resolution": rates.resolution_rate, "first_response_time": times["first_response"]["median"]},
+    )
+    resolution = standing.get("complaint_resolution")
     cards = st.columns(5)
     cards[0].metric(
         tr("service.resolution_rate"),
         f"{rates.resolution_rate:.1%}" if rates.resolution_rate is not None else "—",
         border=True,
         help=tr("service.resolution_rate.help"),
-        delta=f"{(rates.resolution_rate - sa.RESOLUTION_TARGET) * 100:+.1f} {tr('unit.pp')}"
-        if rates.resolution_rate is not None
+        delta=f"{(rates.resolution_rate - resolution.goal) * 100:+.1f} {tr('unit.pp')}"
+        if rates.resolution_rate is not None and resolution is not None and resolution.goal is not None
         else None,
     )
+    with cards[0]:
+        target_parts.caption(resolution)
     cards[1].metric(
         tr("service.reopen_rate"),
         f"{rates.reopen_rate:.1%}" if rates.reopen_rate is not None else "—",
@@ -280,6 +290,9 @@ def _overview(viewer: Viewer, now: datetime, *, start: datetime, end: datetime) 
             delta_color="off",
             delta_arrow="off",
         )
+        if metric == "first_response":
+            with card:
+                target_parts.caption(standing.get("first_response_time"))
     cards[4].metric(
         tr("service.complaint_rate"),
         f"{rates.complaint_rate:.1f}" if rates.complaint_rate is not None else "—",

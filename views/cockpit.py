@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from core import access, charts, exports, formatting, quality
+from core import access, charts, exports, formatting, kpi
 from core.churn import explain
 from core.i18n import label
 from ui import data
@@ -76,12 +76,26 @@ order = [
 st.subheader(tr("cockpit.section.kpis"))
 complaints = result.open_complaints
 completeness = data.completeness(viewer)  # core fields, in the viewer's scope
-cards = [partial(kpi_card, kpis[key], note=notes.get(key)) for key in order] + [
+standing = data.standings(
+    period, filters, {**{key: kpis[key].value for key in order}, "data_completeness": completeness.core}
+)
+cards = [
+    partial(
+        kpi_card,
+        kpis[key],
+        note=notes.get(key),
+        standing=standing.get(key),
+        sources=kpi.sources(key, result.source),
+        refreshed_at=result.refreshed_at if kpi.sources(key, result.source) == ("period_facts",) else None,
+    )
+    for key in order
+] + [
     partial(
         plain_card,
         "kpi.open_complaints",
         f"{complaints.open:,}",
         tr("cockpit.open_detail", breached=complaints.breached, at_risk=complaints.at_risk),
+        sources=("tickets", "ticket_sla"),
     ),
     partial(
         plain_card,
@@ -91,12 +105,16 @@ cards = [partial(kpi_card, kpis[key], note=notes.get(key)) for key in order] + [
         if result.risk_as_of
         else tr("cockpit.at_risk_detail", customers=f"{result.at_risk_customers:,}"),
         help_key="kpi.revenue_at_risk.help_model" if result.risk_as_of else None,
+        sources=("churn_scores",) if result.risk_as_of else ("segment_facts",),
+        as_of=result.risk_as_of or result.summaries_as_of,
     ),
     partial(
         plain_card,
         "kpi.data_completeness",
         f"{completeness.core:.1%}" if completeness.core is not None else "—",
-        tr("cockpit.completeness_detail", target=f"{quality.TARGET:.0%}"),
+        tr("cockpit.completeness_now"),
+        standing=standing.get("data_completeness"),
+        sources=("customers",),
     ),
 ]
 for first in range(0, len(cards), 5):  # one row of columns per five cards: a phone stacks them in reading order

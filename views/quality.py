@@ -1,4 +1,4 @@
-"""Data quality: completeness per field and per source against the 98 % target, validity, duplicates,
+"""Data quality: completeness per field and per source against its target (the Goals view's), validity, duplicates,
 orphans, each source's freshness, the trend of each figure, and the customers behind any of them."""
 
 from datetime import timedelta
@@ -7,11 +7,12 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import access, clock, merging, quality
+from core import access, clock, merging, quality, targets
 from core.errors import CrmError, FieldErrors
 from core.formatting import plain
 from core.i18n import label
-from ui import context, data
+from core.periods import Filters
+from ui import context, data, targets as target_parts
 from ui.context import lang, page_guard, reason, tr
 from ui.forms import flash
 
@@ -19,19 +20,25 @@ viewer = page_guard("quality")
 current = lang()
 today, now = clock.today(), clock.now()
 st.title(tr("quality.title"))
-st.caption(tr("quality.caption", target=f"{quality.TARGET:.0%}"))
-
 whole = data.read(quality.completeness, viewer)
 found = data.read(quality.issues, viewer, today=today)
 core_share = whole.core
+standing = data.standings(targets.latest_month(today), Filters(), {"data_completeness": core_share}).get(
+    "data_completeness"
+)
+goal = standing.goal if standing else None
+target_text = f"{goal:.0%}" if goal is not None else tr("targets.none")
+st.caption(tr("quality.caption", target=target_text))
 cards = st.columns(4)
 cards[0].metric(
     tr("quality.core"),
     f"{core_share:.1%}" if core_share is not None else "—",
     border=True,
-    delta=f"{(core_share - quality.TARGET) * 100:+.1f} {tr('unit.pp')}" if core_share is not None else None,
-    help=tr("quality.core.help", target=f"{quality.TARGET:.0%}"),
+    delta=f"{(core_share - goal) * 100:+.1f} {tr('unit.pp')}" if core_share is not None and goal is not None else None,
+    help=tr("quality.core.help", target=target_text),
 )
+with cards[0]:
+    target_parts.caption(standing)
 cards[1].metric(
     tr("quality.duplicate_customers"),
     f"{found.duplicate_customers:,}",
@@ -75,7 +82,7 @@ else:
             },
         },
     )
-    st.caption(tr("quality.core_note", target=f"{quality.TARGET:.0%}"))
+    st.caption(tr("quality.core_note", target=target_text))
 
 st.subheader(tr("quality.freshness"))
 max_age = context.settings().feed_max_age_hours

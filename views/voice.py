@@ -4,9 +4,10 @@ from datetime import timedelta
 
 import streamlit as st
 
-from core import access, charts, clock, models as m, voice
+from core import access, charts, clock, models as m, nps as nps_math, voice
 from core.i18n import label
-from ui import data
+from core.periods import custom_period
+from ui import data, targets as target_parts
 from ui.context import lang, page_guard, tr
 from ui.downloads import csv_download
 from ui.filters import dimension_filters
@@ -24,6 +25,7 @@ days = (
     or 365
 )
 start, end = now - timedelta(days=days), now
+period = custom_period(start.date(), end.date())  # rolling: a target in force today speaks for it
 
 
 def scores() -> None:
@@ -32,6 +34,10 @@ def scores() -> None:
     if monthly.empty:
         st.info(tr("common.no_data"))
     else:
+        whole = nps_math.nps(
+            float(monthly["promoters"].sum()), float(monthly["detractors"].sum()), float(monthly["responses"].sum())
+        )
+        target_parts.caption(data.standings(period, filters, {"nps": whole.score}).get("nps"), with_value=True)
         st.plotly_chart(charts.nps_monthly(monthly, current), key="voice_nps")
         small = monthly[monthly["small_sample"]]
         if not small.empty:
@@ -113,6 +119,14 @@ def scores() -> None:
         tr("voice.csat_by"), voice.CSAT_DIMENSIONS, format_func=lambda d: tr(f"voice.csat_dim.{d}"), key="voice_csat_by"
     )
     csat = data.figures(voice.csat_by, viewer, by=csat_by, start=start, end=end)
+    ratings = int(csat["ratings"].sum())
+    with right:
+        target_parts.caption(
+            data.standings(period, filters, {"csat": csat["satisfied"].sum() / ratings if ratings else None}).get(
+                "csat"
+            ),
+            with_value=True,
+        )
     right.dataframe(
         csat.assign(
             value=[

@@ -228,6 +228,8 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
             settle(page)
         kpis = read_rows(downloads(page, tmp_path, lang, "cockpit", 1)[0])
         assert len(kpis) > 10
+        page.goto(f"{server}/goals?{q}")  # every target with its status and trend
+        check_page(page, lang, "goals")
         page.goto(f"{server}/churn?{q}")  # the small demo is below the training threshold: says how to train
         check_page(page, lang, "churn warnings")
         page.goto(f"{server}/voice?{q}")

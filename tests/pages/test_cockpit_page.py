@@ -51,6 +51,13 @@ def test_cockpit_shows_the_core_figures(monkeypatch: pytest.MonkeyPatch, seeded_
         assert shown[label] == formatting.value(k.value, k.unit, "en"), key
     assert expected.kpi("active_customers").value > 0
     assert shown["Open complaints"] == f"{expected.open_complaints.open:,}"
+    captions = [c.value for c in at.caption]
+    assert sum(c.startswith("Source: ") for c in captions) == 16  # every card says where its figure comes from
+    made = f"{expected.refreshed_at:%Y-%m-%d %H:%M}"
+    assert captions.count(f"Source: `period_facts` · refreshed {made}") == 11  # the SLA cards are counted live
+    assert "Source: `ticket_sla`, `tickets` · computed live" in captions
+    assert any(c.startswith("Target ≥ 95.0% · ") for c in captions)  # seed 003's CSAT target (the demo's)
+    assert any(c.startswith("Target ≥ 98.0% · ") for c in captions)  # and its data completeness
     assert len(at.get("plotly_chart")) == 6
     flagged = at.dataframe(key="escalations").value  # open complaints likely to escalate, with why
     assert angry in set(flagged["ticket"])
