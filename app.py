@@ -33,6 +33,7 @@ DEFINITIONS = [
     ("surveys", "views/surveys.py", "nav.surveys", ":material/quiz:"),
     ("import", "views/data_import.py", "nav.import", ":material/upload_file:"),
     ("quality", "views/quality.py", "nav.quality", ":material/fact_check:"),
+    ("loyalty", "views/loyalty.py", "nav.loyalty", ":material/loyalty:"),
     ("admin", "views/admin.py", "nav.admin", ":material/admin_panel_settings:"),
 ]
 

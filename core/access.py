@@ -37,6 +37,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "surveys": _ALL,
     "import": ("admin", "analyst"),
     "quality": _WHOLE_BASE,
+    "loyalty": _WHOLE_BASE,  # the programme's figures over every member
     "admin": _ADMIN,
 }
 
@@ -78,6 +79,11 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     # administration
     "users:manage": _ADMIN,
     "targets:edit": _ADMIN,  # KPI targets (the Goals view)
+    # loyalty: a member's points on the 360° view (in scope); the programme's rules and corrections stay with admins
+    "loyalty:enrol": ("admin", "account_manager", "support_agent", "team_lead"),
+    "loyalty:redeem": ("admin", "account_manager", "support_agent", "team_lead"),
+    "loyalty:adjust": _ADMIN,
+    "loyalty:programme": _ADMIN,
     "audit:read": _ADMIN,
 }
 

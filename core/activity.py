@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, clock, db, facts, models as m, pii, service, validators
+from core import audit, clock, db, facts, loyalty, models as m, pii, service, validators
 from core.access import Viewer, allowed, require, visible
 from core.errors import AlreadySubmitted, Conflict, FieldErrors, NotFound, PermissionDenied
 from core.pii import Keyring
@@ -339,6 +339,7 @@ def save_nps(
     )
     if refresh:
         facts.customer_changed(session, [customer["id"]], since=at.date(), as_of=now.date())
+    loyalty.award(session, None, int(customer["id"]), "survey", at=at, reference=f"nps:{new_id}")  # members only
     if score <= 6:
         service.follow_up(
             session,

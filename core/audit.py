@@ -61,6 +61,10 @@ ACTIONS = (
     "target_created",
     "target_changed",
     "target_deleted",
+    "loyalty_programme_changed",
+    "loyalty_enrolled",
+    "loyalty_redeemed",
+    "loyalty_adjusted",
 )
 
 

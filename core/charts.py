@@ -440,3 +440,13 @@ def target_trend(frame: pd.DataFrame, lang: str, *, title: str, unit: str) -> go
     if unit == "percent":
         fig.update_yaxes(ticksuffix="%")
     return _month_axis(_layout(fig, title))
+
+
+def loyalty_levels(levels: pd.DataFrame, lang: str) -> go.Figure:
+    """Members per level (by the points they earned over the last 12 months), in the programme's order."""
+    fig = go.Figure()
+    fig.add_bar(
+        x=list(levels["level"]), y=list(levels["members"]), marker_color="#6a1b9a", name=t("chart.members", lang)
+    )
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(levels["level"]))
+    return _layout(fig, t("chart.loyalty_levels", lang))

@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
         help="only re-encrypt under the active key (when keys come from CRM_PII_KEYS)",
     )
 
+    commands.add_parser(
+        "loyalty", help="loyalty programme, nightly: points for members' new orders, then expired points taken out"
+    )
     refresh = commands.add_parser(
         "refresh", help="rebuild the summary tables (period facts, customer stats, tiers, service days)"
     )
@@ -333,6 +336,11 @@ def _run(args: argparse.Namespace) -> int:
             f"{scored} active customers scored with the newest churn model; their health, RFM segment, "
             "lifetime value and value tier written beside it"
         )
+    elif args.command == "loyalty":
+        from core import loyalty
+
+        done = write(engine, lambda s: loyalty.run(s))
+        print(f"{done['earned_rows']} orders earned points; {done['expired_points']} points expired")
     elif args.command == "refresh":
         from core import facts, quality, service_facts
 

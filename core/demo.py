@@ -688,6 +688,76 @@ def _survey_history(session: Session, now: datetime, keyring: Keyring) -> int:
     return len(answered)
 
 
+def _loyalty(session, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    """A programme running for two years: a quarter of the active customers joined at some point of their
+    history, their orders since and their survey answers earned points, some redeemed half of what they held a
+    few months ago, and what expired by today is taken out."""
+    from core import loyalty
+
+    P, MB, L = m.table(m.LoyaltyProgramme), m.table(m.LoyaltyMember), m.table(m.LoyaltyEntry)
+    C, N = m.table(m.Customer), m.table(m.NpsResponse)
+    start = now - timedelta(days=730)
+    values = loyalty.programme_values(loyalty.DEFAULT)
+    session.execute(P.insert().values(**values, version=1, valid_from=start, valid_to=None))
+    rows = db.tuples(
+        session.execute(
+            select(C.c.id, C.c.became_customer_date).where(C.c.status == "active", C.c.id % 4 == 0).order_by(C.c.id)
+        )
+    )
+    members: dict[str, list[object]] = {"customer_id": [], "joined_at": [], "joined_on": []}
+    for customer_id, since in rows:
+        first = max(datetime.combine(since, datetime.min.time()), start)
+        span = max(1, (now - timedelta(days=30) - first).days)
+        joined = (first + timedelta(days=(customer_id * 37) % span, hours=10)).replace(microsecond=0)
+        members["customer_id"].append(customer_id)
+        members["joined_at"].append(joined)
+        members["joined_on"].append(joined.date())
+    if not members["customer_id"]:
+        return
+    bulk_insert(session.connection(), MB, members)
+    loyalty.earn_from_orders(session, now=now)
+    programme = loyalty.current(session)
+    answers = db.tuples(
+        session.execute(
+            select(N.c.id, N.c.customer_id, N.c.responded_at)
+            .join(MB, MB.c.customer_id == N.c.customer_id)
+            .where(N.c.responded_at >= MB.c.joined_at)
+        )
+    )
+    points = programme.action_points["survey"] if programme else 0
+    days = round((programme.expiry_months or 0) * 30.4375) if programme else 0
+    bulk_insert(
+        session.connection(),
+        L,
+        {
+            "customer_id": [c for _, c, _ in answers],
+            "at": [at for _, _, at in answers],
+            "kind": ["earn"] * len(answers),
+            "points": [points] * len(answers),
+            "source": ["survey"] * len(answers),
+            "reference": [f"nps:{i}" for i, _, _ in answers],
+            "expires_at": [at + timedelta(days=days) if days else None for _, _, at in answers],
+            "programme_version": [1] * len(answers),
+        },
+    )
+    held = db.tuples(session.execute(select(L.c.customer_id, func.sum(L.c.points)).group_by(L.c.customer_id)))
+    spent = [(c, int(p) // 2) for c, p in held if p and int(p) >= 2000 and c % 8 == 0]
+    bulk_insert(
+        session.connection(),
+        L,
+        {
+            "customer_id": [c for c, _ in spent],
+            "at": [(now - timedelta(days=20 + c % 150)).replace(microsecond=0) for c, _ in spent],
+            "kind": ["redeem"] * len(spent),
+            "points": [-p for _, p in spent],
+            "source": ["redemption"] * len(spent),
+            "reason": ["voucher"] * len(spent),
+            "programme_version": [1] * len(spent),
+        },
+    )
+    loyalty.expire(session, now=now)
+
+
 def _targets(session, now: datetime) -> None:  # type: ignore[no-untyped-def]
     """Seed 003's targets owned by the executive and the team lead, plus a monthly revenue target for the whole
     base and the east region, an NPS target and a team's first-response target: every status has examples."""
@@ -939,6 +1009,9 @@ def seed_demo(
             m.SurveyRecipient,
             m.SurveyRun,
             m.KpiTarget,  # owned by demo users; the demo's own are added back below
+            m.LoyaltyEntry,
+            m.LoyaltyMember,
+            m.LoyaltyProgramme,
             *reversed(RAW_TABLES),
         ]:  # never the audit log: it records this too
             conn.execute(delete(m.table(model)))
@@ -988,6 +1061,7 @@ def seed_demo(
         facts.rebuild_period_facts(session, as_of=today or clock.today())
         _closed_loop_history(session, now)
         _targets(session, now)
+        _loyalty(session, now)
         db.analyze(session, [m.table(model) for model in (m.Task, m.CustomerStat, m.PeriodFact)])
     report.phases["summaries"] = time.perf_counter() - started - report.phases["insert"] - report.phases["generate"]
     step("churn", 0.9)

@@ -675,6 +675,52 @@ class KpiTarget(Base):
     __table_args__ = (Index("ix_kpi_targets_kpi", "kpi"),)
 
 
+class LoyaltyProgramme(Base):
+    """One version of the loyalty programme (core/loyalty.py): an edit closes this one (valid_to) and adds the
+    next. Action points and levels as JSON: {"referral": 500, ...}, [[name, threshold, benefit], ...]."""
+
+    __tablename__ = "loyalty_programmes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    points_per_yuan: Mapped[float] = mapped_column(Float)
+    action_points: Mapped[str] = mapped_column(Text)
+    levels: Mapped[str] = mapped_column(Text)
+    expiry_months: Mapped[int | None] = mapped_column(Integer)  # None: points never expire
+    yuan_per_point: Mapped[float] = mapped_column(Float)  # what a point is worth when redeemed (the liability)
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class LoyaltyMember(Base):
+    """A customer in the loyalty programme, since when (orders from that day on earn points)."""
+
+    __tablename__ = "loyalty_members"
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    joined_on: Mapped[date] = mapped_column(Date)  # the display zone's day, compared with order days
+    enrolled_by: Mapped[int | None] = mapped_column(Integer)
+
+
+class LoyaltyEntry(Base):
+    """One row of the append-only points ledger: earn (+), redeem (-), expire (-), adjust (+/-, with a reason).
+    A member's balance is the sum of their rows; nothing updates or deletes one."""
+
+    __tablename__ = "loyalty_ledger"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(8))
+    points: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))  # order, referral, review, survey, redemption, expiry, manual
+    order_id: Mapped[int | None] = mapped_column(Integer, unique=True)  # an order earns once
+    reference: Mapped[str | None] = mapped_column(String(64))  # e.g. nps:123 for a survey answer's points
+    reason: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # earned points: when they end
+    programme_version: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (Index("ix_loyalty_ledger_customer_at", "customer_id", "at"), Index("ix_loyalty_ledger_at", "at"))
+
+
 class AppMeta(Base):
     """Small key/value facts about this database: demo or not, when summaries were built."""
 

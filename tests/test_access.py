@@ -26,6 +26,7 @@ from core import (
     exports,
     facts,
     kpi,
+    loyalty,
     merging,
     models as m,
     pii,
@@ -163,6 +164,29 @@ def _subjects(s: Session, v: Viewer, w: dict[str, object]) -> object:
     return subjects.erase_customer(s, viewer=v, keyring=TEST_KEYRING, customer_id=w["mine"], reason="asked by letter")  # type: ignore[arg-type]
 
 
+def _loyalty(action: str) -> Probe:
+    """A programme and (but for enrolling) the customer as a member with 100 points, written without audit rows,
+    then the action itself."""
+
+    def probe(s: Session, v: Viewer, w: dict[str, object]) -> object:
+        mine = int(w["mine"])  # type: ignore[call-overload]
+        values = loyalty.programme_values(loyalty.DEFAULT)
+        s.execute(m.table(m.LoyaltyProgramme).insert().values(**values, version=1, valid_from=NOW - timedelta(days=9)))
+        if action == "enrol":
+            return loyalty.enrol(s, v, mine, now=NOW)
+        s.add(m.LoyaltyMember(customer_id=mine, joined_at=NOW - timedelta(days=9), joined_on=NOW.date()))
+        s.execute(
+            m.table(m.LoyaltyEntry)
+            .insert()
+            .values(customer_id=mine, at=NOW - timedelta(days=1), kind="earn", points=100, source="order")
+        )
+        if action == "redeem":
+            return loyalty.redeem(s, v, mine, 10, reason="voucher", now=NOW)
+        return loyalty.adjust(s, v, mine, 10, reason="goodwill", now=NOW)
+
+    return probe
+
+
 IMPORT_FILE = (
     b"name,kind,industry,region,acquisition channel,customer since\nProbe Ltd,B2B,retail,east,website,2025-01-02\n"
 )
@@ -171,6 +195,11 @@ IMPORT_TABLE = batch.read(IMPORT_FILE, kind="customers", file_name="probe.csv")
 PROBES: dict[str, Probe] = {
     "page:cockpit": lambda s, v, w: kpi.cockpit(s, period_containing(NOW.date(), "M"), Filters(), viewer=v, now=NOW),
     "page:goals": lambda s, v, w: targets.overview(s, viewer=v, period=period_containing(NOW.date(), "M"), now=NOW),
+    "page:loyalty": lambda s, v, w: loyalty.overview(s, v, now=NOW),
+    "loyalty:programme": lambda s, v, w: loyalty.set_programme(s, v, loyalty.DEFAULT, now=NOW),
+    "loyalty:enrol": _loyalty("enrol"),
+    "loyalty:redeem": _loyalty("redeem"),
+    "loyalty:adjust": _loyalty("adjust"),
     "targets:edit": lambda s, v, w: targets.create_target(
         s, v, targets.TargetChange("csat", "absolute", 0.9, NOW.date()), now=NOW
     ),
@@ -327,6 +356,8 @@ def test_the_registry_grants_what_the_product_promises() -> None:
         "audit:read",
         "customers:dimensions",
         "targets:edit",
+        "loyalty:adjust",
+        "loyalty:programme",
     }
     assert set(access.ACTIONS["export:customers"]) == {"admin", "executive", "analyst"}  # not the account managers
     assert set(access.ACTIONS["contacts:clear"]) == {"account_manager", "support_agent", "team_lead"}
@@ -366,6 +397,10 @@ AUDITED = {
     "export:churn": {"export"},
     "write:retention": {"retention_action"},
     "targets:edit": {"target_created"},
+    "loyalty:programme": {"loyalty_programme_changed"},
+    "loyalty:enrol": {"loyalty_enrolled"},
+    "loyalty:redeem": {"loyalty_redeemed"},
+    "loyalty:adjust": {"loyalty_adjusted"},
 }
 CLEAR_VALUES = ("13812345674", "13812345676", "13812345675", "Customer ")  # the world's phone numbers and names
 

@@ -36,6 +36,8 @@ def test_seed_then_kpis(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> 
     assert figures["period"] == "2026-10" and figures["active_customers"] > 0
     assert main(["--database-url", sqlite_url, "sla-tick"]) == 0
     assert "open tickets evaluated" in capsys.readouterr().out
+    assert main(["--database-url", sqlite_url, "loyalty"]) == 0  # the demo's members' orders have earned already
+    assert capsys.readouterr().out.startswith("0 orders earned points; 0 points expired")
 
 
 def test_refusals_are_one_line_errors(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,7 @@ from typing import TypeVar, cast
 import pandas as pd
 import streamlit as st
 
-from core import audit, clock, db, exports, facts, kpi, merging, quality, service_escalation, targets
+from core import audit, clock, db, exports, facts, kpi, loyalty, merging, quality, service_escalation, targets
 from core.access import Viewer
 from core.churn import portfolio, warnings as churn_warnings
 from core.customer_list import CustomerPage, CustomerQuery, customer_page, export_customers
@@ -426,3 +426,9 @@ def goal_trend(viewer: Viewer, target: targets.Target, last_month: Period) -> pd
         target.version,
         (last_month.start, last_month.end, last_month.grain),
     )
+
+
+def loyalty_programme() -> loyalty.Programme | None:
+    """The loyalty programme in force (None: no programme, so the 360° view shows no loyalty block)."""
+    with session_scope(context.engine()) as session:
+        return loyalty.current(session)

@@ -20,6 +20,7 @@ from ui.customer_forms import (
 )
 from ui.filters import url_int
 from ui.forms import flash
+from ui.loyalty_parts import loyalty_panel
 from ui.my_tickets import labelled
 from ui.value_parts import customer_value_panel
 
@@ -119,6 +120,7 @@ cards[4].metric(
     border=True,
 )
 customer_value_panel(viewer, profile.id)
+loyalty_panel(viewer, profile.id)
 if not risk_panel(viewer, profile.id) and profile.churn_reason:  # the written rule until a model scores
     st.warning(
         tr(

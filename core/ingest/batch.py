@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit, clock, db, exports, facts, models as m, pii, quality, service, service_facts
+from core import audit, clock, db, exports, facts, loyalty, models as m, pii, quality, service, service_facts
 from core.access import Viewer, holders, require
 from core.customers import next_codes
 from core.errors import StoreError, ValidationError
@@ -1036,6 +1036,8 @@ def run(
         service_facts.rebuild(session)  # ratings from the past land on days across years: rebuilt, not patched
     if counts["new"] or counts["update"]:
         facts.rebuild_all(session, as_of=today)  # tiers are a top-20% rule over everyone: rebuilt, not patched
+    if kind == "orders" and counts["new"]:
+        loyalty.earn_from_orders(session, now=at)  # members' imported orders earn their points in the same write
     quality.snapshot(session, now=at)
     plan.written = True
     return plan

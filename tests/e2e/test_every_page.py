@@ -230,6 +230,8 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         assert len(kpis) > 10
         page.goto(f"{server}/goals?{q}")  # every target with its status and trend
         check_page(page, lang, "goals")
+        page.goto(f"{server}/loyalty?{q}")  # members, liability, levels, the matched comparison
+        check_page(page, lang, "loyalty")
         page.goto(f"{server}/churn?{q}")  # the small demo is below the training threshold: says how to train
         check_page(page, lang, "churn warnings")
         page.goto(f"{server}/voice?{q}")
