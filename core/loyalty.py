@@ -237,6 +237,53 @@ def _member_or_refuse(session: Session, customer_id: int) -> None:
         raise ValidationError("Not a member of the loyalty programme.", key="loyalty.error.not_member")
 
 
+def _by_hand(
+    session: Session,
+    viewer: Viewer,
+    customer_id: int,
+    change: int,
+    *,
+    reason: str | None,
+    kind: str,
+    now: datetime,
+    points_error: str | None,
+) -> int:
+    """A redemption or correction typed by staff: a member's, with a reason, never taking the balance below
+    zero; one ledger row and one audit row. Returns the new balance."""
+    _member_or_refuse(session, customer_id)
+    held = balance(session, customer_id)
+    errors: dict[str, tuple[str, dict[str, object]]] = {}
+    if points_error:
+        errors["points"] = (points_error, {})
+    elif held + change < 0:
+        errors["points"] = ("loyalty.error.balance", {"balance": held})
+    if not (reason or "").strip() or len(reason or "") > 200:
+        errors["reason"] = ("loyalty.error.reason", {})
+    if errors:
+        raise FieldErrors(errors)
+    source, action = {"redeem": ("redemption", "loyalty_redeemed"), "adjust": ("manual", "loyalty_adjusted")}[kind]
+    _entry(
+        session,
+        customer_id,
+        kind=kind,
+        points=change,
+        at=now,
+        source=source,
+        programme=current(session),
+        by=viewer.user_id,
+        reason=(reason or "").strip(),
+    )
+    audit.record(
+        session,
+        action=action,
+        username=viewer.username,
+        object=f"customer_id:{customer_id}",
+        details={"points": change},
+        at=now,
+    )
+    return held + change
+
+
 def redeem(
     session: Session,
     viewer: Viewer,
@@ -248,39 +295,18 @@ def redeem(
 ) -> int:
     """A member spends points (what for, in `reason`); never more than the balance. Audited. Returns the balance."""
     require(viewer, "loyalty:redeem")
-    now = now or clock.now()
     _in_scope(session, viewer, customer_id)
-    _member_or_refuse(session, customer_id)
-    held = balance(session, customer_id)
-    errors: dict[str, tuple[str, dict[str, object]]] = {}
-    if points is None or points <= 0:
-        errors["points"] = ("loyalty.error.points", {})
-    elif points > held:
-        errors["points"] = ("loyalty.error.balance", {"balance": held})
-    if not (reason or "").strip() or len(reason or "") > 200:
-        errors["reason"] = ("loyalty.error.reason", {})
-    if errors:
-        raise FieldErrors(errors)
-    _entry(
+    wrong = "loyalty.error.points" if points is None or points <= 0 else None
+    return _by_hand(
         session,
+        viewer,
         customer_id,
+        -int(points or 0),
+        reason=reason,
         kind="redeem",
-        points=-int(points or 0),
-        at=now,
-        source="redemption",
-        programme=current(session),
-        by=viewer.user_id,
-        reason=(reason or "").strip(),
+        now=now or clock.now(),
+        points_error=wrong,
     )
-    audit.record(
-        session,
-        action="loyalty_redeemed",
-        username=viewer.username,
-        object=f"customer_id:{customer_id}",
-        details={"points": points},
-        at=now,
-    )
-    return held - int(points or 0)
 
 
 def adjust(
@@ -294,38 +320,16 @@ def adjust(
 ) -> int:
     """An administrator corrects a balance up or down, with a reason (never below zero). Audited."""
     require(viewer, "loyalty:adjust")
-    now = now or clock.now()
-    _member_or_refuse(session, customer_id)
-    held = balance(session, customer_id)
-    errors: dict[str, tuple[str, dict[str, object]]] = {}
-    if not points:
-        errors["points"] = ("loyalty.error.adjust", {})
-    elif held + points < 0:
-        errors["points"] = ("loyalty.error.balance", {"balance": held})
-    if not (reason or "").strip() or len(reason or "") > 200:
-        errors["reason"] = ("loyalty.error.reason", {})
-    if errors:
-        raise FieldErrors(errors)
-    _entry(
+    return _by_hand(
         session,
+        viewer,
         customer_id,
+        int(points or 0),
+        reason=reason,
         kind="adjust",
-        points=int(points or 0),
-        at=now,
-        source="manual",
-        programme=current(session),
-        by=viewer.user_id,
-        reason=(reason or "").strip(),
+        now=now or clock.now(),
+        points_error=None if points else "loyalty.error.adjust",
     )
-    audit.record(
-        session,
-        action="loyalty_adjusted",
-        username=viewer.username,
-        object=f"customer_id:{customer_id}",
-        details={"points": points},
-        at=now,
-    )
-    return held + int(points or 0)
 
 
 def award(
