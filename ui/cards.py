@@ -20,8 +20,10 @@ def kpi_card(
     standing: Standing | None = None,
     sources: tuple[str, ...] = (),
     refreshed_at: datetime | None = None,
+    as_of: date | None = None,
 ) -> None:
-    """The card, then its target and status (when it has one in this view) and where its data comes from."""
+    """The card, then its target and status (when it has one in this view) and where its data comes from (the
+    summary rows' time, else the day the summaries were built, else "computed live")."""
     current = lang()
     previous = formatting.value(kpi.previous, kpi.unit, current) if kpi.previous is not None else None
     help_text = tr(f"kpi.{kpi.key}.help")
@@ -41,7 +43,7 @@ def kpi_card(
     )
     targets.caption(standing)
     if sources:
-        targets.source_caption(sources, refreshed_at)
+        targets.source_caption(sources, refreshed_at, as_of=as_of)
 
 
 def plain_card(

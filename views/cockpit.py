@@ -87,6 +87,8 @@ cards = [
         standing=standing.get(key),
         sources=kpi.sources(key, result.source),
         refreshed_at=result.refreshed_at if kpi.sources(key, result.source) == ("period_facts",) else None,
+        # rows made before their time was recorded (migration 0024) say the day the summaries were built
+        as_of=result.summaries_as_of if kpi.sources(key, result.source) == ("period_facts",) else None,
     )
     for key in order
 ] + [
