@@ -556,13 +556,6 @@ class Comparison:
     strata: pd.DataFrame  # tier, tenure, members, member_rate, non_members, non_member_rate
 
 
-def _tenure(years: float) -> str:
-    for limit, name in zip(TENURE_YEARS, ("<1", "1-2", "2-4")):
-        if years < limit:
-            return name
-    return "4+"
-
-
 def compare_repurchase(session: Session, viewer: Viewer, *, days: int = 90, now: datetime | None = None) -> Comparison:
     """Repurchase rate (2 or more orders among those with 1 or more) over the last `days`: members who joined
     before the window against non-members of the same value tier and tenure stratum (at the window's start),
@@ -590,10 +583,10 @@ def compare_repurchase(session: Session, viewer: Viewer, *, days: int = 90, now:
     )
     frame = pd.DataFrame(rows, columns=["tier", "since", "orders", "enrolled", "member"])
     frame = frame[~frame["enrolled"].astype(bool) | frame["member"].astype(bool)]  # joined during the window: out
-    frame["tenure"] = [
-        _tenure((start - (s if isinstance(s, date) else date.fromisoformat(str(s)))).days / 365.25)
-        for s in frame["since"]
-    ]
+    years = (pd.Timestamp(start) - pd.to_datetime(frame["since"])).dt.days / 365.25
+    frame["tenure"] = pd.cut(
+        years, bins=[-math.inf, *TENURE_YEARS, math.inf], right=False, labels=["<1", "1-2", "2-4", "4+"]
+    ).astype(str)
     frame["tier"] = frame["tier"].fillna("—")
     frame["again"] = frame["orders"] >= 2
     frame["member"] = frame["member"].astype(bool)
