@@ -516,19 +516,17 @@ def overview(session: Session, viewer: Viewer, *, now: datetime | None = None) -
         ).all()
     )
     held = int(session.scalar(select(func.coalesce(func.sum(L.c.points), 0))) or 0)
-    earned_per_member = (
-        select(MB.c.customer_id, func.coalesce(func.sum(L.c.points), 0).label("earned"))
-        .select_from(
-            MB.outerjoin(L, (L.c.customer_id == MB.c.customer_id) & (L.c.kind == "earn") & (L.c.at > year_ago))
-        )
-        .group_by(MB.c.customer_id)
+    earned = (  # each member's points earned over the year, read through the ledger's time index
+        select(L.c.customer_id, func.sum(L.c.points).label("earned"))
+        .where(L.c.kind == "earn", L.c.at > year_ago, L.c.at <= now)
+        .group_by(L.c.customer_id)
         .subquery()
     )
     bounds = [lv.threshold for lv in programme.levels]
-    level = case(
-        *((earned_per_member.c.earned >= t, literal(i)) for i, t in reversed(list(enumerate(bounds)))), else_=literal(0)
-    )
+    level = case(*((earned.c.earned >= t, literal(i)) for i, t in reversed(list(enumerate(bounds)))), else_=literal(0))
     counted: dict[int, int] = {int(k): int(v) for k, v in session.execute(select(level, func.count()).group_by(level))}
+    members = int(session.scalar(select(func.count()).select_from(MB)) or 0)
+    counted[0] = counted.get(0, 0) + members - sum(counted.values())  # members who earned nothing this year
     levels = pd.DataFrame(
         {"level": [lv.name for lv in programme.levels], "members": [int(counted.get(i, 0)) for i in range(len(bounds))]}
     )
