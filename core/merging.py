@@ -39,7 +39,9 @@ MOVED = {  # table -> the column that points at the customer
     "leads": m.table(m.Lead).c.converted_customer_id,
     "retention_actions": m.table(m.RetentionAction).c.customer_id,
     "survey_recipients": m.table(m.SurveyRecipient).c.customer_id,
+    "loyalty_ledger": m.table(m.LoyaltyEntry).c.customer_id,  # points follow the customer; the sum stays right
 }
+MEMBERS = m.table(m.LoyaltyMember)
 DERIVED = (  # the merged customer's rows: rescored with the survivor
     m.table(m.ChurnScore),
     m.table(m.RetentionCohort),
@@ -169,6 +171,14 @@ def merge(
     filled = {f: merged[f] for f in FILLED if survivor.get(f) in (None, "") and merged.get(f) not in (None, "")}
     if filled.get("became_customer_date") and survivor["status"] == "prospect":
         filled["status"] = merged["status"]
+    membership = session.execute(select(MEMBERS).where(MEMBERS.c.customer_id == merged_id)).mappings().first()
+    gained = False
+    if membership is not None:  # the survivor stays or becomes a member, since the earlier of the two days
+        survivor_joined = session.scalar(select(MEMBERS.c.joined_at).where(MEMBERS.c.customer_id == survivor_id))
+        session.execute(MEMBERS.delete().where(MEMBERS.c.customer_id == merged_id))
+        if survivor_joined is None:
+            session.execute(MEMBERS.insert().values({**membership, "customer_id": survivor_id}))
+            gained = True
     session.execute(S.delete().where(S.c.customer_id == merged_id))
     for table in DERIVED:
         session.execute(table.delete().where(table.c.customer_id == merged_id))
@@ -180,6 +190,8 @@ def merge(
         "moved": moved,
         "links": links,
         "filled": sorted(filled),
+        "membership": {k: _plain(v) for k, v in membership.items()} if membership is not None else None,
+        "membership_moved": gained,
     }
     merge_id = db.new_id(
         session,
@@ -254,6 +266,13 @@ def undo(session: Session, viewer: Viewer, merge_id: int, *, now: datetime | Non
         if merged.get(name):
             merged[name] = date.fromisoformat(merged[name])
     session.execute(C.insert().values(**merged))
+    if record.get("membership"):  # the merged customer's membership comes back; one lent to the survivor goes
+        if record.get("membership_moved"):
+            session.execute(MEMBERS.delete().where(MEMBERS.c.customer_id == row["survivor_id"]))
+        kept = dict(record["membership"])
+        kept["joined_at"] = datetime.fromisoformat(kept["joined_at"])
+        kept["joined_on"] = date.fromisoformat(kept["joined_on"])
+        session.execute(MEMBERS.insert().values(**kept))
     for name, ids in record["moved"].items():
         column = MOVED[name]
         if ids:

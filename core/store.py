@@ -30,9 +30,12 @@ def open_store(
     """
     engine = make_engine(settings.database_url)
     migrate(engine)
-    from core import db, targets
+    from core import db, facts, targets
 
-    db.write(engine, lambda session: targets.ensure_defaults(session))  # once per store: seed 003's targets
+    with session_scope(engine) as session:  # read first: a store that has them takes no write lock at start
+        defaults_due = facts.get_meta(session, targets.DEFAULTS_KEY) is None
+    if defaults_due:
+        db.write(engine, lambda session: targets.ensure_defaults(session))  # once per store: seed 003's targets
     empty = is_empty(engine)
     if seed_demo_if_empty and settings.is_default_database and settings.demo_customers > 0 and empty:
         from core.demo import seed_demo

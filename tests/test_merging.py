@@ -101,3 +101,22 @@ def test_an_undo_is_refused_after_thirty_days(engine: Engine, twins) -> None:  #
     with pytest.raises(ValidationError) as err:
         write(engine, lambda s: merging.undo(s, SYSTEM, merge_id, now=NOW + timedelta(days=31)))
     assert err.value.key == "merge.too_late"
+
+
+def test_a_merged_members_points_and_membership_follow_the_survivor_and_come_back(engine: Engine, twins) -> None:  # type: ignore[no-untyped-def]
+    from core import loyalty
+
+    a, b = twins["a"], twins["b"]
+    with session_scope(engine) as s:
+        s.add(m.LoyaltyMember(customer_id=b, joined_at=datetime(2025, 4, 1, 9), joined_on=date(2025, 4, 1)))
+        s.add(m.LoyaltyEntry(customer_id=b, at=datetime(2026, 10, 3), kind="earn", points=120, source="order"))
+    merge_id = write(engine, lambda s: merging.merge(s, SYSTEM, a, b, reason="same company, new legal form", now=NOW))
+    with Session(engine) as s:
+        assert loyalty.balance(s, a) == 120  # the ledger's rows moved, nothing rewritten
+        joined = s.scalar(select(m.LoyaltyMember.joined_on).where(m.LoyaltyMember.customer_id == a))
+        assert joined == date(2025, 4, 1)
+    write(engine, lambda s: merging.undo(s, SYSTEM, merge_id, now=NOW + timedelta(days=1)))
+    with Session(engine) as s:
+        assert (loyalty.balance(s, a), loyalty.balance(s, b)) == (0, 120)
+        members = set(s.scalars(select(m.LoyaltyMember.customer_id)))
+        assert members == {b}
