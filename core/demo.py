@@ -751,7 +751,7 @@ def _loyalty(session, now: datetime) -> None:  # type: ignore[no-untyped-def]
             "kind": ["redeem"] * len(spent),
             "points": [-p for _, p in spent],
             "source": ["redemption"] * len(spent),
-            "reason": ["voucher"] * len(spent),
+            "reason": ["兑换代金券"] * len(spent),  # what the demo's staff typed
             "programme_version": [1] * len(spent),
         },
     )

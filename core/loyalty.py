@@ -69,14 +69,14 @@ class ProgrammeChange:
     yuan_per_point: float | None
 
 
-DEFAULT = ProgrammeChange(
+DEFAULT = ProgrammeChange(  # the demo's, as its (Chinese) administrator would have typed it
     points_per_yuan=0.1,
     action_points={"referral": 500, "review": 100, "survey": 50},
     levels=[
-        ("member", 0, "points on every order"),
-        ("silver", 5_000, "free delivery"),
-        ("gold", 20_000, "priority service line and 5 % off"),
-        ("platinum", 60_000, "an account manager's quarterly review and 10 % off"),
+        ("普通会员", 0, "每笔订单累积积分"),
+        ("银卡会员", 5_000, "免运费"),
+        ("金卡会员", 20_000, "专属服务热线，95 折"),
+        ("白金会员", 60_000, "客户经理季度回访，9 折"),
     ],
     expiry_months=24,
     yuan_per_point=0.05,  # 0.1 point a yuan, worth 0.05 each: 0.5 % back
