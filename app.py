@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from core import access
-from ui import context, data
+from ui import context, data, inbox
 from ui.auth import password_form, require_viewer, two_step_setup
 
 st.set_page_config(page_title="CRM Cockpit", page_icon=":material/monitoring:", layout="wide")
@@ -34,6 +34,7 @@ DEFINITIONS = [
     ("import", "views/data_import.py", "nav.import", ":material/upload_file:"),
     ("quality", "views/quality.py", "nav.quality", ":material/fact_check:"),
     ("loyalty", "views/loyalty.py", "nav.loyalty", ":material/loyalty:"),
+    ("automation", "views/automation.py", "nav.automation", ":material/bolt:"),
     ("admin", "views/admin.py", "nav.admin", ":material/admin_panel_settings:"),
 ]
 
@@ -71,8 +72,10 @@ def pages_for(allowed: list[str]) -> list[st.Page]:
 viewer = require_viewer(lambda: st.navigation(pages_for([name for name, *_ in DEFINITIONS]), position="hidden"))
 pages = pages_for(access.pages_for(viewer))
 data.follow_other_writers()  # another process's writes show now, not after the cache's time to live
+data.rules_if_due()  # the automation rules' time triggers, every few minutes (cron's run-rules does the same)
 context.language_switch()
 st.sidebar.caption(context.tr("app.signed_in_as", name=viewer.display_name, role=context.tr(f"role.{viewer.role}")))
+inbox.sidebar(viewer)
 password_form(viewer)
 two_step_setup(viewer)
 try:

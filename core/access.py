@@ -38,6 +38,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "import": ("admin", "analyst"),
     "quality": _WHOLE_BASE,
     "loyalty": _WHOLE_BASE,  # the programme's figures over every member
+    "automation": _ADMIN,  # rules that act on everyone's tickets and customers
     "admin": _ADMIN,
 }
 
@@ -79,6 +80,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     # administration
     "users:manage": _ADMIN,
     "targets:edit": _ADMIN,  # KPI targets (the Goals view)
+    "rules:manage": _ADMIN,  # automation rules: create, edit, enable, dry-run, see their firings
     # loyalty: a member's points on the 360° view (in scope); the programme's rules and corrections stay with admins
     "loyalty:enrol": ("admin", "account_manager", "support_agent", "team_lead"),
     "loyalty:redeem": ("admin", "account_manager", "support_agent", "team_lead"),

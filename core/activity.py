@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, clock, db, facts, loyalty, models as m, pii, service, validators
+from core import audit, clock, db, facts, loyalty, models as m, pii, rules, service, validators
 from core.access import Viewer, allowed, require, visible
 from core.errors import AlreadySubmitted, Conflict, FieldErrors, NotFound, PermissionDenied
 from core.pii import Keyring
@@ -251,6 +251,7 @@ def create_ticket(
         "team": None,
     }
     service.open_ticket_sla(session, ticket, service.tier_of(session, int(customer["id"])), now=now)
+    rules.fire(session, "ticket_created", new_id, now=now, episode="created")
     facts.customer_changed(session, [customer["id"]], since=now.date(), as_of=now.date())
     audit.record(
         session,
@@ -340,15 +341,7 @@ def save_nps(
     if refresh:
         facts.customer_changed(session, [customer["id"]], since=at.date(), as_of=now.date())
     loyalty.award(session, None, int(customer["id"]), "survey", at=at, reference=f"nps:{new_id}")  # members only
-    if score <= 6:
-        service.follow_up(
-            session,
-            customer_id=int(customer["id"]),
-            owner_id=customer["owner_id"],
-            now=now,
-            source="detractor",
-            title=f"NPS {score}: call back",
-        )
+    rules.fire(session, "nps_detractor", new_id, now=now, episode="answer")  # the closed loop's call-back is a rule
     return new_id
 
 

@@ -91,6 +91,10 @@ def _parser() -> argparse.ArgumentParser:
         help="recompute open tickets' SLA clocks, fire due warnings/violations, "
         "tell leads of complaints likely to escalate",
     )
+    commands.add_parser(
+        "run-rules",
+        help="run the automation rules' time triggers (no contact, churn risk) and send their queued e-mails",
+    )
     saved = commands.add_parser(
         "backup", help="copy the whole store to a new file (SQLite online; pg_dump, mariadb-dump)"
     )
@@ -367,6 +371,15 @@ def _run(args: argparse.Namespace) -> int:
 
         evaluated, fired, told = write(engine, tick)  # beside the app's writers (cron): takes its turn, never refused
         print(f"{evaluated - told} open tickets evaluated, {fired} actions fired, {told} complaints likely to escalate")
+    elif args.command == "run-rules":
+        from core import rules
+
+        done = write(engine, lambda s: rules.run(s))  # beside the app's writers: takes its turn
+        sent = rules.deliver(engine, settings.smtp())
+        print(
+            f"{done['fired']} rules fired, {done['ended']} episodes ended, "
+            f"{sent['sent']} e-mails sent, {sent['failed']} failed"
+        )
     elif args.command == "kpis":
         from core import kpi
         from core.access import SYSTEM

@@ -32,7 +32,7 @@ C, O, I, T, E, N = (
 TASKS, U = m.table(m.Task), m.table(m.User)
 TIMELINE_KINDS = ("order", "interaction", "ticket", "nps")
 # written by the SLA engine's actions (service._fire) and the escalation warning: not steps anyone took
-SLA_EVENTS = ("sla_warning", "sla_violation", "sla_success", "escalation_warning")
+SLA_EVENTS = ("sla_warning", "sla_violation", "sla_success", "escalation_warning", "rule")
 TIMELINE_COLUMNS = ["at", "kind", "title", "detail", "labels", "ref"]
 
 

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from faker import Faker
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
@@ -885,6 +886,89 @@ def protect_contacts(customers: dict[str, object], keyring: Keyring) -> None:
         customers[f"{kind}_hash"] = [search_hash(kind, v, keyring) for v in plain]
 
 
+RULES_SINCE_DAYS = 120  # the demo's first rules were written this long ago; their firings since are replayed
+
+
+def _rules(session, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    """A few rules an administrator would write, three of them four months old with their firings replayed
+    from the history by the same matcher the dry run uses (their actions' effects are not replayed), then one
+    scheduled run as the app would make it: fire counts and outcomes have something true to show."""
+    from core import rules
+    from core.access import Viewer
+
+    R = m.table(m.AutomationRule)
+    session.execute(delete(R).where(R.c.shipped.is_(None)))
+    admin = Viewer(None, "admin", "Administrator", "admin")
+    since = (now - timedelta(days=RULES_SINCE_DAYS)).replace(microsecond=0)
+    amounts = session.scalars(select(m.table(m.Order).c.amount).order_by(m.table(m.Order).c.amount.desc()).limit(50))
+    big = float(round(min(list(amounts) or [100_000.0]), -3))  # about the 50 largest orders ever
+    old = [
+        rules.RuleChange(
+            "Urgent complaints from high-value customers: least-loaded agent, tag, tell the account manager",
+            "ticket_created",
+            conditions={"tier": ["high_value"], "ticket_kind": ["complaint"], "priority": ["urgent", "high"]},
+            actions=(
+                {"type": "assign", "mode": "least_open", "team": "Service"},
+                {"type": "tag", "tag": "vip-complaint"},
+                {"type": "notify", "to": ["owner"], "title": "Urgent complaint from a high-value customer"},
+            ),
+        ),
+        rules.RuleChange(
+            "High-value customers quiet for 60 days: a call within 5 days",
+            "no_contact",
+            threshold=60,
+            conditions={"tier": ["high_value"]},
+            actions=({"type": "task", "to": ["owner"], "due_days": 5, "title": "Call: no contact for 60 days"},),
+        ),
+        rules.RuleChange(
+            "Big orders: tell the account manager",
+            "order_above",
+            threshold=big,
+            actions=({"type": "notify", "to": ["owner"], "title": "A big order came in"},),
+        ),
+    ]
+    new = [
+        rules.RuleChange(
+            "High churn risk among valuable customers: a retention call within 3 days",
+            "churn_risk",
+            threshold=0.6,
+            conditions={"tier": ["high_value", "potential"]},
+            actions=({"type": "task", "to": ["owner"], "due_days": 3, "title": "Retention call: high churn risk"},),
+        ),
+        rules.RuleChange(
+            "Imports: tell the administrators",
+            "import_finished",
+            actions=({"type": "notify", "to": ["admins"], "title": "An import finished"},),
+        ),
+    ]
+    F = m.table(m.RuleFiring)
+    for change in old:
+        number = rules.create_rule(session, admin, change, now=since)
+        rule = rules.get(session, number)
+        _, hits = rules._replayed(session, rule.trigger, rule.threshold, rule.conditions, start=since, end=now)
+        hits = hits.drop_duplicates(["object_id", "episode"])
+        kind = rules.TRIGGERS[rule.trigger].object_kind
+        rows = [
+            {
+                "rule_id": rule.id,
+                "number": number,
+                "version": 1,
+                "object_kind": kind,
+                "object_id": int(h.object_id),
+                "episode": str(h.episode)[:40],
+                "customer_id": int(h.customer_id),
+                "at": pd.Timestamp(h.at).to_pydatetime().replace(microsecond=0),
+                "done": '[{"demo": "replayed history"}]',
+            }
+            for h in hits.itertuples()
+        ]
+        if rows:
+            session.execute(F.insert(), rows)
+    for change in new:
+        rules.create_rule(session, admin, change, now=now)
+    rules.run(session, now=now)
+
+
 def _churn_model(engine: Engine, today: date) -> int | None:
     """The demo's churn model, trained and scored as `train-churn` and `score-churn` would: the cockpit and the
     early-warning page read its scores. None when the demo is too small to learn from (the cockpit then uses
@@ -992,6 +1076,8 @@ def seed_demo(
     step("insert", 0.15)
     with engine.begin() as conn:
         for model in [
+            m.RuleFiring,  # the demo's rules' history, replayed below
+            m.Notification,  # to demo users
             m.RetentionAction,
             m.RetentionCohort,
             m.ChurnScore,
@@ -1066,6 +1152,8 @@ def seed_demo(
     report.phases["summaries"] = time.perf_counter() - started - report.phases["insert"] - report.phases["generate"]
     step("churn", 0.9)
     report.churn_model = _churn_model(engine, today or clock.today())
+    with session_scope(engine) as session:
+        _rules(session, datetime.combine(today, datetime.min.time()) if today else clock.now())
     step("done", 1.0)
     report.seconds = time.perf_counter() - started
     report.phases["churn"] = report.seconds - sum(report.phases.values())

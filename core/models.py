@@ -721,6 +721,71 @@ class LoyaltyEntry(Base):
     __table_args__ = (Index("ix_loyalty_ledger_customer_at", "customer_id", "at"), Index("ix_loyalty_ledger_at", "at"))
 
 
+class AutomationRule(Base):
+    """One version of an automation rule (core/rules.py): a trigger (with its threshold), conditions on the
+    customer and the object, and actions, as JSON. An edit closes this version (valid_to) and adds the next with
+    the same number; enabling or disabling changes the current version in place (audited)."""
+
+    __tablename__ = "automation_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(Integer)  # the rule, across its versions
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    trigger: Mapped[str] = mapped_column(String(32))
+    threshold: Mapped[float | None] = mapped_column(Float)  # score, rating, risk, days or amount, by trigger
+    conditions: Mapped[str] = mapped_column(Text)  # JSON: {"tier": ["high_value"], "priority": ["urgent"]}
+    actions: Mapped[str] = mapped_column(Text)  # JSON: [{"type": "task", "to": ["owner"], "due_days": 2}, ...]
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    shipped: Mapped[str | None] = mapped_column(String(32))  # the shipped SLA actions and call-backs
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    valid_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    __table_args__ = (
+        UniqueConstraint("number", "version"),
+        Index("ix_automation_rules_trigger_valid", "trigger", "valid_to"),
+    )
+
+
+class RuleFiring(Base):
+    """A rule that fired for one object in one episode (at most once: the unique key), with the version that
+    fired and what its actions did. A time trigger's episode ends (ended_at) when its condition stops holding."""
+
+    __tablename__ = "rule_firings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("automation_rules.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    object_kind: Mapped[str] = mapped_column(String(12))  # ticket, nps, order, customer, import
+    object_id: Mapped[int] = mapped_column(Integer)
+    episode: Mapped[str] = mapped_column(String(40))
+    customer_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    done: Mapped[str] = mapped_column(Text)  # JSON list of what the actions did
+    __table_args__ = (
+        UniqueConstraint("number", "object_kind", "object_id", "episode"),
+        Index("ix_rule_firings_number_at", "number", "at"),
+    )
+
+
+class Notification(Base):
+    """A message in a user's in-app inbox (from a rule); e-mailed too when the rule asks and SMTP is set up."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    title: Mapped[str] = mapped_column(String(200))
+    object: Mapped[str | None] = mapped_column(String(40))  # ticket:12, customer:C000123
+    rule_number: Mapped[int | None] = mapped_column(Integer)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    email_state: Mapped[str | None] = mapped_column(String(8))  # pending, sent, failed; None: in the app only
+    __table_args__ = (
+        Index("ix_notifications_user_read", "user_id", "read_at"),
+        Index("ix_notifications_email", "email_state"),
+    )
+
+
 class AppMeta(Base):
     """Small key/value facts about this database: demo or not, when summaries were built."""
 

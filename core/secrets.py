@@ -101,6 +101,20 @@ def load_secrets(path: Path | None = None, env: Mapping[str, str] | None = None,
     return Secrets(cookie_key=cookie_key, pii_keys=keys, active_pii_key=active, pii_index_key=index_key)
 
 
+def smtp_password(path: Path | None = None, env: Mapping[str, str] | None = None) -> str:
+    """The SMTP password: CRM_SMTP_PASSWORD, else smtp_password in secrets.toml, else none."""
+    env = os.environ if env is None else env
+    if env.get("CRM_SMTP_PASSWORD"):
+        return env["CRM_SMTP_PASSWORD"]
+    path = path or SECRETS_FILE
+    if not path.exists():
+        return ""
+    try:
+        return str(tomllib.loads(path.read_text(encoding="utf-8")).get("smtp_password") or "")
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+
+
 def add_pii_key(path: Path | None = None) -> str:
     """Add a new personal-data key to the secrets file and make it active; returns its id."""
     path = path or SECRETS_FILE

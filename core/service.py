@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, and_, bindparam, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from core import audit, clock, db, facts, models as m, service_facts, service_flow, validators
+from core import audit, clock, db, facts, models as m, rules, service_facts, service_flow, validators
 from core.access import Viewer, holders, require, visible
 from core.business_hours import LONGEST_TARGET_MINUTES, Calendar, parse_intervals, parse_schedule
 from core.errors import Conflict, FieldErrors, NotFound, ValidationError
@@ -505,14 +505,21 @@ def _fire(
             continue
         session.execute(FIRE.insert().values(ticket_id=ticket["id"], metric=metric, action=action, at=now))
         _event(session, int(ticket["id"]), now, None, f"sla_{action}", note=metric)  # type: ignore[call-overload]
-        who = policy[f"on_{action}"]
-        owners = {_recipient(session, ticket, str(who))} if who and who != "none" else set()
-        if action == "violation":  # the customer's account manager is told too: it is their customer
-            owners.add(_account_manager(session, ticket))
-        for owner in sorted(o for o in owners if o is not None):
-            tell(session, ticket, owner, f"SLA {action}: #{ticket['id']} {metric}", source="sla", now=now)
+        # who is told is up to the rules (core.rules): the shipped ones tell whom the policy names, and the
+        # customer's account manager of a breach
+        rules.fire(
+            session,
+            RULE_TRIGGERS[action],
+            int(ticket["id"]),  # type: ignore[call-overload]
+            now=now,
+            episode=metric,
+            extra={"policy": policy, "sla_action": action, "metric": metric},
+        )
         count += 1
     return count
+
+
+RULE_TRIGGERS = {"warning": "ticket_at_risk", "violation": "ticket_breached", "success": "sla_met"}
 
 
 def tick(session: Session, *, now: datetime | None = None, store_timezone: str | None = None) -> int:
@@ -709,17 +716,10 @@ def act(
     customer = session.execute(
         select(C.c.region, C.c.industry, C.c.kind, C.c.owner_id, C.c.id).where(C.c.id == ticket["customer_id"])
     ).one()
-    if step.action == "feedback":  # CSAT is summarised by the month its feedback arrived
-        if step.csat is not None and step.csat <= 2:
-            follow_up(
-                session,
-                customer_id=customer.id,
-                owner_id=customer.owner_id,
-                now=now,
-                source="low_csat",
-                title=f"CSAT {step.csat} on ticket #{step.ticket_id}",
-                ticket_id=step.ticket_id,
-            )
+    if step.action == "feedback" and step.csat is not None:  # the low-CSAT call-back is a rule (core.rules)
+        rules.fire(session, "csat_low", step.ticket_id, now=now, episode=f"csat:{ticket['reopened']}")
+    if step.action == "reopen":
+        rules.fire(session, "ticket_reopened", step.ticket_id, now=now, episode=f"reopen:{ticket['reopened'] + 1}")
     facts.customer_changed(
         session, [customer.id], since=now.date() if step.action == "feedback" else None, as_of=now.date()
     )

@@ -9,8 +9,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from core.rules import Smtp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'crm.db'}"
@@ -102,6 +106,34 @@ class Settings:
             "actions' effect is measured against them (env CRM_RETENTION_HOLDOUT_PERCENT, 0 to 50)."
         ),
     )
+    smtp_host: str = field(
+        default="",
+        metadata=_help(
+            "SMTP server for the e-mails automation rules send (env CRM_SMTP_HOST; empty: notifications stay in "
+            "the app). The password, if the server wants one, is CRM_SMTP_PASSWORD or smtp_password in "
+            ".streamlit/secrets.toml."
+        ),
+    )
+    smtp_port: int = field(
+        default=25,
+        metadata=_help("Port of the SMTP server (env CRM_SMTP_PORT; 587 turns on STARTTLS)."),
+    )
+    smtp_sender: str = field(
+        default="crm-cockpit@localhost",
+        metadata=_help("From address of the rules' e-mails (env CRM_SMTP_SENDER)."),
+    )
+    smtp_user: str = field(
+        default="",
+        metadata=_help("User name for the SMTP server (env CRM_SMTP_USER; empty: no sign-in)."),
+    )
+    rules_every_minutes: int = field(
+        default=15,
+        metadata=_help(
+            "How often the app itself runs the automation rules' time triggers (no contact, churn risk) and sends "
+            "their e-mails, on the first page load after this many minutes (env CRM_RULES_EVERY_MINUTES; 0: only "
+            "`python -m core run-rules` from cron)."
+        ),
+    )
     cache_ttl_seconds: int = field(
         default=300,
         metadata=_help(
@@ -109,6 +141,15 @@ class Settings:
             "again (env CRM_CACHE_TTL_SECONDS); writes clear the cache at once."
         ),
     )
+
+    def smtp(self, *, env: Mapping[str, str] | None = None) -> Smtp | None:
+        """The rules' mail server, or None when none is set up (the password from the environment or secrets)."""
+        if not self.smtp_host:
+            return None
+        from core.rules import Smtp
+        from core.secrets import smtp_password
+
+        return Smtp(self.smtp_host, self.smtp_port, self.smtp_sender, self.smtp_user, smtp_password(env=env))
 
     @property
     def is_default_database(self) -> bool:
@@ -128,6 +169,11 @@ _ENV = {
     "retention_holdout_percent": "CRM_RETENTION_HOLDOUT_PERCENT",
     "timezone": "CRM_TIMEZONE",
     "read_database_url": "CRM_READ_DATABASE_URL",
+    "smtp_host": "CRM_SMTP_HOST",
+    "smtp_port": "CRM_SMTP_PORT",
+    "smtp_sender": "CRM_SMTP_SENDER",
+    "smtp_user": "CRM_SMTP_USER",
+    "rules_every_minutes": "CRM_RULES_EVERY_MINUTES",
 }
 
 

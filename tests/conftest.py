@@ -78,7 +78,13 @@ class _Templates:
                     tables = conn.execute(text("SHOW TABLES")).scalars().all()
                     ddl = [conn.execute(text(f"SHOW CREATE TABLE `{t}`")).one()[1] for t in tables]
                     revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-                self.made[backend] = (ddl, revision)
+                    # rows a migration ships (the shipped automation rules), copied into each test's database
+                    filled = [
+                        t
+                        for t in tables
+                        if t != "alembic_version" and conn.execute(text(f"SELECT 1 FROM `{t}` LIMIT 1")).first()
+                    ]
+                self.made[backend] = (ddl, revision, name, filled)
             else:
                 self.made[backend] = name
             eng.dispose()
@@ -88,11 +94,13 @@ class _Templates:
                 conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {self.made[backend]}"))
             else:
                 conn.execute(text(f"CREATE DATABASE {name}"))
-                ddl, revision = self.made[backend]  # type: ignore[misc]
+                ddl, revision, template, filled = self.made[backend]  # type: ignore[misc]
                 conn.execute(text(f"USE {name}"))
                 conn.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
                 for statement in ddl:
                     conn.execute(text(statement.replace("%", "%%")))
+                for table in filled:
+                    conn.execute(text(f"INSERT INTO `{table}` SELECT * FROM `{template}`.`{table}`"))
                 conn.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
                 conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:r)"), {"r": revision})
         return admin, name, base.set(database=name).render_as_string(hide_password=False)
@@ -194,3 +202,4 @@ def _test_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM_PII_KEYS", "k1=" + TEST_KEY)
     monkeypatch.setenv("CRM_PII_INDEX_KEY", TEST_INDEX_KEY)
     monkeypatch.setenv("CRM_SHOW_ERRORS", "1")  # page tests see a failure as an exception, not as a message
+    monkeypatch.setenv("CRM_RULES_EVERY_MINUTES", "0")  # the app's own rule runs are tested in core, not by timing

@@ -31,6 +31,7 @@ from core import (
     models as m,
     pii,
     quality,
+    rules,
     security,
     service,
     service_analytics as sa,
@@ -196,6 +197,10 @@ PROBES: dict[str, Probe] = {
     "page:cockpit": lambda s, v, w: kpi.cockpit(s, period_containing(NOW.date(), "M"), Filters(), viewer=v, now=NOW),
     "page:goals": lambda s, v, w: targets.overview(s, viewer=v, period=period_containing(NOW.date(), "M"), now=NOW),
     "page:loyalty": lambda s, v, w: loyalty.overview(s, v, now=NOW),
+    "page:automation": lambda s, v, w: rules.overview(s, v),
+    "rules:manage": lambda s, v, w: rules.create_rule(
+        s, v, rules.RuleChange("Probe", "ticket_created", actions=({"type": "tag", "tag": "probe"},)), now=NOW
+    ),
     "loyalty:programme": lambda s, v, w: loyalty.set_programme(s, v, loyalty.DEFAULT, now=NOW),
     "loyalty:enrol": _loyalty("enrol"),
     "loyalty:redeem": _loyalty("redeem"),
@@ -358,6 +363,8 @@ def test_the_registry_grants_what_the_product_promises() -> None:
         "targets:edit",
         "loyalty:adjust",
         "loyalty:programme",
+        "page:automation",
+        "rules:manage",
     }
     assert set(access.ACTIONS["export:customers"]) == {"admin", "executive", "analyst"}  # not the account managers
     assert set(access.ACTIONS["contacts:clear"]) == {"account_manager", "support_agent", "team_lead"}
@@ -398,6 +405,7 @@ AUDITED = {
     "write:retention": {"retention_action"},
     "targets:edit": {"target_created"},
     "loyalty:programme": {"loyalty_programme_changed"},
+    "rules:manage": {"rule_created"},
     "loyalty:enrol": {"loyalty_enrolled"},
     "loyalty:redeem": {"loyalty_redeemed"},
     "loyalty:adjust": {"loyalty_adjusted"},

@@ -255,6 +255,27 @@ def tick_if_due() -> None:
         st.cache_data.clear()
 
 
+def rules_if_due() -> None:
+    """Run the rules' time triggers from the app every CRM_RULES_EVERY_MINUTES (one read when not due; cron's
+    `run-rules` does the same), then send the queued e-mails. A busy store leaves it for the next page load."""
+    from core import rules
+
+    every = context.settings().rules_every_minutes
+    if every <= 0:
+        return
+    with session_scope(context.engine()) as session:
+        last = rules.last_run(session)
+    if last is not None and clock.now() - last < timedelta(minutes=every):
+        return
+    try:
+        done = db.write(context.engine(), lambda session: rules.run_due(session, every=timedelta(minutes=every)))
+        rules.deliver(context.engine(), context.settings().smtp())
+    except CrmError:
+        return
+    if done and done["fired"]:
+        st.cache_data.clear()
+
+
 # --- churn early warning ----------------------------------------------------------------------------------
 
 

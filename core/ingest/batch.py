@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit, clock, db, exports, facts, loyalty, models as m, pii, quality, service, service_facts
+from core import audit, clock, db, exports, facts, loyalty, models as m, pii, quality, rules, service, service_facts
 from core.access import Viewer, holders, require
 from core.customers import next_codes
 from core.errors import StoreError, ValidationError
@@ -1002,6 +1002,7 @@ def run(
     raises, and the caller's transaction leaves nothing."""
     require(viewer, "import:run")
     today = today or clock.today()
+    orders_before = (session.scalar(select(func.max(O.c.id))) or 0) if kind == "orders" else 0
     plan = _process(
         session, kind=kind, table=table, mapping=mapping, source=source, keyring=keyring, today=today, write=True
     )
@@ -1010,7 +1011,8 @@ def run(
     counts = plan.counts
     digest = hashlib.sha256(data).hexdigest()
     at = now or clock.now()
-    session.execute(
+    batch_id = db.new_id(
+        session,
         B.insert().values(
             kind=kind,
             source=plan.source,
@@ -1019,7 +1021,7 @@ def run(
             username=viewer.username,
             at=at,
             counts=json.dumps(counts),
-        )
+        ),
     )
     audit.record(
         session,
@@ -1039,6 +1041,12 @@ def run(
     if kind == "orders" and counts["new"]:
         loyalty.earn_from_orders(session, now=at)  # members' imported orders earn their points in the same write
     quality.snapshot(session, now=at)
+    lowest = rules.lowest_threshold(session, "order_above") if kind == "orders" and counts["new"] else None
+    if lowest is not None:  # big orders: the rules see the tiers the rebuild has just made
+        big = select(O.c.id).where(O.c.id > orders_before, O.c.amount > lowest).order_by(O.c.id)
+        for order_id in session.scalars(big).all():
+            rules.fire(session, "order_above", order_id, now=at, episode="order")
+    rules.fire(session, "import_finished", batch_id, now=at, episode="batch")
     plan.written = True
     return plan
 
