@@ -890,7 +890,7 @@ RULES_SINCE_DAYS = 120  # the demo's first rules were written this long ago; the
 
 
 def _rules(session, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    """A few rules an administrator would write, three of them four months old with their firings replayed
+    """A few rules an administrator would write (in their own words: Chinese, shown as typed), three of them four months old with their firings replayed
     from the history by the same matcher the dry run uses (their actions' effects are not replayed), then one
     scheduled run as the app would make it: fire counts and outcomes have something true to show."""
     from core import rules
@@ -904,41 +904,41 @@ def _rules(session, now: datetime) -> None:  # type: ignore[no-untyped-def]
     big = float(round(min(list(amounts) or [100_000.0]), -3))  # about the 50 largest orders ever
     old = [
         rules.RuleChange(
-            "Urgent complaints from high-value customers: least-loaded agent, tag, tell the account manager",
+            "高价值客户的紧急投诉：分给未结工单最少的客服，打标签，通知客户经理",
             "ticket_created",
             conditions={"tier": ["high_value"], "ticket_kind": ["complaint"], "priority": ["urgent", "high"]},
             actions=(
                 {"type": "assign", "mode": "least_open", "team": "Service"},
-                {"type": "tag", "tag": "vip-complaint"},
-                {"type": "notify", "to": ["owner"], "title": "Urgent complaint from a high-value customer"},
+                {"type": "tag", "tag": "重点投诉"},
+                {"type": "notify", "to": ["owner"], "title": "高价值客户紧急投诉"},
             ),
         ),
         rules.RuleChange(
-            "High-value customers quiet for 60 days: a call within 5 days",
+            "高价值客户 60 天未联系：5 天内回访",
             "no_contact",
             threshold=60,
             conditions={"tier": ["high_value"]},
-            actions=({"type": "task", "to": ["owner"], "due_days": 5, "title": "Call: no contact for 60 days"},),
+            actions=({"type": "task", "to": ["owner"], "due_days": 5, "title": "回访：60 天未联系"},),
         ),
         rules.RuleChange(
-            "Big orders: tell the account manager",
+            "大额订单：通知客户经理",
             "order_above",
             threshold=big,
-            actions=({"type": "notify", "to": ["owner"], "title": "A big order came in"},),
+            actions=({"type": "notify", "to": ["owner"], "title": "收到大额订单"},),
         ),
     ]
     new = [
         rules.RuleChange(
-            "High churn risk among valuable customers: a retention call within 3 days",
+            "高价值与潜力客户流失风险高：3 天内挽留回访",
             "churn_risk",
             threshold=0.6,
             conditions={"tier": ["high_value", "potential"]},
-            actions=({"type": "task", "to": ["owner"], "due_days": 3, "title": "Retention call: high churn risk"},),
+            actions=({"type": "task", "to": ["owner"], "due_days": 3, "title": "挽留回访：流失风险高"},),
         ),
         rules.RuleChange(
-            "Imports: tell the administrators",
+            "导入完成：通知管理员",
             "import_finished",
-            actions=({"type": "notify", "to": ["admins"], "title": "An import finished"},),
+            actions=({"type": "notify", "to": ["admins"], "title": "导入已完成"},),
         ),
     ]
     F = m.table(m.RuleFiring)

@@ -37,6 +37,7 @@ from core.segmentation import TIERS
 RULES, FIRINGS, NOTES = m.table(m.AutomationRule), m.table(m.RuleFiring), m.table(m.Notification)
 T, E, C, S, U = m.table(m.Ticket), m.table(m.TicketEvent), m.table(m.Customer), m.table(m.CustomerStat), m.table(m.User)
 N, O, R, TASKS = m.table(m.NpsResponse), m.table(m.Order), m.table(m.TicketSla), m.table(m.Task)
+P = m.table(m.SlaPolicy)
 B, SCORES, I = m.table(m.ImportBatch), m.table(m.ChurnScore), m.table(m.Interaction)
 
 
@@ -914,6 +915,16 @@ def history(session: Session, trigger: str, threshold: float | None, *, start: d
         if trigger == "sla_met":
             where = and_(where, R.c.state == "met")
         found = frame(select(R.c.ticket_id, col, R.c.metric, null()).where(where))
+        told = {"ticket_at_risk": P.c.on_warning, "ticket_breached": P.c.on_violation, "sla_met": P.c.on_success}
+        policy_to = dict(  # whom each ticket's policy names for this action (a dry run counts only those told)
+            db.tuples(
+                session.execute(
+                    select(T.c.id, told[trigger])
+                    .join(P, P.c.id == T.c.policy_id)
+                    .where(T.c.id.in_(select(R.c.ticket_id).where(where)))
+                )
+            )
+        )
     elif trigger == "ticket_reopened":
         found = frame(select(E.c.ticket_id, E.c.at, E.c.id, null()).where(E.c.action == "reopen", window(E.c.at)))
         found = found.sort_values(["object_id", "at", "episode"])
@@ -947,7 +958,10 @@ def history(session: Session, trigger: str, threshold: float | None, *, start: d
         found = _no_contact_history(session, float(threshold or 0), start=start, end=end)
     if trigger.startswith(("ticket_at", "ticket_br", "sla_")):
         found["episode"] = found["episode"].astype(str)
-    return found[columns].reset_index(drop=True)
+    found = found[columns].reset_index(drop=True)
+    if trigger in ("ticket_at_risk", "ticket_breached", "sla_met"):
+        found["policy_to"] = found["object_id"].map(policy_to)
+    return found
 
 
 def _no_contact_history(session: Session, days: float, *, start: datetime, end: datetime) -> pd.DataFrame:
@@ -1034,7 +1048,7 @@ def dry_run(
         kind = action["type"]
         if kind in ("task", "notify"):
             to = ", ".join(action["to"])
-            effects.append((f"rules.effect.{kind}", {"n": n, "to": to}))
+            effects.append((f"rules.effect.{kind}", {"n": int(_reachable(hits, action["to"]).sum()), "to": to}))
         elif kind == "tag":
             effects.append(
                 ("rules.effect.tag", {"n": int(hits["customer_id"].nunique()) if n else 0, "tag": action["tag"]})
@@ -1054,6 +1068,22 @@ def dry_run(
     )
     customers = int(hits["customer_id"].nunique()) if n else 0
     return DryRun(start, now, triggered, n, customers, effects, rows)
+
+
+def _reachable(hits: pd.DataFrame, names: Iterable[str]) -> pd.Series:
+    """The replayed rows a task or notification would reach someone for: a customer with an account manager,
+    a ticket with an assignee, a policy that names someone; leads and administrators are always there."""
+    reach = pd.Series(False, index=hits.index)
+    for name in names:
+        if name == "owner":
+            reach |= hits["owner"].notna()
+        elif name == "assignee":
+            reach |= hits["assignee_id"].notna()
+        elif name == "policy":
+            reach |= hits["policy_to"].notna() & (hits["policy_to"] != "none") if "policy_to" in hits else False
+        else:
+            reach |= True
+    return reach
 
 
 def _spread(session: Session, action: Mapping[str, Any], agents: list[int], hits: pd.DataFrame) -> dict[int, int]:

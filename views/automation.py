@@ -113,7 +113,9 @@ else:
         },
     )
     rows = chosen.selection.rows if chosen else []
-    picked_number = int(overview["number"].iloc[rows[0]]) if rows else None
+    asked = str(st.query_params.get("rule", ""))  # a link to one rule: /automation?rule=6
+    numbers = [int(n) for n in overview["number"]]
+    picked_number = numbers[rows[0]] if rows else int(asked) if asked.isdigit() and int(asked) in numbers else None
     if picked_number is None:
         st.caption(tr("rules.pick"))
 

@@ -351,6 +351,12 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         settle(page)
         audit_rows = read_rows(downloads(page, tmp_path, lang, "admin", 1)[0])
         assert len(audit_rows) > 2 and not any(str(c).startswith("{") for r in audit_rows for c in r)  # words, not JSON
+        page.goto(f"{server}/automation?rule=6&{q}")  # the rules, one demo rule's firings, outcome and editor
+        text = check_page(page, lang, "automation")
+        assert (
+            catalog(lang)["rules.outcome.resolution_met"] in text
+            and catalog(lang)["rules.firings"].split(" (")[0].split("（")[0] in text
+        )
         page.goto(f"{server}/service?{q}")  # the tab only administrators have (the others are the lead's above)
         settle(page)
         page.locator("[data-testid='stTabs'] [role='tab']").last.click()
