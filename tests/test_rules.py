@@ -469,3 +469,32 @@ def test_the_sla_tick_tells_through_the_shipped_rules(engine: Engine, world) -> 
         )
     assert world["amy_id"] in owners  # the account manager of a breach
     assert {o for o, _, _ in firings(engine, shipped["sla_violation"])} == {made}
+
+
+def test_escalation_leaves_a_note_on_the_ticket_and_a_task_for_the_lead(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
+    new_rule(
+        engine,
+        RuleChange(
+            "Escalate urgent", "ticket_created", conditions={"priority": ["urgent"]}, actions=({"type": "escalate"},)
+        ),
+    )
+    made = ticket(engine, world, world["customers"][0], priority="urgent")
+    with Session(engine) as s:
+        actions = list(s.scalars(select(m.TicketEvent.action).where(m.TicketEvent.ticket_id == made)))
+        task = s.execute(select(m.Task).where(m.Task.ticket_id == made, m.Task.source == "rule")).scalar_one()
+    assert "escalate" in actions and "rule" in actions
+    assert task.owner_id == world["lead_id"] and task.title == f"Escalated: #{made} (Escalate urgent)"
+
+
+def test_run_rules_from_the_command_line(engine: Engine, world, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    from core.cli import main
+
+    new_rule(
+        engine,
+        RuleChange("Quiet", "no_contact", threshold=30, actions=({"type": "task", "to": ["owner"], "due_days": 1},)),
+    )
+    assert main(["--database-url", engine.url.render_as_string(hide_password=False), "run-rules"]) == 0
+    said = capsys.readouterr().out
+    assert (
+        "3 rules fired, 0 episodes ended, 0 e-mails sent" in said
+    )  # the three customers with an owner, none ever contacted
