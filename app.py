@@ -34,6 +34,7 @@ DEFINITIONS = [
     ("import", "views/data_import.py", "nav.import", ":material/upload_file:"),
     ("quality", "views/quality.py", "nav.quality", ":material/fact_check:"),
     ("loyalty", "views/loyalty.py", "nav.loyalty", ":material/loyalty:"),
+    ("growth", "views/growth.py", "nav.growth", ":material/trending_up:"),
     ("automation", "views/automation.py", "nav.automation", ":material/bolt:"),
     ("admin", "views/admin.py", "nav.admin", ":material/admin_panel_settings:"),
 ]

@@ -38,6 +38,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "import": ("admin", "analyst"),
     "quality": _WHOLE_BASE,
     "loyalty": _WHOLE_BASE,  # the programme's figures over every member
+    "growth": ("admin", "executive", "analyst", "account_manager"),  # forecast and next best offer (in scope)
     "automation": _ADMIN,  # rules that act on everyone's tickets and customers
     "admin": _ADMIN,
 }
@@ -81,6 +82,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "users:manage": _ADMIN,
     "targets:edit": _ADMIN,  # KPI targets (the Goals view)
     "rules:manage": _ADMIN,  # automation rules: create, edit, enable, dry-run, see their firings
+    "offers:learn": ("admin", "analyst"),  # learn the next best offer again from every order
     # loyalty: a member's points on the 360° view (in scope); the programme's rules and corrections stay with admins
     "loyalty:enrol": ("admin", "account_manager", "support_agent", "team_lead"),
     "loyalty:redeem": ("admin", "account_manager", "support_agent", "team_lead"),

@@ -450,3 +450,45 @@ def loyalty_levels(levels: pd.DataFrame, lang: str) -> go.Figure:
     )
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(levels["level"]))
     return _layout(fig, t("chart.loyalty_levels", lang))
+
+
+def forecast(found: Any, lang: str, *, title: str, money_axis: bool) -> go.Figure:
+    """A series' history, its 12-month backtest and the months ahead with 80 % and 95 % bands
+    (a core.forecast.Forecast)."""
+    fig = go.Figure()
+    ahead, history, test = found.ahead, found.history, found.backtest
+    months_ahead = [f"{d:%Y-%m}" for d in ahead["month"]]
+    for level, alpha in (("95", 0.15), ("80", 0.3)):
+        fig.add_scatter(
+            x=months_ahead + months_ahead[::-1],
+            y=list(ahead[f"high{level}"]) + list(ahead[f"low{level}"])[::-1],
+            fill="toself",
+            fillcolor=f"rgba(21, 101, 192, {alpha})",
+            line={"width": 0},
+            hoverinfo="skip",
+            name=t(f"chart.forecast.band{level}", lang),
+        )
+    fig.add_scatter(
+        x=[f"{d:%Y-%m}" for d in history["month"]],
+        y=history["value"],
+        name=t("chart.forecast.actual", lang),
+        mode="lines",
+        line={"color": "#263238"},
+    )
+    fig.add_scatter(
+        x=[f"{d:%Y-%m}" for d in test["month"]],
+        y=test["forecast"],
+        name=t("chart.forecast.backtest", lang),
+        mode="lines",
+        line={"color": "#ef6c00", "dash": "dot"},
+    )
+    fig.add_scatter(
+        x=months_ahead,
+        y=ahead["value"],
+        name=t("chart.forecast.ahead", lang),
+        mode="lines+markers",
+        line={"color": "#1565c0"},
+    )
+    if money_axis:
+        fig.update_yaxes(tickprefix="¥")
+    return _month_axis(_layout(fig, title, height=360))

@@ -52,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
         "loyalty", help="loyalty programme, nightly: points for members' new orders, then expired points taken out"
     )
     refresh = commands.add_parser(
-        "refresh", help="rebuild the summary tables (period facts, customer stats, tiers, service days)"
+        "refresh",
+        help="rebuild the summary tables (period facts, customer stats, tiers, service days); learn next best offers",
     )
     refresh.add_argument("--as-of", type=date.fromisoformat, help="date the statistics are taken at (default today)")
 
@@ -346,15 +347,16 @@ def _run(args: argparse.Namespace) -> int:
         done = write(engine, lambda s: loyalty.run(s))
         print(f"{done['earned_rows']} orders earned points; {done['expired_points']} points expired")
     elif args.command == "refresh":
-        from core import facts, quality, service_facts
+        from core import facts, next_offer, quality, service_facts
 
         def rebuild(session):  # type: ignore[no-untyped-def]
             facts.rebuild_all(session, as_of=args.as_of or clock.today())
             service_facts.rebuild(session)
             quality.snapshot(session)
+            next_offer.learn(session, today=args.as_of or clock.today())  # the next best offer, learned again
 
         write(engine, rebuild)
-        print("summary tables rebuilt")
+        print("summary tables rebuilt, next best offer learned again")
     elif args.command == "sla-tick":
         from core import service
 

@@ -156,6 +156,44 @@ def _staff(n_customers: int) -> list[dict[str, object]]:
     ]
 
 
+# what a customer buys next depends on what they bought last (rows: the last order's category, in
+# PRODUCT_CATEGORIES order: software, hardware, services, consumables, training, subscription), so the next best
+# offer has a real pattern to find; the first order's category from FIRST_CATEGORY
+NEXT_CATEGORY = np.array(
+    [
+        [0.10, 0.10, 0.15, 0.05, 0.25, 0.35],
+        [0.10, 0.15, 0.25, 0.35, 0.10, 0.05],
+        [0.15, 0.20, 0.30, 0.10, 0.20, 0.05],
+        [0.10, 0.20, 0.15, 0.45, 0.05, 0.05],
+        [0.30, 0.10, 0.15, 0.05, 0.15, 0.25],
+        [0.25, 0.03, 0.10, 0.02, 0.15, 0.45],
+    ]
+)
+FIRST_CATEGORY = np.array([0.25, 0.25, 0.2, 0.1, 0.05, 0.15])
+
+
+def _categories(customer: np.ndarray, day: np.ndarray, seed: int) -> np.ndarray:
+    """Each order's category index: the first of a customer's orders from FIRST_CATEGORY, each next one from
+    NEXT_CATEGORY's row of the one before (a random stream of its own: the rest of the demo is unchanged)."""
+    rng = np.random.default_rng(seed + 16)
+    by_customer = np.lexsort((day, customer))  # each customer's orders together, in time order
+    ordered = customer[by_customer]
+    starts = np.r_[True, ordered[1:] != ordered[:-1]]
+    rank = np.arange(len(ordered)) - np.maximum.accumulate(np.where(starts, np.arange(len(ordered)), 0))
+    chosen = np.zeros(len(ordered), dtype=int)
+    cumulative = np.cumsum(NEXT_CATEGORY, axis=1)
+    first = rank == 0
+    chosen[first] = np.searchsorted(np.cumsum(FIRST_CATEGORY), rng.random(int(first.sum())), side="right")
+    for k in range(1, int(rank.max()) + 1 if len(rank) else 1):
+        at = np.flatnonzero(rank == k)
+        previous = chosen[at - 1]
+        draw = rng.random(len(at))
+        chosen[at] = (draw[:, None] > cumulative[previous]).sum(axis=1)
+    out = np.empty(len(customer), dtype=int)
+    out[by_customer] = np.minimum(chosen, len(PRODUCT_CATEGORIES) - 1)
+    return out
+
+
 def _days(ordinals: np.ndarray) -> np.ndarray:
     return np.asarray(ordinals, dtype="int64").astype("datetime64[D]")
 
@@ -365,11 +403,12 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
     order_sort = np.lexsort((oc, o_day))
     oc, o_day = oc[order_sort], o_day[order_sort]
     amount = np.round(np.exp(base_amount[oc] + rng.normal(0, 0.55, len(oc))), 2)
+    rng.integers(0, 6, len(oc))  # the uniform categories drawn before _categories: every later draw stays as it was
     orders = {
         "customer_id": ids[oc],
         "order_date": _days(o_day),
         "amount": amount,
-        "product_category": np.array(PRODUCT_CATEGORIES, dtype=object)[rng.integers(0, 6, len(oc))],
+        "product_category": np.array(PRODUCT_CATEGORIES, dtype=object)[_categories(oc, o_day, seed)],
         "sales_channel": np.array(SALES_CHANNELS, dtype=object)[rng.choice(4, len(oc), p=[0.35, 0.35, 0.2, 0.1])],
     }
 
@@ -890,9 +929,10 @@ RULES_SINCE_DAYS = 120  # the demo's first rules were written this long ago; the
 
 
 def _rules(session, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    """A few rules an administrator would write (in their own words: Chinese, shown as typed), three of them four months old with their firings replayed
-    from the history by the same matcher the dry run uses (their actions' effects are not replayed), then one
-    scheduled run as the app would make it: fire counts and outcomes have something true to show."""
+    """A few rules an administrator would write (in their own words: Chinese, shown as typed), three of them
+    four months old with their firings replayed from the history by the same matcher the dry run uses (their
+    actions' effects are not replayed), then one scheduled run as the app would make it: fire counts and
+    outcomes have something true to show."""
     from core import rules
     from core.access import Viewer
 
@@ -1076,6 +1116,7 @@ def seed_demo(
     step("insert", 0.15)
     with engine.begin() as conn:
         for model in [
+            m.OfferModel,  # learned from the data being replaced
             m.RuleFiring,  # the demo's rules' history, replayed below
             m.Notification,  # to demo users
             m.RetentionAction,
@@ -1154,6 +1195,9 @@ def seed_demo(
     report.churn_model = _churn_model(engine, today or clock.today())
     with session_scope(engine) as session:
         _rules(session, datetime.combine(today, datetime.min.time()) if today else clock.now())
+        from core import next_offer
+
+        next_offer.learn(session, today=today or clock.today())
     step("done", 1.0)
     report.seconds = time.perf_counter() - started
     report.phases["churn"] = report.seconds - sum(report.phases.values())

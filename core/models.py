@@ -786,6 +786,19 @@ class Notification(Base):
     )
 
 
+class OfferModel(Base):
+    """A learned next-best-offer model (core/next_offer.py): P(next category | last category) as JSON, learned
+    from `orders` orders, with its hit rate on a held-out window against the most popular categories (JSON).
+    The newest row is the one in use."""
+
+    __tablename__ = "offer_models"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    learned_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    orders: Mapped[int] = mapped_column(Integer)
+    transitions: Mapped[str] = mapped_column(Text)
+    evaluation: Mapped[str] = mapped_column(Text)
+
+
 class AppMeta(Base):
     """Small key/value facts about this database: demo or not, when summaries were built."""
 

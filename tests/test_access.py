@@ -30,6 +30,7 @@ from core import (
     merging,
     models as m,
     pii,
+    next_offer,
     quality,
     rules,
     security,
@@ -198,6 +199,8 @@ PROBES: dict[str, Probe] = {
     "page:goals": lambda s, v, w: targets.overview(s, viewer=v, period=period_containing(NOW.date(), "M"), now=NOW),
     "page:loyalty": lambda s, v, w: loyalty.overview(s, v, now=NOW),
     "page:automation": lambda s, v, w: rules.overview(s, v),
+    "page:growth": lambda s, v, w: next_offer.current_worklist(s, v),
+    "offers:learn": lambda s, v, w: next_offer.learn_now(s, v),
     "rules:manage": lambda s, v, w: rules.create_rule(
         s, v, rules.RuleChange("Probe", "ticket_created", actions=({"type": "tag", "tag": "probe"},)), now=NOW
     ),

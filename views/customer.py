@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import access, activity, charts, clock, customer_view as cv, formatting
+from core import access, activity, charts, clock, customer_view as cv, formatting, next_offer
 from core.customer_list import SEARCH_MAX, CustomerQuery
 from core.errors import CrmError, NotFound
 from core.i18n import label
@@ -121,6 +121,15 @@ cards[4].metric(
 )
 customer_value_panel(viewer, profile.id)
 loyalty_panel(viewer, profile.id)
+last_bought, offered = data.read(next_offer.customer_offers, viewer, profile.id)
+if offered:  # the next best offer (core.next_offer): most likely categories after the last order's
+    st.caption(
+        tr(
+            "customer.next_offer",
+            last=label("product", last_bought, lang()),
+            offers=" · ".join(f"{label('product', c, lang())} {100 * p:.0f}%" for c, p in offered),
+        )
+    )
 if not risk_panel(viewer, profile.id) and profile.churn_reason:  # the written rule until a model scores
     st.warning(
         tr(

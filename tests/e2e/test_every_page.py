@@ -232,6 +232,10 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         check_page(page, lang, "goals")
         page.goto(f"{server}/loyalty?{q}")  # members, liability, levels, the matched comparison
         check_page(page, lang, "loyalty")
+        page.goto(f"{server}/growth?{q}")  # the revenue forecast with its bands and backtest, then the offers
+        check_page(page, lang, "growth, forecast")
+        page.locator("[data-testid='stTabs'] [role='tab']").nth(1).click()
+        check_page(page, lang, "growth, next best offer")
         page.goto(f"{server}/churn?{q}")  # the small demo is below the training threshold: says how to train
         check_page(page, lang, "churn warnings")
         page.goto(f"{server}/voice?{q}")

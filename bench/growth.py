@@ -1,0 +1,84 @@
+"""Benchmark of the Growth page's work: prints one JSON line.
+
+    python bench/growth.py --customers 100000 [--database-url URL]
+
+Uses a copy of data/bench-<N>.db (seeded by bench/cockpit.py when missing). In one process: every forecast the
+page offers (revenue and orders, in total, by region and by tier, 12 months ahead) with its backtest error,
+learning the next best offer (the transition table and the held-out hit rate), the worklist of the whole base
+and of one account manager, and one customer's offers (the 360° view's line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.cockpit import _peak_rss_mb, bench_store  # noqa: E402
+
+
+def _measure(url: str) -> dict[str, object]:
+    from sqlalchemy import select
+
+    from core import clock, forecast, models as m, next_offer
+    from core.access import SYSTEM, Viewer
+    from core.db import make_engine, session_scope, write
+
+    engine = make_engine(url)
+    result: dict[str, object] = {}
+    with session_scope(engine) as session:
+        for measure in forecast.MEASURES:
+            for by in forecast.GROUPINGS:
+                started = time.perf_counter()
+                found, _ = forecast.forecasts(session, SYSTEM, measure=measure, by=by, horizon=12, today=clock.today())
+                result[f"forecast_{measure}_{by}_s"] = round(time.perf_counter() - started, 3)
+                if by == "total" and found:
+                    result[f"forecast_{measure}_mape"] = round(found[0].mape or 0, 4)
+                    result[f"forecast_{measure}_naive_mape"] = round(found[0].naive_mape or 0, 4)
+        manager = session.scalar(select(m.User.id).where(m.User.role == "account_manager").order_by(m.User.id))
+        customer = session.scalar(select(m.Customer.id).where(m.Customer.owner_id == manager).order_by(m.Customer.id))
+    started = time.perf_counter()
+    learned = write(engine, lambda s: next_offer.learn(s))
+    result["learn_s"] = round(time.perf_counter() - started, 3)
+    result["hit_rate"] = {"model": learned.evaluation.model, "popular": learned.evaluation.baseline}
+    result["scored_customers"] = learned.evaluation.customers
+    with session_scope(engine) as session:
+        for name, who in (("base", SYSTEM), ("manager", Viewer(manager, "m", "M", "account_manager"))):
+            started = time.perf_counter()
+            _, work = next_offer.current_worklist(session, who)
+            result[f"worklist_{name}_s"] = round(time.perf_counter() - started, 3)
+        started = time.perf_counter()
+        next_offer.customer_offers(session, SYSTEM, int(customer or 0))
+        result["customer_offers_s"] = round(time.perf_counter() - started, 3)
+    result["peak_rss_mb"] = _peak_rss_mb()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--database-url", help="a server store to measure (a model row is written: use a copy)")
+    args = parser.parse_args()
+    url = bench_store(args.customers, args.database_url)
+    folder = None
+    if url.startswith("sqlite:///"):
+        folder = tempfile.mkdtemp()
+        copy = Path(folder) / "growth.db"
+        shutil.copy(url.removeprefix("sqlite:///"), copy)
+        url = f"sqlite:///{copy}"
+    try:
+        print(json.dumps({"customers": args.customers, **_measure(url)}, default=str))
+    finally:
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

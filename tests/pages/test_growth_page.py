@@ -1,0 +1,60 @@
+"""The Growth page through AppTest: the demo's revenue forecast with its backtest beside the seasonal naive
+one, as core works it out; the next best offer's hit rate against the most popular categories and an account
+manager's worklist of their own customers only; the 360° view's offer line."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import clock, forecast, models as m, next_offer
+from core.access import SYSTEM, Viewer
+from core.db import make_engine
+from tests.pages.helpers import signed_in
+
+
+def test_the_forecast_and_the_offers_as_core_works_them_out(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    engine = make_engine(seeded_url)
+    with Session(engine) as s:
+        found, _ = forecast.forecasts(s, SYSTEM, measure="revenue", by="total", horizon=12, today=clock.today())
+        manager = s.execute(select(m.User).where(m.User.username == "manager1")).scalar_one()
+        model, work = next_offer.current_worklist(s, SYSTEM)
+        own = set(s.scalars(select(m.Customer.code).where(m.Customer.owner_id == manager.id)))
+    assert model is not None and model.evaluation.model[1] > model.evaluation.baseline[1]  # the demo's pattern
+    at = signed_in(monkeypatch, seeded_url, "analyst")
+    at.switch_page("views/growth.py")
+    at.run()
+    assert not at.exception, at.exception
+    table = next(d.value for d in at.dataframe if "mape" in d.value.columns)
+    assert list(table["mape"]) == [f"{100 * found[0].mape:.1f}%"] and list(table["naive"]) == [
+        f"{100 * found[0].naive_mape:.1f}%"
+    ]
+    assert len(at.get("plotly_chart")) == 1
+    at.session_state["growth_section_en"] = "Next best offer"
+    at.run()
+    assert not at.exception, at.exception
+    shown = {x.label: x.value for x in at.metric}
+    assert shown["Hit rate, top offer"] == f"{100 * model.evaluation.model[1]:.1f}%"
+    shown_work = next(d.value for d in at.dataframe if "offer" in d.value.columns)
+    assert list(shown_work["code"]) == list(work["code"]) and len(work) > 50
+    assert any(b.label == "Learn again from every order" for b in at.button)
+
+    at = signed_in(monkeypatch, seeded_url, "manager1", lang="zh")
+    at.switch_page("views/growth.py")
+    at.session_state["growth_section_zh"] = "下一步推荐"
+    at.run()
+    assert not at.exception, at.exception
+    codes = set(next(d.value for d in at.dataframe if "offer" in d.value.columns)["code"])
+    assert codes and codes <= own  # her own customers only
+    assert not any(b.label == "用全部订单重新学习" for b in at.button)  # account managers do not relearn
+    with Session(engine) as s:
+        customer = s.scalar(select(m.Customer.id).where(m.Customer.code == sorted(codes)[0]))
+        last, offered = next_offer.customer_offers(
+            s, Viewer(manager.id, "manager1", "M", "account_manager"), int(customer or 0)
+        )
+    at.switch_page("views/customer.py")
+    at.query_params["id"] = str(customer)
+    at.run()
+    assert not at.exception, at.exception
+    assert any(c.value.startswith("最近购买") and f"{100 * offered[0][1]:.0f}%" in c.value for c in at.caption)
