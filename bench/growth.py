@@ -4,8 +4,9 @@
 
 Uses a copy of data/bench-<N>.db (seeded by bench/cockpit.py when missing). In one process: every forecast the
 page offers (revenue and orders, in total, by region and by tier, 12 months ahead) with its backtest error,
-learning the next best offer (the transition table and the held-out hit rate), the worklist of the whole base
-and of one account manager, and one customer's offers (the 360° view's line).
+the channels section's five reads over the last 12 months, learning the next best offer (the transition table and
+the held-out hit rate), the worklist of the whole base and of one account manager, and one customer's offers
+(the 360° view's line).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from bench.cockpit import _peak_rss_mb, bench_store  # noqa: E402
 def _measure(url: str) -> dict[str, object]:
     from sqlalchemy import select
 
-    from core import clock, forecast, models as m, next_offer
+    from core import channels, clock, forecast, models as m, next_offer
     from core.access import SYSTEM, Viewer
     from core.db import make_engine, session_scope, write
 
@@ -44,6 +45,19 @@ def _measure(url: str) -> dict[str, object]:
                     result[f"forecast_{measure}_naive_mape"] = round(found[0].naive_mape or 0, 4)
         manager = session.scalar(select(m.User.id).where(m.User.role == "account_manager").order_by(m.User.id))
         customer = session.scalar(select(m.Customer.id).where(m.Customer.owner_id == manager).order_by(m.Customer.id))
+    with session_scope(engine) as session:
+        end = clock.today().replace(day=1)
+        start = end.replace(year=end.year - 1)
+        for name, call in (
+            ("acquisition", lambda: channels.acquisition(session, SYSTEM, start=start, end=end)),
+            ("acquired_by_month", lambda: channels.acquired_by_month(session, SYSTEM, start=start, end=end)),
+            ("cohorts", lambda: channels.cohorts(session, SYSTEM, channel=None, today=clock.today())),
+            ("service", lambda: channels.service(session, SYSTEM, start=start, end=end)),
+            ("interaction_mix", lambda: channels.interaction_mix(session, SYSTEM, start=start, end=end)),
+        ):
+            started = time.perf_counter()
+            call()
+            result[f"channels_{name}_s"] = round(time.perf_counter() - started, 3)
     started = time.perf_counter()
     learned = write(engine, lambda s: next_offer.learn(s))
     result["learn_s"] = round(time.perf_counter() - started, 3)

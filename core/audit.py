@@ -32,6 +32,7 @@ ACTIONS = (
     "retention_update",
     "ticket_created",
     "rule_created",
+    "channel_cost_set",
     "rule_changed",
     "rule_enabled",
     "rule_disabled",

@@ -492,3 +492,26 @@ def forecast(found: Any, lang: str, *, title: str, money_axis: bool) -> go.Figur
     if money_axis:
         fig.update_yaxes(tickprefix="¥")
     return _month_axis(_layout(fig, title, height=360))
+
+
+def cohort_retention(table: pd.DataFrame, lang: str, *, title: str) -> go.Figure:
+    """Share of each acquisition month's customers not churned k months later (core.channels.cohorts)."""
+    ks = [c for c in table.columns if c != "customers"]
+    values = [
+        [None if v is None or v != v else round(100 * float(v), 1) for v in table.loc[i, ks]] for i in table.index
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=values,
+            x=[str(k) for k in ks],
+            y=[f"{d:%Y-%m} ({int(n)})" for d, n in zip(table.index, table["customers"])],
+            colorscale="Blues",
+            zmin=50,
+            zmax=100,
+            colorbar={"ticksuffix": "%"},
+            hovertemplate="%{y} +%{x}: %{z}%<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text=t("chart.cohort.months_since", lang), type="category")
+    fig.update_yaxes(autorange="reversed", type="category")
+    return _layout(fig, title, height=520)

@@ -6,9 +6,9 @@ Method (scikit-learn): log(1 + monthly value) = level + trend × month number + 
 fitted by ridge regression over the whole months available (the month in progress is left out). Prediction
 interval: the same model fitted without the last 12 months forecasts them; the root mean square of its errors
 on the log scale (1 to 12 months ahead, bias included) gives the 80 % and 95 % bands of every forecast month,
-so a series the model follows badly gets wide bands. MAPE = mean |actual - forecast| / actual over those 12 months; the seasonal
-naive forecast (each month as it was a year earlier) is scored on the same months, so the page can say
-whether the model beats the obvious rule.
+so a series the model follows badly gets wide bands. MAPE = mean |actual - forecast| / actual over those 12
+months; the seasonal naive forecast (each month as it was a year earlier) is scored on the same months, so the
+page can say whether the model beats the obvious rule.
 
 Why not statsforecast: it needs numba, whose compile on first use cost each app process many seconds, and on
 a few dozen monthly points its ETS/ARIMA fits are no better than a seasonal regression; scikit-learn is

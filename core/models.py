@@ -799,6 +799,21 @@ class OfferModel(Base):
     evaluation: Mapped[str] = mapped_column(Text)
 
 
+class ChannelCost(Base):
+    """What an acquisition channel cost in one month (core/channels.py: the cost per acquisition), entered by an
+    analyst or administrator; a month's new figure replaces the old one."""
+
+    __tablename__ = "channel_costs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    month: Mapped[date] = mapped_column(Date)  # the month's first day
+    amount: Mapped[float] = mapped_column(Money)
+    note: Mapped[str | None] = mapped_column(String(200))
+    entered_by: Mapped[str] = mapped_column(String(64))
+    entered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (UniqueConstraint("channel", "month"),)
+
+
 class AppMeta(Base):
     """Small key/value facts about this database: demo or not, when summaries were built."""
 

@@ -18,6 +18,7 @@ from core import (
     access,
     activity,
     audit,
+    channels,
     clock,
     customer_changes,
     customer_list,
@@ -29,8 +30,8 @@ from core import (
     loyalty,
     merging,
     models as m,
-    pii,
     next_offer,
+    pii,
     quality,
     rules,
     security,
@@ -201,6 +202,7 @@ PROBES: dict[str, Probe] = {
     "page:automation": lambda s, v, w: rules.overview(s, v),
     "page:growth": lambda s, v, w: next_offer.current_worklist(s, v),
     "offers:learn": lambda s, v, w: next_offer.learn_now(s, v),
+    "channels:costs": lambda s, v, w: channels.set_cost(s, v, channels.CostEntry("website", NOW.date(), 1200.0)),
     "rules:manage": lambda s, v, w: rules.create_rule(
         s, v, rules.RuleChange("Probe", "ticket_created", actions=({"type": "tag", "tag": "probe"},)), now=NOW
     ),
@@ -409,6 +411,7 @@ AUDITED = {
     "targets:edit": {"target_created"},
     "loyalty:programme": {"loyalty_programme_changed"},
     "rules:manage": {"rule_created"},
+    "channels:costs": {"channel_cost_set"},
     "loyalty:enrol": {"loyalty_enrolled"},
     "loyalty:redeem": {"loyalty_redeemed"},
     "loyalty:adjust": {"loyalty_adjusted"},

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import clock, forecast, models as m, next_offer
+from core import channels, clock, forecast, models as m, next_offer
 from core.access import SYSTEM, Viewer
 from core.db import make_engine
 from tests.pages.helpers import signed_in
@@ -58,3 +58,32 @@ def test_the_forecast_and_the_offers_as_core_works_them_out(monkeypatch: pytest.
     at.run()
     assert not at.exception, at.exception
     assert any(c.value.startswith("最近购买") and f"{100 * offered[0][1]:.0f}%" in c.value for c in at.caption)
+
+
+def test_the_channels_and_an_analysts_cost(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    engine = make_engine(seeded_url)
+    at = signed_in(monkeypatch, seeded_url, "analyst")
+    at.switch_page("views/growth.py")
+    at.session_state["growth_section_en"] = "Channels"
+    at.run()
+    assert not at.exception, at.exception
+    with Session(engine) as s:
+        end = clock.today().replace(day=1)
+        index = end.year * 12 + end.month - 1 - 12
+        start = end.replace(year=index // 12, month=index % 12 + 1)
+        expected = channels.acquisition(s, SYSTEM, start=start, end=end)
+    table = next(d.value for d in at.dataframe if "cpa" in d.value.columns)
+    assert list(table["acquired"]) == [f"{n:,}" for n in expected["acquired"]] and expected["acquired"].sum() > 0
+    assert set(table["cpa"]) == {"—"}  # no costs entered yet
+    assert len(at.get("plotly_chart")) == 2  # acquisitions by month, the cohort heatmap
+    next(w for w in at.number_input if w.label == "Cost (CNY)").set_value(-1.0)
+    next(b for b in at.button if b.label == "Save cost").click()
+    at.run()
+    assert at.error, "a negative cost is refused"
+    next(w for w in at.number_input if w.label == "Cost (CNY)").set_value(50000.0)
+    next(b for b in at.button if b.label == "Save cost").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Cost saved" in x.value for x in at.success), [e.value for e in at.error]
+    with Session(engine) as s:
+        assert s.scalar(select(m.ChannelCost.amount)) == 50000.0
