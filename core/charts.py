@@ -515,3 +515,16 @@ def cohort_retention(table: pd.DataFrame, lang: str, *, title: str) -> go.Figure
     fig.update_xaxes(title_text=t("chart.cohort.months_since", lang), type="category")
     fig.update_yaxes(autorange="reversed", type="category")
     return _layout(fig, title, height=520)
+
+
+def lead_funnel(stages: dict[str, int], lang: str, *, title: str) -> go.Figure:
+    """Leads created, reaching qualified and converted (each bar with its share of those created)."""
+    fig = go.Figure(
+        go.Funnel(
+            y=[t(f"growth.funnel.stage.{k}", lang) for k in stages],
+            x=list(stages.values()),
+            textinfo="value+percent initial",
+            marker={"color": ["#90caf9", "#42a5f5", "#1565c0"][: len(stages)]},
+        )
+    )
+    return _layout(fig, title, height=300)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import channels, clock, forecast, models as m, next_offer
+from core import channels, clock, forecast, funnel, models as m, next_offer
 from core.access import SYSTEM, Viewer
 from core.db import make_engine
 from tests.pages.helpers import signed_in
@@ -87,3 +87,25 @@ def test_the_channels_and_an_analysts_cost(monkeypatch: pytest.MonkeyPatch, seed
     assert any("Cost saved" in x.value for x in at.success), [e.value for e in at.error]
     with Session(engine) as s:
         assert s.scalar(select(m.ChannelCost.amount)) == 50000.0
+
+
+def test_the_lead_funnel_and_a_stages_leads(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    engine = make_engine(seeded_url)
+    at = signed_in(monkeypatch, seeded_url, "executive")
+    at.switch_page("views/growth.py")
+    at.session_state["growth_section_en"] = "Lead funnel"
+    at.run()
+    assert not at.exception, at.exception
+    end = clock.today().replace(day=1)
+    index = end.year * 12 + end.month - 1 - 12
+    start = end.replace(year=index // 12, month=index % 12 + 1)
+    with Session(engine) as s:
+        expected = funnel.funnel(s, SYSTEM, start=start, end=end).iloc[0]
+        converted = funnel.stage_leads(s, SYSTEM, start=start, end=end, stage="converted")
+    table = next(d.value for d in at.dataframe if "invalid_share" in d.value.columns)
+    assert list(table["created"]) == [f"{expected['created']:,}"] and expected["created"] > 0
+    assert list(table["converted_rate"]) == [f"{100 * expected['converted_rate']:.1f}%"]
+    at.session_state["funnel_stage"] = "converted"
+    at.run()
+    listed = next(d.value for d in at.dataframe if "customer_code" in d.value.columns)
+    assert list(listed["company"]) == list(converted["company"]) and set(listed["status"]) == {"Converted"}
