@@ -4,9 +4,9 @@
 
 Uses a copy of data/bench-<N>.db (seeded by bench/cockpit.py when missing). In one process: every forecast the
 page offers (revenue and orders, in total, by region and by tier, 12 months ahead) with its backtest error,
-the channels section's five reads over the last 12 months, learning the next best offer (the transition table and
-the held-out hit rate), the worklist of the whole base and of one account manager, and one customer's offers
-(the 360° view's line).
+the channels section's five reads and the lead funnel's two over the last 12 months, learning the next best
+offer (the transition table and the held-out hit rate), the worklist of the whole base and of one account
+manager, and one customer's offers (the 360° view's line).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from bench.cockpit import _peak_rss_mb, bench_store  # noqa: E402
 def _measure(url: str) -> dict[str, object]:
     from sqlalchemy import select
 
-    from core import channels, clock, forecast, models as m, next_offer
+    from core import channels, clock, forecast, funnel, models as m, next_offer
     from core.access import SYSTEM, Viewer
     from core.db import make_engine, session_scope, write
 
@@ -54,6 +54,8 @@ def _measure(url: str) -> dict[str, object]:
             ("cohorts", lambda: channels.cohorts(session, SYSTEM, channel=None, today=clock.today())),
             ("service", lambda: channels.service(session, SYSTEM, start=start, end=end)),
             ("interaction_mix", lambda: channels.interaction_mix(session, SYSTEM, start=start, end=end)),
+            ("funnel", lambda: funnel.funnel(session, SYSTEM, start=start, end=end, by="source")),
+            ("stage_leads", lambda: funnel.stage_leads(session, SYSTEM, start=start, end=end, stage="converted")),
         ):
             started = time.perf_counter()
             call()
