@@ -84,6 +84,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "rules:manage": _ADMIN,  # automation rules: create, edit, enable, dry-run, see their firings
     "offers:learn": ("admin", "analyst"),  # learn the next best offer again from every order
     "channels:costs": ("admin", "analyst"),  # what each acquisition channel cost (the cost per acquisition)
+    "campaigns:run": ("admin", "analyst"),  # a campaign over a segment or a file, with its control group
     # loyalty: a member's points on the 360° view (in scope); the programme's rules and corrections stay with admins
     "loyalty:enrol": ("admin", "account_manager", "support_agent", "team_lead"),
     "loyalty:redeem": ("admin", "account_manager", "support_agent", "team_lead"),

@@ -33,6 +33,7 @@ ACTIONS = (
     "ticket_created",
     "rule_created",
     "channel_cost_set",
+    "campaign_created",
     "rule_changed",
     "rule_enabled",
     "rule_disabled",

@@ -814,6 +814,32 @@ class ChannelCost(Base):
     __table_args__ = (UniqueConstraint("channel", "month"),)
 
 
+class Campaign(Base):
+    """A marketing campaign (core/campaigns.py): its channel, period, cost, the share held out as its control
+    group and the customer-list segment (JSON) or file its members came from."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(32))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    cost: Mapped[float] = mapped_column(Money)
+    holdout_percent: Mapped[int] = mapped_column(Integer)
+    segment: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CampaignMember(Base):
+    """A customer in a campaign, drawn once at creation into the campaign (contacted) or its control group."""
+
+    __tablename__ = "campaign_members"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    control: Mapped[bool] = mapped_column(Boolean)
+
+
 class AppMeta(Base):
     """Small key/value facts about this database: demo or not, when summaries were built."""
 

@@ -18,6 +18,7 @@ from core import (
     access,
     activity,
     audit,
+    campaigns,
     channels,
     clock,
     customer_changes,
@@ -151,6 +152,13 @@ def world_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine,
 Probe = Callable[[Session, Viewer, dict[str, object]], object]
 
 
+def _campaign(s: Session, viewer: Viewer) -> int:
+    """A campaign over twenty new customers (in this rolled-back session), listed by code as a file would."""
+    codes = tuple(f.customer(s, became=date(2024, 1, 1)).code for _ in range(campaigns.MIN_MEMBERS))
+    plan = campaigns.CampaignPlan("Probe", "phone", NOW.date(), NOW.date(), 0.0, 20, codes=codes)
+    return campaigns.create(s, viewer, plan, TEST_KEYRING, now=NOW)
+
+
 def _version(s: Session, ticket_id: object) -> int:
     return int(s.scalar(select(m.Ticket.version).where(m.Ticket.id == ticket_id)) or 0)
 
@@ -203,6 +211,7 @@ PROBES: dict[str, Probe] = {
     "page:growth": lambda s, v, w: next_offer.current_worklist(s, v),
     "offers:learn": lambda s, v, w: next_offer.learn_now(s, v),
     "channels:costs": lambda s, v, w: channels.set_cost(s, v, channels.CostEntry("website", NOW.date(), 1200.0)),
+    "campaigns:run": lambda s, v, w: _campaign(s, v),
     "rules:manage": lambda s, v, w: rules.create_rule(
         s, v, rules.RuleChange("Probe", "ticket_created", actions=({"type": "tag", "tag": "probe"},)), now=NOW
     ),
@@ -412,6 +421,7 @@ AUDITED = {
     "loyalty:programme": {"loyalty_programme_changed"},
     "rules:manage": {"rule_created"},
     "channels:costs": {"channel_cost_set"},
+    "campaigns:run": {"campaign_created"},
     "loyalty:enrol": {"loyalty_enrolled"},
     "loyalty:redeem": {"loyalty_redeemed"},
     "loyalty:adjust": {"loyalty_adjusted"},

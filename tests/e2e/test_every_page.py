@@ -240,6 +240,8 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         check_page(page, lang, "growth, channels")
         page.locator("[data-testid='stTabs'] [role='tab']").nth(3).click()
         check_page(page, lang, "growth, lead funnel")
+        page.locator("[data-testid='stTabs'] [role='tab']").nth(4).click()
+        check_page(page, lang, "growth, campaigns")
         page.goto(f"{server}/churn?{q}")  # the small demo is below the training threshold: says how to train
         check_page(page, lang, "churn warnings")
         page.goto(f"{server}/voice?{q}")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import channels, clock, forecast, funnel, models as m, next_offer
+from core import campaigns, channels, clock, forecast, funnel, models as m, next_offer
 from core.access import SYSTEM, Viewer
 from core.db import make_engine
 from tests.pages.helpers import signed_in
@@ -109,3 +109,27 @@ def test_the_lead_funnel_and_a_stages_leads(monkeypatch: pytest.MonkeyPatch, see
     at.run()
     listed = next(d.value for d in at.dataframe if "customer_code" in d.value.columns)
     assert list(listed["company"]) == list(converted["company"]) and set(listed["status"]) == {"Converted"}
+
+
+def test_the_demo_campaign_against_its_control_group(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
+    engine = make_engine(seeded_url)
+    with Session(engine) as s:
+        listed = campaigns.campaigns(s, SYSTEM)
+        result = campaigns.results(s, SYSTEM, int(listed["id"].iloc[0]), today=clock.today())
+    assert len(listed) == 1 and result.control > 0 and result.contacted > result.control
+    at = signed_in(monkeypatch, seeded_url, "analyst")
+    at.switch_page("views/growth.py")
+    at.session_state["growth_section_en"] = "Campaigns"
+    at.run()
+    assert not at.exception, at.exception
+    shown = {x.label: x.value for x in at.metric}
+    assert shown["Ordered twice or more"] == f"{100 * result.repurchase.contacted:.1f}%"
+    assert any(c.value.startswith(f"{100 * result.repurchase.difference:+.1f} pp") for c in at.caption)
+    next(w for w in at.text_input if w.label == "Name").input("Autumn win-back")
+    next(w for w in at.number_input if w.label == "Cost (CNY)").set_value(10000.0)
+    next(b for b in at.button if b.label == "Create campaign").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Campaign created" in x.value for x in at.success), [e.value for e in at.error]
+    with Session(engine) as s:
+        assert len(campaigns.campaigns(s, SYSTEM)) == 2
