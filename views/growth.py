@@ -539,7 +539,8 @@ def difference_text(found: campaigns.Difference, unit: str) -> str:
     if found.difference is None:
         return "—"
     if unit == "percent":
-        return f"{100 * found.difference:+.1f} pp [{100 * found.low:+.1f}, {100 * found.high:+.1f}]"  # type: ignore[operator]
+        low, high = 100 * found.low, 100 * found.high  # type: ignore[operator]
+        return f"{100 * found.difference:+.1f} {tr('campaign.pp')} [{low:+.1f}, {high:+.1f}]"
     shown = [formatting.value(v, "money", current) for v in (found.difference, found.low, found.high)]
     return f"{shown[0]} [{shown[1]}, {shown[2]}]"
 
