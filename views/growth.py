@@ -20,11 +20,11 @@ from core import (
     next_offer,
     segmentation,
 )
-from core.errors import CrmError, FieldErrors
+from core.errors import CrmError
 from core.i18n import label
 from ui import context, data
 from ui.context import lang, page_guard, reason, tr
-from ui.forms import Slots, flash
+from ui.forms import Slots, flash, saved
 from ui.sections import sections
 
 viewer = page_guard("growth")
@@ -256,17 +256,8 @@ def cost_form() -> None:
         slots("note")
         if not st.form_submit_button(tr("growth.cost.save"), type="primary"):
             return
-    try:
-        entry = channels.CostEntry(str(channel), month if isinstance(month, date) else clock.today(), amount, note)
-        data.write(channels.set_cost, viewer, entry)
-    except FieldErrors as err:
-        slots.show(err.errors)
-    except CrmError as err:
-        st.error(tr("form.refused", reason=reason(err)))
-    else:
-        st.session_state["flash"] = tr("growth.cost.saved")
-        st.session_state["cost_form"] = st.session_state.get("cost_form", 0) + 1
-        st.rerun()
+    entry = channels.CostEntry(str(channel), month if isinstance(month, date) else clock.today(), amount, note)
+    saved(lambda: data.write(channels.set_cost, viewer, entry), slots, done=tr("growth.cost.saved"), form="cost_form")
 
 
 with shown.tabs["channels"]:
@@ -599,16 +590,12 @@ def campaign_form() -> None:
         CustomerQuery(tiers=tuple(tiers), stages=tuple(stages), regions=tuple(regions)),
         codes,
     )
-    try:
-        data.write(campaigns.create, viewer, plan, context.keyring())
-    except FieldErrors as err:
-        slots.show(err.errors)
-    except CrmError as err:
-        st.error(tr("form.refused", reason=reason(err)))
-    else:
-        st.session_state["flash"] = tr("campaign.created")
-        st.session_state["campaign_form"] = st.session_state.get("campaign_form", 0) + 1
-        st.rerun()
+    saved(
+        lambda: data.write(campaigns.create, viewer, plan, context.keyring()),
+        slots,
+        done=tr("campaign.created"),
+        form="campaign_form",
+    )
 
 
 with shown.tabs["campaigns"]:
