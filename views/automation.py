@@ -161,7 +161,7 @@ def action_text(action: dict[str, Any]) -> str:
 
 picked = data.read(lambda session, who: rules.get(session, picked_number), viewer) if picked_number else None
 if picked is not None:
-    st.subheader(f"#{picked.number} {rule_name(picked.name, picked.shipped)} · v{picked.version}")
+    st.subheader(f"#{picked.number} {formatting.plain(rule_name(picked.name, picked.shipped))} · v{picked.version}")
     left, right = st.columns([3, 2])
     with left:
         describe(picked)

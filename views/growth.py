@@ -633,7 +633,7 @@ with shown.tabs["campaigns"]:
             st.subheader(
                 tr(
                     "campaign.results",
-                    name=str(listed.loc[listed["id"] == chosen, "name"].iloc[0]),
+                    name=formatting.plain(listed.loc[listed["id"] == chosen, "name"].iloc[0]),  # typed text, as typed
                     start=f"{found.start:%Y-%m-%d}",
                     end=f"{found.end:%Y-%m-%d}",
                 )

@@ -125,7 +125,7 @@ def test_the_demo_campaign_against_its_control_group(monkeypatch: pytest.MonkeyP
     shown = {x.label: x.value for x in at.metric}
     assert shown["Ordered twice or more"] == f"{100 * result.repurchase.contacted:.1f}%"
     assert any(c.value.startswith(f"{100 * result.repurchase.difference:+.1f} pp") for c in at.caption)
-    next(w for w in at.text_input if w.label == "Name").input("Autumn win-back")
+    next(w for w in at.text_input if w.label == "Name").input("**Autumn** win-back")
     next(w for w in at.number_input if w.label == "Cost (CNY)").set_value(10000.0)
     next(b for b in at.button if b.label == "Create campaign").click()
     at.run()
@@ -133,3 +133,6 @@ def test_the_demo_campaign_against_its_control_group(monkeypatch: pytest.MonkeyP
     assert any("Campaign created" in x.value for x in at.success), [e.value for e in at.error]
     with Session(engine) as s:
         assert len(campaigns.campaigns(s, SYSTEM)) == 2
+    at.session_state["growth_section_en"] = "Campaigns"
+    at.run()
+    assert any(h.value.startswith(r"\*\*Autumn\*\* win\-back") for h in at.subheader)  # typed text shown as typed
