@@ -165,6 +165,14 @@ def test_every_page_survives_an_empty_store(monkeypatch: pytest.MonkeyPatch, sql
         at.switch_page(path).run()
         assert not at.exception, path
     assert at.dataframe(key="goals_table").value["status"].str.endswith("no data").all()
+    at.switch_page("views/automation.py").run()  # the shipped rules, none fired yet
+    assert not at.exception and set(at.dataframe(key="rules_table").value["fires"]) == {0}
+    at.switch_page("views/growth.py")
+    for section in ("Forecast", "Next best offer", "Channels", "Lead funnel", "Campaigns"):
+        at.session_state["growth_section_en"] = section
+        at.run()
+        assert not at.exception, section
+    assert at.info  # no campaigns yet, said rather than crashed
     at.switch_page(PAGES["admin"]).run()
     at.text_input(key="subject_code").input("C0000001").run()
     assert not at.exception and any("No customer" in w.value for w in at.warning)
