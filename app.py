@@ -80,7 +80,7 @@ inbox.sidebar(viewer)
 password_form(viewer)
 two_step_setup(viewer)
 try:
-    st.navigation(pages).run()
+    st.navigation(pages, expanded=True).run()  # every page listed: no "View 3 more" (Streamlit's English) in Chinese
 except Exception:  # Streamlit's reruns and stops are not Exceptions: only real failures land here
     if context.settings().show_errors:
         raise
