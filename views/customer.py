@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import access, activity, charts, clock, customer_view as cv, formatting, next_offer
+from core import access, activity, charts, clock, customer_view as cv, formatting
 from core.customer_list import SEARCH_MAX, CustomerQuery
 from core.errors import CrmError, NotFound
 from core.i18n import label
@@ -20,6 +20,7 @@ from ui.customer_forms import (
 )
 from ui.filters import url_int
 from ui.forms import flash
+from ui.growth_parts import offer_caption
 from ui.loyalty_parts import loyalty_panel
 from ui.my_tickets import labelled
 from ui.value_parts import customer_value_panel
@@ -121,15 +122,7 @@ cards[4].metric(
 )
 customer_value_panel(viewer, profile.id)
 loyalty_panel(viewer, profile.id)
-last_bought, offered = data.read(next_offer.customer_offers, viewer, profile.id)
-if offered:  # the next best offer (core.next_offer): most likely categories after the last order's
-    st.caption(
-        tr(
-            "customer.next_offer",
-            last=label("product", last_bought, lang()),
-            offers=" · ".join(f"{label('product', c, lang())} {100 * p:.0f}%" for c, p in offered),
-        )
-    )
+offer_caption(viewer, profile.id)  # the next best offer after the last order (core.next_offer)
 if not risk_panel(viewer, profile.id) and profile.churn_reason:  # the written rule until a model scores
     st.warning(
         tr(
