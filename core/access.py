@@ -85,6 +85,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "offers:learn": ("admin", "analyst"),  # learn the next best offer again from every order
     "channels:costs": ("admin", "analyst"),  # what each acquisition channel cost (the cost per acquisition)
     "campaigns:run": ("admin", "analyst"),  # a campaign over a segment or a file, with its control group
+    "leads:work": ("admin", "account_manager"),  # type a lead in, move it through its stages (their own)
+    "leads:rules": _ADMIN,  # the invalid-lead rules: on or off, test words, blocked domains
     # loyalty: a member's points on the 360° view (in scope); the programme's rules and corrections stay with admins
     "loyalty:enrol": ("admin", "account_manager", "support_agent", "team_lead"),
     "loyalty:redeem": ("admin", "account_manager", "support_agent", "team_lead"),

@@ -587,6 +587,18 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
             np.concatenate([np.full(n, nan), np.where(disqualified, disq_day * DAY_S + 11 * 3600, nan)])
         ),
     }
+    _lead_work(
+        np.random.default_rng(seed + 29),
+        leads,
+        n=n,
+        converted_at=np.concatenate(
+            [np.where(converted, np.maximum(became, 0) * DAY_S + 10 * 3600, nan), np.full(extra, nan)]
+        ),
+        now_s=now_s,
+        phone=np.asarray(phone, dtype=object),
+        email=email,
+        people=pools["zh_person"] + pools["en_person"],
+    )
     users: dict[str, Any] = {
         key: [u[key] for u in staff] for key in ("id", "username", "display_name", "email", "role", "team")
     }
@@ -602,6 +614,90 @@ def generate(n: int, *, seed: int = 42, today: date | None = None, months: int =
         "ticket_events": ticket_events,
         "nps_responses": nps,
     }
+
+
+SCREENED_SHARE = 0.65  # of the demo's invalid leads, the share its rules caught as they came in
+SCREENED_REASONS = {"missing_contact": 0.3, "duplicate": 0.35, "test_data": 0.15, "blocked_domain": 0.2}
+HAND_REASONS = {"not_interested": 0.4, "no_budget": 0.25, "unreachable": 0.25, "other": 0.1}
+LEAD_MAIL = ("qq.com", "163.com", "126.com", "foxmail.com", "example.cn")
+
+
+def _lead_work(
+    rng: np.random.Generator,
+    leads: dict[str, Any],
+    *,
+    n: int,
+    converted_at: np.ndarray,
+    now_s: int,
+    phone: np.ndarray,
+    email: np.ndarray,
+    people: list[str],
+) -> None:
+    """What the sales team did with the leads (in place): when each was contacted and qualified, its contact
+    details (an account's lead has the customer's), why an invalid one is invalid and whether the rules caught
+    it as it came in (no contact at all, a phone already a customer's, test data, a throw-away mail domain).
+    The first `n` leads are the accounts'; of the open leads that never converted, some are only contacted."""
+    status, created = leads["status"].copy(), leads["created_at"].astype("int64").astype("float64")
+    total, extra = len(status), len(status) - n
+    open_extra = np.arange(total) >= n
+    status[open_extra & (status == "qualified") & (rng.random(total) < 0.45)] = "contacted"
+    latest, nan = float(now_s - 3600), np.nan
+    # converted accounts: contacted and qualified between creation and conversion; the rest after creation
+    spell = np.where(np.isnan(converted_at), 0.0, converted_at - created)
+    converted = status == "converted"
+    contacted = np.where(
+        converted, created + spell * rng.uniform(0.05, 0.3, total), created + rng.exponential(2.0, total) * DAY_S
+    )
+    qualified = np.where(
+        converted, created + spell * rng.uniform(0.4, 0.85, total), contacted + rng.exponential(5.0, total) * DAY_S
+    )
+    contacted = np.where(np.isin(status, ("contacted", "qualified", "converted")), np.minimum(contacted, latest), nan)
+    qualified = np.where(np.isin(status, ("qualified", "converted")), np.minimum(qualified, latest), nan)
+    # the leads' own contact details: an account's are the customer's; a prospect's a mobile and a mail box
+    lead_phone = np.concatenate([phone, np.array([f"19{x:09d}" for x in rng.integers(0, 10**9, extra)], dtype=object)])
+    lead_email = np.concatenate(
+        [email, np.array([f"lead{i:07d}@{d}" for i, d in enumerate(rng.choice(LEAD_MAIL, extra))], dtype=object)]
+    )
+    no_phone, no_email = open_extra & (rng.random(total) < 0.2), open_extra & (rng.random(total) < 0.4)
+    lead_phone[no_phone & ~no_email] = None
+    lead_email[no_email] = None
+    # why the invalid ones are invalid: most caught by the rules at once, the rest judged by a person
+    invalid = status == "disqualified"
+    caught = invalid & (rng.random(total) < SCREENED_SHARE)
+    reason = np.full(total, None, dtype=object)
+    reason[caught] = rng.choice(list(SCREENED_REASONS), int(caught.sum()), p=list(SCREENED_REASONS.values()))
+    by_hand = invalid & ~caught
+    reason[by_hand] = rng.choice(list(HAND_REASONS), int(by_hand.sum()), p=list(HAND_REASONS.values()))
+    company, duplicate_of = leads["company_name"].copy(), np.full(total, None, dtype=object)
+    hit = np.flatnonzero(reason == "missing_contact")
+    lead_phone[hit], lead_email[hit] = None, None
+    hit = np.flatnonzero(reason == "duplicate")  # a customer's phone came in again, after that customer's lead
+    order = np.argsort(created[:n], kind="stable")
+    earlier = np.searchsorted(created[:n][order], created[hit])
+    customer = order[np.minimum((rng.random(len(hit)) * np.maximum(earlier, 1)).astype(int), n - 1)]
+    lead_phone[hit], duplicate_of[hit] = phone[customer], customer + 1
+    hit = np.flatnonzero(reason == "test_data")
+    company[hit] = [("测试公司" if k % 2 else "Test Co ") + str(k) for k in range(len(hit))]
+    hit = np.flatnonzero(reason == "blocked_domain")
+    lead_email[hit] = [f"sales{k}@mailinator.com" for k in range(len(hit))]
+    talked = by_hand & np.isin(reason, ("not_interested", "no_budget"))  # contacted, then turned down
+    contacted[talked] = np.minimum(created + rng.uniform(0.1, 3.0, total) * DAY_S, latest)[talked]
+    disqualified_at = leads["disqualified_at"].copy()
+    disqualified_at[caught] = leads["created_at"][caught]
+    leads.update(
+        status=status,
+        company_name=company,
+        contact_name=np.array(people, dtype=object)[rng.integers(0, len(people), total)],
+        contacted_at=_seconds(contacted),
+        qualified_at=_seconds(qualified),
+        phone=lead_phone,
+        email=lead_email,
+        email_domain=np.array([e.rsplit("@", 1)[1].casefold() if e else None for e in lead_email], dtype=object),
+        invalid_reason=reason,
+        screened=caught,
+        duplicate_of_customer_id=duplicate_of,
+        disqualified_at=disqualified_at,
+    )
 
 
 ANGRY_COMPLAINTS = (
@@ -979,6 +1075,33 @@ def _campaign(session, today: date, seed: int) -> None:  # type: ignore[no-untyp
     )
 
 
+def _trade_fair(session, today: date) -> None:  # type: ignore[no-untyped-def]
+    """A spring trade fair seven to eight months ago: the active east-region customers were invited (20 % held out,
+    and the fair did not change what they bought), and the trade-show leads of its weeks came from it, so the
+    funnel by campaign has a campaign's leads and its cost per lead."""
+    from core import campaigns
+
+    C, L = m.table(m.Customer), m.table(m.Lead)
+    starts, ends = today - timedelta(days=240), today - timedelta(days=212)
+    invited = sorted(
+        int(i) for i in session.scalars(select(C.c.id).where(C.c.status == "active", C.c.region == "east"))
+    )
+    plan = campaigns.CampaignPlan("春季行业展会", "event", starts, ends, 150_000.0, 20)
+    fair, _ = campaigns.insert(
+        session,
+        plan,
+        plan.name,
+        invited,
+        segment={"regions": ["east"]},
+        by="admin",
+        now=datetime.combine(starts - timedelta(days=14), datetime.min.time()),
+    )
+    window = (L.c.created_at >= datetime.combine(starts, datetime.min.time())) & (
+        L.c.created_at < datetime.combine(ends + timedelta(days=1), datetime.min.time())
+    )
+    session.execute(L.update().where(window, L.c.source_channel == "trade_show").values(campaign_id=fair))
+
+
 RULES_SINCE_DAYS = 120  # the demo's first rules were written this long ago; their firings since are replayed
 
 
@@ -1164,6 +1287,7 @@ def seed_demo(
     tables = generate(customers, seed=seed, today=today)
     report = SeedReport(customers=customers)
     protect_contacts(tables["customers"], keyring)
+    protect_contacts(tables["leads"], keyring)
     report.passwords, hashes = _demo_passwords(list(tables["users"]["username"]), demo_password)
     tables["users"]["password_hash"] = [hashes[u] for u in tables["users"]["username"]]
     report.phases["generate"] = time.perf_counter() - started
@@ -1234,6 +1358,7 @@ def seed_demo(
         # bulk load: the escalation back-test took 429 s instead of 2 s at 100,000 customers without them
         db.analyze(session, [m.table(model) for model in RAW_TABLES])
         _campaign(session, today or clock.today(), seed)  # its extra orders are in the summaries below
+        _trade_fair(session, today or clock.today())
         facts.rebuild_all(session, as_of=today or clock.today())
         # the service desk's policies and clocks over the generated history (tiers come from the stats above)
         step("service", 0.8)

@@ -449,6 +449,19 @@ def refresh_period_facts(session: Session, *, key: DimKey, since: date, as_of: d
     return _insert_facts(session, pd.DataFrame(records))
 
 
+def refresh_periods_containing(session: Session, *, key: DimKey, day: date) -> int:
+    """Recompute one dimension combination's month, quarter and year that contain `day`: all a write changing
+    rows dated that day alone needs (a lead counts in the periods of its creation), instead of every period
+    since, as `refresh_period_facts` does."""
+    records = []
+    for grain in GRAINS:
+        period = period_containing(day, grain)
+        session.execute(_at_key(delete(F).where(F.c.grain == grain, F.c.period_start == period.start), F, key))
+        for dims, measures in _grouped_rows(session, period.start, period.end, key).items():
+            records.append({"grain": grain, "period_start": period.start, **dict(zip(DIMS, dims)), **measures})
+    return _insert_facts(session, pd.DataFrame(records)) if records else 0
+
+
 def summary_measures(session: Session, period: Period, filters: Filters) -> Measures:
     """Every measure of one calendar period from period_facts (milliseconds instead of a raw scan)."""
     stmt = select(*(func.sum(F.c[name]).label(name) for name in MEASURES)).where(

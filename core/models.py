@@ -74,7 +74,10 @@ ROLES = ("admin", "executive", "account_manager", "support_agent", "team_lead", 
 CUSTOMER_KINDS = ("B2B", "B2C")
 CUSTOMER_STATUSES = ("prospect", "active", "churned")
 ACQUISITION_CHANNELS = ("website", "social_media", "trade_show", "referral", "outbound", "partner")
-LEAD_STATUSES = ("new", "qualified", "converted", "disqualified")
+LEAD_STATUSES = ("new", "contacted", "qualified", "converted", "disqualified")
+# why a lead is invalid: the screening rules' own reasons first (core/leads.py), then those a person gives
+LEAD_SCREEN_RULES = ("missing_contact", "duplicate", "test_data", "blocked_domain")
+LEAD_INVALID_REASONS = (*LEAD_SCREEN_RULES, "not_interested", "no_budget", "unreachable", "other")
 INTERACTION_CHANNELS = ("phone", "email", "online_chat", "visit", "social_media", "self_service", "on_site")
 TICKET_KINDS = ("complaint", "service_request", "inquiry")
 TICKET_PRIORITIES = ("urgent", "high", "normal", "low")
@@ -164,6 +167,32 @@ class Lead(Base):
     converted_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     converted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     disqualified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    contacted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    qualified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    # the contact person: the name as typed, phone and e-mail encrypted with keyed hashes, as a customer's
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    phone_enc: Mapped[str | None] = mapped_column(String(300))
+    email_enc: Mapped[str | None] = mapped_column(String(400))
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    email_domain: Mapped[str | None] = mapped_column(String(120))  # a company's domain: the blocked-domain rule
+    invalid_reason: Mapped[str | None] = mapped_column(String(24))  # LEAD_INVALID_REASONS, when disqualified
+    screened: Mapped[bool] = mapped_column(Boolean, default=False)  # disqualified by the rules, not a person
+    duplicate_of_lead_id: Mapped[int | None] = mapped_column(Integer)
+    duplicate_of_customer_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class LeadScreenRule(Base):
+    """One invalid-lead rule (core/leads.py): on or off, with its terms (test-data words, blocked domains),
+    applied to every new lead typed or imported."""
+
+    __tablename__ = "lead_screen_rules"
+    rule: Mapped[str] = mapped_column(String(24), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    terms: Mapped[str] = mapped_column(Text)  # one per line
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Order(Base):

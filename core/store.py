@@ -70,33 +70,37 @@ def protect_plaintext(engine: Engine, keyring: Keyring, *, batch: int = 5000, ro
 
     SQLite overwrites freed pages while doing it, so no plaintext lingers in the file.
     """
-    C = m.table(m.Customer)
-    rewritten, last_id = 0, 0
+    rewritten = 0
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA secure_delete = ON")  # allowed inside a transaction
-        while True:
-            rows = conn.execute(
-                select(C.c.id, C.c.phone_enc, C.c.email_enc).where(C.c.id > last_id).order_by(C.c.id).limit(batch)
-            ).all()
-            if not rows:
-                break
-            last_id = rows[-1].id
-            for row in rows:
-                values: dict[str, str | None] = {}
-                for kind, stored in (("phone", row.phone_enc), ("email", row.email_enc)):
-                    if stored is None:
-                        continue
-                    if not pii.is_encrypted(stored):
-                        values |= {
-                            f"{kind}_enc": pii.encrypt(stored, keyring),
-                            f"{kind}_hash": pii.search_hash(kind, stored, keyring),
-                        }
-                    elif rotate and not stored.startswith(f"{keyring.active}:"):
-                        values[f"{kind}_enc"] = pii.encrypt(pii.decrypt(stored, keyring), keyring)
-                if values:
-                    conn.execute(C.update().where(C.c.id == row.id).values(**values))
-                    rewritten += 1
+        for table in (m.table(m.Customer), m.table(m.Lead)):  # customers' and leads' contact details
+            last_id = 0
+            while True:
+                rows = conn.execute(
+                    select(table.c.id, table.c.phone_enc, table.c.email_enc)
+                    .where(table.c.id > last_id)
+                    .order_by(table.c.id)
+                    .limit(batch)
+                ).all()
+                if not rows:
+                    break
+                last_id = rows[-1].id
+                for row in rows:
+                    values: dict[str, str | None] = {}
+                    for kind, stored in (("phone", row.phone_enc), ("email", row.email_enc)):
+                        if stored is None:
+                            continue
+                        if not pii.is_encrypted(stored):
+                            values |= {
+                                f"{kind}_enc": pii.encrypt(stored, keyring),
+                                f"{kind}_hash": pii.search_hash(kind, stored, keyring),
+                            }
+                        elif rotate and not stored.startswith(f"{keyring.active}:"):
+                            values[f"{kind}_enc"] = pii.encrypt(pii.decrypt(stored, keyring), keyring)
+                    if values:
+                        conn.execute(table.update().where(table.c.id == row.id).values(**values))
+                        rewritten += 1
         if rewritten and conn.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA secure_delete = OFF")
     return rewritten

@@ -11,7 +11,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
 from core import audit, facts, models as m, pii
@@ -78,6 +78,8 @@ def erase_customer(session: Session, *, viewer: Viewer, keyring: Keyring, custom
         )
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("PRAGMA secure_delete = ON"))  # freed pages are zeroed: the old bytes leave the file
+    contact = session.execute(select(C.c.phone_hash, C.c.email_hash).where(C.c.id == customer_id)).one()
+    hashes = [h for h in contact if h]
     session.execute(
         C.update()
         .where(C.c.id == customer_id)
@@ -101,7 +103,21 @@ def erase_customer(session: Session, *, viewer: Viewer, keyring: Keyring, custom
     )
     tickets = select(T.c.id).where(T.c.customer_id == customer_id).scalar_subquery()
     # every column that can hold the person's identity or words: what they said and what was noted about them
-    session.execute(L.update().where(L.c.converted_customer_id == customer_id).values(company_name=ERASED))
+    # the leads the person was: the one that became the customer and any with their phone or e-mail
+    theirs = or_(L.c.converted_customer_id == customer_id, L.c.phone_hash.in_(hashes), L.c.email_hash.in_(hashes))
+    session.execute(
+        L.update()
+        .where(theirs)
+        .values(
+            company_name=ERASED,
+            contact_name=None,
+            phone_enc=None,
+            email_enc=None,
+            phone_hash=None,
+            email_hash=None,
+            email_domain=None,
+        )
+    )
     session.execute(I.update().where(I.c.customer_id == customer_id).values(subject=ERASED, notes=None))
     session.execute(
         T.update()

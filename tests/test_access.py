@@ -28,6 +28,7 @@ from core import (
     exports,
     facts,
     kpi,
+    leads,
     loyalty,
     merging,
     models as m,
@@ -212,6 +213,13 @@ PROBES: dict[str, Probe] = {
     "offers:learn": lambda s, v, w: next_offer.learn_now(s, v),
     "channels:costs": lambda s, v, w: channels.set_cost(s, v, channels.CostEntry("website", NOW.date(), 1200.0)),
     "campaigns:run": lambda s, v, w: _campaign(s, v),
+    "leads:work": lambda s, v, w: leads.create_lead(  # the world's customer's phone: screened as a duplicate
+        s,
+        v,
+        leads.LeadForm("Probe Lead Ltd", "website", "B2B", "retail", "east", phone="13812345674"),
+        keyring=TEST_KEYRING,
+    ),
+    "leads:rules": lambda s, v, w: leads.set_screen_rule(s, v, "test_data", enabled=True, terms="test\nprobe"),
     "rules:manage": lambda s, v, w: rules.create_rule(
         s, v, rules.RuleChange("Probe", "ticket_created", actions=({"type": "tag", "tag": "probe"},)), now=NOW
     ),
@@ -379,7 +387,9 @@ def test_the_registry_grants_what_the_product_promises() -> None:
         "loyalty:programme",
         "page:automation",
         "rules:manage",
+        "leads:rules",
     }
+    assert set(access.ACTIONS["leads:work"]) == {"admin", "account_manager"}  # who sells: the leads are theirs
     assert set(access.ACTIONS["export:customers"]) == {"admin", "executive", "analyst"}  # not the account managers
     assert set(access.ACTIONS["contacts:clear"]) == {"account_manager", "support_agent", "team_lead"}
     assert set(access.ACTIONS["tickets:work"]) == {"admin", "team_lead", "support_agent"}
@@ -422,6 +432,8 @@ AUDITED = {
     "rules:manage": {"rule_created"},
     "channels:costs": {"channel_cost_set"},
     "campaigns:run": {"campaign_created"},
+    "leads:work": {"lead_created"},
+    "leads:rules": {"lead_rule_changed"},
     "loyalty:enrol": {"loyalty_enrolled"},
     "loyalty:redeem": {"loyalty_redeemed"},
     "loyalty:adjust": {"loyalty_adjusted"},

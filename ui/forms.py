@@ -74,16 +74,17 @@ def flash() -> None:
         st.success(message, icon=":material/check_circle:")
 
 
-def saved(save: Callable[[], object], slots: Slots, *, done: str, form: str) -> None:
+def saved(save: Callable[[], T_], slots: Slots, *, done: str | Callable[[T_], str], form: str) -> None:
     """Run a counter-keyed form's write: each field's message under it, a refusal as one message; on success a
-    fresh form (the counter `form` moves on), the confirmation kept for the next run, and a rerun."""
+    fresh form (the counter `form` moves on), the confirmation (or what `done` makes of the write's result) kept
+    for the next run, and a rerun."""
     try:
-        save()
+        outcome = save()
     except FieldErrors as err:
         slots.show(err.errors)
     except CrmError as err:
         st.error(tr("form.refused", reason=reason(err)))
     else:
-        st.session_state["flash"] = done
+        st.session_state["flash"] = done(outcome) if callable(done) else done
         st.session_state[form] = st.session_state.get(form, 0) + 1
         st.rerun()

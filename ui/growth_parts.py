@@ -1,5 +1,5 @@
-"""The Growth page's forecast, next-best-offer and lead-funnel sections (core.forecast, core.next_offer,
-core.funnel), each drawn only when open, and the helpers the other sections share."""
+"""The Growth page's forecast and next-best-offer sections (core.forecast, core.next_offer), each drawn only
+when open, and the helpers the other sections share."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from core import access, charts, clock, forecast, formatting, funnel, next_offer
+from core import access, charts, clock, forecast, formatting, next_offer
 from core.access import Viewer
 from core.errors import CrmError
 from core.i18n import label
@@ -220,132 +220,3 @@ def offers_section(viewer: Viewer) -> None:
         else:
             st.session_state["flash"] = tr("growth.learned")
             st.rerun()
-
-
-def funnel_group_label(by: str, group: object, names: dict[object, str]) -> str:
-    if by == "source":
-        return label("acquisition", group, lang())
-    if by == "owner":
-        return names.get(group, tr("growth.funnel.no_owner")) if group is not None else tr("growth.funnel.no_owner")
-    return tr("growth.funnel.all")
-
-
-def funnel_section(viewer: Viewer) -> None:
-    current = lang()
-    a, b = st.columns(2)
-    span = int(a.select_slider(tr("growth.funnel.months"), options=[3, 6, 12, 24], value=12, key="funnel_months"))
-    by = (
-        b.segmented_control(
-            tr("growth.by"),
-            list(funnel.GROUPS),
-            default="none",
-            format_func=lambda k: tr(f"growth.funnel.by.{k}"),
-            key="funnel_by",
-        )
-        or "none"
-    )
-    end = clock.today().replace(day=1)
-    start = months_back(end, span)
-    st.caption(tr("growth.funnel.period", start=f"{start:%Y-%m-%d}", end=f"{end:%Y-%m-%d}"))
-    table = data.figures(funnel.funnel, viewer, start=start, end=end, by=by)
-    names = (
-        data.read(lambda session, who, ids: funnel.owners(session, ids), viewer, list(table["group"]))
-        if by == "owner"
-        else {}
-    )
-    if table.empty:
-        st.info(tr("growth.funnel.empty"))
-    else:
-        total = table[list(funnel.STAGES)].sum()
-        st.plotly_chart(
-            charts.lead_funnel(
-                {stage: int(total[stage]) for stage in ("created", "qualified", "converted")},
-                current,
-                title=tr("growth.funnel.title"),
-            ),
-            key="funnel_chart",
-        )
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "group": [funnel_group_label(by, g, names) for g in table["group"]],
-                    "created": [f"{n:,}" for n in table["created"]],
-                    "qualified": [f"{n:,}" for n in table["qualified"]],
-                    "converted": [f"{n:,}" for n in table["converted"]],
-                    "qualified_rate": [percent(v) for v in table["qualified_rate"]],
-                    "converted_of_qualified": [percent(v) for v in table["converted_of_qualified"]],
-                    "converted_rate": [percent(v) for v in table["converted_rate"]],
-                    "invalid_share": [percent(v) for v in table["invalid_share"]],
-                    "days_to_convert": [
-                        f"{v:.0f}" if v == v and v is not None else "—" for v in table["days_to_convert"]
-                    ],
-                    "days_to_disqualify": [
-                        f"{v:.0f}" if v == v and v is not None else "—" for v in table["days_to_disqualify"]
-                    ],
-                }
-            ),
-            hide_index=True,
-            key="funnel_table",
-            column_config={
-                "group": tr(f"growth.funnel.by.{by}"),
-                **{
-                    k: tr(f"growth.funnel.col.{k}")
-                    for k in (
-                        "created",
-                        "qualified",
-                        "converted",
-                        "qualified_rate",
-                        "converted_of_qualified",
-                        "converted_rate",
-                        "invalid_share",
-                        "days_to_convert",
-                        "days_to_disqualify",
-                    )
-                },
-            },
-        )
-        st.caption(tr("growth.funnel.how"))
-        c, d = st.columns(2)
-        stage = c.selectbox(
-            tr("growth.funnel.stage"),
-            list(funnel.STAGES),
-            format_func=lambda k: tr(f"growth.funnel.stage.{k}"),
-            key="funnel_stage",
-        )
-        groups: list[object] = [None, *table["group"]] if by != "none" else [None]
-        picked = d.selectbox(
-            tr(f"growth.funnel.by.{by}"),
-            groups,
-            format_func=lambda g: funnel_group_label(by, g, names) if g is not None else tr("growth.funnel.all"),
-            key=f"funnel_group_{by}",
-            disabled=by == "none",
-        )
-        leads = data.figures(funnel.stage_leads, viewer, start=start, end=end, stage=stage, by=by, group=picked)
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "company": leads["company"],
-                    "source": [label("acquisition", v, current) for v in leads["source"]],
-                    "owner": [v or "—" for v in leads["owner"]],
-                    "created_at": [f"{v:%Y-%m-%d}" for v in leads["created_at"]],
-                    "status": [tr(f"growth.funnel.status.{v}") for v in leads["status"]],
-                    "decided_at": [f"{v:%Y-%m-%d}" if v is not None and v == v else "—" for v in leads["decided_at"]],
-                    "customer_code": [v or "—" for v in leads["customer_code"]],
-                }
-            ),
-            hide_index=True,
-            key="funnel_leads",
-            column_config={
-                k: tr(f"growth.funnel.lead.{k}")
-                for k in (
-                    "company",
-                    "source",
-                    "owner",
-                    "created_at",
-                    "status",
-                    "decided_at",
-                    "customer_code",
-                )
-            },
-        )
-        st.caption(tr("growth.funnel.leads_note", n=len(leads)))

@@ -25,7 +25,21 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit, clock, db, exports, facts, loyalty, models as m, pii, quality, rules, service, service_facts
+from core import (
+    audit,
+    clock,
+    db,
+    exports,
+    facts,
+    leads,
+    loyalty,
+    models as m,
+    pii,
+    quality,
+    rules,
+    service,
+    service_facts,
+)
 from core.access import Viewer, holders, require
 from core.customers import next_codes
 from core.errors import StoreError, ValidationError
@@ -360,6 +374,8 @@ class _Import:
     fresh: bool  # the store holds no record of this kind from this source yet: nothing to look up by its ids
     seen: set[Any] = field(default_factory=set)  # this file's ids, phones, emails so far: a repeat is a duplicate
     customers: dict[str, dict[Any, int | None]] = field(default_factory=dict)  # linked rows' owners, by how found
+    campaigns: dict[str, int] | None = None  # a leads file's campaigns by name, read once
+    contacts: set[str] = field(default_factory=set)  # a leads file's phone and e-mail hashes so far (duplicates)
 
 
 def _customers_of(
@@ -611,6 +627,19 @@ LINKED = {
             "converted_customer_id",
             "converted_at",
             "disqualified_at",
+            "contacted_at",
+            "qualified_at",
+            "campaign_id",
+            "contact_name",
+            "phone_enc",
+            "email_enc",
+            "phone_hash",
+            "email_hash",
+            "email_domain",
+            "invalid_reason",
+            "screened",
+            "duplicate_of_lead_id",
+            "duplicate_of_customer_id",
         ),
         "lead",
         customer_column="converted_customer_id",
@@ -671,6 +700,108 @@ def _ticket_problem(values: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+LEAD_STAGE_TIMES = ("created_at", "contacted_at", "qualified_at", "converted_at")
+SCREEN_VERDICT = (
+    "status",
+    "disqualified_at",
+    "invalid_reason",
+    "screened",
+    "duplicate_of_lead_id",
+    "duplicate_of_customer_id",
+)
+
+
+def _lead_problem(values: dict[str, Any]) -> tuple[str, str] | None:
+    """Each stage's date in order (a status implies the stages before it: a missing date defaults to the next
+    stage's, else to the last one known before it); an invalid lead's date is not before its creation, and only
+    an invalid lead keeps a reason."""
+    moment = {
+        name: datetime.combine(values[name], datetime.min.time()) if values.get(name) else None
+        for name in (*LEAD_STAGE_TIMES, "disqualified_at")
+    }
+    status = values["status"]
+    reached = {"contacted": 1, "qualified": 2, "converted": 3}.get(status, 0)
+    if status != "disqualified":  # an invalid lead keeps the stages the file says it reached
+        for i in (3, 2, 1):
+            name = LEAD_STAGE_TIMES[i]
+            if i > reached:
+                moment[name] = None  # a stage not reached has no date
+            elif moment[name] is None:  # the next stage's date, else the last one known before it
+                later = moment[LEAD_STAGE_TIMES[i + 1]] if i < 3 else None
+                earlier = max((moment[n] for n in LEAD_STAGE_TIMES[:i] if moment[n] is not None), default=None)
+                moment[name] = later or earlier
+    invalid_at = moment["disqualified_at"] or moment["created_at"]
+    moment["disqualified_at"] = invalid_at if status == "disqualified" else None
+    times = [moment[name] for name in LEAD_STAGE_TIMES]
+    given = [at for at in times if at is not None]
+    if any(later < earlier for earlier, later in zip(given, given[1:])) or (
+        moment["disqualified_at"] and moment["created_at"] and moment["disqualified_at"] < moment["created_at"]
+    ):
+        return "created_at", "import.reason.lead_dates"
+    if status != "disqualified":
+        values["invalid_reason"] = None
+    values.update(moment)
+    return None
+
+
+def _lead_contacts(job: _Import, rows: list[tuple[int, dict[str, Any]]]) -> None:
+    """A leads file's own side: its campaign by name (an unknown one refuses the row), its contact details
+    encrypted with their hashes."""
+    if job.campaigns is None:
+        job.campaigns = {normalise_header(name): i for i, name in leads.campaigns_to_name(job.session).items()}
+    kept: list[tuple[int, dict[str, Any]]] = []
+    for line, values in rows:
+        name = values.pop("campaign", None)
+        values["campaign_id"] = job.campaigns.get(normalise_header(name)) if name else None
+        if name and values["campaign_id"] is None:
+            job.plan.reject(line, "campaign", "import.reason.campaign")
+            continue
+        phone, email = values.pop("phone", None), values.pop("email", None)
+        values |= {
+            "phone_enc": pii.encrypt(phone, job.keyring) if phone else None,
+            "email_enc": pii.encrypt(email, job.keyring) if email else None,
+            "phone_hash": pii.search_hash("phone", phone, job.keyring),
+            "email_hash": pii.search_hash("email", email, job.keyring),
+            "email_domain": leads.domain_of(email),
+            "screened": False,
+            "duplicate_of_lead_id": None,
+            "duplicate_of_customer_id": None,
+            "has_phone": bool(phone),
+            "plain_email": email,
+        }
+        kept.append((line, values))
+    rows[:] = kept
+
+
+def _lead_screen(job: _Import, rows: list[tuple[int, dict[str, Any]]], known: dict[Any, int]) -> None:
+    """The screening rules for each new lead still open (a file without contact columns is not screened for a
+    missing contact); a lead found again keeps what the rules decided the first time."""
+    rules_now = leads.screen_rules(job.session)
+    if not any(job.mapping.columns.get(k) for k in ("phone", "email")):
+        rules_now["missing_contact"] = leads.ScreenRule("missing_contact", False, (), "", None)
+    fresh = [v for _, v in rows if v.get("external_id") not in known and v["status"] in ("new", "contacted")]
+    found = leads.same_contact(job.session, [(v["phone_hash"], v["email_hash"]) for v in fresh])
+    for values in fresh:
+        finding = leads.screen(
+            job.session,
+            rules_now,
+            company=values["company_name"],
+            contact=values.get("contact_name"),
+            phone_hash=values["phone_hash"],
+            email_hash=values["email_hash"],
+            has_phone=values["has_phone"],
+            email=values["plain_email"],
+            known=found,
+        )
+        hashes = {h for h in (values["phone_hash"], values["email_hash"]) if h}
+        if finding.reason is None and rules_now["duplicate"].enabled and hashes & job.contacts:
+            finding = leads.Finding("duplicate")  # an earlier line of this file
+        job.contacts |= hashes
+        values.update(leads.screened_values(finding, values["created_at"]))
+    for _, values in rows:
+        values.pop("has_phone"), values.pop("plain_email")
+
+
 def _row_problem(kind: str, values: dict[str, Any]) -> tuple[str, str] | None:
     """A rule beyond each field's own: (field, reason key) when the row cannot be used."""
     if kind == "orders" and values["amount"] < 0:
@@ -684,19 +815,7 @@ def _row_problem(kind: str, values: dict[str, Any]) -> tuple[str, str] | None:
         values["score"] = int(score)
         values["responded_at"] = datetime.combine(values["responded_at"], datetime.min.time())
     if kind == "leads":
-        moment = {
-            name: datetime.combine(values[name], datetime.min.time()) if values.get(name) else None
-            for name in ("created_at", "converted_at", "disqualified_at")
-        }
-        status = values["status"]
-        moment["converted_at"] = (moment["converted_at"] or moment["created_at"]) if status == "converted" else None
-        moment["disqualified_at"] = (
-            (moment["disqualified_at"] or moment["created_at"]) if status == "disqualified" else None
-        )
-        created = moment["created_at"]
-        if created and any(later and later < created for later in (moment["converted_at"], moment["disqualified_at"])):
-            return "created_at", "import.reason.lead_dates"
-        values.update(moment)
+        return _lead_problem(values)
     if kind == "interactions":
         minutes = values.get("duration_minutes")
         if minutes is not None and (minutes != int(minutes) or not 0 <= minutes <= 24 * 60):
@@ -731,6 +850,8 @@ def _plan_linked(job: _Import, cleaned: list[tuple[int, dict[str, Any]]]) -> lis
         values["phone_hash"] = pii.search_hash("phone", values.get("customer_phone"), keyring) if by_phone else None
         values["email_hash"] = pii.search_hash("email", values.get("customer_email"), keyring) if by_email else None
         rows.append((line, values))
+    if kind == "leads":
+        _lead_contacts(job, rows)
     matches = _customers_of(
         job,
         [v for _, v in rows],
@@ -741,6 +862,8 @@ def _plan_linked(job: _Import, cleaned: list[tuple[int, dict[str, Any]]]) -> lis
     )
     ids = {v.get("external_id") for _, v in rows} - job.seen
     known = {} if job.fresh else _external(job.session, plan.source, linked.id_kind, ids)
+    if kind == "leads":
+        _lead_screen(job, rows, known)
     stored: dict[int, dict[str, Any]] = {}
     target = linked.table
     for part in _chunks(sorted(set(known.values()))):
@@ -762,7 +885,12 @@ def _plan_linked(job: _Import, cleaned: list[tuple[int, dict[str, Any]]]) -> lis
         if record is None:
             planned.append(PlannedRow(line, "new", values))
             continue
-        changed = [c for c in linked.columns if stored[record].get(c) != values.get(c)]
+        before = stored[record]
+        if kind == "leads" and before["screened"] and values["status"] in ("new", "contacted"):
+            values.update({c: before[c] for c in SCREEN_VERDICT})  # what the rules decided stays
+        # encrypted values differ every time: their hashes say whether they changed
+        changed = [c for c in linked.columns if not c.endswith("_enc") and before.get(c) != values.get(c)]
+        changed += [f"{c[:-5]}_enc" for c in changed if c in ("phone_hash", "email_hash")]
         planned.append(PlannedRow(line, "update" if changed else "unchanged", values, record, changed, True))
     return planned
 

@@ -238,6 +238,10 @@ LEAD_FIELDS = (
         required=True,
         synonyms=("公司名称", "企业名称", "线索名称", "名称", "company", "company name", "name"),
     ),
+    Field("contact_name", "text", synonyms=("联系人", "联系人姓名", "contact", "contact name", "contact person")),
+    # the lead's own contact details (the screening rules read them); the customer it became is found by id or code
+    Field("phone", "phone", synonyms=("手机", "手机号", "电话", "联系电话", "phone", "mobile", "tel")),
+    Field("email", "email", synonyms=("邮箱", "电子邮箱", "电子邮件", "email", "e-mail", "mail")),
     Field(
         "source_channel",
         "code",
@@ -246,6 +250,7 @@ LEAD_FIELDS = (
         labels="acquisition",
         synonyms=("来源", "线索来源", "来源渠道", "渠道", "source", "channel", "source channel"),
     ),
+    Field("campaign", "text", synonyms=("活动", "营销活动", "活动名称", "campaign", "campaign name")),
     Field(
         "created_at", "date", required=True, synonyms=("创建日期", "创建时间", "日期", "created", "created at", "date")
     ),
@@ -260,9 +265,18 @@ LEAD_FIELDS = (
     # a lead's type, industry and region read like a customer's
     *(spec for spec in CUSTOMER_FIELDS if spec.name in ("kind", "industry", "region")),
     Field("owner", "owner", synonyms=("负责人", "销售", "客户经理", "owner", "sales rep")),
+    Field("contacted_at", "date", synonyms=("首次联系日期", "联系日期", "contacted", "contacted at")),
+    Field("qualified_at", "date", synonyms=("确认日期", "合格日期", "qualified", "qualified at")),
     Field("converted_at", "date", synonyms=("转化日期", "成交日期", "converted", "converted at")),
     Field("disqualified_at", "date", synonyms=("无效日期", "关闭日期", "disqualified", "disqualified at")),
-    *ORDER_FIELDS[1:5],  # the customer it became, when known: the source's customer id, our code, phone or email
+    Field(
+        "invalid_reason",
+        "code",
+        codes=m.LEAD_INVALID_REASONS,
+        labels="invalid_reason",
+        synonyms=("无效原因", "原因", "invalid reason", "reason"),
+    ),
+    *ORDER_FIELDS[1:3],  # the customer it became, when known: the source's customer id or our code
 )
 
 TICKET_ID_SYNONYMS = (

@@ -93,7 +93,7 @@ def test_the_lead_funnel_and_a_stages_leads(monkeypatch: pytest.MonkeyPatch, see
     engine = make_engine(seeded_url)
     at = signed_in(monkeypatch, seeded_url, "executive")
     at.switch_page("views/growth.py")
-    at.session_state["growth_section_en"] = "Lead funnel"
+    at.session_state["growth_section_en"] = "Leads"
     at.run()
     assert not at.exception, at.exception
     end = clock.today().replace(day=1)
@@ -101,14 +101,84 @@ def test_the_lead_funnel_and_a_stages_leads(monkeypatch: pytest.MonkeyPatch, see
     start = end.replace(year=index // 12, month=index % 12 + 1)
     with Session(engine) as s:
         expected = funnel.funnel(s, SYSTEM, start=start, end=end).iloc[0]
+        reasons = funnel.invalid_reasons(s, SYSTEM, start=start, end=end)
         converted = funnel.stage_leads(s, SYSTEM, start=start, end=end, stage="converted")
     table = next(d.value for d in at.dataframe if "invalid_share" in d.value.columns)
     assert list(table["created"]) == [f"{expected['created']:,}"] and expected["created"] > 0
     assert list(table["converted_rate"]) == [f"{100 * expected['converted_rate']:.1f}%"]
+    assert list(table["filtered_share"]) == [f"{100 * expected['filtered_share']:.1f}%"]
+    assert expected["filtered_share"] >= 0.6  # seed 003: the rules filter at least 60 % of the invalid leads
+    shown_reasons = next(d.value for d in at.dataframe if "share_of_created" in d.value.columns)
+    assert len(shown_reasons) == len(reasons) and "Duplicate" in set(shown_reasons["reason"])
+    assert not any(b.label == "Save the lead" for b in at.button)  # an executive reads the funnel, adds no leads
     at.session_state["funnel_stage"] = "converted"
     at.run()
     listed = next(d.value for d in at.dataframe if "customer_code" in d.value.columns)
     assert list(listed["company"]) == list(converted["company"]) and set(listed["status"]) == {"Converted"}
+
+
+def test_an_account_manager_adds_and_works_a_lead_and_an_administrator_changes_a_rule(
+    monkeypatch: pytest.MonkeyPatch, seeded_url: str
+) -> None:
+    engine = make_engine(seeded_url)
+    at = signed_in(monkeypatch, seeded_url, "manager1")
+    at.switch_page("views/growth.py")
+    at.session_state["growth_section_en"] = "Leads"
+    at.run()
+    assert not at.exception, at.exception
+    next(b for b in at.button if b.label == "Save the lead").click()
+    at.run()
+    assert at.error, "an empty lead is refused field by field"
+    next(w for w in at.text_input if w.label == "Company").input("**Ningbo** Port Trading")
+    next(w for w in at.text_input if w.label == "Phone").input("135 7000 1234")
+    for name, value in (("Source", "trade_show"), ("Type", "B2B"), ("Industry", "retail"), ("Region", "east")):
+        next(w for w in at.selectbox if w.label == name).set_value(value)
+    next(b for b in at.button if b.label == "Save the lead").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any(x.value == "Lead saved." for x in at.success), [e.value for e in at.error]
+    with Session(engine) as s:
+        new = s.execute(select(m.Lead).order_by(m.Lead.id.desc())).scalars().first()
+        manager = s.scalar(select(m.User.id).where(m.User.username == "manager1"))
+    assert new is not None and (new.company_name, new.status, new.owner_id) == (
+        "**Ningbo** Port Trading",
+        "new",
+        manager,
+    )
+    next(w for w in at.number_input if w.label == "Open lead no.").set_value(new.id)
+    at.run()
+    assert any(h.value.startswith(r"\*\*Ningbo\*\*") for h in at.subheader)  # typed text shown as typed
+    next(w for w in at.selectbox if w.label == "Next step").set_value("contacted")
+    next(b for b in at.button if b.label == "Save the step").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Lead moved: Contacted" in x.value for x in at.success), [e.value for e in at.error]
+    with Session(engine) as s:
+        assert s.scalar(select(m.Lead.status).where(m.Lead.id == new.id)) == "contacted"
+
+    at = signed_in(monkeypatch, seeded_url, "admin")
+    at.switch_page("views/growth.py")
+    at.session_state["growth_section_en"] = "Leads"
+    at.run()
+    assert not at.exception, at.exception
+    domains = next(w for w in at.text_area if w.label == "Domains, one per line")
+    domains.input("mailinator.com\nnot a domain")
+    next(b for b in at.button if b.label == "Save the rule" and "blocked_domain" in str(b.form_id)).click()
+    at.run()
+    assert at.error, "a line that is no domain is refused"
+    with Session(engine) as s:
+        assert "not a domain" not in (
+            s.scalar(select(m.LeadScreenRule.terms).where(m.LeadScreenRule.rule == "blocked_domain")) or ""
+        )
+    next(w for w in at.text_area if w.label == "Domains, one per line").input("mailinator.com\nspam.example")
+    next(b for b in at.button if b.label == "Save the rule" and "blocked_domain" in str(b.form_id)).click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any(x.value == "Rule saved." for x in at.success), [e.value for e in at.error]
+    with Session(engine) as s:
+        assert s.scalar(select(m.LeadScreenRule.terms).where(m.LeadScreenRule.rule == "blocked_domain")) == (
+            "mailinator.com\nspam.example"
+        )
 
 
 def test_the_demo_campaign_against_its_control_group(monkeypatch: pytest.MonkeyPatch, seeded_url: str) -> None:
@@ -116,7 +186,8 @@ def test_the_demo_campaign_against_its_control_group(monkeypatch: pytest.MonkeyP
     with Session(engine) as s:
         listed = campaigns.campaigns(s, SYSTEM)
         result = campaigns.results(s, SYSTEM, int(listed["id"].iloc[0]), today=clock.today())
-    assert len(listed) == 1 and result.control > 0 and result.contacted > result.control
+    # the win-back call campaign (the newest, shown first) and the spring fair
+    assert len(listed) == 2 and result.control > 0 and result.contacted > result.control
     at = signed_in(monkeypatch, seeded_url, "analyst")
     at.switch_page("views/growth.py")
     at.session_state["growth_section_en"] = "Campaigns"
@@ -132,7 +203,7 @@ def test_the_demo_campaign_against_its_control_group(monkeypatch: pytest.MonkeyP
     assert not at.exception, at.exception
     assert any("Campaign created" in x.value for x in at.success), [e.value for e in at.error]
     with Session(engine) as s:
-        assert len(campaigns.campaigns(s, SYSTEM)) == 2
+        assert len(campaigns.campaigns(s, SYSTEM)) == 3
     at.session_state["growth_section_en"] = "Campaigns"
     at.run()
     assert any(h.value.startswith(r"\*\*Autumn\*\* win\-back") for h in at.subheader)  # typed text shown as typed
