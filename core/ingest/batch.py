@@ -728,7 +728,7 @@ def _lead_problem(values: dict[str, Any]) -> tuple[str, str] | None:
                 moment[name] = None  # a stage not reached has no date
             elif moment[name] is None:  # the next stage's date, else the last one known before it
                 later = moment[LEAD_STAGE_TIMES[i + 1]] if i < 3 else None
-                earlier = max((moment[n] for n in LEAD_STAGE_TIMES[:i] if moment[n] is not None), default=None)
+                earlier = max((t for n in LEAD_STAGE_TIMES[:i] if (t := moment[n]) is not None), default=None)
                 moment[name] = later or earlier
     invalid_at = moment["disqualified_at"] or moment["created_at"]
     moment["disqualified_at"] = invalid_at if status == "disqualified" else None
