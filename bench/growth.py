@@ -4,7 +4,8 @@
 
 Uses a copy of data/bench-<N>.db (seeded by bench/cockpit.py when missing). In one process: every forecast the
 page offers (revenue and orders, in total, by region and by tier, 12 months ahead) with its backtest error,
-the channels section's five reads and the lead funnel's two over the last 12 months, learning the next best
+the channels section's five reads and the lead funnel's reads over the last 12 months (by source and by
+campaign, the invalid reasons, a stage's leads), a lead typed in and moved on, learning the next best
 offer (the transition table and the held-out hit rate), the worklist of the whole base and of one account
 manager, and one customer's offers (the 360° view's line).
 """
@@ -55,11 +56,16 @@ def _measure(url: str) -> dict[str, object]:
             ("service", lambda: channels.service(session, SYSTEM, start=start, end=end)),
             ("interaction_mix", lambda: channels.interaction_mix(session, SYSTEM, start=start, end=end)),
             ("funnel", lambda: funnel.funnel(session, SYSTEM, start=start, end=end, by="source")),
+            ("funnel_by_campaign", lambda: funnel.funnel(session, SYSTEM, start=start, end=end, by="campaign")),
+            ("invalid_reasons", lambda: funnel.invalid_reasons(session, SYSTEM, start=start, end=end)),
             ("stage_leads", lambda: funnel.stage_leads(session, SYSTEM, start=start, end=end, stage="converted")),
         ):
             started = time.perf_counter()
             call()
             result[f"channels_{name}_s"] = round(time.perf_counter() - started, 3)
+        filtered = funnel.funnel(session, SYSTEM, start=start, end=end).iloc[0]
+        result["leads_filtered_share"] = round(float(filtered["filtered_share"] or 0), 4)
+    result |= _lead_writes(engine)
     started = time.perf_counter()
     learned = write(engine, lambda s: next_offer.learn(s))
     result["learn_s"] = round(time.perf_counter() - started, 3)
@@ -75,6 +81,43 @@ def _measure(url: str) -> dict[str, object]:
         result["customer_offers_s"] = round(time.perf_counter() - started, 3)
     result["peak_rss_mb"] = _peak_rss_mb()
     return result
+
+
+def _lead_writes(engine) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """A lead typed in (screened: the hash look-ups, the names alike in its region, its periods summarised again),
+    one with a customer's phone (filtered as a duplicate), and the first one moved on to contacted."""
+    from sqlalchemy import select
+
+    from core import leads, models as m, pii
+    from core.access import Viewer
+    from core.db import write
+    from core.secrets import load_secrets
+
+    keyring = pii.Keyring.from_secrets(load_secrets())
+    admin = Viewer(None, "bench", "Bench", "admin")
+    phone = None
+    with engine.connect() as conn:
+        stored = conn.execute(select(m.Customer.phone_enc).where(m.Customer.phone_enc.is_not(None)).limit(1)).scalar()
+        phone = pii.decrypt(stored, keyring) if stored else None
+    out: dict[str, object] = {}
+    made = []
+    for name, company, number in (
+        ("create_lead_s", "宁波港贸有限公司", "13570001234"),
+        ("create_duplicate_lead_s", "另一家港贸公司", phone or "13570001235"),
+    ):
+        form = leads.LeadForm(company, "trade_show", "B2B", "retail", "east", phone=number)
+        started = time.perf_counter()
+        new = write(engine, lambda s, form=form: leads.create_lead(s, admin, form, keyring=keyring))
+        out[name] = round(time.perf_counter() - started, 3)
+        made.append(new)
+    out["duplicate_found"] = made[1].reason
+    started = time.perf_counter()
+    write(
+        engine,
+        lambda s: leads.move_lead(s, admin, made[0].id, to="contacted", seen_status="new", keyring=keyring),
+    )
+    out["move_lead_s"] = round(time.perf_counter() - started, 3)
+    return out
 
 
 def main() -> None:
