@@ -32,6 +32,11 @@ def funnel_group_label(by: str, group: object, names: dict[object, str]) -> str:
     return tr("growth.funnel.all")
 
 
+def _text(value: object) -> str:
+    """A name or code, or a dash for none (a missing value may arrive as None or NaN)."""
+    return value if isinstance(value, str) and value else "—"
+
+
 def _days(value: object) -> str:
     return f"{value:.1f}" if isinstance(value, float) and value == value else "—"
 
@@ -170,8 +175,8 @@ def _stage_leads(
                 "number": [f"#{i}" for i in listed["id"]],
                 "company": listed["company"],
                 "source": [label("acquisition", v, current) for v in listed["source"]],
-                "campaign": [v or "—" for v in listed["campaign"]],
-                "owner": [v or "—" for v in listed["owner"]],
+                "campaign": [_text(v) for v in listed["campaign"]],
+                "owner": [_text(v) for v in listed["owner"]],
                 "created_at": [f"{v:%Y-%m-%d}" for v in listed["created_at"]],
                 "status": [
                     tr(f"growth.funnel.status.{s}")
@@ -179,7 +184,7 @@ def _stage_leads(
                     for s, r in zip(listed["status"], listed["invalid_reason"])
                 ],
                 "decided_at": [f"{v:%Y-%m-%d}" if v is not None and v == v else "—" for v in listed["decided_at"]],
-                "customer_code": [v or "—" for v in listed["customer_code"]],
+                "customer_code": [_text(v) for v in listed["customer_code"]],
             }
         ),
         hide_index=True,

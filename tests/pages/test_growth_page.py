@@ -111,10 +111,13 @@ def test_the_lead_funnel_and_a_stages_leads(monkeypatch: pytest.MonkeyPatch, see
     shown_reasons = next(d.value for d in at.dataframe if "share_of_created" in d.value.columns)
     assert len(shown_reasons) == len(reasons) and "Duplicate" in set(shown_reasons["reason"])
     assert not any(b.label == "Save the lead" for b in at.button)  # an executive reads the funnel, adds no leads
+    created = next(d.value for d in at.dataframe if "customer_code" in d.value.columns)
+    assert "—" in set(created["customer_code"]) and all(isinstance(v, str) for v in created["customer_code"])
     at.session_state["funnel_stage"] = "converted"
     at.run()
     listed = next(d.value for d in at.dataframe if "customer_code" in d.value.columns)
     assert list(listed["company"]) == list(converted["company"]) and set(listed["status"]) == {"Converted"}
+    assert list(listed["customer_code"]) == list(converted["customer_code"])
 
 
 def test_an_account_manager_adds_and_works_a_lead_and_an_administrator_changes_a_rule(
