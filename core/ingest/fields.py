@@ -462,6 +462,13 @@ VALUE_SYNONYMS: dict[str, dict[str, str]] = {
         "关闭": "closed",
         "已完成": "closed",
         "结案": "closed",
+        # a lead's stages as sales teams write them
+        "已确认": "qualified",
+        "有效线索": "qualified",
+        "跟进中": "contacted",
+        "已成交": "converted",
+        "成交": "converted",
+        "无效线索": "disqualified",
     },
     "product_category": {
         "软件产品": "software",
