@@ -1,6 +1,6 @@
 """The lead funnel (issue 16, seed 003 智能获取管理): created → contacted → qualified → converted, with invalid
-(disqualified, with a reason, found by the screening rules or by a person) as the way out, by period, source,
-campaign and owner.
+(disqualified, with a reason, found by the screening rules or by a person) as the way out, over a period, by
+month, source, campaign and owner.
 
 For the leads created in a period: a lead reached contacted or qualified when it has that stage's time or a
 later status (an invalid lead counts as far as it got); the stage rates are each stage over the one before,
@@ -27,7 +27,7 @@ from core.periods import Filters
 L, U, C = m.table(m.Lead), m.table(m.User), m.table(m.Customer)
 CAMPAIGNS = m.table(m.Campaign)
 STAGES = ("created", "contacted", "qualified", "converted", "disqualified", "screened", "open")
-GROUPS = ("none", "source", "campaign", "owner")
+GROUPS = ("none", "month", "source", "campaign", "owner")
 REACHED: dict[str, Any] = {
     "created": None,
     "contacted": or_(L.c.contacted_at.is_not(None), L.c.status.in_(("contacted", "qualified", "converted"))),
@@ -54,7 +54,13 @@ def _window(start: date, end: date):  # type: ignore[no-untyped-def]
 def _group_column(by: str):  # type: ignore[no-untyped-def]
     if by not in GROUPS:
         raise ValidationError(f"Unknown grouping {by!r}.", key="error.role_may_not")
-    return {"none": None, "source": L.c.source_channel, "campaign": L.c.campaign_id, "owner": L.c.owner_id}[by]
+    return {
+        "none": None,
+        "month": db.period_bucket(L.c.created_at, "M"),  # "2026-05": the month a lead came in
+        "source": L.c.source_channel,
+        "campaign": L.c.campaign_id,
+        "owner": L.c.owner_id,
+    }[by]
 
 
 def funnel(
@@ -100,6 +106,8 @@ def funnel(
     days = _days(session, viewer, start=start, end=end, group=group, filters=filters)
     for name, *_ in STEPS:
         frame[name] = [days.get((g, name)) for g in frame["group"]]
+    if by == "month":  # a trend reads in time order
+        return frame.sort_values("group").reset_index(drop=True)
     return frame.sort_values("created", ascending=False).reset_index(drop=True)
 
 

@@ -78,6 +78,7 @@ def test_the_funnel_by_hand(engine: Engine, leads) -> None:  # type: ignore[no-u
         by_owner = funnel.funnel(s, SYSTEM, start=START, end=END, by="owner").set_index("group")
         by_campaign = funnel.funnel(s, SYSTEM, start=START, end=END, by="campaign").set_index("group")
         hers = funnel.funnel(s, leads["amy"], start=START, end=END).iloc[0]
+        by_month = funnel.funnel(s, SYSTEM, start=date(2025, 1, 1), end=END, by="month").set_index("group")
         names = funnel.campaign_names(s, list(by_campaign.index))
     stages = ("created", "contacted", "qualified", "converted", "disqualified", "screened", "open")
     assert tuple(int(every[s]) for s in stages) == (7, 6, 4, 3, 2, 1, 2)
@@ -100,6 +101,8 @@ def test_the_funnel_by_hand(engine: Engine, leads) -> None:  # type: ignore[no-u
     assert by_campaign.loc[[g for g in by_campaign.index if g is None], "cost_per_lead"].isna().all()
     assert names == {leads["fair"]: "Fair"}
     assert hers["created"] == 4 and hers["screened"] == 0  # her own leads only
+    assert list(by_month.index) == ["2025-06", "2026-02"] and list(by_month["created"]) == [1, 7]
+    assert by_month.loc["2026-02", "converted_rate"] == pytest.approx(3 / 7)
 
 
 def test_invalid_leads_by_reason(engine: Engine, leads) -> None:  # type: ignore[no-untyped-def]
@@ -122,6 +125,8 @@ def test_a_stage_lists_its_leads(engine: Engine, leads) -> None:  # type: ignore
             s, SYSTEM, start=START, end=END, stage="screened", by="campaign", group=leads["fair"]
         )
         hers = funnel.stage_leads(s, leads["amy"], start=START, end=END, stage="created")
+        february = funnel.stage_leads(s, SYSTEM, start=START, end=END, stage="converted", by="month", group="2026-02")
+    assert len(february) == 3
     assert len(converted) == 3 and list(converted["created_at"]) == sorted(converted["created_at"], reverse=True)
     assert list(web_open["status"]) == ["qualified"]
     assert len(contacted) == 6 and "new" not in set(contacted["status"])

@@ -27,6 +27,8 @@ DAYS = ("days_to_contact", "days_to_qualify", "days_to_convert", "days_to_disqua
 def funnel_group_label(by: str, group: object, names: dict[object, str]) -> str:
     if by == "source":
         return label("acquisition", group, lang())
+    if by == "month":
+        return str(group)
     if by in ("owner", "campaign"):
         return names.get(group) or tr(f"growth.funnel.no_{by}") if group is not None else tr(f"growth.funnel.no_{by}")
     return tr("growth.funnel.all")
