@@ -518,13 +518,13 @@ def cohort_retention(table: pd.DataFrame, lang: str, *, title: str) -> go.Figure
 
 
 def lead_funnel(stages: dict[str, int], lang: str, *, title: str) -> go.Figure:
-    """Leads created, reaching qualified and converted (each bar with its share of those created)."""
+    """Leads created, reaching contacted, qualified and converted (each bar with its share of those created)."""
     fig = go.Figure(
         go.Funnel(
             y=[t(f"growth.funnel.stage.{k}", lang) for k in stages],
             x=list(stages.values()),
             textinfo="value+percent initial",
-            marker={"color": ["#90caf9", "#42a5f5", "#1565c0"][: len(stages)]},
+            marker={"color": ["#90caf9", "#42a5f5", "#1e88e5", "#0d47a1"][: len(stages)]},
         )
     )
     return _layout(fig, title, height=300)

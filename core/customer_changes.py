@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import select
@@ -107,7 +108,26 @@ def _clean(form: CustomerForm, today: date) -> tuple[dict[str, object], validato
 
 def _core_name(name: str) -> str:
     """A name without its legal form, punctuation and case: 云帆科技有限公司 and 云帆科技 compare equal."""
-    return re.sub(r"[\W_]+", "", LEGAL_FORMS.sub("", clean.text(name, longest=10_000)[0] or "")).casefold()
+    return _stored_core(clean.text(name, longest=10_000)[0] or "")
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def _stored_core(name: str) -> str:
+    """`_core_name` of a name already cleaned when it was stored (no Unicode normalising again)."""
+    return _NOT_WORD.sub("", LEGAL_FORMS.sub("", name)).casefold()
+
+
+def alike(name: str, names: dict[Any, str], *, limit: int) -> list[tuple[Any, float]]:
+    """The stored names at least NAME_SIMILARITY alike to a typed one, best first, as (id, score): each stored
+    name reduced once, without cleaning it again (56,000 names of a region: 0.45 → 0.2 s)."""
+    wanted = _core_name(name)
+    if not wanted:
+        return []
+    cores = {key: _stored_core(value or "") for key, value in names.items()}
+    found = process.extract(wanted, cores, scorer=fuzz.ratio, processor=None, score_cutoff=NAME_SIMILARITY, limit=limit)
+    return [(key, float(score)) for _, score, key in found]
 
 
 def possible_duplicates(session: Session, viewer: Viewer, form: CustomerForm, keyring: Keyring) -> list[Match]:
@@ -127,10 +147,8 @@ def possible_duplicates(session: Session, viewer: Viewer, form: CustomerForm, ke
             matches.append((kind, int(found), 100.0))
     if form.name and form.region:
         names = dict(session.execute(select(C.c.id, C.c.name).where(C.c.region == form.region)).all())
-        for _, score, customer_id in process.extract(
-            form.name, names, scorer=fuzz.ratio, processor=_core_name, score_cutoff=NAME_SIMILARITY, limit=5
-        ):
-            matches.append(("name", int(customer_id), float(score)))
+        for customer_id, score in alike(form.name, names, limit=5):
+            matches.append(("name", int(customer_id), score))
     seen: set[int] = set()
     result: list[Match] = []
     for why, customer_id, score in matches:

@@ -18,13 +18,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit, clock, db, facts, models as m, pii, validators
 from core.access import Viewer, allowed, require, scope, scoped, visible
-from core.customer_changes import NAME_SIMILARITY, CustomerForm, Match, _core_name, create_customer
+from core.customer_changes import CustomerForm, Match, alike, create_customer
 from core.errors import FieldErrors, NotFound, ValidationError
 from core.ingest import clean
 from core.periods import Filters
@@ -255,11 +254,8 @@ def names_alike(session: Session, viewer: Viewer, name: str, region: str | None)
             ),
         ),
     ):
-        names = dict(session.execute(stmt).all())
-        for _, score, row_id in process.extract(
-            name, names, scorer=fuzz.ratio, processor=_core_name, score_cutoff=NAME_SIMILARITY, limit=3
-        ):
-            found.append(_shown_match(session, viewer, "name", kind, int(row_id), float(score)))
+        for row_id, score in alike(name, dict(session.execute(stmt).all()), limit=3):
+            found.append(_shown_match(session, viewer, "name", kind, int(row_id), score))
     return found
 
 

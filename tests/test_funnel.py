@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -98,7 +99,9 @@ def test_the_funnel_by_hand(engine: Engine, leads) -> None:  # type: ignore[no-u
     fair = by_campaign.loc[leads["fair"]]
     assert (fair["created"], fair["converted"], fair["filtered_share"]) == (2, 1, pytest.approx(1.0))
     assert (fair["cost_per_lead"], fair["cost_per_converted"]) == (500.0, 1000.0)
-    assert by_campaign.loc[[g for g in by_campaign.index if g is None], "cost_per_lead"].isna().all()
+    unlinked = by_campaign.loc[[g for g in by_campaign.index if g is None]].iloc[0]  # leads 1–5: no campaign
+    assert unlinked["created"] == 5 and pd.isna(unlinked["cost_per_lead"])
+    assert unlinked["days_to_contact"] == pytest.approx(1.5)  # (2, 4, 1, 1)
     assert names == {leads["fair"]: "Fair"}
     assert hers["created"] == 4 and hers["screened"] == 0  # her own leads only
     assert list(by_month.index) == ["2025-06", "2026-02"] and list(by_month["created"]) == [1, 7]

@@ -20,6 +20,7 @@ from ui.forms import Slots, saved
 from ui.growth_parts import months_back, percent
 
 RATES = ("contacted_rate", "qualified_of_contacted", "converted_of_qualified", "converted_rate", "invalid_share")
+CHART_STAGES = ("created", "contacted", "qualified", "converted")
 COSTS = ("cost_per_lead", "cost_per_converted")
 DAYS = ("days_to_contact", "days_to_qualify", "days_to_convert", "days_to_disqualify")
 
@@ -85,14 +86,21 @@ def funnel_section(viewer: Viewer) -> None:
 
 def _funnel_figures(table: pd.DataFrame, by: str, names: dict[object, str]) -> None:
     total = table[list(funnel.STAGES)].sum()
-    st.plotly_chart(
+    event = st.plotly_chart(
         charts.lead_funnel(
-            {stage: int(total[stage]) for stage in ("created", "contacted", "qualified", "converted")},
-            lang(),
-            title=tr("growth.funnel.title"),
+            {stage: int(total[stage]) for stage in CHART_STAGES}, lang(), title=tr("growth.funnel.title")
         ),
         key="funnel_chart",
+        on_select="rerun",
+        selection_mode="points",
     )
+    points = event.selection.points if event else []
+    if points:  # a click on a stage lists its leads below (the list's stage box follows, and can be changed)
+        index = points[0].get("point_index", points[0].get("point_number"))
+        clicked = CHART_STAGES[int(index)] if isinstance(index, int) and 0 <= index < len(CHART_STAGES) else None
+        if clicked and st.session_state.get("funnel_clicked") != clicked:
+            st.session_state["funnel_clicked"] = clicked
+            st.session_state["funnel_stage"] = clicked
     counts = ("created", "contacted", "qualified", "converted", "disqualified")
     costs = COSTS if by == "campaign" else ()
     money = lambda v: formatting.money(v, lang()) if v is not None and v == v else "—"  # noqa: E731
