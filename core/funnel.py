@@ -27,6 +27,7 @@ from core.periods import Filters
 L, U, C = m.table(m.Lead), m.table(m.User), m.table(m.Customer)
 CAMPAIGNS = m.table(m.Campaign)
 STAGES = ("created", "contacted", "qualified", "converted", "disqualified", "screened", "open")
+ALL = "*"  # every group of a grouping (a campaign id, month, source or owner is never "*")
 GROUPS = ("none", "month", "source", "campaign", "owner")
 REACHED: dict[str, Any] = {
     "created": None,
@@ -174,11 +175,12 @@ def stage_leads(
     end: date,
     stage: str,
     by: str = "none",
-    group: object | None = None,
+    group: object = "*",
     limit: int = 200,
     filters: Filters | None = None,
 ) -> pd.DataFrame:
-    """The leads of one stage (of one group), newest first: what a click on the funnel lists."""
+    """The leads of one stage (of one group, or of every group: `ALL`), newest first: what a click on the funnel
+    lists."""
     require(viewer, "page:growth")
     if stage not in STAGES:
         raise ValidationError(f"Unknown stage {stage!r}.", key="error.role_may_not")
@@ -208,8 +210,8 @@ def stage_leads(
     )
     if REACHED[stage] is not None:
         stmt = stmt.where(REACHED[stage])
-    if column is not None and group is not None:
-        stmt = stmt.where(column == group)
+    if column is not None and group != ALL:  # one group; None is the group of leads without one (no campaign)
+        stmt = stmt.where(column.is_(None) if group is None else column == group)
     rows = db.tuples(session.execute(scope(stmt, L, scoped(viewer, filters or Filters()))))
     return pd.DataFrame(
         rows,

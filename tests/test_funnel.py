@@ -128,8 +128,9 @@ def test_a_stage_lists_its_leads(engine: Engine, leads) -> None:  # type: ignore
             s, SYSTEM, start=START, end=END, stage="screened", by="campaign", group=leads["fair"]
         )
         hers = funnel.stage_leads(s, leads["amy"], start=START, end=END, stage="created")
+        no_campaign = funnel.stage_leads(s, SYSTEM, start=START, end=END, stage="created", by="campaign", group=None)
         february = funnel.stage_leads(s, SYSTEM, start=START, end=END, stage="converted", by="month", group="2026-02")
-    assert len(february) == 3
+    assert len(february) == 3 and len(no_campaign) == 5 and set(no_campaign["campaign"]) == {None}
     assert len(converted) == 3 and list(converted["created_at"]) == sorted(converted["created_at"], reverse=True)
     assert list(web_open["status"]) == ["qualified"]
     assert len(contacted) == 6 and "new" not in set(contacted["status"])

@@ -159,14 +159,15 @@ def _stage_leads(
         format_func=lambda k: tr(f"growth.funnel.stage.{k}"),
         key="funnel_stage",
     )
-    groups: list[object] = [None, *table["group"]] if by != "none" else [None]
-    picked = d.selectbox(
+    groups: list[object] = [funnel.ALL, *table["group"]] if by != "none" else [funnel.ALL]
+    index = d.selectbox(  # by position: None is a group of its own (the leads without a campaign or owner)
         tr(f"growth.funnel.by.{by}"),
-        groups,
-        format_func=lambda g: funnel_group_label(by, g, names) if g is not None else tr("growth.funnel.all"),
+        range(len(groups)),
+        format_func=lambda i: tr("growth.funnel.all") if i == 0 else funnel_group_label(by, groups[i], names),
         key=f"funnel_group_{by}",
         disabled=by == "none",
     )
+    picked = groups[index or 0] if (index or 0) < len(groups) else funnel.ALL
     listed = data.figures(funnel.stage_leads, viewer, start=start, end=end, stage=stage, by=by, group=picked)
     columns = (
         "number",
