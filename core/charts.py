@@ -527,4 +527,6 @@ def lead_funnel(stages: dict[str, int], lang: str, *, title: str) -> go.Figure:
             marker={"color": ["#90caf9", "#42a5f5", "#1e88e5", "#0d47a1"][: len(stages)]},
         )
     )
-    return _layout(fig, title, height=300)
+    fig = _layout(fig, title, height=300)
+    fig.update_layout(hovermode="closest")  # the stage under the pointer, so a click picks that stage
+    return fig
