@@ -524,6 +524,10 @@ def lead_funnel(stages: dict[str, int], lang: str, *, title: str) -> go.Figure:
             y=[t(f"growth.funnel.stage.{k}", lang) for k in stages],
             x=list(stages.values()),
             textinfo="value+percent initial",
+            hovertemplate=(  # Plotly's own hover says "of initial" in English: in the user's words instead
+                f"%{{y}}: %{{x:,}}<br>{t('growth.funnel.hover.created', lang)} %{{percentInitial:.1%}}"
+                f"<br>{t('growth.funnel.hover.previous', lang)} %{{percentPrevious:.1%}}<extra></extra>"
+            ),
             marker={"color": ["#90caf9", "#42a5f5", "#1e88e5", "#0d47a1"][: len(stages)]},
         )
     )

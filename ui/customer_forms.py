@@ -16,7 +16,7 @@ from core.customers import CustomerProfile
 from core.i18n import label
 from ui import data
 from ui.context import keyring, lang, tr
-from ui.forms import Slots, submit, token
+from ui.forms import Slots, confirm_duplicates, submit, token
 
 # The widgets take any date or number; core refuses what is out of range with a message under the field.
 # (A bound on the widget itself makes the browser drop the typed value silently.)
@@ -270,19 +270,7 @@ def new_customer_form(viewer: Viewer) -> None:
             slots("owner_id")
         tags = st.text_input(tr("import.field.tags"), key=f"n_tags_{key}", max_chars=200)
         slots("tags")
-        pending = st.session_state.get(f"n_duplicates_{key}")
-        confirmed = False
-        if pending:
-            st.warning(tr("customer_form.duplicate"))
-            for match in pending:
-                st.text(
-                    tr(
-                        f"customer_form.match.{match.why}",
-                        code=match.code or tr("customer_form.not_yours"),
-                        name=match.name or "",
-                    )
-                )
-            confirmed = st.checkbox(tr("customer_form.confirm"), key=f"n_confirm_{key}")
+        confirmed = confirm_duplicates(st.session_state.get(f"n_duplicates_{key}"), key=f"n_confirm_{key}")
         if st.form_submit_button(tr("customer_form.submit"), type="primary"):
             form = cc.CustomerForm(
                 name,

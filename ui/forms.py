@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -88,3 +88,20 @@ def saved(save: Callable[[], T_], slots: Slots, *, done: str | Callable[[T_], st
         st.session_state["flash"] = done(outcome) if callable(done) else done
         st.session_state[form] = st.session_state.get(form, 0) + 1
         st.rerun()
+
+
+def confirm_duplicates(matches: list[Any] | None, *, key: str | None = None) -> bool:
+    """The possible duplicates a save was refused for (a customer's code and name only when the viewer may
+    see them), and the box to save it anyway: ticked means confirmed."""
+    if not matches:
+        return False
+    st.warning(tr("customer_form.duplicate"))
+    for match in matches:
+        st.text(
+            tr(
+                f"customer_form.match.{match.why}",
+                code=match.code or tr("customer_form.not_yours"),
+                name=match.name or "",
+            )
+        )
+    return bool(st.checkbox(tr("customer_form.confirm"), key=key))

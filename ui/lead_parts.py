@@ -16,7 +16,7 @@ from core.errors import CrmError, FieldErrors
 from core.i18n import label
 from ui import context, data
 from ui.context import lang, reason, tr
-from ui.forms import Slots, saved
+from ui.forms import Slots, confirm_duplicates, saved
 from ui.growth_parts import months_back, percent
 
 RATES = ("contacted_rate", "qualified_of_contacted", "converted_of_qualified", "converted_rate", "invalid_share")
@@ -383,19 +383,7 @@ def _move_form(viewer: Viewer, record: dict[str, Any]) -> None:
         code = b.text_input(tr("leads.move.customer_code"), max_chars=32, help=tr("leads.move.customer_code.help"))
         with b:
             slots("customer_code")
-        pending = st.session_state.get(f"lead_duplicates_{key}")
-        confirmed = False
-        if pending:
-            st.warning(tr("customer_form.duplicate"))
-            for match in pending:
-                st.text(
-                    tr(
-                        f"customer_form.match.{match.why}",
-                        code=match.code or tr("customer_form.not_yours"),
-                        name=match.name or "",
-                    )
-                )
-            confirmed = st.checkbox(tr("customer_form.confirm"))
+        confirmed = confirm_duplicates(st.session_state.get(f"lead_duplicates_{key}"))
         if not st.form_submit_button(tr("leads.move.save"), type="primary"):
             return
     try:

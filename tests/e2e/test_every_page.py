@@ -240,6 +240,23 @@ def test_every_page_as_its_main_role(server: str, seeded_url: str, tmp_path: Pat
         check_page(page, lang, "growth, channels")
         page.locator("[data-testid='stTabs'] [role='tab']").nth(3).click()
         check_page(page, lang, "growth, lead funnel")
+        # a click on the funnel's last stage lists the converted leads below it (the stage box follows)
+        stage = page.locator(".js-plotly-plot .funnellayer .point").nth(3)
+        stage.scroll_into_view_if_needed()
+        bar = stage.bounding_box()  # where it is in the window now: the pointer clicks there
+        assert bar is not None
+        page.mouse.move(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] / 2)
+        page.wait_for_selector(".js-plotly-plot .hoverlayer .hovertext")  # Plotly clicks the point it hovers
+        page.mouse.click(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] / 2)
+        converted = catalog(lang)["growth.funnel.stage.converted"]
+        page.wait_for_function(  # the state to wait for, not a time: the stage box shows the clicked stage
+            """(label) => [...document.querySelectorAll("[data-testid='stSelectbox'] input")].some(
+                i => i.value === label)""",
+            arg=converted,
+            polling=100,
+            timeout=60_000,
+        )
+        check_page(page, lang, "growth, a funnel stage's leads")
         page.locator("[data-testid='stTabs'] [role='tab']").nth(4).click()
         check_page(page, lang, "growth, campaigns")
         page.goto(f"{server}/churn?{q}")  # the small demo is below the training threshold: says how to train
