@@ -107,7 +107,7 @@ def test_the_lead_funnel_and_a_stages_leads(monkeypatch: pytest.MonkeyPatch, see
     assert list(table["created"]) == [f"{expected['created']:,}"] and expected["created"] > 0
     assert list(table["converted_rate"]) == [f"{100 * expected['converted_rate']:.1f}%"]
     assert list(table["filtered_share"]) == [f"{100 * expected['filtered_share']:.1f}%"]
-    assert expected["filtered_share"] >= 0.6  # seed 003: the rules filter at least 60 % of the invalid leads
+    assert expected["screened"] > 0  # the demo's rules caught some (their share over the demo: tests/test_demo.py)
     shown_reasons = next(d.value for d in at.dataframe if "share_of_created" in d.value.columns)
     assert len(shown_reasons) == len(reasons) and "Duplicate" in set(shown_reasons["reason"])
     assert not any(b.label == "Save the lead" for b in at.button)  # an executive reads the funnel, adds no leads
