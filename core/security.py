@@ -43,9 +43,12 @@ class AccountLocked(CrmError):
 # --- passwords and sign-in -------------------------------------------------------------------------
 
 
+BCRYPT_ROUNDS = 12  # the work factor of new hashes; the tests lower it (no setting: production keeps 12)
+
+
 def hash_password(password: str) -> str:
     """bcrypt, the same format streamlit-authenticator checks."""
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=12)).decode()
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=BCRYPT_ROUNDS)).decode()
 
 
 def check_password(password: str, hashed: str | None) -> bool:
@@ -57,7 +60,15 @@ def check_password(password: str, hashed: str | None) -> bool:
         return False
 
 
-_DUMMY_HASH = bcrypt.hashpw(b"timing-equaliser", bcrypt.gensalt(rounds=12)).decode()
+_DUMMY_HASHES: dict[int, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash to check an unknown name's password against, at the current work factor, so that a name that
+    does not exist takes as long to refuse as one that does."""
+    if BCRYPT_ROUNDS not in _DUMMY_HASHES:
+        _DUMMY_HASHES[BCRYPT_ROUNDS] = bcrypt.hashpw(b"timing-equaliser", bcrypt.gensalt(BCRYPT_ROUNDS)).decode()
+    return _DUMMY_HASHES[BCRYPT_ROUNDS]
 
 
 def validate_password(password: str) -> None:
@@ -150,7 +161,9 @@ def sign_in(
     name = (username or "").strip().lower()[:64]
     _refuse_if_locked(session, name, now, source)  # before the password: nothing to guess with
     row = session.execute(select(U).where(U.c.username == name)).mappings().first()
-    valid = check_password(password or "", row["password_hash"] if row else _DUMMY_HASH) and bool(row and row["active"])
+    valid = check_password(password or "", row["password_hash"] if row else _dummy_hash()) and bool(
+        row and row["active"]
+    )
     if not valid or row is None:
         _refuse(session, name, now, source, SignInFailed("Username or password is incorrect."))
     if row["totp_secret_enc"] is not None:  # the password was right; the code decides (and is what is recorded)
