@@ -429,7 +429,9 @@ def _rule_form(viewer: Viewer, current: leads.ScreenRule) -> None:
         if rule in ("test_data", "blocked_domain"):
             terms = st.text_area(tr(f"leads.rule.{rule}.terms"), value="\n".join(current.terms), height=120)
             slots("terms")
-        if current.changed_at is not None:
+        if current.changed_by == "shipped":  # as the migration made it: nobody has changed it yet
+            st.caption(tr("leads.rule.shipped"))
+        elif current.changed_at is not None:
             when = f"{current.changed_at:%Y-%m-%d %H:%M}"
             st.caption(tr("leads.rule.changed", by=formatting.plain(current.changed_by), at=when))
         if not st.form_submit_button(tr("leads.rule.save")):

@@ -164,6 +164,7 @@ def test_an_account_manager_adds_and_works_a_lead_and_an_administrator_changes_a
     at.session_state["growth_section_en"] = "Leads"
     at.run()
     assert not at.exception, at.exception
+    assert sum(c.value == "As shipped: nobody has changed it yet." for c in at.caption) == 4
     domains = next(w for w in at.text_area if w.label == "Domains, one per line")
     domains.input("mailinator.com\nnot a domain")
     next(b for b in at.button if b.label == "Save the rule" and "blocked_domain" in str(b.form_id)).click()
@@ -178,6 +179,7 @@ def test_an_account_manager_adds_and_works_a_lead_and_an_administrator_changes_a
     at.run()
     assert not at.exception, at.exception
     assert any(x.value == "Rule saved." for x in at.success), [e.value for e in at.error]
+    assert any(c.value.startswith("Changed by admin at") for c in at.caption)
     with Session(engine) as s:
         assert s.scalar(select(m.LeadScreenRule.terms).where(m.LeadScreenRule.rule == "blocked_domain")) == (
             "mailinator.com\nspam.example"

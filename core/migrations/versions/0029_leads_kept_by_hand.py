@@ -54,7 +54,7 @@ def upgrade() -> None:
     op.bulk_insert(
         rules,
         [
-            {"rule": rule, "enabled": True, "terms": terms, "changed_by": "cli", "changed_at": now}
+            {"rule": rule, "enabled": True, "terms": terms, "changed_by": "shipped", "changed_at": now}
             for rule, terms in (
                 ("missing_contact", ""),
                 ("duplicate", ""),
