@@ -18,6 +18,7 @@ from ui.customer_forms import (
     ticket_form,
     ticket_note_form,
 )
+from ui.customer_parts import task_list, timeline_tab
 from ui.filters import url_int
 from ui.forms import flash
 from ui.growth_parts import offer_caption
@@ -156,39 +157,7 @@ tabs = st.tabs(
     [tr("customer.tab.timeline"), tr("customer.tab.charts"), tr("customer.tab.service"), tr("customer.tab.log")]
 )
 with tabs[0]:
-    left, middle, right = st.columns([2, 2, 2])
-    kinds = left.multiselect(
-        tr("timeline.kinds"),
-        cv.TIMELINE_KINDS,
-        default=list(cv.TIMELINE_KINDS),
-        placeholder=tr("timeline.kinds.none"),
-        format_func=lambda k: tr(f"timeline.kind.{k}"),
-    )
-    span = middle.date_input(tr("timeline.range"), value=(), format="YYYY-MM-DD")
-    text = right.text_input(tr("timeline.search"))
-    since, until = span if isinstance(span, tuple) and len(span) == 2 else (None, None)
-    events = data.read(cv.timeline, viewer, profile.id, kinds=tuple(kinds), since=since, until=until, text=text)
-    st.caption(tr("timeline.count", n=len(events)))
-    shown = events.assign(
-        at=[
-            f"{at:%Y-%m-%d}" if kind == "order" else f"{at:%Y-%m-%d %H:%M}"  # orders have a day only
-            for at, kind in zip(events["at"], events["kind"])
-        ],
-        kind=[tr(f"timeline.kind.{k}") for k in events["kind"]],
-        status=[" · ".join(label(g, c, current) for g, c in pairs if c) for pairs in events["labels"]],
-    )
-    st.dataframe(
-        shown[["at", "kind", "title", "detail", "status"]],
-        hide_index=True,
-        height=420,
-        column_config={
-            "at": tr("timeline.at"),
-            "kind": tr("timeline.kind"),
-            "title": tr("timeline.title"),
-            "detail": tr("timeline.detail"),
-            "status": tr("timeline.status"),
-        },
-    )
+    timeline_tab(viewer, profile.id)
 with tabs[1]:
     left, middle, right = st.columns(3)
     left.plotly_chart(
@@ -213,25 +182,7 @@ with tabs[2]:
         )
         ticket_note_form(viewer, [int(t) for t in tickets["ticket"]])
     st.subheader(tr("customer.tasks"))
-    tasks = data.read(cv.customer_tasks, viewer, profile.id, today=today)
-    if tasks.empty:
-        st.caption(tr("list.no_tasks"))
-    for row in tasks.itertuples():
-        done = row.done_at is not None and str(row.done_at) != "NaT"
-        line = plain(
-            f"{row.due_date:%Y-%m-%d} · {cv.task_title(row.title, row.source, current)} · "
-            f"{row.owner or tr('common.none')}"
-        )
-        left, right = st.columns([5, 1], vertical_alignment="center")
-        left.markdown(f"~~{line}~~" if done else (f":red[{line}] ({tr('task.overdue')})" if row.overdue else line))
-        if not done and activity.may_write(viewer, "task") and right.button(tr("task.done"), key=f"task_{row.task}"):
-            try:
-                data.write(activity.complete_task, viewer, int(row.task))
-            except CrmError as err:
-                st.error(tr("form.refused", reason=reason(err)))
-            else:
-                st.session_state["flash"] = tr("task.completed")
-                st.rerun()
+    task_list(viewer, profile.id, today=today)
 with tabs[3]:
     forms = [f for f in ("interaction", "ticket", "nps", "profile") if activity.may_write(viewer, f)]
     if not forms:
